@@ -1,0 +1,16 @@
+"""Thermal core: buoyant incompressible airflow and heat on uniform 3D grids of data halls.
+
+One physics, several backends (Numba CPU, Numba CUDA, CuPy); see ``kernels/README.md``.
+"""
+from .errors import (BackendUnavailable, DivergenceError, InputError, MemoryLimitError,
+                     TwinError)
+from .flags import Flag
+from .grid import Grid
+from .problem import (BoundaryFace, Device, Fluid, HeatSource, Port, Problem, Resistance,
+                      Turbulence)
+
+__all__ = [
+    "BackendUnavailable", "DivergenceError", "InputError", "MemoryLimitError", "TwinError",
+    "Flag", "Grid", "BoundaryFace", "Device", "Fluid", "HeatSource", "Port", "Problem",
+    "Resistance", "Turbulence",
+]

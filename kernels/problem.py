@@ -1,0 +1,291 @@
+"""What the thermal core is asked to solve: fields, masks and flow devices on a grid.
+
+This is the contract between the facility layer (``twin.mesh`` fills these in from a
+facility file) and the solver. The solver knows cells, faces and devices by index, not
+racks by name: the names here are only carried through for reporting.
+
+Conventions (see ``kernels/README.md``):
+
+* ``solid`` is a ``uint8`` array of :class:`~kernels.flags.Flag` bits on cell centres,
+  shape ``grid.shape``; a cell with the ``SOLID`` bit is not fluid (wall, floor slab,
+  rack or unit body, containment panel, obstacle).
+* A :class:`Port` is a set of cell faces between a fluid cell and a solid device body
+  (or the domain boundary). Air crosses a port at a uniform prescribed velocity.
+* A :class:`Device` joins an intake port and an exhaust port at one volumetric flow:
+  a **rack** heats the air by ``heat_w``; a **cooler** (CRAH/CRAC, in-row, fan wall)
+  supplies air at ``supply_temp_c`` and removes whatever heat that takes, capped at
+  ``capacity_w`` (beyond it the supply temperature rises).
+* A :class:`Resistance` is a set of open faces with a loss coefficient (perforated
+  tiles, grilles, filters): ``dp = k_loss * rho * v**2 / 2``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from .errors import InputError
+from .flags import Flag
+from .grid import Grid
+
+FACES = ("x-", "x+", "y-", "y+", "z-", "z+")
+
+
+@dataclass(frozen=True)
+class Fluid:
+    """Air properties (Boussinesq). Defaults: dry air near 22 degC at sea level.
+
+    Source: ASHRAE Handbook - Fundamentals (2021), ch. 33 (air properties); the values are
+    those of ``shared/reference/domain-notes.md``.
+    """
+
+    density_kg_m3: float = 1.19
+    cp_j_kgk: float = 1006.0
+    viscosity_m2_s: float = 1.5e-5          # kinematic viscosity nu
+    diffusivity_m2_s: float = 2.2e-5        # thermal diffusivity alpha
+    expansion_1_k: float = 1.0 / 295.0      # thermal expansion coefficient beta
+    gravity_m_s2: float = 9.81
+    reference_temp_c: float = 22.0          # Boussinesq reference temperature
+
+    def __post_init__(self):
+        for name in ("density_kg_m3", "cp_j_kgk", "viscosity_m2_s", "diffusivity_m2_s"):
+            v = getattr(self, name)
+            if not np.isfinite(v) or v <= 0:
+                raise InputError(f"fluid: {name} = {v}; it must be a positive number")
+        for name in ("expansion_1_k", "gravity_m_s2", "reference_temp_c"):
+            if not np.isfinite(getattr(self, name)):
+                raise InputError(f"fluid: {name} must be finite")
+
+    @property
+    def rho_cp(self) -> float:
+        return self.density_kg_m3 * self.cp_j_kgk
+
+
+@dataclass(frozen=True)
+class Turbulence:
+    """Turbulence closure.
+
+    ``"chen-xu"``: the zero-equation indoor-airflow model of Chen & Xu (1998),
+    ``nu_t = 0.03874 * |V| * l`` with ``l`` the distance to the nearest wall
+    (Chen, Q. & Xu, W., "A zero-equation turbulence model for indoor airflow
+    simulation", Energy and Buildings 28 (1998) 137-144). This is the default for halls:
+    it was calibrated on room airflows and costs one pointwise pass.
+    ``"constant"``: a constant effective viscosity ``nu_t_m2_s``.
+    ``"laminar"``: ``nu_t = 0`` (verification cases).
+    The turbulent Prandtl number ``prandtl_t`` turns ``nu_t`` into a heat diffusivity.
+    """
+
+    model: Literal["laminar", "constant", "chen-xu"] = "chen-xu"
+    nu_t_m2_s: float = 0.0
+    prandtl_t: float = 0.9
+
+    def __post_init__(self):
+        if self.model not in ("laminar", "constant", "chen-xu"):
+            raise InputError(
+                f"turbulence model '{self.model}' is unknown; use laminar, constant or chen-xu")
+        if not np.isfinite(self.nu_t_m2_s) or self.nu_t_m2_s < 0:
+            raise InputError("turbulence: nu_t_m2_s must be >= 0")
+        if not np.isfinite(self.prandtl_t) or self.prandtl_t <= 0:
+            raise InputError("turbulence: prandtl_t must be > 0")
+
+
+@dataclass(frozen=True)
+class BoundaryFace:
+    """Condition on one face of the box.
+
+    velocity: ``"wall"`` (no slip; the wall may move tangentially at ``wall_velocity_m_s``,
+    used for the lid-driven cavity) or ``"slip"`` (no penetration, no shear: a symmetry
+    plane, used to make 2D cases from one layer of cells).
+
+    thermal: ``"adiabatic"``; ``"temperature"`` (wall held at ``temp_c``); or
+    ``"convective"`` (heat flows to ``temp_c`` through a conductance ``h_w_m2k``, e.g. an
+    outside wall's U-value).
+    """
+
+    velocity: Literal["wall", "slip"] = "wall"
+    wall_velocity_m_s: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    thermal: Literal["adiabatic", "temperature", "convective"] = "adiabatic"
+    temp_c: float = 22.0
+    h_w_m2k: float = 0.0
+
+    def __post_init__(self):
+        if self.velocity not in ("wall", "slip"):
+            raise InputError(f"boundary velocity '{self.velocity}' is unknown; use wall or slip")
+        if self.thermal not in ("adiabatic", "temperature", "convective"):
+            raise InputError(
+                f"boundary thermal '{self.thermal}' is unknown; use adiabatic, temperature or convective")
+        if self.thermal == "convective" and (not np.isfinite(self.h_w_m2k) or self.h_w_m2k < 0):
+            raise InputError("boundary: h_w_m2k must be >= 0")
+        if not np.isfinite(self.temp_c):
+            raise InputError("boundary: temp_c must be finite")
+
+
+@dataclass(frozen=True)
+class Port:
+    """Faces through which a device draws or releases air.
+
+    cells : (n, 3) int
+        The fluid cells that touch the device; the face is on side ``side`` of each cell
+        along ``axis``.
+    axis : 0, 1 or 2
+    side : +1 or -1
+        +1: the face is the cell's upper face along ``axis`` (device body at index + 1).
+    """
+
+    cells: np.ndarray
+    axis: int
+    side: int
+
+    def __post_init__(self):
+        c = np.asarray(self.cells, dtype=np.int64).reshape(-1, 3)
+        object.__setattr__(self, "cells", c)
+        if self.axis not in (0, 1, 2):
+            raise InputError(f"port axis {self.axis} must be 0, 1 or 2")
+        if self.side not in (-1, 1):
+            raise InputError(f"port side {self.side} must be +1 or -1")
+
+    @property
+    def n_faces(self) -> int:
+        return int(self.cells.shape[0])
+
+    def face_index(self) -> np.ndarray:
+        """Indices of the port faces in the staggered velocity array of ``axis``."""
+        f = self.cells.copy()
+        if self.side > 0:
+            f[:, self.axis] += 1
+        return f
+
+
+@dataclass(frozen=True)
+class Device:
+    """A black-box air mover: rack (heats air) or cooler (cools it to a supply temperature).
+
+    Rack model: air is drawn in over ``intake``, carried front-to-back at ``flow_m3_s`` and
+    released at ``exhaust`` at the mean intake temperature plus
+    ``heat_w / (rho * cp * flow_m3_s)``; no flow through sides or top.
+
+    Cooler model: air is drawn in over ``intake`` (return), released at ``exhaust``
+    (supply) at ``supply_temp_c``; the heat removed is ``rho*cp*Q*(T_return - T_supply)``,
+    capped at ``capacity_w``, beyond which the supply temperature rises to
+    ``T_return - capacity_w / (rho*cp*Q)``. A cooler never heats the air.
+    """
+
+    name: str
+    kind: Literal["rack", "cooler"]
+    intake: Port
+    exhaust: Port
+    flow_m3_s: float
+    heat_w: float = 0.0
+    supply_temp_c: float = 18.0
+    capacity_w: float = float("inf")
+
+    def __post_init__(self):
+        if self.kind not in ("rack", "cooler"):
+            raise InputError(f"device {self.name}: kind '{self.kind}' must be rack or cooler")
+        if not np.isfinite(self.flow_m3_s) or self.flow_m3_s < 0:
+            raise InputError(
+                f"device {self.name}: flow {self.flow_m3_s} m3/s must be a finite number >= 0")
+        if not np.isfinite(self.heat_w) or self.heat_w < 0:
+            raise InputError(f"device {self.name}: heat {self.heat_w} W must be a finite number >= 0")
+        if self.kind == "rack" and self.heat_w > 0 and self.flow_m3_s == 0:
+            raise InputError(f"rack {self.name}: {self.heat_w} W of heat but no airflow; give it a flow")
+        if not np.isfinite(self.supply_temp_c):
+            raise InputError(f"cooler {self.name}: supply_temp_c must be finite")
+        if np.isnan(self.capacity_w) or self.capacity_w < 0:
+            raise InputError(f"cooler {self.name}: capacity_w must be >= 0")
+        if self.intake.n_faces == 0 or self.exhaust.n_faces == 0:
+            raise InputError(f"device {self.name}: intake and exhaust need at least one face each")
+
+
+@dataclass(frozen=True)
+class Resistance:
+    """Open faces with a pressure-loss coefficient (perforated tiles, grilles).
+
+    faces : (n, 3) int — indices into the staggered velocity array of ``axis``.
+    k_loss : loss coefficient referred to the face velocity, ``dp = k * rho * v^2 / 2``.
+    """
+
+    name: str
+    faces: np.ndarray
+    axis: int
+    k_loss: float
+
+    def __post_init__(self):
+        object.__setattr__(self, "faces", np.asarray(self.faces, dtype=np.int64).reshape(-1, 3))
+        if self.axis not in (0, 1, 2):
+            raise InputError(f"resistance {self.name}: axis must be 0, 1 or 2")
+        if not np.isfinite(self.k_loss) or self.k_loss < 0:
+            raise InputError(f"resistance {self.name}: k_loss {self.k_loss} must be >= 0")
+
+
+@dataclass(frozen=True)
+class HeatSource:
+    """Heat released straight into the air of some cells (lights, PDUs, people) [W]."""
+
+    name: str
+    cells: np.ndarray
+    power_w: float
+
+    def __post_init__(self):
+        object.__setattr__(self, "cells", np.asarray(self.cells, dtype=np.int64).reshape(-1, 3))
+        if not np.isfinite(self.power_w):
+            raise InputError(f"heat source {self.name}: power_w must be finite")
+
+
+def _default_boundaries():
+    return {f: BoundaryFace() for f in FACES}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything the solver needs for one hall (or one verification case)."""
+
+    grid: Grid
+    solid: np.ndarray | None = None
+    devices: tuple[Device, ...] = ()
+    resistances: tuple[Resistance, ...] = ()
+    sources: tuple[HeatSource, ...] = ()
+    boundaries: dict = field(default_factory=_default_boundaries)
+    fluid: Fluid = field(default_factory=Fluid)
+    turbulence: Turbulence = field(default_factory=Turbulence)
+    initial_temp_c: float = 22.0
+    name: str = "case"
+
+    def __post_init__(self):
+        shape = self.grid.shape
+        solid = self.solid
+        if solid is None:
+            solid = np.zeros(shape, dtype=np.uint8)
+        solid = np.asarray(solid)
+        if solid.shape != shape:
+            raise InputError(f"{self.name}: solid mask has shape {solid.shape}, grid is {shape}")
+        object.__setattr__(self, "solid", solid.astype(np.uint8, copy=False))
+        b = dict(_default_boundaries())
+        for k, v in dict(self.boundaries).items():
+            if k not in FACES:
+                raise InputError(f"{self.name}: boundary '{k}' is unknown; faces are {', '.join(FACES)}")
+            b[k] = v
+        object.__setattr__(self, "boundaries", b)
+        object.__setattr__(self, "devices", tuple(self.devices))
+        object.__setattr__(self, "resistances", tuple(self.resistances))
+        object.__setattr__(self, "sources", tuple(self.sources))
+        if not np.isfinite(self.initial_temp_c):
+            raise InputError(f"{self.name}: initial_temp_c must be finite")
+
+    @property
+    def fluid_mask(self) -> np.ndarray:
+        return (self.solid & Flag.SOLID) == 0
+
+    @property
+    def racks(self):
+        return [d for d in self.devices if d.kind == "rack"]
+
+    @property
+    def coolers(self):
+        return [d for d in self.devices if d.kind == "cooler"]
+
+    def with_devices(self, devices) -> "Problem":
+        """A copy with other devices (same geometry): used to change loads and flows."""
+        from dataclasses import replace
+        return replace(self, devices=tuple(devices))

@@ -1,0 +1,43 @@
+"""The ``twin`` command line (click).
+
+Each area registers its commands from its own module (``twin/cli_*.py``) below, so that
+commands can grow without editing one another. Errors derived from
+:class:`kernels.errors.TwinError` are printed as one line and exit with status 2.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from kernels.errors import TwinError
+
+
+class TwinGroup(click.Group):
+    """A click group that turns project errors into one clear line and exit status 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except TwinError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=TwinGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dc-twin")
+def main():
+    """Digital twin of an AI data-center campus: airflow and heat on GPU grids.
+
+    \b
+    Example:
+      twin solve meshes/small-hall.toml      # one steady state, rack inlets worst first
+    """
+
+
+# --- command registration (one line per area module) ---------------------------------
+# cli-registrations-begin
+# cli-registrations-end
