@@ -1,0 +1,179 @@
+"""Backends: an explicit object chosen once, carrying arrays, kernels and the DCT.
+
+* ``numba-cpu``  — Numba parallel loops on the host (the default where no GPU is found).
+* ``numba-cuda`` — the same pointwise functions compiled by ``numba.cuda``; arrays are
+  CuPy arrays (zero-copy through ``__cuda_array_interface__``) and the pressure
+  preconditioner uses ``cupyx.scipy.fft``.
+* ``cupy``       — CuPy arrays and cuFFT, with the hottest stencils (the Poisson operator
+  and the fused CG updates) as CuPy RawKernels from ``kernels/cuda/*.cu``; every other
+  stage runs the Numba CUDA kernels, which are its reference in the parity tests.
+
+``get_backend("auto")`` picks ``cupy`` when a GPU and CuPy are present, then
+``numba-cuda``, else ``numba-cpu``. ``available_backends()`` says what this machine has
+and why a backend is unavailable (``twin backends``).
+"""
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import BackendUnavailable, InputError
+
+NAMES = ("numba-cpu", "numba-cuda", "cupy")
+
+
+@dataclass
+class Backend:
+    """The arrays, kernels and transforms of one kind of device."""
+
+    name: str
+    xp: object
+    kernels: object
+    device: str
+    memory_bytes: int
+    is_gpu: bool = False
+    info: dict = field(default_factory=dict)
+
+    def asarray(self, a, dtype=None):
+        return self.xp.asarray(a, dtype=dtype)
+
+    def zeros(self, shape, dtype):
+        return self.xp.zeros(shape, dtype=dtype)
+
+    def to_host(self, a) -> np.ndarray:
+        if self.is_gpu:
+            return a.get()
+        return np.asarray(a)
+
+    def synchronize(self):
+        if self.is_gpu:
+            import cupy
+            cupy.cuda.get_current_stream().synchronize()
+
+    def dctn(self, a):
+        if self.is_gpu:
+            import cupyx.scipy.fft as cfft
+            return cfft.dctn(a, type=2, norm="ortho")
+        import scipy.fft
+        return scipy.fft.dctn(a, type=2, norm="ortho", workers=os.cpu_count() or 1)
+
+    def idctn(self, a):
+        if self.is_gpu:
+            import cupyx.scipy.fft as cfft
+            return cfft.idctn(a, type=2, norm="ortho")
+        import scipy.fft
+        return scipy.fft.idctn(a, type=2, norm="ortho", workers=os.cpu_count() or 1)
+
+
+def _host_memory_bytes() -> int:
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES")
+        size = os.sysconf("SC_PAGE_SIZE")
+        avail = os.sysconf("SC_AVPHYS_PAGES") if hasattr(os, "sysconf") else pages
+        return int(min(pages, max(avail, 1)) * size)
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def _cpu_backend() -> Backend:
+    from . import cpu
+    import numba
+    return Backend(
+        name="numba-cpu", xp=np, kernels=cpu,
+        device=f"{platform.processor() or platform.machine()} ({cpu.threads()} threads)",
+        memory_bytes=_host_memory_bytes(), is_gpu=False,
+        info={"numba": numba.__version__, "numpy": np.__version__})
+
+
+def _gpu_probe():
+    """Return (cupy module, device name, free bytes) or raise BackendUnavailable."""
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        raise BackendUnavailable("the Numba CUDA simulator is on (NUMBA_ENABLE_CUDASIM=1): no real GPU")
+    try:
+        import cupy
+    except Exception as exc:  # ImportError, or a CUDA library missing
+        raise BackendUnavailable(f"CuPy is not importable ({type(exc).__name__}: {exc}); "
+                                 "install the gpu extra: pip install 'dc-twin[gpu]'") from None
+    try:
+        n = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:
+        raise BackendUnavailable(f"no CUDA device ({type(exc).__name__}: {exc})") from None
+    if n < 1:
+        raise BackendUnavailable("no CUDA device found")
+    props = cupy.cuda.runtime.getDeviceProperties(0)
+    name = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
+    free, total = cupy.cuda.runtime.memGetInfo()
+    return cupy, name, int(free), int(total)
+
+
+def _numba_cuda_backend() -> Backend:
+    cupy, name, free, total = _gpu_probe()
+    try:
+        from numba import cuda
+        if not cuda.is_available():
+            raise BackendUnavailable("numba.cuda reports no usable GPU (driver or numba-cuda missing)")
+        from . import cuda_numba
+    except BackendUnavailable:
+        raise
+    except Exception as exc:
+        raise BackendUnavailable(f"numba CUDA is not usable ({type(exc).__name__}: {exc}); "
+                                 "install numba-cuda") from None
+    import numba
+    return Backend(name="numba-cuda", xp=cupy, kernels=cuda_numba.NumbaCudaKernels(),
+                   device=name, memory_bytes=free, is_gpu=True,
+                   info={"numba": numba.__version__, "cupy": cupy.__version__,
+                         "total_bytes": total})
+
+
+def _cupy_backend() -> Backend:
+    cupy, name, free, total = _gpu_probe()
+    try:
+        from . import cuda_numba, cuda_cupy
+        kernels = cuda_cupy.CupyKernels(cuda_numba.NumbaCudaKernels())
+    except BackendUnavailable:
+        raise
+    except Exception as exc:
+        raise BackendUnavailable(f"CuPy kernels could not be built ({type(exc).__name__}: {exc})") from None
+    return Backend(name="cupy", xp=cupy, kernels=kernels, device=name, memory_bytes=free,
+                   is_gpu=True, info={"cupy": cupy.__version__, "total_bytes": total})
+
+
+_FACTORIES = {"numba-cpu": _cpu_backend, "numba-cuda": _numba_cuda_backend, "cupy": _cupy_backend}
+_ALIASES = {"cpu": "numba-cpu", "numba": "numba-cpu", "cuda": "numba-cuda", "gpu": "cupy"}
+_cache: dict = {}
+
+
+def get_backend(name: str = "auto") -> Backend:
+    """The backend called ``name`` (``auto``, ``numba-cpu``/``cpu``, ``numba-cuda``, ``cupy``)."""
+    if isinstance(name, Backend):
+        return name
+    key = _ALIASES.get(name, name)
+    if key == "auto":
+        for cand in ("cupy", "numba-cuda", "numba-cpu"):
+            try:
+                return get_backend(cand)
+            except BackendUnavailable:
+                continue
+        raise BackendUnavailable("no backend is available")  # pragma: no cover
+    if key not in _FACTORIES:
+        raise InputError(f"backend '{name}' is unknown; choose auto, {', '.join(NAMES)}")
+    if key not in _cache:
+        _cache[key] = _FACTORIES[key]()
+    return _cache[key]
+
+
+def available_backends() -> list[dict]:
+    """One record per backend: name, available, device, memory_bytes, versions, reason."""
+    out = []
+    for n in NAMES:
+        try:
+            b = get_backend(n)
+            out.append({"name": n, "available": True, "device": b.device,
+                        "memory_bytes": b.memory_bytes, "versions": dict(b.info), "reason": ""})
+        except BackendUnavailable as exc:
+            out.append({"name": n, "available": False, "device": "", "memory_bytes": 0,
+                        "versions": {}, "reason": str(exc)})
+    return out

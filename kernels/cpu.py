@@ -1,0 +1,299 @@
+"""Numba CPU drivers: parallel loops over cells that call the pointwise functions.
+
+Every driver has the same name and argument list as its CUDA twin in
+``cuda_numba.py``; the solver calls them through the backend object.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from . import pointwise
+
+_P = pointwise.build(njit(inline="always", cache=True, error_model="numpy"))
+momentum_rate = _P.momentum_rate
+temperature_rate = _P.temperature_rate
+face_open = _P.face_open
+divergence_at = _P.divergence
+laplacian_at = _P.laplacian
+fluid = _P.fluid
+chen_xu_nut = _P.chen_xu_nut
+speed_at_centre = _P.speed_at_centre
+
+
+def _make_predict(c):
+    """Driver for component ``c``, compiled with ``c`` as a constant (branches fold away)."""
+
+    @njit(parallel=True, cache=True)
+    def predict(u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw, dt):
+        if c == 0:
+            q = u
+        elif c == 1:
+            q = v
+        else:
+            q = w
+        n0, n1, n2 = out.shape
+        nc = solid.shape[c]
+        for i in prange(n0):
+            for j in range(n1):
+                for k in range(n2):
+                    f = i if c == 0 else (j if c == 1 else k)
+                    if f >= 1 and f <= nc - 1 and face_open(c, i, j, k, solid):
+                        out[i, j, k] = q[i, j, k] + dt * momentum_rate(
+                            c, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
+                            bc_slip, bc_uw)
+                    else:
+                        out[i, j, k] = q[i, j, k]
+    return predict
+
+
+_PREDICT = (_make_predict(0), _make_predict(1), _make_predict(2))
+
+
+def predict_velocity(c, u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip,
+                     bc_uw, dt):
+    """``out = q + dt * rate`` on open interior faces of component ``c``; copy elsewhere."""
+    _PREDICT[c](u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw, dt)
+
+
+@njit(cache=True)
+def apply_resistance(q, faces, k_loss, d, dt):
+    """Implicit quadratic loss on listed faces: ``q /= 1 + dt * K * |q| / (2 d)``."""
+    for n in range(faces.shape[0]):
+        i = faces[n, 0]
+        j = faces[n, 1]
+        k = faces[n, 2]
+        qq = q[i, j, k]
+        q[i, j, k] = qq / (1.0 + dt * k_loss[n] * abs(qq) / (2.0 * d))
+
+
+@njit(parallel=True, cache=True)
+def divergence(out, u, v, w, solid, dx, dy, dz):
+    n0, n1, n2 = out.shape
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                if (solid[i, j, k] & 1) == 0:
+                    out[i, j, k] = divergence_at(i, j, k, u, v, w, dx, dy, dz)
+                else:
+                    out[i, j, k] = 0.0
+
+
+@njit(parallel=True, cache=True)
+def laplacian(out, phi, solid, dx, dy, dz):
+    n0, n1, n2 = out.shape
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                if (solid[i, j, k] & 1) == 0:
+                    out[i, j, k] = laplacian_at(i, j, k, phi, solid, dx, dy, dz)
+                else:
+                    out[i, j, k] = 0.0
+
+
+@njit(parallel=True, cache=True)
+def correct_velocity(c, q, phi, solid, d):
+    """``q -= d(phi)/d(axis)`` on open interior faces of component ``c``."""
+    n0, n1, n2 = q.shape
+    nc = solid.shape[c]
+    e0 = 1 if c == 0 else 0
+    e1 = 1 if c == 1 else 0
+    e2 = 1 if c == 2 else 0
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                f = i if c == 0 else (j if c == 1 else k)
+                if f >= 1 and f <= nc - 1 and face_open(c, i, j, k, solid):
+                    q[i, j, k] -= (phi[i, j, k] - phi[i - e0, j - e1, k - e2]) / d
+
+
+@njit(parallel=True, cache=True)
+def temperature_step(Tn, T, u, v, w, nut, solid, dx, dy, dz, alpha, inv_prt, bc_hk, bc_tb,
+                     dt):
+    n0, n1, n2 = T.shape
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                if (solid[i, j, k] & 1) == 0:
+                    Tn[i, j, k] = T[i, j, k] + dt * temperature_rate(
+                        i, j, k, u, v, w, nut, T, solid, dx, dy, dz, alpha, inv_prt, bc_hk,
+                        bc_tb)
+                else:
+                    Tn[i, j, k] = T[i, j, k]
+
+
+@njit(parallel=True, cache=True)
+def update_nut(nut, u, v, w, walldist, nu_t_const, model):
+    """model 0 laminar, 1 constant, 2 Chen-Xu."""
+    n0, n1, n2 = nut.shape
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                if model == 2:
+                    nut[i, j, k] = chen_xu_nut(i, j, k, u, v, w, walldist)
+                elif model == 1:
+                    nut[i, j, k] = nu_t_const
+                else:
+                    nut[i, j, k] = 0.0
+
+
+@njit(cache=True)
+def port_intake_stats(T, pf_cell, pf_dev, pf_role, sums, maxs):
+    """Per device: sum and max of the temperature over its intake-port cells."""
+    for d in range(sums.shape[0]):
+        sums[d] = 0.0
+        maxs[d] = -1e30
+    for n in range(pf_cell.shape[0]):
+        if pf_role[n] == 0:
+            t = T[pf_cell[n, 0], pf_cell[n, 1], pf_cell[n, 2]]
+            d = pf_dev[n]
+            sums[d] += t
+            if t > maxs[d]:
+                maxs[d] = t
+
+
+@njit(cache=True)
+def apply_ports(Tn, T, pf_cell, pf_dev, pf_role, pf_rate, dev_tout, dt):
+    """Advective heat through device ports.
+
+    ``pf_rate`` is the face speed over the cell length along the port axis [1/s]:
+    intake faces carry the cell's temperature out, exhaust faces bring in the device's
+    outlet temperature.
+    """
+    for n in range(pf_cell.shape[0]):
+        i = pf_cell[n, 0]
+        j = pf_cell[n, 1]
+        k = pf_cell[n, 2]
+        if pf_role[n] == 0:
+            Tn[i, j, k] -= dt * pf_rate[n] * T[i, j, k]
+        else:
+            Tn[i, j, k] += dt * pf_rate[n] * dev_tout[pf_dev[n]]
+
+
+@njit(cache=True)
+def apply_sources(Tn, src_cell, src_rate, dt):
+    """Volumetric heat: ``src_rate`` is W / (rho cp V) [K/s] per listed cell."""
+    for n in range(src_cell.shape[0]):
+        Tn[src_cell[n, 0], src_cell[n, 1], src_cell[n, 2]] += dt * src_rate[n]
+
+
+@njit(parallel=True, cache=True)
+def dot(a, b):
+    n0 = a.shape[0]
+    s = 0.0
+    for i in prange(n0):
+        s += np.sum(a[i].astype(np.float64) * b[i].astype(np.float64))
+    return s
+
+
+@njit(parallel=True, cache=True)
+def cg_update_xr(x, r, p, Ap, alpha):
+    """x += alpha p; r -= alpha Ap; return (r.r, max|r|)."""
+    n0, n1, n2 = x.shape
+    s = 0.0
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                x[i, j, k] += alpha * p[i, j, k]
+                r[i, j, k] -= alpha * Ap[i, j, k]
+                s += np.float64(r[i, j, k]) * np.float64(r[i, j, k])
+    return s
+
+
+@njit(parallel=True, cache=True)
+def cg_update_p(p, z, beta):
+    n0, n1, n2 = p.shape
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                p[i, j, k] = z[i, j, k] + beta * p[i, j, k]
+
+
+@njit(parallel=True, cache=True)
+def residual(r, b, Ax, solid):
+    """r = b - Ax on fluid cells (0 on solid); returns max |r|."""
+    n0, n1, n2 = r.shape
+    m = np.zeros(n0)
+    for i in prange(n0):
+        mi = 0.0
+        for j in range(n1):
+            for k in range(n2):
+                if (solid[i, j, k] & 1) == 0:
+                    val = b[i, j, k] - Ax[i, j, k]
+                    r[i, j, k] = val
+                    if abs(val) > mi:
+                        mi = abs(val)
+                else:
+                    r[i, j, k] = 0.0
+        m[i] = mi
+    return m.max()
+
+
+@njit(parallel=True, cache=True)
+def max_abs_diff(a, b):
+    n0 = a.shape[0]
+    m = np.zeros(n0)
+    for i in prange(n0):
+        m[i] = np.max(np.abs(a[i] - b[i]))
+    return m.max()
+
+
+@njit(parallel=True, cache=True)
+def max_abs(a):
+    n0 = a.shape[0]
+    m = np.zeros(n0)
+    for i in prange(n0):
+        m[i] = np.max(np.abs(a[i]))
+    return m.max()
+
+
+@njit(parallel=True, cache=True)
+def masked_sum(a, solid):
+    n0, n1, n2 = a.shape
+    s = 0.0
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                if (solid[i, j, k] & 1) == 0:
+                    s += a[i, j, k]
+    return s
+
+
+@njit(parallel=True, cache=True)
+def masked_shift(a, solid, shift):
+    n0, n1, n2 = a.shape
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                if (solid[i, j, k] & 1) == 0:
+                    a[i, j, k] -= shift
+                else:
+                    a[i, j, k] = 0.0
+
+
+def threads() -> int:
+    return numba.get_num_threads()
+
+
+@njit(parallel=True, cache=True)
+def cg_residual_inplace(r, Ax, solid):
+    """r = r - Ax on fluid cells, 0 on solid cells."""
+    n0, n1, n2 = r.shape
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                if (solid[i, j, k] & 1) == 0:
+                    r[i, j, k] -= Ax[i, j, k]
+                else:
+                    r[i, j, k] = 0.0
+
+
+@njit(parallel=True, cache=True)
+def mask_solid(a, solid):
+    n0, n1, n2 = a.shape
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                if (solid[i, j, k] & 1) != 0:
+                    a[i, j, k] = 0.0

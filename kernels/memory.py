@@ -1,0 +1,65 @@
+"""Memory the solver needs per cell, counted from the arrays it allocates.
+
+Fields on the device (``s`` = bytes of the floating type, 4 for float32):
+
+=============================  =====  ==========================================
+array                          bytes  role
+=============================  =====  ==========================================
+u, v, w                        3 s    face velocities (state)
+u*, v*, w*                     3 s    predicted velocities (double buffer)
+T                              s      temperature (state)
+phi                            s      pressure increment (warm start)
+nu_t                           s      eddy viscosity
+wall distance                  s      Chen-Xu length scale (only with chen-xu)
+r, p, z                        3 s    CG vectors; z also holds Ap and the new T
+solid flags                    1      uint8 bit flags
+=============================  =====  ==========================================
+
+13 s + 1 = 53 B per cell in float32, plus the transform's work space (cuFFT / scipy keep
+a complex copy of the grid during a DCT: 2 s per cell, counted here as 8 B in float32).
+"""
+from __future__ import annotations
+
+from .errors import MemoryLimitError
+from .grid import Grid
+
+FIELD_WORDS = 13      # floating arrays per cell (see table)
+FLAG_BYTES = 1
+FFT_WORDS = 2         # complex work copy of one field during the DCT
+
+
+def bytes_per_cell(dtype_bytes: int = 4) -> int:
+    return FIELD_WORDS * dtype_bytes + FLAG_BYTES + FFT_WORDS * dtype_bytes
+
+
+def estimate_bytes(grid: Grid, backend_name: str = "numba-cpu", dtype_bytes: int = 4) -> dict:
+    """Bytes needed on the device and on the host for a solve on ``grid``.
+
+    The host always keeps one copy of the solid mask, the temperature and three velocity
+    components for results (4 s + 1 per cell) on top of the device's arrays; on the CPU
+    backend the device is the host.
+    """
+    n = grid.cells
+    dev = n * bytes_per_cell(dtype_bytes)
+    host_extra = n * (4 * dtype_bytes + 1)
+    if backend_name == "numba-cpu":
+        return {"device_bytes": dev + host_extra, "host_bytes": dev + host_extra,
+                "bytes_per_cell": bytes_per_cell(dtype_bytes)}
+    return {"device_bytes": dev, "host_bytes": host_extra,
+            "bytes_per_cell": bytes_per_cell(dtype_bytes)}
+
+
+def check_fits(grid: Grid, backend, dtype_bytes: int = 4, headroom: float = 0.9) -> dict:
+    """Raise :class:`MemoryLimitError` (with the numbers) if ``grid`` will not fit."""
+    from .backend import get_backend
+    be = get_backend(backend) if isinstance(backend, str) else backend
+    est = estimate_bytes(grid, be.name, dtype_bytes)
+    limit = be.memory_bytes * headroom
+    if est["device_bytes"] > limit:
+        gib = 1024 ** 3
+        raise MemoryLimitError(
+            f"grid of {grid.cells:,} cells ({grid.nx}x{grid.ny}x{grid.nz}) needs "
+            f"{est['device_bytes'] / gib:.1f} GiB on {be.name} ({be.device}), "
+            f"{est['bytes_per_cell']} B per cell, but {be.memory_bytes / gib:.1f} GiB is free; "
+            "use a coarser cell (--cell) or a bigger device")
+    return est

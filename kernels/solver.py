@@ -1,0 +1,681 @@
+"""The thermal solver: a time step composed from named stages, run to steady state or in time.
+
+Numerics (``kernels/README.md`` has the details):
+
+* staggered (MAC) finite volumes; explicit (forward Euler) momentum and heat with
+  MUSCL/van Leer advection and central diffusion (``pointwise.py``);
+* projection (Chorin 1968): ``lap(phi) = div(u*)``, ``u = u* - grad(phi)``,
+  ``p = rho * phi / dt``; the masked Poisson problem is solved by conjugate gradients
+  preconditioned by the exact DCT solve of the obstacle-free box (Neumann walls);
+* steady state by pseudo-time stepping (``solve_steady``) with the convergence
+  criterion of :class:`SolverSettings`; the heat equation at the converged flow is then
+  finished by defect correction (``energy.py``): exact to solver tolerance, so the heat
+  balance closes without thousands of explicit steps;
+* transient runs (``run``) in real seconds for failure studies.
+
+Stages of one step: ``update_eddy_viscosity -> predict_momentum -> apply_resistances ->
+project -> device_temperatures -> advance_temperature``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .backend import Backend, get_backend
+from .errors import DivergenceError, InputError
+from .flags import Flag
+from .memory import check_fits
+from .problem import FACES, Device, Problem
+
+_MODEL_CODE = {"laminar": 0, "constant": 1, "chen-xu": 2}
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """Numerical settings (all dimensionless unless the name says otherwise).
+
+    Steady-state convergence criterion (checked every ``check_every`` steps over the
+    last window): the largest velocity change per unit time, scaled by ``L / U^2``
+    (``U`` the largest face speed, ``L`` the smallest box side), below ``tol_velocity``;
+    then, after the energy finish, the heat balance (heat in minus heat out, over heat
+    in) below ``tol_energy``.
+    """
+
+    dtype: str = "float32"
+    cfl: float = 0.35
+    diffusion_safety: float = 0.8
+    max_dt_s: float = 1.0
+    pressure_tol: float = 1e-5        # max |div u| after projection, times L / U
+    pressure_max_iter: int = 300
+    tol_velocity: float = 2e-3
+    tol_energy: float = 1e-3
+    check_every: int = 50
+    max_steps: int = 20000
+    energy_finish: bool = True
+    energy_finish_every: int = 0      # also finish the heat equation every N steps (0: off)
+    min_steps: int = 200
+
+    def __post_init__(self):
+        if self.dtype not in ("float32", "float64"):
+            raise InputError(f"solver dtype '{self.dtype}' must be float32 or float64")
+        for name in ("cfl", "diffusion_safety", "max_dt_s", "pressure_tol", "tol_velocity",
+                     "tol_energy"):
+            v = getattr(self, name)
+            if not np.isfinite(v) or v <= 0:
+                raise InputError(f"solver setting {name} = {v} must be a positive number")
+        if self.cfl > 0.5:
+            raise InputError(f"solver setting cfl = {self.cfl} must be <= 0.5 (explicit TVD limit)")
+
+
+@dataclass
+class RunResult:
+    converged: bool
+    iterations: int
+    wall_s: float
+    sim_time_s: float
+    residuals: dict = field(default_factory=dict)
+
+
+class Solver:
+    """Airflow and heat on one :class:`~kernels.problem.Problem`, on one backend."""
+
+    def __init__(self, problem: Problem, backend="auto", settings: SolverSettings | None = None):
+        self.problem = problem
+        self.settings = settings or SolverSettings()
+        self.backend: Backend = get_backend(backend)
+        self.dtype = np.dtype(self.settings.dtype)
+        g = problem.grid
+        check_fits(g, self.backend, self.dtype.itemsize)
+        self._check_problem()
+        self._setup_arrays()
+        self.set_devices(problem.devices)
+        self.steps = 0
+        self.time_s = 0.0
+        self.dt = None
+
+    # ------------------------------------------------------------------ setup
+    def _check_problem(self):
+        p = self.problem
+        g = p.grid
+        fluid = p.fluid_mask
+        if not fluid.any():
+            raise InputError(f"{p.name}: the grid has no fluid cell")
+        taken = {}
+        for dev in p.devices:
+            for role, port in (("intake", dev.intake), ("exhaust", dev.exhaust)):
+                c = port.cells
+                if c.size == 0:
+                    continue
+                if (c < 0).any() or (c >= np.array(g.shape)).any():
+                    raise InputError(f"device {dev.name}: {role} port has cells outside the grid "
+                                     f"{g.shape}; move the device inside the hall")
+                if not fluid[c[:, 0], c[:, 1], c[:, 2]].all():
+                    raise InputError(f"device {dev.name}: {role} port cells must be fluid; "
+                                     "something solid stands in front of the face")
+                body = c.copy()
+                body[:, port.axis] += port.side
+                n = g.shape[port.axis]
+                if (body[:, port.axis] < 0).any() or (body[:, port.axis] >= n).any():
+                    raise InputError(f"device {dev.name}: {role} port lies on the domain boundary; "
+                                     "a device body must be solid cells inside the grid")
+                if fluid[body[:, 0], body[:, 1], body[:, 2]].any():
+                    raise InputError(f"device {dev.name}: {role} port faces must border the "
+                                     "device's solid body")
+                for key in map(tuple, np.column_stack([port.face_index(),
+                                                       np.full(len(c), port.axis)])):
+                    if key in taken:
+                        raise InputError(f"device {dev.name}: a {role} face is also a port of "
+                                         f"{taken[key]}; devices must not share faces")
+                    taken[key] = dev.name
+        for r in p.resistances:
+            f = r.faces
+            ax = r.axis
+            hi = np.array(g.shape)
+            hi[ax] += 1
+            if (f < 0).any() or (f >= hi).any():
+                raise InputError(f"resistance {r.name}: faces outside the grid")
+        for s in p.sources:
+            c = s.cells
+            if c.size and ((c < 0).any() or (c >= np.array(g.shape)).any()):
+                raise InputError(f"heat source {s.name}: cells outside the grid")
+        self._check_continuity()
+
+    def _check_continuity(self):
+        """Each sealed fluid region must receive as much air from devices as it gives."""
+        p = self.problem
+        if not p.devices:
+            return
+        from scipy import ndimage
+        labels, nreg = ndimage.label(p.fluid_mask)
+        if nreg <= 1:
+            return
+        net = np.zeros(nreg + 1)
+        names = [[] for _ in range(nreg + 1)]
+        for dev in p.devices:
+            for port, sign in ((dev.intake, -1.0), (dev.exhaust, 1.0)):
+                c = port.cells
+                lab = labels[c[:, 0], c[:, 1], c[:, 2]]
+                for L, cnt in zip(*np.unique(lab, return_counts=True)):
+                    net[L] += sign * dev.flow_m3_s * cnt / port.n_faces
+                    names[L].append(dev.name)
+        bad = [L for L in range(1, nreg + 1)
+               if abs(net[L]) > 1e-9 + 1e-6 * sum(d.flow_m3_s for d in p.devices)]
+        if bad:
+            L = bad[0]
+            idx = np.argwhere(labels == L)[0]
+            x, y, z = (p.grid.origin_m[a] + (idx[a] + 0.5) * p.grid.spacing_m[a] for a in range(3))
+            raise InputError(
+                f"{p.name}: the flow cannot satisfy continuity: a sealed air region (around "
+                f"x={x:.2f} m, y={y:.2f} m, z={z:.2f} m) gets {net[L]:+.3f} m3/s net from "
+                f"{', '.join(sorted(set(names[L]))[:4])}; open a path (tiles, gaps) or balance "
+                "the flows")
+
+    def _setup_arrays(self):
+        be, p, g, dt = self.backend, self.problem, self.problem.grid, self.dtype
+        nx, ny, nz = g.shape
+        xp = be.xp
+        self.solid = be.asarray(p.solid.astype(np.uint8))
+        self.u = be.zeros((nx + 1, ny, nz), dt)
+        self.v = be.zeros((nx, ny + 1, nz), dt)
+        self.w = be.zeros((nx, ny, nz + 1), dt)
+        self.us = be.zeros((nx + 1, ny, nz), dt)
+        self.vs = be.zeros((nx, ny + 1, nz), dt)
+        self.ws = be.zeros((nx, ny, nz + 1), dt)
+        T0 = np.full(g.shape, p.initial_temp_c, dtype=dt)
+        self.T = be.asarray(T0)
+        self.phi = be.zeros(g.shape, dt)
+        self.nut = be.zeros(g.shape, dt)
+        self.r = be.zeros(g.shape, dt)
+        self.pdir = be.zeros(g.shape, dt)
+        self.z = be.zeros(g.shape, dt)       # also Ap and the new temperature
+        model = p.turbulence.model
+        self.model_code = _MODEL_CODE[model]
+        if model == "chen-xu":
+            self.walldist = be.asarray(_wall_distance(p).astype(dt))
+        else:
+            self.walldist = be.zeros((1, 1, 1), dt)
+        # DCT eigenvalues of the Neumann box Laplacian (separable: 1D vectors)
+        ev = []
+        for a in range(3):
+            n, d = g.shape[a], g.spacing_m[a]
+            lam = (2.0 * np.cos(np.pi * np.arange(n) / n) - 2.0) / (d * d)
+            ev.append(lam)
+        eig = ev[0][:, None, None] + ev[1][None, :, None] + ev[2][None, None, :]
+        eig[0, 0, 0] = 1.0
+        inv = 1.0 / eig
+        inv[0, 0, 0] = 0.0
+        self.inv_eig = be.asarray(inv.astype(dt))
+        # boundary conditions
+        fl = p.fluid
+        slip = np.zeros(6, np.int32)
+        uw = np.zeros((6, 3), dt)
+        hk = np.zeros(6, dt)
+        tb = np.zeros(6, dt)
+        for f, name in enumerate(FACES):
+            bc = p.boundaries[name]
+            slip[f] = 1 if bc.velocity == "slip" else 0
+            uw[f] = bc.wall_velocity_m_s
+            d = g.spacing_m[f // 2]
+            k_over_rcp = fl.diffusivity_m2_s / (0.5 * d)   # wall-to-centre conductance / (rho cp)
+            if bc.thermal == "temperature":
+                hk[f] = k_over_rcp
+            elif bc.thermal == "convective" and bc.h_w_m2k > 0:
+                h = bc.h_w_m2k / fl.rho_cp
+                hk[f] = 1.0 / (1.0 / h + 1.0 / k_over_rcp)
+            tb[f] = bc.temp_c
+        self.bc_slip = be.asarray(slip)
+        self.bc_uw = be.asarray(uw)
+        self.bc_hk_host = hk
+        self.bc_tb_host = tb
+        self.bc_hk = be.asarray(hk)
+        self.bc_tb = be.asarray(tb)
+        # resistances: one face list per axis
+        self.res = []
+        for ax in range(3):
+            rs = [r for r in p.resistances if r.axis == ax]
+            if rs:
+                faces = np.concatenate([r.faces for r in rs]).astype(np.int64)
+                kl = np.concatenate([np.full(len(r.faces), r.k_loss) for r in rs]).astype(dt)
+                self.res.append((ax, be.asarray(faces), be.asarray(kl)))
+        # sources
+        if p.sources:
+            cells = np.concatenate([s.cells for s in p.sources]).astype(np.int64)
+            rate = np.concatenate([np.full(len(s.cells), s.power_w / len(s.cells))
+                                   for s in p.sources if len(s.cells)])
+            rate = rate / (fl.rho_cp * g.cell_volume_m3)
+            self.src_cell = be.asarray(cells)
+            self.src_rate = be.asarray(rate.astype(dt))
+            self.source_w = float(sum(s.power_w for s in p.sources if len(s.cells)))
+        else:
+            self.src_cell = None
+            self.source_w = 0.0
+        # port faces (all devices): cell, axis, side, device, role
+        cells, axes, sides, devs, roles = [], [], [], [], []
+        for n, dev in enumerate(p.devices):
+            for role, port in ((0, dev.intake), (1, dev.exhaust)):
+                cells.append(port.cells)
+                axes.append(np.full(port.n_faces, port.axis))
+                sides.append(np.full(port.n_faces, port.side))
+                devs.append(np.full(port.n_faces, n))
+                roles.append(np.full(port.n_faces, role))
+        if cells:
+            self.pf_cell_h = np.concatenate(cells).astype(np.int64)
+            self.pf_axis_h = np.concatenate(axes).astype(np.int64)
+            self.pf_side_h = np.concatenate(sides).astype(np.int64)
+            self.pf_dev_h = np.concatenate(devs).astype(np.int64)
+            self.pf_role_h = np.concatenate(roles).astype(np.int64)
+        else:
+            self.pf_cell_h = np.zeros((0, 3), np.int64)
+            self.pf_axis_h = self.pf_side_h = self.pf_dev_h = self.pf_role_h = np.zeros(0, np.int64)
+        self.pf_cell = be.asarray(self.pf_cell_h)
+        self.pf_dev = be.asarray(self.pf_dev_h)
+        self.pf_role = be.asarray(self.pf_role_h)
+        ndev = len(p.devices)
+        self.n_intake = np.array([d.intake.n_faces for d in p.devices], dtype=np.float64)
+        self.dev_sum = be.zeros(max(ndev, 1), np.float64)
+        self.dev_max = be.zeros(max(ndev, 1), np.float64)
+        self.dev_tin = np.full(ndev, p.initial_temp_c)
+        self.dev_tin_max = np.full(ndev, p.initial_temp_c)
+        self.dev_tout = np.full(ndev, p.initial_temp_c)
+
+    def set_devices(self, devices):
+        """New flows, heats and supply temperatures for the same ports (same order)."""
+        devices = tuple(devices)
+        p = self.problem
+        if len(devices) != len(p.devices):
+            raise InputError(f"{p.name}: expected {len(p.devices)} devices, got {len(devices)}")
+        for old, new in zip(p.devices, devices):
+            if old.intake is not new.intake and not (
+                    np.array_equal(old.intake.cells, new.intake.cells)
+                    and np.array_equal(old.exhaust.cells, new.exhaust.cells)):
+                raise InputError(f"device {new.name}: ports changed; build a new solver")
+        self.devices = devices
+        g, be, dt = p.grid, self.backend, self.dtype
+        speeds = np.zeros(len(self.pf_cell_h))
+        for n, dev in enumerate(devices):
+            for role, port in ((0, dev.intake), (1, dev.exhaust)):
+                m = (self.pf_dev_h == n) & (self.pf_role_h == role)
+                speeds[m] = dev.flow_m3_s / (port.n_faces * g.face_area_m2(port.axis))
+        self.pf_speed_h = speeds
+        d_axis = np.array(g.spacing_m)[self.pf_axis_h] if len(speeds) else np.zeros(0)
+        self.pf_rate = be.asarray((speeds / np.where(d_axis > 0, d_axis, 1.0)).astype(dt))
+        # prescribed velocities on port faces: intake flows out of the fluid cell
+        vel = [be.to_host(a).copy() for a in (self.u, self.v, self.w)]
+        for n in range(len(speeds)):
+            ax = self.pf_axis_h[n]
+            f = self.pf_cell_h[n].copy()
+            s = self.pf_side_h[n]
+            if s > 0:
+                f[ax] += 1
+            sign = s if self.pf_role_h[n] == 0 else -s
+            vel[ax][f[0], f[1], f[2]] = sign * speeds[n]
+        self.u, self.v, self.w = (be.asarray(a.astype(dt)) for a in vel)
+        for a, b in ((self.us, self.u), (self.vs, self.v), (self.ws, self.w)):
+            a[...] = b
+        self.problem = p.with_devices(devices)
+
+    # ------------------------------------------------------------------ stages
+    def _params(self):
+        p = self.problem
+        g = p.grid
+        fl = p.fluid
+        dx, dy, dz = g.spacing_m
+        gbeta = fl.gravity_m_s2 * fl.expansion_1_k
+        return dx, dy, dz, fl.viscosity_m2_s, gbeta, fl.reference_temp_c
+
+    def update_eddy_viscosity(self):
+        t = self.problem.turbulence
+        self.backend.kernels.update_nut(self.nut, self.u, self.v, self.w, self.walldist,
+                                        self.dtype.type(t.nu_t_m2_s), self.model_code)
+
+    def predict_momentum(self, dt):
+        k = self.backend.kernels
+        dx, dy, dz, nu, gbeta, tref = self._params()
+        T = self.dtype.type
+        for c, out in enumerate((self.us, self.vs, self.ws)):
+            k.predict_velocity(c, self.u, self.v, self.w, out, self.nut, self.T, self.solid,
+                               T(dx), T(dy), T(dz), T(nu), T(gbeta), T(tref), self.bc_slip,
+                               self.bc_uw, T(dt))
+
+    def apply_resistances(self, dt):
+        k = self.backend.kernels
+        arrays = (self.us, self.vs, self.ws)
+        for ax, faces, kl in self.res:
+            k.apply_resistance(arrays[ax], faces, kl,
+                               self.dtype.type(self.problem.grid.spacing_m[ax]),
+                               self.dtype.type(dt))
+
+    def project(self):
+        """Make (u*, v*, w*) divergence-free; they become (u, v, w). Returns CG iterations."""
+        k = self.backend.kernels
+        g = self.problem.grid
+        T = self.dtype.type
+        dx, dy, dz = (T(d) for d in g.spacing_m)
+        r, pdir, z = self.r, self.pdir, self.z
+        k.divergence(r, self.us, self.vs, self.ws, self.solid, dx, dy, dz)   # r holds b
+        # r = b - A phi  (z holds A phi)
+        k.laplacian(z, self.phi, self.solid, dx, dy, dz)
+        k.cg_residual_inplace(r, z, self.solid)
+        tol = self._div_tol
+        rmax = k.max_abs(r)
+        it = 0
+        if rmax > tol:
+            self._precondition(r, z)
+            pdir[...] = z
+            rz = k.dot(r, z)
+            for it in range(1, self.settings.pressure_max_iter + 1):
+                k.laplacian(z, pdir, self.solid, dx, dy, dz)         # z = A p
+                pap = k.dot(pdir, z)
+                if pap == 0.0:
+                    break
+                alpha = rz / pap
+                k.cg_update_xr(self.phi, r, pdir, z, T(alpha))
+                rmax = k.max_abs(r)
+                if rmax <= tol:
+                    break
+                self._precondition(r, z)
+                rz_new = k.dot(r, z)
+                beta = rz_new / rz
+                rz = rz_new
+                k.cg_update_p(pdir, z, T(beta))
+        self.last_cg = (it, float(rmax))
+        for c, (q, d) in enumerate(((self.us, dx), (self.vs, dy), (self.ws, dz))):
+            k.correct_velocity(c, q, self.phi, self.solid, d)
+        self.u, self.us = self.us, self.u
+        self.v, self.vs = self.vs, self.v
+        self.w, self.ws = self.ws, self.w
+        return it
+
+    def _precondition(self, r, out):
+        be = self.backend
+        rh = be.dctn(r)
+        rh *= self.inv_eig
+        out[...] = be.idctn(rh)
+        be.kernels.mask_solid(out, self.solid)
+
+    def device_temperatures(self):
+        """Intake means and outlet temperatures of every device (rack and cooler models)."""
+        p = self.problem
+        if not p.devices:
+            return
+        be = self.backend
+        be.kernels.port_intake_stats(self.T, self.pf_cell, self.pf_dev, self.pf_role,
+                                     self.dev_sum, self.dev_max)
+        tin = be.to_host(self.dev_sum)[:len(p.devices)] / self.n_intake
+        self.dev_tin = tin
+        self.dev_tin_max = be.to_host(self.dev_max)[:len(p.devices)].copy()
+        rcp = p.fluid.rho_cp
+        tout = np.empty(len(p.devices))
+        for n, d in enumerate(self.devices):
+            if d.flow_m3_s <= 0:
+                tout[n] = tin[n]
+            elif d.kind == "rack":
+                tout[n] = tin[n] + d.heat_w / (rcp * d.flow_m3_s)
+            else:
+                limited = tin[n] - d.capacity_w / (rcp * d.flow_m3_s)
+                tout[n] = min(tin[n], max(d.supply_temp_c, limited))
+        self.dev_tout = tout
+        self.dev_tout_dev = be.asarray(tout.astype(self.dtype))
+
+    def advance_temperature(self, dt):
+        k = self.backend.kernels
+        g = self.problem.grid
+        p = self.problem
+        T = self.dtype.type
+        dx, dy, dz = (T(d) for d in g.spacing_m)
+        Tn = self.z
+        k.temperature_step(Tn, self.T, self.u, self.v, self.w, self.nut, self.solid, dx, dy, dz,
+                           T(p.fluid.diffusivity_m2_s), T(1.0 / p.turbulence.prandtl_t),
+                           self.bc_hk, self.bc_tb, T(dt))
+        if len(self.pf_cell_h):
+            k.apply_ports(Tn, self.T, self.pf_cell, self.pf_dev, self.pf_role, self.pf_rate,
+                          self.dev_tout_dev, T(dt))
+        if self.src_cell is not None:
+            k.apply_sources(Tn, self.src_cell, self.src_rate, T(dt))
+        self.T, self.z = Tn, self.T
+
+    # ------------------------------------------------------------------ driving
+    def _velocity_scale(self):
+        k = self.backend.kernels
+        umax = max(k.max_abs(self.u), k.max_abs(self.v), k.max_abs(self.w))
+        lid = max((abs(x) for bc in self.problem.boundaries.values()
+                   for x in bc.wall_velocity_m_s), default=0.0)
+        return max(umax, lid, 1e-6)
+
+    def compute_dt(self):
+        """Largest stable step: advective CFL and explicit diffusion limits [s]."""
+        s = self.settings
+        g = self.problem.grid
+        k = self.backend.kernels
+        dx, dy, dz = g.spacing_m
+        um, vm, wm = k.max_abs(self.u), k.max_abs(self.v), k.max_abs(self.w)
+        lid = max((abs(x) for bc in self.problem.boundaries.values()
+                   for x in bc.wall_velocity_m_s), default=0.0)
+        adv = (max(um, lid) / dx + max(vm, lid) / dy + max(wm, lid) / dz)
+        fl = self.problem.fluid
+        nut_max = k.max_abs(self.nut) if self.model_code else 0.0
+        # Chen-Xu nu_t grows with speed: allow for it before the field exists
+        if self.model_code == 2:
+            nut_max = max(nut_max, 0.03874 * max(um, vm, wm) * float(
+                self.backend.to_host(self.walldist).max()))
+        diff = max(fl.viscosity_m2_s + nut_max,
+                   fl.diffusivity_m2_s + nut_max / self.problem.turbulence.prandtl_t)
+        inv_d2 = 1 / dx ** 2 + 1 / dy ** 2 + 1 / dz ** 2
+        dt = s.max_dt_s
+        if adv > 0:
+            dt = min(dt, s.cfl / adv)
+        dt = min(dt, s.diffusion_safety / (2.0 * diff * inv_d2))
+        fl_b = fl.gravity_m_s2 * fl.expansion_1_k
+        if fl_b > 0:
+            # buoyancy: a parcel must not cross a cell in one step under g*beta*dT
+            dT = 50.0
+            dt = min(dt, np.sqrt(min(dx, dy, dz) / (fl_b * dT)) * 0.5)
+        return dt
+
+    def step(self, dt=None):
+        """One time step of ``dt`` seconds (default: the stable step)."""
+        if dt is None:
+            dt = self.compute_dt()
+        self.dt = dt
+        U = self._velocity_scale()
+        g = self.problem.grid
+        self._div_tol = self.settings.pressure_tol * U / min(g.size_m)
+        self.update_eddy_viscosity()
+        self.predict_momentum(dt)
+        self.apply_resistances(dt)
+        self.project()
+        self.device_temperatures()
+        self.advance_temperature(dt)
+        self.steps += 1
+        self.time_s += dt
+        return dt
+
+    def _check_finite(self):
+        k = self.backend.kernels
+        tm = k.max_abs(self.T)
+        um = self._velocity_scale()
+        if not (np.isfinite(tm) and np.isfinite(um)) or um > 1e3 or tm > 1e4:
+            raise DivergenceError(
+                f"{self.problem.name}: the solution diverged after {self.steps} steps "
+                f"(max speed {um:.3g} m/s, max |T| {tm:.3g} degC); check the inputs (flows, "
+                "heat) or use a smaller cfl; no results were written")
+
+    def solve_steady(self, max_steps=None, progress=None) -> RunResult:
+        """Pseudo-time stepping to steady state (criterion in :class:`SolverSettings`)."""
+        s = self.settings
+        max_steps = max_steps or s.max_steps
+        be = self.backend
+        k = be.kernels
+        t0 = time.perf_counter()
+        dt = self.compute_dt()
+        prev = [be.to_host(a).copy() for a in (self.u, self.v, self.w)]
+        t_prev = self.time_s
+        L = min(self.problem.grid.size_m)
+        res_u = np.inf
+        converged = False
+        n = 0
+        history = []
+        while n < max_steps:
+            self.step(dt)
+            n += 1
+            if s.energy_finish_every and n % s.energy_finish_every == 0:
+                self.finish_energy()
+            if n % s.check_every == 0:
+                self._check_finite()
+                dt = self.compute_dt()
+                U = self._velocity_scale()
+                cur = [be.to_host(a) for a in (self.u, self.v, self.w)]
+                du = max(float(np.max(np.abs(a - b))) for a, b in zip(cur, prev))
+                res_u = du / max(self.time_s - t_prev, 1e-30) * L / (U * U)
+                prev = [a.copy() for a in cur]
+                t_prev = self.time_s
+                history.append((n, res_u))
+                if progress is not None:
+                    progress(n, {"res_velocity": res_u, "time_s": self.time_s, "dt_s": dt,
+                                 "cg": self.last_cg})
+                if n >= s.min_steps and res_u < s.tol_velocity:
+                    converged = True
+                    break
+        energy = None
+        if s.energy_finish:
+            energy = self.finish_energy()
+        bud = self.energy_budget()
+        ok_energy = abs(bud["imbalance_frac"]) < s.tol_energy
+        self._check_finite()
+        return RunResult(converged=bool(converged and ok_energy), iterations=n,
+                         wall_s=time.perf_counter() - t0, sim_time_s=self.time_s,
+                         residuals={"velocity": res_u, "energy_imbalance": bud["imbalance_frac"],
+                                    "energy_finish": energy, "history": history})
+
+    def run(self, duration_s, dt=None, progress=None, callback=None, callback_every_s=None):
+        """Transient run over ``duration_s`` real seconds.
+
+        ``callback(solver)`` is called every ``callback_every_s`` of simulated time (and at
+        the end); it may change devices with :meth:`set_devices`.
+        """
+        if not np.isfinite(duration_s) or duration_s < 0:
+            raise InputError(f"run duration {duration_s} s must be >= 0")
+        t0 = time.perf_counter()
+        t_end = self.time_s + duration_s
+        next_cb = self.time_s + (callback_every_s or np.inf)
+        n = 0
+        step_dt = dt or self.compute_dt()
+        while self.time_s < t_end - 1e-12:
+            h = min(step_dt, t_end - self.time_s)
+            if callback_every_s:
+                h = min(h, max(next_cb - self.time_s, 1e-9))
+            self.step(h)
+            n += 1
+            if callback is not None and self.time_s >= next_cb - 1e-9:
+                callback(self)
+                next_cb += callback_every_s
+            if n % self.settings.check_every == 0:
+                self._check_finite()
+                if dt is None:
+                    step_dt = self.compute_dt()
+                if progress is not None:
+                    progress(n, {"time_s": self.time_s})
+        self._check_finite()
+        return RunResult(converged=True, iterations=n, wall_s=time.perf_counter() - t0,
+                         sim_time_s=self.time_s)
+
+    def finish_energy(self, iterations=30, tol_k=1e-5):
+        """Bring the heat equation to steady state at the current flow (defect correction)."""
+        from .energy import steady_temperature
+        T = self.backend.to_host(self.T).astype(np.float64)
+        T_new, info = steady_temperature(self, T, iterations=iterations, tol_k=tol_k)
+        self.T = self.backend.asarray(T_new.astype(self.dtype))
+        self.device_temperatures()
+        return info
+
+    # ------------------------------------------------------------------ results
+    def boundary_heat_w(self, T=None) -> float:
+        """Heat flowing into the air through the domain boundary [W]."""
+        p = self.problem
+        g = p.grid
+        T = self.backend.to_host(self.T) if T is None else T
+        fluid = p.fluid_mask
+        total = 0.0
+        for f in range(6):
+            hk = self.bc_hk_host[f]
+            if hk <= 0:
+                continue
+            ax, hi = f // 2, f % 2
+            sl = [slice(None)] * 3
+            sl[ax] = -1 if hi else 0
+            Tl = T[tuple(sl)].astype(np.float64)
+            m = fluid[tuple(sl)]
+            total += float(np.sum((self.bc_tb_host[f] - Tl[m]))) * hk * g.face_area_m2(ax)
+        return total * p.fluid.rho_cp
+
+    def energy_budget(self) -> dict:
+        """Heat into and out of the air [W] and the imbalance over the heat input."""
+        p = self.problem
+        rcp = p.fluid.rho_cp
+        rack = sum(rcp * d.flow_m3_s * (self.dev_tout[n] - self.dev_tin[n])
+                   for n, d in enumerate(self.devices) if d.kind == "rack")
+        cool = sum(rcp * d.flow_m3_s * (self.dev_tin[n] - self.dev_tout[n])
+                   for n, d in enumerate(self.devices) if d.kind == "cooler")
+        bnd = self.boundary_heat_w()
+        heat_in = rack + self.source_w + max(bnd, 0.0)
+        heat_out = cool + max(-bnd, 0.0)
+        imb = (heat_in - heat_out) / heat_in if heat_in > 0 else 0.0
+        return {"rack_heat_w": float(rack), "source_heat_w": self.source_w,
+                "cooler_heat_w": float(cool), "boundary_heat_w": float(bnd),
+                "imbalance_w": float(heat_in - heat_out), "imbalance_frac": float(imb)}
+
+    def device_report(self) -> list[dict]:
+        """Per device: intake mean and max, outlet, flow and heat (rack adds, cooler removes)."""
+        rcp = self.problem.fluid.rho_cp
+        out = []
+        for n, d in enumerate(self.devices):
+            tin, tout = float(self.dev_tin[n]), float(self.dev_tout[n])
+            rec = {"name": d.name, "kind": d.kind, "intake_temp_c": tin,
+                   "intake_max_c": float(self.dev_tin_max[n]), "exhaust_temp_c": tout,
+                   "flow_m3_s": d.flow_m3_s}
+            if d.kind == "rack":
+                rec["heat_w"] = rcp * d.flow_m3_s * (tout - tin)
+            else:
+                rec["heat_w"] = rcp * d.flow_m3_s * (tin - tout)
+                rec["return_temp_c"] = tin
+                rec["supply_temp_c"] = tout
+            out.append(rec)
+        return out
+
+    def max_divergence(self) -> float:
+        """Largest |div u| over fluid cells times the cell size [m/s]."""
+        k = self.backend.kernels
+        g = self.problem.grid
+        T = self.dtype.type
+        k.divergence(self.r, self.u, self.v, self.w, self.solid, *(T(d) for d in g.spacing_m))
+        return k.max_abs(self.r) * min(g.spacing_m)
+
+    def fields(self) -> dict:
+        """Cell-centred host arrays: temperature, velocity components, speed, pressure."""
+        be = self.backend
+        u, v, w = (be.to_host(a).astype(np.float32) for a in (self.u, self.v, self.w))
+        uc = 0.5 * (u[1:] + u[:-1])
+        vc = 0.5 * (v[:, 1:] + v[:, :-1])
+        wc = 0.5 * (w[:, :, 1:] + w[:, :, :-1])
+        T = be.to_host(self.T).astype(np.float32)
+        solid = ~self.problem.fluid_mask
+        T = np.where(solid, np.nan, T).astype(np.float32)
+        dt = self.dt or 1.0
+        p = be.to_host(self.phi).astype(np.float32) * self.problem.fluid.density_kg_m3 / dt
+        return {"temp_c": T, "u_m_s": uc, "v_m_s": vc, "w_m_s": wc,
+                "speed_m_s": np.sqrt(uc ** 2 + vc ** 2 + wc ** 2),
+                "pressure_pa": np.where(solid, np.nan, p).astype(np.float32),
+                "flags": self.problem.solid}
+
+
+def _wall_distance(problem: Problem) -> np.ndarray:
+    """Distance from each cell centre to the nearest wall face [m] (solids and box faces)."""
+    from scipy import ndimage
+    fluid = problem.fluid_mask
+    padded = np.pad(fluid, 1, constant_values=False)
+    sp = problem.grid.spacing_m
+    d = ndimage.distance_transform_edt(padded, sampling=sp)[1:-1, 1:-1, 1:-1]
+    d = np.maximum(d - 0.5 * min(sp), 0.5 * min(sp))
+    return np.where(fluid, d, 0.0)
