@@ -94,6 +94,7 @@ class Solver:
         self.steps = 0
         self.time_s = 0.0
         self.dt = None
+        self._threads = _cpu_threads(g.cells) if self.backend.name == "numba-cpu" else None
 
     # ------------------------------------------------------------------ setup
     def _check_problem(self):
@@ -479,6 +480,9 @@ class Solver:
         if dt is None:
             dt = self.compute_dt()
         self.dt = dt
+        if self._threads:
+            import numba
+            numba.set_num_threads(self._threads)
         U = self._velocity_scale()
         g = self.problem.grid
         self._div_tol = self.settings.pressure_tol * U / min(g.size_m)
@@ -668,6 +672,18 @@ class Solver:
                 "speed_m_s": np.sqrt(uc ** 2 + vc ** 2 + wc ** 2),
                 "pressure_pa": np.where(solid, np.nan, p).astype(np.float32),
                 "flags": self.problem.solid}
+
+
+def _cpu_threads(cells: int) -> int:
+    """Threads for the Numba CPU backend: one below ~200k cells, where a parallel region's
+    start-up (and any other process on the cores) costs more than the loop; all cores above.
+    ``TWIN_CPU_THREADS`` overrides."""
+    import os
+    import numba
+    env = os.environ.get("TWIN_CPU_THREADS")
+    if env:
+        return max(1, min(int(env), numba.config.NUMBA_NUM_THREADS))
+    return 1 if cells < 200_000 else numba.config.NUMBA_NUM_THREADS
 
 
 def _wall_distance(problem: Problem) -> np.ndarray:
