@@ -40,4 +40,6 @@ def main():
 
 # --- command registration (one line per area module) ---------------------------------
 # cli-registrations-begin
+from twin.cli_facility import validate, mesh; main.add_command(validate); main.add_command(mesh)  # noqa: E402,E702
+from twin.cli_core import backends, solve; main.add_command(backends); main.add_command(solve)  # noqa: E402,E702
 # cli-registrations-end

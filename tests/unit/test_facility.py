@@ -1,0 +1,397 @@
+"""Facility files: round trip, includes, and one test per validation error kind."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from kernels.errors import InputError
+from twin.cli import main
+from twin.facility import (BUILTIN_DIR, Facility, FacilityError, cell_size_warnings,
+                           idelchik_perforated_plate_k, load_facility, loads_facility)
+
+MESHES = BUILTIN_DIR
+SHIPPED = ["small-hall.toml", "ai-hall.toml", "ulsan-campus.toml"]
+
+HEAD = """
+format_version = 1
+include = ["builtin:racks"]
+
+[campus]
+name = "Test"
+lat_deg = 35.5
+lon_deg = 129.3
+weather = "builtin:ulsan"
+"""
+
+HALL = """
+[[halls]]
+name = "H1"
+length_m = 10.0
+width_m = 8.0
+ceiling_height_m = 3.6
+raised_floor_height_m = {floor}
+"""
+
+ROW_A = """
+[[halls.rows]]
+name = "A"
+type = "cpu-compute"
+count = 4
+x_m = 3.0
+y_m = 2.0
+facing = "+y"
+"""
+
+CRAH = """
+[[halls.cooling_units]]
+name = "CU-1"
+type = "{type}"
+x_m = 0.4
+y_m = 2.0
+width_m = 2.0
+depth_m = 1.0
+height_m = 2.0
+facing = "+x"
+airflow_m3_s = 5.0
+supply_temp_c = 18.0
+capacity_kw = 100.0
+"""
+
+
+def doc(*parts, floor=0.6, unit="crah-downflow"):
+    return HEAD + HALL.format(floor=floor) + "".join(parts) + CRAH.format(type=unit)
+
+
+def load_text(text, tmp_path) -> Facility:
+    f = tmp_path / "facility.toml"
+    f.write_text(text)
+    return load_facility(f)
+
+
+def errors_of(text, tmp_path) -> list[str]:
+    with pytest.raises(FacilityError) as exc:
+        load_text(text, tmp_path)
+    assert isinstance(exc.value, InputError)
+    return [str(d) for d in exc.value.errors]
+
+
+def one_error(text, tmp_path) -> str:
+    errs = errors_of(text, tmp_path)
+    assert len(errs) == 1, errs
+    return errs[0]
+
+
+# ------------------------------------------------------------------------ valid files
+def test_minimal_hall_loads(tmp_path):
+    fac = load_text(doc(ROW_A), tmp_path)
+    assert fac.hall_names == ["H1"]
+    recs = fac.rack_list()
+    assert [r.name for r in recs] == ["H1/A/01", "H1/A/02", "H1/A/03", "H1/A/04"]
+    r = recs[0]
+    assert r.power_w == pytest.approx(12000.0)
+    assert r.air_heat_w == pytest.approx(12000.0) and r.liquid_heat_w == 0.0
+    # Q = P / (rho cp dT) with the rack type's 12 K design rise
+    assert r.flow_m3_s == pytest.approx(12000.0 / (1.19 * 1006.0 * 12.0))
+    cu = fac.cooling_unit_list()
+    assert [(c.name, c.capacity_w) for c in cu] == [("H1/CU-1", 100e3)]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_facility_validates_and_round_trips(name, tmp_path):
+    fac = load_facility(MESHES / name)
+    assert fac.warnings == []
+    text = fac.to_toml()
+    again = loads_facility(text, folder=tmp_path)
+    assert again == fac
+    assert again.to_toml() == text          # file -> model -> file is stable
+    assert again.rack_list() == fac.rack_list()
+
+
+def test_shipped_figures():
+    small = load_facility(MESHES / "small-hall.toml").summary()[0]
+    assert small["racks"] == 10 and 120 < small["it_kw"] < 200 and small["liquid_kw"] == 0
+    assert small["cooling_kw"] - 170 >= small["air_kw"]          # N+1: one CRAH carries it
+    ai = load_facility(MESHES / "ai-hall.toml").summary()[0]
+    assert 2000 < ai["it_kw"] < 6000 and 0.75 < ai["liquid_frac"] < 0.9
+    campus = load_facility(MESHES / "ulsan-campus.toml")
+    it_mw = sum(r["it_kw"] for r in campus.summary()) / 1e3
+    assert len(campus.halls) >= 4 and 90 < it_mw < 120
+    assert campus.plant.dry_coolers and campus.plant.cooling_towers
+    assert campus.plant.economizer.kind == "water-side"
+    kinds = {c.kind for c in campus.power.contracts}
+    assert {"solar", "offshore-wind"} <= kinds
+
+
+def test_rack_library_has_the_required_types():
+    fac = load_facility(MESHES / "small-hall.toml")
+    rt = fac.rack_types
+    assert 38 <= rt["hgx-h100-air"].nameplate_power_kw <= 42                     # 4 x 10.2 kW
+    nvl = rt["gb200-nvl72"]
+    assert 120 <= nvl.nameplate_power_kw <= 140 and nvl.liquid_capture_frac == pytest.approx(0.85)
+    for name in ("storage", "network"):
+        assert rt[name].liquid_capture_frac == 0
+    for t in rt.values():
+        assert t.source and 0 <= t.idle_power_kw < t.nameplate_power_kw
+        assert min(t.width_m, t.depth_m, t.height_m) > 0
+
+
+def test_template_count_and_hall_file(tmp_path):
+    (tmp_path / "hall.toml").write_text(doc(ROW_A).replace('name = "H1"', 'name = "Base"'))
+    text = HEAD + f"""
+[[buildings]]
+name = "B1"
+
+[[halls]]
+name = "X"
+file = "hall.toml"
+building = "B1"
+count = 3
+
+[[halls]]
+name = "T"
+template = "X01"
+length_m = 12.0
+"""
+    fac = load_text(text, tmp_path)
+    assert fac.hall_names == ["X01", "X02", "X03", "T"]
+    assert fac.hall("X02").building == "B1"
+    assert fac.hall("T").length_m == 12.0 and fac.hall("X01").length_m == 10.0
+    assert fac.rack_list()[0].name == "X01/A/01"
+
+
+def test_include_merges_rack_types(tmp_path):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "mine.toml").write_text("""
+[rack_types.tiny]
+source = "test"
+nameplate_power_kw = 2.0
+idle_power_kw = 1.0
+design_airflow_m3_s = 0.2
+width_m = 0.6
+depth_m = 1.0
+height_m = 2.0
+""")
+    text = doc(ROW_A.replace('"cpu-compute"', '"tiny"')).replace(
+        'include = ["builtin:racks"]', 'include = ["builtin:racks", "lib/mine.toml"]')
+    fac = load_text(text, tmp_path)
+    assert fac.rack_list()[0].flow_m3_s == pytest.approx(0.2)
+
+
+def test_idelchik_perforated_plate():
+    # Idelchik diagram 8-1 at f = 0.5: (0.707 * 0.5**0.375 + 0.5)**2 / 0.25 = 4.37
+    assert idelchik_perforated_plate_k(0.5) == pytest.approx(4.37, abs=0.01)
+    ks = [idelchik_perforated_plate_k(f) for f in (0.2, 0.25, 0.4, 0.56, 0.8)]
+    assert all(a > b for a, b in zip(ks, ks[1:]))
+    with pytest.raises(InputError):
+        idelchik_perforated_plate_k(1.0)
+
+
+# ------------------------------------------------------------------- validation errors
+def test_error_overlapping_racks(tmp_path):
+    rack = """
+[[halls.racks]]
+name = "R1"
+type = "storage"
+x_m = 5.0
+y_m = 2.0
+facing = "+y"
+"""
+    msg = one_error(doc(ROW_A, rack), tmp_path)       # A/04 spans x 4.8..5.4 m
+    assert "halls[H1].rows[A].racks[04]" in msg and "overlaps rack H1/R1 by 0.40 m x 1.20 m" in msg
+    assert "facility.toml" in msg
+
+
+def test_error_rack_outside_hall(tmp_path):
+    msg = one_error(doc(ROW_A.replace("count = 4", "count = 12")), tmp_path)
+    assert "rows[A].racks[12]" in msg and "outside the hall" in msg and "hall: 0..10.0 m" in msg
+
+
+def test_error_unit_outside_hall(tmp_path):
+    text = doc(ROW_A).replace("x_m = 0.4\ny_m = 2.0", "x_m = -0.5\ny_m = 2.0")
+    msg = one_error(text, tmp_path)
+    assert "cooling_units[CU-1]" in msg and "outside the hall" in msg
+
+
+def test_error_intake_facing_wall(tmp_path):
+    text = doc(ROW_A.replace("y_m = 2.0", "y_m = 6.5"))      # intake +y at 7.7 m, wall at 8 m
+    errs = errors_of(text, tmp_path)
+    assert [e.split(": ")[2] for e in errs] == [f"halls[H1].rows[A].racks[0{i}]" for i in range(1, 5)]
+    msg = errs[0]
+    assert "intake faces the wall '+y' at 0.30 m" in msg and "at least 0.6 m" in msg
+    assert "turn it to face '-y'" in msg
+
+
+def test_error_intake_blocked_by_rack(tmp_path):
+    row_b = ROW_A.replace('"A"', '"B"').replace("y_m = 2.0", "y_m = 3.5")  # 0.3 m in front
+    errs = errors_of(doc(ROW_A, row_b), tmp_path)
+    assert any("rows[A].racks[01]" in e and "intake ('+y') is blocked by rack H1/B/01" in e
+               for e in errs)
+
+
+def test_error_tiles_without_raised_floor(tmp_path):
+    tiles = """
+[[halls.tiles]]
+name = "CA"
+x_m = 3.0
+y_m = 3.2
+count = 4
+open_area_frac = 0.25
+"""
+    msg = one_error(doc(ROW_A, tiles, floor=0.0, unit="crah-front"), tmp_path)
+    assert "tiles[CA]" in msg and "need a raised floor" in msg
+
+
+def test_error_tiles_outside_raised_floor(tmp_path):
+    tiles = """
+[[halls.tiles]]
+name = "CA"
+x_m = 8.0
+y_m = 3.2
+count = 5
+open_area_frac = 0.25
+"""
+    msg = one_error(doc(ROW_A, tiles), tmp_path)
+    assert "tiles[CA]" in msg and "outside the raised floor" in msg
+
+
+def test_error_unknown_key_did_you_mean(tmp_path):
+    msg = one_error(doc(ROW_A.replace("count = 4", "count = 4\npowr_kw = 10.0")), tmp_path)
+    assert "halls[H1].rows[A]" in msg and "unknown key 'powr_kw'" in msg
+    assert "did you mean 'power_kw'?" in msg
+    top = one_error(doc(ROW_A).replace("[campus]", "hals = 1\n[campus]"), tmp_path)
+    assert "unknown key 'hals'; did you mean 'halls'?" in top
+
+
+def test_error_wrong_type(tmp_path):
+    msg = one_error(doc(ROW_A.replace("count = 4", 'count = "4"')), tmp_path)
+    assert "halls[H1].rows[A].count" in msg and "wrong type" in msg and "whole number" in msg
+    msg = one_error(doc(ROW_A.replace("x_m = 3.0", 'x_m = "3.0"')), tmp_path)
+    assert "x_m = '3.0' has the wrong type: expected a number" in msg
+
+
+def test_error_negative_power_and_zero_flow(tmp_path):
+    errs = errors_of(doc(ROW_A.replace("count = 4", "count = 4\npower_kw = -5.0"))
+                     .replace("airflow_m3_s = 5.0", "airflow_m3_s = 0.0"), tmp_path)
+    assert len(errs) == 2
+    assert any("rows[A].power_kw" in e and "must be > 0" in e for e in errs)
+    assert any("cooling_units[CU-1].airflow_m3_s" in e and "must be > 0" in e for e in errs)
+
+
+def test_error_unknown_rack_type(tmp_path):
+    msg = one_error(doc(ROW_A.replace('"cpu-compute"', '"cpu-compte"')), tmp_path)
+    assert "rows[A].type" in msg and "rack type 'cpu-compte' does not exist" in msg
+    assert "did you mean 'cpu-compute'?" in msg
+
+
+def test_error_heat_without_cooling(tmp_path):
+    text = HEAD + HALL.format(floor=0.6) + ROW_A
+    msg = one_error(text, tmp_path)
+    assert "halls[H1]" in msg and "48 kW of air-side heat" in msg and "no cooling units" in msg
+
+
+def test_warning_capacity_below_load(tmp_path):
+    fac = load_text(doc(ROW_A.replace("cpu-compute", "hgx-h100-air")), tmp_path)
+    w = [str(d) for d in fac.warnings]
+    assert any("warning:" in x and "cooling capacity 100 kW is below the air-side design load 163 kW"
+               in x for x in w)
+
+
+def test_warning_geometry_smaller_than_a_cell(tmp_path):
+    fac = load_text(doc(ROW_A), tmp_path)
+    assert cell_size_warnings(fac, 0.1) == []
+    w = [str(d) for d in cell_size_warnings(fac, 0.7)]
+    assert any("rows[A].racks[01]" in x and "smaller than one cell (0.7 m)" in x for x in w)
+    assert any("raised floor is less than two cells of 0.7 m" in x for x in w)
+
+
+def test_error_liquid_rack_without_cdu(tmp_path):
+    errs = errors_of(doc(ROW_A.replace('"cpu-compute"', '"gb200-nvl72"')), tmp_path)
+    assert len(errs) == 4
+    assert "rows[A].racks[01]" in errs[0] and "sends 112 kW to liquid but no CDU serves it" in errs[0]
+
+
+def test_error_downflow_without_raised_floor(tmp_path):
+    msg = one_error(doc(ROW_A, floor=0.0), tmp_path)
+    assert "crah-downflow" in msg and "no raised floor" in msg
+
+
+def test_error_containment_kind_mismatch(tmp_path):
+    row_b = ROW_A.replace('"A"', '"B"').replace("y_m = 2.0", "y_m = 4.4").replace('"+y"', '"-y"')
+    cont = """
+[[halls.containment]]
+name = "C1"
+kind = "hot-aisle"
+rows = ["A", "B"]
+"""
+    msg = one_error(doc(ROW_A, row_b, cont), tmp_path)
+    assert "containment[C1].kind" in msg and "swap kind" in msg
+    load_text(doc(ROW_A, row_b, cont.replace("hot-aisle", "cold-aisle")), tmp_path)
+
+
+def test_error_duplicate_names_and_bad_name(tmp_path):
+    errs = errors_of(doc(ROW_A, ROW_A.replace("y_m = 2.0", "y_m = 5.0").replace('"+y"', '"-y"')),
+                     tmp_path)
+    assert any("row name 'A' is used twice" in e for e in errs)
+    msg = one_error(doc(ROW_A.replace('name = "A"', 'name = "A/1"')), tmp_path)
+    assert "no '/'" in msg
+
+
+def test_all_errors_reported_together(tmp_path):
+    text = doc(ROW_A.replace('"cpu-compute"', '"nope"')).replace("lat_deg = 35.5", "lat_deg = 135.5")
+    errs = errors_of(text.replace("capacity_kw = 100.0", "capacity_kw = -1.0"), tmp_path)
+    # schema errors first (lat, capacity); the engineering checks run once the schema is right
+    assert len(errs) == 2
+    errs = errors_of(doc(ROW_A.replace('"cpu-compute"', '"nope"'),
+                         ROW_A.replace('"A"', '"B"').replace("count = 4", "count = 30")), tmp_path)
+    assert len(errs) >= 2
+
+
+def test_error_toml_syntax(tmp_path):
+    msg = one_error(doc(ROW_A).replace("x_m = 3.0", "x_m = 3.0.0"), tmp_path)
+    assert "not valid TOML" in msg and "line" in msg
+
+
+# --------------------------------------------------------------------------- includes
+def test_include_escape_refused(tmp_path):
+    (tmp_path / "outside.toml").write_text("[rack_types]\n")
+    inner = tmp_path / "site"
+    inner.mkdir()
+    for ref in ("../outside.toml", str(tmp_path / "outside.toml")):
+        text = doc(ROW_A).replace('include = ["builtin:racks"]', f'include = ["builtin:racks", "{ref}"]')
+        msg = one_error(text, inner)
+        assert "include[1]" in msg and "outside the facility's folder" in msg
+
+
+def test_hall_file_escape_refused(tmp_path):
+    inner = tmp_path / "site"
+    inner.mkdir()
+    (tmp_path / "hall.toml").write_text(doc(ROW_A))
+    msg = one_error(HEAD + '[[halls]]\nname = "X"\nfile = "../hall.toml"\n', inner)
+    assert "halls[X].file" in msg and "outside the facility's folder" in msg
+
+
+def test_include_cycle_and_missing(tmp_path):
+    (tmp_path / "a.toml").write_text('include = ["b.toml"]\n')
+    (tmp_path / "b.toml").write_text('include = ["a.toml"]\n')
+    text = doc(ROW_A).replace('include = ["builtin:racks"]', 'include = ["builtin:racks", "a.toml", "zz.toml"]')
+    errs = errors_of(text, tmp_path)
+    assert any("include cycle" in e for e in errs)
+    assert any("included file 'zz.toml' not found" in e for e in errs)
+
+
+# -------------------------------------------------------------------------------- CLI
+def test_cli_validate_summary():
+    res = CliRunner().invoke(main, ["validate", str(MESHES / "ai-hall.toml")])
+    assert res.exit_code == 0, res.output
+    assert "IT kW" in res.output and "liquid" in res.output and "ok:" in res.output
+
+
+def test_cli_validate_errors_one_per_line(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text(doc(ROW_A.replace('"cpu-compute"', '"nope"'),
+                     ROW_A.replace('"A"', '"B"').replace("count = 4", "count = 30")))
+    res = CliRunner().invoke(main, ["validate", str(f)])
+    assert res.exit_code == 2
+    lines = [ln for ln in res.output.splitlines() if ln.startswith("error:")]
+    assert len(lines) >= 2 and "Traceback" not in res.output
+    assert "is not valid" in res.output.splitlines()[-1]

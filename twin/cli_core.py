@@ -1,0 +1,113 @@
+"""``twin backends`` and ``twin solve``."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
+def backends(as_json):
+    """List the compute backends this machine has, and why one is unavailable.
+
+    \b
+    Example:
+      twin backends
+    """
+    from kernels.backend import available_backends
+    recs = available_backends()
+    if as_json:
+        import json
+        click.echo(json.dumps(recs, indent=2))
+        return
+    for r in recs:
+        if r["available"]:
+            mem = r["memory_bytes"] / 1024 ** 3
+            vers = ", ".join(f"{k} {v}" for k, v in r["versions"].items() if k != "total_bytes")
+            click.echo(f"{r['name']:<11} yes  {r['device']}, {mem:.1f} GiB free  ({vers})")
+        else:
+            click.echo(f"{r['name']:<11} no   {r['reason']}")
+
+
+@click.command()
+@click.argument("facility", type=click.Path(dir_okay=False))
+@click.option("--hall", default=None, help="Hall to solve (default: the first hall).")
+@click.option("--cell", "cell_m", default=0.2, show_default=True, type=float,
+              help="Cell size [m].")
+@click.option("--backend", default="auto", show_default=True,
+              type=click.Choice(["auto", "cpu", "numba-cpu", "numba-cuda", "cupy"]))
+@click.option("--utilization", default=1.0, show_default=True, type=float,
+              help="IT utilisation of every rack (0..1).")
+@click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False),
+              help="Write the machine-readable summary here.")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Write results.h5 (3D fields) and summary.json in this folder.")
+@click.option("--max-steps", default=None, type=int, help="Cap on pseudo-time steps.")
+@click.option("--top", default=15, show_default=True, help="Rack rows to print.")
+def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, max_steps, top):
+    """Mesh a hall, solve airflow and heat to steady state, print rack inlets worst first.
+
+    \b
+    Example:
+      twin solve meshes/small-hall.toml --cell 0.25 --json out/summary.json
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from kernels.solver import SolverSettings
+    from twin.facility import load_facility
+    from twin.solve import check_cell, solve_hall, write_json, write_steady_h5
+
+    check_cell(cell_m)
+    if not 0 <= utilization <= 1:
+        raise click.BadParameter("must be between 0 and 1", param_hint="--utilization")
+    con = Console(stderr=True)
+    fac = load_facility(facility)
+    settings = SolverSettings(max_steps=max_steps) if max_steps else None
+
+    with con.status("meshing and compiling kernels (first run compiles, ~2 min)") as status:
+        def progress(n, info):
+            status.update(f"step {n}: velocity residual {info['res_velocity']:.2e} "
+                          f"(target {SolverSettings().tol_velocity:.0e}), "
+                          f"simulated {info['time_s']:.1f} s")
+        sol = solve_hall(fac, hall, cell_m=cell_m, backend=backend, progress=progress,
+                         settings=settings, utilization=utilization)
+    s = sol.summary
+    out = Console()
+    out.print(f"[bold]{s['hall']}[/]: {s['cells']:,} cells on {s['backend']} ({s['device']}), "
+              f"{s['iterations']} steps, {s['wall_s']:.1f} s, "
+              + ("converged" if s["converged"] else "[red]NOT converged[/]"))
+    t = Table(title="Rack inlets, worst first (ASHRAE recommended 18-27 degC)")
+    for col in ("rack", "inlet mean C", "inlet max C", "exhaust C", "flow m3/s", "air kW"):
+        t.add_column(col, justify="right" if col != "rack" else "left")
+    for r in s["racks"][:top]:
+        style = "red" if r["intake_max_c"] > 27 else ("yellow" if r["intake_max_c"] > 25 else "")
+        t.add_row(r["name"], f"{r['intake_temp_c']:.1f}", f"{r['intake_max_c']:.1f}",
+                  f"{r['exhaust_temp_c']:.1f}", f"{r['flow_m3_s']:.2f}",
+                  f"{r['air_heat_w'] / 1e3:.1f}", style=style)
+    out.print(t)
+    u = Table(title="Cooling units")
+    for col in ("unit", "removed kW", "supply C", "return C", "flow m3/s"):
+        u.add_column(col)
+    for c in s["cooling_units"]:
+        u.add_row(c["name"], f"{c['heat_removed_w'] / 1e3:.1f}", f"{c['supply_temp_c']:.1f}",
+                  f"{c['return_temp_c']:.1f}", f"{c['airflow_m3_s']:.2f}")
+    out.print(u)
+    b = s["energy_budget"]
+    out.print(f"heat balance: racks {b['rack_heat_w'] / 1e3:.1f} kW in, units "
+              f"{b['cooler_heat_w'] / 1e3:.1f} kW out, walls {b['boundary_heat_w'] / 1e3:.2f} kW, "
+              f"imbalance {100 * b['imbalance_frac']:.3f} %")
+    for h in s["hot_spots"]:
+        x, y, z = h["position_m"]
+        out.print(f"hot spot {h['temp_c']:.1f} degC at x={x:.1f} y={y:.1f} z={z:.1f} m "
+                  f"(intake of {h['rack']})")
+    if json_path:
+        write_json(json_path, s)
+    if out_dir:
+        text = Path(facility).read_text(errors="replace")
+        write_steady_h5(Path(out_dir) / "results.h5", [sol], text)
+        write_json(Path(out_dir) / "summary.json", s)
+    if not s["converged"]:
+        sys.exit(3)

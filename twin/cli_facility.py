@@ -1,0 +1,145 @@
+"""``twin validate`` and ``twin mesh``: check a facility file and see what the solver sees."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kernels.errors import TwinError
+
+from .facility import Facility, FacilityError, cell_size_warnings, load_facility
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _fail(lines, code: int = 2):
+    for line in lines:
+        click.echo(line, err=True)
+    sys.exit(code)
+
+
+def _load(file: Path) -> Facility:
+    try:
+        return load_facility(file)
+    except FacilityError as exc:
+        errs = exc.errors
+        _fail([str(d) for d in exc.diagnostics] +
+              [f"{len(errs)} error{'s' if len(errs) != 1 else ''}, "
+               f"{len(exc.warnings)} warning{'s' if len(exc.warnings) != 1 else ''}: "
+               f"{file} is not valid"])
+
+
+def _group(rows):
+    """Merge consecutive halls with identical figures into one line."""
+    keys = ("racks", "it_kw", "air_kw", "liquid_kw", "cooling_kw", "cdu_kw")
+    out = []
+    for r in rows:
+        if out and all(abs(out[-1][0][k] - r[k]) < 1e-9 for k in keys):
+            out[-1][1].append(r["hall"])
+        else:
+            out.append((r, [r["hall"]]))
+    return out
+
+
+def summary_lines(fac: Facility, file) -> list[str]:
+    """A one-screen summary of a valid facility."""
+    c = fac.campus
+    rows = fac.summary()
+    lines = [f"{c.name} ({file})",
+             f"  site       {c.location or '-'} ({abs(c.lat_deg):.2f} {'N' if c.lat_deg >= 0 else 'S'}, "
+             f"{abs(c.lon_deg):.2f} {'E' if c.lon_deg >= 0 else 'W'}), weather {c.weather}",
+             f"  halls      {len(rows)} in {len(fac.buildings)} building(s), "
+             f"{sum(r['racks'] for r in rows)} racks, {len(fac.rack_types)} rack types"]
+    head = (f"  {'hall':<22}{'racks':>6}{'IT kW':>10}{'air kW':>9}{'liquid kW':>11}"
+            f"{'cooling kW':>12}{'CDU kW':>9}{'liquid':>8}")
+    lines.append(head)
+    for r, names in _group(rows):
+        label = names[0] if len(names) == 1 else f"{names[0]}..{names[-1]} x{len(names)}"
+        lines.append(f"  {label:<22}{r['racks']:>6}{r['it_kw']:>10.0f}{r['air_kw']:>9.0f}"
+                     f"{r['liquid_kw']:>11.0f}{r['cooling_kw']:>12.0f}{r['cdu_kw']:>9.0f}"
+                     f"{100 * r['liquid_frac']:>7.0f}%")
+    it = sum(r["it_kw"] for r in rows)
+    liq = sum(r["liquid_kw"] for r in rows)
+    lines.append(f"  {'total':<22}{sum(r['racks'] for r in rows):>6}{it:>10.0f}"
+                 f"{sum(r['air_kw'] for r in rows):>9.0f}{liq:>11.0f}"
+                 f"{sum(r['cooling_kw'] for r in rows):>12.0f}{sum(r['cdu_kw'] for r in rows):>9.0f}"
+                 f"{(100 * liq / it if it else 0):>7.0f}%")
+    if fac.plant is not None:
+        p = fac.plant
+        parts = []
+        if p.chillers:
+            parts.append(f"chillers {sum(x.count * x.capacity_kw for x in p.chillers) / 1e3:.1f} MW "
+                         f"({sum(x.count for x in p.chillers)})")
+        if p.cooling_towers:
+            parts.append(f"towers {sum(x.count * x.capacity_kw for x in p.cooling_towers) / 1e3:.1f} MW")
+        if p.dry_coolers:
+            parts.append(f"dry coolers {sum(x.count * x.capacity_kw for x in p.dry_coolers) / 1e3:.1f} MW")
+        if p.economizer is not None:
+            parts.append(f"economizer {p.economizer.kind}")
+        lines.append("  plant      " + (", ".join(parts) or "(empty)"))
+    if fac.power is not None:
+        pw = fac.power
+        parts = []
+        if pw.grid is not None:
+            parts.append(f"grid {pw.grid.capacity_mw:g} MW at {pw.grid.carbon_kg_per_kwh:g} kg CO2/kWh")
+        if pw.solar_mw:
+            parts.append(f"on-site solar {pw.solar_mw:g} MW")
+        for ct in pw.contracts:
+            parts.append(f"{ct.kind} PPA {ct.capacity_mw:g} MW")
+        lines.append("  power      " + (", ".join(parts) or "(empty)"))
+    return lines
+
+
+@click.command()
+@click.argument("file", type=_FILE)
+@click.option("--cell", "cell_m", type=float, default=0.1, show_default=True,
+              help="Cell size [m] for the smaller-than-a-cell checks.")
+def validate(file: Path, cell_m: float):
+    """Check a facility file; print its problems, or a summary when it is valid.
+
+    \b
+    Example:
+      twin validate meshes/small-hall.toml
+    """
+    fac = _load(file)
+    try:
+        warns = fac.warnings + cell_size_warnings(fac, cell_m)
+    except TwinError as exc:
+        _fail([f"error: {exc}"])
+    for line in summary_lines(fac, file):
+        click.echo(line)
+    for w in warns:
+        click.echo(str(w))
+    click.echo(f"ok: {file} is valid ({len(warns)} warning{'s' if len(warns) != 1 else ''})")
+
+
+@click.command()
+@click.argument("file", type=_FILE)
+@click.option("--hall", "hall_name", default=None, help="Hall to mesh (needed when there are several).")
+@click.option("--cell", "cell_m", type=float, default=0.1, show_default=True, help="Cell size [m].")
+@click.option("--utilization", type=float, default=1.0, show_default=True,
+              help="Rack load between idle (0) and design (1).")
+@click.option("--backend", default="auto", show_default=True,
+              help="Backend whose memory must hold the solve: auto, numba-cpu, numba-cuda, cupy.")
+@click.option("--vtk", "vtk_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the geometry and the grid as VTK files (ParaView) into this folder.")
+def mesh(file: Path, hall_name, cell_m: float, utilization: float, backend: str, vtk_dir):
+    """Voxelize one hall at a cell size; print cells, memory and snapping error.
+
+    \b
+    Example:
+      twin mesh meshes/small-hall.toml --cell 0.2 --vtk /tmp/small-hall
+    """
+    from .mesh import mesh_hall, write_vtk
+    fac = _load(file)
+    try:
+        problem, report = mesh_hall(fac, hall_name, cell_m=cell_m, utilization=utilization,
+                                    backend=backend)
+    except TwinError as exc:
+        _fail([f"error: {exc}"])
+    for line in report.lines():
+        click.echo(line)
+    if vtk_dir is not None:
+        paths = write_vtk(problem, report, vtk_dir)
+        click.echo(f"  vtk       {len(paths)} files in {vtk_dir}: " + ", ".join(p.name for p in paths))

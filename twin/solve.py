@@ -1,0 +1,161 @@
+"""One steady state of a hall: mesh, solve, report (``twin solve``).
+
+The summary's keys are stable (scripts rely on them): ``racks`` (name, hall,
+intake_temp_c, intake_max_c, exhaust_temp_c, flow_m3_s, air_heat_w), ``cooling_units``
+(name, hall, heat_removed_w, supply_temp_c, return_temp_c, airflow_m3_s), ``cells``,
+``backend``, ``iterations``, ``converged``, ``wall_s``; plus ``hot_spots`` and
+``energy_budget``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kernels.errors import InputError
+from kernels.solver import Solver, SolverSettings
+
+RESULT_SCHEMA = "dc-twin/steady/1"
+
+
+@dataclass
+class HallSolution:
+    hall: str
+    solver: Solver
+    report: object          # twin.mesh.MeshReport
+    run: object             # kernels.solver.RunResult
+    summary: dict
+
+
+def _position(grid, cell):
+    return tuple(float(grid.origin_m[a] + (cell[a] + 0.5) * grid.spacing_m[a]) for a in range(3))
+
+
+def hot_spots(solver: Solver, n: int = 5, min_separation_m: float = 1.0) -> list[dict]:
+    """The ``n`` hottest rack-intake cells, at least ``min_separation_m`` apart."""
+    T = solver.backend.to_host(solver.T)
+    g = solver.problem.grid
+    cand = []
+    for d_i, d in enumerate(solver.devices):
+        if d.kind != "rack":
+            continue
+        c = d.intake.cells
+        t = T[c[:, 0], c[:, 1], c[:, 2]]
+        for m in np.argsort(t)[::-1][:8]:
+            cand.append((float(t[m]), d.name, tuple(int(x) for x in c[m])))
+    cand.sort(key=lambda x: -x[0])
+    out = []
+    for t, name, cell in cand:
+        pos = np.array(_position(g, cell))
+        if any(np.linalg.norm(pos - np.array(o["position_m"])) < min_separation_m for o in out):
+            continue
+        out.append({"temp_c": t, "rack": name, "position_m": [round(float(p), 3) for p in pos]})
+        if len(out) >= n:
+            break
+    return out
+
+
+def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="auto",
+               settings: SolverSettings | None = None, progress=None,
+               utilization: float = 1.0) -> HallSolution:
+    """Mesh ``hall`` of ``facility`` at ``cell_m`` and solve it to steady state."""
+    from twin.mesh import mesh_hall
+    problem, report = mesh_hall(facility, hall, cell_m=cell_m, utilization=utilization,
+                                backend=backend if isinstance(backend, str) else None)
+    t0 = time.perf_counter()
+    solver = Solver(problem, backend=backend, settings=settings)
+    run = solver.solve_steady(progress=progress)
+    wall = time.perf_counter() - t0
+    hall_name = report.hall
+    racks, units = [], []
+    for rec in solver.device_report():
+        if rec["kind"] == "rack":
+            racks.append({"name": rec["name"], "hall": hall_name,
+                          "intake_temp_c": rec["intake_temp_c"],
+                          "intake_max_c": rec["intake_max_c"],
+                          "exhaust_temp_c": rec["exhaust_temp_c"],
+                          "flow_m3_s": rec["flow_m3_s"], "air_heat_w": rec["heat_w"]})
+        else:
+            units.append({"name": rec["name"], "hall": hall_name,
+                          "heat_removed_w": rec["heat_w"],
+                          "supply_temp_c": rec["supply_temp_c"],
+                          "return_temp_c": rec["return_temp_c"],
+                          "airflow_m3_s": rec["flow_m3_s"]})
+    racks.sort(key=lambda r: -r["intake_max_c"])
+    summary = {
+        "schema": RESULT_SCHEMA,
+        "facility": str(getattr(facility, "source", "") or ""),
+        "hall": hall_name,
+        "racks": racks,
+        "cooling_units": units,
+        "cells": int(problem.grid.cells),
+        "cell_m": float(cell_m),
+        "backend": solver.backend.name,
+        "device": solver.backend.device,
+        "iterations": int(run.iterations),
+        "converged": bool(run.converged),
+        "wall_s": float(wall),
+        "residual_velocity": float(run.residuals.get("velocity", np.nan)),
+        "energy_budget": solver.energy_budget(),
+        "max_divergence_m_s": float(solver.max_divergence()),
+        "hot_spots": hot_spots(solver),
+    }
+    return HallSolution(hall_name, solver, report, run, summary)
+
+
+def atomic_write_bytes(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_json(path, data) -> None:
+    atomic_write_bytes(Path(path), lambda p: p.write_text(json.dumps(data, indent=2, default=float)))
+
+
+def write_steady_h5(path, solutions: list[HallSolution], facility_text: str = "") -> None:
+    """3D fields of each solved hall: ``/halls/<name>/{temp_c,u_m_s,...}`` with coordinates."""
+    import h5py
+
+    def write(p):
+        with h5py.File(p, "w") as f:
+            f.attrs["schema"] = RESULT_SCHEMA
+            f.attrs["facility_toml"] = facility_text
+            for sol in solutions:
+                g = sol.solver.problem.grid
+                h = f.create_group(f"halls/{sol.hall}")
+                for a, name in enumerate(("x_m", "y_m", "z_m")):
+                    ds = h.create_dataset(name, data=g.centers(a))
+                    ds.attrs["units"] = "m"
+                    ds.make_scale(name)
+                for key, arr in sol.solver.fields().items():
+                    ds = h.create_dataset(key, data=arr, compression="gzip", compression_opts=1)
+                    unit = key.rsplit("_", 1)[-1] if "_" in key else ""
+                    ds.attrs["units"] = {"c": "degC", "s": "m/s", "pa": "Pa"}.get(unit, "1")
+                    for a, name in enumerate(("x_m", "y_m", "z_m")):
+                        ds.dims[a].attach_scale(h[name])
+                h.attrs["summary_json"] = json.dumps(sol.summary, default=float)
+    atomic_write_bytes(Path(path), write)
+
+
+def check_cell(cell_m: float) -> float:
+    if not np.isfinite(cell_m) or cell_m <= 0:
+        raise InputError(f"--cell {cell_m}: the cell size must be a positive number of metres "
+                         "(halls use 0.05 to 0.3)")
+    return cell_m
