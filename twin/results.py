@@ -1,0 +1,478 @@
+"""Results of a ``twin run``: a self-describing, versioned HDF5 file and ``summary.json``.
+
+Schema ``dc-twin-results``, version 1
+=====================================
+Every dimensional dataset carries a ``units`` attribute (derived from the unit suffix of
+its name, see :func:`unit_of` and the glossary in :mod:`twin.units`) and a
+``description`` where one helps. Time series have the step as their first axis, attached
+to the dimension scale ``/time_h``; per-object series have a second axis attached to the
+group's name scale (``/racks/rack``, ``/cooling_units/cooling_unit``, ...), so the file
+reads with plain h5py, h5netcdf/xarray or HDFView without this code (layout after the
+Dedalus evaluator's self-describing HDF5 output).
+
+``/`` attributes
+    ``schema`` (``"dc-twin-results"``), ``schema_version`` (1), ``status``
+    (``"running"``, ``"interrupted"`` or ``"complete"``), ``steps_done``,
+    ``steps_planned``, ``step_s``, ``start_h``, ``facility_name``, ``dc_twin_version``,
+    ``written_utc`` and the run attributes (``backend``, ``cells``, ...).
+``/time_h`` (time)
+    Middle of each step, hours after 1 January 00:00 local standard time (dimension
+    scale ``time_h``); ``/step`` the step number. A step's values are its means over
+    ``[time_h - step_s/2, time_h + step_s/2)``.
+``/racks``, ``/cooling_units``, ``/cdus``, ``/halls`` (time, object)
+    Per-object series; ``/racks/rack`` (the names, a dimension scale) and label datasets
+    (``/racks/hall``, ``/racks/type`` ...). Only the halls that were solved are listed;
+    ``/halls/replicas`` says how many identical halls each one stands for.
+``/campus``, ``/plant``, ``/power``, ``/weather`` (time)
+    Campus totals, plant, electrical chain and renewables, outdoor conditions.
+``/facility``
+    ``source_text`` (the facility file as read), ``expanded_toml`` (includes and hall
+    templates expanded: enough to rebuild the facility), attributes ``source_path`` and
+    ``sha256`` (of ``expanded_toml``).
+``/settings``
+    The run settings, one attribute each, and ``json`` (all of them as JSON text).
+``/grids/<hall>``
+    Cell-centre coordinates ``x_m``, ``y_m``, ``z_m`` (dimension scales) of each hall
+    that has snapshots.
+``/snapshots/<nnnn>``
+    3D fields of one hall at one step (cell-centred, float32, NaN in solids):
+    ``temp_c``, ``u_m_s``, ``v_m_s``, ``w_m_s``, attributes ``hall``, ``step``,
+    ``time_h``; ``hot_spots`` (n, 4: temp_c, x_m, y_m, z_m).
+``/log``
+    Notes of the run (fallbacks, approximations, warnings), one string each.
+``/summary``
+    The summary (JSON text), also written beside the file as ``summary.json``.
+``/restart``
+    What a resumed run needs (controller states, frozen flow fields, thermal response
+    matrices); not meant for analysis.
+
+Writing is atomic: :func:`write_results` writes a temporary file in the same folder and
+renames it over the target (``os.replace``), so a reader never sees half a file and an
+exception leaves the previous file as it was.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from kernels.errors import InputError
+
+__all__ = [
+    "SCHEMA_NAME",
+    "SCHEMA_VERSION",
+    "GROUP_DIMS",
+    "Snapshot",
+    "RunData",
+    "unit_of",
+    "write_results",
+    "read_results",
+    "write_json_atomic",
+    "results_path",
+    "summary_path",
+]
+
+SCHEMA_NAME = "dc-twin-results"
+SCHEMA_VERSION = 1
+
+#: Per-object groups and the name of their second dimension.
+GROUP_DIMS = {"racks": "rack", "cooling_units": "cooling_unit", "cdus": "cdu", "halls": "hall"}
+
+# longest suffix first
+_UNITS = (
+    ("_krw_per_kwh", "KRW/kWh"), ("_kg_per_kwh", "kg/kWh"), ("_l_per_kwh", "L/kWh"),
+    ("_m3_s", "m3/s"), ("_kg_s", "kg/s"), ("_m_s", "m/s"), ("_w_m2", "W/m2"),
+    ("_pct", "%"), ("_frac", "1"), ("_kwh", "kWh"), ("_krw", "KRW"), ("_c", "degC"),
+    ("_k", "K"), ("_w", "W"), ("_j", "J"), ("_pa", "Pa"), ("_kg", "kg"), ("_l", "L"),
+    ("_t", "t"), ("_h", "h"), ("_s", "s"), ("_m", "m"),
+)
+
+
+def unit_of(name: str) -> str:
+    """The unit a name's suffix declares (``"supply_temp_c"`` -> ``"degC"``); ``"1"`` if none."""
+    for suffix, unit in _UNITS:
+        if name.endswith(suffix):
+            return unit
+    return "1"
+
+
+@dataclass
+class Snapshot:
+    """3D fields of one hall at one step (cell-centred host arrays)."""
+
+    hall: str
+    step: int
+    time_h: float
+    fields: dict                      # name -> (nx, ny, nz) float32
+    coords: dict                      # "x_m", "y_m", "z_m" -> 1D cell centres
+    hot_spots: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+
+
+@dataclass
+class RunData:
+    """Everything a results file holds: what :func:`write_results` writes and
+    :func:`read_results` returns.
+
+    ``series[group][name]`` is an array with the step as first axis; ``labels[group]``
+    maps label names to one string per object (the first, named as in
+    :data:`GROUP_DIMS`, is the dimension scale).
+    """
+
+    settings: dict
+    facility_name: str = ""
+    facility_source_path: str = ""
+    facility_source_text: str = ""
+    facility_expanded_toml: str = ""
+    status: str = "running"
+    steps_planned: int = 0
+    step_s: float = 0.0
+    start_h: float = 0.0
+    time_h: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    series: dict = field(default_factory=dict)
+    labels: dict = field(default_factory=dict)
+    descriptions: dict = field(default_factory=dict)   # "group/name" -> text
+    snapshots: list = field(default_factory=list)
+    log: list = field(default_factory=list)
+    restart: dict | None = None
+    summary: dict = field(default_factory=dict)
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def steps_done(self) -> int:
+        return int(len(self.time_h))
+
+    @property
+    def facility_sha256(self) -> str:
+        return hashlib.sha256(self.facility_expanded_toml.encode("utf-8")).hexdigest()
+
+
+def results_path(out_dir) -> Path:
+    """``OUT/results.h5``."""
+    return Path(out_dir) / "results.h5"
+
+
+def summary_path(out_dir) -> Path:
+    """``OUT/summary.json``."""
+    return Path(out_dir) / "summary.json"
+
+
+# ------------------------------------------------------------------------------- writing
+def _atomic(path: Path, write):
+    """Run ``write(tmp_path)`` then rename the temporary file over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+
+def write_json_atomic(path, obj) -> Path:
+    """Write ``obj`` as indented JSON, atomically (NaN written as ``null``)."""
+    text = json.dumps(_nan_to_none(obj), indent=2, default=_json_default, allow_nan=False) + "\n"
+
+    def write(tmp):
+        Path(tmp).write_text(text, encoding="utf-8")
+    return _atomic(Path(path), write)
+
+
+def _nan_to_none(o):
+    if isinstance(o, dict):
+        return {k: _nan_to_none(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_nan_to_none(v) for v in o]
+    if isinstance(o, (float, np.floating)) and not np.isfinite(o):
+        return None
+    return o
+
+
+_STR = h5py.string_dtype()
+
+
+def _str_dataset(g, name, values):
+    arr = np.array([str(v) for v in values], dtype=object)
+    return g.create_dataset(name, data=arr, dtype=_STR)
+
+
+def _scalar_str(g, name, text):
+    return g.create_dataset(name, data=str(text), dtype=_STR)
+
+
+def _attr_value(v):
+    if v is None:
+        return "null"
+    if isinstance(v, (bool, np.bool_)):
+        return np.bool_(v)
+    if isinstance(v, (int, float, np.integer, np.floating, str)):
+        return v
+    return json.dumps(_nan_to_none(v), default=_json_default)
+
+
+def _series_dataset(g, name, arr, time_scale, dim_scale, description):
+    arr = np.asarray(arr)
+    if arr.dtype == bool:
+        arr = arr.astype(np.uint8)
+    kw = {}
+    if arr.size > 4096:
+        kw = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+    d = g.create_dataset(name, data=arr, **kw)
+    d.attrs["kind"] = "series"
+    d.attrs["units"] = unit_of(name)
+    if description:
+        d.attrs["description"] = description
+    if time_scale is not None and arr.ndim >= 1:
+        d.dims[0].attach_scale(time_scale)
+    if dim_scale is not None and arr.ndim >= 2:
+        d.dims[1].attach_scale(dim_scale)
+    return d
+
+
+def _write_tree(g, obj):
+    """Nested dicts/lists of arrays and plain values -> groups, datasets and attributes."""
+    if isinstance(obj, dict):
+        g.attrs["_kind"] = "dict"
+        for k, v in obj.items():
+            k = str(k)
+            if isinstance(v, (dict, list, tuple)):
+                _write_tree(g.create_group(k), v)
+            elif isinstance(v, np.ndarray):
+                kw = {"compression": "gzip", "compression_opts": 4} if v.size > 4096 else {}
+                if v.dtype.kind in "OU":
+                    _str_dataset(g, k, v.tolist())
+                else:
+                    g.create_dataset(k, data=v, **kw)
+            else:
+                g.attrs[k] = json.dumps(_nan_to_none(v), default=_json_default)
+    else:
+        g.attrs["_kind"] = "list"
+        g.attrs["_len"] = len(obj)
+        for i, v in enumerate(obj):
+            sub = g.create_group(f"{i:05d}")
+            if isinstance(v, (dict, list, tuple)):
+                _write_tree(sub, v)
+            else:
+                _write_tree(sub, {"value": v})
+                sub.attrs["_kind"] = "boxed"
+
+
+def _read_tree(g):
+    kind = g.attrs.get("_kind", "dict")
+    if kind == "list":
+        return [_read_tree(g[f"{i:05d}"]) for i in range(int(g.attrs["_len"]))]
+    out = {}
+    for k, v in g.attrs.items():
+        if k.startswith("_"):
+            continue
+        out[k] = json.loads(v)
+    for k, item in g.items():
+        if isinstance(item, h5py.Group):
+            out[k] = _read_tree(item)
+        elif h5py.check_string_dtype(item.dtype) is not None:
+            out[k] = np.array(item.asstr()[()], dtype=object)
+        else:
+            out[k] = item[()]
+    if kind == "boxed":
+        return out["value"]
+    return out
+
+
+def _write_file(tmp: str, data: RunData):
+    from twin import __version__ as version     # noqa: PLC0415
+    with h5py.File(tmp, "w") as f:
+        a = f.attrs
+        a["schema"] = SCHEMA_NAME
+        a["schema_version"] = SCHEMA_VERSION
+        a["status"] = data.status
+        a["steps_done"] = data.steps_done
+        a["steps_planned"] = int(data.steps_planned)
+        a["step_s"] = float(data.step_s)
+        a["start_h"] = float(data.start_h)
+        a["facility_name"] = data.facility_name
+        a["dc_twin_version"] = str(version)
+        a["written_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        for k, v in data.attrs.items():
+            a[k] = _attr_value(v)
+        t = f.create_dataset("time_h", data=np.asarray(data.time_h, dtype=float))
+        t.attrs["units"] = "h"
+        t.attrs["description"] = ("middle of each step, hours after 1 January 00:00 local "
+                                  "standard time")
+        t.make_scale("time_h")
+        st = f.create_dataset("step", data=np.arange(data.steps_done, dtype=np.int64))
+        st.dims[0].attach_scale(t)
+        # series
+        for group, cols in data.series.items():
+            g = f.require_group(group)
+            dim_scale = None
+            if group in GROUP_DIMS:
+                labels = data.labels.get(group, {})
+                dim = GROUP_DIMS[group]
+                if dim not in labels:
+                    raise InputError(f"results: group {group} needs its '{dim}' labels")
+                dim_scale = _str_dataset(g, dim, labels[dim])
+                dim_scale.attrs["kind"] = "label"
+                dim_scale.make_scale(dim)
+                for lname, vals in labels.items():
+                    if lname == dim:
+                        continue
+                    vals = np.asarray(vals)
+                    if vals.dtype.kind in "OU":
+                        ds = _str_dataset(g, lname, vals.tolist())
+                    else:
+                        ds = g.create_dataset(lname, data=vals)
+                        ds.attrs["units"] = unit_of(lname)
+                    ds.attrs["kind"] = "label"
+                    ds.dims[0].attach_scale(dim_scale)
+            for name, arr in cols.items():
+                _series_dataset(g, name, arr, t, dim_scale, data.descriptions.get(f"{group}/{name}", ""))
+        # facility and settings
+        fg = f.create_group("facility")
+        _scalar_str(fg, "source_text", data.facility_source_text)
+        _scalar_str(fg, "expanded_toml", data.facility_expanded_toml)
+        fg.attrs["source_path"] = data.facility_source_path
+        fg.attrs["sha256"] = data.facility_sha256
+        sg = f.create_group("settings")
+        for k, v in data.settings.items():
+            sg.attrs[k] = _attr_value(v)
+        _scalar_str(sg, "json", json.dumps(_nan_to_none(data.settings), default=_json_default,
+                                           sort_keys=True))
+        # snapshots
+        if data.snapshots:
+            grids = f.create_group("grids")
+            snaps = f.create_group("snapshots")
+            scales = {}
+            for k, s in enumerate(data.snapshots):
+                if s.hall not in scales:
+                    gg = grids.create_group(s.hall.replace("/", "_"))
+                    gg.attrs["hall"] = s.hall
+                    sc = []
+                    for c in ("x_m", "y_m", "z_m"):
+                        d = gg.create_dataset(c, data=np.asarray(s.coords[c], dtype=float))
+                        d.attrs["units"] = "m"
+                        d.attrs["description"] = "cell centres"
+                        d.make_scale(c)
+                        sc.append(d)
+                    scales[s.hall] = sc
+                sg2 = snaps.create_group(f"{k:04d}")
+                sg2.attrs["hall"] = s.hall
+                sg2.attrs["step"] = int(s.step)
+                sg2.attrs["time_h"] = float(s.time_h)
+                for name, arr in s.fields.items():
+                    d = sg2.create_dataset(name, data=np.asarray(arr, dtype=np.float32),
+                                           compression="gzip", compression_opts=4, shuffle=True)
+                    d.attrs["units"] = unit_of(name)
+                    for ax in range(3):
+                        d.dims[ax].attach_scale(scales[s.hall][ax])
+                hs = sg2.create_dataset("hot_spots", data=np.asarray(s.hot_spots, dtype=float).reshape(-1, 4))
+                hs.attrs["columns"] = "temp_c, x_m, y_m, z_m"
+                hs.attrs["description"] = ("local maxima of the air temperature in front of rack "
+                                           "intakes above the ASHRAE recommended maximum, hottest first")
+        _str_dataset(f, "log", data.log)
+        _scalar_str(f, "summary", json.dumps(_nan_to_none(data.summary), default=_json_default,
+                                             indent=1))
+        if data.restart is not None:
+            _write_tree(f.create_group("restart"), data.restart)
+
+
+def write_results(path, data: RunData) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file in the same folder, then
+    ``os.replace``). On any exception the target is left untouched and the temporary file
+    removed."""
+    return _atomic(Path(path), lambda tmp: _write_file(tmp, data))
+
+
+# ------------------------------------------------------------------------------- reading
+def read_results(path, restart: bool = True) -> RunData:
+    """Read a results file written by :func:`write_results` (schema version 1)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"results file {p} not found")
+    try:
+        f = h5py.File(p, "r")
+    except OSError as exc:
+        raise InputError(f"{p} is not a readable HDF5 file ({exc})") from None
+    with f:
+        a = f.attrs
+        if a.get("schema") != SCHEMA_NAME:
+            raise InputError(f"{p} is not a dc-twin results file (schema {a.get('schema')!r})")
+        ver = int(a.get("schema_version", 0))
+        if ver != SCHEMA_VERSION:
+            raise InputError(f"{p} has results schema version {ver}; this dc-twin reads version "
+                             f"{SCHEMA_VERSION}")
+        reserved = {"schema", "schema_version", "status", "steps_done", "steps_planned", "step_s",
+                    "start_h", "facility_name", "dc_twin_version", "written_utc"}
+        attrs = {}
+        for k, v in a.items():
+            if k in reserved:
+                continue
+            attrs[k] = v.item() if isinstance(v, np.generic) else v
+        settings = json.loads(f["settings/json"].asstr()[()])
+        data = RunData(
+            settings=settings, facility_name=str(a["facility_name"]),
+            facility_source_path=str(f["facility"].attrs["source_path"]),
+            facility_source_text=f["facility/source_text"].asstr()[()],
+            facility_expanded_toml=f["facility/expanded_toml"].asstr()[()],
+            status=str(a["status"]), steps_planned=int(a["steps_planned"]),
+            step_s=float(a["step_s"]), start_h=float(a["start_h"]),
+            time_h=f["time_h"][()], attrs=attrs)
+        skip = {"time_h", "step", "facility", "settings", "grids", "snapshots", "log", "summary",
+                "restart"}
+        for group, g in f.items():
+            if group in skip or not isinstance(g, h5py.Group):
+                continue
+            cols, labels = {}, {}
+            for name, d in g.items():
+                if d.attrs.get("kind") == "label":
+                    if h5py.check_string_dtype(d.dtype) is not None:
+                        labels[name] = np.array(d.asstr()[()], dtype=object)
+                    else:
+                        labels[name] = d[()]
+                    continue
+                cols[name] = d[()]
+                desc = d.attrs.get("description")
+                if desc:
+                    data.descriptions[f"{group}/{name}"] = str(desc)
+            data.series[group] = cols
+            if labels:
+                data.labels[group] = labels
+        if "snapshots" in f:
+            for k in sorted(f["snapshots"]):
+                sg = f["snapshots"][k]
+                hall = str(sg.attrs["hall"])
+                gg = f["grids"][hall.replace("/", "_")]
+                data.snapshots.append(Snapshot(
+                    hall=hall, step=int(sg.attrs["step"]), time_h=float(sg.attrs["time_h"]),
+                    fields={n: sg[n][()] for n in sg if n != "hot_spots"},
+                    coords={c: gg[c][()] for c in ("x_m", "y_m", "z_m")},
+                    hot_spots=sg["hot_spots"][()]))
+        data.log = [str(s) for s in f["log"].asstr()[()]]
+        data.summary = json.loads(f["summary"].asstr()[()])
+        if restart and "restart" in f:
+            data.restart = _read_tree(f["restart"])
+    return data
