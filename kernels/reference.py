@@ -69,6 +69,7 @@ __all__ = [
     "source_heat", "device_outlet_temperatures", "port_velocities", "solve_pressure",
     "Params", "PortSpec", "DeviceSpec", "params_from_problem", "initial_state", "step",
     "predict_velocity", "temperature_step", "cg_update_xr", "cg_update_p", "dot",
+    "dct_precondition", "inverse_box_eigenvalues",
     "CHEN_XU_CONSTANT",
 ]
 
@@ -572,7 +573,7 @@ def source_heat(params: Params) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- pressure
-def _inverse_box_eigenvalues(shape, spacing) -> np.ndarray:
+def inverse_box_eigenvalues(shape, spacing) -> np.ndarray:
     """1 / eigenvalues of the Neumann box Laplacian in the DCT-II basis (0 for the mean)."""
     lam = np.zeros(shape)
     for a in range(3):
@@ -601,18 +602,24 @@ def cg_update_p(p, z, beta):
     p += z
 
 
+def dct_precondition(r, solid, inv_eig):
+    """``z = A_box^-1 r``: the exact solve of the obstacle-free Neumann box by DCT-II,
+    then zero in solid cells (``solid`` boolean, ``inv_eig`` from the box eigenvalues)."""
+    import scipy.fft
+    z = scipy.fft.idctn(scipy.fft.dctn(r, type=2, norm="ortho", workers=-1) * inv_eig,
+                        type=2, norm="ortho", workers=-1)
+    z[solid] = 0.0
+    return z
+
+
 def _pcg(phi0, b, fluid, spacing, tol, max_iter):
     """Conjugate gradients on ``lap(phi) = b``, preconditioned by the exact DCT solve of
     the obstacle-free box; stops when ``max |r| <= tol``."""
-    import scipy.fft
-    inv_eig = _inverse_box_eigenvalues(b.shape, spacing)
+    inv_eig = inverse_box_eigenvalues(b.shape, spacing)
     solid = ~fluid
 
     def precondition(r):
-        z = scipy.fft.idctn(scipy.fft.dctn(r, type=2, norm="ortho", workers=-1) * inv_eig,
-                            type=2, norm="ortho", workers=-1)
-        z[solid] = 0.0
-        return z
+        return dct_precondition(r, solid, inv_eig)
 
     x = _f64(phi0).copy()
     r = np.where(fluid, b - laplacian(x, solid, spacing), 0.0)
@@ -709,7 +716,7 @@ def temperature_step(T, u, v, w, nut, params: Params, dt):
 
 
 def step(state: dict, params: Params, dt: float, pressure: str = "pcg",
-         pressure_tol: float = 1e-5, max_iter: int = 300):
+         pressure_tol: float = 1e-5, max_iter: int = 300, timings: dict | None = None):
     """One explicit step of ``dt`` seconds; returns ``(new_state, info)``.
 
     ``state`` holds ``u, v, w, T`` and optionally ``phi`` (the warm start of the pressure
@@ -720,7 +727,17 @@ def step(state: dict, params: Params, dt: float, pressure: str = "pcg",
     ``pressure_tol`` is the solver's criterion: ``max |div u| <= pressure_tol * U / L``
     (``U`` the largest face or lid speed before the step, ``L`` the smallest box side);
     it is the stopping test of ``pressure="pcg"`` and ignored by ``"direct"``.
+    ``timings``, if given, receives the wall time of each stage [s] (the benchmarks).
     """
+    import time
+    clock = [time.perf_counter()]
+
+    def lap(name):
+        if timings is not None:
+            now = time.perf_counter()
+            timings[name] = timings.get(name, 0.0) + now - clock[0]
+            clock[0] = now
+
     u, v, w, T = (_f64(state[k]) for k in ("u", "v", "w", "T"))
     phi0 = _f64(state["phi"]) if state.get("phi") is not None else np.zeros(T.shape)
     sp = params.spacing
@@ -728,17 +745,23 @@ def step(state: dict, params: Params, dt: float, pressure: str = "pcg",
             params.lid_speed, 1e-6)
     L = min(n * d for n, d in zip(params.shape, sp))
     tol = pressure_tol * U / L
-
+    lap("velocity_scale")
     nut = eddy_viscosity(u, v, w, params.turbulence, params.nu_t_const, params.walldist)
+    lap("update_eddy_viscosity")
     star = [predict_velocity(c, u, v, w, nut, T, params, dt) for c in range(3)]
+    lap("predict_momentum")
     for axis, faces, k_loss in params.resistances:
         star[axis] = apply_resistance(star[axis], faces, k_loss, sp[axis], dt)
+    lap("apply_resistances")
     b = divergence(*star, params.solid, sp)
     phi, iters, rmax = solve_pressure(b, params.solid, sp, phi0, pressure, tol, max_iter)
     new = [correct_velocity(c, star[c], phi, params.solid, sp[c]) for c in range(3)]
+    lap("project")
     t_in, t_out = device_outlet_temperatures(params, T)
+    lap("device_temperatures")
     Tn = temperature_step(T, *new, nut, params, dt)
     Tn += dt * (port_heat(params, T, t_out) + source_heat(params))
+    lap("advance_temperature")
     out = {"u": new[0], "v": new[1], "w": new[2], "T": Tn, "phi": phi}
     info = {"cg_iterations": iters, "cg_max_residual": rmax, "cg_tol": tol, "nut": nut,
             "device_intake_c": t_in, "device_outlet_c": t_out}

@@ -700,13 +700,17 @@ class Solver:
         return info
 
     # ------------------------------------------------------------------ results
-    def boundary_heat_w(self, T=None) -> float:
-        """Heat flowing into the air through the domain boundary [W]."""
+    def boundary_heat_w(self, T=None, split=False):
+        """Heat flowing into the air through the domain boundary [W].
+
+        With ``split=True`` returns ``(into_air_w, out_of_air_w)`` summed cell by cell, so
+        that a hot wall and a cold wall do not cancel.
+        """
         p = self.problem
         g = p.grid
         T = self.backend.to_host(self.T) if T is None else T
         fluid = p.fluid_mask
-        total = 0.0
+        q_in = q_out = 0.0
         for f in range(6):
             hk = self.bc_hk_host[f]
             if hk <= 0:
@@ -716,8 +720,12 @@ class Solver:
             sl[ax] = -1 if hi else 0
             Tl = T[tuple(sl)].astype(np.float64)
             m = fluid[tuple(sl)]
-            total += float(np.sum((self.bc_tb_host[f] - Tl[m]))) * hk * g.face_area_m2(ax)
-        return total * p.fluid.rho_cp
+            q = (self.bc_tb_host[f] - Tl[m]) * hk * g.face_area_m2(ax) * p.fluid.rho_cp
+            q_in += float(q[q > 0].sum())
+            q_out += float(-q[q < 0].sum())
+        if split:
+            return q_in, q_out
+        return q_in - q_out
 
     def energy_budget(self) -> dict:
         """Heat into and out of the air [W] and the imbalance over the heat input."""
@@ -727,12 +735,14 @@ class Solver:
                    for n, d in enumerate(self.devices) if d.kind == "rack")
         cool = sum(rcp * d.flow_m3_s * (self.dev_tin[n] - self.dev_tout[n])
                    for n, d in enumerate(self.devices) if d.kind == "cooler")
-        bnd = self.boundary_heat_w()
-        heat_in = rack + self.source_w + max(bnd, 0.0)
-        heat_out = cool + max(-bnd, 0.0)
+        b_in, b_out = self.boundary_heat_w(split=True)
+        heat_in = rack + self.source_w + b_in
+        heat_out = cool + b_out
         imb = (heat_in - heat_out) / heat_in if heat_in > 0 else 0.0
         return {"rack_heat_w": float(rack), "source_heat_w": self.source_w,
-                "cooler_heat_w": float(cool), "boundary_heat_w": float(bnd),
+                "cooler_heat_w": float(cool), "boundary_heat_w": float(b_in - b_out),
+                "boundary_in_w": b_in, "boundary_out_w": b_out,
+                "heat_in_w": float(heat_in), "heat_out_w": float(heat_out),
                 "imbalance_w": float(heat_in - heat_out), "imbalance_frac": float(imb)}
 
     def device_report(self) -> list[dict]:
