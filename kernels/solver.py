@@ -98,6 +98,7 @@ class Solver:
         self.set_devices(problem.devices)
         self.steps = 0
         self.time_s = 0.0
+        self.ledger_j = 0.0
         self.dt = None
         self._threads = _cpu_threads(g.cells) if self.backend.name == "numba-cpu" else None
 
@@ -466,6 +467,11 @@ class Solver:
                           self.dev_tout_dev, T(dt))
         if self.src_cell is not None:
             k.apply_sources(Tn, self.src_cell, self.src_rate, T(dt))
+        # ledger of heat put into the air by devices and sources [J] (walls: energy_budget)
+        rcp = p.fluid.rho_cp
+        self.ledger_j += dt * (self.source_w + sum(
+            rcp * d.flow_m3_s * (self.dev_tout[n] - self.dev_tin[n])
+            for n, d in enumerate(self.devices)))
         self.T, self.z = Tn, self.T
 
     # ------------------------------------------------------------------ driving
@@ -726,6 +732,12 @@ class Solver:
         if split:
             return q_in, q_out
         return q_in - q_out
+
+    def stored_heat_j(self) -> float:
+        """Heat stored in the air relative to 0 degC, rho*cp*V*sum(T) over fluid cells [J]."""
+        p = self.problem
+        T = self.backend.to_host(self.T).astype(np.float64)
+        return float(T[p.fluid_mask].sum()) * p.fluid.rho_cp * p.grid.cell_volume_m3
 
     def energy_budget(self) -> dict:
         """Heat into and out of the air [W] and the imbalance over the heat input."""

@@ -71,3 +71,24 @@ def test_heat_leaves_through_walls_without_cooling():
     s.solve_steady()
     b = s.energy_budget()
     assert -b["boundary_heat_w"] == pytest.approx(2_000.0, rel=0.005), b
+
+
+@pytest.mark.parametrize("dtype,tol", [("float64", 1e-9), ("float32", 2e-4)])
+def test_transient_energy_bookkeeping_does_not_drift(dtype, tol):
+    """Heat stored in the air changes by exactly what racks add and coolers remove.
+
+    2,000 explicit steps of a room starting from rest (adiabatic walls): the change in
+    rho*cp*V*sum(T) equals the time integral of device heat. float32 fields: relative
+    tolerance 2e-4 of the heat put in by the rack (rounding of the per-step increments);
+    float64: 1e-9.
+    """
+    s = Solver(room(cell_m=0.3, heat_w=20_000.0, capacity_w=5_000.0), backend="numba-cpu",
+               settings=SolverSettings(dtype=dtype))
+    e0 = s.stored_heat_j()
+    for _ in range(2000):
+        s.step()
+    stored = s.stored_heat_j() - e0
+    rack_in = 20_000.0 * s.time_s
+    assert abs(stored - s.ledger_j) < tol * rack_in, (stored, s.ledger_j, rack_in)
+    # the capacity-limited cooler removed less than the rack added: the room warmed
+    assert stored > 0.1 * rack_in
