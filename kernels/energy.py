@@ -22,6 +22,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .errors import DivergenceError
+
 
 def _jacobian(solver, T):
     p = solver.problem
@@ -91,6 +93,16 @@ def _jacobian(solver, T):
         else:
             tin = solver.dev_tin[n]
             follows[n] = not (tin - dv.capacity_w / (rcp * dv.flow_m3_s) <= dv.supply_temp_c <= tin)
+    # nothing holds the temperature level if every running cooler is (linearised as)
+    # capacity-limited and no wall conducts: anchor the cooler closest to its set point,
+    # the one that will hold it at the steady state if the capacity covers the load
+    running = [n for n, dv in enumerate(solver.devices)
+               if dv.kind == "cooler" and dv.flow_m3_s > 0]
+    if running and all(follows[n] for n in running) and not any(h > 0 for h in solver.bc_hk_host):
+        margin = [solver.dev_tin[n] - solver.devices[n].capacity_w
+                  / (rcp * solver.devices[n].flow_m3_s) - solver.devices[n].supply_temp_c
+                  for n in running]
+        follows[running[int(np.argmin(margin))]] = False
     ninl = solver.n_intake
     m = intake & follows[solver.pf_dev_h]
     add(N + solver.pf_dev_h[m], cells[m], -1.0 / ninl[solver.pf_dev_h[m]])
@@ -104,7 +116,13 @@ def _jacobian(solver, T):
 def _linear_solver(J):
     n = J.shape[0]
     if n <= 400_000:
-        lu = spla.splu(J.tocsc())
+        try:
+            lu = spla.splu(J.tocsc())
+        except RuntimeError as exc:       # "Factor is exactly singular"
+            raise DivergenceError(
+                "the steady heat equation has no unique solution at this flow (no cooling unit "
+                "holds its set point and no wall conducts heat: the air would warm without "
+                f"end); add cooling capacity or reduce the load ({exc})") from None
         return lu.solve
     ilu = spla.spilu(J.tocsc(), drop_tol=1e-5, fill_factor=20)
     M = spla.LinearOperator(J.shape, ilu.solve)
@@ -132,6 +150,11 @@ def steady_temperature(solver, T, iterations=30, tol_k=1e-5):
         rhs = np.concatenate([-R[fluid], np.zeros(ndev)])
         x = solve(rhs)
         dT = x[:N]
+        if not np.all(np.isfinite(dT)) or float(np.max(np.abs(dT))) > 1e4:
+            raise DivergenceError(
+                "the steady heat solve diverged (temperature change "
+                f"{float(np.nanmax(np.abs(dT))):.3g} K): the cooling units cannot hold the "
+                "load at this flow; add cooling capacity or reduce the load")
         T[fluid] += dT
         step = float(np.max(np.abs(dT))) if N else 0.0
         history.append(step)

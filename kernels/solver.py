@@ -543,6 +543,21 @@ class Solver:
                 f"(max speed {um:.3g} m/s, max |T| {tm:.3g} degC); check the inputs (flows, "
                 "heat) or use a smaller cfl; no results were written")
 
+    def check_steady_state_exists(self):
+        """Refuse a steady solve whose heat cannot be removed: with adiabatic walls the
+        running cooling units must be able to take at least the heat the racks and sources
+        put into the air, otherwise the air warms without end."""
+        if any(h > 0 for h in self.bc_hk_host):
+            return                       # conducting walls can carry heat out
+        load = self.source_w + sum(d.heat_w for d in self.devices if d.kind == "rack")
+        cap = sum(d.capacity_w for d in self.devices if d.kind == "cooler" and d.flow_m3_s > 0)
+        if load > 0 and cap < load * (1 - 1e-9):
+            raise InputError(
+                f"{self.problem.name}: no steady state exists: the air-side heat load is "
+                f"{load / 1e3:.1f} kW but the running cooling units can remove only "
+                f"{cap / 1e3:.1f} kW; add cooling capacity or reduce the load, or run a "
+                "transient (twin fail) to see how fast the room heats up")
+
     def _window_s(self) -> float:
         """Averaging window: the time a jet at the fastest port speed takes to cross the box."""
         g = self.problem.grid
@@ -569,6 +584,7 @@ class Solver:
         """
         s = self.settings
         max_steps = max_steps or s.max_steps
+        self.check_steady_state_exists()
         be = self.backend
         xp = be.xp
         t0 = time.perf_counter()

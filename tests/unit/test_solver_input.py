@@ -97,3 +97,13 @@ def test_diverging_run_stops_with_a_message():
     s.T = s.backend.asarray(T)
     with pytest.raises(DivergenceError, match="diverged"):
         s.solve_steady(max_steps=50)
+
+
+def test_load_above_cooling_capacity_has_no_steady_state():
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from verification.cases import room
+    s = Solver(room(cell_m=0.3, heat_w=50_000.0, capacity_w=20_000.0), backend="numba-cpu")
+    with pytest.raises(InputError, match="no steady state exists.*50.0 kW.*20.0 kW"):
+        s.solve_steady(max_steps=10)

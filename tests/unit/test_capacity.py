@@ -1,0 +1,65 @@
+"""Capacity: candidate positions continue the rows and pass the facility validator; the
+search returns a count with positions."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from kernels.solver import SolverSettings
+from twin.capacity import candidate_positions, find_capacity, ordered_candidates
+from twin.cli import main
+from twin.facility import BUILTIN_DIR, load_facility, loads_facility
+from twin.whatif import solve_case
+
+SMALL = BUILTIN_DIR / "small-hall.toml"
+
+
+@pytest.fixture(scope="module")
+def small():
+    return load_facility(SMALL)
+
+
+def test_candidates_continue_the_rows_and_validate(small):
+    cands = candidate_positions(small, "H1", "cpu-compute")
+    ends = {(c["row"], c["end"]) for c in cands}
+    assert ends == {("A", "end"), ("A", "start"), ("B", "end"), ("B", "start")}
+    for c in cands:          # intakes on the row's front line: same aisle as the row
+        assert c["facing"] == ("+y" if c["row"] == "A" else "-y")
+        assert c["y_m"] == pytest.approx(2.8 if c["row"] == "A" else 5.2)
+    base = solve_case(small, "H1", cell_m=0.4, backend="numba-cpu",
+                      settings=SolverSettings(max_steps=60, min_steps=50, energy_finish=False))
+    acc, skipped, facs = ordered_candidates(small, "H1", cands, base.solver, max_add=30)
+    assert len(facs) == len(acc) + 1
+    # the ends towards the CRAHs stop where a unit stands; nothing overlaps
+    assert any("overlaps cooling unit" in s["reason"] for s in skipped)
+    names = [c["name"] for c in acc]
+    for end in ("A-E", "B-E", "A-S", "B-S"):      # contiguous from the row outwards
+        ks = [int(n[len(end):]) for n in names if n.startswith(end)]
+        assert ks == list(range(1, len(ks) + 1))
+    last = facs[-1].layout("H1")
+    assert len(last.racks) == 10 + len(acc)
+    assert all(0 <= r.box.x0 and r.box.x1 <= 12.0 + 1e-9 for r in last.racks)
+
+
+def test_capacity_count_and_positions(small):
+    res = find_capacity(small, "H1", "cpu-compute", cell_m=0.4, backend="numba-cpu",
+                        settings=SolverSettings(max_steps=300), max_add=6, workers=1)
+    n = res["count"]
+    assert 0 <= n <= 6 and res["candidates"] == 6
+    assert len(res["positions"]) == n
+    for p in res["positions"]:
+        assert p["type"] == "cpu-compute" and 0.0 <= p["x_m"] <= 12.0
+    assert res["evaluations"][0]["n"] == 0
+    passing = {e["n"]: e["passes"] for e in res["evaluations"]}
+    assert passing[0] is res["baseline_passes"]
+    if n < 6 and res["baseline_passes"]:
+        assert passing[n + 1] is False and res["limit"]["n"] == n + 1
+    fac = loads_facility(res["facility_toml"], folder=BUILTIN_DIR)     # reads back valid
+    assert len(fac.layout("H1").racks) == 10 + n
+
+
+def test_cli_unknown_rack_type():
+    r = CliRunner().invoke(main, ["capacity", str(SMALL), "--rack-type", "cpu-compte"])
+    assert r.exit_code == 2
+    assert "did you mean 'cpu-compute'" in r.output and "\n" == r.output[-1]
+    assert len(r.output.strip().splitlines()) == 1

@@ -1,0 +1,384 @@
+"""``twin whatif``, ``twin fail``, ``twin capacity``, ``twin view`` and ``twin report``."""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import click
+
+_BACKENDS = ["auto", "cpu", "numba-cpu", "numba-cuda", "cupy"]
+
+
+def _common_solve(f):
+    """--hall, --cell, --backend, --max-steps."""
+    f = click.option("--max-steps", default=None, type=click.IntRange(min=1),
+                     help="Cap on pseudo-time steps of each steady solve.")(f)
+    f = click.option("--backend", default="auto", show_default=True,
+                     type=click.Choice(_BACKENDS))(f)
+    f = click.option("--cell", "cell_m", default=0.3, show_default=True, type=float,
+                     help="Cell size [m]; studies run many solves, so coarse (0.25-0.4).")(f)
+    f = click.option("--hall", default=None, help="Hall (default: the only hall).")(f)
+    return f
+
+
+def _dask(f):
+    f = click.option("--workers", default=None, type=int,
+                     help="Local worker processes (default: one per core, or per GPU).")(f)
+    f = click.option("--scheduler", default=None, metavar="ADDRESS",
+                     help="Dask scheduler to send the cases to (e.g. tcp://10.0.0.5:8786); "
+                          "default: a local cluster on 127.0.0.1.")(f)
+    return f
+
+
+def _settings(max_steps):
+    from kernels.solver import SolverSettings
+    return SolverSettings(max_steps=max_steps) if max_steps else None
+
+
+def _load(facility, cell_m):
+    from twin.facility import load_facility
+    from twin.solve import check_cell
+    check_cell(cell_m)
+    return load_facility(facility)
+
+
+def _progress(con, what):
+    t0 = time.perf_counter()
+
+    def cb(done, total, rec):
+        extra = ""
+        if isinstance(rec, dict) and rec.get("label"):
+            extra = f" ({rec['label']})"
+        elif isinstance(rec, dict) and rec.get("unit"):
+            extra = f" ({rec['unit']})"
+        con.print(f"[dim]{what} {done}/{total} done{extra}, {time.perf_counter() - t0:.0f} s[/]")
+    return cb
+
+
+# ---------------------------------------------------------------------------- whatif
+@click.command()
+@click.argument("facility", type=click.Path(dir_okay=False))
+@click.option("--set", "sets", multiple=True, metavar="PATH=V1,V2,...",
+              help="A facility field and its values; several --set make every combination. "
+                   "Extras: utilization=, ...cooling_units[U].enabled=false, "
+                   "...rows[R].utilization=, ...containment=none|cold-aisle:A+B.")
+@click.option("--sweep", "sweep_file", default=None, type=click.Path(dir_okay=False),
+              help="TOML file: [sweep] PATH = [values] (every combination) and "
+                   "[[cases]] name = ..., set = {PATH = value}.")
+@_common_solve
+@_dask
+@click.option("--out", "out_dir", default="runs/whatif", show_default=True,
+              type=click.Path(file_okay=False), help="Where whatif.csv and whatif.json go.")
+def whatif(facility, sets, sweep_file, hall, cell_m, backend, max_steps, scheduler, workers,
+           out_dir):
+    """Compare what-if cases, one steady solve each, in parallel on Dask.
+
+    The baseline (the file as it is) comes first; every other row shows its difference to
+    it. Rack inlet = intake-face mean; RCI over every intake cell (Herrlin 2005).
+
+    \b
+    Examples:
+      twin whatif meshes/small-hall.toml \\
+          --set 'halls[H1].cooling_units[*].supply_temp_c=18,21,24'
+      twin whatif meshes/small-hall.toml --set 'halls[H1].cooling_units[CRAH-2].enabled=false' \\
+          --set utilization=0.5,1.0 --cell 0.3 --out runs/crah2
+    """
+    from rich.console import Console
+
+    from twin.whatif import build_cases, run_whatif, write_outputs
+    fac = _load(facility, cell_m)
+    cases = build_cases(fac, sets, sweep_file)
+    con = Console(stderr=True)
+    con.print(f"{len(cases)} cases ({len(cases) - 1} + baseline) at {cell_m} m cells"
+              + (f" on {scheduler}" if scheduler else ""))
+    recs = run_whatif(cases, hall=hall, cell_m=cell_m, backend=backend,
+                      settings=_settings(max_steps), scheduler=scheduler, workers=workers,
+                      progress=_progress(con, "case"))
+    _print_whatif(recs)
+    files = write_outputs(out_dir, recs, {"facility": str(facility), "hall": hall,
+                                          "cell_m": cell_m, "backend": backend})
+    con.print("wrote " + ", ".join(str(p) for p in files))
+
+
+def _print_whatif(recs):
+    from rich.console import Console
+    from rich.table import Table
+
+    from twin.whatif import METRIC_COLUMNS
+    shown = ["inlet_max_c", "inlet_mean_c", "racks_over_27", "rci_hi_pct", "rti_pct",
+             "cooling_kw", "return_c"]
+    cols = [c for c in METRIC_COLUMNS if c[0] in shown]
+    t = Table(title="What-if cases: rack inlets (intake-face mean) and indices; "
+                    "(+d) = difference to the baseline, red worse, green better")
+    t.add_column("case", no_wrap=True)
+    t.add_column("changes", min_width=16)
+    for _, head, _, _ in cols:
+        t.add_column(head, justify="right", no_wrap=True)
+    t.add_column("worst rack", no_wrap=True)
+    for r in recs:
+        cells = []
+        for key, _, fmt, worse_up in cols:
+            v = r.get(key)
+            if v is None or (isinstance(v, float) and not math.isfinite(v)):
+                cells.append("-")
+                continue
+            txt = fmt.format(v)
+            d = r.get("delta", {}).get(key)
+            if r["case"] != "baseline" and isinstance(d, (int, float)) and math.isfinite(d) \
+                    and abs(d) >= 0.05:
+                ds = fmt.format(d) if isinstance(d, int) else f"{d:+.1f}"
+                if isinstance(d, int):
+                    ds = f"{d:+d}"
+                colour = "" if worse_up is None else ("red" if (d > 0) == worse_up else "green")
+                txt += f" [{colour}]({ds})[/]" if colour else f" ({ds})"
+            cells.append(txt)
+        label = r["label"] if not r.get("error") else f"{r['label']} [red](solve failed)[/]"
+        style = "bold" if r["case"] == "baseline" else ""
+        t.add_row(r["case"], label, *cells, r.get("worst_rack", ""), style=style)
+    con = Console()
+    if not con.is_terminal:
+        con = Console(width=170)            # a file or pipe: do not squeeze the table
+    con.print(t)
+
+
+# ------------------------------------------------------------------------------ fail
+@click.command()
+@click.argument("facility", type=click.Path(dir_okay=False))
+@click.option("--unit", "units", multiple=True, metavar="NAME",
+              help="The cooling unit that fails (repeat for several, each on its own).")
+@click.option("--each", is_flag=True, help="Every cooling unit of the hall in turn.")
+@click.option("--minutes", default=5.0, show_default=True, type=float,
+              help="Real time to follow after the failure [min].")
+@click.option("--sample", "sample_s", default=1.0, show_default=True, type=float,
+              help="Interval of the recorded inlet temperatures [s].")
+@_common_solve
+@_dask
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Write fail.json, fail.csv and fail.h5 (time series; 3D fields of the "
+                   "worst case) here.")
+def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_steps,
+         scheduler, workers, out_dir):
+    """N-1: a cooling unit stops; time until rack inlets pass 27 and 32 degC.
+
+    From steady state with every unit running, the unit's airflow drops to 0 and the
+    hall is followed in real time; then a steady solve without it tells whether the
+    remaining units hold the load (capacity, airflow and inlets).
+
+    \b
+    Examples:
+      twin fail meshes/small-hall.toml --unit CRAH-1 --minutes 5
+      twin fail meshes/small-hall.toml --each --cell 0.3 --out runs/n-1
+      twin report runs/n-1/fail.h5
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from kernels.errors import InputError
+    from twin.failure import fmt_time, hall_units, run_n_minus_1, write_failure_outputs
+    fac = _load(facility, cell_m)
+    if each and units:
+        raise InputError("give --unit NAME or --each, not both")
+    if not each and not units:
+        raise InputError("which unit fails? give --unit NAME (repeatable) or --each; units: "
+                         + ", ".join(u.split("/", 1)[1] for u in hall_units(fac, hall)))
+    if not (math.isfinite(minutes) and minutes > 0):
+        raise InputError(f"--minutes {minutes}: give a positive number of minutes")
+    todo = hall_units(fac, hall) if each else list(units)
+    con = Console(stderr=True)
+    con.print(f"N-1 for {len(todo)} unit(s): steady state, then {minutes:g} min in real time "
+              f"at {cell_m} m cells")
+    status = con.status("solving") if len(todo) == 1 else None
+
+    def run_prog(t_s, total_s):
+        if status is not None:
+            status.update(f"after the failure: {t_s:.0f} of {total_s:.0f} s simulated")
+
+    if status is not None:
+        status.start()
+    try:
+        recs = run_n_minus_1(fac, todo, hall=hall, minutes=minutes, cell_m=cell_m,
+                             backend=backend, settings=_settings(max_steps), sample_s=sample_s,
+                             scheduler=scheduler, workers=workers,
+                             progress=_progress(con, "unit"), keep_fields=out_dir is not None,
+                             run_progress=run_prog)
+    finally:
+        if status is not None:
+            status.stop()
+    t = Table(title=f"N-1: time until the hottest rack inlet passes the limits "
+                    f"(followed for {minutes:g} min)")
+    for c in ("failed unit", "to 27 C", "to 32 C", f"worst racks at {minutes:g} min",
+              "capacity left / load kW", "airflow left / racks m3/s", "steady inlet max C",
+              "holds"):
+        t.add_column(c, justify="left" if c.startswith(("failed", "worst")) else "right")
+    for r in recs:
+        c = r["capacity"]
+        worst = ", ".join(f"{w['rack'].split('/', 1)[-1]} {w['inlet_end_c']:.1f}"
+                          for w in r["worst_racks"][:3])
+        hold = "[green]yes[/]" if r["holds_recommended"] else (
+            "[yellow]within allowable[/]" if r["holds_allowable"] else "[red]no[/]")
+        t.add_row(r["unit"], fmt_time(r["time_to_recommended_s"], minutes),
+                  fmt_time(r["time_to_allowable_s"], minutes), worst,
+                  f"{c['remaining_capacity_kw']:.0f} / {c['air_load_kw']:.0f}",
+                  f"{c['remaining_airflow_m3_s']:.1f} / {c['rack_airflow_m3_s']:.1f}",
+                  f"{r['steady']['inlet_max_c']:.1f}", hold)
+    out = Console()
+    if not out.is_terminal:
+        out = Console(width=170)            # a file or pipe: do not squeeze the table
+    out.print(t)
+    if out_dir:
+        files = write_failure_outputs(out_dir, recs, {"facility": str(facility),
+                                                      "minutes": minutes, "cell_m": cell_m},
+                                      fac.to_toml())
+        con.print("wrote " + ", ".join(str(p) for p in files))
+
+
+# -------------------------------------------------------------------------- capacity
+@click.command()
+@click.argument("facility", type=click.Path(dir_okay=False))
+@click.option("--rack-type", required=True, help="The kind of rack to add (a rack_types name).")
+@_common_solve
+@click.option("--utilization", default=1.0, show_default=True, type=float,
+              help="IT utilisation of every rack, old and new (0..1).")
+@click.option("--tiles/--no-tiles", default=True, show_default=True,
+              help="Give each new rack on a tiled aisle a perforated tile in front.")
+@click.option("--max-add", default=40, show_default=True, type=int,
+              help="Largest number of racks to consider.")
+@_dask
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Write capacity.json and the facility with the racks added here.")
+def capacity(facility, rack_type, hall, cell_m, backend, max_steps, utilization, tiles,
+             max_add, scheduler, workers, out_dir):
+    """How many more racks of a type the hall takes, and where to put them.
+
+    Positions continue the existing rows along their aisles; the largest number that
+    keeps every rack inlet <= 27 degC and RCI_HI >= 95 % is found by a parallel
+    bisection of steady solves.
+
+    \b
+    Example:
+      twin capacity meshes/small-hall.toml --hall H1 --rack-type cpu-compute --cell 0.3
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from twin.capacity import find_capacity, write_capacity_outputs
+    fac = _load(facility, cell_m)
+    con = Console(stderr=True)
+
+    def prog(n, rec):
+        what = ("solve failed (counted as over the limit)" if rec.get("error") else
+                f"max inlet {rec['inlet_max_c']:.1f} C, RCI_HI {rec['rci_hi_pct']:.1f} %")
+        con.print(f"[dim]+{n} racks: {what}[/]")
+
+    res = find_capacity(fac, hall, rack_type, cell_m=cell_m, backend=backend,
+                        settings=_settings(max_steps), utilization=utilization, tiles=tiles,
+                        max_add=max_add, scheduler=scheduler, workers=workers, progress=prog)
+    out = Console()
+    out.print(f"[bold]{res['hall']}[/] takes [bold]{res['count']}[/] more {rack_type} rack(s) "
+              f"({res['candidates']} free positions along the rows were considered)")
+    if res["limit"]:
+        n = res["limit"]["n"]
+        out.print(("at +{}: ".format(n) if n is not None else "") + res["limit"]["why"])
+    if res["positions"]:
+        t = Table(title="Where to put them, in order")
+        for c in ("#", "rack", "x m", "y m", "facing", "extends row", "tile in front"):
+            t.add_column(c)
+        for i, p in enumerate(res["positions"], 1):
+            tile = p["tile"]
+            tdesc = (f"{tile['length_m']:.1f} x {tile['width_m']:.1f} m at "
+                     f"({tile['x_m']:.1f}, {tile['y_m']:.1f})") if tile else "-"
+            t.add_row(str(i), p["name"], f"{p['x_m']:.2f}", f"{p['y_m']:.2f}", p["facing"],
+                      f"{p['row']} ({p['end']})", tdesc)
+        out.print(t)
+    a = res["at_count"]
+    if "inlet_max_c" in a and isinstance(a["inlet_max_c"], float) and math.isfinite(a["inlet_max_c"]):
+        out.print(f"with +{res['count']}: hottest inlet {a['inlet_max_c']:.1f} degC "
+                  f"({a.get('worst_rack', '')}), RCI_HI {a['rci_hi_pct']:.1f} %, "
+                  f"{a['cooling_kw']:.0f} kW removed")
+    if out_dir:
+        files = write_capacity_outputs(out_dir, res)
+        con.print("wrote " + ", ".join(str(p) for p in files))
+
+
+def _time_s(text):
+    """``--time``: 90s, 15m, 6h, 2d or a number of seconds (0 allowed)."""
+    if text is None:
+        return None
+    if str(text).strip() in ("0", "0s", "0.0"):
+        return 0.0
+    from twin.simulation import parse_duration_s
+    return parse_duration_s(text)
+
+
+# ------------------------------------------------------------------------------ view
+@click.command()
+@click.argument("result", type=click.Path(dir_okay=False))
+@click.option("--hall", default=None, help="Hall of the result (default: the first).")
+@click.option("--time", "time_s", default=None, metavar="T",
+              help="Time of a time-dependent result: 90s, 15m, 6h, 2d or seconds "
+                   "(default: the last state).")
+@click.option("--png", "png", default=None, type=click.Path(dir_okay=False),
+              help="Write the picture here (default: view.png beside RESULT).")
+@click.option("--vtk", "vtk_dir", default=None, type=click.Path(file_okay=False),
+              help="Also write the scene as VTK files for ParaView (view.vtm opens all).")
+@click.option("--limit", "limit_c", default=27.0, show_default=True, type=float,
+              help="Show the air above this temperature [degC].")
+@click.option("--size", default="1280x860", show_default=True, help="Picture size in pixels.")
+def view(result, hall, time_s, png, vtk_dir, limit_c, size):
+    """3D view of hot spots, rendered off screen (no display needed).
+
+    Racks coloured by inlet temperature, the air above --limit, streamlines from the
+    cooling units and a slice at mid-rack height.
+
+    \b
+    Examples:
+      twin solve meshes/small-hall.toml --out runs/small
+      twin view runs/small/results.h5 --png runs/small/view.png --vtk runs/small/vtk
+    """
+    from kernels.errors import InputError
+    from twin.viz import build_scene, export_vtk, load_result, render_png
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+        if w < 64 or h < 64 or w > 8192 or h > 8192:
+            raise ValueError
+    except ValueError:
+        raise InputError(f"--size {size}: give WIDTHxHEIGHT in pixels, e.g. 1280x860") from None
+    v = load_result(result, hall, time_s=_time_s(time_s))
+    scene = build_scene(v, limit_c)
+    png = png or str(Path(result).with_name("view.png"))
+    info = render_png(v, png, limit_c=limit_c, window_size=(w, h), scene=scene)
+    click.echo(f"wrote {info['png']} ({info['size'][0]}x{info['size'][1]}, colours "
+               f"{info['clim'][0]:g}-{info['clim'][1]:g} degC)")
+    if vtk_dir:
+        files = export_vtk(v, vtk_dir, limit_c=limit_c, scene=scene)
+        click.echo(f"wrote {len(files)} VTK files in {vtk_dir} (open view.vtm in ParaView)")
+    for n in v.notes:
+        click.echo(f"note: {n}", err=True)
+
+
+# ---------------------------------------------------------------------------- report
+@click.command()
+@click.argument("result", type=click.Path(dir_okay=False))
+@click.option("--hall", default=None, help="Hall of the result (default: the first).")
+@click.option("--out", "out_html", default=None, type=click.Path(dir_okay=False),
+              help="The HTML file (default: report.html beside RESULT).")
+@click.option("--time", "time_s", default=None, metavar="T",
+              help="Time of the 3D state of a time-dependent result: 90s, 15m, 6h, 2d or "
+                   "seconds (default: the last).")
+@click.option("--picture/--no-picture", default=True, show_default=True,
+              help="Include the 3D picture (rendered off screen).")
+def report(result, hall, out_html, time_s, picture):
+    """One self-contained HTML page of a result: summary, time series, worst racks, 3D view.
+
+    No scripts and no network: it opens anywhere, also offline.
+
+    \b
+    Examples:
+      twin report runs/small/results.h5
+      twin report runs/n-1/fail.h5 --out runs/n-1/report.html
+    """
+    from twin.report import write_report
+    out = out_html or str(Path(result).with_name("report.html"))
+    p = write_report(result, out, hall=hall, picture=picture, time_s=_time_s(time_s))
+    click.echo(f"wrote {p} ({p.stat().st_size / 1024:.0f} KiB)")

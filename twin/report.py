@@ -1,0 +1,476 @@
+"""One self-contained HTML page of a result (``twin report``).
+
+The page has no script and loads nothing: CSS inline, charts as inline SVG drawn here,
+the 3D picture as a base64 PNG (:mod:`twin.viz`). Sections: summary (heat, cooling,
+inlet metrics), time series (every group of the file with a ``time_s`` axis: the N-1
+runs of ``twin fail``, the series of ``twin run``), the N-1 table where there is one,
+the worst racks, the cooling units, the hot spots and the picture.
+
+Inlet metrics: rack inlet = intake-face mean; RCI_HI / RCI_LO over every intake cell
+when the facility in the file meshes to the result's grid (else over the rack means);
+see :mod:`twin.whatif` for the definitions and references.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .metrics import rci_hi_pct, rci_lo_pct, rti_pct
+from .whatif import ALLOWABLE_MAX_C, RECOMMENDED_MAX_C, RECOMMENDED_MIN_C
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf"]
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
+margin:0;color:#1d2330;background:#f5f6f8}
+header{background:#1d2330;color:#fff;padding:18px 32px}
+header h1{margin:0;font-size:22px}header p{margin:4px 0 0;color:#c5cad3;font-size:13px}
+main{padding:8px 32px 40px;max-width:1200px}
+section{background:#fff;border-radius:8px;padding:14px 20px;margin:16px 0;
+box-shadow:0 1px 3px rgba(0,0,0,.08)}
+h2{font-size:17px;margin:4px 0 12px}
+.cards{display:flex;flex-wrap:wrap;gap:10px}
+.card{border:1px solid #e3e6ea;border-radius:6px;padding:8px 12px;min-width:130px}
+.card .v{font-size:20px;font-weight:600}.card .k{font-size:12px;color:#5b6472}
+table{border-collapse:collapse;font-size:13px}
+th,td{padding:4px 10px;border-bottom:1px solid #eceef1;text-align:right}
+th:first-child,td:first-child{text-align:left}
+th{background:#f0f2f5}
+.hot{color:#b30000;font-weight:600}.warm{color:#b36b00}.ok{color:#1b7f3b}
+.note{font-size:12px;color:#5b6472}
+figure{margin:0}figcaption{font-size:12px;color:#5b6472}
+img.view{max-width:100%;height:auto;border:1px solid #e3e6ea}
+svg text{font-family:inherit}
+"""
+
+
+# ---------------------------------------------------------------------------------- SVG
+def _nice_ticks(lo, hi, n=5):
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [0.0, 1.0]
+    if hi <= lo:
+        hi = lo + 1.0
+    raw = (hi - lo) / n
+    mag = 10 ** math.floor(math.log10(raw))
+    step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=10 * mag)
+    start = math.floor(lo / step) * step
+    ticks = []
+    t = start
+    while t <= hi + 1e-6 * step:
+        ticks.append(round(t, 10))
+        t += step
+    if ticks[-1] < hi - 1e-6 * step:
+        ticks.append(round(t, 10))
+    return ticks
+
+
+def _fmt(v):
+    return f"{v:g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
+
+
+def svg_line_chart(x, series, title="", xlabel="", ylabel="", hlines=(), width=720,
+                   height=320) -> str:
+    """An inline SVG line chart: ``series`` = [(label, y)], ``hlines`` = [(y, label,
+    colour)] (limits drawn dashed)."""
+    x = np.asarray(x, dtype=float)
+    ml, mr, mt, mb = 62, 170, 30, 46
+    pw, ph = width - ml - mr, height - mt - mb
+    ys = [np.asarray(y, dtype=float) for _, y in series]
+    finite = [v[np.isfinite(v)] for v in ys]
+    allv = np.concatenate([f for f in finite if f.size] or [np.zeros(1)])
+    lo, hi = float(allv.min()), float(allv.max())
+    for v, *_ in hlines:
+        if lo - 0.25 * (hi - lo + 1) <= v <= hi + 0.25 * (hi - lo + 1):
+            lo, hi = min(lo, v), max(hi, v)
+    yt = _nice_ticks(lo, hi)
+    y0, y1 = yt[0], yt[-1]
+    xt = _nice_ticks(float(x.min()) if x.size else 0.0, float(x.max()) if x.size else 1.0)
+    x0, x1 = xt[0], xt[-1]
+
+    def sx(v):
+        return ml + (v - x0) / (x1 - x0) * pw
+
+    def sy(v):
+        return mt + ph - (v - y0) / (y1 - y0) * ph
+
+    e = html.escape
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" role="img" aria-label="{e(title)}">',
+           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
+           f'<text x="{ml}" y="18" font-size="14" font-weight="600">{e(title)}</text>']
+    for t in yt:
+        out.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{sy(t):.1f}" y2="{sy(t):.1f}" '
+                   'stroke="#e6e8eb"/>')
+        out.append(f'<text x="{ml - 6}" y="{sy(t) + 4:.1f}" font-size="11" '
+                   f'text-anchor="end">{_fmt(t)}</text>')
+    for t in xt:
+        out.append(f'<line x1="{sx(t):.1f}" x2="{sx(t):.1f}" y1="{mt}" y2="{mt + ph}" '
+                   'stroke="#f0f1f3"/>')
+        out.append(f'<text x="{sx(t):.1f}" y="{mt + ph + 16}" font-size="11" '
+                   f'text-anchor="middle">{_fmt(t)}</text>')
+    out.append(f'<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="#9aa1ab"/>')
+    out.append(f'<text x="{ml + pw / 2:.1f}" y="{height - 8}" font-size="12" '
+               f'text-anchor="middle">{e(xlabel)}</text>')
+    out.append(f'<text x="14" y="{mt + ph / 2:.1f}" font-size="12" text-anchor="middle" '
+               f'transform="rotate(-90 14 {mt + ph / 2:.1f})">{e(ylabel)}</text>')
+    legend = []
+    for v, label, colour in hlines:
+        if y0 <= v <= y1:
+            out.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{sy(v):.1f}" y2="{sy(v):.1f}" '
+                       f'stroke="{colour}" stroke-dasharray="6 4" stroke-width="1.5"/>')
+            legend.append((label, colour, True))
+    for n, ((label, _), y) in enumerate(zip(series, ys)):
+        colour = PALETTE[n % len(PALETTE)]
+        segs, cur = [], []
+        for xv, yv in zip(x, y):
+            if np.isfinite(yv):
+                cur.append(f"{sx(xv):.1f},{sy(yv):.1f}")
+            elif cur:
+                segs.append(cur)
+                cur = []
+        if cur:
+            segs.append(cur)
+        for s in segs:
+            out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" '
+                       f'points="{" ".join(s)}"/>')
+        legend.append((label, colour, False))
+    for n, (label, colour, dashed) in enumerate(legend[:16]):
+        ly = mt + 8 + 16 * n
+        dash = ' stroke-dasharray="6 4"' if dashed else ""
+        out.append(f'<line x1="{ml + pw + 10}" x2="{ml + pw + 30}" y1="{ly}" y2="{ly}" '
+                   f'stroke="{colour}" stroke-width="2"{dash}/>')
+        out.append(f'<text x="{ml + pw + 34}" y="{ly + 4}" font-size="11">{e(str(label))[:24]}</text>')
+    if len(legend) > 16:
+        out.append(f'<text x="{ml + pw + 10}" y="{mt + 8 + 16 * 16 + 4}" font-size="11">'
+                   f'and {len(legend) - 16} more</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------- contents
+def time_series(path) -> list[dict]:
+    """Every group of the file with a 1-D ``time_s`` dataset: its series (datasets whose
+    first axis is time). Returns [{"group", "time_s", "series": [(name, units, array,
+    column labels)], "attrs"}]."""
+    import h5py
+    found = []
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Group) and "time_s" in obj and \
+                isinstance(obj["time_s"], h5py.Dataset) and obj["time_s"].ndim == 1:
+            t = obj["time_s"][...].astype(float)
+            ser = []
+            for key, ds in obj.items():
+                if key == "time_s" or not isinstance(ds, h5py.Dataset) or ds.ndim not in (1, 2):
+                    continue
+                if ds.shape[0] != t.size or ds.dtype.kind not in "fiu":
+                    continue
+                cols = None
+                if ds.ndim == 2:
+                    try:
+                        cols = [c.decode() if isinstance(c, bytes) else str(c)
+                                for c in ds.dims[1][0][...]]
+                    except (IndexError, KeyError, RuntimeError):
+                        cols = [str(i) for i in range(ds.shape[1])]
+                u = ds.attrs.get("units", "")
+                ser.append((key, u.decode() if isinstance(u, bytes) else str(u),
+                            ds[...].astype(float), cols))
+            attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in obj.attrs.items()}
+            found.append({"group": name, "time_s": t, "series": ser, "attrs": attrs})
+
+    with h5py.File(path, "r") as f:
+        f.visititems(visit)
+    return found
+
+
+def run_charts(path) -> list[str]:
+    """Charts of a ``twin run`` results file (:mod:`twin.results`): power, PUE, rack
+    inlets, renewable share, outdoor temperatures."""
+    import h5py
+    charts = []
+    with h5py.File(path, "r") as f:
+        if "time_h" not in f:
+            return []
+        t = np.asarray(f["time_h"][...], dtype=float)
+        if t.size == 0:
+            return []
+        scale, xlabel = (24.0, "time [days]") if t.max() - t.min() > 72 else (1.0, "time [h]")
+        x = t / scale
+
+        def get(path_):
+            return np.asarray(f[path_][...], dtype=float) if path_ in f else None
+
+        power = [(lbl, v / 1e3) for lbl, v in (("IT", get("campus/it_power_w")),
+                                                ("facility", get("campus/facility_power_w")),
+                                                ("cooling", get("campus/cooling_power_w")))
+                 if v is not None]
+        if power:
+            charts.append(svg_line_chart(x, power, "Campus load [kW]", xlabel, "kW"))
+        pue = get("campus/pue")
+        if pue is not None:
+            charts.append(svg_line_chart(x, [("PUE", pue)], "PUE", xlabel, "-"))
+        inl = get("racks/inlet_temp_c")
+        if inl is not None and inl.ndim == 2 and inl.shape[1]:
+            if inl.shape[1] <= 10:
+                names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["racks/rack"][...]]
+                ser = [(names[k], inl[:, k]) for k in range(inl.shape[1])]
+            else:
+                ser = [("hottest", inl.max(axis=1)), ("mean", inl.mean(axis=1)),
+                       ("coolest", inl.min(axis=1))]
+            charts.append(svg_line_chart(
+                x, ser, "Rack inlet temperatures [degC]", xlabel, "degC",
+                hlines=[(RECOMMENDED_MAX_C, f"recommended {RECOMMENDED_MAX_C:g} C", "#b36b00"),
+                        (ALLOWABLE_MAX_C, f"allowable {ALLOWABLE_MAX_C:g} C", "#b30000")]))
+        ren, load = get("power/renewable_supply_w"), get("power/facility_power_w")
+        if ren is not None and load is not None:
+            share = np.where(load > 0, 100.0 * np.minimum(ren, load) / np.where(load > 0, load, 1), np.nan)
+            charts.append(svg_line_chart(x, [("renewable share", share)],
+                                         "Renewable share of the load [%]", xlabel, "%"))
+        if "weather" in f:
+            wx = [(k, np.asarray(ds[...], dtype=float)) for k, ds in f["weather"].items()
+                  if k.endswith("_c") and ds.ndim == 1 and ds.shape[0] == t.size]
+            if wx:
+                charts.append(svg_line_chart(x, wx, "Outdoor [degC]", xlabel, "degC"))
+    return charts
+
+
+def _chart_for(ts: dict, limit_lines=True) -> list[str]:
+    """SVG charts of one time-series group (one per unit of measure)."""
+    t = ts["time_s"]
+    scale, xlabel = (60.0, "time [min]") if t.size and t.max() > 600 else (1.0, "time [s]")
+    if t.size and t.max() > 3 * 86400:
+        scale, xlabel = 86400.0, "time [days]"
+    elif t.size and t.max() > 3 * 3600:
+        scale, xlabel = 3600.0, "time [h]"
+    by_unit: dict = {}
+    for name, units, arr, cols in ts["series"]:
+        if arr.ndim == 1:
+            by_unit.setdefault(units, []).append((name, arr))
+        elif arr.shape[1] <= 10:
+            for k in range(arr.shape[1]):
+                by_unit.setdefault(units, []).append((cols[k] if cols else f"{name}[{k}]", arr[:, k]))
+        else:
+            by_unit.setdefault(units, []).extend([(f"{name} max", arr.max(axis=1)),
+                                                  (f"{name} mean", arr.mean(axis=1)),
+                                                  (f"{name} min", arr.min(axis=1))])
+    charts = []
+    for units, series in by_unit.items():
+        hl = []
+        if limit_lines and units == "degC":
+            hl = [(RECOMMENDED_MAX_C, f"recommended {RECOMMENDED_MAX_C:g} C", "#b36b00"),
+                  (ALLOWABLE_MAX_C, f"allowable {ALLOWABLE_MAX_C:g} C", "#b30000")]
+        title = f"{ts['group']}" + (f" [{units}]" if units else "")
+        charts.append(svg_line_chart(t / scale, series, title=title, xlabel=xlabel,
+                                     ylabel=units, hlines=hl))
+    return charts
+
+
+def inlet_summary(view) -> dict:
+    """Inlet metrics of a :class:`twin.viz.ResultView` (see the module docstring)."""
+    T = view.fields["temp_c"]
+    cells = []
+    if view.ports:
+        for pi in view.ports:
+            if pi.role == "rack-intake":
+                c = pi.port.cells
+                cells.append(T[c[:, 0], c[:, 1], c[:, 2]])
+    over = "intake cells" if cells else "rack means"
+    vals = np.concatenate(cells) if cells else np.array(list(view.rack_inlet_c.values()))
+    vals = vals[np.isfinite(vals)]
+    inl = np.array([v for v in view.rack_inlet_c.values() if np.isfinite(v)])
+    s = view.summary
+    racks, units = s.get("racks", []), s.get("cooling_units", [])
+    q = np.array([r["flow_m3_s"] for r in racks]) if racks else np.zeros(0)
+    out = {"rci_over": over,
+           "rci_hi_pct": rci_hi_pct(vals) if vals.size else float("nan"),
+           "rci_lo_pct": rci_lo_pct(vals) if vals.size else float("nan"),
+           "inlet_max_c": float(inl.max()) if inl.size else float("nan"),
+           "inlet_mean_c": float(inl.mean()) if inl.size else float("nan"),
+           "racks_over_27": int((inl > RECOMMENDED_MAX_C).sum()),
+           "racks_over_32": int((inl > ALLOWABLE_MAX_C).sum()), "rti_pct": float("nan")}
+    run = [u for u in units if u.get("airflow_m3_s", 0) > 0]
+    if racks and run and q.sum() > 0:
+        tin = np.array([r["intake_temp_c"] for r in racks])
+        tout = np.array([r["exhaust_temp_c"] for r in racks])
+        out["rti_pct"] = rti_pct([u["return_temp_c"] for u in run],
+                                 [u["supply_temp_c"] for u in run],
+                                 [u["airflow_m3_s"] for u in run], tout - tin, q)
+    return out
+
+
+def _cls(t):
+    if not math.isfinite(t):
+        return ""
+    if t > ALLOWABLE_MAX_C:
+        return "hot"
+    if t > RECOMMENDED_MAX_C:
+        return "warm"
+    return "ok"
+
+
+def _card(k, v):
+    return f'<div class="card"><div class="v">{html.escape(v)}</div><div class="k">{html.escape(k)}</div></div>'
+
+
+def _table(head, rows, classes=None) -> str:
+    e = html.escape
+    out = ["<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr></thead><tbody>"]
+    for i, r in enumerate(rows):
+        cl = classes[i] if classes else [""] * len(r)
+        out.append("<tr>" + "".join(f'<td class="{c}">{e(str(v))}</td>' if c else f"<td>{e(str(v))}</td>"
+                                    for v, c in zip(r, cl)) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _f(v, fmt="{:.1f}"):
+    return fmt.format(v) if isinstance(v, (int, float)) and math.isfinite(v) else "-"
+
+
+def build_report(result, hall=None, limit_c: float = RECOMMENDED_MAX_C, picture=True,
+                 time_s=None) -> str:
+    """The HTML text of the report of ``result`` (a results .h5 file)."""
+    from .viz import load_result, render_png
+    e = html.escape
+    view = load_result(result, hall, time_s=time_s)
+    s = view.summary
+    m = inlet_summary(view)
+    parts = []
+    # --- summary
+    bud = s.get("energy_budget", {})
+    cards = [
+        _card("rack air heat", f"{bud.get('rack_heat_w', float('nan')) / 1e3:.1f} kW" if bud else "-"),
+        _card("heat removed by units", f"{bud.get('cooler_heat_w', float('nan')) / 1e3:.1f} kW" if bud else "-"),
+        _card("hottest rack inlet", f"{_f(m['inlet_max_c'])} degC"),
+        _card("mean rack inlet", f"{_f(m['inlet_mean_c'])} degC"),
+        _card(f"racks above {RECOMMENDED_MAX_C:g} degC", str(m["racks_over_27"])),
+        _card(f"racks above {ALLOWABLE_MAX_C:g} degC", str(m["racks_over_32"])),
+        _card("RCI_HI", f"{_f(m['rci_hi_pct'])} %"),
+        _card("RCI_LO", f"{_f(m['rci_lo_pct'])} %"),
+        _card("RTI", f"{_f(m['rti_pct'], '{:.0f}')} %"),
+    ]
+    run = s.get("run") or {}
+    for key, label, fmt in (("pue", "PUE (period)", "{:.3f}"), ("it_energy_kwh", "IT energy kWh", "{:,.0f}"),
+                            ("renewable_share", "renewable share", "{:.1%}"),
+                            ("co2_t", "CO2 t", "{:.2f}"), ("wue_l_per_kwh", "WUE L/kWh", "{:.2f}")):
+        v = run.get(key)
+        if isinstance(v, (int, float)) and math.isfinite(v):
+            cards.append(_card(label, fmt.format(v)))
+    conv = s.get("converged")
+    meta = [f"hall {view.hall}", f"{s.get('cells', np.prod(view.shape)):,} cells of "
+            f"{_f(s.get('cell_m', min(view.spacing_m)), '{:.2f}')} m",
+            f"backend {s.get('backend', '?')}"]
+    if conv is not None:
+        meta.append(("converged" if conv else "NOT converged") + f" after {s.get('iterations', '?')} steps")
+    if view.time_s is not None:
+        meta.append(f"state at t = {view.time_s:.0f} s")
+    if s.get("off_units"):
+        meta.append("units off: " + ", ".join(s["off_units"]))
+    parts.append('<section id="summary"><h2>Summary</h2><div class="cards">' + "".join(cards)
+                 + f'</div><p class="note">{e("; ".join(meta))}. Rack inlet = mean over the intake '
+                 f'face; RCI (Herrlin 2005) over the {e(m["rci_over"])}, ASHRAE A1 recommended '
+                 f'{RECOMMENDED_MIN_C:g}-{RECOMMENDED_MAX_C:g} degC, allowable up to '
+                 f'{ALLOWABLE_MAX_C:g} degC; RTI (Herrlin 2008): 100 % balanced, below: bypass, '
+                 'above: recirculation.</p></section>')
+    # --- time series
+    series = time_series(view.path)
+    charts = run_charts(view.path) if s.get("kind") == "run" else []
+    for ts in series:
+        charts += _chart_for(ts)
+    if charts:
+        parts.append('<section id="timeseries"><h2>Time series</h2>' + "".join(
+            f"<figure>{c}</figure>" for c in charts) + "</section>")
+    # --- N-1 table
+    n1 = [ts for ts in series if "time_to_recommended_s" in ts["attrs"]]
+    if n1:
+        rows, cls = [], []
+        for ts in n1:
+            a = ts["attrs"]
+            tr, ta = a.get("time_to_recommended_s"), a.get("time_to_allowable_s")
+            held = bool(a.get("holds_recommended"))
+            rows.append([a.get("unit", ts["group"]), _tl(tr, ts), _tl(ta, ts),
+                         "yes" if held else "no"])
+            cls.append(["", "warm" if _finite(tr) else "", "hot" if _finite(ta) else "",
+                        "ok" if held else "hot"])
+        parts.append('<section id="n-1"><h2>N-1: a cooling unit fails</h2>' + _table(
+            ["failed unit", f"time to {RECOMMENDED_MAX_C:g} degC", f"time to {ALLOWABLE_MAX_C:g} degC",
+             "remaining units hold the load"], rows, cls) + "</section>")
+    # --- worst racks
+    racks = {r["name"]: r for r in s.get("racks", [])}
+    worst = sorted(view.rack_inlet_c.items(), key=lambda kv: -kv[1] if math.isfinite(kv[1]) else 0)[:12]
+    rows, cls = [], []
+    for name, t in worst:
+        r = racks.get(name, {})
+        rows.append([name, _f(t), _f(r.get("intake_max_c")), _f(r.get("exhaust_temp_c")),
+                     _f(r.get("flow_m3_s"), "{:.2f}"), _f(r.get("air_heat_w", float("nan")) / 1e3)])
+        cls.append(["", _cls(t), _cls(r.get("intake_max_c", float("nan"))), "", "", ""])
+    parts.append('<section id="worst-racks"><h2>Worst racks</h2>' + _table(
+        ["rack", "inlet C", "hottest intake cell C", "exhaust C", "flow m3/s", "air heat kW"],
+        rows, cls) + "</section>")
+    # --- cooling units and hot spots
+    units = s.get("cooling_units", [])
+    if units:
+        parts.append('<section id="cooling-units"><h2>Cooling units</h2>' + _table(
+            ["unit", "removed kW", "supply C", "return C", "airflow m3/s"],
+            [[u["name"], _f(u["heat_removed_w"] / 1e3), _f(u["supply_temp_c"]),
+              _f(u["return_temp_c"]), _f(u["airflow_m3_s"], "{:.2f}")] for u in units])
+            + "</section>")
+    spots = s.get("hot_spots", [])
+    if spots:
+        parts.append('<section id="hot-spots"><h2>Hot spots</h2>' + _table(
+            ["rack intake", "temperature C", "x m", "y m", "z m"],
+            [[h["rack"], _f(h["temp_c"]), *[_f(p) for p in h["position_m"]]] for h in spots],
+            [["", _cls(h["temp_c"]), "", "", ""] for h in spots]) + "</section>")
+    # --- the picture
+    if picture:
+        with tempfile.TemporaryDirectory() as tmp:
+            png = Path(tmp) / "view.png"
+            try:
+                render_png(view, png, limit_c=limit_c)
+                b64 = base64.b64encode(png.read_bytes()).decode("ascii")
+                fig = (f'<figure><img class="view" alt="3D view of hall {e(view.hall)}: racks '
+                       f'coloured by inlet temperature" src="data:image/png;base64,{b64}">'
+                       f'<figcaption>Racks coloured by inlet temperature; translucent: air above '
+                       f'{limit_c:g} degC; lines: streamlines from the cooling units\' supply; '
+                       'slice: air temperature at mid-rack height.</figcaption></figure>')
+            except Exception as exc:         # the page is still useful without it
+                fig = f'<p class="note">3D picture not available: {e(str(exc))}</p>'
+        parts.append(f'<section id="picture"><h2>3D view</h2>{fig}</section>')
+    if view.notes:
+        parts.append('<section id="notes"><h2>Notes</h2><ul>' + "".join(
+            f"<li>{e(n)}</li>" for n in view.notes) + "</ul></section>")
+    title = f"dc-twin report: {s.get('facility') or view.path.name}, hall {view.hall}"
+    stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime())
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{e(title)}</title><style>{CSS}</style></head><body>"
+            f"<header><h1>{e(title)}</h1><p>{e(str(view.path))}, written {stamp} by dc-twin"
+            "</p></header><main>" + "".join(parts) + "</main></body></html>\n")
+
+
+def _finite(v):
+    return isinstance(v, (int, float, np.floating)) and math.isfinite(float(v))
+
+
+def _tl(v, ts):
+    if not _finite(v):
+        t = ts["time_s"]
+        return f"not reached in {t.max() / 60:.1f} min" if t.size else "not reached"
+    return "already above" if float(v) == 0.0 else f"{float(v):.0f} s"
+
+
+def write_report(result, out_html, hall=None, limit_c=RECOMMENDED_MAX_C, picture=True,
+                 time_s=None) -> Path:
+    """Write the report of ``result`` to ``out_html`` (atomically)."""
+    from .solve import atomic_write_bytes
+    text = build_report(result, hall=hall, limit_c=limit_c, picture=picture, time_s=time_s)
+    out = Path(out_html)
+    atomic_write_bytes(out, lambda p: p.write_text(text, encoding="utf-8"))
+    return out

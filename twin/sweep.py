@@ -1,0 +1,182 @@
+"""Run independent cases in parallel on Dask distributed (what-if sweeps, N-1, capacity).
+
+* default: a local cluster of worker *processes* on the loopback address (127.0.0.1), one
+  task at a time per worker (``nthreads=1``). On a machine with NVIDIA GPUs and a GPU
+  backend, one worker per GPU, each seeing only its own (``CUDA_VISIBLE_DEVICES``);
+  otherwise ``min(cases, cores)`` workers, each with ``cores / workers`` Numba threads
+  (``TWIN_CPU_THREADS``) so that the workers do not oversubscribe the cores.
+* ``scheduler="tcp://host:8786"``: the same tasks on an existing Dask cluster (its
+  workers need dc-twin installed; the facility travels with each task).
+* a single task, or ``workers=1`` without a scheduler, runs in this process: no cluster.
+
+Results come back in task order. A task that raises a project error (bad input, a run
+that diverged) stops the sweep with that error's one line.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import uuid
+from typing import Callable, Sequence
+
+from kernels.errors import TwinError
+
+_GPU_BACKENDS = ("numba-cuda", "cupy", "auto")
+
+
+class SweepError(TwinError, RuntimeError):
+    """The cluster could not be reached or a worker died."""
+
+
+def cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:          # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def visible_gpus() -> list[str]:
+    """GPU ids this process may use, without initialising CUDA here (workers do)."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return [g.strip() for g in env.split(",") if g.strip() and g.strip() != "-1"]
+    exe = shutil.which("nvidia-smi")
+    if not exe:
+        return []
+    try:
+        out = subprocess.run([exe, "-L"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [str(i) for i, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
+
+
+def worker_specs(n_tasks: int, workers: int | None = None, backend: str = "auto") -> list[dict]:
+    """Environment of each local worker (see the module docstring)."""
+    gpus = visible_gpus() if backend in _GPU_BACKENDS else []
+    if gpus:
+        n = workers or min(n_tasks, len(gpus))
+        return [{"CUDA_VISIBLE_DEVICES": gpus[i % len(gpus)], "TWIN_CPU_THREADS": "1"}
+                for i in range(n)]
+    cores = cpu_count()
+    n = workers or max(1, min(n_tasks, cores))
+    threads = str(max(1, cores // n))
+    return [{"TWIN_CPU_THREADS": threads} for _ in range(n)]
+
+
+def local_cluster(specs: list[dict]):
+    """A Dask cluster of worker processes on 127.0.0.1, one per entry of ``specs``."""
+    from distributed import Nanny, Scheduler, SpecCluster
+    workers = {
+        f"twin-{i}": {"cls": Nanny,
+                      "options": {"nthreads": 1, "env": env, "host": "127.0.0.1",
+                                  "silence_logs": logging.ERROR, "dashboard": False}}
+        for i, env in enumerate(specs)}
+    scheduler = {"cls": Scheduler, "options": {"host": "127.0.0.1", "dashboard": False,
+                                                   "dashboard_address": None}}
+    return SpecCluster(workers=workers, scheduler=scheduler, silence_logs=logging.ERROR,
+                       name="dc-twin")
+
+
+class TaskRunner:
+    """Runs batches of tasks on one cluster (started once, closed on exit)::
+
+        with TaskRunner(n_tasks=8, workers=2) as runner:
+            results = runner.map(fn, tasks)
+
+    Without ``scheduler`` and with ``workers == 1`` (or ``n_tasks == 1``) the tasks run in
+    this process, one after the other.
+    """
+
+    def __init__(self, n_tasks: int = 2, scheduler: str | None = None,
+                 workers: int | None = None, backend: str = "auto"):
+        if workers is not None and workers < 1:
+            raise SweepError(f"--workers {workers}: give at least 1")
+        self.scheduler = scheduler
+        self.inline = scheduler is None and (n_tasks <= 1 or workers == 1)
+        self.specs = None if self.inline or scheduler else worker_specs(n_tasks, workers, backend)
+        self.cluster = None
+        self.client = None
+
+    @property
+    def n_workers(self) -> int:
+        if self.inline:
+            return 1
+        if self.specs is not None:
+            return len(self.specs)
+        return max(1, len(self.client.scheduler_info().get("workers", {}))) if self.client else 1
+
+    def __enter__(self):
+        if self.inline:
+            return self
+        from distributed import Client
+        try:
+            if self.scheduler is None:
+                self.cluster = local_cluster(self.specs)
+                self.client = Client(self.cluster)
+            else:
+                try:
+                    self.client = Client(self.scheduler, timeout="15s")
+                except (OSError, TimeoutError) as exc:
+                    raise SweepError(
+                        f"--scheduler {self.scheduler}: cannot reach the Dask scheduler ({exc}); "
+                        "start one with 'dask scheduler' or leave --scheduler out to run on "
+                        "this machine") from None
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
+        return False
+
+    def map(self, fn: Callable, tasks: Sequence[tuple], progress: Callable | None = None) -> list:
+        """``[fn(*t) for t in tasks]`` in task order; ``progress(done, total, result)``."""
+        tasks = list(tasks)
+        if self.inline:
+            out = []
+            for i, t in enumerate(tasks):
+                out.append(fn(*t))
+                if progress:
+                    progress(i + 1, len(tasks), out[-1])
+            return out
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+        tag = uuid.uuid4().hex[:8]
+        futures = [self.client.submit(fn, *t, pure=False, key=f"twin-{tag}-{i}")
+                   for i, t in enumerate(tasks)]
+        index = {f.key: i for i, f in enumerate(futures)}
+        out = [None] * len(tasks)
+        try:
+            for n, fut in enumerate(as_completed(futures), 1):
+                i = index[fut.key]
+                try:
+                    out[i] = fut.result()
+                except KilledWorker:
+                    raise SweepError(f"task {i + 1} of {len(tasks)}: its worker died (out of "
+                                     "memory?); run fewer --workers or a coarser --cell") from None
+                if progress:
+                    progress(n, len(tasks), out[i])
+        except BaseException:
+            self.client.cancel(futures)
+            raise
+        return out
+
+
+def run_tasks(fn: Callable, tasks: Sequence[tuple], scheduler: str | None = None,
+              workers: int | None = None, progress: Callable | None = None,
+              backend: str = "auto") -> list:
+    """``[fn(*t) for t in tasks]``, in parallel on Dask (one :class:`TaskRunner`);
+    ``progress(done, total, result)`` after each task finishes (in completion order)."""
+    tasks = list(tasks)
+    if not tasks:
+        return []
+    with TaskRunner(len(tasks), scheduler, workers, backend) as runner:
+        return runner.map(fn, tasks, progress)

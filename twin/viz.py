@@ -1,0 +1,547 @@
+"""3D views of hot spots: off-screen PNG and VTK export (``twin view``).
+
+Input: a result file with the layout of :func:`twin.solve.write_steady_h5`
+(``/halls/<hall>/{temp_c, u_m_s, v_m_s, w_m_s, flags, x_m, y_m, z_m}``, the summary as
+JSON in the group's ``summary_json`` attribute, the facility text in the file's
+``facility_toml``): ``twin solve --out``, ``twin fail --out`` (``fail.h5``) and, where
+its fields are 4D (time first, with a ``time_s`` scale), ``twin run``.
+
+The scene: the hall's outline and raised floor, racks coloured by their inlet
+temperature (intake-face mean), cooling units, the air above a limit (default the ASHRAE
+recommended 27 degC) as a translucent threshold of cells, streamlines seeded on the
+cooling units' supply faces, and a horizontal slice of air temperature at mid-rack height.
+One colour scale (coolwarm) for all temperatures.
+
+Off-screen rendering needs no display: VTK 9.4+ wheels pick EGL (``libEGL`` with Mesa
+``libegl-mesa0`` / ``libgl1-mesa-dri``, or a GPU driver) or OSMesa (``libosmesa6``) when
+there is no X server; ``VTK_DEFAULT_OPENGL_WINDOW=vtkOSOpenGLRenderWindow`` forces OSMesa.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kernels.errors import InputError
+
+DEFAULT_LIMIT_C = 27.0
+CMAP = "coolwarm"
+
+
+@dataclass
+class ResultView:
+    """One hall of a result file, ready to draw."""
+
+    path: Path
+    hall: str
+    centers_m: tuple                    # (x, y, z) cell centres [m]
+    fields: dict                        # name -> (nx, ny, nz) array
+    summary: dict
+    facility: object = None             # twin.facility.Facility or None
+    layout: object = None               # twin.facility.HallLayout or None
+    ports: list = None                  # twin.mesh.PortInfo list (same grid) or None
+    rack_inlet_c: dict = field(default_factory=dict)
+    time_s: float | None = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def spacing_m(self):
+        return tuple(float(c[1] - c[0]) if len(c) > 1 else 1.0 for c in self.centers_m)
+
+    @property
+    def origin_m(self):
+        return tuple(float(c[0]) - 0.5 * d for c, d in zip(self.centers_m, self.spacing_m))
+
+    @property
+    def shape(self):
+        return tuple(len(c) for c in self.centers_m)
+
+
+def result_halls(path) -> list[str]:
+    import h5py
+    with h5py.File(path, "r") as f:
+        return list(f["halls"].keys()) if "halls" in f else []
+
+
+def load_result(path, hall: str | None = None, time_s: float | None = None) -> ResultView:
+    """Read one hall of a result file (see the module docstring)."""
+    import h5py
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{path}: result file not found (write one with twin solve --out DIR)")
+    try:
+        f = h5py.File(p, "r")
+    except OSError as exc:
+        raise InputError(f"{path}: not an HDF5 result file ({exc})") from None
+    with f:
+        if f.attrs.get("schema") == "dc-twin-results":
+            view, text = _load_run(f, p, hall, time_s)
+            _attach_geometry(view, text)
+            view.rack_inlet_c = _rack_inlets(view)
+            return view
+        if "halls" not in f or not len(f["halls"]):
+            raise InputError(f"{path}: no /halls group; expected a results.h5 of twin solve "
+                             "--out, twin fail --out or twin run")
+        names = list(f["halls"].keys())
+        if hall is None:
+            hall = names[0]
+        if hall not in names:
+            raise InputError(f"{path}: no hall '{hall}'; halls: {', '.join(names)}")
+        h = f["halls"][hall]
+        if "temp_c" not in h:
+            raise InputError(f"{path}: hall {hall} has no temp_c field")
+        centers = tuple(np.asarray(h[k][...], dtype=float) for k in ("x_m", "y_m", "z_m"))
+        shape = tuple(len(c) for c in centers)
+        summary = json.loads(h.attrs["summary_json"]) if "summary_json" in h.attrs else {}
+        t_pick = None
+        fields = {}
+        for key, ds in h.items():
+            if not isinstance(ds, h5py.Dataset) or key in ("x_m", "y_m", "z_m"):
+                continue
+            if ds.shape == shape:
+                fields[key] = ds[...]
+            elif ds.ndim == 4 and ds.shape[1:] == shape:
+                times = _times(h, ds)
+                k = len(times) - 1 if time_s is None else int(np.argmin(np.abs(times - time_s)))
+                fields[key] = ds[k]
+                t_pick = float(times[k])
+        if t_pick is None and "time_s" in h.attrs:
+            t_pick = float(h.attrs["time_s"])
+        if time_s is not None and t_pick is None:
+            raise InputError(f"--time {time_s}: {path} holds one state, not a time series")
+        text = f.attrs.get("facility_toml", "")
+        text = text.decode() if isinstance(text, bytes) else str(text)
+    view = ResultView(p, hall, centers, fields, summary, time_s=t_pick)
+    _attach_geometry(view, text)
+    view.rack_inlet_c = _rack_inlets(view)
+    return view
+
+
+def _text(v) -> str:
+    if hasattr(v, "shape") and getattr(v, "shape", None) == ():
+        v = v[()]
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def _load_run(f, p, hall, time_s):
+    """A ``twin run`` results file (:mod:`twin.results`): one 3D snapshot and the
+    series values of its step, as a steady-style summary."""
+    snaps = [(k, _text(g.attrs["hall"]), int(g.attrs["step"]), float(g.attrs["time_h"]))
+             for k, g in f.get("snapshots", {}).items()]
+    if not snaps:
+        raise InputError(f"{p}: the run kept no 3D snapshot; run it with snapshots "
+                         "(snapshot_times_h or snapshot_every_h) to view it")
+    halls = list(dict.fromkeys(s[1] for s in snaps))
+    if hall is None:
+        hall = halls[0]
+    if hall not in halls:
+        raise InputError(f"{p}: no snapshot of hall '{hall}'; halls with snapshots: "
+                         + ", ".join(halls))
+    mine = [s for s in snaps if s[1] == hall]
+    if time_s is None:
+        key, _, step, t_h = mine[-1]
+    else:
+        key, _, step, t_h = min(mine, key=lambda s: abs(s[3] * 3600.0 - time_s))
+    g = f["snapshots"][key]
+    grid = f["grids"][hall.replace("/", "_")]
+    centers = tuple(np.asarray(grid[k][...], dtype=float) for k in ("x_m", "y_m", "z_m"))
+    fields = {k: g[k][...] for k in ("temp_c", "u_m_s", "v_m_s", "w_m_s") if k in g}
+
+    def col(group, name, labels_key):
+        if group not in f or name not in f[group]:
+            return None, None
+        names = [_text(x) for x in f[group][labels_key][...]]
+        halls_of = [_text(x) for x in f[group]["hall"][...]] if "hall" in f[group] else [hall] * len(names)
+        vals = np.asarray(f[group][name][step], dtype=float)
+        keep = [i for i, h in enumerate(halls_of) if h == hall]
+        return [names[i] for i in keep], vals[keep]
+
+    names, tin = col("racks", "inlet_temp_c", "rack")
+    racks = []
+    if names is not None:
+        extra = {k: col("racks", k, "rack")[1] for k in
+                 ("inlet_max_c", "exhaust_temp_c", "airflow_m3_s", "heat_to_air_w")}
+        for i, n in enumerate(names):
+            def ex(k, i=i):
+                return float(extra[k][i]) if extra[k] is not None else float("nan")
+            racks.append({"name": n, "hall": hall, "intake_temp_c": float(tin[i]),
+                          "intake_max_c": ex("inlet_max_c"), "exhaust_temp_c": ex("exhaust_temp_c"),
+                          "flow_m3_s": ex("airflow_m3_s"), "air_heat_w": ex("heat_to_air_w")})
+        racks.sort(key=lambda r: -r["intake_max_c"])
+    names, q = col("cooling_units", "heat_removed_w", "cooling_unit")
+    units = []
+    if names is not None:
+        extra = {k: col("cooling_units", k, "cooling_unit")[1] for k in
+                 ("supply_temp_c", "return_temp_c", "airflow_m3_s")}
+        for i, n in enumerate(names):
+            units.append({"name": n, "hall": hall, "heat_removed_w": float(q[i]),
+                          **{k: float(extra[k][i]) if extra[k] is not None else float("nan")
+                             for k in extra}})
+    units = [{"name": u["name"], "hall": hall, "heat_removed_w": u["heat_removed_w"],
+              "supply_temp_c": u["supply_temp_c"], "return_temp_c": u["return_temp_c"],
+              "airflow_m3_s": u["airflow_m3_s"]} for u in units]
+    hs = np.asarray(g["hot_spots"][...]).reshape(-1, 4) if "hot_spots" in g else np.zeros((0, 4))
+    settings = f["settings"].attrs if "settings" in f else {}
+    summary = {
+        "schema": _text(f.attrs.get("schema", "")), "kind": "run",
+        "facility": _text(f["facility"].attrs.get("source_path", "")) if "facility" in f else "",
+        "hall": hall, "racks": racks, "cooling_units": units,
+        "cells": int(np.prod([len(c) for c in centers])),
+        "cell_m": float(settings["cell_m"]) if "cell_m" in settings else None,
+        "backend": _text(f.attrs.get("backend", "")), "step": step, "time_h": t_h,
+        "energy_budget": {"rack_heat_w": float(sum(r["air_heat_w"] for r in racks)),
+                          "cooler_heat_w": float(sum(u["heat_removed_w"] for u in units))},
+        "hot_spots": [{"temp_c": float(r[0]), "rack": "", "position_m": [float(x) for x in r[1:]]}
+                      for r in hs],
+    }
+    if "summary" in f:
+        try:
+            summary["run"] = json.loads(_text(f["summary"]))
+        except ValueError:
+            pass
+    text = _text(f["facility"]["expanded_toml"]) if "facility" in f and \
+        "expanded_toml" in f["facility"] else ""
+    return ResultView(p, hall, centers, fields, summary, time_s=t_h * 3600.0), text
+
+
+def _times(group, ds):
+    try:
+        scale = ds.dims[0][0]
+        return np.asarray(scale[...], dtype=float)
+    except (IndexError, KeyError, RuntimeError):
+        pass
+    for k in ("time_s", "t_s"):
+        if k in group:
+            return np.asarray(group[k][...], dtype=float)
+    return np.arange(ds.shape[0], dtype=float)
+
+
+def _attach_geometry(view: ResultView, text: str):
+    """The facility (from the embedded text), its layout and the ports on the same grid."""
+    from twin.facility import BUILTIN_DIR, loads_facility
+    if not text:
+        view.notes.append("no facility in the result file: geometry from the cell flags only")
+        return
+    folders = []
+    src = view.summary.get("facility") or ""
+    if src:
+        folders.append(Path(src).parent if Path(src).is_absolute() else Path.cwd() / Path(src).parent)
+    folders += [view.path.parent, BUILTIN_DIR]
+    fac, err = None, None
+    for folder in folders:
+        try:
+            fac = loads_facility(text, folder=folder)
+            break
+        except Exception as exc:            # try the next folder for the includes
+            err = exc
+    if fac is None:
+        view.notes.append(f"the embedded facility did not load ({str(err).splitlines()[0]}): "
+                          "geometry from the cell flags only")
+        return
+    view.facility = fac
+    try:
+        view.layout = fac.layout(view.hall)
+    except Exception as exc:
+        view.notes.append(f"no layout for hall {view.hall}: {exc}")
+        return
+    cell = view.summary.get("cell_m") or min(view.spacing_m)
+    try:
+        from twin.mesh import mesh_hall
+        problem, report = mesh_hall(fac, view.hall, cell_m=float(cell), check_memory=False)
+        if problem.grid.shape == view.shape:
+            view.ports = report.ports
+        else:
+            view.notes.append("the facility meshes to another grid than the result's: rack "
+                              "inlets from the summary")
+    except Exception as exc:
+        view.notes.append(f"could not mesh the facility again ({exc}): inlets from the summary")
+
+
+def _rack_inlets(view: ResultView) -> dict:
+    """Rack inlet temperatures [degC]: intake-face means of the field where the ports are
+    known (any time of a series), else the summary's."""
+    if view.ports:
+        T = view.fields["temp_c"]
+        out = {}
+        for pi in view.ports:
+            if pi.role == "rack-intake":
+                c = pi.port.cells
+                out[pi.device] = float(np.nanmean(T[c[:, 0], c[:, 1], c[:, 2]]))
+        return out
+    return {r["name"]: float(r["intake_temp_c"]) for r in view.summary.get("racks", [])}
+
+
+# -------------------------------------------------------------------------------- scene
+def _image(view: ResultView):
+    import pyvista as pv
+    img = pv.ImageData(dimensions=tuple(n + 1 for n in view.shape), spacing=view.spacing_m,
+                       origin=view.origin_m)
+    F = view.fields
+    img.cell_data["temp_c"] = np.asarray(F["temp_c"], dtype=np.float32).ravel(order="F")
+    if all(k in F for k in ("u_m_s", "v_m_s", "w_m_s")):
+        vel = np.stack([np.asarray(F[k], dtype=np.float32).ravel(order="F")
+                        for k in ("u_m_s", "v_m_s", "w_m_s")], axis=1)
+        img.cell_data["velocity_m_s"] = vel
+        img.cell_data["speed_m_s"] = np.linalg.norm(vel, axis=1)
+    if "flags" in F:
+        img.cell_data["flags"] = np.asarray(F["flags"]).ravel(order="F")
+    if "pressure_pa" in F:
+        img.cell_data["pressure_pa"] = np.asarray(F["pressure_pa"], dtype=np.float32).ravel(order="F")
+    return img
+
+
+def _filled_temperature(T):
+    """Solid (NaN) cells take the temperature of the nearest air cell (for smooth point
+    data on streamlines)."""
+    from scipy import ndimage
+    bad = ~np.isfinite(T)
+    if not bad.any():
+        return T
+    if bad.all():
+        return np.zeros_like(T)
+    idx = ndimage.distance_transform_edt(bad, return_distances=False, return_indices=True)
+    return T[tuple(idx)]
+
+
+def _boxes(items, values=None):
+    import pyvista as pv
+    meshes = []
+    for n, it in enumerate(items):
+        b = it.box
+        m = pv.Box(bounds=(b.x0, b.x1, b.y0, b.y1, b.z0, b.z1))
+        if values is not None:
+            m.cell_data["inlet_c"] = np.full(m.n_cells, values[n], dtype=float)
+        meshes.append(m)
+    if not meshes:
+        return None
+    return pv.merge(meshes) if len(meshes) > 1 else meshes[0]
+
+
+def _flag_boxes(view, bit):
+    """Bodies from the cell flags (when the facility is not available)."""
+    import pyvista as pv
+    if "flags" not in view.fields:
+        return None
+    img = _image(view)
+    img.cell_data["body"] = ((np.asarray(view.fields["flags"]) & bit) > 0).astype(np.uint8).ravel(order="F")
+    out = img.threshold(0.5, scalars="body")
+    return out if out.n_cells else None
+
+
+def build_scene(view: ResultView, limit_c: float = DEFAULT_LIMIT_C) -> dict:
+    """The pyvista datasets of the picture: ``fields`` (ImageData), ``racks``,
+    ``cooling_units``, ``hot_air`` (cells above ``limit_c``), ``streamlines``, ``slice``."""
+    import pyvista as pv
+    from kernels.flags import Flag
+    img = _image(view)
+    scene = {"fields": img}
+    lay = view.layout
+    if lay is not None:
+        vals = [view.rack_inlet_c.get(r.name, np.nan) for r in lay.racks]
+        scene["racks"] = _boxes(lay.racks, vals)
+        scene["cooling_units"] = _boxes(lay.units)
+        floor = lay.hall.raised_floor_height_m
+        rack_h = max((r.box.z1 - r.box.z0 for r in lay.racks), default=2.0)
+    else:
+        scene["racks"] = _flag_boxes(view, int(Flag.RACK))
+        scene["cooling_units"] = _flag_boxes(view, int(Flag.COOLER))
+        floor, rack_h = 0.0, 2.0
+    hot = img.threshold(limit_c, scalars="temp_c")
+    scene["hot_air"] = hot if hot.n_cells else None
+    # streamlines from the supply faces
+    seeds = _supply_seeds(view)
+    scene["streamlines"] = None
+    if seeds is not None and "velocity_m_s" in img.cell_data:
+        flow = img.copy()
+        flow.cell_data["temp_c"] = _filled_temperature(
+            np.asarray(view.fields["temp_c"], dtype=np.float32)).ravel(order="F")
+        pts = flow.cell_data_to_point_data()
+        size = np.array(view.shape) * np.array(view.spacing_m)
+        try:
+            sl = pts.streamlines_from_source(
+                pv.PolyData(seeds), vectors="velocity_m_s", integration_direction="forward",
+                max_length=float(3 * size.sum()), initial_step_length=0.2, max_steps=4000,
+                terminal_speed=1e-3, compute_vorticity=False)
+            scene["streamlines"] = sl if sl.n_points else None
+        except Exception as exc:            # VTK raises plain RuntimeErrors here
+            view.notes.append(f"no streamlines: {exc}")
+    z = floor + 0.5 * rack_h
+    zmax = view.origin_m[2] + view.shape[2] * view.spacing_m[2]
+    z = min(max(z, view.origin_m[2] + 1e-6), zmax - 1e-6)
+    scene["slice"] = img.slice(normal="z", origin=(img.center[0], img.center[1], z))
+    scene["slice_z_m"] = z
+    return scene
+
+
+def _supply_seeds(view: ResultView, per_unit: int = 40):
+    """Seed points: centres of the cooling units' supply-port cells (thinned)."""
+    if not view.ports:
+        return None
+    sp, org = np.array(view.spacing_m), np.array(view.origin_m)
+    pts = []
+    rng = np.random.default_rng(0)
+    for pi in view.ports:
+        if pi.role != "cooler-supply":
+            continue
+        c = pi.port.cells
+        if len(c) > per_unit:
+            c = c[np.sort(rng.choice(len(c), per_unit, replace=False))]
+        pts.append(org + (c + 0.5) * sp)
+    return np.concatenate(pts) if pts else None
+
+
+def temperature_range(view: ResultView, limit_c: float = DEFAULT_LIMIT_C):
+    """Colour range [degC]: from the coolest rack inlet (at most 18) to the limit or the
+    hottest inlet, so that red means at or above the limit."""
+    vals = [v for v in view.rack_inlet_c.values() if np.isfinite(v)]
+    lo = min([18.0] + vals)
+    hi = max([limit_c] + vals)
+    return (float(np.floor(lo)), float(np.ceil(hi)))
+
+
+def _headless_window():
+    """Without an X display VTK tries X first and warns before it falls back; pick the
+    off-screen window directly (EGL, else OSMesa) unless the user chose one."""
+    import ctypes.util
+    import sys
+    if (not sys.platform.startswith("linux") or os.environ.get("DISPLAY")
+            or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("VTK_DEFAULT_OPENGL_WINDOW")):
+        return
+    if ctypes.util.find_library("EGL"):
+        os.environ["VTK_DEFAULT_OPENGL_WINDOW"] = "vtkEGLRenderWindow"
+    elif ctypes.util.find_library("OSMesa"):
+        os.environ["VTK_DEFAULT_OPENGL_WINDOW"] = "vtkOSOpenGLRenderWindow"
+
+
+def _plotter(window_size):
+    import pyvista as pv
+    _headless_window()
+    try:
+        return pv.Plotter(off_screen=True, window_size=list(window_size))
+    except Exception as exc:
+        raise InputError(
+            f"off-screen rendering is not available here ({exc}); install the EGL or OSMesa "
+            "libraries (Debian/Ubuntu: apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri, "
+            "or libosmesa6 and VTK_DEFAULT_OPENGL_WINDOW=vtkOSOpenGLRenderWindow)") from None
+
+
+def render_png(view: ResultView, png, limit_c: float = DEFAULT_LIMIT_C,
+               window_size=(1280, 860), scene: dict | None = None) -> dict:
+    """Render the scene off screen to ``png``. Returns the colour range and, per rack,
+    where its top face lands in the image (``rack_pixels[name] = {"top": (col, row),
+    "bbox": (c0, r0, c1, r1)}``, pixels from the top-left), for checks and image maps."""
+    import vtk
+
+    from twin.solve import atomic_write_bytes
+    scene = scene or build_scene(view, limit_c)
+    clim = temperature_range(view, limit_c)
+    pl = _plotter(window_size)
+    try:
+        pl.set_background("white")
+        bar = {"title": "temperature [degC]", "color": "black", "vertical": True,
+               "position_x": 0.88, "position_y": 0.15, "height": 0.7, "width": 0.05,
+               "fmt": "%.0f"}
+        img = scene["fields"]
+        pl.add_mesh(img.outline(), color="black", line_width=1)
+        sl = scene["slice"]
+        if sl is not None and sl.n_cells:
+            pl.add_mesh(sl, scalars="temp_c", cmap=CMAP, clim=clim, opacity=0.55,
+                        nan_opacity=0.0, show_scalar_bar=False, lighting=False)
+        if scene.get("streamlines") is not None:
+            pl.add_mesh(scene["streamlines"], scalars="temp_c", cmap=CMAP, clim=clim,
+                        line_width=2, show_scalar_bar=False)
+        if scene.get("cooling_units") is not None:
+            pl.add_mesh(scene["cooling_units"], color="lightsteelblue", show_edges=True,
+                        edge_color="gray")
+        racks = scene.get("racks")
+        if racks is not None:
+            if "inlet_c" in racks.cell_data:
+                pl.add_mesh(racks, scalars="inlet_c", cmap=CMAP, clim=clim, show_edges=True,
+                            edge_color="black", scalar_bar_args=bar, nan_color="gray")
+            else:
+                pl.add_mesh(racks, color="gray", show_edges=True)
+        if scene.get("hot_air") is not None:
+            pl.add_mesh(scene["hot_air"], scalars="temp_c", cmap=CMAP, clim=clim,
+                        opacity=0.18, show_scalar_bar=racks is None or "inlet_c" not in racks.cell_data,
+                        scalar_bar_args=bar)
+        when = f", t = {view.time_s:.0f} s" if view.time_s is not None else ""
+        pl.add_text(f"{view.hall}: rack inlets, air above {limit_c:g} degC (translucent), "
+                    f"supply streamlines, slice at z = {scene['slice_z_m']:.1f} m{when}",
+                    position="upper_left", font_size=10, color="black")
+        _set_camera(pl, view)
+        pl.show(auto_close=False)
+        shot = pl.screenshot(return_img=True)
+        ren = pl.renderer
+        H = shot.shape[0]
+        coord = vtk.vtkCoordinate()
+        coord.SetCoordinateSystemToWorld()
+
+        def px(p):
+            coord.SetValue(*map(float, p))
+            x, y = coord.GetComputedDoubleDisplayValue(ren)
+            return (float(x), float(H - y))
+
+        pixels = {}
+        if view.layout is not None:
+            for r in view.layout.racks:
+                b = r.box
+                top = px(((b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2, b.z1))
+                corners = [px((x, y, z)) for x in (b.x0, b.x1) for y in (b.y0, b.y1)
+                           for z in (b.z0, b.z1)]
+                cs = np.array(corners)
+                pixels[r.name] = {"top": top, "bbox": (float(cs[:, 0].min()), float(cs[:, 1].min()),
+                                                       float(cs[:, 0].max()), float(cs[:, 1].max())),
+                                  "top_face": [px((x, y, b.z1)) for x, y in
+                                               ((b.x0, b.y0), (b.x1, b.y0), (b.x1, b.y1), (b.x0, b.y1))]}
+    finally:
+        pl.close()
+    from PIL import Image
+    atomic_write_bytes(Path(png), lambda p: Image.fromarray(shot).save(p, format="PNG"))
+    return {"png": str(png), "size": (int(shot.shape[1]), int(shot.shape[0])), "clim": clim,
+            "rack_pixels": pixels, "rack_inlet_c": dict(view.rack_inlet_c), "notes": view.notes}
+
+
+def _set_camera(pl, view):
+    size = np.array(view.shape) * np.array(view.spacing_m)
+    org = np.array(view.origin_m)
+    c = org + 0.5 * size
+    L, W, H = size
+    pos = (c[0] - 0.15 * L, c[1] - 1.05 * max(W, 0.6 * L), c[2] + 1.2 * max(L, W))
+    pl.camera_position = [tuple(pos), tuple(c), (0.0, 0.0, 1.0)]
+    pl.reset_camera()
+    pl.camera.zoom(1.15)
+
+
+def export_vtk(view: ResultView, out_dir, limit_c: float = DEFAULT_LIMIT_C,
+               scene: dict | None = None) -> list[Path]:
+    """Write the scene for ParaView: ``fields.vti`` (temperature, velocity, speed,
+    flags), ``racks.vtp`` (``inlet_c``), ``cooling_units.vtp``, ``hot_air.vtu``,
+    ``streamlines.vtp``, ``slice.vtp`` and ``view.vtm`` (all of them)."""
+    import pyvista as pv
+    scene = scene or build_scene(view, limit_c)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ext = {"fields": ".vti", "hot_air": ".vtu"}
+    written, blocks = [], {}
+    for name in ("fields", "racks", "cooling_units", "hot_air", "streamlines", "slice"):
+        mesh = scene.get(name)
+        if mesh is None:
+            continue
+        suffix = ext.get(name, ".vtp" if isinstance(mesh, pv.PolyData) else ".vtu")
+        p = out / f"{name}{suffix}"
+        tmp = out / f".{name}.tmp{suffix}"
+        mesh.save(tmp)
+        os.replace(tmp, p)
+        written.append(p)
+        blocks[name] = p.name
+    entries = "\n".join(f'    <DataSet index="{i}" name="{n}" file="{f}"/>'
+                        for i, (n, f) in enumerate(blocks.items()))
+    vtm = out / "view.vtm"
+    vtm.write_text('<?xml version="1.0"?>\n<VTKFile type="vtkMultiBlockDataSet" version="1.0" '
+                   'byte_order="LittleEndian">\n  <vtkMultiBlockDataSet>\n'
+                   f'{entries}\n  </vtkMultiBlockDataSet>\n</VTKFile>\n', encoding="utf-8")
+    written.append(vtm)
+    return written
