@@ -361,12 +361,18 @@ class Containment(_Model):
     """Hot- or cold-aisle containment of the aisle between two parallel rows: a roof at
     ``roof_z_m`` (default: the top of the tallest rack or unit in the two rows) and doors
     at both ends. The aisle runs along the rows and over in-row units in line with them;
-    ``start_m``/``end_m`` override its ends (coordinates along the rows)."""
+    ``start_m``/``end_m`` override its ends (coordinates along the rows).
+
+    Doors are never airtight: ``door_leakage_frac`` is the open fraction of a door (gaps
+    around and under it; 0.02 by default, 0 for sealed doors), meshed as a quadratic loss
+    (Idelchik, diagram 8-1). It lets a contained aisle whose racks move more or less air than
+    its coolers spill or draw the difference through the doors, as a real one does."""
 
     name: Name
     kind: Literal["hot-aisle", "cold-aisle"]
     rows: Annotated[list[Name], Field(min_length=2, max_length=2)]
     doors: bool = True
+    door_leakage_frac: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.02
     roof: bool = True
     roof_z_m: PosReal | None = None
     start_m: Real | None = None

@@ -12,7 +12,8 @@ What the solver sees (flags from :mod:`kernels.flags`, one ``uint8`` per cell):
   (resistance on the grille cell's bottom face) and ``PLENUM`` air above;
 * racks are ``SOLID|RACK`` bodies, cooling units ``SOLID|COOLER`` bodies (a downflow
   CRAH from the slab up: its supply port is on its front face inside the plenum);
-  containment roofs and doors are ``SOLID|PANEL`` one cell thick, outside the aisle;
+  containment roofs are ``SOLID|PANEL`` one cell thick, outside the aisle; doors are
+  ``PANEL`` air cells behind a quadratic leakage loss (``door_leakage_frac``, 0: solid);
 * every rack and unit becomes a :class:`kernels.Device` whose two :class:`kernels.Port`
   are the fluid cells touching its intake and exhaust (supply) faces.
 
@@ -37,6 +38,7 @@ from kernels.grid import Grid
 from kernels.problem import Device, Port, Problem, Resistance
 
 from .facility import (Box, Facility, HallLayout, _did_you_mean, cell_size_warnings,
+                       idelchik_perforated_plate_k,
                        load_facility)
 
 __all__ = ["MeshError", "MeshReport", "PortInfo", "mesh_hall", "write_vtk", "snap_index"]
@@ -328,6 +330,12 @@ def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
 
     # containment panels: one cell thick on the outer side of each plane, air cells only
     panel_cells = 0
+    door_faces = []
+    door_leakage = {}
+    for ct in hall.containment:
+        if ct.doors:
+            for end in ("door-start", "door-end"):
+                door_leakage[f"{hall.name}/{ct.name}/{end}"] = ct.door_leakage_frac
     for p in lay.panels:
         a = p.axis
         k = snap.index(a, p.pos_m, f"{p.path} {'xyz'[a]}")
@@ -343,11 +351,19 @@ def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
         (i0, i1), (j0, j1), (k0, k1) = spans
         region = solid[i0:i1, j0:j1, k0:k1]
         free = (region & _SOLID) == 0
-        region[free] = int(Flag.SOLID | Flag.PANEL)
+        leak = door_leakage.get(p.name, 0.0)
+        if leak > 0:
+            # a leaky door: air cells behind a quadratic loss on the plane's faces
+            region[free] = int(Flag.PANEL)
+            idx = np.argwhere(free) + np.array([i0, j0, k0])
+            idx[:, a] = k                 # the face on the plane, between aisle and door
+            door_faces.append(Resistance(p.name, idx, a, idelchik_perforated_plate_k(leak)))
+        else:
+            region[free] = int(Flag.SOLID | Flag.PANEL)
         panel_cells += int(free.sum())
 
     # resistances of the openings that stayed open
-    resistances = []
+    resistances = list(door_faces)
     tile_cells = 0
     for op, si, sj, k in opening_spans:
         sub = solid[si[0]:si[1], sj[0]:sj[1], k]
