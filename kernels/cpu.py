@@ -211,40 +211,44 @@ def cg_update_p(p, z, beta):
 
 
 @njit(parallel=True, cache=True)
-def residual(r, b, Ax, solid):
-    """r = b - Ax on fluid cells (0 on solid); returns max |r|."""
-    n0, n1, n2 = r.shape
+def max_abs_diff(a, b):
+    """max |a - b|; NaN if either holds a NaN (a prange max reduction would drop it)."""
+    n0, n1, n2 = a.shape
     m = np.zeros(n0)
+    bad = np.zeros(n0, dtype=np.bool_)
     for i in prange(n0):
         mi = 0.0
         for j in range(n1):
             for k in range(n2):
-                if (solid[i, j, k] & 1) == 0:
-                    val = b[i, j, k] - Ax[i, j, k]
-                    r[i, j, k] = val
-                    if abs(val) > mi:
-                        mi = abs(val)
-                else:
-                    r[i, j, k] = 0.0
+                v = abs(a[i, j, k] - b[i, j, k])
+                if v != v:
+                    bad[i] = True
+                elif v > mi:
+                    mi = v
         m[i] = mi
-    return m.max()
-
-
-@njit(parallel=True, cache=True)
-def max_abs_diff(a, b):
-    n0 = a.shape[0]
-    m = np.zeros(n0)
-    for i in prange(n0):
-        m[i] = np.max(np.abs(a[i] - b[i]))
+    if bad.any():
+        return np.nan
     return m.max()
 
 
 @njit(parallel=True, cache=True)
 def max_abs(a):
-    n0 = a.shape[0]
+    """max |a|; NaN if ``a`` holds a NaN (so divergence checks cannot miss one)."""
+    n0, n1, n2 = a.shape
     m = np.zeros(n0)
+    bad = np.zeros(n0, dtype=np.bool_)
     for i in prange(n0):
-        m[i] = np.max(np.abs(a[i]))
+        mi = 0.0
+        for j in range(n1):
+            for k in range(n2):
+                v = abs(a[i, j, k])
+                if v != v:
+                    bad[i] = True
+                elif v > mi:
+                    mi = v
+        m[i] = mi
+    if bad.any():
+        return np.nan
     return m.max()
 
 

@@ -8,7 +8,9 @@ with NVRTC and specialised by a ``#define`` preamble for the float type (``REAL`
 the block size (``THREADS``); each compiled module is memoised per device, as
 ``cupyx.scipy.ndimage`` does. Every other driver is :class:`~kernels.cuda_numba.
 NumbaCudaKernels`'s, and the Numba kernels are the reference the C kernels are tested
-against (``tests/parity/test_gpu.py``): same masks, same terms in the same order.
+against on a GPU (``tests/parity/test_gpu.py``): same masks, same terms in the same
+order. Without a GPU, ``tests/parity/test_cuda_sim.py`` builds the C kernels for the host
+and runs this module's drivers against the CPU ones.
 
 Arrays are CuPy arrays, C-contiguous (as the solver allocates them); the C kernels run on
 CuPy's current stream, which is also the stream the Numba kernels are launched on.
@@ -76,7 +78,8 @@ def _check(a, *others):
 
 
 def _check_solid(solid):
-    if not isinstance(solid, cupy.ndarray) or solid.dtype != np.uint8 or not solid.flags.c_contiguous:
+    if not (isinstance(solid, cupy.ndarray) and solid.dtype == np.uint8
+            and solid.flags.c_contiguous):
         raise InputError("the solid flags must be a C-contiguous uint8 CuPy array")
 
 

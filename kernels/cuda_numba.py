@@ -59,6 +59,7 @@ import numpy as np
 from numba import config, cuda, float64
 
 from . import pointwise
+from .errors import InputError
 
 #: Largest block (and the shared-memory size of the block reductions).
 MAX_THREADS = 256
@@ -480,12 +481,12 @@ class NumbaCudaKernels:
                  reduction_blocks: int = 1024):
         tpb = int(threads_per_block)
         if tpb < 1 or tpb > MAX_THREADS or tpb & (tpb - 1):
-            raise ValueError(f"threads_per_block = {threads_per_block}: use a power of two "
+            raise InputError(f"threads_per_block = {threads_per_block}: use a power of two "
                              f"from 1 to {MAX_THREADS}")
         if max_blocks is not None and int(max_blocks) < 1:
-            raise ValueError(f"max_blocks = {max_blocks} must be >= 1 or None")
+            raise InputError(f"max_blocks = {max_blocks} must be >= 1 or None")
         if int(reduction_blocks) < 1:
-            raise ValueError(f"reduction_blocks = {reduction_blocks} must be >= 1")
+            raise InputError(f"reduction_blocks = {reduction_blocks} must be >= 1")
         self.threads_per_block = tpb
         self.max_blocks = None if max_blocks is None else int(max_blocks)
         self.reduction_blocks = int(reduction_blocks)
@@ -496,9 +497,10 @@ class NumbaCudaKernels:
 
     # -- launching
     def _stream(self, cai_stream):
-        """Numba stream for a ``__cuda_array_interface__`` stream value (v3 semantics)."""
+        """Numba stream for a ``__cuda_array_interface__`` stream value (v3 semantics:
+        absent or None, no stream named; 1 legacy default; 2 per-thread default)."""
         if cai_stream is None:
-            return 0
+            return None
         s = self._streams.get(cai_stream)
         if s is None:
             if cai_stream == 1:
@@ -511,17 +513,20 @@ class NumbaCudaKernels:
         return s
 
     def _prepare(self, args):
-        """Wrap foreign device arrays (no stream sync) and find the stream to launch on."""
+        """Wrap foreign device arrays (no stream sync) and find the stream to launch on
+        (``None``: Numba's default stream)."""
         if self.simulator:
-            return args, 0
-        stream = 0
+            return args, None
+        stream = None
         out = []
         for a in args:
             cai = None
             if not getattr(a, "__cuda_ndarray__", False):
                 cai = getattr(a, "__cuda_array_interface__", None)
             if cai is not None:
-                stream = self._stream(cai.get("stream")) or stream
+                named = self._stream(cai.get("stream"))
+                if named is not None:
+                    stream = named
                 a = cuda.from_cuda_array_interface(cai, owner=a, sync=False)
             out.append(a)
         return out, stream
@@ -535,7 +540,7 @@ class NumbaCudaKernels:
             return
         args, stream = self._prepare(args)
         grid = self._blocks(total, self.max_blocks)
-        if stream:
+        if stream is not None:
             kernel[grid, self.threads_per_block, stream](*args)
         else:
             kernel[grid, self.threads_per_block](*args)
@@ -547,15 +552,17 @@ class NumbaCudaKernels:
         if self._scratch is None:
             self._scratch = cuda.to_device(np.zeros((2, 2), np.float64))
         slot = self._slot
-        self._slot = 1 - slot
         args, stream = self._prepare(args)
         grid = self._blocks(total, self.reduction_blocks)
-        if stream:
+        if stream is not None:
             kernel[grid, self.threads_per_block, stream](*args, self._scratch, slot)
+        else:
+            kernel[grid, self.threads_per_block](*args, self._scratch, slot)
+        self._slot = 1 - slot           # only once the launch (which zeroes that row) is queued
+        if stream is not None:
             host = self._scratch.copy_to_host(stream=stream)
             stream.synchronize()
         else:
-            kernel[grid, self.threads_per_block](*args, self._scratch, slot)
             host = self._scratch.copy_to_host()
         if host[slot, 1] != 0.0:
             return math.nan

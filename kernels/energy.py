@@ -114,8 +114,13 @@ def _jacobian(solver, T):
 
 
 def _linear_solver(J):
+    """A solver for ``J x = b``: sparse LU up to 200k unknowns (about 50 s to factorise at 100k on one core);
+    above, Jacobi-preconditioned
+    BiCGSTAB (upwind advection + diffusion make ``J`` a diagonally dominant M-matrix; the
+    outer defect correction only needs an approximate inner solve, so an inexact inner
+    solve costs outer iterations, not accuracy)."""
     n = J.shape[0]
-    if n <= 400_000:
+    if n <= 200_000:
         try:
             lu = spla.splu(J.tocsc())
         except RuntimeError as exc:       # "Factor is exactly singular"
@@ -124,11 +129,12 @@ def _linear_solver(J):
                 "holds its set point and no wall conducts heat: the air would warm without "
                 f"end); add cooling capacity or reduce the load ({exc})") from None
         return lu.solve
-    ilu = spla.spilu(J.tocsc(), drop_tol=1e-5, fill_factor=20)
-    M = spla.LinearOperator(J.shape, ilu.solve)
+    d = J.diagonal()
+    d = np.where(d != 0.0, d, 1.0)
+    M = spla.LinearOperator(J.shape, lambda x: x / d)   # Jacobi: J is an M-matrix (upwind)
 
     def solve(b):
-        x, info = spla.bicgstab(J, b, M=M, rtol=1e-10, maxiter=500)
+        x, info = spla.bicgstab(J, b, M=M, rtol=1e-6, maxiter=400)
         return x
     return solve
 

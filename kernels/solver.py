@@ -136,6 +136,7 @@ class Solver:
                         raise InputError(f"device {dev.name}: a {role} face is also a port of "
                                          f"{taken[key]}; devices must not share faces")
                     taken[key] = dev.name
+        seen = {}
         for r in p.resistances:
             f = r.faces
             ax = r.axis
@@ -143,6 +144,11 @@ class Solver:
             hi[ax] += 1
             if (f < 0).any() or (f >= hi).any():
                 raise InputError(f"resistance {r.name}: faces outside the grid")
+            for key in map(tuple, np.column_stack([f, np.full(len(f), ax)])):
+                if key in seen:
+                    raise InputError(f"resistance {r.name}: a face is also listed by "
+                                     f"{seen[key]}; list each face once (combine the losses)")
+                seen[key] = r.name
         for s in p.sources:
             c = s.cells
             if c.size and ((c < 0).any() or (c >= np.array(g.shape)).any()):
@@ -710,11 +716,11 @@ class Solver:
         self._div_tol = tol * U / min(self.problem.grid.size_m)
         self.project()
 
-    def finish_energy(self, iterations=30, tol_k=None):
+    def finish_energy(self, iterations=20, tol_k=None):
         """Bring the heat equation to steady state at the current flow (defect correction)."""
         from .energy import steady_temperature
         if tol_k is None:
-            tol_k = 1e-3 if self.dtype == np.float32 else 1e-8
+            tol_k = 5e-3 if self.dtype == np.float32 else 1e-8   # float32 noise ~1e-3 K
         T = self.backend.to_host(self.T).astype(np.float64)
         T_new, info = steady_temperature(self, T, iterations=iterations, tol_k=tol_k)
         self.T = self.backend.asarray(T_new.astype(self.dtype))

@@ -1,0 +1,33 @@
+"""Shared test configuration.
+
+Tests marked ``gpu`` (the marker is registered in ``pyproject.toml``) are skipped, with
+the reason, when this machine has no GPU backend at all; each GPU test still skips on its
+own when the one backend it needs is missing. Deselect them with ``-m "not gpu"``.
+"""
+import pytest
+
+
+def _no_gpu_reason():
+    """Why neither GPU backend can run here, or ``None`` when one can."""
+    from kernels.backend import get_backend
+    from kernels.errors import BackendUnavailable
+    reasons = []
+    for name in ("cupy", "numba-cuda"):
+        try:
+            get_backend(name)
+            return None
+        except BackendUnavailable as exc:
+            reasons.append(f"{name}: {exc}")
+    return "no GPU backend on this machine (" + "; ".join(reasons) + ")"
+
+
+def pytest_collection_modifyitems(config, items):
+    gpu_items = [item for item in items if item.get_closest_marker("gpu") is not None]
+    if not gpu_items:
+        return
+    reason = _no_gpu_reason()
+    if reason is None:
+        return
+    skip = pytest.mark.skip(reason=reason)
+    for item in gpu_items:
+        item.add_marker(skip)

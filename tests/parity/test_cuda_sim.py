@@ -1,0 +1,596 @@
+"""The CUDA code checked without a GPU.
+
+1. Every Numba CUDA driver (``kernels.cuda_numba``) against its Numba CPU twin
+   (``kernels.cpu``) on the same random inputs, run by the Numba CUDA simulator, and one
+   full :class:`~kernels.solver.Solver` step on a simulator backend against ``numba-cpu``.
+   The simulator must be switched on before Numba is imported, so these checks run in one
+   child process (this file run as a script with ``NUMBA_ENABLE_CUDASIM=1``) that prints a
+   JSON record per check; the tests read the records. Tolerances, relative to the largest
+   reference value: 1e-12 in float64 (only the order of float sums differs), 1e-5 in
+   float32 (the simulator runs NumPy scalar arithmetic, which keeps float32 operations in
+   float32 where Numba's typing promotes ``0.5 * x`` to float64).
+2. Every Numba CUDA kernel compiled to PTX for sm_90 by the real CUDA target (Numba's
+   typing and NVVM: what the pure-Python simulator cannot check). Needs libNVVM.
+3. The ``cupy`` backend's drivers (``kernels/cuda_cupy.py``) with their CUDA C kernels
+   (``kernels/cuda/poisson.cu``) compiled for the host by g++ with a small emulation of
+   the CUDA built-ins (a block's threads as ``std::thread``, ``__syncthreads`` as a
+   ``std::barrier``) behind a stand-in for the few CuPy calls the module makes; every
+   launch checks its arguments against the kernel's C parameter types. Against the CPU
+   drivers, alone and in two solver steps. Needs g++ with C++20.
+
+The simulator is slow (a Python thread per CUDA thread): the grids are tiny and the
+launches small (16 threads, 2 blocks, grid-stride loops).
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHAPE = (6, 5, 4)
+SPACING = (0.2, 0.25, 0.3)
+TOL = {"float64": 1e-12, "float32": 1e-5}
+DTYPES = ("float64", "float32")
+
+DRIVER_CHECKS = (
+    "predict_velocity_0", "predict_velocity_1", "predict_velocity_2", "apply_resistance",
+    "divergence", "laplacian", "correct_velocity_0", "correct_velocity_1",
+    "correct_velocity_2", "cg_residual_inplace", "mask_solid", "masked_shift", "cg_update_p",
+    "cg_update_xr", "cg_update_xr_value", "dot", "max_abs", "max_abs_diff", "masked_sum",
+    "residual", "residual_value", "temperature_step", "update_nut_0", "update_nut_1",
+    "update_nut_2", "port_intake_stats_sums", "port_intake_stats_maxs", "apply_ports",
+    "apply_sources",
+)
+STEP_CHECKS = ("T", "u", "v", "w", "phi", "nut", "dev_tin", "dev_tout", "cg_iterations")
+
+
+# ----------------------------------------------------------------------------- inputs
+def _inputs(dtype, seed=7):
+    """Random fields on a 6x5x4 grid with a solid block, flag bits and boundary data."""
+    R = np.dtype(dtype).type
+    rng = np.random.default_rng(seed)
+    nx, ny, nz = SHAPE
+
+    def rand(shape, scale=1.0, offset=0.0):
+        return (offset + scale * rng.standard_normal(shape)).astype(R)
+
+    solid = np.zeros(SHAPE, np.uint8)
+    solid[2:4, 1:3, 0:3] = 1 | 2            # a rack-like block (SOLID | RACK)
+    solid[0, 4, 3] = 1 | 128                # a lone wall cell in a corner
+    solid[5, 0, 0] = 32                     # a fluid cell with another bit (TILE)
+    slip = np.array([0, 0, 1, 0, 0, 0], np.int32)           # y- is a slip face
+    uw = np.zeros((6, 3), R)
+    uw[5] = (0.4, 0.1, 0.0)                                 # moving lid on z+
+    hk = np.array([0.01, 0.0, 0.0, 0.02, 0.0, 0.03], R)
+    tb = np.array([30.0, 0.0, 0.0, 15.0, 0.0, 25.0], R)
+    # ports: two devices; cell (1, 1, 1) is touched twice (a repeated cell must add up)
+    pf_cell = np.array([[1, 1, 0], [1, 1, 1], [1, 2, 2], [1, 1, 1],     # device 0 intake
+                        [4, 1, 0], [4, 2, 1],                           # device 0 exhaust
+                        [5, 3, 3], [5, 4, 2],                           # device 1 intake
+                        [0, 0, 0], [1, 1, 1]], np.int64)                # device 1 exhaust
+    pf_dev = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1], np.int64)
+    pf_role = np.array([0, 0, 0, 0, 1, 1, 0, 0, 1, 1], np.int64)
+    return {
+        "R": R, "solid": solid, "slip": slip, "uw": uw, "hk": hk, "tb": tb,
+        "u": rand((nx + 1, ny, nz), 0.5), "v": rand((nx, ny + 1, nz), 0.5),
+        "w": rand((nx, ny, nz + 1), 0.5), "T": rand(SHAPE, 3.0, 22.0),
+        "nut": np.abs(rand(SHAPE, 1e-3)), "walldist": np.abs(rand(SHAPE, 0.3)),
+        "phi": rand(SHAPE), "a": rand(SHAPE), "b": rand(SHAPE), "c": rand(SHAPE),
+        "faces": np.array([[0, 0, 3], [1, 4, 2], [5, 3, 1], [4, 0, 3]], np.int64),
+        "k_loss": np.abs(rand(4, 10.0)),
+        "pf_cell": pf_cell, "pf_dev": pf_dev, "pf_role": pf_role,
+        "pf_rate": np.abs(rand(len(pf_cell), 2.0)), "dev_tout": np.array([35.0, 18.0], R),
+        "src_cell": np.array([[0, 1, 1], [5, 2, 3], [0, 1, 1]], np.int64),
+        "src_rate": np.abs(rand(3, 0.5)),
+    }
+
+
+def _residual_ref(r, b, Ax, solid):
+    """``cpu.residual`` in NumPy: r = b - Ax on fluid cells, 0 on solids; max |r|."""
+    fluid = (solid & 1) == 0
+    r[...] = np.where(fluid, b - Ax, 0)
+    return float(np.max(np.abs(r[fluid])))
+
+
+def _rel(x, ref) -> float:
+    x = np.asarray(x, np.float64)
+    ref = np.asarray(ref, np.float64)
+    scale = max(float(np.max(np.abs(ref))) if ref.size else 0.0, 1e-300)
+    return float(np.max(np.abs(x - ref))) / scale if ref.size else 0.0
+
+
+# ----------------------------------------------------------------------------- the child
+def _driver_checks(cpu, gpu, dtype) -> dict:
+    """Each driver on copies of the same inputs; the relative error of the CUDA result."""
+    d = _inputs(dtype)
+    R = d["R"]
+    dx, dy, dz = (R(s) for s in SPACING)
+    out = {}
+
+    def both(name, fn, *names, extra=(), ret=False):
+        """Run ``fn(k, *arrays, *extra)`` for k = cpu, gpu on copies; compare arrays[0]."""
+        res = []
+        for k in (cpu, gpu):
+            arrs = [d[n].copy() for n in names]
+            val = fn(k, *arrs, *extra)
+            res.append((arrs, val))
+        out[name] = _rel(res[1][0][0], res[0][0][0])
+        if ret:
+            out[name + "_value"] = _rel(res[1][1], res[0][1])
+
+    s, slip, uw = d["solid"], d["slip"], d["uw"]
+    for c, q in enumerate("uvw"):
+        d["out"] = np.zeros_like(d[q])
+        both(f"predict_velocity_{c}",
+             lambda k, out, u, v, w, nut, T, c=c: k.predict_velocity(
+                 c, u, v, w, out, nut, T, s, dx, dy, dz, R(1.5e-5), R(0.033), R(22.0), slip,
+                 uw, R(0.01)),
+             "out", "u", "v", "w", "nut", "T")
+        both(f"correct_velocity_{c}",
+             lambda k, q_, phi, c=c: k.correct_velocity(c, q_, phi, s, R(SPACING[c])), q, "phi")
+    both("apply_resistance",
+         lambda k, w, faces, kl: k.apply_resistance(w, faces, kl, dz, R(0.05)),
+         "w", "faces", "k_loss")
+    d["out"] = np.zeros(SHAPE, R)
+    both("divergence", lambda k, o, u, v, w: k.divergence(o, u, v, w, s, dx, dy, dz),
+         "out", "u", "v", "w")
+    both("laplacian", lambda k, o, phi: k.laplacian(o, phi, s, dx, dy, dz), "out", "phi")
+    both("cg_residual_inplace", lambda k, r, ax: k.cg_residual_inplace(r, ax, s), "a", "b")
+    both("mask_solid", lambda k, a: k.mask_solid(a, s), "a")
+    both("masked_shift", lambda k, a: k.masked_shift(a, s, R(0.3)), "a")
+    both("cg_update_p", lambda k, p, z: k.cg_update_p(p, z, R(0.7)), "a", "b")
+    both("cg_update_xr", lambda k, x, r, p, ap: k.cg_update_xr(x, r, p, ap, R(0.3)),
+         "a", "b", "c", "phi", ret=True)
+    # cpu.residual does not compile (Numba parfor: "unexpected cycle in lookup()"): NumPy
+    r1, r2 = np.zeros(SHAPE, R), np.zeros(SHAPE, R)
+    out["residual_value"] = _rel(gpu.residual(r2, d["a"], d["b"], s),
+                                 _residual_ref(r1, d["a"], d["b"], s))
+    out["residual"] = _rel(r2, r1)
+    out["dot"] = _rel(gpu.dot(d["a"], d["b"]), cpu.dot(d["a"], d["b"]))
+    out["max_abs"] = _rel(gpu.max_abs(d["w"]), cpu.max_abs(d["w"]))
+    out["max_abs_diff"] = _rel(gpu.max_abs_diff(d["a"], d["b"]), cpu.max_abs_diff(d["a"], d["b"]))
+    out["masked_sum"] = _rel(gpu.masked_sum(d["T"], s), cpu.masked_sum(d["T"], s))
+    both("temperature_step",
+         lambda k, o, T, u, v, w, nut: k.temperature_step(
+             o, T, u, v, w, nut, s, dx, dy, dz, R(2.2e-5), R(1 / 0.9), d["hk"], d["tb"],
+             R(0.05)),
+         "out", "T", "u", "v", "w", "nut")
+    for model in (0, 1, 2):
+        both(f"update_nut_{model}",
+             lambda k, nut, u, v, w, wd, m=model: k.update_nut(nut, u, v, w, wd, R(2e-3), m),
+             "nut", "u", "v", "w", "walldist")
+    sums = [np.full(2, 5.0), np.full(2, 7.0)]
+    maxs = [np.full(2, 5.0), np.full(2, 7.0)]
+    for k, sm, mx in zip((cpu, gpu), sums, maxs):
+        k.port_intake_stats(d["T"], d["pf_cell"], d["pf_dev"], d["pf_role"], sm, mx)
+    out["port_intake_stats_sums"] = _rel(sums[1], sums[0])
+    out["port_intake_stats_maxs"] = _rel(maxs[1], maxs[0])
+    both("apply_ports",
+         lambda k, o, T: k.apply_ports(o, T, d["pf_cell"], d["pf_dev"], d["pf_role"],
+                                       d["pf_rate"], d["dev_tout"], R(0.05)),
+         "c", "T")
+    both("apply_sources", lambda k, o: k.apply_sources(o, d["src_cell"], d["src_rate"], R(0.05)),
+         "c")
+    return out
+
+
+def _problem():
+    """A 6x5x4 room: a rack with its intake and exhaust ports, a grille, a heat source."""
+    from kernels import (BoundaryFace, Device, Grid, HeatSource, Port, Problem, Resistance,
+                         Turbulence)
+    grid = Grid(SHAPE, SPACING)
+    solid = np.zeros(SHAPE, np.uint8)
+    solid[2:4, 1:3, 0:3] = 1 | 2
+    yz = [(j, k) for j in (1, 2) for k in (0, 1, 2)]
+    rack = Device("rack", "rack",
+                  intake=Port([(1, j, k) for j, k in yz], axis=0, side=1),
+                  exhaust=Port([(4, j, k) for j, k in yz], axis=0, side=-1),
+                  flow_m3_s=0.05, heat_w=800.0)
+    grille = Resistance("grille", [(0, j, 3) for j in range(5)], axis=2, k_loss=8.0)
+    lamp = HeatSource("lamp", [(5, 4, 3), (5, 3, 3)], power_w=60.0)
+    bnd = {"z+": BoundaryFace(thermal="convective", temp_c=30.0, h_w_m2k=2.0),
+           "y-": BoundaryFace(velocity="slip")}
+    return Problem(grid=grid, solid=solid, devices=(rack,), resistances=(grille,),
+                   sources=(lamp,), boundaries=bnd, turbulence=Turbulence("chen-xu"),
+                   initial_temp_c=24.0, name="sim-room")
+
+
+def _step_checks(gpu_kernels, dtype, steps) -> dict:
+    """``steps`` solver steps on the simulator backend and on numba-cpu, same dt."""
+    from kernels.backend import Backend
+    from kernels.solver import Solver, SolverSettings
+    be = Backend(name="numba-cuda-simulator", xp=np, kernels=gpu_kernels,
+                 device="Numba CUDA simulator", memory_bytes=1 << 30, is_gpu=False)
+    settings = SolverSettings(dtype=dtype, pressure_max_iter=40)
+    solvers = [Solver(_problem(), backend=b, settings=settings) for b in ("numba-cpu", be)]
+    dt = solvers[0].compute_dt()
+    for s in solvers:
+        for _ in range(steps):
+            s.step(dt)
+    ref, sim = solvers
+    out = {}
+    for name in ("T", "u", "v", "w", "phi", "nut"):
+        out[name] = _rel(getattr(sim, name), getattr(ref, name))
+    for name in ("dev_tin", "dev_tout"):
+        out[name] = _rel(getattr(sim, name), getattr(ref, name))
+    out["cg_iterations"] = float(sim.last_cg[0] != ref.last_cg[0])
+    out["_info"] = {"cg": [ref.last_cg[0], sim.last_cg[0]], "dt": dt}
+    return out
+
+
+def _child():
+    assert os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+    # the simulator runs a Python thread per CUDA thread and hands the GIL between them at
+    # barriers and thread starts: the default 5 ms switch interval doubles its run time
+    sys.setswitchinterval(5e-4)
+    from kernels import cpu, cuda_numba
+    # few, busy threads: the simulator's cost is mostly one Python thread per CUDA thread
+    gpu = cuda_numba.NumbaCudaKernels(threads_per_block=8, max_blocks=2, reduction_blocks=2)
+    records = {}
+    for dtype in DTYPES:
+        for name, rel in _driver_checks(cpu, gpu, dtype).items():
+            records[f"{name}[{dtype}]"] = rel
+    nan = np.ones(SHAPE)
+    nan[3, 2, 1] = np.nan
+    records["max_abs_nan"] = gpu.max_abs(nan)
+    records["max_abs_after_nan"] = gpu.max_abs(np.ones(SHAPE))
+    for dtype, steps in (("float64", 2), ("float32", 1)):
+        for name, rel in _step_checks(gpu, dtype, steps).items():
+            records[f"step_{name}[{dtype}]"] = rel
+    print(json.dumps(records, default=str))
+
+
+# ----------------------------------------------------------------------------- the tests
+class _Child:
+    """This file's ``entry()`` run in a child process with ``env``; its last line is JSON."""
+
+    def __init__(self, entry: str, env: dict):
+        code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+                f"import test_cuda_sim as t; t.{entry}()")
+        self.entry = entry
+        self.proc = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ, **env),
+                                     cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+        self._records = None
+
+    def records(self, timeout=1800) -> dict:
+        # warm, ~25 s; on a fresh clone the CPU drivers are compiled first (Numba caches
+        # them in kernels/__pycache__ for the rest of the run): ~5 min per float type
+        if self._records is None:
+            out, err = self.proc.communicate(timeout=timeout)
+            if self.proc.returncode != 0:
+                pytest.fail(f"{self.entry} failed in its child process:\n{err[-4000:]}")
+            self._records = json.loads(out.strip().splitlines()[-1])
+        return self._records
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
+@pytest.fixture(scope="module")
+def children():
+    """The simulator run and the PTX compilation, started together (they take ~20 s each)."""
+    kids = {"sim": _Child("_child", {"NUMBA_ENABLE_CUDASIM": "1"}),
+            "ptx": _Child("_ptx_child", {"NUMBA_ENABLE_CUDASIM": "0"})}
+    yield kids
+    for kid in kids.values():
+        kid.stop()
+
+
+@pytest.fixture(scope="module")
+def sim_records(children):
+    return children["sim"].records()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("check", DRIVER_CHECKS)
+def test_cuda_driver_matches_cpu(sim_records, check, dtype):
+    rel = sim_records[f"{check}[{dtype}]"]
+    assert rel <= TOL[dtype], f"{check} ({dtype}): relative difference {rel:.3g}"
+
+
+def test_cuda_max_abs_propagates_nan(sim_records):
+    """NaN in a field must reach the solver's divergence check (np.max semantics), and the
+    flag must not leak into the next reduction."""
+    assert np.isnan(sim_records["max_abs_nan"])
+    assert sim_records["max_abs_after_nan"] == 1.0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("check", STEP_CHECKS)
+def test_solver_step_on_simulator_matches_cpu(sim_records, check, dtype):
+    """Two full steps (Chen-Xu, rack ports, grille, heat source, convective wall) with the
+    Numba CUDA drivers under the simulator, against numba-cpu at the same dt. Float64:
+    1e-10 relative (CG rounds differently but takes the same iterations); float32: 1e-4."""
+    rel = sim_records[f"step_{check}[{dtype}]"]
+    tol = {"float64": 1e-10, "float32": 1e-4}[dtype]
+    if check == "cg_iterations":
+        tol = 0.0
+    assert rel <= tol, f"solver step {check} ({dtype}): relative difference {rel:.3g}"
+
+
+# ----------------------------------------------------------------------------- PTX
+def _ptx_child():
+    """Compile every Numba CUDA kernel for sm_90 (float32) with the real CUDA target."""
+    import types as pytypes
+
+    import numba.cuda.dispatcher as dispatcher
+    from numba import cuda
+    from numba import types as t
+
+    try:
+        from numba.cuda.cudadrv.nvvm import NVVM
+        NVVM()
+    except Exception as exc:  # no libNVVM on this machine
+        print(json.dumps({"_skip": f"libNVVM is not available ({type(exc).__name__}: {exc})"}))
+        return
+    from kernels import cuda_numba as cn
+    # Numba's built-in target asks the current GPU for the compute capability of device
+    # functions; there is none here
+    if hasattr(dispatcher, "get_current_device"):
+        dispatcher.get_current_device = lambda: pytypes.SimpleNamespace(
+            compute_capability=(9, 0))
+    R = t.float32
+    A3, U8 = t.Array(R, 3, "C"), t.Array(t.uint8, 3, "C")
+    I2, I1, R1 = t.Array(t.int64, 2, "C"), t.Array(t.int64, 1, "C"), t.Array(R, 1, "C")
+    F1, B, S = t.Array(t.float64, 1, "C"), t.Array(t.float64, 2, "C"), t.int64
+    pred = (A3,) * 6 + (U8,) + (R,) * 6 + (t.Array(t.int32, 1, "C"), t.Array(R, 2, "C"), R)
+    sigs = {
+        "predict_velocity_0": pred, "predict_velocity_1": pred, "predict_velocity_2": pred,
+        "correct_velocity_0": (A3, A3, U8, R), "correct_velocity_1": (A3, A3, U8, R),
+        "correct_velocity_2": (A3, A3, U8, R), "apply_resistance": (A3, I2, R1, R, R),
+        "divergence": (A3,) * 4 + (U8, R, R, R), "laplacian": (A3, A3, U8, R, R, R),
+        "cg_residual_inplace": (A3, A3, U8), "mask_solid": (A3, U8), "masked_shift": (A3, U8, R),
+        "cg_update_p": (A3, A3, R), "cg_update_xr": (A3,) * 4 + (R, B, S),
+        "dot": (A3, A3, B, S), "masked_sum": (A3, U8, B, S), "max_abs": (A3, B, S),
+        "max_abs_diff": (A3, A3, B, S), "residual": (A3, A3, A3, U8, B, S),
+        "temperature_step": (A3,) * 6 + (U8,) + (R,) * 5 + (R1, R1, R),
+        "update_nut": (A3,) * 5 + (R, S), "stats_init": (F1, F1),
+        "stats_accumulate": (A3, I2, I1, I1, F1, F1),
+        "apply_ports": (A3, A3, I2, I1, I1, R1, R1, R), "apply_sources": (A3, I2, R1, R),
+    }
+    assert set(sigs) == set(cn.KERNELS), set(sigs) ^ set(cn.KERNELS)
+    from numba.cuda.cudadrv.error import CudaSupportError
+    done = {}
+    for name, sig in sigs.items():
+        try:
+            ptx, _ = cuda.compile_ptx(cn.KERNELS[name].py_func, sig, cc=(9, 0))
+        except CudaSupportError as exc:   # this Numba wants a driver even to compile
+            print(json.dumps({"_skip": f"compiling needs a CUDA driver here ({exc})"}))
+            return
+        done[name] = ".entry" in ptx
+    print(json.dumps(done))
+
+
+def test_numba_cuda_kernels_compile_for_sm90(children):
+    done = children["ptx"].records()
+    if "_skip" in done:
+        pytest.skip(done["_skip"])
+    assert done and all(done.values()), done
+
+
+# ----------------------------------------------------------------------------- CUDA C on the host
+_SHIM = r"""
+#include <barrier>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+struct emu_dim3 { unsigned x = 0, y = 0, z = 0; };
+static thread_local emu_dim3 threadIdx;
+static emu_dim3 blockIdx, blockDim, gridDim;
+static std::barrier<>* emu_barrier = nullptr;
+static std::mutex emu_mutex;
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __shared__ static
+using std::fabs;
+inline void __syncthreads() { emu_barrier->arrive_and_wait(); }
+inline double atomicAdd(double* p, double v) {
+    std::lock_guard<std::mutex> g(emu_mutex);
+    double o = *p;
+    *p += v;
+    return o;
+}
+inline unsigned long long atomicMax(unsigned long long* p, unsigned long long v) {
+    std::lock_guard<std::mutex> g(emu_mutex);
+    unsigned long long o = *p;
+    if (v > o) *p = v;
+    return o;
+}
+inline long long __double_as_longlong(double x) {
+    long long r;
+    std::memcpy(&r, &x, 8);
+    return r;
+}
+template <class F> void emu_launch(unsigned grid, unsigned block, F f) {
+    gridDim.x = grid;
+    blockDim.x = block;
+    for (unsigned b = 0; b < grid; ++b) {
+        blockIdx.x = b;
+        std::barrier<> bar(block);
+        emu_barrier = &bar;
+        std::vector<std::thread> ts;
+        for (unsigned t = 0; t < block; ++t) ts.emplace_back([=] { threadIdx.x = t; f(); });
+        for (auto& t : ts) t.join();
+    }
+}
+"""
+# C scalar and pointee types of the kernels' parameters, as NumPy dtypes ("REAL": the field's)
+_C_TYPES = {"int": "int32", "index_t": "int64", "long long": "int64", "double": "float64",
+            "float": "float32", "REAL": "REAL", "unsigned char": "uint8"}
+_CTYPES = {"int32": ctypes.c_int32, "int64": ctypes.c_int64, "float32": ctypes.c_float,
+           "float64": ctypes.c_double}
+
+
+class _HostArray(np.ndarray):
+    """A NumPy array with the two CuPy array methods ``kernels.cuda_cupy`` uses."""
+
+    def get(self):
+        return np.array(self)
+
+    @property
+    def data(self):
+        arr = self
+
+        class _Pointer:
+            def memset_async(self, value, size):
+                arr.view(np.uint8).reshape(-1)[:size] = value
+        return _Pointer()
+
+
+class _HostModule:
+    """``cupy.RawModule`` on the host: the CUDA C compiled by g++ with the emulation shim;
+    each launch checks every argument against the kernel's C parameter types."""
+
+    def __init__(self, code, build_dir):
+        import re
+        real = re.search(r"#define REAL (\w+)", code).group(1)
+        self.real = {"float": "float32", "double": "float64"}[real]
+        self.params, wrappers = {}, []
+        for name, plist in re.findall(r'extern "C" __global__ void (\w+)\(([^)]*)\)', code):
+            params = [" ".join(p.split()) for p in plist.split(",")]
+            names = [p.replace("*", " ").split()[-1] for p in params]
+            self.params[name] = params
+            wrappers.append(f"extern \"C\" void emu_{name}(unsigned emu_g, unsigned emu_b, "
+                            f"{', '.join(params)}) {{ emu_launch(emu_g, emu_b, [&] {{ "
+                            f"{name}({', '.join(names)}); }}); }}")
+        src = build_dir / f"module_{real}.cpp"
+        src.write_text(_SHIM + code + "\n" + "\n".join(wrappers) + "\n")
+        so = src.with_suffix(".so")
+        proc = subprocess.run([shutil.which("g++"), "-std=c++20", "-O1", "-shared", "-fPIC",
+                               "-pthread", str(src), "-o", str(so)],
+                              capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0:
+            raise RuntimeError(f"poisson.cu does not build for the host:\n{proc.stderr[-4000:]}")
+        self.lib = ctypes.CDLL(str(so))
+
+    def _ctype(self, decl):
+        t = decl.replace("const", "").replace("*", "").split()[:-1]
+        dt = _C_TYPES[" ".join(t)]
+        return self.real if dt == "REAL" else dt
+
+    def get_function(self, name):
+        params = self.params[name]
+
+        def launch(grid, block, args):
+            assert len(args) == len(params), f"{name}: {len(args)} arguments for {params}"
+            cargs = [ctypes.c_uint(grid[0]), ctypes.c_uint(block[0])]
+            for decl, a in zip(params, args):
+                want = self._ctype(decl)
+                if "*" in decl:
+                    assert isinstance(a, np.ndarray) and a.dtype == want and \
+                        a.flags.c_contiguous, f"{name}: {decl} got {type(a)} {a.dtype}"
+                    cargs.append(ctypes.c_void_p(a.ctypes.data))
+                else:
+                    assert isinstance(a, np.generic) and a.dtype == want, \
+                        f"{name}: {decl} got {type(a).__name__}"
+                    cargs.append(_CTYPES[want](a))
+            getattr(self.lib, f"emu_{name}")(*cargs)
+        return launch
+
+
+def _host_cupy(build_dir):
+    """Just enough of CuPy for ``kernels.cuda_cupy``, on the host."""
+    import functools
+    import types
+    cp = types.ModuleType("cupy")
+    cp.ndarray = np.ndarray
+    cp.zeros = lambda shape, dtype: np.zeros(shape, dtype).view(_HostArray)
+    cp.memoize = lambda for_each_device=False: functools.lru_cache(maxsize=None)
+    cp.cuda = types.SimpleNamespace(Device=lambda: types.SimpleNamespace(id=0))
+    cp.RawModule = lambda code, options=(): _HostModule(code, build_dir)
+    return cp
+
+
+@pytest.fixture(scope="module")
+def host_cuda_cupy(tmp_path_factory):
+    """``kernels/cuda_cupy.py`` loaded against a host CuPy (small blocks, so that launches
+    span many blocks and the reductions loop); its Numba drivers are the CPU ones."""
+    import importlib.util
+    if shutil.which("g++") is None:
+        pytest.skip("g++ is not available to build the CUDA C kernels for the host")
+    probe = subprocess.run([shutil.which("g++"), "-std=c++20", "-x", "c++", "-fsyntax-only",
+                            "-"], input="#include <barrier>\n", capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip("g++ lacks C++20 <barrier>")
+    spec = importlib.util.spec_from_file_location("kernels._cuda_cupy_on_host",
+                                                  ROOT / "kernels" / "cuda_cupy.py")
+    module = importlib.util.module_from_spec(spec)
+    saved = sys.modules.get("cupy")
+    sys.modules["cupy"] = _host_cupy(tmp_path_factory.mktemp("cuda_c"))
+    try:
+        spec.loader.exec_module(module)   # binds the host CuPy; sys.modules is restored below
+    finally:
+        if saved is None:
+            del sys.modules["cupy"]
+        else:
+            sys.modules["cupy"] = saved
+    module.THREADS = 8
+    module.REDUCTION_BLOCKS = 3
+    return module
+
+
+def _cpu_delegate():
+    """The CPU drivers standing in for the Numba CUDA ones (``residual`` from NumPy)."""
+    import types
+
+    from kernels import cpu
+    drivers = {name: getattr(cpu, name) for name in dir(cpu) if not name.startswith("_")}
+    drivers["residual"] = _residual_ref
+    return types.SimpleNamespace(**drivers)
+
+
+C_KERNEL_CHECKS = ("laplacian", "divergence", "correct_velocity_0", "correct_velocity_1",
+                   "correct_velocity_2", "cg_update_p", "cg_update_xr", "cg_update_xr_value",
+                   "dot", "max_abs")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cuda_c_kernels_on_host_match_cpu(host_cuda_cupy, dtype):
+    """CupyKernels (its C kernels built for the host) against the CPU drivers. Float32: the
+    C Laplacian sums in float where Numba's typing sums in double."""
+    from kernels import cpu
+    k = host_cuda_cupy.CupyKernels(_cpu_delegate())
+    rel = _driver_checks(cpu, k, dtype)
+    bad = {name: rel[name] for name in C_KERNEL_CHECKS if not rel[name] <= TOL[dtype]}
+    assert not bad, f"CUDA C kernels ({dtype}) differ from the CPU drivers: {bad}"
+    nan = np.ones(SHAPE, dtype)
+    nan[3, 2, 1] = np.nan
+    assert np.isnan(k.max_abs(nan)) and k.max_abs(np.ones(SHAPE, dtype)) == 1.0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_solver_step_with_cuda_c_kernels_on_host(host_cuda_cupy, dtype):
+    """Two solver steps whose projection runs the CUDA C kernels (on the host)."""
+    from kernels.backend import Backend
+    from kernels.solver import Solver, SolverSettings
+    be = Backend(name="cupy-on-host", xp=np, kernels=host_cuda_cupy.CupyKernels(_cpu_delegate()),
+                 device="host", memory_bytes=1 << 30, is_gpu=False)
+    settings = SolverSettings(dtype=dtype, pressure_max_iter=40)
+    ref, host = (Solver(_problem(), backend=b, settings=settings) for b in ("numba-cpu", be))
+    dt = ref.compute_dt()
+    for _ in range(2):
+        ref.step(dt)
+        host.step(dt)
+    tol = {"float64": 1e-10, "float32": 1e-4}[dtype]
+    for name in ("T", "u", "v", "w", "phi"):
+        rel = _rel(getattr(host, name), getattr(ref, name))
+        assert rel <= tol, f"{name} ({dtype}): relative difference {rel:.3g}"
+    assert host.last_cg[0] == ref.last_cg[0]
+
+
+if __name__ == "__main__":  # pragma: no cover - the simulator child, run by sim_records
+    _child()
