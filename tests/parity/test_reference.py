@@ -233,6 +233,12 @@ def test_cg_updates(case):
 
 
 # ---------------------------------------------------------------------- a whole solver step
+def cells(i, j, k):
+    """All (i, j, k) of three index ranges (or single indices) as an (n, 3) array."""
+    g = np.meshgrid(np.atleast_1d(i), np.atleast_1d(j), np.atleast_1d(k), indexing="ij")
+    return np.column_stack([a.ravel() for a in g])
+
+
 def _hall_problem(capacity_w, model):
     """A small room: a rack, a cooler, an obstacle, a tile resistance and a heat source."""
     grid = Grid((14, 10, 9), (0.1, 0.12, 0.08))
@@ -241,19 +247,15 @@ def _hall_problem(capacity_w, model):
     solid[11:13, 7:9, 0:6] = 1 | 4            # cooler body
     solid[1:3, 7:10, 4:9] = 1 | 128           # obstacle in the corner (touches y+ and z+)
     solid[9, 1, 6] = 1                        # a floating cell
-    ii, kk = np.meshgrid(np.arange(5, 8), np.arange(0, 5), indexing="ij")
     rack = Device("R1", "rack",
-                  intake=Port(np.column_stack([ii.ravel(), np.full(ii.size, 3), kk.ravel()]), 1, 1),
-                  exhaust=Port(np.column_stack([ii.ravel(), np.full(ii.size, 6), kk.ravel()]), 1, -1),
+                  intake=Port(cells(np.arange(5, 8), 3, np.arange(0, 5)), 1, 1),
+                  exhaust=Port(cells(np.arange(5, 8), 6, np.arange(0, 5)), 1, -1),
                   flow_m3_s=0.12, heat_w=2500.0)
-    ci, cj = np.meshgrid(np.arange(11, 13), np.arange(7, 9), indexing="ij")
-    sj, sk = np.meshgrid(np.arange(7, 9), np.arange(0, 3), indexing="ij")
     cooler = Device("C1", "cooler",
-                    intake=Port(np.column_stack([ci.ravel(), cj.ravel(), np.full(ci.size, 6)]), 2, -1),
-                    exhaust=Port(np.column_stack([np.full(sj.size, 10), sj.ravel(), sk.ravel()]), 0, 1),
+                    intake=Port(cells(np.arange(11, 13), np.arange(7, 9), 6), 2, -1),
+                    exhaust=Port(cells(10, np.arange(7, 9), np.arange(0, 3)), 0, 1),
                     flow_m3_s=0.12, supply_temp_c=18.0, capacity_w=capacity_w)
-    fi, fj = np.meshgrid(np.arange(2, 5), np.arange(1, 3), indexing="ij")
-    tile = Resistance("tile", np.column_stack([fi.ravel(), fj.ravel(), np.full(fi.size, 3)]), 2, 8.0)
+    tile = Resistance("tile", cells(np.arange(2, 5), np.arange(1, 3), 3), 2, 8.0)
     lamp = HeatSource("lamp", [(2, 2, 2), (2, 2, 3), (10, 5, 7)], 400.0)
     boundaries = {
         "x-": BoundaryFace(velocity="slip"),
