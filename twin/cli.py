@@ -43,4 +43,5 @@ def main():
 from twin.cli_facility import validate, mesh; main.add_command(validate); main.add_command(mesh)  # noqa: E402,E702
 from twin.cli_core import backends, solve; main.add_command(backends); main.add_command(solve)  # noqa: E402,E702
 from twin.cli_study import whatif, fail, capacity, view, report; [main.add_command(c) for c in (whatif, fail, capacity, view, report)]  # noqa: E402,E702
+from twin.cli_run import run; main.add_command(run)  # noqa: E402,E702
 # cli-registrations-end

@@ -31,6 +31,7 @@ Energy (per campus, over a period)
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -269,8 +270,8 @@ def hot_spots(temp_c, mask=None, spacing_m=(1.0, 1.0, 1.0), origin_m=(0.0, 0.0, 
     max_count : int
         Largest number of hot spots returned, hottest first.
     separation_m : float
-        A hot spot is the maximum within a cube of this edge around it; nearer maxima
-        merge into the hotter one.
+        A hot spot is the maximum within a cube of this edge around it (at least the
+        cell's 26 neighbours); nearer maxima merge into the hotter one.
 
     Returns
     -------
@@ -288,7 +289,8 @@ def hot_spots(temp_c, mask=None, spacing_m=(1.0, 1.0, 1.0), origin_m=(0.0, 0.0, 
             raise InputError(f"hot_spots: mask shape {m.shape} differs from temp_c {t.shape}")
         ok &= m
     work = np.where(ok, t, -np.inf)
-    size = [max(1, int(round(separation_m / d)) | 1) for d in spacing_m]
+    half = [max(1, int(math.ceil(0.5 * separation_m / d - 1e-9))) for d in spacing_m]
+    size = [2 * h + 1 for h in half]
     peak = ndimage.maximum_filter(work, size=size, mode="nearest")
     cand = ok & (work >= peak) & (work > threshold_c)
     idx = np.argwhere(cand)
@@ -298,7 +300,7 @@ def hot_spots(temp_c, mask=None, spacing_m=(1.0, 1.0, 1.0), origin_m=(0.0, 0.0, 
     order = np.argsort(-vals, kind="stable")
     out = []
     taken = []
-    min_sep = np.asarray(size) // 2
+    min_sep = np.asarray(half)
     for k in order:
         ijk = idx[k]
         if any(np.all(np.abs(ijk - o) <= min_sep) for o in taken):   # plateau of equal maxima

@@ -1,0 +1,191 @@
+"""``twin run FACILITY``: simulate a campus over time (see :mod:`twin.simulation`).
+
+Writes ``OUT/results.h5`` (schema in :mod:`twin.results`) and ``OUT/summary.json``. A
+progress bar shows the simulated time, steps per second and the time left; Ctrl-C stops
+after writing every completed step, and ``--resume`` continues from the file.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from kernels.errors import InputError
+from twin.models.it_load import PROFILES
+from twin.results import results_path, summary_path
+
+__all__ = ["run"]
+
+_BACKENDS = ("auto", "cpu", "numba-cuda", "cupy")
+
+
+def _fmt_h(h: float) -> str:
+    d, rem = divmod(h, 24.0)
+    return f"{int(d)}d {rem:05.2f}h" if d >= 1 else f"{rem:.2f}h"
+
+
+@click.command("run")
+@click.argument("facility", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--hours", type=float, default=24.0, show_default=True,
+              help="Simulated period [h] (8760: a year).")
+@click.option("--step", "step", default="15m", show_default=True,
+              help="Time step: 15m, 30m, 1h or seconds (at most 1h).")
+@click.option("--backend", type=click.Choice(_BACKENDS), default="auto", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: runs/<facility file name>).")
+@click.option("--cell", "cell_m", type=float, default=0.2, show_default=True,
+              help="Cell size of the thermal grid [m].")
+@click.option("--resume", is_flag=True, help="Continue the interrupted run stored in --out.")
+@click.option("--thermal", type=click.Choice(["linear", "direct", "transient"]), default="linear",
+              show_default=True,
+              help="linear: exact linear heat response at frozen flows, re-solved when flows move; "
+                   "direct: a flow and heat solve every step; transient: time-accurate solver run.")
+@click.option("--profile", default="training", show_default=True,
+              help=f"Utilisation profile: {', '.join(sorted(PROFILES))} or a CSV trace.")
+@click.option("--utilization", type=float, default=None,
+              help="Level of the constant/training profile, mean of inference (0..1).")
+@click.option("--start-day", type=click.IntRange(1, 365), default=1, show_default=True,
+              help="Day of the year the run starts (00:00 local standard time).")
+@click.option("--hall", "halls", multiple=True, help="Only this hall (repeatable).")
+@click.option("--target-inlet", type=float, default=27.0, show_default=True,
+              help="Hottest rack inlet the supply controller aims at [degC].")
+@click.option("--flow-tol", type=float, default=0.10, show_default=True,
+              help="Re-solve the flow when a device's airflow moves by more than this fraction.")
+@click.option("--rack-airflow", type=click.Choice(["model", "design"]), default="model", show_default=True,
+              help="Airflow of the racks in the thermal field: the ITE model's (moves with load and "
+                   "inlet temperature) or the design airflow (one flow solve per hall).")
+@click.option("--snapshot-every", default=None,
+              help="3D snapshot interval (e.g. 6h); default first and last step.")
+@click.option("--force", is_flag=True, help="Overwrite results already in --out.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, profile, utilization,
+        start_day, halls, target_inlet, flow_tol, rack_airflow, snapshot_every, force, quiet):
+    """Simulate FACILITY over time: IT load, airflow and heat, cooling plant, power.
+
+    \b
+    Examples:
+      twin run meshes/small-hall.toml                       # a day at 15-minute steps
+      twin run meshes/small-hall.toml --hours 8760 --step 1h
+      twin run meshes/ulsan-campus.toml --backend numba-cuda --out runs/ulsan
+      twin run meshes/small-hall.toml --resume              # after Ctrl-C
+    """
+    from rich.console import Console
+
+    from twin.simulation import RunSettings, Simulation, parse_duration_s
+
+    console = Console(stderr=True, quiet=quiet)
+    out_dir = out_dir or Path("runs") / facility.stem
+    rp = results_path(out_dir)
+    if resume:
+        if not rp.is_file():
+            raise InputError(f"nothing to resume: {rp} does not exist; run without --resume first")
+        from click.core import ParameterSource
+        explicit = [p for p in ("step", "backend", "cell_m", "thermal", "profile", "utilization",
+                                "start_day", "halls", "target_inlet", "flow_tol", "rack_airflow",
+                                "snapshot_every")
+                    if ctx.get_parameter_source(p) == ParameterSource.COMMANDLINE]
+        if explicit:
+            raise InputError(f"--resume continues with the settings stored in {rp}; leave out "
+                             + ", ".join("--" + p.replace("_m", "").replace("_", "-") for p in explicit))
+        h = hours if ctx.get_parameter_source("hours") == ParameterSource.COMMANDLINE else None
+        sim = Simulation.resume(rp, facility, hours=h)
+        console.print(f"resuming {rp}: {sim.k} of {sim.n_steps} steps done")
+    else:
+        if rp.exists() and not force:
+            raise InputError(f"{rp} exists; continue it with --resume or overwrite it with --force")
+        settings = RunSettings(
+            hours=hours, step_s=parse_duration_s(step), start_h=(start_day - 1) * 24.0, cell_m=cell_m,
+            backend=backend, thermal=thermal, profile=profile, utilization=utilization,
+            halls=tuple(halls), target_inlet_temp_c=target_inlet, flow_tol_frac=flow_tol,
+            rack_airflow=rack_airflow,
+            snapshot_every_h=parse_duration_s(snapshot_every) / 3600.0 if snapshot_every else 0.0)
+        sim = Simulation(facility, settings)
+    status = _run_with_progress(sim, out_dir, console, quiet)
+    _print_summary(sim, out_dir, console)
+    if status == "interrupted":
+        console.print(f"[yellow]interrupted after {sim.k} of {sim.n_steps} steps; the completed steps are "
+                      f"in {rp}.[/] Continue with:\n  twin run {facility} --out {out_dir} --resume")
+        sys.exit(130)
+
+
+def _run_with_progress(sim, out_dir, console, quiet) -> str:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    s = sim.settings
+    total_h = s.hours
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(),
+               TextColumn("{task.fields[simtime]}"), TextColumn("{task.fields[rate]}"),
+               TextColumn("ETA"), TimeRemainingColumn()]
+    with Progress(*columns, console=console, disable=quiet, transient=False) as progress:
+        task = progress.add_task("preparing", total=sim.n_steps, completed=sim.k,
+                                 simtime=f"{_fmt_h(sim.k * s.step_s / 3600)} / {_fmt_h(total_h)}",
+                                 rate="")
+        t0 = time.perf_counter()
+        k0 = sim.k
+
+        def on_event(kind, info):
+            if kind == "mesh":
+                progress.update(task, description=f"meshing {info['hall']}")
+            elif kind == "flow":
+                if info.get("start"):
+                    progress.update(task, description=f"flow {info['hall']}: starting")
+                elif "iteration" in info:
+                    progress.update(task, description=f"flow {info['hall']}: it {info['iteration']} "
+                                                      f"res {info.get('res_velocity', float('nan')):.1e}")
+            elif kind == "response":
+                progress.update(task, description=f"response {info['hall']} {info['column']}/{info['of']}")
+            elif kind == "note":
+                progress.console.print(f"[dim]note: {info['text']}[/]")
+
+        sim.on_event = on_event
+
+        def callback(sim_, rec):
+            done = sim_.k - k0
+            el = time.perf_counter() - t0
+            progress.update(task, completed=sim_.k, description=f"step {sim_.k}/{sim_.n_steps}",
+                            simtime=f"{_fmt_h(sim_.k * s.step_s / 3600)} / {_fmt_h(total_h)}",
+                            rate=f"{done / el:.2f} steps/s  max inlet {rec.max_inlet_c:.1f} degC")
+
+        status = sim.run(callback=callback, out_dir=out_dir)
+        progress.update(task, description=status)
+    return status
+
+
+def _print_summary(sim, out_dir, console):
+    from rich.table import Table
+
+    sm = sim.summary()
+    t = Table(title=f"{sim.facility.campus.name}: {sm.get('hours', 0):g} h, {sm['status']}",
+              show_header=False)
+
+    def row(label, key, fmt="{:.3f}", unit=""):
+        v = sm.get(key)
+        if v is None:
+            return
+        t.add_row(label, (fmt.format(v) if isinstance(v, (int, float)) else str(v)) + unit)
+
+    row("PUE", "pue")
+    row("IT energy", "it_energy_kwh", "{:,.0f}", " kWh")
+    row("facility energy", "facility_energy_kwh", "{:,.0f}", " kWh")
+    row("max rack inlet", "max_rack_inlet_c", "{:.2f}", " degC")
+    row("RCI_HI", "rci_hi_pct", "{:.1f}", " %")
+    row("RCI_LO", "rci_lo_pct", "{:.1f}", " %")
+    row("RTI", "rti_pct", "{:.1f}", " %")
+    row("racks over 27 degC", "racks_over_recommended", "{:d}")
+    row("WUE", "wue_l_per_kwh", "{:.2f}", " L/kWh")
+    row("CO2", "co2_t", "{:.2f}", " t")
+    row("renewable share", "renewable_share", "{:.1%}")
+    row("cost", "cost_krw", "{:,.0f}", " KRW")
+    row("cells", "cells", "{:,d}")
+    row("backend", "backend", "{}")
+    row("wall time", "wall_s", "{:.1f}", " s")
+    th = sm.get("thermal_solves")
+    if th:
+        t.add_row("thermal solves", f"{th['flow_solves']} flow, {th['response_builds']} responses, "
+                                    f"{th['energy_solves']} heat; {th['linear_steps']} linear, "
+                                    f"{th['direct_steps']} direct steps")
+    console.print(t)
+    console.print(f"wrote {results_path(out_dir)} and {summary_path(out_dir)}")
