@@ -50,6 +50,16 @@ def _ints(text: str) -> tuple:
     return vals
 
 
+def _counts(text: str) -> tuple:
+    try:
+        vals = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got '{text}'")
+    if not vals or min(vals) < 1:
+        raise argparse.ArgumentTypeError("hall counts are integers >= 1")
+    return vals
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks",
@@ -79,6 +89,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--steady-dtype", default="float32")
     p.add_argument("--no-steady", action="store_true", help="skip the steady-state run")
     p.add_argument("--no-kernels", action="store_true", help="skip the kernels-alone runs")
+    p.add_argument("--campus", action="store_true",
+                   help="also a day of meshes/ulsan-campus.toml per backend (twin run loop)")
+    p.add_argument("--campus-halls", type=_counts, default=(1, 24),
+                   help="campus of the first N halls, for each N (default 1,24)")
+    p.add_argument("--campus-hours", type=float, default=24.0,
+                   help="simulated hours of the campus run (default 24)")
+    p.add_argument("--campus-cell-m", type=float, default=0.3,
+                   help="cell size of the campus halls [m] (default 0.3)")
+    p.add_argument("--campus-file", type=Path, default=None,
+                   help="facility of the campus run (default meshes/ulsan-campus.toml)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
     p.add_argument("--name", default=None, help="file stem (default cpu-<date> / <gpu>-<date>)")
     return p
@@ -107,13 +127,18 @@ def options_from_args(args):
                        grow=False, hall=args.hall, hall_cell_m=max(args.hall_cell_m, 0.4),
                        steady=not args.no_steady, steady_dtype=args.steady_dtype,
                        steady_max_steps=args.steady_max_steps or 20, copy_mib=16,
-                       kernels=not args.no_kernels, stage_steps=1)
+                       kernels=not args.no_kernels, stage_steps=1, campus=args.campus,
+                       campus_halls=args.campus_halls[:1], campus_hours=1.0,
+                       campus_cell_m=max(args.campus_cell_m, 0.3),
+                       campus_file=args.campus_file)
     return Options(backends=backends, sizes=args.sizes, dtypes=dtypes, repeats=args.repeats,
                    warmup=args.warmup, quick=False, threads=args.threads,
                    budget_s=args.budget_s, grow=args.grow, hall=args.hall,
                    hall_cell_m=args.hall_cell_m, steady=not args.no_steady,
                    steady_dtype=args.steady_dtype, steady_max_steps=args.steady_max_steps,
-                   kernels=not args.no_kernels)
+                   kernels=not args.no_kernels, campus=args.campus,
+                   campus_halls=args.campus_halls, campus_hours=args.campus_hours,
+                   campus_cell_m=args.campus_cell_m, campus_file=args.campus_file)
 
 
 def main(argv=None) -> int:

@@ -233,9 +233,7 @@ def markdown(results: dict) -> str:
                 for s in results["steady"]]
         lines += _table(["backend", "dtype", "case", "cells", "converged", "mode", "steps",
                          "wall s", "Mcell-steps/s", "heat imbalance"], rows) + [""]
-    cd = results.get("campus_day")
-    if cd:
-        lines += [f"Campus day: {cd['status']} ({cd['reason']}).", ""]
+    lines += campus_markdown(results.get("campus_day"))
     if results.get("skipped"):
         lines += ["## Skipped", ""]
         lines += [f"* {s['backend']}" + (f"/{s['dtype']}" if s.get("dtype") else "")
@@ -244,6 +242,35 @@ def markdown(results: dict) -> str:
     if results.get("notes"):
         lines += ["## Notes", ""] + [f"* {n}" for n in results["notes"]] + [""]
     return "\n".join(lines)
+
+
+def campus_markdown(cd: dict | None) -> list[str]:
+    """Markdown lines of the campus-day section (``benchmarks.campus``)."""
+    lines: list[str] = []
+    if cd and cd.get("runs"):
+        lines += [f"## Campus day (twin run loop on {cd['facility']})", "",
+                  f"{cd['hours']:g} h at {cd['step_s'] / 3600:g} h steps, {cd['cell_m']:g} m "
+                  "cells, design rack airflow; the twin solves each distinct hall once and lets "
+                  "it stand for its identical copies.", ""]
+        rows = [[r["backend"], r["halls"], r["distinct_halls"], f"{r['cells_solved']:,}",
+                 f"{r['cells_represented']:,}", r["steps"], _f(r["wall_s"], "{:.1f}"),
+                 _f(r["wall_s_per_simulated_h"], "{:.2f}"),
+                 f"{r['thermal_solves'].get('flow_solves', 0)} / "
+                 f"{r['thermal_solves'].get('response_builds', 0)} / "
+                 f"{r['thermal_solves'].get('energy_solves', 0)}",
+                 _f(r.get("pue"), "{:.3f}")]
+                for r in cd["runs"]]
+        lines += _table(["backend", "halls", "distinct", "cells solved", "cells represented",
+                         "steps", "wall s", "wall s per sim. h",
+                         "flow / response / heat solves", "PUE"], rows) + [""]
+        for be, pts in (cd.get("scaling") or {}).items():
+            lines += [f"* {be}: " + "; ".join(
+                f"{p['halls']} hall(s) {p['wall_s']:.1f} s ({p['relative']:.2f}x)" for p in pts)]
+        lines += [f"* {s['backend']}" + (f" ({s['halls']} halls)" if s.get("halls") else "")
+                  + f": {s['reason']}" for s in cd.get("skipped", [])] + [""]
+    elif cd:
+        lines += [f"Campus day: {cd['status']} ({cd.get('reason', '')}).", ""]
+    return lines
 
 
 def write_markdown(results: dict, path: Path):

@@ -47,6 +47,12 @@ class Options:
     copy_mib: int = 256
     kernels: bool = True
     stage_steps: int = 3
+    campus: bool = False            # a day of meshes/ulsan-campus.toml per backend
+    campus_halls: tuple = (1, 24)   # campus of the first N halls, for each N
+    campus_hours: float = 24.0
+    campus_step_s: float = 3600.0
+    campus_cell_m: float = 0.3
+    campus_file: str | None = None  # default meshes/ulsan-campus.toml
 
 
 @dataclass
@@ -505,8 +511,11 @@ def run(opts: Options, log=print) -> dict:
     if opts.steady:
         _run_steady(targets, hall, case, opts, log, results)
 
-    results["campus_day"] = {"status": "not run",
-                             "reason": "no campus-day driver in the thermal core yet"}
+    if opts.campus:
+        from .campus import run_campus_day
+        results["campus_day"] = run_campus_day(targets, opts, log)
+    else:
+        results["campus_day"] = {"status": "not run", "reason": "not asked for (--campus)"}
     attach_fractions(results)
     results["scaling"] = scaling_summary(results["steps"])
     results["ratios"] = ratios(results["steps"])

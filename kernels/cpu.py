@@ -5,12 +5,40 @@ Every driver has the same name and argument list as its CUDA twin in
 """
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import numba
 import numpy as np
 from numba import njit, prange
 
 from . import pointwise
 
+
+def _drop_stale_cache() -> None:
+    """Forget this module's cached machine code when ``pointwise.py`` has changed.
+
+    Numba's disk cache (``cache=True``) stamps a kernel with its own source file only; the
+    pointwise functions it inlines live in ``pointwise.py``, so an edit there would
+    otherwise leave stale kernels in ``__pycache__``. A digest of that file is kept next
+    to the cache; when it differs, this module's cache entries are removed and rebuilt.
+    """
+    here = Path(__file__).resolve().parent
+    cache = here / "__pycache__"
+    try:
+        digest = hashlib.sha256((here / "pointwise.py").read_bytes()).hexdigest()
+        stamp = cache / "pointwise.sha256"
+        if stamp.is_file() and stamp.read_text().strip() == digest:
+            return
+        cache.mkdir(exist_ok=True)
+        for f in cache.glob("cpu.*.nb[ic]"):
+            f.unlink(missing_ok=True)
+        stamp.write_text(digest + "\n")
+    except OSError:
+        pass        # a read-only install: Numba then caches in its user-wide folder
+
+
+_drop_stale_cache()
 _P = pointwise.build(njit(inline="always", cache=True, error_model="numpy"))
 momentum_rate = _P.momentum_rate
 temperature_rate = _P.temperature_rate

@@ -30,6 +30,7 @@ from .memory import check_fits
 from .problem import FACES, Device, Problem
 
 _MODEL_CODE = {"laminar": 0, "constant": 1, "chen-xu": 2}
+COARSE_MAX = 4000      # most aggregates the automatic coarse space may have
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,9 @@ class SolverSettings:
     min_steps: int = 200
     tol_temp_k: float = 0.2           # statistically steady: window-mean intake change [K]
     min_windows: int = 3
-    coarse_block: int = -1            # aggregate size of the pressure coarse space
-                                      # (-1: 2 below 400k cells, else 4; 0: off)
+    coarse_block: int = -1            # aggregate size of the pressure coarse space (-1: the
+                                      # smallest of 2, 4, 8 giving <= COARSE_MAX aggregates;
+                                      # 0: off)
 
     def __post_init__(self):
         if self.dtype not in ("float32", "float64"):
@@ -189,7 +191,7 @@ class Solver:
         be, p, g, dt = self.backend, self.problem, self.problem.grid, self.dtype
         nx, ny, nz = g.shape
         xp = be.xp
-        self.solid = be.asarray(p.solid.astype(np.uint8))
+        self.solid = be.asarray(cell_codes(p.solid))
         self.u = be.zeros((nx + 1, ny, nz), dt)
         self.v = be.zeros((nx, ny + 1, nz), dt)
         self.w = be.zeros((nx, ny, nz + 1), dt)
@@ -224,10 +226,15 @@ class Solver:
         self.coarse = None
         fluid = p.fluid_mask
         block = self.settings.coarse_block
-        if block < 0:
-            block = 2 if g.cells < 400_000 else 4
         if block and not fluid.all() and g.cells >= 512:
-            from .coarse import CoarseSpace
+            from .coarse import CoarseSpace, aggregates
+            if block < 0:
+                # the coarse LU solve runs once per CG iteration on the host: its cost
+                # grows faster than the aggregate count (fill-in), so keep that count
+                # small (measured on 2 CPU cores: 3.2k aggregates 1 ms a solve, 30k 35 ms)
+                for block in (2, 4, 8):
+                    if int(aggregates(fluid, block).max()) + 1 <= COARSE_MAX:
+                        break
             self.coarse = CoarseSpace(fluid, g.spacing_m, block)
             if be.is_gpu:
                 a = self.coarse.agg.ravel()
@@ -805,6 +812,36 @@ class Solver:
         k.divergence(self.r, self.u, self.v, self.w, self.solid, *(T(d) for d in g.spacing_m))
         return k.max_abs(self.r) * min(g.spacing_m)
 
+    STATE_FIELDS = ("u", "v", "w", "nut", "phi", "T")
+
+    def get_state(self) -> dict:
+        """Host copies of the fields that define the solver's state (staggered velocities,
+        eddy viscosity, pressure potential, temperature), in the solver's float type.
+
+        With :meth:`set_state` a caller can keep several flow states (a what-if, a warm
+        start) and come back to one without reaching into the solver's arrays.
+        """
+        be = self.backend
+        return {name: np.array(be.to_host(getattr(self, name)), copy=True)
+                for name in self.STATE_FIELDS}
+
+    def set_state(self, state: dict) -> None:
+        """Load fields from :meth:`get_state` (any subset; shapes must match, values finite)."""
+        unknown = sorted(set(state) - set(self.STATE_FIELDS))
+        if unknown:
+            raise InputError(f"set_state: unknown field(s) {', '.join(unknown)}; "
+                             f"the state holds {', '.join(self.STATE_FIELDS)}")
+        be = self.backend
+        for name, a in state.items():
+            a = np.asarray(a)
+            dest = getattr(self, name)
+            if a.shape != tuple(dest.shape):
+                raise InputError(f"set_state: field {name} has shape {a.shape}, the solver's is "
+                                 f"{tuple(dest.shape)} (a state of another grid?)")
+            if not np.isfinite(a).all():
+                raise InputError(f"set_state: field {name} holds NaN or infinite values")
+            dest[...] = be.asarray(a.astype(self.dtype, copy=False))
+
     def fields(self) -> dict:
         """Cell-centred host arrays: temperature, velocity components, speed, pressure."""
         be = self.backend
@@ -821,6 +858,33 @@ class Solver:
                 "speed_m_s": np.sqrt(uc ** 2 + vc ** 2 + wc ** 2),
                 "pressure_pa": np.where(solid, np.nan, p).astype(np.float32),
                 "flags": self.problem.solid}
+
+
+def cell_codes(flags: np.ndarray) -> np.ndarray:
+    """The solver's per-cell byte: bit 0 not fluid, bit 1 *regular*.
+
+    A regular cell is fluid and so is every cell up to two away along each axis, all inside
+    the box. Its updates (``pointwise.momentum_rate_regular``, ``temperature_rate_regular``
+    and the Laplacian) need no wall or boundary test, and in a data hall most cells are
+    regular; the facility's other flag bits are not needed by the kernels and are dropped.
+    """
+    fluid = (np.asarray(flags) & 1) == 0
+    reg = fluid.copy()
+    for ax in range(3):
+        n = fluid.shape[ax]
+        for s in (-2, -1, 1, 2):
+            shifted = np.zeros_like(fluid)
+            dst = [slice(None)] * 3
+            src = [slice(None)] * 3
+            if s > 0:           # shifted[i] = fluid[i + s]
+                dst[ax] = slice(0, max(n - s, 0))
+                src[ax] = slice(s, n)
+            else:
+                dst[ax] = slice(-s, n)
+                src[ax] = slice(0, max(n + s, 0))
+            shifted[tuple(dst)] = fluid[tuple(src)]
+            reg &= shifted
+    return ((~fluid).astype(np.uint8) | (reg.astype(np.uint8) << 1))
 
 
 def _cpu_threads(cells: int) -> int:

@@ -152,7 +152,6 @@ _FAN_EFF = 0.6
 _FAN_MIN_SPEED = 0.3
 #: Sizing of the electrical chain when the facility gives none (est.): 25 % above design IT.
 _CHAIN_MARGIN = 1.25
-_STATE_FIELDS = ("u", "v", "w", "nut", "phi", "T")
 
 
 def parse_duration_s(text) -> float:
@@ -789,22 +788,13 @@ class HallModel:
         return mask & fluid
 
     def _capture(self) -> dict:
-        be = self.solver.backend
-        out = {}
-        for name in _STATE_FIELDS:
-            a = getattr(self.solver, name, None)
-            if a is not None:
-                out[name] = np.array(be.to_host(a), copy=True)
-        return out
+        return self.solver.get_state()
 
     def _restore(self, fields: dict):
-        be = self.solver.backend
-        for name, a in fields.items():
-            if hasattr(self.solver, name):
-                setattr(self.solver, name, be.asarray(np.asarray(a).astype(self.solver.dtype)))
+        self.solver.set_state({k: v for k, v in fields.items() if k in self.solver.STATE_FIELDS})
 
     def _set_T(self, T):
-        self.solver.T = self.solver.backend.asarray(np.asarray(T).astype(self.solver.dtype))
+        self.solver.set_state({"T": T})
 
     def _faces_from_solver(self) -> np.ndarray:
         T = self.solver.backend.to_host(self.solver.T)

@@ -22,6 +22,7 @@ import pytest
 
 from kernels import reference as ref
 from kernels.grid import Grid
+from kernels.solver import cell_codes
 from kernels.problem import (BoundaryFace, Device, Fluid, HeatSource, Port, Problem, Resistance,
                              Turbulence)
 
@@ -96,9 +97,39 @@ NU, GBETA, TREF = 0.01, 9.81 / 295.0, 22.0
 ALPHA, INV_PRT = 0.012, 1.0 / 0.9
 
 
-@pytest.fixture(params=SEEDS, ids=lambda s: f"seed{s}")
+@pytest.fixture(params=[(s, m) for s in SEEDS for m in ("flags", "codes")],
+                ids=lambda p: f"seed{p[0]}-{p[1]}")
 def case(request):
-    return _fields(request.param, sprinkle=0.0 if request.param == 0 else 0.08)
+    """Random fields; ``codes`` hands the kernels the solver's cell codes
+    (``kernels.solver.cell_codes``), whose *regular* bit sends most cells of the
+    unsprinkled case down the fast paths, so both paths meet the same reference."""
+    seed, mode = request.param
+    f = _fields(seed, sprinkle=0.0 if seed == 0 else 0.08)
+    if mode == "codes":
+        f["solid"] = cell_codes(f["solid"])
+    return f
+
+
+def test_cell_codes_mark_cells_two_clear_of_walls():
+    """Bit 1 is set exactly where the cell and its neighbours up to two away along each
+    axis are fluid and inside the box (brute force), bit 0 where the cell is not fluid."""
+    for seed in SEEDS:
+        flags = _fields(seed, sprinkle=0.0 if seed == 0 else 0.08)["solid"]
+        codes = cell_codes(flags)
+        fluid = (flags & 1) == 0
+        expect = np.zeros(SHAPE, dtype=bool)
+        for i, j, k in np.ndindex(*SHAPE):
+            ok = fluid[i, j, k]
+            for ax in range(3):
+                for s in (-2, -1, 1, 2):
+                    n = [i, j, k]
+                    n[ax] += s
+                    ok = ok and 0 <= n[ax] < SHAPE[ax] and fluid[tuple(n)]
+            expect[i, j, k] = ok
+        np.testing.assert_array_equal(codes & 1, (~fluid).astype(np.uint8))
+        np.testing.assert_array_equal((codes & 2) != 0, expect)
+        if seed == 0:
+            assert expect.sum() >= 20, "the fast paths would not be exercised"
 
 
 def test_cases_exercise_every_rule():

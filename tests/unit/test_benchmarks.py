@@ -159,3 +159,30 @@ def test_cli_refuses_bad_options():
         parser().parse_args(["--sizes", "4"])
     with pytest.raises(SystemExit):
         options_from_args(parser().parse_args(["--dtype", "float16"]))
+
+
+def test_campus_day_driver_runs_and_reports():
+    """The campus-day section: the twin run loop per backend, a record per hall count with
+    the thermal solve counts; the NumPy reference listed as not applicable. A small
+    facility for one simulated hour stands in for the campus day (timing is not asserted)."""
+    from benchmarks.campus import run_campus_day
+    from benchmarks.report import campus_markdown
+    from benchmarks.suite import Options
+    from benchmarks.targets import make_target
+
+    opts = Options(campus=True, campus_halls=(1, 3), campus_hours=1.0, campus_step_s=1800.0,
+                   campus_cell_m=0.4, campus_file=str(REPO / "meshes" / "small-hall.toml"))
+    res = run_campus_day([make_target("numba-cpu", "float32"),
+                          make_target("numpy", "float64")], opts, None)
+    assert res["status"] == "run", res
+    assert res["facility"] == "meshes/small-hall.toml"
+    (rec,) = res["runs"]                         # the small hall has one hall: N clipped to 1
+    assert rec["backend"] == "numba-cpu" and rec["halls"] == 1 and rec["distinct_halls"] == 1
+    assert rec["status"] == "complete" and rec["steps"] == 2
+    assert rec["cells_solved"] > 1000 and rec["wall_s"] > 0
+    assert rec["thermal_solves"]["flow_solves"] >= 1
+    assert 1.0 < rec["pue"] < 2.0
+    assert [s["backend"] for s in res["skipped"]] == ["numpy"]
+    assert res["scaling"]["numba-cpu"][0]["relative"] == 1.0
+    text = "\n".join(campus_markdown(res))
+    assert "## Campus day" in text and "numba-cpu | 1 | 1" in text
