@@ -329,3 +329,27 @@ def mask_solid(a, solid):
             for k in range(n2):
                 if (solid[i, j, k] & 1) != 0:
                     a[i, j, k] = 0.0
+
+
+@njit(cache=True)
+def coarse_restrict(r, agg, rc):
+    """``rc[a] = sum of r over the cells of aggregate a`` (flat views; ``agg < 0``: solid).
+
+    One pass instead of NumPy's mask, gather, cast and ``bincount``; serial, because
+    neighbouring cells add into the same aggregate.
+    """
+    for a in range(rc.shape[0]):
+        rc[a] = 0.0
+    for n in range(r.shape[0]):
+        a = agg[n]
+        if a >= 0:
+            rc[a] += r[n]
+
+
+@njit(parallel=True, cache=True)
+def coarse_prolong_add(out, agg, xc):
+    """``out += xc[aggregate of each cell]`` on fluid cells (flat views)."""
+    for n in prange(out.shape[0]):
+        a = agg[n]
+        if a >= 0:
+            out[n] += xc[a]

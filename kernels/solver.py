@@ -236,6 +236,8 @@ class Solver:
                     if int(aggregates(fluid, block).max()) + 1 <= COARSE_MAX:
                         break
             self.coarse = CoarseSpace(fluid, g.spacing_m, block)
+            self.agg_flat = np.ascontiguousarray(self.coarse.agg.reshape(-1))
+            self.rc_host = np.zeros(self.coarse.n_coarse)
             if be.is_gpu:
                 a = self.coarse.agg.ravel()
                 m = np.flatnonzero(a >= 0)
@@ -439,7 +441,9 @@ class Solver:
                 flat = out.ravel()
                 flat[self.agg_mask_dev] += xc[self.agg_dev]
             else:
-                out += cs.prolong(cs.solve(cs.restrict(r)), self.dtype)
+                k = be.kernels
+                k.coarse_restrict(r.reshape(-1), self.agg_flat, self.rc_host)
+                k.coarse_prolong_add(out.reshape(-1), self.agg_flat, cs.solve(self.rc_host))
 
     def device_temperatures(self):
         """Intake means and outlet temperatures of every device (rack and cooler models)."""

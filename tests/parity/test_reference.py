@@ -411,3 +411,24 @@ def test_reference_muscl_is_exact_for_linear_profiles():
     rate = ref.temperature_rate(u, v, w, np.zeros(shape), T, solid, (0.1, 0.1, 0.1), 0.0, 1.0,
                                 np.zeros(6), np.zeros(6))
     np.testing.assert_allclose(rate[2:-1], -0.7 * 3.0, rtol=1e-12)
+
+
+def test_coarse_restrict_and_prolong_kernels_match_numpy():
+    """The compiled coarse-space transfers equal ``CoarseSpace.restrict`` / ``prolong``."""
+    from kernels.coarse import CoarseSpace
+    f = _fields(2)
+    fluid = (f["solid"] & 1) == 0
+    cs = CoarseSpace(fluid, SPACING, block=2)
+    assert cs.n_coarse > 10
+    agg = np.ascontiguousarray(cs.agg.reshape(-1))
+    for dtype in (np.float64, np.float32):
+        r = f["phi"].astype(dtype)
+        rc = np.full(cs.n_coarse, np.nan)
+        cpu.coarse_restrict(r.reshape(-1), agg, rc)
+        np.testing.assert_allclose(rc, cs.restrict(r), rtol=1e-12, atol=1e-12)
+        xc = f["rng"].normal(size=cs.n_coarse)
+        out = r.copy()
+        cpu.coarse_prolong_add(out.reshape(-1), agg, xc)
+        expect = r.astype(np.float64) + cs.prolong(xc, np.float64)
+        np.testing.assert_allclose(out, expect.astype(dtype), rtol=1e-6 if dtype == np.float32
+                                   else 1e-15, atol=1e-6 if dtype == np.float32 else 1e-15)
