@@ -40,24 +40,21 @@ from pathlib import Path  # noqa: E402
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
 
-def _ints(text: str) -> tuple:
-    try:
-        vals = tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got '{text}'")
-    if not vals or min(vals) < 8:
-        raise argparse.ArgumentTypeError("sizes are cells a side, at least 8")
-    return vals
+def _int_list(minimum: int, what: str):
+    """argparse type: comma-separated integers, each at least ``minimum``."""
+    def parse(text: str) -> tuple:
+        try:
+            vals = tuple(int(x) for x in text.split(",") if x.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated integers, got '{text}'")
+        if not vals or min(vals) < minimum:
+            raise argparse.ArgumentTypeError(f"{what} are integers >= {minimum}")
+        return vals
+    return parse
 
 
-def _counts(text: str) -> tuple:
-    try:
-        vals = tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got '{text}'")
-    if not vals or min(vals) < 1:
-        raise argparse.ArgumentTypeError("hall counts are integers >= 1")
-    return vals
+_ints = _int_list(8, "sizes (cells a side)")
+_counts = _int_list(1, "hall counts")
 
 
 def parser() -> argparse.ArgumentParser:
