@@ -99,7 +99,8 @@ class CoarseSpace:
         shift[first] = -abs(Ac.diagonal()[first]).max() if nc else 0.0
         self.Ac = (Ac + sp.diags(shift)).tocsc()
         self.lu = spla.splu(self.Ac)
-        self.agg = agg
+        # int16 where the aggregates allow (the map stays on the device: 2 B per cell)
+        self.agg = agg.astype(np.int16) if nc <= np.iinfo(np.int16).max else agg
         self.n_coarse = nc
         self.fluid = fluid
 

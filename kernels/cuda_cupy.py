@@ -39,7 +39,8 @@ _REAL = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 DELEGATED = (
     "predict_velocity", "apply_resistance", "cg_residual_inplace", "mask_solid",
     "masked_shift", "masked_sum", "max_abs_diff", "residual", "temperature_step",
-    "update_nut", "port_intake_stats", "apply_ports", "apply_sources",
+    "update_nut", "port_intake_stats", "apply_ports", "apply_sources", "coarse_restrict",
+    "coarse_prolong_add",
 )
 
 

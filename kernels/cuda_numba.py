@@ -453,6 +453,27 @@ def _apply_sources(Tn, src_cell, src_rate, dt):
         n += cuda.gridsize(1)
 
 
+# ----------------------------------------------------------------------------- coarse space
+@cuda.jit
+def _coarse_restrict(r, agg, rc):
+    n = cuda.grid(1)
+    while n < r.shape[0]:
+        a = agg[n]
+        if a >= 0:
+            cuda.atomic.add(rc, a, float64(r[n]))
+        n += cuda.gridsize(1)
+
+
+@cuda.jit
+def _coarse_prolong_add(out, agg, xc):
+    n = cuda.grid(1)
+    while n < out.shape[0]:
+        a = agg[n]
+        if a >= 0:
+            out[n] += xc[a]
+        n += cuda.gridsize(1)
+
+
 # ----------------------------------------------------------------------------- the drivers
 def _size(a) -> int:
     s = 1
@@ -650,6 +671,16 @@ class NumbaCudaKernels:
         self._launch(_apply_ports, int(pf_cell.shape[0]), Tn, T, pf_cell, pf_dev, pf_role,
                      pf_rate, dev_tout, Tn.dtype.type(dt))
 
+    def coarse_restrict(self, r, agg, rc):
+        """``rc[a] = sum of r over aggregate a`` (flat arrays; ``agg < 0``: solid; ``rc``
+        float64, zeroed here; float64 atomics, so the sum order differs from the CPU)."""
+        rc[...] = 0.0
+        self._launch(_coarse_restrict, _size(r), r, agg, rc)
+
+    def coarse_prolong_add(self, out, agg, xc):
+        """``out += xc[aggregate of each cell]`` on fluid cells (flat arrays)."""
+        self._launch(_coarse_prolong_add, _size(out), out, agg, xc)
+
     def apply_sources(self, Tn, src_cell, src_rate, dt):
         """Volumetric heat: ``src_rate`` is W / (rho cp V) [K/s] per listed cell."""
         self._launch(_apply_sources, int(src_cell.shape[0]), Tn, src_cell, src_rate,
@@ -669,4 +700,5 @@ KERNELS = {
     "temperature_step": _temperature_step, "update_nut": _update_nut,
     "stats_init": _stats_init, "stats_accumulate": _stats_accumulate,
     "apply_ports": _apply_ports, "apply_sources": _apply_sources,
+    "coarse_restrict": _coarse_restrict, "coarse_prolong_add": _coarse_prolong_add,
 }

@@ -12,11 +12,15 @@ phi                            s      pressure increment (warm start)
 nu_t                           s      eddy viscosity
 wall distance                  s      Chen-Xu length scale (only with chen-xu)
 r, p, z                        3 s    CG vectors; z also holds Ap and the new T
-solid flags                    1      uint8 bit flags
+solid flags                    1      uint8 cell codes (``solver.cell_codes``)
+coarse aggregate map           2      int16 aggregate of each cell (pressure coarse
+                                      space, ``coarse.py``; at most 32,767 aggregates)
 =============================  =====  ==========================================
 
-13 s + 1 = 53 B per cell in float32, plus the transform's work space (cuFFT / scipy keep
-a complex copy of the grid during a DCT: 2 s per cell, counted here as 8 B in float32).
+13 s + 3 = 55 B per cell in float32, plus the transform's work space (cuFFT / scipy keep
+a complex copy of the grid during a DCT: 2 s per cell, counted here as 8 B in float32):
+63 B per cell in float32, 123 B in float64. The coarse space's other arrays are per
+aggregate (a few thousand numbers) and its factorisation stays on the host.
 """
 from __future__ import annotations
 
@@ -25,11 +29,12 @@ from .grid import Grid
 
 FIELD_WORDS = 13      # floating arrays per cell (see table)
 FLAG_BYTES = 1
+AGG_BYTES = 2         # int16 coarse-space aggregate map
 FFT_WORDS = 2         # complex work copy of one field during the DCT
 
 
 def bytes_per_cell(dtype_bytes: int = 4) -> int:
-    return FIELD_WORDS * dtype_bytes + FLAG_BYTES + FFT_WORDS * dtype_bytes
+    return FIELD_WORDS * dtype_bytes + FLAG_BYTES + AGG_BYTES + FFT_WORDS * dtype_bytes
 
 
 def estimate_bytes(grid: Grid, backend_name: str = "numba-cpu", dtype_bytes: int = 4) -> dict:

@@ -236,13 +236,9 @@ class Solver:
                     if int(aggregates(fluid, block).max()) + 1 <= COARSE_MAX:
                         break
             self.coarse = CoarseSpace(fluid, g.spacing_m, block)
-            self.agg_flat = np.ascontiguousarray(self.coarse.agg.reshape(-1))
-            self.rc_host = np.zeros(self.coarse.n_coarse)
-            if be.is_gpu:
-                a = self.coarse.agg.ravel()
-                m = np.flatnonzero(a >= 0)
-                self.agg_mask_dev = be.asarray(m)
-                self.agg_dev = be.asarray(a[m])
+            # the aggregate of every cell (-1 solid), int16 below 32k aggregates: 2 B/cell
+            self.agg_flat = be.asarray(np.ascontiguousarray(self.coarse.agg.reshape(-1)))
+            self.rc = be.zeros(self.coarse.n_coarse, np.float64)
         # boundary conditions
         fl = p.fluid
         slip = np.zeros(6, np.int32)
@@ -434,16 +430,10 @@ class Solver:
         be.kernels.mask_solid(out, self.solid)
         if self.coarse is not None:
             cs = self.coarse
-            if be.is_gpu:
-                rc = be.xp.bincount(self.agg_dev, weights=r.ravel()[self.agg_mask_dev],
-                                    minlength=cs.n_coarse).get()
-                xc = be.xp.asarray(cs.solve(rc).astype(self.dtype))
-                flat = out.ravel()
-                flat[self.agg_mask_dev] += xc[self.agg_dev]
-            else:
-                k = be.kernels
-                k.coarse_restrict(r.reshape(-1), self.agg_flat, self.rc_host)
-                k.coarse_prolong_add(out.reshape(-1), self.agg_flat, cs.solve(self.rc_host))
+            k = be.kernels
+            k.coarse_restrict(r.reshape(-1), self.agg_flat, self.rc)
+            xc = cs.solve(be.to_host(self.rc))
+            k.coarse_prolong_add(out.reshape(-1), self.agg_flat, be.asarray(xc))
 
     def device_temperatures(self):
         """Intake means and outlet temperatures of every device (rack and cooler models)."""

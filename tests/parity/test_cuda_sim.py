@@ -47,7 +47,7 @@ DRIVER_CHECKS = (
     "cg_update_xr", "cg_update_xr_value", "dot", "max_abs", "max_abs_diff", "masked_sum",
     "residual", "residual_value", "temperature_step", "update_nut_0", "update_nut_1",
     "update_nut_2", "port_intake_stats_sums", "port_intake_stats_maxs", "apply_ports",
-    "apply_sources",
+    "apply_sources", "coarse_restrict", "coarse_prolong_add",
 )
 STEP_CHECKS = ("T", "u", "v", "w", "phi", "nut", "dev_tin", "dev_tout", "cg_iterations")
 
@@ -179,6 +179,19 @@ def _driver_checks(cpu, gpu, dtype) -> dict:
          "c", "T")
     both("apply_sources", lambda k, o: k.apply_sources(o, d["src_cell"], d["src_rate"], R(0.05)),
          "c")
+    # coarse-space transfers: 7 aggregates spread over the fluid cells, int16 map
+    agg = np.full(SHAPE, -1, np.int16)
+    fluid = (s & 1) == 0
+    agg[fluid] = np.arange(int(fluid.sum())) % 7
+    aggf = agg.reshape(-1)
+    rcs = []
+    for k in (cpu, gpu):
+        rc = np.full(7, np.nan)
+        k.coarse_restrict(d["a"].reshape(-1), aggf, rc)
+        rcs.append(rc)
+    out["coarse_restrict"] = _rel(rcs[1], rcs[0])
+    xc = np.linspace(-1.0, 1.0, 7)
+    both("coarse_prolong_add", lambda k, a: k.coarse_prolong_add(a.reshape(-1), aggf, xc), "a")
     return out
 
 
@@ -358,6 +371,8 @@ def _ptx_child():
         "update_nut": (A3,) * 5 + (R, S), "stats_init": (F1, F1),
         "stats_accumulate": (A3, I2, I1, I1, F1, F1),
         "apply_ports": (A3, A3, I2, I1, I1, R1, R1, R), "apply_sources": (A3, I2, R1, R),
+        "coarse_restrict": (R1, t.Array(t.int16, 1, "C"), F1),
+        "coarse_prolong_add": (R1, t.Array(t.int16, 1, "C"), F1),
     }
     assert set(sigs) == set(cn.KERNELS), set(sigs) ^ set(cn.KERNELS)
     from numba.cuda.cudadrv.error import CudaSupportError
