@@ -251,7 +251,9 @@ def campus_markdown(cd: dict | None) -> list[str]:
         lines += [f"## Campus day (twin run loop on {cd['facility']})", "",
                   f"{cd['hours']:g} h at {cd['step_s'] / 3600:g} h steps, {cd['cell_m']:g} m "
                   "cells, design rack airflow; the twin solves each distinct hall once and lets "
-                  "it stand for its identical copies.", ""]
+                  "it stand for its identical copies. The plant (chillers, towers, dry coolers, "
+                  "pumps) keeps the facility's design sizes whatever the number of halls run, so "
+                  "the PUE of a partial campus carries the fixed losses of the whole plant.", ""]
         rows = [[r["backend"], r["halls"], r["distinct_halls"], f"{r['cells_solved']:,}",
                  f"{r['cells_represented']:,}", r["steps"], _f(r["wall_s"], "{:.1f}"),
                  _f(r["wall_s_per_simulated_h"], "{:.2f}"),
