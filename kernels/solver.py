@@ -60,9 +60,9 @@ class SolverSettings:
     min_steps: int = 200
     tol_temp_k: float = 0.2           # statistically steady: window-mean intake change [K]
     min_windows: int = 3
-    coarse_block: int = -1            # aggregate size of the pressure coarse space (-1: the
-                                      # smallest of 2, 4, 8 giving <= COARSE_MAX aggregates;
-                                      # 0: off)
+    coarse_block: int = -1            # aggregate size of the pressure coarse space (-1: on
+                                      # GPU backends the smallest of 2, 4, 8 giving
+                                      # <= COARSE_MAX aggregates, off on the CPU; 0: off)
 
     def __post_init__(self):
         if self.dtype not in ("float32", "float64"):
@@ -226,6 +226,11 @@ class Solver:
         self.coarse = None
         fluid = p.fluid_mask
         block = self.settings.coarse_block
+        if block < 0 and not be.is_gpu:
+            # measured on 2 CPU cores (kernels/README.md): the coarse solve and transfers
+            # cost as much as the CG iterations they save; small hall steady at 0.25 m
+            # 30.9 s without, 36.0 s with, at 0.2 m 109.6 s against 112.7 s
+            block = 0
         if block and not fluid.all() and g.cells >= 512:
             from .coarse import CoarseSpace, aggregates
             if block < 0:
