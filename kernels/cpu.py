@@ -41,6 +41,7 @@ def _drop_stale_cache() -> None:
 _drop_stale_cache()
 _P = pointwise.build(njit(inline="always", cache=True, error_model="numpy"))
 momentum_rate = _P.momentum_rate
+component = _P.component
 temperature_rate = _P.temperature_rate
 face_open = _P.face_open
 divergence_at = _P.divergence
@@ -55,12 +56,7 @@ def _make_predict(c):
 
     @njit(parallel=True, cache=True)
     def predict(u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw, dt):
-        if c == 0:
-            q = u
-        elif c == 1:
-            q = v
-        else:
-            q = w
+        q = component(c, u, v, w)
         n0, n1, n2 = out.shape
         nc = solid.shape[c]
         for i in prange(n0):

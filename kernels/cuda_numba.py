@@ -80,6 +80,7 @@ def device_jit():
 _dev = device_jit()
 _P = pointwise.build(_dev)
 momentum_rate = _P.momentum_rate
+component = _P.component
 temperature_rate = _P.temperature_rate
 face_open = _P.face_open
 divergence_at = _P.divergence
@@ -147,12 +148,7 @@ def _make_predict(c):
 
     @cuda.jit
     def predict(u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw, dt):
-        if c == 0:
-            q = u
-        elif c == 1:
-            q = v
-        else:
-            q = w
+        q = component(c, u, v, w)
         n0, n1, n2 = out.shape
         nc = solid.shape[c]
         n = cuda.grid(1)

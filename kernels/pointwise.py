@@ -79,6 +79,15 @@ def build(jit):
         return (solid[i, j, k] & 1) == 0
 
     @jit
+    def component(c, u, v, w):
+        """The staggered array of velocity component ``c`` (0: u, 1: v, 2: w)."""
+        if c == 0:
+            return u
+        if c == 1:
+            return v
+        return w
+
+    @jit
     def vel(c, u, v, w, i, j, k):
         if c == 0:
             return u[i, j, k]
@@ -142,12 +151,7 @@ def build(jit):
         ec0 = unit(0, c)
         ec1 = unit(1, c)
         ec2 = unit(2, c)
-        if c == 0:
-            q = u
-        elif c == 1:
-            q = v
-        else:
-            q = w
+        q = component(c, u, v, w)
         d = spacing(c, dx, dy, dz)
         nue = nu + 0.5 * (nut[i, j, k] + nut[i - ec0, j - ec1, k - ec2])
         q0 = q[i, j, k]
@@ -384,7 +388,7 @@ def build(jit):
         return 0.03874 * speed_at_centre(i, j, k, u, v, w) * walldist[i, j, k]
 
     return SimpleNamespace(
-        vanleer=vanleer, muscl=muscl, muscl_flux=muscl_flux, regular=regular, fluid=fluid, vel=vel, spacing=spacing,
+        component=component, vanleer=vanleer, muscl=muscl, muscl_flux=muscl_flux, regular=regular, fluid=fluid, vel=vel, spacing=spacing,
         unit=unit, tangential=tangential, momentum_rate=momentum_rate, face_open=face_open,
         momentum_rate_regular=momentum_rate_regular, cross_terms=cross_terms,
         temperature_rate=temperature_rate, temperature_rate_regular=temperature_rate_regular,
