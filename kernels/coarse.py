@@ -84,9 +84,10 @@ def aggregates(fluid: np.ndarray, block: int = 4) -> np.ndarray:
 class CoarseSpace:
     """``P (P^T A P)^-1 P^T`` for one geometry; apply with :meth:`correct`."""
 
-    def __init__(self, fluid: np.ndarray, spacing, block: int = 4):
+    def __init__(self, fluid: np.ndarray, spacing, block: int = 4, agg: np.ndarray | None = None):
         A, idx = masked_laplacian_matrix(fluid, spacing)
-        agg = aggregates(fluid, block)
+        if agg is None:          # the caller may pass aggregates(fluid, block) it already has
+            agg = aggregates(fluid, block)
         lab = agg[fluid]
         nc = int(lab.max()) + 1 if lab.size else 0
         P = sp.csr_matrix((np.ones(lab.size), (np.arange(lab.size), lab)), shape=(lab.size, nc))

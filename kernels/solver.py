@@ -233,14 +233,16 @@ class Solver:
             block = 0
         if block and not fluid.all() and g.cells >= 512:
             from .coarse import CoarseSpace, aggregates
+            agg = None
             if block < 0:
                 # the coarse LU solve runs once per CG iteration on the host: its cost
                 # grows faster than the aggregate count (fill-in), so keep that count
                 # small (measured on 2 CPU cores: 3.2k aggregates 1 ms a solve, 30k 35 ms)
                 for block in (2, 4, 8):
-                    if int(aggregates(fluid, block).max()) + 1 <= COARSE_MAX:
+                    agg = aggregates(fluid, block)
+                    if int(agg.max()) + 1 <= COARSE_MAX:
                         break
-            self.coarse = CoarseSpace(fluid, g.spacing_m, block)
+            self.coarse = CoarseSpace(fluid, g.spacing_m, block, agg=agg)
             # the aggregate of every cell (-1 solid), int16 below 32k aggregates: 2 B/cell
             self.agg_flat = be.asarray(np.ascontiguousarray(self.coarse.agg.reshape(-1)))
             self.rc = be.zeros(self.coarse.n_coarse, np.float64)
