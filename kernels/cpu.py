@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import pointwise
+from .pointwise import const
 
 
 def _drop_stale_cache() -> None:
@@ -89,7 +90,7 @@ def apply_resistance(q, faces, k_loss, d, dt):
         j = faces[n, 1]
         k = faces[n, 2]
         qq = q[i, j, k]
-        q[i, j, k] = qq / (1.0 + dt * k_loss[n] * abs(qq) / (2.0 * d))
+        q[i, j, k] = qq / (const(q, 1.0) + dt * k_loss[n] * abs(qq) / (const(q, 2.0) * d))
 
 
 @njit(parallel=True, cache=True)

@@ -59,6 +59,7 @@ import numpy as np
 from numba import config, cuda, float64
 
 from . import pointwise
+from .pointwise import const
 from .errors import InputError
 
 #: Largest block (and the shared-memory size of the block reductions).
@@ -197,7 +198,7 @@ def _apply_resistance(q, faces, k_loss, d, dt):
         j = faces[n, 1]
         k = faces[n, 2]
         qq = q[i, j, k]
-        q[i, j, k] = qq / (1.0 + dt * k_loss[n] * abs(qq) / (2.0 * d))
+        q[i, j, k] = qq / (const(q, 1.0) + dt * k_loss[n] * abs(qq) / (const(q, 2.0) * d))
         n += cuda.gridsize(1)
 
 

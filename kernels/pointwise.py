@@ -25,7 +25,41 @@ outside or wall temperature.
 """
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
+
+from numba import types as _nbtypes
+from numba.extending import overload
+
+
+def const(x, value):
+    """The float ``value`` in the float type of ``x`` (a float scalar or a float array).
+
+    A bare literal such as ``0.5`` is a float64 in Numba, and ``x32 * 0.5`` is then
+    computed in float64 (NumPy's scalar promotion): every float32 kernel would convert its
+    operands to double and back. Writing ``const(q, 0.5) * x`` keeps a float32 kernel in
+    float32 and a float64 kernel in float64 from one source. Compiled (CPU and CUDA), the
+    call folds to a typed constant; in plain Python (the CUDA simulator, the tests) it
+    builds the NumPy scalar.
+    """
+    dt = getattr(x, "dtype", None)
+    if dt is not None:
+        return dt.type(value)
+    return type(x)(value)
+
+
+@overload(const, inline="always")
+def _const_typed(x, value):
+    if isinstance(x, _nbtypes.Array) and isinstance(x.dtype, _nbtypes.Float):
+        ftype = x.dtype
+    elif isinstance(x, _nbtypes.Float):
+        ftype = x
+    else:
+        return None
+
+    def impl(x, value):
+        return ftype(value)
+    return impl
 
 
 def build(jit):
@@ -41,14 +75,15 @@ def build(jit):
         """
         a1 = abs(d1)
         a2 = abs(d2)
-        return (d1 * a2 + a1 * d2) / (a1 + a2 + 1e-30)
+        return (d1 * a2 + a1 * d2) / (a1 + a2 + const(d1, 1e-30))
 
     @jit
     def muscl(a, qm2, qm1, qp1, qp2):
         """Advective flux ``a * q_face`` between ``qm1`` and ``qp1`` (all four neighbours valid)."""
-        ql = qm1 + 0.5 * vanleer(qm1 - qm2, qp1 - qm1)
-        qr = qp1 - 0.5 * vanleer(qp2 - qp1, qp1 - qm1)
-        return a * (ql if a >= 0.0 else qr)
+        half = const(qm1, 0.5)
+        ql = qm1 + half * vanleer(qm1 - qm2, qp1 - qm1)
+        qr = qp1 - half * vanleer(qp2 - qp1, qp1 - qm1)
+        return a * (ql if a >= const(a, 0.0) else qr)
 
     @jit
     def muscl_flux(a, qm2, qm1, qp1, qp2, okm2, okp2):
@@ -57,11 +92,13 @@ def build(jit):
         ``okm2`` / ``okp2`` say whether the far neighbours exist; where one does not,
         that side's reconstruction falls back to first-order upwind.
         """
-        dm = (qm1 - qm2) if okm2 else 0.0 * qm1
-        dp = (qp2 - qp1) if okp2 else 0.0 * qp1
-        ql = qm1 + 0.5 * vanleer(dm, qp1 - qm1)
-        qr = qp1 - 0.5 * vanleer(dp, qp1 - qm1)
-        return a * (ql if a >= 0.0 else qr)
+        zero = const(qm1, 0.0)
+        half = const(qm1, 0.5)
+        dm = (qm1 - qm2) if okm2 else zero
+        dp = (qp2 - qp1) if okp2 else zero
+        ql = qm1 + half * vanleer(dm, qp1 - qm1)
+        qr = qp1 - half * vanleer(dp, qp1 - qm1)
+        return a * (ql if a >= const(a, 0.0) else qr)
 
     @jit
     def regular(solid, i, j, k):
@@ -114,6 +151,7 @@ def build(jit):
         Returns ``(value, state, wall_velocity)``: state 0 a fluid value, 1 a no-slip wall
         (internal solid or wall face), 2 a slip face.
         """
+        zero = const(u, 0.0)
         ii = i + m * unit(0, b)
         jj = j + m * unit(1, b)
         kk = k + m * unit(2, b)
@@ -122,26 +160,27 @@ def build(jit):
         if idx < 0 or idx >= nb:
             f = 2 * b + (1 if m > 0 else 0)
             if bc_slip[f] != 0:
-                return 0.0, 2, 0.0
-            return 0.0, 1, bc_uw[f, c]
+                return zero, 2, zero
+            return zero, 1, const(u, bc_uw[f, c])
         # the two cells beside the neighbouring face
         lo = fluid(solid, ii - unit(0, c), jj - unit(1, c), kk - unit(2, c))
         hi = fluid(solid, ii, jj, kk)
         if not lo and not hi:
-            return 0.0, 1, 0.0
-        return vel(c, u, v, w, ii, jj, kk), 0, 0.0
+            return zero, 1, zero
+        return vel(c, u, v, w, ii, jj, kk), 0, zero
 
     @jit
     def cross_terms(q, a, i, j, k, ec0, ec1, ec2, eb0, eb1, eb2, d, q0, nue):
         """Advection by component ``b`` and diffusion along ``b`` of the ``c`` velocity ``q``
         at an interior face far from walls (``a`` is the ``b`` velocity array)."""
-        a_hi = 0.5 * (a[i - ec0 + eb0, j - ec1 + eb1, k - ec2 + eb2] + a[i + eb0, j + eb1, k + eb2])
-        a_lo = 0.5 * (a[i - ec0, j - ec1, k - ec2] + a[i, j, k])
+        half = const(q, 0.5)
+        a_hi = half * (a[i - ec0 + eb0, j - ec1 + eb1, k - ec2 + eb2] + a[i + eb0, j + eb1, k + eb2])
+        a_lo = half * (a[i - ec0, j - ec1, k - ec2] + a[i, j, k])
         qp1 = q[i + eb0, j + eb1, k + eb2]
         qp2 = q[i + 2 * eb0, j + 2 * eb1, k + 2 * eb2]
         qm1 = q[i - eb0, j - eb1, k - eb2]
         qm2 = q[i - 2 * eb0, j - 2 * eb1, k - 2 * eb2]
-        return (nue * (qp1 - 2.0 * q0 + qm1) / (d * d)
+        return (nue * (qp1 - const(q, 2.0) * q0 + qm1) / (d * d)
                 - (muscl(a_hi, qm1, q0, qp1, qp2) - muscl(a_lo, qm2, qm1, q0, qp1)) / d)
 
     @jit
@@ -153,15 +192,16 @@ def build(jit):
         ec2 = unit(2, c)
         q = component(c, u, v, w)
         d = spacing(c, dx, dy, dz)
-        nue = nu + 0.5 * (nut[i, j, k] + nut[i - ec0, j - ec1, k - ec2])
+        half = const(q, 0.5)
+        nue = nu + half * (nut[i, j, k] + nut[i - ec0, j - ec1, k - ec2])
         q0 = q[i, j, k]
         qm1 = q[i - ec0, j - ec1, k - ec2]
         qp1 = q[i + ec0, j + ec1, k + ec2]
         qm2 = q[i - 2 * ec0, j - 2 * ec1, k - 2 * ec2]
         qp2 = q[i + 2 * ec0, j + 2 * ec1, k + 2 * ec2]
-        f_hi = muscl(0.5 * (q0 + qp1), qm1, q0, qp1, qp2)
-        f_lo = muscl(0.5 * (qm1 + q0), qm2, qm1, q0, qp1)
-        rate = -(f_hi - f_lo) / d + nue * (qp1 - 2.0 * q0 + qm1) / (d * d)
+        f_hi = muscl(half * (q0 + qp1), qm1, q0, qp1, qp2)
+        f_lo = muscl(half * (qm1 + q0), qm2, qm1, q0, qp1)
+        rate = -(f_hi - f_lo) / d + nue * (qp1 - const(q, 2.0) * q0 + qm1) / (d * d)
         if c != 0:
             rate += cross_terms(q, u, i, j, k, ec0, ec1, ec2, 1, 0, 0, dx, q0, nue)
         if c != 1:
@@ -169,7 +209,7 @@ def build(jit):
         if c != 2:
             rate += cross_terms(q, w, i, j, k, ec0, ec1, ec2, 0, 0, 1, dz, q0, nue)
         else:
-            rate += gbeta * (0.5 * (T[i, j, k] + T[i, j, k - 1]) - tref)
+            rate += gbeta * (half * (T[i, j, k] + T[i, j, k - 1]) - tref)
         return rate
 
     @jit
@@ -189,8 +229,11 @@ def build(jit):
         nfc = solid.shape[c] + 1  # faces along c
         fidx = i if c == 0 else (j if c == 1 else k)
         # effective viscosity at the face: molecular + mean of the two cells' eddy values
-        nue = nu + 0.5 * (nut[i, j, k] + nut[i - ec0, j - ec1, k - ec2])
-        rate = 0.0 * q0
+        half = const(u, 0.5)
+        two = const(u, 2.0)
+        zero = const(u, 0.0)
+        nue = nu + half * (nut[i, j, k] + nut[i - ec0, j - ec1, k - ec2])
+        rate = zero
         for b in range(3):
             d = spacing(b, dx, dy, dz)
             if b == c:
@@ -204,48 +247,48 @@ def build(jit):
                     qm2 = vel(c, u, v, w, i - 2 * ec0, j - 2 * ec1, k - 2 * ec2)
                 if okp2:
                     qp2 = vel(c, u, v, w, i + 2 * ec0, j + 2 * ec1, k + 2 * ec2)
-                a_hi = 0.5 * (q0 + qp1)
-                a_lo = 0.5 * (qm1 + q0)
+                a_hi = half * (q0 + qp1)
+                a_lo = half * (qm1 + q0)
                 f_hi = muscl_flux(a_hi, qm1, q0, qp1, qp2, True, okp2)
                 f_lo = muscl_flux(a_lo, qm2, qm1, q0, qp1, okm2, True)
-                rate += -(f_hi - f_lo) / d + nue * (qp1 - 2.0 * q0 + qm1) / (d * d)
+                rate += -(f_hi - f_lo) / d + nue * (qp1 - two * q0 + qm1) / (d * d)
             else:
                 eb0 = unit(0, b)
                 eb1 = unit(1, b)
                 eb2 = unit(2, b)
                 # advecting velocity (component b) at the two edges
-                a_hi = 0.5 * (vel(b, u, v, w, i - ec0 + eb0, j - ec1 + eb1, k - ec2 + eb2)
+                a_hi = half * (vel(b, u, v, w, i - ec0 + eb0, j - ec1 + eb1, k - ec2 + eb2)
                               + vel(b, u, v, w, i + eb0, j + eb1, k + eb2))
-                a_lo = 0.5 * (vel(b, u, v, w, i - ec0, j - ec1, k - ec2)
+                a_lo = half * (vel(b, u, v, w, i - ec0, j - ec1, k - ec2)
                               + vel(b, u, v, w, i, j, k))
                 qp1, sp1, wp1 = tangential(c, b, 1, i, j, k, u, v, w, solid, bc_slip, bc_uw)
                 qm1, sm1, wm1 = tangential(c, b, -1, i, j, k, u, v, w, solid, bc_slip, bc_uw)
                 # diffusion ghosts: no-slip mirror about the wall, slip zero gradient
                 gp = qp1
                 if sp1 == 1:
-                    gp = 2.0 * wp1 - q0
+                    gp = two * wp1 - q0
                 elif sp1 == 2:
                     gp = q0
                 gm = qm1
                 if sm1 == 1:
-                    gm = 2.0 * wm1 - q0
+                    gm = two * wm1 - q0
                 elif sm1 == 2:
                     gm = q0
-                rate += nue * (gp - 2.0 * q0 + gm) / (d * d)
+                rate += nue * (gp - two * q0 + gm) / (d * d)
                 # advection: the wall side carries the wall's velocity
                 if sp1 == 0:
                     qp2, sp2, wp2 = tangential(c, b, 2, i, j, k, u, v, w, solid, bc_slip, bc_uw)
                     f_hi = muscl_flux(a_hi, qm1, q0, qp1, qp2, sm1 == 0, sp2 == 0)
                 else:
-                    f_hi = a_hi * (q0 if a_hi >= 0.0 else wp1)
+                    f_hi = a_hi * (q0 if a_hi >= zero else wp1)
                 if sm1 == 0:
                     qm2, sm2, wm2 = tangential(c, b, -2, i, j, k, u, v, w, solid, bc_slip, bc_uw)
                     f_lo = muscl_flux(a_lo, qm2, qm1, q0, qp1, sm2 == 0, sp1 == 0)
                 else:
-                    f_lo = a_lo * (wm1 if a_lo >= 0.0 else q0)
+                    f_lo = a_lo * (wm1 if a_lo >= zero else q0)
                 rate += -(f_hi - f_lo) / d
         if c == 2:
-            rate += gbeta * (0.5 * (T[i, j, k] + T[i, j, k - 1]) - tref)
+            rate += gbeta * (half * (T[i, j, k] + T[i, j, k - 1]) - tref)
         return rate
 
     @jit
@@ -266,8 +309,9 @@ def build(jit):
         f_lo = muscl(q[i, j, k], Tm2, Tm1, Tc, Tp1)
         a_p = alpha + nut[i + e0, j + e1, k + e2] * inv_prt
         a_m = alpha + nut[i - e0, j - e1, k - e2] * inv_prt
+        half = const(T, 0.5)
         return (-(f_hi - f_lo) / d
-                + (0.5 * (ac + a_p) * (Tp1 - Tc) + 0.5 * (ac + a_m) * (Tm1 - Tc)) / (d * d))
+                + (half * (ac + a_p) * (Tp1 - Tc) + half * (ac + a_m) * (Tm1 - Tc)) / (d * d))
 
     @jit
     def temperature_rate_regular(i, j, k, u, v, w, nut, T, dx, dy, dz, alpha, inv_prt):
@@ -291,7 +335,9 @@ def build(jit):
                                             inv_prt)
         Tc = T[i, j, k]
         ac = alpha + nut[i, j, k] * inv_prt
-        rate = 0.0 * Tc
+        zero = const(T, 0.0)
+        half = const(T, 0.5)
+        rate = zero
         for c in range(3):
             d = spacing(c, dx, dy, dz)
             e0 = unit(0, c)
@@ -307,7 +353,7 @@ def build(jit):
                 if idx + m < 0 or idx + m >= n:
                     f = 2 * c + s
                     hk = bc_hk[f]
-                    if hk > 0.0:
+                    if hk > zero:
                         rate += hk * (bc_tb[f] - Tc) / d
                     continue
                 if not fluid(solid, ni, nj, nk):
@@ -343,7 +389,7 @@ def build(jit):
                     flux = muscl_flux(a, qm2, Tn, Tc, qp2, okm2, okp2)
                     rate += flux / d
                 an = alpha + nut[ni, nj, nk] * inv_prt
-                rate += 0.5 * (ac + an) * (Tn - Tc) / (d * d)
+                rate += half * (ac + an) * (Tn - Tc) / (d * d)
         return rate
 
     @jit
@@ -357,10 +403,11 @@ def build(jit):
         """Masked Laplacian: Neumann (zero flux) at solid cells and the domain boundary."""
         pc = phi[i, j, k]
         if regular(solid, i, j, k):
-            return ((phi[i - 1, j, k] + phi[i + 1, j, k] - 2.0 * pc) / (dx * dx)
-                    + (phi[i, j - 1, k] + phi[i, j + 1, k] - 2.0 * pc) / (dy * dy)
-                    + (phi[i, j, k - 1] + phi[i, j, k + 1] - 2.0 * pc) / (dz * dz))
-        r = 0.0 * pc
+            two = const(phi, 2.0)
+            return ((phi[i - 1, j, k] + phi[i + 1, j, k] - two * pc) / (dx * dx)
+                    + (phi[i, j - 1, k] + phi[i, j + 1, k] - two * pc) / (dy * dy)
+                    + (phi[i, j, k - 1] + phi[i, j, k + 1] - two * pc) / (dz * dz))
+        r = const(phi, 0.0)
         if fluid(solid, i - 1, j, k):
             r += (phi[i - 1, j, k] - pc) / (dx * dx)
         if fluid(solid, i + 1, j, k):
@@ -377,15 +424,16 @@ def build(jit):
 
     @jit
     def speed_at_centre(i, j, k, u, v, w):
-        uc = 0.5 * (u[i, j, k] + u[i + 1, j, k])
-        vc = 0.5 * (v[i, j, k] + v[i, j + 1, k])
-        wc = 0.5 * (w[i, j, k] + w[i, j, k + 1])
-        return (uc * uc + vc * vc + wc * wc) ** 0.5
+        half = const(u, 0.5)
+        uc = half * (u[i, j, k] + u[i + 1, j, k])
+        vc = half * (v[i, j, k] + v[i, j + 1, k])
+        wc = half * (w[i, j, k] + w[i, j, k + 1])
+        return math.sqrt(uc * uc + vc * vc + wc * wc)
 
     @jit
     def chen_xu_nut(i, j, k, u, v, w, walldist):
         """Chen & Xu (1998) zero-equation eddy viscosity, ``0.03874 * |V| * l`` [m2/s]."""
-        return 0.03874 * speed_at_centre(i, j, k, u, v, w) * walldist[i, j, k]
+        return const(u, 0.03874) * speed_at_centre(i, j, k, u, v, w) * walldist[i, j, k]
 
     return SimpleNamespace(
         component=component, vanleer=vanleer, muscl=muscl, muscl_flux=muscl_flux, regular=regular, fluid=fluid, vel=vel, spacing=spacing,

@@ -376,7 +376,7 @@ def _ptx_child():
     }
     assert set(sigs) == set(cn.KERNELS), set(sigs) ^ set(cn.KERNELS)
     from numba.cuda.cudadrv.error import CudaSupportError
-    done = {}
+    done, f64 = {}, {}
     for name, sig in sigs.items():
         try:
             ptx, _ = cuda.compile_ptx(cn.KERNELS[name].py_func, sig, cc=(9, 0))
@@ -384,14 +384,72 @@ def _ptx_child():
             print(json.dumps({"_skip": f"compiling needs a CUDA driver here ({exc})"}))
             return
         done[name] = ".entry" in ptx
-    print(json.dumps(done))
+        # double-precision instructions in this float32 build (declarations aside)
+        f64[name] = sum(1 for line in ptx.splitlines()
+                        if ".f64" in line and not line.lstrip().startswith(".reg"))
+    print(json.dumps({"entry": done, "f64": f64}))
 
 
 def test_numba_cuda_kernels_compile_for_sm90(children):
     done = children["ptx"].records()
     if "_skip" in done:
         pytest.skip(done["_skip"])
-    assert done and all(done.values()), done
+    assert done["entry"] and all(done["entry"].values()), done["entry"]
+
+
+#: float32 kernels whose arithmetic is all float32; the others accumulate reductions (dot,
+#: max, r.r, intake sums) or the coarse space in float64 on purpose
+FLOAT32_PURE = ("predict_velocity_0", "predict_velocity_1", "predict_velocity_2",
+                "correct_velocity_0", "correct_velocity_1", "correct_velocity_2",
+                "temperature_step", "laplacian", "divergence", "update_nut",
+                "apply_resistance", "cg_update_p", "cg_residual_inplace", "mask_solid",
+                "masked_shift", "apply_ports", "apply_sources")
+
+
+def test_float32_cuda_kernels_have_no_double_arithmetic(children):
+    """A float literal in the pointwise source (``0.5 * x``) is a float64 in Numba and
+    turns a float32 kernel into double arithmetic with conversions (an H100 does float64
+    at half the float32 rate, and the conversions cost registers); ``pointwise.const``
+    types every constant like the field. Checked in the PTX itself."""
+    done = children["ptx"].records()
+    if "_skip" in done:
+        pytest.skip(done["_skip"])
+    f64 = done["f64"]
+    assert set(FLOAT32_PURE) <= set(f64)
+    bad = {name: f64[name] for name in FLOAT32_PURE if f64[name]}
+    assert not bad, f"float64 instructions in float32 kernels: {bad}"
+
+
+# ----------------------------------------------------------------------------- CUDA C with nvcc
+@pytest.mark.parametrize("real", ["float", "double"])
+def test_cuda_c_source_compiles_with_nvcc_for_sm90(tmp_path, real):
+    """``kernels/cuda/poisson.cu`` as CuPy builds it (the same ``REAL`` / ``THREADS``
+    preamble) compiles for sm_90 with the CUDA compiler where one is installed; the float
+    build keeps double precision to the reductions (dot, max, r.r) that accumulate in
+    double on purpose."""
+    nvcc = shutil.which("nvcc")
+    if nvcc is None:
+        pytest.skip("nvcc is not installed on this machine")
+    src = tmp_path / "poisson.cu"
+    src.write_text(f"#define REAL {real}\n#define THREADS 256\n"
+                   + (ROOT / "kernels" / "cuda" / "poisson.cu").read_text())
+    ptx = tmp_path / "poisson.ptx"
+    run = subprocess.run([nvcc, "-ptx", "-arch=sm_90", "--std=c++11", str(src), "-o", str(ptx)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    entry, f64 = None, {}
+    for line in ptx.read_text().splitlines():
+        if ".entry" in line:
+            entry = line.split(".entry")[1].strip().split("(")[0]
+            f64[entry] = 0
+        elif entry and ".f64" in line and not line.lstrip().startswith(".reg"):
+            f64[entry] += 1
+    import re
+    declared = set(re.findall(r'extern "C" __global__ void (\w+)', src.read_text()))
+    assert declared and set(f64) == declared, (sorted(f64), sorted(declared))
+    if real == "float":
+        bad = {k: n for k, n in f64.items() if n and k not in ("dot", "max_abs", "cg_update_xr")}
+        assert not bad, f"double arithmetic in float kernels: {bad}"
 
 
 # ----------------------------------------------------------------------------- CUDA C on the host

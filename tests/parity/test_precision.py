@@ -1,0 +1,104 @@
+"""Float32 kernels compute in float32.
+
+A bare float literal in Numba is a float64, and ``x32 * 0.5`` follows NumPy's scalar
+promotion: the whole expression is computed in double and rounded back on the store. The
+pointwise physics therefore writes every constant as ``pointwise.const(field, value)``,
+typed like the field it meets. This test compiles the per-cell functions for float32
+fields on the CPU and checks the optimised LLVM IR of the kernel body for any double
+arithmetic or float/double conversion. (The PTX of the CUDA kernels is checked the same
+way in ``test_cuda_sim.py`` where libNVVM is installed.)
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from numba import njit
+
+from kernels import pointwise
+
+_P = pointwise.build(njit(inline="always"))
+momentum_rate = _P.momentum_rate
+temperature_rate = _P.temperature_rate
+laplacian = _P.laplacian
+chen_xu_nut = _P.chen_xu_nut
+
+
+@njit
+def _cells(out, u, v, w, nut, T, solid, walldist, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw,
+           alpha, inv_prt, bc_hk, bc_tb, i, j, k):
+    # every path: the general momentum update (walls, slip faces) and its regular fast
+    # path, both heat paths, the Laplacian, the eddy viscosity
+    out[0] = momentum_rate(2, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
+                           bc_slip, bc_uw)
+    out[1] = temperature_rate(i, j, k, u, v, w, nut, T, solid, dx, dy, dz, alpha, inv_prt,
+                              bc_hk, bc_tb)
+    out[2] = laplacian(i, j, k, T, solid, dx, dy, dz)
+    out[3] = chen_xu_nut(i, j, k, u, v, w, walldist)
+
+
+_DOUBLE = re.compile(r"\b(fadd|fsub|fmul|fdiv|frem|fneg|fcmp \w+|fpext|fptrunc|sitofp|uitofp)"
+                     r"\b[^=]*\bdouble\b|\bfpext float\b|\bcall [^(]*double")
+
+
+def _kernel_bodies(ir: str) -> dict[str, list[str]]:
+    """The functions of an LLVM module by name, without Numba's CPython wrappers (which
+    unbox Python floats through ``PyFloat_AsDouble``)."""
+    funcs, name, body = {}, None, []
+    for line in ir.splitlines():
+        m = re.match(r'define .*?@"?([^"(]+)"?\(', line)
+        if m:
+            name, body = m.group(1), []
+            continue
+        if name is not None:
+            if line.startswith("}"):
+                if "cpython" not in name and "cfunc" not in name:
+                    funcs[name] = body
+                name = None
+            else:
+                body.append(line)
+    return funcs
+
+
+def _args(dtype, n=6):
+    a = lambda *s: np.ones(s, dtype)  # noqa: E731
+    f = np.dtype(dtype).type
+    return ((a(4), a(n + 1, n, n), a(n, n + 1, n), a(n, n, n + 1), a(n, n, n), a(n, n, n),
+             np.zeros((n, n, n), np.uint8), a(n, n, n))
+            + tuple(f(x) for x in (0.1, 0.1, 0.1, 1.5e-5, 0.03, 20.0))
+            + (np.zeros(6, np.int32), np.zeros((6, 3), dtype), f(2.1e-5), f(1 / 0.9),
+               np.zeros(6, dtype), np.zeros(6, dtype), 2, 2, 2))
+
+
+def _double_lines(fn, args) -> list[str]:
+    fn(*args)
+    bodies = _kernel_bodies(fn.inspect_llvm(fn.signatures[-1]))
+    assert bodies, "no kernel body found in the LLVM IR"
+    return [line.strip() for body in bodies.values() for line in body if _DOUBLE.search(line)]
+
+
+@njit
+def _literal(out, x):
+    out[0] = x[0] * 0.5 + 1e-30      # what the pointwise source must not do
+
+
+def test_pointwise_float32_arithmetic_stays_float32():
+    double = _double_lines(_cells, _args("float32"))
+    assert not double, (f"{len(double)} double-precision instructions in the float32 "
+                        f"kernel, e.g. {double[:3]}")
+
+
+def test_the_check_sees_a_promoted_literal():
+    """Negative control: a float32 kernel with a bare literal is caught."""
+    x = np.ones(2, np.float32)
+    assert _double_lines(_literal, (np.zeros(1, np.float32), x))
+
+
+def test_const_types_like_its_field():
+    """In plain Python (the CUDA simulator) ``const`` builds the NumPy scalar of the field's
+    dtype, from a scalar or an array."""
+    for dt in (np.float32, np.float64):
+        assert type(pointwise.const(dt(1.0), 0.5)) is dt
+        assert type(pointwise.const(np.zeros(2, dt), 0.5)) is dt
+        assert pointwise.const(dt(1.0), 0.5) == 0.5
