@@ -213,18 +213,37 @@ def build(jit):
         return rate
 
     @jit
+    def fast_face(c, i, j, k, solid):
+        """Face ``(i, j, k)`` of component ``c`` is interior and both its cells are
+        :func:`regular`: :func:`momentum_rate_regular` applies."""
+        f = i if c == 0 else (j if c == 1 else k)
+        return (f >= 1 and f <= solid.shape[c] - 1 and regular(solid, i, j, k)
+                and regular(solid, i - unit(0, c), j - unit(1, c), k - unit(2, c)))
+
+    @jit
     def momentum_rate(c, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
                       bc_slip, bc_uw):
         """Time derivative of velocity component ``c`` at its face ``(i, j, k)`` [m/s2].
 
         Advection + diffusion + buoyancy (no pressure). The face is interior and open.
+        Faces between two regular cells take :func:`momentum_rate_regular`, the others
+        :func:`momentum_rate_general` (the same discretisation).
         """
+        if regular(solid, i, j, k) and regular(solid, i - unit(0, c), j - unit(1, c),
+                                                k - unit(2, c)):
+            return momentum_rate_regular(c, i, j, k, u, v, w, nut, T, dx, dy, dz, nu, gbeta,
+                                         tref)
+        return momentum_rate_general(c, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu,
+                                     gbeta, tref, bc_slip, bc_uw)
+
+    @jit
+    def momentum_rate_general(c, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
+                              bc_slip, bc_uw):
+        """:func:`momentum_rate` at any interior open face: walls, slip faces and the
+        domain boundary tested neighbour by neighbour."""
         ec0 = unit(0, c)
         ec1 = unit(1, c)
         ec2 = unit(2, c)
-        if regular(solid, i, j, k) and regular(solid, i - ec0, j - ec1, k - ec2):
-            return momentum_rate_regular(c, i, j, k, u, v, w, nut, T, dx, dy, dz, nu, gbeta,
-                                         tref)
         q0 = vel(c, u, v, w, i, j, k)
         nfc = solid.shape[c] + 1  # faces along c
         fidx = i if c == 0 else (j if c == 1 else k)
@@ -333,6 +352,13 @@ def build(jit):
         if regular(solid, i, j, k):
             return temperature_rate_regular(i, j, k, u, v, w, nut, T, dx, dy, dz, alpha,
                                             inv_prt)
+        return temperature_rate_general(i, j, k, u, v, w, nut, T, solid, dx, dy, dz, alpha,
+                                        inv_prt, bc_hk, bc_tb)
+
+    @jit
+    def temperature_rate_general(i, j, k, u, v, w, nut, T, solid, dx, dy, dz, alpha, inv_prt,
+                                 bc_hk, bc_tb):
+        """:func:`temperature_rate` in any fluid cell, every face tested."""
         Tc = T[i, j, k]
         ac = alpha + nut[i, j, k] * inv_prt
         zero = const(T, 0.0)
@@ -401,12 +427,23 @@ def build(jit):
     @jit
     def laplacian(i, j, k, phi, solid, dx, dy, dz):
         """Masked Laplacian: Neumann (zero flux) at solid cells and the domain boundary."""
-        pc = phi[i, j, k]
         if regular(solid, i, j, k):
-            two = const(phi, 2.0)
-            return ((phi[i - 1, j, k] + phi[i + 1, j, k] - two * pc) / (dx * dx)
-                    + (phi[i, j - 1, k] + phi[i, j + 1, k] - two * pc) / (dy * dy)
-                    + (phi[i, j, k - 1] + phi[i, j, k + 1] - two * pc) / (dz * dz))
+            return laplacian_regular(i, j, k, phi, dx, dy, dz)
+        return laplacian_general(i, j, k, phi, solid, dx, dy, dz)
+
+    @jit
+    def laplacian_regular(i, j, k, phi, dx, dy, dz):
+        """The 7-point Laplacian of a :func:`regular` cell (all six neighbours open)."""
+        pc = phi[i, j, k]
+        two = const(phi, 2.0)
+        return ((phi[i - 1, j, k] + phi[i + 1, j, k] - two * pc) / (dx * dx)
+                + (phi[i, j - 1, k] + phi[i, j + 1, k] - two * pc) / (dy * dy)
+                + (phi[i, j, k - 1] + phi[i, j, k + 1] - two * pc) / (dz * dz))
+
+    @jit
+    def laplacian_general(i, j, k, phi, solid, dx, dy, dz):
+        """:func:`laplacian` in any fluid cell, each neighbour tested."""
+        pc = phi[i, j, k]
         r = const(phi, 0.0)
         if fluid(solid, i - 1, j, k):
             r += (phi[i - 1, j, k] - pc) / (dx * dx)
@@ -439,7 +476,10 @@ def build(jit):
         component=component, vanleer=vanleer, muscl=muscl, muscl_flux=muscl_flux, regular=regular, fluid=fluid, vel=vel, spacing=spacing,
         unit=unit, tangential=tangential, momentum_rate=momentum_rate, face_open=face_open,
         momentum_rate_regular=momentum_rate_regular, cross_terms=cross_terms,
+        momentum_rate_general=momentum_rate_general, fast_face=fast_face,
         temperature_rate=temperature_rate, temperature_rate_regular=temperature_rate_regular,
+        temperature_rate_general=temperature_rate_general,
         heat_axis=heat_axis, divergence=divergence, laplacian=laplacian,
+        laplacian_regular=laplacian_regular, laplacian_general=laplacian_general,
         speed_at_centre=speed_at_centre, chen_xu_nut=chen_xu_nut,
     )
