@@ -606,8 +606,11 @@ def dct_precondition(r, solid, inv_eig):
     """``z = A_box^-1 r``: the exact solve of the obstacle-free Neumann box by DCT-II,
     then zero in solid cells (``solid`` boolean, ``inv_eig`` from the box eigenvalues)."""
     import scipy.fft
-    z = scipy.fft.idctn(scipy.fft.dctn(r, type=2, norm="ortho", workers=-1) * inv_eig,
-                        type=2, norm="ortho", workers=-1)
+
+    from .backend import fft_workers      # the threads the compiled backend uses too
+    nw = fft_workers(r.size)
+    z = scipy.fft.idctn(scipy.fft.dctn(r, type=2, norm="ortho", workers=nw) * inv_eig,
+                        type=2, norm="ortho", workers=nw)
     z[solid] = 0.0
     return z
 
