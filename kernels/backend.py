@@ -69,9 +69,12 @@ class Backend:
 
 
 #: Below this many cells a host DCT runs on one thread (measured on 2 AMD EPYC cores,
-#: float32 DCT + inverse: 27,648 cells 0.33 ms on one thread, 0.45 ms on two; 54,000
-#: 0.71 / 1.73 ms; 262,144 3.45 / 4.69 ms; 884,736 14.4 / 10.7 ms).
-FFT_THREADS_MIN_CELLS = 500_000
+#: float32 DCT + inverse alone: 27,648 cells 0.33 ms on one thread, 0.45 ms on two;
+#: 54,000 0.71 / 1.73 ms; 262,144 3.45 / 4.69 ms; 884,736 14.4 / 10.7 ms). Inside whole
+#: steps at 262,144 cells (where the Numba loops run on all cores) the two were equal
+#: within this machine's noise, so the threshold is the Numba loops' own
+#: (``solver._cpu_threads``).
+FFT_THREADS_MIN_CELLS = 200_000
 
 
 def fft_workers(cells: int) -> int:
