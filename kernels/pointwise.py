@@ -229,8 +229,7 @@ def build(jit):
         Faces between two regular cells take :func:`momentum_rate_regular`, the others
         :func:`momentum_rate_general` (the same discretisation).
         """
-        if regular(solid, i, j, k) and regular(solid, i - unit(0, c), j - unit(1, c),
-                                                k - unit(2, c)):
+        if fast_face(c, i, j, k, solid):
             return momentum_rate_regular(c, i, j, k, u, v, w, nut, T, dx, dy, dz, nu, gbeta,
                                          tref)
         return momentum_rate_general(c, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu,

@@ -63,6 +63,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .backend import fft_workers
+
 __all__ = [
     "momentum_rate", "temperature_rate", "divergence", "laplacian", "correct_velocity",
     "chen_xu_nut", "eddy_viscosity", "wall_distance", "apply_resistance", "port_heat",
@@ -607,8 +609,7 @@ def dct_precondition(r, solid, inv_eig):
     then zero in solid cells (``solid`` boolean, ``inv_eig`` from the box eigenvalues)."""
     import scipy.fft
 
-    from .backend import fft_workers      # the threads the compiled backend uses too
-    nw = fft_workers(r.size)
+    nw = fft_workers(r.size)              # the threads the compiled backend uses too
     z = scipy.fft.idctn(scipy.fft.dctn(r, type=2, norm="ortho", workers=nw) * inv_eig,
                         type=2, norm="ortho", workers=nw)
     z[solid] = 0.0

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .backend import Backend, get_backend
+from .backend import PARALLEL_MIN_CELLS, Backend, get_backend
 from .errors import DivergenceError, InputError
 from .flags import Flag
 from .memory import check_fits
@@ -897,7 +897,7 @@ def _cpu_threads(cells: int) -> int:
     env = os.environ.get("TWIN_CPU_THREADS")
     if env:
         return max(1, min(int(env), numba.config.NUMBA_NUM_THREADS))
-    return 1 if cells < 200_000 else numba.config.NUMBA_NUM_THREADS
+    return 1 if cells < PARALLEL_MIN_CELLS else numba.config.NUMBA_NUM_THREADS
 
 
 def _wall_distance(problem: Problem) -> np.ndarray:
