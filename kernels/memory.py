@@ -21,6 +21,13 @@ coarse aggregate map           2      int16 aggregate of each cell (pressure coa
 a complex copy of the grid during a DCT: 2 s per cell, counted here as 8 B in float32):
 63 B per cell in float32, 123 B in float64. The coarse space's other arrays are per
 aggregate (a few thousand numbers) and its factorisation stays on the host.
+
+A steady solve (``Solver.solve_steady``) keeps its flow statistics on the host: the
+previous velocity sample (3 s, for the residual), the float64 sum of the current
+averaging window (24 B) and the record's mean flows in at most eight float32 batches
+(96 B, ``solver.FlowRecord``): ``STEADY_HOST_BYTES`` = 120 B + 3 s. They are
+counted in the host figure (and so in the device figure of the CPU backend, whose device
+is the host), not in the GPU's.
 """
 from __future__ import annotations
 
@@ -31,6 +38,8 @@ FIELD_WORDS = 13      # floating arrays per cell (see table)
 FLAG_BYTES = 1
 AGG_BYTES = 2         # int16 coarse-space aggregate map
 FFT_WORDS = 2         # complex work copy of one field during the DCT
+STEADY_HOST_BYTES = 120  # window sum (float64) + 8 record batches (float32), 3 components
+STEADY_HOST_WORDS = 3   # the previous velocity sample
 
 
 def bytes_per_cell(dtype_bytes: int = 4) -> int:
@@ -41,12 +50,13 @@ def estimate_bytes(grid: Grid, backend_name: str = "numba-cpu", dtype_bytes: int
     """Bytes needed on the device and on the host for a solve on ``grid``.
 
     The host always keeps one copy of the solid mask, the temperature and three velocity
-    components for results (4 s + 1 per cell) on top of the device's arrays; on the CPU
-    backend the device is the host.
+    components for results (4 s + 1 per cell) on top of the device's arrays, and a steady
+    solve's flow statistics (``STEADY_HOST_BYTES`` + 3 s); on the CPU backend the device
+    is the host.
     """
     n = grid.cells
     dev = n * bytes_per_cell(dtype_bytes)
-    host_extra = n * (4 * dtype_bytes + 1)
+    host_extra = n * ((4 + STEADY_HOST_WORDS) * dtype_bytes + 1 + STEADY_HOST_BYTES)
     if backend_name == "numba-cpu":
         return {"device_bytes": dev + host_extra, "host_bytes": dev + host_extra,
                 "bytes_per_cell": bytes_per_cell(dtype_bytes)}

@@ -58,8 +58,10 @@ class SolverSettings:
     energy_finish: bool = True
     energy_finish_every: int = 0      # also finish the heat equation every N steps (0: off)
     min_steps: int = 200
-    tol_temp_k: float = 0.2           # statistically steady: window-mean intake change [K]
+    tol_temp_k: float = 0.2           # statistically steady: window-mean intake change, and
+                                      # twice the standard error of a record mean [K]
     min_windows: int = 3
+    record_min_windows: int = 4       # fewest windows a record mean is judged on
     coarse_block: int = -1            # aggregate size of the pressure coarse space (-1: on
                                       # GPU backends the smallest of 2, 4, 8 giving
                                       # <= COARSE_MAX aggregates, off on the CPU; 0: off)
@@ -72,6 +74,9 @@ class SolverSettings:
             v = getattr(self, name)
             if not np.isfinite(v) or v <= 0:
                 raise InputError(f"solver setting {name} = {v} must be a positive number")
+        for name in ("min_windows", "record_min_windows"):
+            if int(getattr(self, name)) < 2:
+                raise InputError(f"solver setting {name} = {getattr(self, name)} must be >= 2")
         if self.cfl > 0.5:
             raise InputError(f"solver setting cfl = {self.cfl} must be <= 0.5 (explicit TVD limit)")
 
@@ -582,7 +587,7 @@ class Solver:
     def solve_steady(self, max_steps=None, progress=None) -> RunResult:
         """Pseudo-time stepping to a steady (or statistically steady) state.
 
-        Two ways to converge, whichever comes first:
+        Three ways to converge, whichever comes first:
 
         * **steady**: the RMS velocity residual falls below ``tol_velocity``;
         * **statistically steady**: room jets often keep oscillating slowly, so the solver
@@ -593,14 +598,23 @@ class Solver:
           consecutive windows agree within ``tol_temp_k`` (and ``min_windows`` windows have
           passed) that mean flow is the answer. Solving the heat field at each window also
           removes the slow thermal transient of the room from the pseudo-time march.
+        * **statistically steady, record mean**: where the flow swings more slowly than one
+          window (two consecutive windows keep disagreeing), the windows from
+          ``min_windows`` on form a record (:class:`FlowRecord`), and the answer is the
+          record's mean flow once :func:`record_test` says that mean is known to within
+          ``tol_temp_k`` (batch means, after dropping the start-up MSER finds). A run that
+          stops at ``max_steps`` without converging also returns the record mean, the
+          best estimate it has, flagged not converged.
 
         The heat equation is then solved exactly at the final flow (``finish_energy``).
+        The flow samples and their window and record sums live on the host (float64), so a
+        steady solve needs no device memory beyond the step's own arrays
+        (``memory.STEADY_HOST_BYTES``).
         """
         s = self.settings
         max_steps = max_steps or s.max_steps
         self.check_steady_state_exists()
         be = self.backend
-        xp = be.xp
         t0 = time.perf_counter()
         dt = self.compute_dt()
         prev = [be.to_host(a).copy() for a in (self.u, self.v, self.w)]
@@ -613,8 +627,10 @@ class Solver:
         history = []
         window = self._window_s() if self.devices else np.inf
         w_start = self.time_s
-        w_vel = [xp.zeros(a.shape, dtype=np.float64) for a in (self.u, self.v, self.w)]
+        w_sum = [np.zeros(a.shape) for a in prev]     # flow samples of the current window
         w_n = 0
+        record = FlowRecord()                         # windows from min_windows on
+        rec = record.test(s.tol_temp_k, s.record_min_windows)
         last_means = None
         windows = 0
         max_change = np.inf
@@ -625,24 +641,25 @@ class Solver:
                 self.finish_energy()
             if n % s.check_every == 0:
                 self._check_finite()
-                for acc, a in zip(w_vel, (self.u, self.v, self.w)):
-                    acc += a
-                w_n += 1
                 dt = self.compute_dt()
                 U = self._velocity_scale()
-                cur = [be.to_host(a) for a in (self.u, self.v, self.w)]
-                nf = sum(a.size for a in cur)
-                du = np.sqrt(sum(float(np.sum((a.astype(np.float64) - b) ** 2))
-                                 for a, b in zip(cur, prev)) / nf)
-                res_u = du / max(self.time_s - t_prev, 1e-30) * L / (U * U)
-                prev = [a.copy() for a in cur]
+                sq = 0.0
+                for acc, old, a in zip(w_sum, prev, (self.u, self.v, self.w)):
+                    cur = be.to_host(a)
+                    acc += cur
+                    sq += float(np.sum((cur.astype(np.float64) - old) ** 2))
+                    old[...] = cur
+                w_n += 1
+                nf = sum(a.size for a in prev)
+                res_u = np.sqrt(sq / nf) / max(self.time_s - t_prev, 1e-30) * L / (U * U)
                 t_prev = self.time_s
                 history.append((n, res_u))
                 if self.time_s - w_start >= window and w_n > 0:
-                    # the window's mean flow, its exact steady heat field, its intake means
-                    inst = [a.copy() for a in (self.u, self.v, self.w)]
-                    for dst, acc in zip((self.u, self.v, self.w), w_vel):
-                        dst[...] = (acc / w_n).astype(self.dtype)
+                    # the window's mean flow, its exact steady heat field, its intake means;
+                    # the instantaneous flow waits in the predictor's buffers meanwhile
+                    for tmp, a in zip((self.us, self.vs, self.ws), (self.u, self.v, self.w)):
+                        tmp[...] = a
+                    self._set_flow([a / w_n for a in w_sum])
                     self.finish_energy()
                     means = self.dev_tin.copy()
                     windows += 1
@@ -652,21 +669,36 @@ class Solver:
                             and max_change < s.tol_temp_k):
                         converged = True
                         mode = "statistically steady"
-                    else:
-                        for dst, a in zip((self.u, self.v, self.w), inst):
-                            dst[...] = a
+                    elif windows >= s.min_windows:
+                        record.add(w_sum, w_n, means)
+                        rec = record.test(s.tol_temp_k, s.record_min_windows)
+                        if rec["converged"]:
+                            self._set_flow(record.mean_flow(rec["start"]))
+                            converged = True
+                            mode = "statistically steady (record mean)"
+                    if not converged:
+                        for a, tmp in zip((self.u, self.v, self.w), (self.us, self.vs, self.ws)):
+                            a[...] = tmp
                     last_means = means
-                    w_vel = [xp.zeros(a.shape, dtype=np.float64) for a in (self.u, self.v, self.w)]
+                    for acc in w_sum:
+                        acc[...] = 0.0
                     w_n, w_start = 0, self.time_s
                 if progress is not None:
                     progress(n, {"res_velocity": res_u, "time_s": self.time_s, "dt_s": dt,
                                  "cg": self.last_cg, "window_change_k": max_change,
-                                 "windows": windows})
+                                 "windows": windows, "record_windows": rec["windows"],
+                                 "record_uncertainty_k": rec["uncertainty_k"],
+                                 "record_drift_k": rec["drift_k"]})
                 if converged:
                     break
                 if n >= s.min_steps and res_u < s.tol_velocity:
                     converged = True
                     break
+        if not converged and record.means:
+            self._set_flow(record.mean_flow(rec["start"]))    # the best estimate there is
+            mode = "not converged (record mean)"
+        elif not converged:
+            mode = "not converged"
         self.final_projection()
         energy = None
         if s.energy_finish:
@@ -679,7 +711,16 @@ class Solver:
                          residuals={"velocity": res_u, "energy_imbalance": bud["imbalance_frac"],
                                     "energy_finish": energy, "history": history,
                                     "mode": mode, "windows": windows,
-                                    "window_change_k": max_change})
+                                    "window_change_k": max_change,
+                                    "record_windows": rec["windows"],
+                                    "record_start": rec["start"],
+                                    "record_uncertainty_k": rec["uncertainty_k"],
+                                    "record_drift_k": rec["drift_k"]})
+
+    def _set_flow(self, flow):
+        """Set the face velocities to the host arrays ``flow`` (u, v, w)."""
+        for dst, a in zip((self.u, self.v, self.w), flow):
+            dst[...] = self.backend.asarray(a.astype(self.dtype))
 
     def run(self, duration_s, dt=None, progress=None, callback=None, callback_every_s=None):
         """Transient run over ``duration_s`` real seconds.
@@ -859,6 +900,127 @@ class Solver:
                 "speed_m_s": np.sqrt(uc ** 2 + vc ** 2 + wc ** 2),
                 "pressure_pa": np.where(solid, np.nan, p).astype(np.float32),
                 "flags": self.problem.solid}
+
+
+def mser_start(means, max_start: int) -> int:
+    """Start of the stationary part of a series of window means: the truncation ``d`` (at
+    most ``max_start``, at most half the series) that minimises the marginal standard error
+    ``sum_i (x_i - mean(x[d:]))^2 / (n - d)^2`` summed over the devices (MSER, White,
+    Simulation 69:323, 1997). Windows still carrying the start-up transient inflate the
+    spread of what follows them more than they lengthen it, so the rule drops them."""
+    K = len(means)
+    if K < 3:
+        return 0
+    m = np.asarray(means, dtype=np.float64).reshape(K, -1)
+    best, best_d = np.inf, 0
+    for d in range(0, min(max_start, K // 2) + 1):
+        x = m[d:]
+        n = K - d
+        if n < 2:
+            break
+        stat = float(np.sum((x - x.mean(axis=0)) ** 2)) / (n * n)
+        if stat < best * (1 - 1e-12):
+            best, best_d = stat, d
+    return best_d
+
+
+def record_test(means, tol_k: float, min_windows: int = 4, max_start: int = 0) -> dict:
+    """Is the mean over a record of averaging windows known to within ``tol_k``?
+
+    ``means`` holds one vector per window (the device intake means at that window's mean
+    flow). The first ``start`` windows (at most ``max_start``, chosen by
+    :func:`mser_start`) are left out as start-up. On the rest this is the method of batch
+    means (Law, *Simulation Modeling and Analysis*, 5th ed., 2015, sec. 9.5.3; Schmeiser,
+    Oper. Res. 30:556, 1982): each window is one batch, and with ``K`` windows of
+    per-device sample standard deviation ``s`` the record mean has a standard error
+    ``s / sqrt(K)``. The record mean is accepted when
+
+    * ``K >= min_windows``,
+    * twice the standard error (about the 95 % half-width) is below ``tol_k`` for every
+      device, and
+    * the means of the record's first and second halves differ by less than ``tol_k`` for
+      every device: no drift is left from the start-up (the windows would otherwise be
+      samples of a moving target, and their scatter would not measure the uncertainty).
+
+    Returns ``start``, ``windows`` (K), ``uncertainty_k`` (largest standard error),
+    ``drift_k`` (largest difference of the halves) and ``converged``.
+    """
+    out = {"start": 0, "windows": len(means), "uncertainty_k": float("inf"),
+           "drift_k": float("inf"), "converged": False}
+    if len(means) < 2:
+        return out
+    m = np.asarray(means, dtype=np.float64).reshape(len(means), -1)
+    if m.shape[1] == 0:
+        return out
+    d = mser_start(m, max_start)
+    m = m[d:]
+    K = len(m)
+    se = m.std(axis=0, ddof=1) / np.sqrt(K)
+    h = K // 2
+    drift = np.abs(m[:h].mean(axis=0) - m[K - h:].mean(axis=0))   # odd K: middle left out
+    out.update(start=d, windows=K, uncertainty_k=float(np.max(se)),
+               drift_k=float(np.max(drift)))
+    out["converged"] = bool(K >= min_windows and 2.0 * out["uncertainty_k"] < tol_k
+                            and out["drift_k"] < tol_k)
+    return out
+
+
+class FlowRecord:
+    """The record of averaging windows of a statistically steady solve, on the host.
+
+    Each window's intake means are kept; its mean flow goes into one of at most
+    ``BATCHES`` float32 batches. When a window would make one batch too many, the two
+    adjacent batches with the fewest windows together (the oldest such pair) merge, so
+    the batches stay about equal in length and the memory stays bounded (dynamic batch
+    means: Yeh & Schmeiser, Proc. Winter Simulation Conf. 2000, 1:592). The start-up that
+    :func:`mser_start` finds is dropped in whole batches.
+    """
+
+    BATCHES = 8
+
+    def __init__(self):
+        self.batches = []       # [mean flow per component (float32), samples, windows]
+        self.means = []         # intake means of each window
+
+    def add(self, sums, count, means):
+        self.batches.append([[(a / count).astype(np.float32) for a in sums], count, 1])
+        self.means.append(means)
+        if len(self.batches) > self.BATCHES:
+            sizes = [self.batches[i][2] + self.batches[i + 1][2]
+                     for i in range(len(self.batches) - 1)]
+            i = int(np.argmin(sizes))
+            (fa, na, wa), (fb, nb, wb) = self.batches[i], self.batches[i + 1]
+            merged = [((na * x.astype(np.float64) + nb * y) / (na + nb)).astype(np.float32)
+                      for x, y in zip(fa, fb)]
+            self.batches[i:i + 2] = [[merged, na + nb, wa + wb]]
+
+    def start_batch(self, start: int) -> tuple[int, int]:
+        """The first batch at or after window ``start``, and the window it begins with."""
+        w = 0
+        for b, (_, _, nw) in enumerate(self.batches):
+            if w >= start:
+                return b, w
+            w += nw
+        return len(self.batches), w
+
+    def test(self, tol_k, min_windows) -> dict:
+        K = len(self.means)
+        _, start = self.start_batch(mser_start(self.means, K // 2))
+        out = record_test(self.means[start:], tol_k, min_windows)
+        out["start"] = start
+        return out
+
+    def mean_flow(self, start: int):
+        """Sample-weighted mean flow of the batches from window ``start`` on (float64)."""
+        b0, _ = self.start_batch(start)
+        batches = self.batches[b0:] or self.batches[-1:]
+        total = [np.zeros(a.shape) for a in batches[0][0]]
+        n = 0
+        for flows, count, _ in batches:
+            for acc, a in zip(total, flows):
+                acc += count * a.astype(np.float64)
+            n += count
+        return [a / n for a in total]
 
 
 def cell_codes(flags: np.ndarray) -> np.ndarray:

@@ -58,7 +58,8 @@ def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, max_
 
     from kernels.solver import SolverSettings
     from twin.facility import load_facility
-    from twin.solve import check_cell, solve_hall, write_json, write_steady_h5
+    from twin.solve import (check_cell, convergence_text, progress_text, solve_hall,
+                            write_json, write_steady_h5)
 
     check_cell(cell_m)
     if not 0 <= utilization <= 1:
@@ -69,16 +70,15 @@ def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, max_
 
     with con.status("meshing and compiling kernels (first run compiles, ~2 min)") as status:
         def progress(n, info):
-            status.update(f"step {n}: velocity residual {info['res_velocity']:.2e} "
-                          f"(target {SolverSettings().tol_velocity:.0e}), "
-                          f"simulated {info['time_s']:.1f} s")
+            status.update(f"step {n}: {progress_text(info)}, simulated {info['time_s']:.1f} s")
         sol = solve_hall(fac, hall, cell_m=cell_m, backend=backend, progress=progress,
                          settings=settings, utilization=utilization)
     s = sol.summary
     out = Console()
     out.print(f"[bold]{s['hall']}[/]: {s['cells']:,} cells on {s['backend']} ({s['device']}), "
               f"{s['iterations']} steps, {s['wall_s']:.1f} s, "
-              + ("converged" if s["converged"] else "[red]NOT converged[/]"))
+              + ("converged" if s["converged"] else "[red]NOT converged[/]")
+              + convergence_text(s["convergence"]))
     t = Table(title="Rack inlets, worst first (ASHRAE recommended 18-27 degC)")
     for col in ("rack", "inlet mean C", "inlet max C", "exhaust C", "flow m3/s", "air kW"):
         t.add_column(col, justify="right" if col != "rack" else "left")

@@ -884,7 +884,8 @@ class HallModel:
         if not res.converged:
             self.sim.note(f"hall {self.name}: the flow solve stopped after {res.iterations} iterations "
                           f"without meeting its criterion (velocity residual {res.residuals.get('velocity'):.3g}, "
-                          f"heat imbalance {res.residuals.get('energy_imbalance'):.3g}); results use it as it is")
+                          f"heat imbalance {res.residuals.get('energy_imbalance'):.3g}, "
+                          f"{res.residuals.get('mode', '')}); results use it as it is")
         fields = self._capture()
         st = FlowState(key=key, flows=np.asarray(flows, float).copy(), fields=fields,
                        x0=np.asarray(x, float).copy(), y0=self._faces_from_solver(), sid=self.n_created,

@@ -101,11 +101,60 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
         "converged": bool(run.converged),
         "wall_s": float(wall),
         "residual_velocity": float(run.residuals.get("velocity", np.nan)),
+        "convergence": convergence_summary(run),
         "energy_budget": solver.energy_budget(),
         "max_divergence_m_s": float(solver.max_divergence()),
         "hot_spots": hot_spots(solver),
     }
     return HallSolution(hall_name, solver, report, run, summary)
+
+
+def convergence_summary(run) -> dict:
+    """How a steady solve ended (``Solver.solve_steady``): the rule that stopped it, the
+    averaging windows it used and, for a record mean, the standard error of the intake
+    means [K]; a figure not reached is ``None``."""
+    r = run.residuals
+
+    def num(key):
+        v = r.get(key)
+        return float(v) if v is not None and np.isfinite(v) else None
+
+    return {"mode": str(r.get("mode", "")), "windows": int(r.get("windows", 0)),
+            "window_change_k": num("window_change_k"),
+            "record_windows": int(r.get("record_windows", 0)),
+            "record_uncertainty_k": num("record_uncertainty_k"),
+            "record_drift_k": num("record_drift_k")}
+
+
+def progress_text(info: dict) -> str:
+    """One line on where a steady solve stands, from its progress ``info``."""
+    tol = SolverSettings()
+    text = f"velocity residual {info['res_velocity']:.2e} (target {tol.tol_velocity:.0e})"
+    if info.get("windows"):
+        change = info.get("window_change_k", np.inf)
+        text += f"; {info['windows']} windows"
+        if np.isfinite(change):
+            text += f", intake change {change:.2f} K (target {tol.tol_temp_k:g})"
+        if info.get("record_windows", 0) >= 2:
+            text += (f", record of {info['record_windows']}: +-{info['record_uncertainty_k']:.2f} K"
+                     f" standard error, drift {info['record_drift_k']:.2f} K")
+    return text
+
+
+def convergence_text(conv: dict) -> str:
+    """How a steady solve ended, for a person (``convergence_summary``); empty when the
+    velocity residual alone decided it."""
+    mode = conv.get("mode", "")
+    if conv.get("record_windows", 0) >= 2 and "record" in mode:
+        se = conv.get("record_uncertainty_k")
+        se = f"{se:.2f}" if se is not None else "?"
+        return (f" ({mode}: mean flow of {conv['record_windows']} windows, intake temperatures"
+                f" +-{se} K standard error)")
+    if mode and mode != "steady":
+        change = conv.get("window_change_k")
+        return f" ({mode}" + (f", last window change {change:.2f} K)" if change is not None
+                              else ")")
+    return ""
 
 
 def atomic_write_bytes(path: Path, write) -> None:

@@ -159,7 +159,7 @@ def solve_case(facility, hall: str | None = None, cell_m: float = 0.3, backend="
 
 def hall_summary(facility, report, solver, run, cell_m, wall_s) -> dict:
     """The summary of :func:`twin.solve.solve_hall` (same keys) plus ``metrics``."""
-    from twin.solve import RESULT_SCHEMA
+    from twin.solve import RESULT_SCHEMA, convergence_summary
     racks, units = [], []
     for rec in solver.device_report():
         if rec["kind"] == "rack":
@@ -183,6 +183,7 @@ def hall_summary(facility, report, solver, run, cell_m, wall_s) -> dict:
         "iterations": int(run.iterations), "converged": bool(run.converged),
         "wall_s": float(wall_s),
         "residual_velocity": float(run.residuals.get("velocity", np.nan)),
+        "convergence": convergence_summary(run),
         "energy_budget": solver.energy_budget(),
         "max_divergence_m_s": float(solver.max_divergence()),
         "metrics": inlet_metrics(solver),

@@ -421,6 +421,30 @@ def test_float32_cuda_kernels_have_no_double_arithmetic(children):
 
 
 # ----------------------------------------------------------------------------- CUDA C with nvcc
+def _cuda_c_source(real: str) -> str:
+    """``kernels/cuda/poisson.cu`` with the preamble ``cuda_cupy._module`` gives it."""
+    return (f"#define REAL {real}\n#define THREADS 256\n"
+            + (ROOT / "kernels" / "cuda" / "poisson.cu").read_text())
+
+
+def _check_ptx(ptx: str, source: str, real: str):
+    """Every declared kernel is in the PTX; in the float build only the reductions that
+    accumulate in double on purpose (dot, max, r.r) have double arithmetic."""
+    import re
+    entry, f64 = None, {}
+    for line in ptx.splitlines():
+        if ".entry" in line:
+            entry = line.split(".entry")[1].strip().split("(")[0]
+            f64[entry] = 0
+        elif entry and ".f64" in line and not line.lstrip().startswith(".reg"):
+            f64[entry] += 1
+    declared = set(re.findall(r'extern "C" __global__ void (\w+)', source))
+    assert declared and set(f64) == declared, (sorted(f64), sorted(declared))
+    if real == "float":
+        bad = {k: n for k, n in f64.items() if n and k not in ("dot", "max_abs", "cg_update_xr")}
+        assert not bad, f"double arithmetic in float kernels: {bad}"
+
+
 @pytest.mark.parametrize("real", ["float", "double"])
 def test_cuda_c_source_compiles_with_nvcc_for_sm90(tmp_path, real):
     """``kernels/cuda/poisson.cu`` as CuPy builds it (the same ``REAL`` / ``THREADS``
@@ -431,25 +455,80 @@ def test_cuda_c_source_compiles_with_nvcc_for_sm90(tmp_path, real):
     if nvcc is None:
         pytest.skip("nvcc is not installed on this machine")
     src = tmp_path / "poisson.cu"
-    src.write_text(f"#define REAL {real}\n#define THREADS 256\n"
-                   + (ROOT / "kernels" / "cuda" / "poisson.cu").read_text())
+    src.write_text(_cuda_c_source(real))
     ptx = tmp_path / "poisson.ptx"
     run = subprocess.run([nvcc, "-ptx", "-arch=sm_90", "--std=c++11", str(src), "-o", str(ptx)],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
-    entry, f64 = None, {}
-    for line in ptx.read_text().splitlines():
-        if ".entry" in line:
-            entry = line.split(".entry")[1].strip().split("(")[0]
-            f64[entry] = 0
-        elif entry and ".f64" in line and not line.lstrip().startswith(".reg"):
-            f64[entry] += 1
-    import re
-    declared = set(re.findall(r'extern "C" __global__ void (\w+)', src.read_text()))
-    assert declared and set(f64) == declared, (sorted(f64), sorted(declared))
-    if real == "float":
-        bad = {k: n for k, n in f64.items() if n and k not in ("dot", "max_abs", "cg_update_xr")}
-        assert not bad, f"double arithmetic in float kernels: {bad}"
+    _check_ptx(ptx.read_text(), src.read_text(), real)
+
+
+def _nvrtc_library():
+    """libnvrtc: ``TWIN_NVRTC`` (a path), the pip wheel ``nvidia-cuda-nvrtc-cu12`` or
+    ``-cu13`` (what ``cupy-cuda12x``/``13x`` load), or the system's; None if none loads."""
+    import ctypes.util
+    import glob
+    candidates = [os.environ.get("TWIN_NVRTC")]
+    for mod in ("nvidia.cuda_nvrtc", "nvidia.cu13"):
+        try:
+            pkg = __import__(mod, fromlist=["__path__"])
+            for d in pkg.__path__:
+                candidates += sorted(glob.glob(os.path.join(d, "lib", "libnvrtc.so*")))
+        except ImportError:
+            pass
+    candidates.append(ctypes.util.find_library("nvrtc"))
+    for c in candidates:
+        if c and "builtins" not in c:
+            try:
+                return ctypes.CDLL(c)
+            except OSError:
+                continue
+    return None
+
+
+def _nvrtc_compile(lib, source: str, options: list[str]) -> tuple[int, str, str]:
+    """Compile ``source`` with NVRTC as CuPy's ``RawModule`` does: (status, log, PTX)."""
+    prog = ctypes.c_void_p()
+    st = lib.nvrtcCreateProgram(ctypes.byref(prog), source.encode(), b"poisson.cu", 0,
+                                None, None)
+    assert st == 0, f"nvrtcCreateProgram: {st}"
+    try:
+        opts = (ctypes.c_char_p * len(options))(*[o.encode() for o in options])
+        status = lib.nvrtcCompileProgram(prog, len(options), opts)
+        n = ctypes.c_size_t()
+        lib.nvrtcGetProgramLogSize(prog, ctypes.byref(n))
+        log = ctypes.create_string_buffer(n.value)
+        lib.nvrtcGetProgramLog(prog, log)
+        ptx = b""
+        if status == 0:
+            lib.nvrtcGetPTXSize(prog, ctypes.byref(n))
+            buf = ctypes.create_string_buffer(n.value)
+            lib.nvrtcGetPTX(prog, buf)
+            ptx = buf.value
+        return status, log.value.decode(errors="replace"), ptx.decode()
+    finally:
+        lib.nvrtcDestroyProgram(ctypes.byref(prog))
+
+
+@pytest.mark.parametrize("real", ["float", "double"])
+def test_cuda_c_source_compiles_with_nvrtc_for_sm90(real):
+    """The build CuPy really makes: NVRTC (not nvcc) on the same source, with the module's
+    option ``--std=c++11`` and the virtual architecture CuPy passes for an H100/H200
+    (``-arch=compute_90``). NVRTC has no host compiler and no system headers, so this is
+    what catches a header or host-only construct that nvcc would accept. Runs where a
+    libnvrtc loads (the ``gpu`` extra installs one; ``TWIN_NVRTC`` names one)."""
+    lib = _nvrtc_library()
+    if lib is None:
+        pytest.skip("no libnvrtc on this machine (pip install nvidia-cuda-nvrtc-cu12, or "
+                    "set TWIN_NVRTC to its path)")
+    source = _cuda_c_source(real)
+    status, log, ptx = _nvrtc_compile(lib, source, ["--std=c++11", "-arch=compute_90"])
+    assert status == 0, log[-3000:]
+    _check_ptx(ptx, source, real)
+    # control: a host-only header, which nvcc would find, is refused by NVRTC
+    status, log, _ = _nvrtc_compile(lib, "#include <vector>\n" + source,
+                                    ["--std=c++11", "-arch=compute_90"])
+    assert status != 0 and "vector" in log
 
 
 # ----------------------------------------------------------------------------- CUDA C on the host
