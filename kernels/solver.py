@@ -884,6 +884,19 @@ class Solver:
                 raise InputError(f"set_state: field {name} holds NaN or infinite values")
             dest[...] = be.asarray(a.astype(self.dtype, copy=False))
 
+    def start_from(self, other: "Solver") -> None:
+        """Start from ``other``'s flow and temperature, solved on another grid of the same
+        box (grid sequencing, ``resample.py``): interpolated to this grid, then projected
+        onto this grid's mask. The pressure potential and eddy viscosity start afresh."""
+        from .resample import resample_state
+        state = resample_state(other.get_state(), other.problem.grid, other.problem.fluid_mask,
+                               self.problem.grid, self.problem.fluid_mask)
+        self.set_state(state)
+        self.set_devices(self.devices)        # the port faces' prescribed velocities
+        self.phi[...] = 0
+        self.device_temperatures()
+        self.final_projection()
+
     def fields(self) -> dict:
         """Cell-centred host arrays: temperature, velocity components, speed, pressure."""
         be = self.backend
