@@ -127,31 +127,35 @@ def inlet_metrics(solver) -> dict:
 # -------------------------------------------------------------------------- a solved case
 def solve_case(facility, hall: str | None = None, cell_m: float = 0.3, backend="auto",
                settings=None, utilization: float = 1.0, off_units=(), rack_utilization=(),
-               progress=None):
+               progress=None, coarse_start: bool = False):
     """Mesh and solve one case to steady state.
 
     Like :func:`twin.solve.solve_hall` (same summary keys), plus: ``off_units`` (unit
     names, ``UNIT`` or ``HALL/UNIT``) move no air; ``rack_utilization`` ((rack or row,
-    utilisation) pairs) overrides the utilisation of single racks or whole rows.
-    Returns a :class:`twin.solve.HallSolution` whose summary also has ``metrics``.
+    utilisation) pairs) overrides the utilisation of single racks or whole rows;
+    ``coarse_start`` as in :func:`twin.solve.steady_solve`. Returns a :class:`twin.solve.HallSolution` whose summary also has ``metrics``.
     """
-    from kernels.solver import Solver
     from twin.mesh import mesh_hall
-    from twin.solve import HallSolution, hot_spots
+    from twin.solve import HallSolution, hot_spots, steady_solve
 
     lay = facility.layout(facility.hall(hall).name)
     rack_power = _rack_power(lay, rack_utilization)
-    problem, report = mesh_hall(facility, hall, cell_m=cell_m, utilization=utilization,
-                                rack_power_w=rack_power or None,
-                                backend=backend if isinstance(backend, str) else None)
     off = set(unit_device_names(lay, off_units))
-    if off:
-        problem = problem.with_devices(replace(d, flow_m3_s=0.0) if d.name in off else d
-                                       for d in problem.devices)
+
+    def mesh_at(cell):
+        problem, report = mesh_hall(facility, hall, cell_m=cell, utilization=utilization,
+                                    rack_power_w=rack_power or None,
+                                    backend=backend if isinstance(backend, str) else None)
+        if off:
+            problem = problem.with_devices(replace(d, flow_m3_s=0.0) if d.name in off else d
+                                           for d in problem.devices)
+        return problem, report
+    problem, report = mesh_at(cell_m)
     t0 = time.perf_counter()
-    solver = Solver(problem, backend=backend, settings=settings)
-    run = solver.solve_steady(progress=progress)
+    solver, run, coarse = steady_solve(problem, lambda cell: mesh_at(cell)[0], cell_m, backend,
+                                       settings, progress, coarse_start)
     summary = hall_summary(facility, report, solver, run, cell_m, time.perf_counter() - t0)
+    summary["coarse_start"] = coarse
     summary["hot_spots"] = hot_spots(solver)
     summary["off_units"] = sorted(off)
     return HallSolution(report.hall, solver, report, run, summary)

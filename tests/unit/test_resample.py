@@ -66,3 +66,26 @@ def test_fine_solver_started_from_coarse_flow_keeps_its_pattern():
         r = np.corrcoef(sub[both], cc[key][both])[0, 1]
         assert r > 0.9, (key, r)
     assert np.isfinite(fine.dev_tin).all()
+
+
+def test_steady_solve_with_coarse_start_and_its_fallback():
+    from kernels.solver import SolverSettings
+    from tests.verification.cases import room
+    from twin.solve import steady_solve
+    settings = SolverSettings(max_steps=3000)
+    solver, run, coarse = steady_solve(room(cell_m=0.25), lambda cell: room(cell_m=cell), 0.25,
+                                       "numba-cpu", settings, coarse_start=True)
+    assert coarse["cell_m"] == 0.5 and coarse["steps"] > 0 and coarse["cells"] == 12 * 8 * 6
+    assert run.converged and abs(solver.energy_budget()["imbalance_frac"]) < 1e-3
+
+    def unmeshable(cell):
+        raise InputError(f"rack lands on another body at {cell} m")
+    stages = []
+    solver, run, coarse = steady_solve(room(cell_m=0.25), unmeshable, 0.25, "numba-cpu",
+                                       settings, progress=lambda n, i: stages.append(i.get("stage")),
+                                       coarse_start=True)
+    assert "0.5 m: rack lands" in coarse["skipped"] and "0.375 m" in coarse["skipped"]
+    assert run.converged
+    assert set(stages) == {None}                      # no coarse stage ran
+    _, _, none = steady_solve(room(cell_m=0.25), unmeshable, 0.25, "numba-cpu", settings)
+    assert none is None
