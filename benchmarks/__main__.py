@@ -81,6 +81,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--hall", default="small-hall", help="shipped hall for step and steady state")
     p.add_argument("--hall-cell-m", type=float, default=0.2,
                    help="cell size of the hall [m] (0.05-0.1 on a GPU)")
+    p.add_argument("--hall-prep-steps", type=int, default=600,
+                   help="steps from rest before the hall's steps are timed (a developed flow)")
     p.add_argument("--steady-max-steps", type=int, default=None,
                    help="cap on steady-state steps (default: the solver's)")
     p.add_argument("--steady-dtype", default="float32")
@@ -120,7 +122,8 @@ def options_from_args(args):
         raise SystemExit("--repeats must be >= 1 and --warmup >= 0")
     if args.quick:
         return Options(backends=backends, sizes=(16,), dtypes=dtypes, repeats=2, warmup=1,
-                       prep_steps=1, quick=True, threads=args.threads or 1, budget_s=60.0,
+                       prep_steps=1, hall_prep_steps=min(args.hall_prep_steps, 5),
+                       quick=True, threads=args.threads or 1, budget_s=60.0,
                        grow=False, hall=args.hall, hall_cell_m=max(args.hall_cell_m, 0.4),
                        steady=not args.no_steady, steady_dtype=args.steady_dtype,
                        steady_max_steps=args.steady_max_steps or 20, copy_mib=16,
@@ -131,7 +134,8 @@ def options_from_args(args):
     return Options(backends=backends, sizes=args.sizes, dtypes=dtypes, repeats=args.repeats,
                    warmup=args.warmup, quick=False, threads=args.threads,
                    budget_s=args.budget_s, grow=args.grow, hall=args.hall,
-                   hall_cell_m=args.hall_cell_m, steady=not args.no_steady,
+                   hall_cell_m=args.hall_cell_m, hall_prep_steps=args.hall_prep_steps,
+                   steady=not args.no_steady,
                    steady_dtype=args.steady_dtype, steady_max_steps=args.steady_max_steps,
                    kernels=not args.no_kernels, campus=args.campus,
                    campus_halls=args.campus_halls, campus_hours=args.campus_hours,
