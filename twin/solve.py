@@ -3,8 +3,10 @@
 The summary's keys are stable (scripts rely on them): ``racks`` (name, hall,
 intake_temp_c, intake_max_c, exhaust_temp_c, flow_m3_s, air_heat_w), ``cooling_units``
 (name, hall, heat_removed_w, supply_temp_c, return_temp_c, airflow_m3_s), ``cells``,
-``backend``, ``iterations``, ``converged``, ``wall_s``; plus ``hot_spots`` and
-``energy_budget``.
+``backend``, ``iterations``, ``converged``, ``wall_s``; plus ``hot_spots``,
+``energy_budget``, ``convergence`` (the rule that ended the solve, its averaging windows
+and, for a record mean, the intake temperatures' standard error) and ``coarse_start``
+(what a coarse start cost, or ``None``).
 """
 from __future__ import annotations
 
