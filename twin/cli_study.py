@@ -70,8 +70,11 @@ def _progress(con, what):
 @_dask
 @click.option("--out", "out_dir", default="runs/whatif", show_default=True,
               type=click.Path(file_okay=False), help="Where whatif.csv and whatif.json go.")
+@click.option("--coarse-start", is_flag=True,
+              help="Solve each case first at twice (or 1.5 times) the cell and start from that "
+                   "flow (grid sequencing: about 2x faster at 0.2 m cells).")
 def whatif(facility, sets, sweep_file, hall, cell_m, backend, max_steps, scheduler, workers,
-           out_dir):
+           out_dir, coarse_start):
     """Compare what-if cases, one steady solve each, in parallel on Dask.
 
     The baseline (the file as it is) comes first; every other row shows its difference to
@@ -94,7 +97,7 @@ def whatif(facility, sets, sweep_file, hall, cell_m, backend, max_steps, schedul
               + (f" on {scheduler}" if scheduler else ""))
     recs = run_whatif(cases, hall=hall, cell_m=cell_m, backend=backend,
                       settings=_settings(max_steps), scheduler=scheduler, workers=workers,
-                      progress=_progress(con, "case"))
+                      progress=_progress(con, "case"), coarse_start=coarse_start)
     _print_whatif(recs)
     files = write_outputs(out_dir, recs, {"facility": str(facility), "hall": hall,
                                           "cell_m": cell_m, "backend": backend})

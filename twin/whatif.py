@@ -643,8 +643,10 @@ def build_cases(facility, sets=(), sweep_file=None) -> list[Case]:
 
 
 # ------------------------------------------------------------------------------ running
-def run_case(case: Case, hall=None, cell_m=0.3, backend="auto", settings=None) -> dict:
-    """Solve one case (runs on a Dask worker): its comparison record."""
+def run_case(case: Case, hall=None, cell_m=0.3, backend="auto", settings=None,
+             coarse_start: bool = False) -> dict:
+    """Solve one case (runs on a Dask worker): its comparison record (``coarse_start``:
+    :func:`twin.solve.steady_solve`)."""
     from kernels.errors import DivergenceError, TwinError
     t0 = time.perf_counter()
     rec = {"case": case.name, "label": case.label, "changes": [list(c) for c in case.changes],
@@ -652,7 +654,8 @@ def run_case(case: Case, hall=None, cell_m=0.3, backend="auto", settings=None) -
     try:
         sol = solve_case(case.facility, hall, cell_m=cell_m, backend=backend,
                          settings=settings, utilization=case.utilization,
-                         off_units=case.off_units, rack_utilization=case.rack_utilization)
+                         off_units=case.off_units, rack_utilization=case.rack_utilization,
+                         coarse_start=coarse_start)
     except (DivergenceError, RuntimeError, FloatingPointError) as exc:
         # a numerical failure of one case (a run that blew up, a singular heat-balance
         # factorisation) must not lose the others: it is reported in its row
@@ -666,7 +669,8 @@ def run_case(case: Case, hall=None, cell_m=0.3, backend="auto", settings=None) -
         return rec
     s = sol.summary
     rec.update(converged=s["converged"], iterations=s["iterations"], cells=s["cells"],
-               backend=s["backend"], wall_s=time.perf_counter() - t0, off_units=s["off_units"])
+               backend=s["backend"], wall_s=time.perf_counter() - t0, off_units=s["off_units"],
+               convergence=s["convergence"], coarse_start=s["coarse_start"])
     rec.update(s["metrics"])
     return rec
 
@@ -681,11 +685,12 @@ def _worker_address() -> str:
 
 
 def run_whatif(cases: list[Case], hall=None, cell_m=0.3, backend="auto", settings=None,
-               scheduler=None, workers=None, progress=None) -> list[dict]:
+               scheduler=None, workers=None, progress=None,
+               coarse_start: bool = False) -> list[dict]:
     """Solve every case in parallel (:func:`twin.sweep.run_tasks`); records in case order,
     each with ``delta`` (difference to the baseline, the first case)."""
     from twin.sweep import run_tasks
-    tasks = [(c, hall, cell_m, backend, settings) for c in cases]
+    tasks = [(c, hall, cell_m, backend, settings, coarse_start) for c in cases]
     recs = run_tasks(run_case, tasks, scheduler=scheduler, workers=workers, progress=progress,
                      backend=backend)
     return add_deltas(recs)

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from kernels.errors import InputError
+from kernels.solver import SolverSettings
 from twin.cli import main
 from twin.facility import BUILTIN_DIR, load_facility
 from twin.whatif import build_cases, make_case, parse_path, parse_set, read_sweep_file
@@ -132,3 +133,17 @@ def test_supply_temperature_sweep_on_local_dask_cluster(tmp_path):
     assert float(rows[0]["d_inlet_max_c"]) == 0.0
     assert float(rows[4]["d_inlet_max_c"]) > 3.0
     assert "baseline" in r.output and "case-04" in r.output
+
+
+def test_case_with_coarse_start_records_it(small):
+    """``run_case(..., coarse_start=True)`` (``twin whatif --coarse-start``) solves the case
+    from a coarser grid's flow and says so in its record."""
+    from twin.whatif import build_cases, run_case
+    case = build_cases(small, ["utilization=0.5"], None)[1]
+    settings = SolverSettings(max_steps=150)
+    rec = run_case(case, cell_m=0.3, backend="numba-cpu", settings=settings, coarse_start=True)
+    c = rec["coarse_start"]
+    assert c["cell_m"] in (0.6, 0.45) and c["steps"] > 0 and c["cells"] < rec["cells"], c
+    assert rec["convergence"]["mode"] and rec["iterations"] > 0
+    plain = run_case(case, cell_m=0.3, backend="numba-cpu", settings=settings)
+    assert plain["coarse_start"] is None and plain["cells"] == rec["cells"]
