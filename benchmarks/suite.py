@@ -368,8 +368,9 @@ def _run_steady(targets, problem, case, opts, log, results):
         results["steady"].append(rec)
         if t.name == "numba-cpu":
             numba_steps = res.iterations
-        _say(log, f"    {'converged' if res.converged else 'NOT converged'} "
-                  f"({rec['mode']}) in {res.iterations} steps, {wall:.1f} s "
+        mode = "" if rec["mode"] in ("steady", "not converged") else f" ({rec['mode']})"
+        _say(log, f"    {'converged' if res.converged else 'NOT converged'}{mode} "
+                  f"in {res.iterations} steps, {wall:.1f} s "
                   f"({rec['cell_updates_per_s'] / 1e6:.2f} Mcell/s)")
     # the NumPy reference: estimated from its step time on the same hall
     np_step = [s for s in results["steps"] if s["backend"] == "numpy" and s["case"] == case]
