@@ -191,7 +191,7 @@ def progress_text(info: dict) -> str:
         change = info.get("window_change_k", np.inf)
         text += f"; {info['windows']} windows"
         if np.isfinite(change):
-            text += f", intake change {change:.2f} K (target {tol.tol_temp_k:g})"
+            text += f", intake change {change:.3f} K (target {tol.tol_temp_k:g})"
         if info.get("record_windows", 0) >= 2:
             text += (f", record of {info['record_windows']}: +-{info['record_uncertainty_k']:.2f} K"
                      f" standard error, drift {info['record_drift_k']:.2f} K")
@@ -209,7 +209,7 @@ def convergence_text(conv: dict) -> str:
                 f" +-{se} K standard error)")
     if mode and mode not in ("steady", "not converged"):
         change = conv.get("window_change_k")
-        return f" ({mode}" + (f", last window change {change:.2f} K)" if change is not None
+        return f" ({mode}" + (f", last window change {change:.3f} K)" if change is not None
                               else ")")
     return ""
 
