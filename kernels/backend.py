@@ -53,19 +53,21 @@ class Backend:
             import cupy
             cupy.cuda.get_current_stream().synchronize()
 
-    def dctn(self, a):
+    def dctn(self, a, axes=None):
+        """Orthonormal DCT-II of ``a`` over ``axes`` (all by default), a new array."""
         if self.is_gpu:
             import cupyx.scipy.fft as cfft
-            return cfft.dctn(a, type=2, norm="ortho")
+            return cfft.dctn(a, type=2, norm="ortho", axes=axes)
         import scipy.fft
-        return scipy.fft.dctn(a, type=2, norm="ortho", workers=fft_workers(a.size))
+        return scipy.fft.dctn(a, type=2, norm="ortho", axes=axes, workers=fft_workers(a.size))
 
-    def idctn(self, a):
+    def idctn(self, a, axes=None):
+        """Inverse of :meth:`dctn` over the same ``axes``."""
         if self.is_gpu:
             import cupyx.scipy.fft as cfft
-            return cfft.idctn(a, type=2, norm="ortho")
+            return cfft.idctn(a, type=2, norm="ortho", axes=axes)
         import scipy.fft
-        return scipy.fft.idctn(a, type=2, norm="ortho", workers=fft_workers(a.size))
+        return scipy.fft.idctn(a, type=2, norm="ortho", axes=axes, workers=fft_workers(a.size))
 
 
 #: Below this many cells a host DCT runs on one thread (measured on 2 AMD EPYC cores,

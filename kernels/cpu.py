@@ -396,3 +396,85 @@ def coarse_prolong_add(out, agg, xc):
         a = agg[n]
         if a >= 0:
             out[n] += xc[a]
+
+
+# ----------------------------------------------------------------------------- box solve
+@njit(**_PAR)
+def box_scale(h, ex, ey, ez):
+    """``h /= ex[i] + ey[j] + ez[k]`` (0 where the sum is 0: the mean mode), in place.
+
+    The diagonal step of the DCT solve of the obstacle-free Neumann box Laplacian: ``h``
+    holds DCT-II coefficients and ``ex, ey, ez`` the 1D eigenvalues
+    ``(2 cos(pi m / n) - 2) / d**2`` of each axis (Strang, SIAM Review 41 (1999) 135-147:
+    the DCT-II diagonalises the 3-point Laplacian with mirrored, i.e. Neumann, ends).
+    The GPU backends' preconditioner; on the CPU :func:`box_solve_x` does the same solve
+    with one transform axis fewer.
+    """
+    n0, n1, n2 = h.shape
+    zero = const(h, 0.0)
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                s = ex[i] + ey[j] + ez[k]
+                h[i, j, k] = h[i, j, k] / s if s != zero else zero
+
+
+@njit(**_PAR)
+def box_solve_x(h, ey, ez, dx):
+    """Solve the Neumann box Laplacian along axis 0 in the DCT basis of axes 1 and 2.
+
+    On entry ``h`` holds the right side transformed by a DCT-II over axes 1 and 2 (not
+    axis 0); on return, in place, the solution in the same mixed basis. Each column
+    ``h[:, j, k]`` is one tridiagonal system (the 3-point second difference along x with
+    mirrored ends, shifted by the eigenvalue ``ey[j] + ez[k]`` of the other two axes),
+    solved by the Thomas algorithm (forward elimination, back substitution) in float64;
+    the matrix is diagonally dominant, so no pivoting is needed (Golub & Van Loan,
+    Matrix Computations, 4th ed. 2013, sec. 4.3). The one singular column (``j = k = 0``,
+    the constant mode in x) is solved by summing fluxes of its mean-free right side and
+    then shifting to zero mean, which is what the 3D DCT solve does when it drops the mean
+    mode (``box_scale``): the two agree to rounding. An inverse DCT over axes 1 and 2
+    then gives ``A_box^-1 r``.
+
+    Why: with the DCT along x replaced by this O(n) sweep, the pair of transforms per CG
+    iteration runs over two axes instead of three (the two contiguous ones). Needs
+    ``h.shape[0] >= 2``.
+    """
+    n0, n1, n2 = h.shape
+    a = 1.0 / (dx * dx)
+    for j in prange(n1):
+        cp = np.empty((n0, n2))
+        dp = np.empty((n0, n2))
+        for k in range(n2):
+            m = ey[j] + ez[k] - a
+            cp[0, k] = a / m
+            dp[0, k] = h[0, j, k] / m
+        for i in range(1, n0):
+            end = a if i == n0 - 1 else 0.0          # the mirrored end drops one -a
+            for k in range(n2):
+                m = ey[j] + ez[k] - 2.0 * a + end - a * cp[i - 1, k]
+                cp[i, k] = a / m
+                dp[i, k] = (h[i, j, k] - a * dp[i - 1, k]) / m
+        for i in range(n0 - 2, -1, -1):
+            for k in range(n2):
+                dp[i, k] -= cp[i, k] * dp[i + 1, k]
+        if j == 0 and ey[0] + ez[0] == 0.0:
+            # column (0, 0): flux F_{i+1/2} = dx * sum_{m<=i} (b_m - mean b); phi
+            # rises by dx * F across each face; then the mean is removed
+            s = 0.0
+            for i in range(n0):
+                s += h[i, 0, 0]
+            mean = s / n0
+            phi = 0.0
+            flux = 0.0
+            tot = 0.0
+            for i in range(n0):
+                dp[i, 0] = phi
+                tot += phi
+                flux += (h[i, 0, 0] - mean) * dx
+                phi += flux * dx
+            shift = tot / n0
+            for i in range(n0):
+                dp[i, 0] -= shift
+        for i in range(n0):
+            for k in range(n2):
+                h[i, j, k] = dp[i, k]

@@ -471,6 +471,19 @@ def _coarse_prolong_add(out, agg, xc):
         n += cuda.gridsize(1)
 
 
+# ----------------------------------------------------------------------------- box solve
+@cuda.jit
+def _box_scale(h, ex, ey, ez):
+    n0, n1, n2 = h.shape
+    n = cuda.grid(1)
+    while n < n0 * n1 * n2:
+        i, j, k = _ijk(n, n1, n2)
+        s = ex[i] + ey[j] + ez[k]
+        zero = const(h, 0.0)
+        h[i, j, k] = h[i, j, k] / s if s != zero else zero
+        n += cuda.gridsize(1)
+
+
 # ----------------------------------------------------------------------------- the drivers
 def _size(a) -> int:
     s = 1
@@ -619,6 +632,10 @@ class NumbaCudaKernels:
     def mask_solid(self, a, solid):
         self._launch(_mask_solid, _size(a), a, solid)
 
+    def box_scale(self, h, ex, ey, ez):
+        """``h /= ex[i] + ey[j] + ez[k]``, 0 for the mean mode (``cpu.box_scale``)."""
+        self._launch(_box_scale, _size(h), h, ex, ey, ez)
+
     def masked_shift(self, a, solid, shift):
         self._launch(_masked_shift, _size(a), a, solid, a.dtype.type(shift))
 
@@ -698,4 +715,5 @@ KERNELS = {
     "stats_init": _stats_init, "stats_accumulate": _stats_accumulate,
     "apply_ports": _apply_ports, "apply_sources": _apply_sources,
     "coarse_restrict": _coarse_restrict, "coarse_prolong_add": _coarse_prolong_add,
+    "box_scale": _box_scale,
 }

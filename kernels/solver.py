@@ -216,17 +216,18 @@ class Solver:
             self.walldist = be.asarray(_wall_distance(p).astype(dt))
         else:
             self.walldist = be.zeros((1, 1, 1), dt)
-        # DCT eigenvalues of the Neumann box Laplacian (separable: 1D vectors)
+        # DCT eigenvalues of the Neumann box Laplacian, separable: three 1D vectors (no
+        # per-cell array). With Thomas sweeps along x (CPU kernels that have them) the
+        # box solve transforms over y and z only; otherwise a 3D DCT and a division.
         ev = []
         for a in range(3):
             n, d = g.shape[a], g.spacing_m[a]
             lam = (2.0 * np.cos(np.pi * np.arange(n) / n) - 2.0) / (d * d)
             ev.append(lam)
-        eig = ev[0][:, None, None] + ev[1][None, :, None] + ev[2][None, None, :]
-        eig[0, 0, 0] = 1.0
-        inv = 1.0 / eig
-        inv[0, 0, 0] = 0.0
-        self.inv_eig = be.asarray(inv.astype(dt))
+        self._box_x = None
+        if hasattr(be.kernels, "box_solve_x") and nx >= 2:
+            self._box_x = (ev[1], ev[2], float(g.spacing_m[0]))
+        self._box_eig = tuple(be.asarray(e.astype(dt)) for e in ev)
         # coarse correction where walls split the box (raised floor, panels, racks)
         self.coarse = None
         fluid = p.fluid_mask
@@ -435,14 +436,26 @@ class Solver:
         return it
 
     def _precondition(self, r, out):
+        """``out = A_box^-1 r`` masked to the fluid, plus the coarse correction.
+
+        ``A_box`` is the Laplacian of the same box without obstacles (Neumann walls),
+        solved exactly: a DCT-II over y and z and Thomas sweeps along x where the kernels
+        have them (``cpu.box_solve_x``), else a 3D DCT and ``box_scale``. Both are the
+        same linear operator; they agree to rounding.
+        """
         be = self.backend
-        rh = be.dctn(r)
-        rh *= self.inv_eig
-        out[...] = be.idctn(rh)
-        be.kernels.mask_solid(out, self.solid)
+        k = be.kernels
+        if self._box_x is not None:
+            rh = be.dctn(r, axes=(1, 2))
+            k.box_solve_x(rh, *self._box_x)
+            out[...] = be.idctn(rh, axes=(1, 2))
+        else:
+            rh = be.dctn(r)
+            k.box_scale(rh, *self._box_eig)
+            out[...] = be.idctn(rh)
+        k.mask_solid(out, self.solid)
         if self.coarse is not None:
             cs = self.coarse
-            k = be.kernels
             k.coarse_restrict(r.reshape(-1), self.agg_flat, self.rc)
             xc = cs.solve(be.to_host(self.rc))
             k.coarse_prolong_add(out.reshape(-1), self.agg_flat, be.asarray(xc))

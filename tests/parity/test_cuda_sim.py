@@ -47,7 +47,7 @@ DRIVER_CHECKS = (
     "cg_update_xr", "cg_update_xr_value", "dot", "max_abs", "max_abs_diff", "masked_sum",
     "residual", "residual_value", "temperature_step", "update_nut_0", "update_nut_1",
     "update_nut_2", "port_intake_stats_sums", "port_intake_stats_maxs", "apply_ports",
-    "apply_sources", "coarse_restrict", "coarse_prolong_add",
+    "apply_sources", "coarse_restrict", "coarse_prolong_add", "box_scale",
 )
 STEP_CHECKS = ("T", "u", "v", "w", "phi", "nut", "dev_tin", "dev_tout", "cg_iterations")
 
@@ -192,6 +192,10 @@ def _driver_checks(cpu, gpu, dtype) -> dict:
     out["coarse_restrict"] = _rel(rcs[1], rcs[0])
     xc = np.linspace(-1.0, 1.0, 7)
     both("coarse_prolong_add", lambda k, a: k.coarse_prolong_add(a.reshape(-1), aggf, xc), "a")
+    # the DCT box solve's division by the separable eigenvalues (ex[0] + ey[0] + ez[0] = 0)
+    eig = [((2.0 * np.cos(np.pi * np.arange(n) / n) - 2.0) / (h * h)).astype(R)
+           for n, h in zip(SHAPE, SPACING)]
+    both("box_scale", lambda k, a: k.box_scale(a, *eig), "a")
     return out
 
 
@@ -373,6 +377,7 @@ def _ptx_child():
         "apply_ports": (A3, A3, I2, I1, I1, R1, R1, R), "apply_sources": (A3, I2, R1, R),
         "coarse_restrict": (R1, t.Array(t.int16, 1, "C"), F1),
         "coarse_prolong_add": (R1, t.Array(t.int16, 1, "C"), F1),
+        "box_scale": (A3, R1, R1, R1),
     }
     assert set(sigs) == set(cn.KERNELS), set(sigs) ^ set(cn.KERNELS)
     from numba.cuda.cudadrv.error import CudaSupportError
@@ -403,7 +408,7 @@ FLOAT32_PURE = ("predict_velocity_0", "predict_velocity_1", "predict_velocity_2"
                 "correct_velocity_0", "correct_velocity_1", "correct_velocity_2",
                 "temperature_step", "laplacian", "divergence", "update_nut",
                 "apply_resistance", "cg_update_p", "cg_residual_inplace", "mask_solid",
-                "masked_shift", "apply_ports", "apply_sources")
+                "masked_shift", "apply_ports", "apply_sources", "box_scale")
 
 
 def test_float32_cuda_kernels_have_no_double_arithmetic(children):
