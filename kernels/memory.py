@@ -19,7 +19,10 @@ coarse aggregate map           2      int16 aggregate of each cell (pressure coa
 
 13 s + 3 = 55 B per cell in float32, plus the transform's work space (cuFFT / scipy keep
 a complex copy of the grid during a DCT: 2 s per cell, counted here as 8 B in float32):
-63 B per cell in float32, 123 B in float64. The coarse space's other arrays are per
+63 B per cell in float32, 123 B in float64. The box preconditioner's eigenvalues are three
+1D vectors (``cpu.box_scale``, ``cpu.box_solve_x``), not a per-cell array: until
+2026-12-02 they were a full array of inverse eigenvalues, 1 s per cell more than this
+table counted (67 B/cell in float32 on a GPU). The coarse space's other arrays are per
 aggregate (a few thousand numbers) and its factorisation stays on the host.
 
 A steady solve (``Solver.solve_steady``) keeps its flow statistics on the host: the
