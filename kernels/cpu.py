@@ -10,7 +10,10 @@ from pathlib import Path
 
 import numba
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from . import pointwise
 from .pointwise import const
@@ -39,8 +42,32 @@ def _drop_stale_cache() -> None:
         pass        # a read-only install: Numba then caches in its user-wide folder
 
 
+@intrinsic
+def assume_nonneg(typingctx, x):
+    """``x``, with ``llvm.assume(x >= 0)``: an index hint for :func:`kernels.pointwise.at`.
+
+    Only where the index is known to be in range (a negative ``x`` here is undefined
+    behaviour, not a wraparound). Lets LLVM fold Numba's negative-index select so that
+    neighbouring ``k`` load from consecutive addresses (LLVM Language Reference,
+    ``llvm.assume``).
+    """
+    if not isinstance(x, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        (v,) = args
+        fnty = ir.FunctionType(ir.VoidType(), [ir.IntType(1)])
+        assume = cgutils.get_or_insert_function(builder.module, fnty, "llvm.assume")
+        builder.call(assume, [builder.icmp_signed(">=", v, ir.Constant(v.type, 0))])
+        return v
+    return x(x), codegen
+
+
 _drop_stale_cache()
-_P = pointwise.build(njit(inline="always", cache=True, error_model="numpy"))
+_P = pointwise.build(njit(inline="always", cache=True, error_model="numpy"),
+                     nonneg=assume_nonneg)
+at = _P.at
+nn = assume_nonneg
 momentum_rate = _P.momentum_rate
 momentum_rate_regular = _P.momentum_rate_regular
 momentum_rate_general = _P.momentum_rate_general
@@ -88,7 +115,7 @@ def _make_predict(c):
                         # regular faces lie two or more from the box: kk - 2 >= 0 (a hint
                         # that lets LLVM drop Numba's negative-index wraparound)
                         for kk in range(max(k, 2), k1):
-                            out[i, j, kk] = q[i, j, kk] + dt * momentum_rate_regular(
+                            out[nn(i), nn(j), nn(kk)] = at(q, i, j, kk) + dt * momentum_rate_regular(
                                 c, i, j, kk, u, v, w, nut, T, dx, dy, dz, nu, gbeta, tref)
                         k = k1
                         continue
@@ -181,7 +208,7 @@ def temperature_step(Tn, T, u, v, w, nut, solid, dx, dy, dz, alpha, inv_prt, bc_
                     k1 += 1
                 if k1 > k:
                     for kk in range(max(k, 2), k1):
-                        Tn[i, j, kk] = T[i, j, kk] + dt * temperature_rate_regular(
+                        Tn[nn(i), nn(j), nn(kk)] = at(T, i, j, kk) + dt * temperature_rate_regular(
                             i, j, kk, u, v, w, nut, T, dx, dy, dz, alpha, inv_prt)
                     k = k1
                     continue

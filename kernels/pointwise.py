@@ -62,8 +62,31 @@ def _const_typed(x, value):
     return impl
 
 
-def build(jit):
-    """Compile the pointwise functions with ``jit`` and return them in a namespace."""
+def build(jit, nonneg=None):
+    """Compile the pointwise functions with ``jit`` and return them in a namespace.
+
+    ``nonneg`` is an index hint, ``x -> x`` for an integer known to be >= 0: the CPU
+    passes :func:`kernels.cpu.assume_nonneg` (an ``llvm.assume``), other targets nothing
+    (the identity). See :func:`at`.
+    """
+    if nonneg is None:
+        @jit
+        def nonneg(x):
+            return x
+
+    @jit
+    def at(a, i, j, k):
+        """``a[i, j, k]`` where every index is known to lie in the array (the updates of
+        regular cells and faces, which are two or more cells from the box).
+
+        Numba adds the array length to a negative index (Python's wraparound): a select
+        per index, which keeps LLVM from seeing that ``a[i, j, k + 1]`` of consecutive
+        ``k`` are consecutive addresses, so it vectorised the regular loops with gathers.
+        With the CPU's ``nonneg`` hint the select folds away: contiguous vector loads
+        (measured on a 5-point stencil along ``k``, float32 128^3, one core: 10.4 ms with
+        6 gathers per iteration, 1.4 ms without). Elsewhere it is plain indexing.
+        """
+        return a[nonneg(i), nonneg(j), nonneg(k)]
 
     @jit
     def vanleer(d1, d2):
@@ -174,12 +197,12 @@ def build(jit):
         """Advection by component ``b`` and diffusion along ``b`` of the ``c`` velocity ``q``
         at an interior face far from walls (``a`` is the ``b`` velocity array)."""
         half = const(q, 0.5)
-        a_hi = half * (a[i - ec0 + eb0, j - ec1 + eb1, k - ec2 + eb2] + a[i + eb0, j + eb1, k + eb2])
-        a_lo = half * (a[i - ec0, j - ec1, k - ec2] + a[i, j, k])
-        qp1 = q[i + eb0, j + eb1, k + eb2]
-        qp2 = q[i + 2 * eb0, j + 2 * eb1, k + 2 * eb2]
-        qm1 = q[i - eb0, j - eb1, k - eb2]
-        qm2 = q[i - 2 * eb0, j - 2 * eb1, k - 2 * eb2]
+        a_hi = half * (at(a, i - ec0 + eb0, j - ec1 + eb1, k - ec2 + eb2) + at(a, i + eb0, j + eb1, k + eb2))
+        a_lo = half * (at(a, i - ec0, j - ec1, k - ec2) + at(a, i, j, k))
+        qp1 = at(q, i + eb0, j + eb1, k + eb2)
+        qp2 = at(q, i + 2 * eb0, j + 2 * eb1, k + 2 * eb2)
+        qm1 = at(q, i - eb0, j - eb1, k - eb2)
+        qm2 = at(q, i - 2 * eb0, j - 2 * eb1, k - 2 * eb2)
         return (nue * (qp1 - const(q, 2.0) * q0 + qm1) / (d * d)
                 - (muscl(a_hi, qm1, q0, qp1, qp2) - muscl(a_lo, qm2, qm1, q0, qp1)) / d)
 
@@ -193,12 +216,12 @@ def build(jit):
         q = component(c, u, v, w)
         d = spacing(c, dx, dy, dz)
         half = const(q, 0.5)
-        nue = nu + half * (nut[i, j, k] + nut[i - ec0, j - ec1, k - ec2])
-        q0 = q[i, j, k]
-        qm1 = q[i - ec0, j - ec1, k - ec2]
-        qp1 = q[i + ec0, j + ec1, k + ec2]
-        qm2 = q[i - 2 * ec0, j - 2 * ec1, k - 2 * ec2]
-        qp2 = q[i + 2 * ec0, j + 2 * ec1, k + 2 * ec2]
+        nue = nu + half * (at(nut, i, j, k) + at(nut, i - ec0, j - ec1, k - ec2))
+        q0 = at(q, i, j, k)
+        qm1 = at(q, i - ec0, j - ec1, k - ec2)
+        qp1 = at(q, i + ec0, j + ec1, k + ec2)
+        qm2 = at(q, i - 2 * ec0, j - 2 * ec1, k - 2 * ec2)
+        qp2 = at(q, i + 2 * ec0, j + 2 * ec1, k + 2 * ec2)
         f_hi = muscl(half * (q0 + qp1), qm1, q0, qp1, qp2)
         f_lo = muscl(half * (qm1 + q0), qm2, qm1, q0, qp1)
         rate = -(f_hi - f_lo) / d + nue * (qp1 - const(q, 2.0) * q0 + qm1) / (d * d)
@@ -209,7 +232,7 @@ def build(jit):
         if c != 2:
             rate += cross_terms(q, w, i, j, k, ec0, ec1, ec2, 0, 0, 1, dz, q0, nue)
         else:
-            rate += gbeta * (half * (T[i, j, k] + T[i, j, k - 1]) - tref)
+            rate += gbeta * (half * (at(T, i, j, k) + at(T, i, j, k - 1)) - tref)
         return rate
 
     @jit
@@ -319,14 +342,14 @@ def build(jit):
     def heat_axis(q, T, nut, i, j, k, e0, e1, e2, d, Tc, ac, alpha, inv_prt):
         """Advective and diffusive heat along one axis of a :func:`regular` cell [K/s];
         ``q`` is the velocity array of that axis."""
-        Tm1 = T[i - e0, j - e1, k - e2]
-        Tp1 = T[i + e0, j + e1, k + e2]
-        Tm2 = T[i - 2 * e0, j - 2 * e1, k - 2 * e2]
-        Tp2 = T[i + 2 * e0, j + 2 * e1, k + 2 * e2]
-        f_hi = muscl(q[i + e0, j + e1, k + e2], Tm1, Tc, Tp1, Tp2)
-        f_lo = muscl(q[i, j, k], Tm2, Tm1, Tc, Tp1)
-        a_p = alpha + nut[i + e0, j + e1, k + e2] * inv_prt
-        a_m = alpha + nut[i - e0, j - e1, k - e2] * inv_prt
+        Tm1 = at(T, i - e0, j - e1, k - e2)
+        Tp1 = at(T, i + e0, j + e1, k + e2)
+        Tm2 = at(T, i - 2 * e0, j - 2 * e1, k - 2 * e2)
+        Tp2 = at(T, i + 2 * e0, j + 2 * e1, k + 2 * e2)
+        f_hi = muscl(at(q, i + e0, j + e1, k + e2), Tm1, Tc, Tp1, Tp2)
+        f_lo = muscl(at(q, i, j, k), Tm2, Tm1, Tc, Tp1)
+        a_p = alpha + at(nut, i + e0, j + e1, k + e2) * inv_prt
+        a_m = alpha + at(nut, i - e0, j - e1, k - e2) * inv_prt
         half = const(T, 0.5)
         return (-(f_hi - f_lo) / d
                 + (half * (ac + a_p) * (Tp1 - Tc) + half * (ac + a_m) * (Tm1 - Tc)) / (d * d))
@@ -334,8 +357,8 @@ def build(jit):
     @jit
     def temperature_rate_regular(i, j, k, u, v, w, nut, T, dx, dy, dz, alpha, inv_prt):
         """:func:`temperature_rate` in a :func:`regular` cell: no wall or boundary tests."""
-        Tc = T[i, j, k]
-        ac = alpha + nut[i, j, k] * inv_prt
+        Tc = at(T, i, j, k)
+        ac = alpha + at(nut, i, j, k) * inv_prt
         return (heat_axis(u, T, nut, i, j, k, 1, 0, 0, dx, Tc, ac, alpha, inv_prt)
                 + heat_axis(v, T, nut, i, j, k, 0, 1, 0, dy, Tc, ac, alpha, inv_prt)
                 + heat_axis(w, T, nut, i, j, k, 0, 0, 1, dz, Tc, ac, alpha, inv_prt))
@@ -420,8 +443,8 @@ def build(jit):
     @jit
     def divergence(i, j, k, u, v, w, dx, dy, dz):
         """Net outflow per unit volume of cell ``(i, j, k)`` [1/s]."""
-        return ((u[i + 1, j, k] - u[i, j, k]) / dx + (v[i, j + 1, k] - v[i, j, k]) / dy
-                + (w[i, j, k + 1] - w[i, j, k]) / dz)
+        return ((at(u, i + 1, j, k) - at(u, i, j, k)) / dx + (at(v, i, j + 1, k) - at(v, i, j, k)) / dy
+                + (at(w, i, j, k + 1) - at(w, i, j, k)) / dz)
 
     @jit
     def laplacian(i, j, k, phi, solid, dx, dy, dz):
@@ -433,11 +456,11 @@ def build(jit):
     @jit
     def laplacian_regular(i, j, k, phi, dx, dy, dz):
         """The 7-point Laplacian of a :func:`regular` cell (all six neighbours open)."""
-        pc = phi[i, j, k]
+        pc = at(phi, i, j, k)
         two = const(phi, 2.0)
-        return ((phi[i - 1, j, k] + phi[i + 1, j, k] - two * pc) / (dx * dx)
-                + (phi[i, j - 1, k] + phi[i, j + 1, k] - two * pc) / (dy * dy)
-                + (phi[i, j, k - 1] + phi[i, j, k + 1] - two * pc) / (dz * dz))
+        return ((at(phi, i - 1, j, k) + at(phi, i + 1, j, k) - two * pc) / (dx * dx)
+                + (at(phi, i, j - 1, k) + at(phi, i, j + 1, k) - two * pc) / (dy * dy)
+                + (at(phi, i, j, k - 1) + at(phi, i, j, k + 1) - two * pc) / (dz * dz))
 
     @jit
     def laplacian_general(i, j, k, phi, solid, dx, dy, dz):
@@ -461,18 +484,18 @@ def build(jit):
     @jit
     def speed_at_centre(i, j, k, u, v, w):
         half = const(u, 0.5)
-        uc = half * (u[i, j, k] + u[i + 1, j, k])
-        vc = half * (v[i, j, k] + v[i, j + 1, k])
-        wc = half * (w[i, j, k] + w[i, j, k + 1])
+        uc = half * (at(u, i, j, k) + at(u, i + 1, j, k))
+        vc = half * (at(v, i, j, k) + at(v, i, j + 1, k))
+        wc = half * (at(w, i, j, k) + at(w, i, j, k + 1))
         return math.sqrt(uc * uc + vc * vc + wc * wc)
 
     @jit
     def chen_xu_nut(i, j, k, u, v, w, walldist):
         """Chen & Xu (1998) zero-equation eddy viscosity, ``0.03874 * |V| * l`` [m2/s]."""
-        return const(u, 0.03874) * speed_at_centre(i, j, k, u, v, w) * walldist[i, j, k]
+        return const(u, 0.03874) * speed_at_centre(i, j, k, u, v, w) * at(walldist, i, j, k)
 
     return SimpleNamespace(
-        component=component, vanleer=vanleer, muscl=muscl, muscl_flux=muscl_flux, regular=regular, fluid=fluid, vel=vel, spacing=spacing,
+        at=at, nonneg=nonneg, component=component, vanleer=vanleer, muscl=muscl, muscl_flux=muscl_flux, regular=regular, fluid=fluid, vel=vel, spacing=spacing,
         unit=unit, tangential=tangential, momentum_rate=momentum_rate, face_open=face_open,
         momentum_rate_regular=momentum_rate_regular, cross_terms=cross_terms,
         momentum_rate_general=momentum_rate_general, fast_face=fast_face,
