@@ -219,8 +219,11 @@ def ordered_candidates(facility, hall_name, cands, baseline_solver, max_add=None
 def find_capacity(facility, hall=None, rack_type: str = "", cell_m: float = 0.3,
                   backend="auto", settings=None, utilization: float = 1.0, tiles: bool = True,
                   max_add: int | None = 40, rci_min: float = RCI_HI_MIN_PCT, scheduler=None,
-                  workers=None, progress=None) -> dict:
+                  workers=None, progress=None, coarse_start: bool = False) -> dict:
     """Search for the number of racks of ``rack_type`` the hall takes (module docstring).
+
+    ``coarse_start``: every steady solve (the baseline and each count tried) starts from
+    a solve on a coarser grid (:func:`twin.solve.steady_solve`).
 
     Returns ``count``, ``positions`` (the racks to add, in order, with tiles), the
     metrics at ``count`` (``at_count``), what fails at ``count + 1`` (``limit``), every
@@ -247,9 +250,11 @@ def find_capacity(facility, hall=None, rack_type: str = "", cell_m: float = 0.3,
             progress(n, rec)
 
     base_sol = solve_case(facility, hall_name, cell_m=cell_m, backend=backend,
-                          settings=settings, utilization=utilization)
+                          settings=settings, utilization=utilization,
+                          coarse_start=coarse_start)
     base = {"case": "+0", "label": "baseline", "converged": base_sol.summary["converged"],
-            "iterations": base_sol.summary["iterations"]}
+            "iterations": base_sol.summary["iterations"],
+            "coarse_start": base_sol.summary.get("coarse_start")}
     base.update(base_sol.summary["metrics"])
     note(0, base)
     cands = candidate_positions(facility, hall_name, rack_type, tiles=tiles)
@@ -268,7 +273,7 @@ def find_capacity(facility, hall=None, rack_type: str = "", cell_m: float = 0.3,
                 pts = sorted({min(hi - 1, max(lo + 1, round(lo + (hi - lo) * j / (k + 1))))
                               for j in range(1, k + 1)})
                 tasks = [(Case(f"+{n}", f"{n} more", facs[n], utilization=utilization),
-                          hall_name, cell_m, backend, settings) for n in pts]
+                          hall_name, cell_m, backend, settings, coarse_start) for n in pts]
                 recs = runner.map(run_case, tasks)
                 for n, rec in zip(pts, recs):
                     note(n, rec)

@@ -160,8 +160,11 @@ def _print_whatif(recs):
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Write fail.json, fail.csv and fail.h5 (time series; 3D fields of the "
                    "worst case) here.")
+@click.option("--coarse-start", is_flag=True,
+              help="Solve each steady state first at twice (or 1.5 times) the cell and start "
+                   "from that flow (grid sequencing: about 2x faster at 0.2 m cells).")
 def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_steps,
-         scheduler, workers, out_dir):
+         scheduler, workers, out_dir, coarse_start):
     """N-1: a cooling unit stops; time until rack inlets pass 27 and 32 degC.
 
     From steady state with every unit running, the unit's airflow drops to 0 and the
@@ -204,7 +207,7 @@ def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_st
                              backend=backend, settings=_settings(max_steps), sample_s=sample_s,
                              scheduler=scheduler, workers=workers,
                              progress=_progress(con, "unit"), keep_fields=out_dir is not None,
-                             run_progress=run_prog)
+                             run_progress=run_prog, coarse_start=coarse_start)
     finally:
         if status is not None:
             status.stop()
@@ -250,8 +253,11 @@ def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_st
 @_dask
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Write capacity.json and the facility with the racks added here.")
+@click.option("--coarse-start", is_flag=True,
+              help="Solve each steady state first at twice (or 1.5 times) the cell and start "
+                   "from that flow (grid sequencing: about 2x faster at 0.2 m cells).")
 def capacity(facility, rack_type, hall, cell_m, backend, max_steps, utilization, tiles,
-             max_add, scheduler, workers, out_dir):
+             max_add, scheduler, workers, out_dir, coarse_start):
     """How many more racks of a type the hall takes, and where to put them.
 
     Positions continue the existing rows along their aisles; the largest number that
@@ -276,7 +282,8 @@ def capacity(facility, rack_type, hall, cell_m, backend, max_steps, utilization,
 
     res = find_capacity(fac, hall, rack_type, cell_m=cell_m, backend=backend,
                         settings=_settings(max_steps), utilization=utilization, tiles=tiles,
-                        max_add=max_add, scheduler=scheduler, workers=workers, progress=prog)
+                        max_add=max_add, scheduler=scheduler, workers=workers, progress=prog,
+                        coarse_start=coarse_start)
     out = Console()
     out.print(f"[bold]{res['hall']}[/] takes [bold]{res['count']}[/] more {rack_type} rack(s) "
               f"({res['candidates']} free positions along the rows were considered)")

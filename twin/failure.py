@@ -59,8 +59,11 @@ def hall_units(facility, hall=None) -> list[str]:
 
 def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: float = 0.3,
                 backend="auto", settings=None, sample_s: float = 1.0, keep_fields=False,
-                progress=None) -> dict:
+                progress=None, coarse_start: bool = False) -> dict:
     """One N-1 case: ``unit`` fails after steady state (see the module docstring).
+
+    ``coarse_start``: the steady state before the failure starts from a solve on a coarser
+    grid (:func:`twin.solve.steady_solve`); the transient after it is unchanged.
 
     Returns a record: ``unit``, ``time_to_recommended_s`` / ``time_to_allowable_s``
     (None: not reached in the run), ``worst_racks``, ``capacity`` (remaining units
@@ -76,7 +79,8 @@ def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: fl
     lay = facility.layout(facility.hall(hall).name)
     failed = unit_device_names(lay, [unit])
     t_wall = time.perf_counter()
-    sol = solve_case(facility, hall, cell_m=cell_m, backend=backend, settings=settings)
+    sol = solve_case(facility, hall, cell_m=cell_m, backend=backend, settings=settings,
+                     coarse_start=coarse_start)
     s = sol.solver
     base = sol.summary["metrics"]
     devs = s.devices
@@ -125,6 +129,7 @@ def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: fl
            "hall": sol.hall, "minutes": float(minutes), "cell_m": float(cell_m),
            "baseline": {k: v for k, v in base.items() if k != "racks"},
            "baseline_converged": bool(sol.run.converged),
+           "baseline_coarse_start": sol.summary.get("coarse_start"),
            "time_to_recommended_s": t_rec, "time_to_allowable_s": t_all,
            "limit_recommended_c": RECOMMENDED_MAX_C, "limit_allowable_c": ALLOWABLE_MAX_C,
            "already_above_recommended": bool(hottest[0] > RECOMMENDED_MAX_C),
@@ -158,14 +163,15 @@ def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: fl
 
 def run_n_minus_1(facility, units, hall=None, minutes=5.0, cell_m=0.3, backend="auto",
                   settings=None, sample_s=1.0, scheduler=None, workers=None, progress=None,
-                  keep_fields=False, run_progress=None) -> list[dict]:
+                  keep_fields=False, run_progress=None,
+                  coarse_start: bool = False) -> list[dict]:
     """:func:`run_failure` for each of ``units``, in parallel (:func:`twin.sweep.run_tasks`)."""
     from .sweep import run_tasks
     lay = facility.layout(facility.hall(hall).name)
     for u in units:
         unit_device_names(lay, [u])            # a bad name fails here, before any solve
     tasks = [(facility, u, hall, minutes, cell_m, backend, settings, sample_s, keep_fields,
-              run_progress if len(units) == 1 else None) for u in units]
+              run_progress if len(units) == 1 else None, coarse_start) for u in units]
     return run_tasks(run_failure, tasks, scheduler=scheduler, workers=workers,
                      progress=progress, backend=backend)
 

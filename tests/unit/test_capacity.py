@@ -63,3 +63,36 @@ def test_cli_unknown_rack_type():
     assert r.exit_code == 2
     assert "did you mean 'cpu-compute'" in r.output and "\n" == r.output[-1]
     assert len(r.output.strip().splitlines()) == 1
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_coarse_start_reaches_the_steady_solves(monkeypatch, small):
+    """``twin capacity --coarse-start`` passes the option to ``find_capacity`` and from
+    there to the baseline solve."""
+    import twin.capacity as capacity
+    import twin.whatif as whatif
+    from kernels.errors import InputError
+    seen = {}
+
+    def fake_find(*args, **kw):
+        seen["cli"] = kw.get("coarse_start")
+        raise InputError("stopped by the test")
+
+    monkeypatch.setattr(capacity, "find_capacity", fake_find)
+    r = CliRunner().invoke(main, ["capacity", str(SMALL), "--rack-type", "cpu-compute",
+                                  "--coarse-start"])
+    assert r.exit_code != 0 and "stopped by the test" in r.output
+    assert seen["cli"] is True
+    monkeypatch.undo()
+
+    def fake_solve_case(*args, **kw):
+        seen["solve"] = kw.get("coarse_start")
+        raise _Stop
+
+    monkeypatch.setattr(whatif, "solve_case", fake_solve_case)
+    with pytest.raises(_Stop):
+        find_capacity(small, rack_type="cpu-compute", coarse_start=True)
+    assert seen["solve"] is True

@@ -68,3 +68,37 @@ def test_crah_failure_reaches_the_recommended_limit(tmp_path):
         assert g["rack_inlet_c"].shape == T.shape
         assert g.attrs["time_to_recommended_s"] == pytest.approx(t27)
         assert f["halls/H1/temp_c"].shape == (30, 22, 10)
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_coarse_start_reaches_the_steady_solve(monkeypatch):
+    """``twin fail --coarse-start`` passes the option down to the steady solve before the
+    failure (``solve_case``), through ``run_n_minus_1`` and ``run_failure``."""
+    import twin.failure as failure
+    from kernels.errors import InputError
+    seen = {}
+
+    def fake_n_minus_1(*args, **kw):
+        seen["cli"] = kw.get("coarse_start")
+        raise InputError("stopped by the test")
+
+    monkeypatch.setattr(failure, "run_n_minus_1", fake_n_minus_1)
+    r = CliRunner().invoke(main, ["fail", str(SMALL), "--unit", "CRAH-1", "--coarse-start"])
+    assert r.exit_code != 0 and "stopped by the test" in r.output
+    assert seen["cli"] is True
+
+    def fake_solve_case(*args, **kw):
+        seen["solve"] = kw.get("coarse_start")
+        raise _Stop
+
+    monkeypatch.setattr(failure, "solve_case", fake_solve_case)
+    fac = load_facility(SMALL)
+    with pytest.raises(_Stop):
+        failure.run_failure(fac, "CRAH-1", coarse_start=True)
+    assert seen["solve"] is True
+    with pytest.raises(_Stop):
+        failure.run_failure(fac, "CRAH-1")
+    assert seen["solve"] is False
