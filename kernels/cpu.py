@@ -112,11 +112,12 @@ def _make_predict(c):
                     while k1 < n2 and fast_face(c, i, j, k1, solid):
                         k1 += 1
                     if k1 > k:
-                        # regular faces lie two or more from the box: kk - 2 >= 0 (a hint
-                        # that lets LLVM drop Numba's negative-index wraparound)
+                        # regular faces lie two or more from the box, so every index
+                        # is >= 0: ``at`` and ``nn`` tell LLVM (contiguous vector loads)
                         for kk in range(max(k, 2), k1):
-                            out[nn(i), nn(j), nn(kk)] = at(q, i, j, kk) + dt * momentum_rate_regular(
-                                c, i, j, kk, u, v, w, nut, T, dx, dy, dz, nu, gbeta, tref)
+                            out[nn(i), nn(j), nn(kk)] = at(q, i, j, kk) + dt * (
+                                momentum_rate_regular(c, i, j, kk, u, v, w, nut, T, dx, dy,
+                                                      dz, nu, gbeta, tref))
                         k = k1
                         continue
                     f = i if c == 0 else (j if c == 1 else k)

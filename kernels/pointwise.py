@@ -197,7 +197,8 @@ def build(jit, nonneg=None):
         """Advection by component ``b`` and diffusion along ``b`` of the ``c`` velocity ``q``
         at an interior face far from walls (``a`` is the ``b`` velocity array)."""
         half = const(q, 0.5)
-        a_hi = half * (at(a, i - ec0 + eb0, j - ec1 + eb1, k - ec2 + eb2) + at(a, i + eb0, j + eb1, k + eb2))
+        a_hi = half * (at(a, i - ec0 + eb0, j - ec1 + eb1, k - ec2 + eb2)
+                       + at(a, i + eb0, j + eb1, k + eb2))
         a_lo = half * (at(a, i - ec0, j - ec1, k - ec2) + at(a, i, j, k))
         qp1 = at(q, i + eb0, j + eb1, k + eb2)
         qp2 = at(q, i + 2 * eb0, j + 2 * eb1, k + 2 * eb2)
@@ -443,7 +444,8 @@ def build(jit, nonneg=None):
     @jit
     def divergence(i, j, k, u, v, w, dx, dy, dz):
         """Net outflow per unit volume of cell ``(i, j, k)`` [1/s]."""
-        return ((at(u, i + 1, j, k) - at(u, i, j, k)) / dx + (at(v, i, j + 1, k) - at(v, i, j, k)) / dy
+        return ((at(u, i + 1, j, k) - at(u, i, j, k)) / dx
+                + (at(v, i, j + 1, k) - at(v, i, j, k)) / dy
                 + (at(w, i, j, k + 1) - at(w, i, j, k)) / dz)
 
     @jit
@@ -495,7 +497,8 @@ def build(jit, nonneg=None):
         return const(u, 0.03874) * speed_at_centre(i, j, k, u, v, w) * at(walldist, i, j, k)
 
     return SimpleNamespace(
-        at=at, nonneg=nonneg, component=component, vanleer=vanleer, muscl=muscl, muscl_flux=muscl_flux, regular=regular, fluid=fluid, vel=vel, spacing=spacing,
+        at=at, nonneg=nonneg, component=component, vanleer=vanleer, muscl=muscl,
+        muscl_flux=muscl_flux, regular=regular, fluid=fluid, vel=vel, spacing=spacing,
         unit=unit, tangential=tangential, momentum_rate=momentum_rate, face_open=face_open,
         momentum_rate_regular=momentum_rate_regular, cross_terms=cross_terms,
         momentum_rate_general=momentum_rate_general, fast_face=fast_face,
