@@ -139,6 +139,14 @@ def build(jit, nonneg=None):
         return (solid[i, j, k] & 1) == 0
 
     @jit
+    def opened(solid, i, j, k, f):
+        """Face ``f`` (``2 * axis + side``, side 1 the upper) of fluid cell ``(i, j, k)``
+        leads to a fluid cell inside the box: bit ``2 + f`` of the solver's cell code
+        (``kernels.solver.cell_codes``). One shift and test where :func:`fluid` of the
+        neighbour takes six bounds tests and a load."""
+        return ((solid[i, j, k] >> (2 + f)) & 1) != 0
+
+    @jit
     def component(c, u, v, w):
         """The staggered array of velocity component ``c`` (0: u, 1: v, 2: w)."""
         if c == 0:
@@ -381,7 +389,14 @@ def build(jit, nonneg=None):
     @jit
     def temperature_rate_general(i, j, k, u, v, w, nut, T, solid, dx, dy, dz, alpha, inv_prt,
                                  bc_hk, bc_tb):
-        """:func:`temperature_rate` in any fluid cell, every face tested."""
+        """:func:`temperature_rate` in any fluid cell, every face tested.
+
+        Which faces are open, and whether each far neighbour of the MUSCL
+        reconstruction is there, are read from the cell codes' face bits
+        (:func:`opened`): the far neighbour past an open face is there when the
+        neighbour's face on the same side is open, the one behind the cell when the
+        cell's opposite face is. Indices past an open face lie in the box (``at``).
+        """
         Tc = T[i, j, k]
         ac = alpha + nut[i, j, k] * inv_prt
         zero = const(T, 0.0)
@@ -396,48 +411,42 @@ def build(jit, nonneg=None):
             idx = i if c == 0 else (j if c == 1 else k)
             for s in range(2):
                 m = 2 * s - 1  # -1 lower face, +1 upper face
+                f = 2 * c + s
+                if not opened(solid, i, j, k, f):
+                    if idx + m < 0 or idx + m >= n:
+                        hk = bc_hk[f]
+                        if hk > zero:
+                            rate += hk * (bc_tb[f] - Tc) / d
+                    continue
                 ni = i + m * e0
                 nj = j + m * e1
                 nk = k + m * e2
-                if idx + m < 0 or idx + m >= n:
-                    f = 2 * c + s
-                    hk = bc_hk[f]
-                    if hk > zero:
-                        rate += hk * (bc_tb[f] - Tc) / d
-                    continue
-                if not fluid(solid, ni, nj, nk):
-                    continue
-                Tn = T[ni, nj, nk]
+                Tn = at(T, ni, nj, nk)
                 # velocity through this face (positive along +axis)
                 if s == 1:
                     a = vel(c, u, v, w, i + e0, j + e1, k + e2)
-                else:
-                    a = vel(c, u, v, w, i, j, k)
-                # far neighbours for the reconstruction
-                if s == 1:
                     # face between (c) and (n); q_m2 = cell c-1, q_p2 = cell n+1
-                    okm2 = fluid(solid, i - e0, j - e1, k - e2)
-                    okp2 = fluid(solid, ni + e0, nj + e1, nk + e2)
+                    okm2 = opened(solid, i, j, k, 2 * c)
+                    okp2 = opened(solid, ni, nj, nk, 2 * c + 1)
                     qm2 = Tc
                     qp2 = Tn
                     if okm2:
-                        qm2 = T[i - e0, j - e1, k - e2]
+                        qm2 = at(T, i - e0, j - e1, k - e2)
                     if okp2:
-                        qp2 = T[ni + e0, nj + e1, nk + e2]
-                    flux = muscl_flux(a, qm2, Tc, Tn, qp2, okm2, okp2)
-                    rate -= flux / d
+                        qp2 = at(T, ni + e0, nj + e1, nk + e2)
+                    rate -= muscl_flux(a, qm2, Tc, Tn, qp2, okm2, okp2) / d
                 else:
-                    okm2 = fluid(solid, ni - e0, nj - e1, nk - e2)
-                    okp2 = fluid(solid, i + e0, j + e1, k + e2)
+                    a = vel(c, u, v, w, i, j, k)
+                    okm2 = opened(solid, ni, nj, nk, 2 * c)
+                    okp2 = opened(solid, i, j, k, 2 * c + 1)
                     qm2 = Tn
                     qp2 = Tc
                     if okm2:
-                        qm2 = T[ni - e0, nj - e1, nk - e2]
+                        qm2 = at(T, ni - e0, nj - e1, nk - e2)
                     if okp2:
-                        qp2 = T[i + e0, j + e1, k + e2]
-                    flux = muscl_flux(a, qm2, Tn, Tc, qp2, okm2, okp2)
-                    rate += flux / d
-                an = alpha + nut[ni, nj, nk] * inv_prt
+                        qp2 = at(T, i + e0, j + e1, k + e2)
+                    rate += muscl_flux(a, qm2, Tn, Tc, qp2, okm2, okp2) / d
+                an = alpha + at(nut, ni, nj, nk) * inv_prt
                 rate += half * (ac + an) * (Tn - Tc) / (d * d)
         return rate
 
@@ -498,7 +507,7 @@ def build(jit, nonneg=None):
 
     return SimpleNamespace(
         at=at, nonneg=nonneg, component=component, vanleer=vanleer, muscl=muscl,
-        muscl_flux=muscl_flux, regular=regular, fluid=fluid, vel=vel, spacing=spacing,
+        muscl_flux=muscl_flux, regular=regular, fluid=fluid, opened=opened, vel=vel, spacing=spacing,
         unit=unit, tangential=tangential, momentum_rate=momentum_rate, face_open=face_open,
         momentum_rate_regular=momentum_rate_regular, cross_terms=cross_terms,
         momentum_rate_general=momentum_rate_general, fast_face=fast_face,

@@ -1050,30 +1050,44 @@ class FlowRecord:
 
 
 def cell_codes(flags: np.ndarray) -> np.ndarray:
-    """The solver's per-cell byte: bit 0 not fluid, bit 1 *regular*.
+    """The solver's per-cell byte: bit 0 not fluid, bit 1 *regular*, bits 2-7 open faces.
 
     A regular cell is fluid and so is every cell up to two away along each axis, all inside
     the box. Its updates (``pointwise.momentum_rate_regular``, ``temperature_rate_regular``
     and the Laplacian) need no wall or boundary test, and in a data hall most cells are
-    regular; the facility's other flag bits are not needed by the kernels and are dropped.
+    regular. Bit ``2 + f`` of a fluid cell, ``f = 2 * axis + side`` (side 1 the upper),
+    says its neighbour across face ``f`` is fluid and inside the box
+    (``pointwise.opened``): the other cells' updates read their walls from it instead of
+    testing bounds and neighbours. The facility's other flag bits are not needed by the
+    kernels and are dropped.
     """
     fluid = (np.asarray(flags) & 1) == 0
-    reg = fluid.copy()
-    for ax in range(3):
+
+    def shifted(s, ax):
+        """``out[i] = fluid[i + s]`` along ``ax``, False past the box."""
         n = fluid.shape[ax]
+        out = np.zeros_like(fluid)
+        dst = [slice(None)] * 3
+        src = [slice(None)] * 3
+        if s > 0:
+            dst[ax] = slice(0, max(n - s, 0))
+            src[ax] = slice(s, n)
+        else:
+            dst[ax] = slice(-s, n)
+            src[ax] = slice(0, max(n + s, 0))
+        out[tuple(dst)] = fluid[tuple(src)]
+        return out
+
+    reg = fluid.copy()
+    codes = (~fluid).astype(np.uint8)
+    for ax in range(3):
         for s in (-2, -1, 1, 2):
-            shifted = np.zeros_like(fluid)
-            dst = [slice(None)] * 3
-            src = [slice(None)] * 3
-            if s > 0:           # shifted[i] = fluid[i + s]
-                dst[ax] = slice(0, max(n - s, 0))
-                src[ax] = slice(s, n)
-            else:
-                dst[ax] = slice(-s, n)
-                src[ax] = slice(0, max(n + s, 0))
-            shifted[tuple(dst)] = fluid[tuple(src)]
-            reg &= shifted
-    return ((~fluid).astype(np.uint8) | (reg.astype(np.uint8) << 1))
+            nb = shifted(s, ax)
+            reg &= nb
+            if abs(s) == 1:
+                bit = 2 + 2 * ax + (1 if s > 0 else 0)
+                codes |= ((fluid & nb).astype(np.uint8) << bit)
+    return codes | (reg.astype(np.uint8) << 1)
 
 
 def _cpu_threads(cells: int) -> int:
