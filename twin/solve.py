@@ -76,8 +76,9 @@ def steady_solve(problem, mesh_at, cell_m: float, backend="auto", settings=None,
     then says what that cost (``cell_m``, ``cells``, ``steps``, ``wall_s``,
     ``converged``), or why it was skipped; it is ``None`` without ``coarse_start``.
 
-    Measured on 2 CPU cores (kernels/README.md): the small hall at 0.2 m in 40 s instead of
-    87 s, the AI hall at 0.2 m (from 0.3 m) in 222 s instead of 470 s; no gain at 0.25 m.
+    Measured on 2 CPU cores (kernels/README.md): the AI hall at 0.2 m (from 0.3 m) in 222 s
+    instead of 470 s (2026-12-02); the small hall at 0.2 m in 46 s instead of 53 s with the
+    stopping rules of 2026-12-05; no gain at 0.25 m.
     """
     coarse = None
     start = None
@@ -166,8 +167,9 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
 
 def convergence_summary(run) -> dict:
     """How a steady solve ended (``Solver.solve_steady``): the rule that stopped it, the
-    averaging windows it used and, for a record mean, the standard error of the intake
-    means [K]; a figure not reached is ``None``."""
+    averaging windows it used, the range of the last three windows' intake means
+    (``window_change_k``, largest over devices) and, for a record mean, the standard error
+    of the intake means [K]; a figure not reached is ``None``."""
     r = run.residuals
 
     def num(key):
@@ -191,7 +193,8 @@ def progress_text(info: dict) -> str:
         change = info.get("window_change_k", np.inf)
         text += f"; {info['windows']} windows"
         if np.isfinite(change):
-            text += f", intake change {change:.3f} K (target {tol.tol_temp_k:g})"
+            text += (f", last 3 windows' intakes within {change:.3f} K"
+                     f" (target {tol.tol_temp_k:g})")
         if info.get("record_windows", 0) >= 2:
             text += (f", record of {info['record_windows']}: +-{info['record_uncertainty_k']:.2f} K"
                      f" standard error, drift {info['record_drift_k']:.2f} K")
@@ -209,8 +212,8 @@ def convergence_text(conv: dict) -> str:
                 f" +-{se} K standard error)")
     if mode and mode not in ("steady", "not converged"):
         change = conv.get("window_change_k")
-        return f" ({mode}" + (f", last window change {change:.3f} K)" if change is not None
-                              else ")")
+        return f" ({mode}" + (f", last 3 windows' intakes within {change:.3f} K)"
+                              if change is not None else ")")
     return ""
 
 

@@ -18,7 +18,7 @@ MESHES = Path(__file__).resolve().parents[2] / "meshes"
 
 
 @pytest.mark.parametrize("name,hall,cell,steps", [
-    ("small-hall.toml", None, 0.25, 6000),
+    ("small-hall.toml", None, 0.25, 9000),
     ("ai-hall.toml", None, 0.3, 400),
     ("ulsan-campus.toml", "DC1-H01", 0.3, 300),
 ])

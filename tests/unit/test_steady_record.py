@@ -2,8 +2,8 @@
 
 ``record_test`` accepts the mean over a record of windows when twice its standard error
 and the drift between the record's halves are below the tolerance; ``Solver.solve_steady``
-falls back on it where consecutive windows keep disagreeing, and returns the record's mean
-flow (also when it stops unconverged).
+falls back on it where the last three windows keep disagreeing, and returns the record's
+mean flow (also when it stops unconverged).
 """
 import numpy as np
 import pytest
@@ -116,6 +116,74 @@ def test_solver_returns_the_record_mean_flow(captured):
     assert max(np.max(np.abs(a - b)) for a, b in zip(flows[-2], expect)) > 1e-3 * U
     assert abs(s.energy_budget()["imbalance_frac"]) < 1e-3
     assert res.converged
+
+
+def test_window_rule_needs_three_windows_within_tolerance(monkeypatch):
+    """Rule 2 stops when the last three windows' intake means lie within ``tol_temp_k``
+    of each other, not when two neighbours happen to agree. The windows' intake means are
+    scripted (one per window end); the record rule is switched off."""
+    monkeypatch.setattr(solver_mod, "record_test", _fake_test(None))
+    #          windows: 1     2     3     4     5      6     7
+    script = iter([10.0, 12.0, 12.1, 11.5, 11.55, 11.6, 11.0])
+    finish = Solver.finish_energy
+    seen = []
+
+    def scripted(self):
+        out = finish(self)
+        if self._scripted:
+            v = next(script)
+            seen.append(v)
+            self.dev_tin = np.full(len(self.devices), v)
+        return out
+    monkeypatch.setattr(Solver, "finish_energy", scripted)
+    s = Solver(room(cell_m=0.25), backend="numba-cpu",
+               settings=SolverSettings(max_steps=20000, min_windows=3, tol_velocity=1e-12))
+    s._scripted = True
+    orig_final = Solver.final_projection
+
+    def stop_script(self):
+        self._scripted = False                  # the final heat solve is the real one
+        orig_final(self)
+    monkeypatch.setattr(Solver, "final_projection", stop_script)
+    res = s.solve_steady()
+    r = res.residuals
+    # two neighbours agreed at windows 3 (0.1 K) and 5 (0.05 K); three only at window 6
+    assert r["windows"] == 6 and seen == [10.0, 12.0, 12.1, 11.5, 11.55, 11.6]
+    assert r["mode"] == "statistically steady"
+    assert r["window_change_k"] == pytest.approx(0.1)
+
+
+def _scripted_residual(monkeypatch, problem, low_from):
+    """A solver whose rule-1 residual is scripted per check: 1 (far above any tolerance)
+    before check ``low_from``, 0 from it on; the record rule is switched off. Returns the
+    solver and the list of the checks' step counts."""
+    monkeypatch.setattr(solver_mod, "record_test", _fake_test(None))
+    s = Solver(problem, backend="numba-cpu",
+               settings=SolverSettings(tol_temp_k=1e-9, check_every=10, min_steps=200))
+    steps = []
+
+    def residual(rms, length, speed):
+        steps.append(s.steps)
+        return 0.0 if len(steps) >= low_from else 1.0
+    monkeypatch.setattr(Solver, "_steady_residual", staticmethod(residual))
+    return s, steps
+
+
+def test_velocity_residual_decides_only_without_devices(monkeypatch):
+    """Without devices (a cavity) the solve ends at the first check whose velocity residual
+    is below ``tol_velocity``; with racks and cooling units a residual of zero does not end
+    it: their intake temperatures do (the window rules, here unreachable)."""
+    from tests.verification.cases import lid_cavity
+    s, steps = _scripted_residual(monkeypatch, lid_cavity(8, 100.0), low_from=25)
+    res = s.solve_steady(max_steps=5000)
+    assert res.converged and res.residuals["mode"] == "steady"
+    assert res.iterations == 250 and steps[-1] == 250
+
+    s, steps = _scripted_residual(monkeypatch, room(cell_m=0.25), low_from=21)
+    res = s.solve_steady(max_steps=1500)
+    assert not res.converged and res.iterations == 1500 and len(steps) == 150
+    assert res.residuals["velocity"] == 0.0
+    assert res.residuals["mode"] == "not converged (record mean)"
 
 
 def test_unconverged_solve_returns_record_mean_flagged(monkeypatch):
