@@ -625,7 +625,7 @@ class Solver:
           far from the mean (measured, ``kernels/README.md``: 0.5 K from the long-run mean
           with a 0.2 K tolerance).
         * **statistically steady, record mean**: where the flow swings more slowly than one
-          window (two consecutive windows keep disagreeing), the windows from
+          window (the last three windows keep disagreeing), the windows from
           ``min_windows`` on form a record (:class:`FlowRecord`), and the answer is the
           record's mean flow once :func:`record_test` says that mean is known to within
           ``tol_temp_k`` (batch means, after dropping the start-up MSER finds). A run that
