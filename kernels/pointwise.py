@@ -507,8 +507,8 @@ def build(jit, nonneg=None):
 
     return SimpleNamespace(
         at=at, nonneg=nonneg, component=component, vanleer=vanleer, muscl=muscl,
-        muscl_flux=muscl_flux, regular=regular, fluid=fluid, opened=opened, vel=vel, spacing=spacing,
-        unit=unit, tangential=tangential, momentum_rate=momentum_rate, face_open=face_open,
+        muscl_flux=muscl_flux, regular=regular, fluid=fluid, opened=opened, vel=vel,
+        spacing=spacing, unit=unit, tangential=tangential, momentum_rate=momentum_rate, face_open=face_open,
         momentum_rate_regular=momentum_rate_regular, cross_terms=cross_terms,
         momentum_rate_general=momentum_rate_general, fast_face=fast_face,
         temperature_rate=temperature_rate, temperature_rate_regular=temperature_rate_regular,

@@ -106,7 +106,6 @@ def case(request):
     the general path (walls read from the face bits); both meet the same reference."""
     seed, mode = request.param
     f = _fields(seed, sprinkle=0.0 if seed == 0 else 0.08)
-    f["flags"] = f["solid"]
     f["solid"] = cell_codes(f["solid"])
     if mode == "general":
         f["solid"] = f["solid"] & np.uint8(0xFD)
