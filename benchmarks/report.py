@@ -131,6 +131,14 @@ def _f(x, fmt="{:.3g}", none="-"):
     return fmt.format(x)
 
 
+def _threads(s: dict) -> str:
+    """Thread column: ``1 (stencils 2)`` where the stencil updates use more threads."""
+    t, st = s.get("threads"), s.get("stencil_threads")
+    if not t:
+        return "-"
+    return f"{t} (stencils {st})" if st and st != t else str(t)
+
+
 def _table(header, rows) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
@@ -182,7 +190,7 @@ def markdown(results: dict) -> str:
                         rows) + [""]
     if results.get("steps"):
         lines += ["## Full solver steps", ""]
-        rows = [[s["backend"], s["dtype"], s["case"], s["cells"], s.get("threads") or "-",
+        rows = [[s["backend"], s["dtype"], s["case"], s["cells"], _threads(s),
                  _f(s["median_s"] * 1e3, "{:.2f}"), _f(s["min_s"] * 1e3, "{:.2f}"),
                  _f(s["cell_updates_per_s"] / 1e6, "{:.2f}"),
                  _f(s["cg_iterations"], "{:.1f}"), _f(s["bytes_per_cell_counted"], "{:.0f}"),

@@ -127,7 +127,7 @@ def _prepare_state(problem, targets, opts: Options, log, prep_steps=None):
     # the fastest backend present prepares it (a GPU when there is one)
     backend = next((b for b in ("cupy", "numba-cuda") if b in names), "numba-cpu")
     if backend == "numba-cpu":
-        set_cpu_threads(cpu_threads(problem.grid.cells, opts.threads))
+        set_cpu_threads(cpu_threads(problem.grid.cells, opts.threads), bool(opts.threads))
     t0 = time.perf_counter()
     s = Solver(problem, backend=backend, settings=SolverSettings(dtype="float64"))
     prep_steps = opts.prep_steps if prep_steps is None else prep_steps
@@ -219,7 +219,9 @@ def _run_solver_steps(target: Target, case, problem, state, dt, opts, log, threa
     cg = float(np.mean(iters)) if iters else 0.0
     rec = {"backend": target.name, "dtype": target.dtype.name, "case": case,
            "shape": list(problem.grid.shape), "cells": cells, "timer": target.timer,
-           "threads": threads, "setup_s": setup_s, "dt_s": dt, "cg_iterations": cg,
+           "threads": getattr(solver, "_threads", None) or threads,
+           "stencil_threads": getattr(solver, "_stencil_threads", None),
+           "setup_s": setup_s, "dt_s": dt, "cg_iterations": cg,
            "preconditioner": "DCT + coarse space" if getattr(solver, "coarse", None) is not None
            else "DCT", **t.as_dict()}
     rec["cell_updates_per_s"] = cells / t.median_s
@@ -313,7 +315,7 @@ def _run_case(targets, case, problem, opts, log, results, budgets, peaks, with_k
         threads = None
         if t.name == "numba-cpu":
             threads = cpu_threads(problem.grid.cells, opts.threads)
-            set_cpu_threads(threads)
+            set_cpu_threads(threads, bool(opts.threads))
         _say(log, f"  {t.label}" + (f" ({threads} threads)" if threads else ""))
         if t.name == "numpy":
             srec, krecs = _run_reference_steps(t, case, problem, state, dt, opts, log, with_kernels)
@@ -344,7 +346,7 @@ def _run_steady(targets, problem, case, opts, log, results):
         threads = None
         if t.name == "numba-cpu":
             threads = cpu_threads(problem.grid.cells, opts.threads)
-            set_cpu_threads(threads)
+            set_cpu_threads(threads, bool(opts.threads))
         _say(log, f"  steady state {t.label} on {case} ...")
         t0 = time.perf_counter()
         solver = Solver(problem, backend=t.backend, settings=SolverSettings(dtype=t.dtype.name))
@@ -480,7 +482,7 @@ def run(opts: Options, log=print) -> dict:
     copy_reps = 3 if opts.quick else max(5, opts.repeats)
     if cpu_t is not None:
         if any(t.name == "numba-cpu" for t in targets):
-            set_cpu_threads(cpu_threads(1 << 30, opts.threads))
+            set_cpu_threads(cpu_threads(1 << 30, opts.threads), bool(opts.threads))
             cpu_t = next(t for t in targets if t.name == "numba-cpu")
         results["copy_bandwidth"]["cpu"] = cpu_t.copy_bandwidth(copy_bytes, copy_reps)
         _say(log, f"copy bandwidth (cpu): "

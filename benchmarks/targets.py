@@ -165,18 +165,25 @@ def make_target(name: str, dtype: str) -> Target:
 
 # ---------------------------------------------------------------------- threads (CPU)
 def cpu_threads(cells: int, requested: int | None) -> int:
-    """Threads for Numba CPU work at ``cells``: ``requested``, else the solver's policy
-    (one thread below 200k cells, all of them above)."""
+    """Threads for Numba CPU work at ``cells``: ``requested``, else the solver's policy for
+    its light loops (one thread below 200k cells, all of them above; its stencil updates
+    use all cores from ``STENCIL_PARALLEL_MIN_CELLS``)."""
     import numba
     if requested:
         return max(1, min(int(requested), numba.config.NUMBA_NUM_THREADS))
     return 1 if cells < 200_000 else numba.config.NUMBA_NUM_THREADS
 
 
-def set_cpu_threads(n: int):
+def set_cpu_threads(n: int, pin: bool = False):
+    """Numba threads for the work outside the solver; ``pin`` (``--threads`` given) also
+    fixes the solver's own counts (``TWIN_CPU_THREADS``, read at construction), else the
+    solver keeps its policy."""
     import numba
     numba.set_num_threads(n)
-    os.environ["TWIN_CPU_THREADS"] = str(n)     # read by Solver at construction
+    if pin:
+        os.environ["TWIN_CPU_THREADS"] = str(n)
+    else:
+        os.environ.pop("TWIN_CPU_THREADS", None)
 
 
 # ---------------------------------------------------------------------- memory

@@ -77,6 +77,15 @@ class Backend:
 #: within this machine's noise, so the threshold is the Numba loops' own
 #: (``solver._cpu_threads``), ``PARALLEL_MIN_CELLS``.
 PARALLEL_MIN_CELLS = 200_000
+
+#: From this many cells the stencil updates (momentum predictor, temperature step) run on
+#: all cores even where the light loops (reductions, CG updates, Laplacian) keep one:
+#: a stencil does 20-60 ns of work per cell, so a parallel region's start-up (tens of us
+#: with ``OMP_WAIT_POLICY=PASSIVE``) is paid back from ~10k cells. Measured 2026-12-06 on
+#: 2 Intel Xeon cores, float32 momentum predictor (three components) and temperature step,
+#: one / two threads: 8,000 cells 0.56 / 0.50 and 0.23 / 0.20 ms; 13,824 0.88 / 0.67 and
+#: 0.36 / 0.28 ms; 32,768 1.80 / 1.08 and 0.73 / 0.47 ms; 4,096 cells lose (0.33 / 0.39).
+STENCIL_PARALLEL_MIN_CELLS = 12_000
 FFT_THREADS_MIN_CELLS = PARALLEL_MIN_CELLS
 
 

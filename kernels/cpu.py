@@ -83,6 +83,7 @@ laplacian_at = _P.laplacian
 fluid = _P.fluid
 chen_xu_nut = _P.chen_xu_nut
 speed_at_centre = _P.speed_at_centre
+advection_rate = _P.advection_rate
 
 #: Numba options of every parallel driver. ``error_model="numpy"``: a float division by
 #: zero gives inf/NaN (caught by the solver's divergence check) instead of a test and a
@@ -345,6 +346,29 @@ def max_abs(a):
                     bad[i] = True
                 elif v > mi:
                     mi = v
+        m[i] = mi
+    if bad.any():
+        return np.nan
+    return m.max()
+
+
+@njit(**_PAR)
+def max_advection_rate(u, v, w, idx, idy, idz):
+    """Largest advective Courant rate of any cell or momentum control volume [1/s]
+    (``pointwise.advection_rate``); ``idx`` = 1 / dx and so on. NaN where an interior
+    face holds a NaN (box faces are the solver's own boundary values)."""
+    n0, n1, n2 = u.shape[0] - 1, v.shape[1] - 1, w.shape[2] - 1
+    m = np.zeros(n0)
+    bad = np.zeros(n0, dtype=np.bool_)
+    for i in prange(n0):
+        mi = 0.0
+        for j in range(n1):
+            for k in range(n2):
+                r = advection_rate(i, j, k, u, v, w, idx, idy, idz)
+                if r != r:
+                    bad[i] = True
+                elif r > mi:
+                    mi = r
         m[i] = mi
     if bad.any():
         return np.nan

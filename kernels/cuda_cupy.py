@@ -40,7 +40,7 @@ DELEGATED = (
     "predict_velocity", "apply_resistance", "cg_residual_inplace", "mask_solid",
     "masked_shift", "masked_sum", "max_abs_diff", "residual", "temperature_step",
     "update_nut", "port_intake_stats", "apply_ports", "apply_sources", "coarse_restrict",
-    "coarse_prolong_add", "box_scale",
+    "coarse_prolong_add", "box_scale", "max_advection_rate",
 )
 
 

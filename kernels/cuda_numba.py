@@ -87,6 +87,7 @@ face_open = _P.face_open
 divergence_at = _P.divergence
 laplacian_at = _P.laplacian
 chen_xu_nut = _P.chen_xu_nut
+advection_rate = _P.advection_rate
 
 
 @_dev
@@ -329,6 +330,24 @@ def _max_abs(a, buf, slot):
     while n < n0 * n1 * n2:
         i, j, k = _ijk(n, n1, n2)
         x = abs(float64(a[i, j, k]))
+        if x != x:
+            nan = True
+        elif x > m:
+            m = x
+        n += cuda.gridsize(1)
+    _finish(buf, slot, _block_max(sm, m), True, nan)
+
+
+@cuda.jit
+def _max_advection_rate(u, v, w, idx, idy, idz, buf, slot):
+    sm = cuda.shared.array(MAX_THREADS, float64)
+    n0, n1, n2 = u.shape[0] - 1, v.shape[1] - 1, w.shape[2] - 1
+    m = 0.0
+    nan = False
+    n = cuda.grid(1)
+    while n < n0 * n1 * n2:
+        i, j, k = _ijk(n, n1, n2)
+        x = float64(advection_rate(i, j, k, u, v, w, idx, idy, idz))
         if x != x:
             nan = True
         elif x > m:
@@ -658,6 +677,12 @@ class NumbaCudaKernels:
     def max_abs_diff(self, a, b):
         return self._reduce(_max_abs_diff, _size(a), a, b)
 
+    def max_advection_rate(self, u, v, w, idx, idy, idz):
+        """Largest advective Courant rate [1/s] (``cpu.max_advection_rate``)."""
+        f = u.dtype.type
+        cells = (u.shape[0] - 1) * u.shape[1] * u.shape[2]
+        return self._reduce(_max_advection_rate, cells, u, v, w, f(idx), f(idy), f(idz))
+
     def residual(self, r, b, Ax, solid):
         """r = b - Ax on fluid cells (0 on solid); returns max |r|."""
         return self._reduce(_residual, _size(r), r, b, Ax, solid)
@@ -711,6 +736,7 @@ KERNELS = {
     "mask_solid": _mask_solid, "masked_shift": _masked_shift, "cg_update_p": _cg_update_p,
     "cg_update_xr": _cg_update_xr, "dot": _dot, "masked_sum": _masked_sum,
     "max_abs": _max_abs, "max_abs_diff": _max_abs_diff, "residual": _residual,
+    "max_advection_rate": _max_advection_rate,
     "temperature_step": _temperature_step, "update_nut": _update_nut,
     "stats_init": _stats_init, "stats_accumulate": _stats_accumulate,
     "apply_ports": _apply_ports, "apply_sources": _apply_sources,

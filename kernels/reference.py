@@ -591,6 +591,24 @@ def dot(a, b) -> float:
     return float(np.sum(_f64(a) * _f64(b)))
 
 
+def max_advection_rate(u, v, w, dx, dy, dz) -> float:
+    """Largest advective Courant rate [1/s] of a cell (``sum_a max|q_a| / d_a`` over its
+    faces) or of a momentum control volume (axis by axis the larger of its two cells'),
+    as ``pointwise.advection_rate``; NaN if a velocity is NaN."""
+    u, v, w = (np.abs(_f64(a)) for a in (u, v, w))
+    if np.isnan(u).any() or np.isnan(v).any() or np.isnan(w).any():
+        return float("nan")
+    s = (np.maximum(u[1:], u[:-1]) / dx, np.maximum(v[:, 1:], v[:, :-1]) / dy,
+         np.maximum(w[:, :, 1:], w[:, :, :-1]) / dz)
+    rate = float((s[0] + s[1] + s[2]).max())
+    for ax in range(3):
+        lo = tuple(slice(None, -1) if a == ax else slice(None) for a in range(3))
+        hi = tuple(slice(1, None) if a == ax else slice(None) for a in range(3))
+        if s[0][lo].size:
+            rate = max(rate, float(sum(np.maximum(c[lo], c[hi]) for c in s).max()))
+    return rate
+
+
 def cg_update_xr(x, r, p, Ap, alpha):
     """In place: ``x += alpha p``, ``r -= alpha Ap``; returns ``r . r``."""
     x += alpha * p

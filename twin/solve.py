@@ -193,11 +193,11 @@ def progress_text(info: dict) -> str:
         change = info.get("window_change_k", np.inf)
         text += f"; {info['windows']} windows"
         if np.isfinite(change):
-            text += (f", last 3 windows' intakes within {change:.3f} K"
-                     f" (target {tol.tol_temp_k:g})")
+            text += f", last 3 windows' intakes within {change:.3f} K"
         if info.get("record_windows", 0) >= 2:
             text += (f", record of {info['record_windows']}: +-{info['record_uncertainty_k']:.2f} K"
-                     f" standard error, drift {info['record_drift_k']:.2f} K")
+                     f" standard error, drift {info['record_drift_k']:.2f} K (targets"
+                     f" {tol.tol_temp_k / 2:g} and {tol.tol_temp_k:g} K)")
     return text
 
 

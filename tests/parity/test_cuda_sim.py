@@ -48,6 +48,7 @@ DRIVER_CHECKS = (
     "residual", "residual_value", "temperature_step", "update_nut_0", "update_nut_1",
     "update_nut_2", "port_intake_stats_sums", "port_intake_stats_maxs", "apply_ports",
     "apply_sources", "coarse_restrict", "coarse_prolong_add", "box_scale",
+    "max_advection_rate",
 )
 STEP_CHECKS = ("T", "u", "v", "w", "phi", "nut", "dev_tin", "dev_tout", "cg_iterations")
 
@@ -160,6 +161,9 @@ def _driver_checks(cpu, gpu, dtype) -> dict:
     out["max_abs"] = _rel(gpu.max_abs(d["w"]), cpu.max_abs(d["w"]))
     out["max_abs_diff"] = _rel(gpu.max_abs_diff(d["a"], d["b"]), cpu.max_abs_diff(d["a"], d["b"]))
     out["masked_sum"] = _rel(gpu.masked_sum(d["T"], s), cpu.masked_sum(d["T"], s))
+    inv = tuple(R(1 / h) for h in SPACING)
+    out["max_advection_rate"] = _rel(gpu.max_advection_rate(d["u"], d["v"], d["w"], *inv),
+                                     cpu.max_advection_rate(d["u"], d["v"], d["w"], *inv))
     both("temperature_step",
          lambda k, o, T, u, v, w, nut: k.temperature_step(
              o, T, u, v, w, nut, s, dx, dy, dz, R(2.2e-5), R(1 / 0.9), d["hk"], d["tb"],
@@ -379,7 +383,7 @@ def _ptx_child():
         "apply_ports": (A3, A3, I2, I1, I1, R1, R1, R), "apply_sources": (A3, I2, R1, R),
         "coarse_restrict": (R1, t.Array(t.int16, 1, "C"), F1),
         "coarse_prolong_add": (R1, t.Array(t.int16, 1, "C"), F1),
-        "box_scale": (A3, R1, R1, R1),
+        "box_scale": (A3, R1, R1, R1), "max_advection_rate": (A3, A3, A3, R, R, R, B, S),
     }
     assert set(sigs) == set(cn.KERNELS), set(sigs) ^ set(cn.KERNELS)
     from numba.cuda.cudadrv.error import CudaSupportError

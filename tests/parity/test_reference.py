@@ -276,6 +276,43 @@ def test_cg_updates(case):
     assert_parity(pn, pr, what="CG p")
 
 
+def test_max_advection_rate(case):
+    """The cell-by-cell Courant rate against NumPy, and against a brute force over every
+    cell and every momentum control volume (the two cells beside an interior face)."""
+    f = case
+    d = (0.1, 0.12, 0.08)
+    inv = tuple(1.0 / h for h in d)
+    got = cpu.max_advection_rate(f["u"], f["v"], f["w"], *inv)
+    want = ref.max_advection_rate(f["u"], f["v"], f["w"], *d)
+    assert abs(got - want) <= RTOL_KERNEL * want
+    u, v, w = (np.abs(f[q]) for q in "uvw")
+    nx, ny, nz = SHAPE
+
+    def speeds(i, j, k):
+        return (max(u[i, j, k], u[i + 1, j, k]), max(v[i, j, k], v[i, j + 1, k]),
+                max(w[i, j, k], w[i, j, k + 1]))
+    brute = 0.0
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                a = speeds(i, j, k)
+                brute = max(brute, sum(x / h for x, h in zip(a, d)))
+                for e in ((1, 0, 0), (0, 1, 0), (0, 0, 1)):
+                    n = (i + e[0], j + e[1], k + e[2])
+                    if n[0] < nx and n[1] < ny and n[2] < nz:
+                        b = speeds(*n)
+                        brute = max(brute, sum(max(x, y) / h for x, y, h in zip(a, b, d)))
+    assert abs(want - brute) <= 1e-12 * brute
+    # never above the old global bound, and NaN is reported, not dropped
+    old = sum(float(np.max(np.abs(f[q]))) / h for q, h in zip("uvw", d))
+    assert want <= old * (1 + 1e-12)
+    for c, at in ((0, (2, 3, 1)), (1, (4, 1, 3)), (2, (6, 2, 5))):   # interior faces
+        vel = [f[q].copy() for q in "uvw"]
+        vel[c][at] = np.nan
+        assert np.isnan(cpu.max_advection_rate(*vel, *inv))
+        assert np.isnan(ref.max_advection_rate(*vel, *d))
+
+
 # ---------------------------------------------------------------------- a whole solver step
 def cells(i, j, k):
     """All (i, j, k) of three index ranges (or single indices) as an (n, 3) array."""

@@ -2,8 +2,8 @@
 
 ``record_test`` accepts the mean over a record of windows when twice its standard error
 and the drift between the record's halves are below the tolerance; ``Solver.solve_steady``
-falls back on it where the last three windows keep disagreeing, and returns the record's
-mean flow (also when it stops unconverged).
+ends on it for every problem with devices, and returns the record's mean flow (also when
+it stops unconverged).
 """
 import numpy as np
 import pytest
@@ -118,13 +118,14 @@ def test_solver_returns_the_record_mean_flow(captured):
     assert res.converged
 
 
-def test_window_rule_needs_three_windows_within_tolerance(monkeypatch):
-    """Rule 2 stops when the last three windows' intake means lie within ``tol_temp_k``
-    of each other, not when two neighbours happen to agree. The windows' intake means are
-    scripted (one per window end); the record rule is switched off."""
-    monkeypatch.setattr(solver_mod, "record_test", _fake_test(None))
-    #          windows: 1     2     3     4     5      6     7
-    script = iter([10.0, 12.0, 12.1, 11.5, 11.55, 11.6, 11.0])
+def test_three_agreeing_windows_do_not_end_a_solve(monkeypatch):
+    """The last three windows' intake means within ``tol_temp_k`` of each other do not
+    stop a solve (they did until 2026-12-06, and near a turning point of a slow swing they
+    agree by chance): the record decides. The windows' intake means are scripted (one per
+    window end); the record test is faked to accept a record of 5 windows."""
+    monkeypatch.setattr(solver_mod, "record_test", _fake_test(5))
+    #          windows: 1     2     3     4     5      6     7      8     9     10
+    script = iter([10.0, 12.0, 12.1, 11.5, 11.55, 11.6, 11.62, 11.0, 11.3, 11.4])
     finish = Solver.finish_energy
     seen = []
 
@@ -147,10 +148,11 @@ def test_window_rule_needs_three_windows_within_tolerance(monkeypatch):
     monkeypatch.setattr(Solver, "final_projection", stop_script)
     res = s.solve_steady()
     r = res.residuals
-    # two neighbours agreed at windows 3 (0.1 K) and 5 (0.05 K); three only at window 6
-    assert r["windows"] == 6 and seen == [10.0, 12.0, 12.1, 11.5, 11.55, 11.6]
-    assert r["mode"] == "statistically steady"
-    assert r["window_change_k"] == pytest.approx(0.1)
+    # windows 4-6 agreed within 0.1 K and 5-7 within 0.07 K; the solve went on until the
+    # record (from window 3, less the start-up MSER drops) held 5 windows
+    assert r["windows"] > 7 and seen[:7] == [10.0, 12.0, 12.1, 11.5, 11.55, 11.6, 11.62]
+    assert r["mode"] == "statistically steady (record mean)" and r["record_windows"] == 5
+    assert r["window_change_k"] == pytest.approx(float(np.ptp(seen[-3:])))
 
 
 def _scripted_residual(monkeypatch, problem, low_from):
