@@ -33,3 +33,46 @@ def test_dct_preconditioner_is_the_same_on_any_thread_count(monkeypatch):
         out[n] = dct_precondition(r, solid, inv)
     np.testing.assert_allclose(out["1"], out["2"], rtol=1e-12, atol=1e-14)
     assert np.all(out["1"][solid] == 0.0)
+
+
+def test_stencil_updates_use_all_cores_from_their_own_threshold(monkeypatch):
+    """Numba CPU: the momentum predictor and temperature step run on every core from
+    ``STENCIL_PARALLEL_MIN_CELLS``, the light loops only from ``PARALLEL_MIN_CELLS``;
+    the step's own count is back after each stencil stage, and the fields do not depend
+    on the thread count."""
+    import numba
+
+    from benchmarks.cases import synthetic_room
+    from kernels.solver import Solver, _cpu_threads
+    monkeypatch.delenv("TWIN_CPU_THREADS", raising=False)
+    cores = numba.config.NUMBA_NUM_THREADS
+    lo, hi = backend.STENCIL_PARALLEL_MIN_CELLS, backend.PARALLEL_MIN_CELLS
+    assert lo < hi
+    assert _cpu_threads(lo - 1, lo) == 1 and _cpu_threads(lo, lo) == cores
+    assert _cpu_threads(hi - 1) == 1 and _cpu_threads(hi) == cores
+    monkeypatch.setenv("TWIN_CPU_THREADS", "1")
+    assert _cpu_threads(10**8, lo) == 1 and _cpu_threads(10**8) == 1
+    monkeypatch.delenv("TWIN_CPU_THREADS")
+
+    problem = synthetic_room(24)                      # 13,824 cells: between the two
+    s = Solver(problem, backend="numba-cpu")
+    assert s._threads == 1 and s._stencil_threads == cores
+    seen = []
+    predict = s.backend.kernels.predict_velocity
+
+    def spy(*args):
+        seen.append(numba.get_num_threads())
+        return predict(*args)
+    monkeypatch.setattr(s.backend.kernels, "predict_velocity", spy)
+    dt = s.compute_dt()
+    for _ in range(3):
+        s.step(dt)
+    assert seen == [cores] * 9 and numba.get_num_threads() == 1
+    monkeypatch.undo()
+    monkeypatch.setenv("TWIN_CPU_THREADS", "1")
+    one = Solver(problem, backend="numba-cpu")
+    assert one._stencil_threads == 1
+    for _ in range(3):
+        one.step(dt)
+    for name in ("u", "v", "w", "T"):
+        np.testing.assert_array_equal(getattr(one, name), getattr(s, name))
