@@ -181,8 +181,11 @@ def standard_notes(results) -> list:
             f"CPU run on a shared {m['host']['logical_cpus']}-core machine: other developers' "
             f"processes were running (load average {la:.2f} at the start, "
             f"{m.get('load_average_end', [0])[0]:.2f} at the end), so CPU figures are "
-            "pessimistic and noisy; Numba ran on 1 thread below 200k cells and on "
-            f"{m.get('numba_num_threads')} above, with OMP_WAIT_POLICY={m.get('omp_wait_policy')}.")
+            "pessimistic and noisy; unless --threads was given, Numba ran its light loops "
+            "(reductions, CG updates, Laplacian) on 1 thread below 200k cells and on "
+            f"{m.get('numba_num_threads')} above, and its stencil updates (momentum, "
+            "temperature) on all from 12k cells (the threads column), with "
+            f"OMP_WAIT_POLICY={m.get('omp_wait_policy')}.")
     return notes
 
 

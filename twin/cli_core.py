@@ -48,7 +48,7 @@ def backends(as_json):
 @click.option("--top", default=15, show_default=True, help="Rack rows to print.")
 @click.option("--coarse-start", is_flag=True,
               help="First solve the hall at twice (or 1.5 times) the cell size and start from "
-                   "that flow (grid sequencing: 1.1-1.6x faster on the shipped halls at 0.2 m, "
+                   "that flow (grid sequencing: 1.1-1.5x faster on the shipped halls at 0.2 m, "
                    "see kernels/README.md).")
 def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, max_steps, top,
           coarse_start):

@@ -72,7 +72,7 @@ def _progress(con, what):
               type=click.Path(file_okay=False), help="Where whatif.csv and whatif.json go.")
 @click.option("--coarse-start", is_flag=True,
               help="Solve each case first at twice (or 1.5 times) the cell and start from that "
-                   "flow (grid sequencing: 1.1-1.6x faster on the shipped halls at 0.2 m).")
+                   "flow (grid sequencing: 1.1-1.5x faster on the shipped halls at 0.2 m).")
 def whatif(facility, sets, sweep_file, hall, cell_m, backend, max_steps, scheduler, workers,
            out_dir, coarse_start):
     """Compare what-if cases, one steady solve each, in parallel on Dask.
@@ -162,7 +162,7 @@ def _print_whatif(recs):
                    "worst case) here.")
 @click.option("--coarse-start", is_flag=True,
               help="Solve each steady state first at twice (or 1.5 times) the cell and start "
-                   "from that flow (grid sequencing: 1.1-1.6x faster at 0.2 m).")
+                   "from that flow (grid sequencing: 1.1-1.5x faster at 0.2 m).")
 def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_steps,
          scheduler, workers, out_dir, coarse_start):
     """N-1: a cooling unit stops; time until rack inlets pass 27 and 32 degC.
@@ -255,7 +255,7 @@ def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_st
               help="Write capacity.json and the facility with the racks added here.")
 @click.option("--coarse-start", is_flag=True,
               help="Solve each steady state first at twice (or 1.5 times) the cell and start "
-                   "from that flow (grid sequencing: 1.1-1.6x faster at 0.2 m).")
+                   "from that flow (grid sequencing: 1.1-1.5x faster at 0.2 m).")
 def capacity(facility, rack_type, hall, cell_m, backend, max_steps, utilization, tiles,
              max_add, scheduler, workers, out_dir, coarse_start):
     """How many more racks of a type the hall takes, and where to put them.
