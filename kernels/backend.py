@@ -48,6 +48,16 @@ class Backend:
             return a.get()
         return np.asarray(a)
 
+    def sparse(self, m):
+        """A scipy.sparse matrix on this backend's device (cupyx.scipy.sparse on a GPU)."""
+        if self.is_gpu:
+            import cupy
+            import cupyx.scipy.sparse as csp
+            m = m.tocsr()                   # cuSPARSE takes 32-bit indices
+            return csp.csr_matrix((cupy.asarray(m.data), cupy.asarray(m.indices, np.int32),
+                                   cupy.asarray(m.indptr, np.int32)), shape=m.shape)
+        return m
+
     def synchronize(self):
         if self.is_gpu:
             import cupy

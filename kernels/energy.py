@@ -121,7 +121,7 @@ def _jacobian(solver, T):
     return J, idx, fluid
 
 
-def _linear_solver(J):
+def _linear_solver(J, backend=None):
     """An approximate solver for ``J x = b``, as the outer defect correction needs.
 
     Jacobi-preconditioned BiCGSTAB to a relative residual of ``INNER_RTOL`` (upwind
@@ -135,11 +135,21 @@ def _linear_solver(J):
     took 0.37-1.2 s to build, more than it saved. Where BiCGSTAB does not reach
     its tolerance, the solve falls back to a sparse LU (up to 200k unknowns), computed
     once and kept.
+
+    On a GPU backend ``J`` is copied to the device once (``Backend.sparse``) and the
+    iteration (:func:`bicgstab`, the same code as on the host) runs there: the host
+    BiCGSTAB took 8.6 s per heat solve of the small hall at 0.1 m (380k unknowns, 2 CPU
+    cores, 20 outer iterations), against 52 ms per pseudo-step, so on a GPU, where the
+    steps are far faster, host heat solves at every window would dominate a steady solve.
+    The LU fallback stays on the host.
     """
     n = J.shape[0]
     d = J.diagonal()
-    d = np.where(d != 0.0, d, 1.0)
-    M = spla.LinearOperator(J.shape, lambda x: x / d)
+    inv_d = 1.0 / np.where(d != 0.0, d, 1.0)
+    gpu = backend is not None and backend.is_gpu
+    xp = backend.xp if gpu else np
+    A = backend.sparse(J) if gpu else J
+    inv_dev = backend.asarray(inv_d) if gpu else inv_d
     lu = []
 
     def exact(b):
@@ -156,11 +166,65 @@ def _linear_solver(J):
     def solve(b):
         if lu:
             return exact(b)
-        x, info = spla.bicgstab(J, b, M=M, rtol=INNER_RTOL, maxiter=1000)
+        x, info = bicgstab(A, backend.asarray(b) if gpu else b, inv_dev, xp, INNER_RTOL,
+                           maxiter=1000)
         if info != 0 and n <= 200_000:
             return exact(b)
-        return x
+        return backend.to_host(x) if gpu else x
     return solve
+
+
+def bicgstab(A, b, inv_diag, xp, rtol, maxiter=1000):
+    """Solve ``A x = b`` by BiCGSTAB with the Jacobi preconditioner ``inv_diag`` (van der
+    Vorst, SIAM J. Sci. Stat. Comput. 13 (1992) 631-644, right-preconditioned, so the
+    residual tested is the true one: ``||b - A x|| <= rtol ||b||``, scipy's rule).
+
+    Written with the array operations of ``xp`` (NumPy or CuPy) and ``A @ x``
+    (scipy.sparse or cupyx.scipy.sparse), so the same iteration runs on the host and on a
+    GPU. Returns ``(x, info)`` as scipy does: 0 when converged, the iterations done when
+    ``maxiter`` ran out, -1 on a breakdown (a zero inner product).
+    """
+    x = xp.zeros_like(b)
+    bnorm = float(xp.linalg.norm(b))
+    if bnorm == 0.0:
+        return x, 0
+    tol = rtol * bnorm
+    r = b.copy()
+    rhat = r.copy()
+    p = xp.zeros_like(b)
+    v = xp.zeros_like(b)
+    rho = alpha = omega = 1.0
+    for it in range(1, maxiter + 1):
+        rho_new = float(xp.dot(rhat, r))
+        if rho_new == 0.0:
+            return x, -1
+        if it == 1:
+            p = r.copy()
+        else:
+            p = r + (rho_new / rho) * (alpha / omega) * (p - omega * v)
+        phat = inv_diag * p
+        v = A @ phat
+        den = float(xp.dot(rhat, v))
+        if den == 0.0:
+            return x, -1
+        alpha = rho_new / den
+        s = r - alpha * v
+        if float(xp.linalg.norm(s)) <= tol:
+            return x + alpha * phat, 0
+        shat = inv_diag * s
+        t = A @ shat
+        tt = float(xp.dot(t, t))
+        if tt == 0.0:
+            return x, -1
+        omega = float(xp.dot(t, s)) / tt
+        x = x + alpha * phat + omega * shat
+        r = s - omega * t
+        rho = rho_new
+        if float(xp.linalg.norm(r)) <= tol:
+            return x, 0
+        if omega == 0.0:
+            return x, -1
+    return x, maxiter
 
 
 def steady_temperature(solver, T, iterations=30, tol_k=1e-5):
@@ -174,7 +238,7 @@ def steady_temperature(solver, T, iterations=30, tol_k=1e-5):
     """
     be = solver.backend
     J, idx, fluid = _jacobian(solver, T)
-    solve = _linear_solver(J)
+    solve = _linear_solver(J, be)
     N = int(fluid.sum())
     ndev = len(solver.devices)
     T = T.copy()
