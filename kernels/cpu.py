@@ -355,8 +355,8 @@ def max_abs(a):
 @njit(**_PAR)
 def max_advection_rate(u, v, w, idx, idy, idz):
     """Largest advective Courant rate of any cell or momentum control volume [1/s]
-    (``pointwise.advection_rate``); ``idx`` = 1 / dx and so on. NaN where an interior
-    face holds a NaN (box faces are the solver's own boundary values)."""
+    (``pointwise.advection_rate``); ``idx`` = 1 / dx and so on. NaN if a face holds one
+    (``pointwise.larger`` passes it on)."""
     n0, n1, n2 = u.shape[0] - 1, v.shape[1] - 1, w.shape[2] - 1
     m = np.zeros(n0)
     bad = np.zeros(n0, dtype=np.bool_)

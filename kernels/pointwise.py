@@ -561,7 +561,6 @@ def build(jit, nonneg=None):
         temperature_rate_general=temperature_rate_general,
         heat_axis=heat_axis, divergence=divergence, laplacian=laplacian,
         laplacian_regular=laplacian_regular, laplacian_general=laplacian_general,
-        speed_at_centre=speed_at_centre, chen_xu_nut=chen_xu_nut, face_speeds=face_speeds,
-        larger=larger,
-        advection_rate=advection_rate,
+        speed_at_centre=speed_at_centre, chen_xu_nut=chen_xu_nut, larger=larger,
+        face_speeds=face_speeds, advection_rate=advection_rate,
     )

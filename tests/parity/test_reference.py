@@ -306,7 +306,8 @@ def test_max_advection_rate(case):
     # never above the old global bound, and NaN is reported, not dropped
     old = sum(float(np.max(np.abs(f[q]))) / h for q, h in zip("uvw", d))
     assert want <= old * (1 + 1e-12)
-    for c, at in ((0, (2, 3, 1)), (1, (4, 1, 3)), (2, (6, 2, 5))):   # interior faces
+    for c, at in ((0, (2, 3, 1)), (1, (4, 1, 3)), (2, (6, 2, 5)), (0, (0, 1, 1)),
+                  (2, (3, 3, -1))):                        # interior faces, box faces
         vel = [f[q].copy() for q in "uvw"]
         vel[c][at] = np.nan
         assert np.isnan(cpu.max_advection_rate(*vel, *inv))
