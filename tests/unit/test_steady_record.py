@@ -129,8 +129,11 @@ def test_three_agreeing_windows_do_not_end_a_solve(monkeypatch):
     finish = Solver.finish_energy
     seen = []
 
-    def scripted(self):
-        out = finish(self)
+    calls = []
+
+    def scripted(self, **kw):
+        calls.append(kw.get("tol_k"))
+        out = finish(self, **kw)
         if self._scripted:
             v = next(script)
             seen.append(v)
@@ -153,6 +156,8 @@ def test_three_agreeing_windows_do_not_end_a_solve(monkeypatch):
     assert r["windows"] > 7 and seen[:7] == [10.0, 12.0, 12.1, 11.5, 11.55, 11.6, 11.62]
     assert r["mode"] == "statistically steady (record mean)" and r["record_windows"] == 5
     assert r["window_change_k"] == pytest.approx(float(np.ptp(seen[-3:])))
+    # window-end heat solves stop at a tenth of tol_temp_k, the final one at its own
+    assert calls[:-1] == [pytest.approx(0.02)] * r["windows"] and calls[-1] is None
 
 
 def _scripted_residual(monkeypatch, problem, low_from):
