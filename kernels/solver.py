@@ -110,6 +110,7 @@ class Solver:
         self.time_s = 0.0
         self.ledger_j = 0.0
         self.dt = None
+        self._walldist_max_m = None
         cpu = self.backend.name == "numba-cpu"
         self._threads = _cpu_threads(g.cells) if cpu else None
         self._stencil_threads = (_cpu_threads(g.cells, STENCIL_PARALLEL_MIN_CELLS) if cpu
@@ -555,7 +556,6 @@ class Solver:
         rate = k.max_advection_rate(self.u, self.v, self.w, T(1 / dx), T(1 / dy), T(1 / dz))
         if not np.isfinite(rate):
             self._check_finite()                 # raises, naming the divergence
-        um, vm, wm = k.max_abs(self.u), k.max_abs(self.v), k.max_abs(self.w)
         lid = max((abs(x) for bc in self.problem.boundaries.values()
                    for x in bc.wall_velocity_m_s), default=0.0)
         adv = max(rate, lid * (1 / dx + 1 / dy + 1 / dz))
@@ -563,8 +563,10 @@ class Solver:
         nut_max = k.max_abs(self.nut) if self.model_code else 0.0
         # Chen-Xu nu_t grows with speed: allow for it before the field exists
         if self.model_code == 2:
-            nut_max = max(nut_max, 0.03874 * max(um, vm, wm) * float(
-                self.backend.to_host(self.walldist).max()))
+            if self._walldist_max_m is None:          # constant: one device read
+                self._walldist_max_m = float(self.backend.to_host(self.walldist).max())
+            umax = max(k.max_abs(self.u), k.max_abs(self.v), k.max_abs(self.w))
+            nut_max = max(nut_max, 0.03874 * umax * self._walldist_max_m)
         diff = max(fl.viscosity_m2_s + nut_max,
                    fl.diffusivity_m2_s + nut_max / self.problem.turbulence.prandtl_t)
         inv_d2 = 1 / dx ** 2 + 1 / dy ** 2 + 1 / dz ** 2
