@@ -166,17 +166,16 @@ def divergence(out, u, v, w, solid, dx, dy, dz):
 
 @njit(**_PAR)
 def laplacian(out, phi, solid, dx, dy, dz):
-    """Masked Laplacian. A plain loop: LLVM vectorises it as it stands (measured 2.5x
-    faster than the run-splitting loop of the predictors, whose bookkeeping costs more
-    than this stencil)."""
+    """Masked Laplacian (:func:`kernels.pointwise.laplacian`), 0 in solid cells."""
     n0, n1, n2 = out.shape
+    one = const(out, 1.0)
+    cx = one / (dx * dx)
+    cy = one / (dy * dy)
+    cz = one / (dz * dz)
     for i in prange(n0):
         for j in range(n1):
             for k in range(n2):
-                if (solid[i, j, k] & 1) == 0:
-                    out[i, j, k] = laplacian_at(i, j, k, phi, solid, dx, dy, dz)
-                else:
-                    out[i, j, k] = 0.0
+                out[i, j, k] = laplacian_at(i, j, k, phi, solid, cx, cy, cz)
 
 
 @njit(**_PAR)

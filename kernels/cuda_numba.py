@@ -218,15 +218,13 @@ def _divergence(out, u, v, w, solid, dx, dy, dz):
 
 
 @cuda.jit
-def _laplacian(out, phi, solid, dx, dy, dz):
+def _laplacian(out, phi, solid, cx, cy, cz):
+    """``cx`` = 1 / dx**2 and so on (the driver computes them once, in the field type)."""
     n0, n1, n2 = out.shape
     n = cuda.grid(1)
     while n < n0 * n1 * n2:
         i, j, k = _ijk(n, n1, n2)
-        if (solid[i, j, k] & 1) == 0:
-            out[i, j, k] = laplacian_at(i, j, k, phi, solid, dx, dy, dz)
-        else:
-            out[i, j, k] = 0.0
+        out[i, j, k] = laplacian_at(i, j, k, phi, solid, cx, cy, cz)
         n += cuda.gridsize(1)
 
 
@@ -638,7 +636,9 @@ class NumbaCudaKernels:
 
     def laplacian(self, out, phi, solid, dx, dy, dz):
         f = out.dtype.type
-        self._launch(_laplacian, _size(out), out, phi, solid, f(dx), f(dy), f(dz))
+        # in the field type, as the CPU driver computes them
+        cx, cy, cz = (f(1) / (f(d) * f(d)) for d in (dx, dy, dz))
+        self._launch(_laplacian, _size(out), out, phi, solid, cx, cy, cz)
 
     def correct_velocity(self, c, q, phi, solid, d):
         """``q -= d(phi)/d(axis)`` on open interior faces of component ``c``."""

@@ -458,39 +458,43 @@ def build(jit, nonneg=None):
                 + (at(w, i, j, k + 1) - at(w, i, j, k)) / dz)
 
     @jit
-    def laplacian(i, j, k, phi, solid, dx, dy, dz):
-        """Masked Laplacian: Neumann (zero flux) at solid cells and the domain boundary."""
-        if regular(solid, i, j, k):
-            return laplacian_regular(i, j, k, phi, dx, dy, dz)
-        return laplacian_general(i, j, k, phi, solid, dx, dy, dz)
+    def open_difference(phi, code, bit, ii, jj, kk, pc):
+        """``phi[ii, jj, kk] - pc`` where face bit ``bit`` of the cell code is set, else 0."""
+        if (code >> bit) & 1:
+            return phi[ii, jj, kk] - pc
+        return const(phi, 0.0)
 
     @jit
-    def laplacian_regular(i, j, k, phi, dx, dy, dz):
-        """The 7-point Laplacian of a :func:`regular` cell (all six neighbours open)."""
-        pc = at(phi, i, j, k)
-        two = const(phi, 2.0)
-        return ((at(phi, i - 1, j, k) + at(phi, i + 1, j, k) - two * pc) / (dx * dx)
-                + (at(phi, i, j - 1, k) + at(phi, i, j + 1, k) - two * pc) / (dy * dy)
-                + (at(phi, i, j, k - 1) + at(phi, i, j, k + 1) - two * pc) / (dz * dz))
+    def laplacian(i, j, k, phi, solid, cx, cy, cz):
+        """Masked Laplacian of cell ``(i, j, k)``: Neumann (zero flux) at solid cells and
+        the domain boundary; 0 in a solid cell. ``cx``, ``cy``, ``cz`` are ``1 / dx**2``
+        and so on, in the type of ``phi``.
 
-    @jit
-    def laplacian_general(i, j, k, phi, solid, dx, dy, dz):
-        """:func:`laplacian` in any fluid cell, each neighbour tested."""
+        One formula for every cell: each face contributes ``phi_nb - phi_c`` where its
+        open-face bit (:func:`opened`) is set. A neighbour index past the box is clamped
+        onto the cell itself; that face's bit is clear, so it is never used, but the load
+        stays in the array. Without a branch on the kind of cell, the CPU vectorises the
+        loop along ``k`` with selects (measured 2026-12-07, small hall at 0.2 m, 40 %
+        regular cells, float64, one core: 0.25 ms with a regular fast path and neighbour
+        tests, 0.08 ms this way). A solid cell has no open bits and gets 0.
+        """
+        n0, n1, n2 = phi.shape
+        # written ``i - (1 or 0)`` so that both cases have one integer type (a parallel
+        # loop's index may be unsigned, and ``i - 1`` is then signed)
+        im = i - (1 if i > 0 else 0)
+        ip = i + (1 if i < n0 - 1 else 0)
+        jm = j - (1 if j > 0 else 0)
+        jp = j + (1 if j < n1 - 1 else 0)
+        km = k - (1 if k > 0 else 0)
+        kp = k + (1 if k < n2 - 1 else 0)
+        code = solid[i, j, k]
         pc = phi[i, j, k]
-        r = const(phi, 0.0)
-        if fluid(solid, i - 1, j, k):
-            r += (phi[i - 1, j, k] - pc) / (dx * dx)
-        if fluid(solid, i + 1, j, k):
-            r += (phi[i + 1, j, k] - pc) / (dx * dx)
-        if fluid(solid, i, j - 1, k):
-            r += (phi[i, j - 1, k] - pc) / (dy * dy)
-        if fluid(solid, i, j + 1, k):
-            r += (phi[i, j + 1, k] - pc) / (dy * dy)
-        if fluid(solid, i, j, k - 1):
-            r += (phi[i, j, k - 1] - pc) / (dz * dz)
-        if fluid(solid, i, j, k + 1):
-            r += (phi[i, j, k + 1] - pc) / (dz * dz)
-        return r
+        return ((open_difference(phi, code, 2, im, j, k, pc)
+                 + open_difference(phi, code, 3, ip, j, k, pc)) * cx
+                + (open_difference(phi, code, 4, i, jm, k, pc)
+                   + open_difference(phi, code, 5, i, jp, k, pc)) * cy
+                + (open_difference(phi, code, 6, i, j, km, pc)
+                   + open_difference(phi, code, 7, i, j, kp, pc)) * cz)
 
     @jit
     def larger(a, b):
@@ -560,7 +564,7 @@ def build(jit, nonneg=None):
         temperature_rate=temperature_rate, temperature_rate_regular=temperature_rate_regular,
         temperature_rate_general=temperature_rate_general,
         heat_axis=heat_axis, divergence=divergence, laplacian=laplacian,
-        laplacian_regular=laplacian_regular, laplacian_general=laplacian_general,
+        open_difference=open_difference,
         speed_at_centre=speed_at_centre, chen_xu_nut=chen_xu_nut, larger=larger,
         face_speeds=face_speeds, advection_rate=advection_rate,
     )

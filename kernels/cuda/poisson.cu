@@ -73,31 +73,22 @@ __device__ __forceinline__ void finish_max(double* out, double v, bool nan)
          n += (index_t)gridDim.x * blockDim.x)
 
 // out = masked Laplacian of phi on fluid cells (Neumann at solids and the box), 0 on solids.
+// The open-face bits of the cell code (bit 2 + 2 * axis + side, kernels/solver.py
+// cell_codes) say which neighbours take part; a solid cell has none (pointwise.laplacian).
 extern "C" __global__ void laplacian(REAL* out, const REAL* phi, const unsigned char* solid,
                                      const int n0, const int n1, const int n2,
                                      const REAL dx, const REAL dy, const REAL dz)
 {
     const index_t s0 = (index_t)n1 * n2;
     const index_t total = s0 * n0;
-    const REAL dx2 = dx * dx, dy2 = dy * dy, dz2 = dz * dz;
+    const REAL one = 1, zero = 0;
+    const REAL cx = one / (dx * dx), cy = one / (dy * dy), cz = one / (dz * dz);
     GRID_STRIDE_LOOP(c, total) {
-        if (!is_fluid(solid, c)) {
-            out[c] = 0;
-            continue;
-        }
-        const int k = (int)(c % n2);
-        const index_t t = c / n2;
-        const int j = (int)(t % n1);
-        const int i = (int)(t / n1);
+        const unsigned char code = solid[c];
         const REAL pc = phi[c];
-        REAL r = 0;
-        if (i > 0 && is_fluid(solid, c - s0))      r += (phi[c - s0] - pc) / dx2;
-        if (i < n0 - 1 && is_fluid(solid, c + s0)) r += (phi[c + s0] - pc) / dx2;
-        if (j > 0 && is_fluid(solid, c - n2))      r += (phi[c - n2] - pc) / dy2;
-        if (j < n1 - 1 && is_fluid(solid, c + n2)) r += (phi[c + n2] - pc) / dy2;
-        if (k > 0 && is_fluid(solid, c - 1))       r += (phi[c - 1] - pc) / dz2;
-        if (k < n2 - 1 && is_fluid(solid, c + 1))  r += (phi[c + 1] - pc) / dz2;
-        out[c] = r;
+        out[c] = (((code & 4) ? phi[c - s0] - pc : zero) + ((code & 8) ? phi[c + s0] - pc : zero)) * cx
+               + (((code & 16) ? phi[c - n2] - pc : zero) + ((code & 32) ? phi[c + n2] - pc : zero)) * cy
+               + (((code & 64) ? phi[c - 1] - pc : zero) + ((code & 128) ? phi[c + 1] - pc : zero)) * cz;
     }
 }
 

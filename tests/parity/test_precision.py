@@ -34,7 +34,7 @@ def _cells(out, u, v, w, nut, T, solid, walldist, dx, dy, dz, nu, gbeta, tref, b
                            bc_slip, bc_uw)
     out[1] = temperature_rate(i, j, k, u, v, w, nut, T, solid, dx, dy, dz, alpha, inv_prt,
                               bc_hk, bc_tb)
-    out[2] = laplacian(i, j, k, T, solid, dx, dy, dz)
+    out[2] = laplacian(i, j, k, T, solid, dx, dy, dz)     # (1/dx**2 ... in the solver)
     out[3] = chen_xu_nut(i, j, k, u, v, w, walldist)
 
 
