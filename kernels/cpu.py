@@ -74,8 +74,6 @@ momentum_rate_general = _P.momentum_rate_general
 fast_face = _P.fast_face
 component = _P.component
 temperature_rate = _P.temperature_rate
-temperature_rate_regular = _P.temperature_rate_regular
-temperature_rate_general = _P.temperature_rate_general
 regular = _P.regular
 face_open = _P.face_open
 divergence_at = _P.divergence
@@ -178,48 +176,51 @@ def laplacian(out, phi, solid, dx, dy, dz):
                 out[i, j, k] = laplacian_at(i, j, k, phi, solid, cx, cy, cz)
 
 
-@njit(**_PAR)
+def _make_correct(c):
+    """Driver of :func:`correct_velocity` for component ``c`` (a compile-time constant).
+
+    The loops run over the interior faces only, where both neighbouring cells exist, so
+    the gradient can be formed everywhere and kept where the face is open: a select, not
+    a branch around the store, and LLVM vectorises the loop along ``k``.
+    """
+
+    @njit(**_PAR)
+    def correct(q, phi, solid, d):
+        n0, n1, n2 = q.shape
+        e0 = 1 if c == 0 else 0
+        e1 = 1 if c == 1 else 0
+        e2 = 1 if c == 2 else 0
+        zero = const(q, 0.0)
+        for i in prange(e0, n0 - e0):
+            for j in range(e1, n1 - e1):
+                for k in range(e2, n2 - e2):
+                    g = (at(phi, i, j, k) - at(phi, i - e0, j - e1, k - e2)) / d
+                    q[nn(i), nn(j), nn(k)] -= g if face_open(c, i, j, k, solid) else zero
+    return correct
+
+
+_CORRECT = (_make_correct(0), _make_correct(1), _make_correct(2))
+
+
 def correct_velocity(c, q, phi, solid, d):
     """``q -= d(phi)/d(axis)`` on open interior faces of component ``c``."""
-    n0, n1, n2 = q.shape
-    nc = solid.shape[c]
-    e0 = 1 if c == 0 else 0
-    e1 = 1 if c == 1 else 0
-    e2 = 1 if c == 2 else 0
-    for i in prange(n0):
-        for j in range(n1):
-            for k in range(n2):
-                f = i if c == 0 else (j if c == 1 else k)
-                if f >= 1 and f <= nc - 1 and face_open(c, i, j, k, solid):
-                    q[i, j, k] -= (phi[i, j, k] - phi[i - e0, j - e1, k - e2]) / d
+    _CORRECT[c](q, phi, solid, d)
 
 
 @njit(**_PAR)
 def temperature_step(Tn, T, u, v, w, nut, solid, dx, dy, dz, alpha, inv_prt, bc_hk, bc_tb,
                      dt):
-    """``Tn = T + dt * rate`` in fluid cells; runs of regular cells along ``k`` in a
-    vectorised loop, as in :func:`_make_predict`."""
+    """``Tn = T + dt * rate`` in fluid cells, ``T`` in the others. One formula for every
+    cell (:func:`kernels.pointwise.heat_axis`), a select for the solid ones: LLVM compiles
+    the loop without branches on the data."""
     n0, n1, n2 = T.shape
+    zero = const(T, 0.0)
     for i in prange(n0):
         for j in range(n1):
-            k = 0
-            while k < n2:
-                k1 = k
-                while k1 < n2 and regular(solid, i, j, k1):
-                    k1 += 1
-                if k1 > k:
-                    for kk in range(max(k, 2), k1):
-                        Tn[nn(i), nn(j), nn(kk)] = at(T, i, j, kk) + dt * temperature_rate_regular(
-                            i, j, kk, u, v, w, nut, T, dx, dy, dz, alpha, inv_prt)
-                    k = k1
-                    continue
-                if (solid[i, j, k] & 1) == 0:
-                    Tn[i, j, k] = T[i, j, k] + dt * temperature_rate_general(
-                        i, j, k, u, v, w, nut, T, solid, dx, dy, dz, alpha, inv_prt, bc_hk,
-                        bc_tb)
-                else:
-                    Tn[i, j, k] = T[i, j, k]
-                k += 1
+            for k in range(n2):
+                rate = temperature_rate(i, j, k, u, v, w, nut, T, solid, dx, dy, dz, alpha,
+                                        inv_prt, bc_hk, bc_tb)
+                Tn[i, j, k] = T[i, j, k] + (dt * rate if (solid[i, j, k] & 1) == 0 else zero)
 
 
 @njit(**_PAR)
@@ -277,13 +278,44 @@ def apply_sources(Tn, src_cell, src_rate, dt):
         Tn[src_cell[n, 0], src_cell[n, 1], src_cell[n, 2]] += dt * src_rate[n]
 
 
+#: Pieces of a flat reduction (``dot``, ``max_abs``): a few per thread for any core count.
+REDUCE_CHUNKS = 64
+
+
+@njit(cache=True, error_model="numpy")
+def _dot_piece(a, b, lo, hi):
+    """``sum a[lo:hi] * b[lo:hi]`` in float64 with four partial sums: independent adds
+    that the CPU overlaps (a single running sum waits on each add)."""
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    n = lo
+    while n + 4 <= hi:
+        s0 += np.float64(a[n]) * np.float64(b[n])
+        s1 += np.float64(a[n + 1]) * np.float64(b[n + 1])
+        s2 += np.float64(a[n + 2]) * np.float64(b[n + 2])
+        s3 += np.float64(a[n + 3]) * np.float64(b[n + 3])
+        n += 4
+    while n < hi:
+        s0 += np.float64(a[n]) * np.float64(b[n])
+        n += 1
+    return (s0 + s1) + (s2 + s3)
+
+
 @njit(**_PAR)
+def _dot_flat(a, b):
+    n = a.size
+    per = (n + REDUCE_CHUNKS - 1) // REDUCE_CHUNKS
+    part = np.zeros(REDUCE_CHUNKS)
+    for c in prange(REDUCE_CHUNKS):
+        part[c] = _dot_piece(a, b, min(n, c * per), min(n, (c + 1) * per))
+    return part.sum()
+
+
 def dot(a, b):
-    n0 = a.shape[0]
-    s = 0.0
-    for i in prange(n0):
-        s += np.sum(a[i].astype(np.float64) * b[i].astype(np.float64))
-    return s
+    """``sum(a * b)`` in float64 over two C-contiguous arrays of one shape."""
+    return _dot_flat(a.reshape(-1), b.reshape(-1))
 
 
 @njit(**_PAR)
@@ -330,25 +362,46 @@ def max_abs_diff(a, b):
     return m.max()
 
 
+@njit(cache=True, error_model="numpy")
+def _max_bits_piece(b, lo, hi, mask):
+    m = b.dtype.type(0)
+    for n in range(lo, hi):
+        x = b[n] & mask
+        m = x if x > m else m
+    return m
+
+
 @njit(**_PAR)
+def _max_bits(b, mask):
+    n = b.size
+    per = (n + REDUCE_CHUNKS - 1) // REDUCE_CHUNKS
+    part = np.zeros(REDUCE_CHUNKS, b.dtype)
+    for c in prange(REDUCE_CHUNKS):
+        part[c] = _max_bits_piece(b, min(n, c * per), min(n, (c + 1) * per), mask)
+    return part.max()
+
+
+#: Integer view of each float type; its sign mask; the bits of +inf (IEEE 754: with the
+#: sign cleared, a float's bits order like its magnitude, and every NaN lies above inf).
+_BITS = {np.dtype(np.float64): (np.int64, np.int64(0x7FFFFFFFFFFFFFFF), 0x7FF0000000000000),
+         np.dtype(np.float32): (np.int32, np.int32(0x7FFFFFFF), 0x7F800000)}
+
+
 def max_abs(a):
-    """max |a|; NaN if ``a`` holds a NaN (so divergence checks cannot miss one)."""
-    n0, n1, n2 = a.shape
-    m = np.zeros(n0)
-    bad = np.zeros(n0, dtype=np.bool_)
-    for i in prange(n0):
-        mi = 0.0
-        for j in range(n1):
-            for k in range(n2):
-                v = abs(a[i, j, k])
-                if v != v:
-                    bad[i] = True
-                elif v > mi:
-                    mi = v
-        m[i] = mi
-    if bad.any():
+    """max |a| of a C-contiguous float array; NaN if it holds a NaN (so divergence checks
+    cannot miss one).
+
+    Taken on the bits: with the sign bit cleared, IEEE 754 floats order as integers, and a
+    NaN's bits exceed those of infinity. An integer maximum vectorises; a float one with
+    a NaN test per value did not (small hall at 0.2 m, float64, one core: 43 -> 24 us).
+    """
+    if a.size == 0:
+        return 0.0
+    itype, mask, inf = _BITS[a.dtype]
+    m = int(_max_bits(a.reshape(-1).view(itype), mask))
+    if m > inf:
         return np.nan
-    return m.max()
+    return float(np.array(m, dtype=itype).view(a.dtype))
 
 
 @njit(**_PAR)

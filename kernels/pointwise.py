@@ -343,34 +343,69 @@ def build(jit, nonneg=None):
 
     @jit
     def face_open(c, i, j, k, solid):
-        """Face ``(i,j,k)`` of the staggered array ``c`` lies between two fluid cells."""
-        return (fluid(solid, i, j, k)
-                and fluid(solid, i - unit(0, c), j - unit(1, c), k - unit(2, c)))
+        """Interior face ``(i,j,k)`` of the staggered array ``c`` (its index along ``c``
+        from 1 to ``n_c - 1``) lies between two fluid cells: the lower-face bit of cell
+        ``(i, j, k)`` (:func:`opened`), one load where two neighbour tests took twelve
+        bounds tests and two loads."""
+        return opened(solid, i, j, k, 2 * c)
 
     @jit
-    def heat_axis(q, T, nut, i, j, k, e0, e1, e2, d, Tc, ac, alpha, inv_prt):
-        """Advective and diffusive heat along one axis of a :func:`regular` cell [K/s];
-        ``q`` is the velocity array of that axis."""
-        Tm1 = at(T, i - e0, j - e1, k - e2)
-        Tp1 = at(T, i + e0, j + e1, k + e2)
-        Tm2 = at(T, i - 2 * e0, j - 2 * e1, k - 2 * e2)
-        Tp2 = at(T, i + 2 * e0, j + 2 * e1, k + 2 * e2)
-        f_hi = muscl(at(q, i + e0, j + e1, k + e2), Tm1, Tc, Tp1, Tp2)
-        f_lo = muscl(at(q, i, j, k), Tm2, Tm1, Tc, Tp1)
-        a_p = alpha + at(nut, i + e0, j + e1, k + e2) * inv_prt
-        a_m = alpha + at(nut, i - e0, j - e1, k - e2) * inv_prt
+    def heat_axis(rate, c, i, j, k, u, v, w, nut, T, solid, d, code, Tc, ac, alpha, inv_prt,
+                  bc_hk, bc_tb):
+        """``rate`` plus the heat into cell ``(i, j, k)`` through its two faces along axis
+        ``c`` [K/s]:
+        MUSCL advection and diffusion through an open face, conduction to the outside
+        through a domain-boundary face.
+
+        Written without branches on the data. Every neighbour index is clamped into the box
+        (a missing neighbour reads the nearest cell that exists), every term is formed, and
+        the cell code's face bits (:func:`opened`) select the terms that apply; the far
+        neighbour past an open face is there when the neighbour's face on the same side is
+        open. The terms are added in the order of the per-face tests this replaced, and an
+        unselected term adds an exact zero. Compiled to selects, one formula serves every
+        cell: the CPU runs it without mispredicted branches on walls (small hall at 0.2 m,
+        60 % of cells next to a wall, one core: 1.68 -> 0.94 ms in float64, 1.55 -> 0.80 ms
+        in float32, against a regular-cell fast path plus tested faces; 32^3 room 0.88 ->
+        0.54 ms), and a GPU warp does not diverge.
+        """
+        e0 = unit(0, c)
+        e1 = unit(1, c)
+        e2 = unit(2, c)
+        n = solid.shape[c]
+        idx = i if c == 0 else (j if c == 1 else k)
+        dn = 1 if idx > 0 else 0               # steps to the lower and upper neighbours,
+        up = 1 if idx < n - 1 else 0           # 0 past the box
+        dn2 = 2 if idx > 1 else dn
+        up2 = 2 if idx < n - 2 else up
+        li, lj, lk = i - dn * e0, j - dn * e1, k - dn * e2
+        hi, hj, hk_ = i + up * e0, j + up * e1, k + up * e2
+        open_lo = ((code >> (2 + 2 * c)) & 1) != 0
+        open_hi = ((code >> (3 + 2 * c)) & 1) != 0
+        open_lo2 = opened(solid, li, lj, lk, 2 * c)
+        open_hi2 = opened(solid, hi, hj, hk_, 2 * c + 1)
+        Tlo = T[li, lj, lk]
+        Thi = T[hi, hj, hk_]
+        zero = const(T, 0.0)
         half = const(T, 0.5)
-        return (-(f_hi - f_lo) / d
-                + (half * (ac + a_p) * (Tp1 - Tc) + half * (ac + a_m) * (Tm1 - Tc)) / (d * d))
-
-    @jit
-    def temperature_rate_regular(i, j, k, u, v, w, nut, T, dx, dy, dz, alpha, inv_prt):
-        """:func:`temperature_rate` in a :func:`regular` cell: no wall or boundary tests."""
-        Tc = at(T, i, j, k)
-        ac = alpha + at(nut, i, j, k) * inv_prt
-        return (heat_axis(u, T, nut, i, j, k, 1, 0, 0, dx, Tc, ac, alpha, inv_prt)
-                + heat_axis(v, T, nut, i, j, k, 0, 1, 0, dy, Tc, ac, alpha, inv_prt)
-                + heat_axis(w, T, nut, i, j, k, 0, 0, 1, dz, Tc, ac, alpha, inv_prt))
+        # lower face
+        h = bc_hk[2 * c]
+        cond = h * (bc_tb[2 * c] - Tc) / d
+        rate += cond if (dn == 0 and h > zero) else zero
+        flux = muscl_flux(vel(c, u, v, w, i, j, k), T[i - dn2 * e0, j - dn2 * e1, k - dn2 * e2],
+                          Tlo, Tc, Thi, open_lo2, open_hi) / d
+        rate += flux if open_lo else zero
+        diff = half * (ac + (alpha + nut[li, lj, lk] * inv_prt)) * (Tlo - Tc) / (d * d)
+        rate += diff if open_lo else zero
+        # upper face
+        h = bc_hk[2 * c + 1]
+        cond = h * (bc_tb[2 * c + 1] - Tc) / d
+        rate += cond if (up == 0 and h > zero) else zero
+        flux = muscl_flux(vel(c, u, v, w, i + e0, j + e1, k + e2), Tlo, Tc, Thi,
+                          T[i + up2 * e0, j + up2 * e1, k + up2 * e2], open_lo, open_hi2) / d
+        rate -= flux if open_hi else zero
+        diff = half * (ac + (alpha + nut[hi, hj, hk_] * inv_prt)) * (Thi - Tc) / (d * d)
+        rate += diff if open_hi else zero
+        return rate
 
     @jit
     def temperature_rate(i, j, k, u, v, w, nut, T, solid, dx, dy, dz, alpha, inv_prt,
@@ -378,77 +413,20 @@ def build(jit, nonneg=None):
         """Time derivative of temperature in fluid cell ``(i, j, k)`` [K/s].
 
         Advection through open faces + diffusion through open faces + conduction through
-        domain-boundary faces. Device ports are added by the sparse port stage.
+        domain-boundary faces (:func:`heat_axis`, one formula for every cell). Device
+        ports are added by the sparse port stage. In a solid cell the value is not used.
         """
-        if regular(solid, i, j, k):
-            return temperature_rate_regular(i, j, k, u, v, w, nut, T, dx, dy, dz, alpha,
-                                            inv_prt)
-        return temperature_rate_general(i, j, k, u, v, w, nut, T, solid, dx, dy, dz, alpha,
-                                        inv_prt, bc_hk, bc_tb)
-
-    @jit
-    def temperature_rate_general(i, j, k, u, v, w, nut, T, solid, dx, dy, dz, alpha, inv_prt,
-                                 bc_hk, bc_tb):
-        """:func:`temperature_rate` in any fluid cell, every face tested.
-
-        Which faces are open, and whether each far neighbour of the MUSCL
-        reconstruction is there, are read from the cell codes' face bits
-        (:func:`opened`): the far neighbour past an open face is there when the
-        neighbour's face on the same side is open, the one behind the cell when the
-        cell's opposite face is. Indices past an open face lie in the box (``at``).
-        """
+        code = solid[i, j, k]
         Tc = T[i, j, k]
         ac = alpha + nut[i, j, k] * inv_prt
-        zero = const(T, 0.0)
-        half = const(T, 0.5)
-        rate = zero
-        for c in range(3):
-            d = spacing(c, dx, dy, dz)
-            e0 = unit(0, c)
-            e1 = unit(1, c)
-            e2 = unit(2, c)
-            n = solid.shape[c]
-            idx = i if c == 0 else (j if c == 1 else k)
-            for s in range(2):
-                m = 2 * s - 1  # -1 lower face, +1 upper face
-                f = 2 * c + s
-                if not opened(solid, i, j, k, f):
-                    if idx + m < 0 or idx + m >= n:
-                        hk = bc_hk[f]
-                        if hk > zero:
-                            rate += hk * (bc_tb[f] - Tc) / d
-                    continue
-                ni = i + m * e0
-                nj = j + m * e1
-                nk = k + m * e2
-                Tn = at(T, ni, nj, nk)
-                # velocity through this face (positive along +axis)
-                if s == 1:
-                    a = vel(c, u, v, w, i + e0, j + e1, k + e2)
-                    # face between (c) and (n); q_m2 = cell c-1, q_p2 = cell n+1
-                    okm2 = opened(solid, i, j, k, 2 * c)
-                    okp2 = opened(solid, ni, nj, nk, 2 * c + 1)
-                    qm2 = Tc
-                    qp2 = Tn
-                    if okm2:
-                        qm2 = at(T, i - e0, j - e1, k - e2)
-                    if okp2:
-                        qp2 = at(T, ni + e0, nj + e1, nk + e2)
-                    rate -= muscl_flux(a, qm2, Tc, Tn, qp2, okm2, okp2) / d
-                else:
-                    a = vel(c, u, v, w, i, j, k)
-                    okm2 = opened(solid, ni, nj, nk, 2 * c)
-                    okp2 = opened(solid, i, j, k, 2 * c + 1)
-                    qm2 = Tn
-                    qp2 = Tc
-                    if okm2:
-                        qm2 = at(T, ni - e0, nj - e1, nk - e2)
-                    if okp2:
-                        qp2 = at(T, i + e0, j + e1, k + e2)
-                    rate += muscl_flux(a, qm2, Tn, Tc, qp2, okm2, okp2) / d
-                an = alpha + at(nut, ni, nj, nk) * inv_prt
-                rate += half * (ac + an) * (Tn - Tc) / (d * d)
-        return rate
+        # the axes written out (a loop over them is not unrolled before inlining, and the
+        # per-axis index arithmetic then stays in the loop body: measured 4x slower)
+        rate = heat_axis(const(T, 0.0), 0, i, j, k, u, v, w, nut, T, solid, dx, code, Tc, ac,
+                         alpha, inv_prt, bc_hk, bc_tb)
+        rate = heat_axis(rate, 1, i, j, k, u, v, w, nut, T, solid, dy, code, Tc, ac, alpha,
+                         inv_prt, bc_hk, bc_tb)
+        return heat_axis(rate, 2, i, j, k, u, v, w, nut, T, solid, dz, code, Tc, ac, alpha,
+                         inv_prt, bc_hk, bc_tb)
 
     @jit
     def divergence(i, j, k, u, v, w, dx, dy, dz):
@@ -474,7 +452,7 @@ def build(jit, nonneg=None):
         open-face bit (:func:`opened`) is set. A neighbour index past the box is clamped
         onto the cell itself; that face's bit is clear, so it is never used, but the load
         stays in the array. Without a branch on the kind of cell, the CPU vectorises the
-        loop along ``k`` with selects (measured 2026-12-07, small hall at 0.2 m, 40 %
+        loop along ``k`` with selects (measured 2026-12-06, small hall at 0.2 m, 40 %
         regular cells, float64, one core: 0.25 ms with a regular fast path and neighbour
         tests, 0.08 ms this way). A solid cell has no open bits and gets 0.
         """
@@ -561,9 +539,7 @@ def build(jit, nonneg=None):
         spacing=spacing, unit=unit, tangential=tangential, momentum_rate=momentum_rate, face_open=face_open,
         momentum_rate_regular=momentum_rate_regular, cross_terms=cross_terms,
         momentum_rate_general=momentum_rate_general, fast_face=fast_face,
-        temperature_rate=temperature_rate, temperature_rate_regular=temperature_rate_regular,
-        temperature_rate_general=temperature_rate_general,
-        heat_axis=heat_axis, divergence=divergence, laplacian=laplacian,
+        temperature_rate=temperature_rate, heat_axis=heat_axis, divergence=divergence, laplacian=laplacian,
         open_difference=open_difference,
         speed_at_centre=speed_at_centre, chen_xu_nut=chen_xu_nut, larger=larger,
         face_speeds=face_speeds, advection_rate=advection_rate,

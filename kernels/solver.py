@@ -1121,12 +1121,12 @@ def cell_codes(flags: np.ndarray) -> np.ndarray:
     """The solver's per-cell byte: bit 0 not fluid, bit 1 *regular*, bits 2-7 open faces.
 
     A regular cell is fluid and so is every cell up to two away along each axis, all inside
-    the box. Its updates (``pointwise.momentum_rate_regular``, ``temperature_rate_regular``
-    and the Laplacian) need no wall or boundary test, and in a data hall most cells are
-    regular. Bit ``2 + f`` of a fluid cell, ``f = 2 * axis + side`` (side 1 the upper),
-    says its neighbour across face ``f`` is fluid and inside the box
-    (``pointwise.opened``): the other cells' updates read their walls from it instead of
-    testing bounds and neighbours. The facility's other flag bits are not needed by the
+    the box. The momentum update of a face between two regular cells
+    (``pointwise.momentum_rate_regular``) needs no wall or boundary test. Bit ``2 + f`` of
+    a fluid cell, ``f = 2 * axis + side`` (side 1 the upper), says its neighbour across
+    face ``f`` is fluid and inside the box (``pointwise.opened``): the temperature update,
+    the Laplacian and the momentum update's general path read their walls from it instead
+    of testing bounds and neighbours. The facility's other flag bits are not needed by the
     kernels and are dropped.
     """
     fluid = (np.asarray(flags) & 1) == 0
