@@ -74,7 +74,6 @@ momentum_rate_general = _P.momentum_rate_general
 fast_face = _P.fast_face
 component = _P.component
 temperature_rate = _P.temperature_rate
-regular = _P.regular
 face_open = _P.face_open
 divergence_at = _P.divergence
 laplacian_at = _P.laplacian

@@ -148,8 +148,10 @@ def _linear_solver(J, backend=None):
     inv_d = 1.0 / np.where(d != 0.0, d, 1.0)
     gpu = backend is not None and backend.is_gpu
     xp = backend.xp if gpu else np
+    to_dev = backend.asarray if gpu else (lambda a: a)
+    to_host = backend.to_host if gpu else (lambda a: a)
     A = backend.sparse(J) if gpu else J
-    inv_dev = backend.asarray(inv_d) if gpu else inv_d
+    inv_dev = to_dev(inv_d)
     lu = []
 
     def exact(b):
@@ -166,11 +168,10 @@ def _linear_solver(J, backend=None):
     def solve(b):
         if lu:
             return exact(b)
-        x, info = bicgstab(A, backend.asarray(b) if gpu else b, inv_dev, xp, INNER_RTOL,
-                           maxiter=1000)
+        x, info = bicgstab(A, to_dev(b), inv_dev, xp, INNER_RTOL, maxiter=1000)
         if info != 0 and n <= 200_000:
             return exact(b)
-        return backend.to_host(x) if gpu else x
+        return to_host(x)
     return solve
 
 

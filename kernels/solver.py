@@ -531,12 +531,18 @@ class Solver:
         self.T, self.z = Tn, self.T
 
     # ------------------------------------------------------------------ driving
-    def _velocity_scale(self):
+    def _max_speed_m_s(self) -> float:
+        """Largest face-normal speed of the flow, ``max |u|, |v|, |w|`` [m/s]."""
         k = self.backend.kernels
-        umax = max(k.max_abs(self.u), k.max_abs(self.v), k.max_abs(self.w))
-        lid = max((abs(x) for bc in self.problem.boundaries.values()
-                   for x in bc.wall_velocity_m_s), default=0.0)
-        return max(umax, lid, 1e-6)
+        return max(k.max_abs(self.u), k.max_abs(self.v), k.max_abs(self.w))
+
+    def _lid_speed_m_s(self) -> float:
+        """Largest moving-wall speed of the domain boundaries [m/s] (0 without one)."""
+        return max((abs(x) for bc in self.problem.boundaries.values()
+                    for x in bc.wall_velocity_m_s), default=0.0)
+
+    def _velocity_scale(self):
+        return max(self._max_speed_m_s(), self._lid_speed_m_s(), 1e-6)
 
     def compute_dt(self):
         """Largest stable step: advective CFL and explicit diffusion limits [s].
@@ -556,17 +562,14 @@ class Solver:
         rate = k.max_advection_rate(self.u, self.v, self.w, T(1 / dx), T(1 / dy), T(1 / dz))
         if not np.isfinite(rate):
             self._check_finite()                 # raises, naming the divergence
-        lid = max((abs(x) for bc in self.problem.boundaries.values()
-                   for x in bc.wall_velocity_m_s), default=0.0)
-        adv = max(rate, lid * (1 / dx + 1 / dy + 1 / dz))
+        adv = max(rate, self._lid_speed_m_s() * (1 / dx + 1 / dy + 1 / dz))
         fl = self.problem.fluid
         nut_max = k.max_abs(self.nut) if self.model_code else 0.0
         # Chen-Xu nu_t grows with speed: allow for it before the field exists
         if self.model_code == 2:
             if self._walldist_max_m is None:          # constant: one device read
                 self._walldist_max_m = float(self.backend.to_host(self.walldist).max())
-            umax = max(k.max_abs(self.u), k.max_abs(self.v), k.max_abs(self.w))
-            nut_max = max(nut_max, 0.03874 * umax * self._walldist_max_m)
+            nut_max = max(nut_max, 0.03874 * self._max_speed_m_s() * self._walldist_max_m)
         diff = max(fl.viscosity_m2_s + nut_max,
                    fl.diffusivity_m2_s + nut_max / self.problem.turbulence.prandtl_t)
         inv_d2 = 1 / dx ** 2 + 1 / dy ** 2 + 1 / dz ** 2
