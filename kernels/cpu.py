@@ -69,15 +69,11 @@ _P = pointwise.build(njit(inline="always", cache=True, error_model="numpy"),
 at = _P.at
 nn = assume_nonneg
 momentum_rate = _P.momentum_rate
-momentum_rate_regular = _P.momentum_rate_regular
-momentum_rate_general = _P.momentum_rate_general
-fast_face = _P.fast_face
 component = _P.component
 temperature_rate = _P.temperature_rate
 face_open = _P.face_open
 divergence_at = _P.divergence
 laplacian_at = _P.laplacian
-fluid = _P.fluid
 chen_xu_nut = _P.chen_xu_nut
 speed_at_centre = _P.speed_at_centre
 advection_rate = _P.advection_rate
@@ -91,41 +87,49 @@ _PAR = dict(parallel=True, cache=True, error_model="numpy")
 def _make_predict(c):
     """Driver for component ``c``, compiled with ``c`` as a constant (branches fold away).
 
-    Along each row of ``k``, runs of faces between two regular cells go through
-    :func:`~kernels.pointwise.momentum_rate_regular` in a loop of their own, which LLVM
-    vectorises (no wall tests, no branches on the data); the other faces take the general
-    update one by one. The arithmetic per face is the same either way.
+    Every interior face takes :func:`~kernels.pointwise.momentum_rate` and keeps it where
+    the face is open (a select, no branch); faces on the box and closed faces keep their
+    value. For ``u`` and ``v`` each row of ``k`` runs in two loops: the faces two or more
+    cells from both ends of the row with ``k_inner`` (no clamps along ``k``, contiguous
+    loads: LLVM vectorises it), then the up to four faces at the ends. ``w``'s faces
+    along ``k`` are its own axis, which needs no clamp, so one loop serves.
     """
 
     @njit(**_PAR)
     def predict(u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw, dt):
         q = component(c, u, v, w)
         n0, n1, n2 = out.shape
-        nc = solid.shape[c]
+        e0 = 1 if c == 0 else 0
+        e1 = 1 if c == 1 else 0
+        e2 = 1 if c == 2 else 0
+        zero = const(q, 0.0)
+        bit = 2 + 2 * c            # the lower-face bit of the face's upper cell
         for i in prange(n0):
             for j in range(n1):
-                k = 0
-                while k < n2:
-                    k1 = k
-                    while k1 < n2 and fast_face(c, i, j, k1, solid):
-                        k1 += 1
-                    if k1 > k:
-                        # regular faces lie two or more from the box, so every index
-                        # is >= 0: ``at`` and ``nn`` tell LLVM (contiguous vector loads)
-                        for kk in range(max(k, 2), k1):
-                            out[nn(i), nn(j), nn(kk)] = at(q, i, j, kk) + dt * (
-                                momentum_rate_regular(c, i, j, kk, u, v, w, nut, T, dx, dy,
-                                                      dz, nu, gbeta, tref))
-                        k = k1
-                        continue
-                    f = i if c == 0 else (j if c == 1 else k)
-                    if f >= 1 and f <= nc - 1 and face_open(c, i, j, k, solid):
-                        out[i, j, k] = q[i, j, k] + dt * momentum_rate_general(
-                            c, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
-                            bc_slip, bc_uw)
-                    else:
+                if i < e0 or i >= n0 - e0 or j < e1 or j >= n1 - e1:
+                    for k in range(n2):
                         out[i, j, k] = q[i, j, k]
-                    k += 1
+                    continue
+                if c == 2:
+                    out[i, j, 0] = q[i, j, 0]
+                    out[i, j, n2 - 1] = q[i, j, n2 - 1]
+                    for k in range(1, n2 - 1):
+                        r = momentum_rate(c, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu,
+                                          gbeta, tref, bc_slip, bc_uw, False)
+                        keep = ((at(solid, i, j, k) >> bit) & 1) != 0
+                        out[nn(i), nn(j), nn(k)] = at(q, i, j, k) + (dt * r if keep else zero)
+                else:
+                    for k in range(2, n2 - 2):
+                        r = momentum_rate(c, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu,
+                                          gbeta, tref, bc_slip, bc_uw, True)
+                        keep = ((at(solid, i, j, k) >> bit) & 1) != 0
+                        out[nn(i), nn(j), nn(k)] = at(q, i, j, k) + (dt * r if keep else zero)
+                    for t in range(min(4, n2)):
+                        k = t if (t < 2 or n2 < 4) else n2 - 4 + t
+                        r = momentum_rate(c, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu,
+                                          gbeta, tref, bc_slip, bc_uw, False)
+                        keep = ((at(solid, i, j, k) >> bit) & 1) != 0
+                        out[nn(i), nn(j), nn(k)] = at(q, i, j, k) + (dt * r if keep else zero)
     return predict
 
 

@@ -160,7 +160,7 @@ def _make_predict(c):
             if f >= 1 and f <= nc - 1 and face_open(c, i, j, k, solid):
                 out[i, j, k] = q[i, j, k] + dt * momentum_rate(
                     c, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
-                    bc_slip, bc_uw)
+                    bc_slip, bc_uw, False)
             else:
                 out[i, j, k] = q[i, j, k]
             n += cuda.gridsize(1)

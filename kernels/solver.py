@@ -1121,16 +1121,14 @@ class FlowRecord:
 
 
 def cell_codes(flags: np.ndarray) -> np.ndarray:
-    """The solver's per-cell byte: bit 0 not fluid, bit 1 *regular*, bits 2-7 open faces.
+    """The solver's per-cell byte: bit 0 not fluid, bits 2-7 open faces, bit 1 unused.
 
-    A regular cell is fluid and so is every cell up to two away along each axis, all inside
-    the box. The momentum update of a face between two regular cells
-    (``pointwise.momentum_rate_regular``) needs no wall or boundary test. Bit ``2 + f`` of
-    a fluid cell, ``f = 2 * axis + side`` (side 1 the upper), says its neighbour across
-    face ``f`` is fluid and inside the box (``pointwise.opened``): the temperature update,
-    the Laplacian and the momentum update's general path read their walls from it instead
-    of testing bounds and neighbours. The facility's other flag bits are not needed by the
-    kernels and are dropped.
+    Bit ``2 + f`` of a fluid cell, ``f = 2 * axis + side`` (side 1 the upper), says its
+    neighbour across face ``f`` is fluid and inside the box (``pointwise.opened``): the
+    momentum and temperature updates and the Laplacian read their walls from it instead of
+    testing bounds and neighbours. The facility's other flag bits are not needed by the
+    kernels and are dropped. (Until 2026-12-06 bit 1 marked *regular* cells, two clear of
+    any wall, for fast paths that the branch-free updates replaced.)
     """
     fluid = (np.asarray(flags) & 1) == 0
 
@@ -1149,16 +1147,12 @@ def cell_codes(flags: np.ndarray) -> np.ndarray:
         out[tuple(dst)] = fluid[tuple(src)]
         return out
 
-    reg = fluid.copy()
     codes = (~fluid).astype(np.uint8)
     for ax in range(3):
-        for s in (-2, -1, 1, 2):
-            nb = shifted(s, ax)
-            reg &= nb
-            if abs(s) == 1:
-                bit = 2 + 2 * ax + (1 if s > 0 else 0)
-                codes |= ((fluid & nb).astype(np.uint8) << bit)
-    return codes | (reg.astype(np.uint8) << 1)
+        for s in (-1, 1):
+            bit = 2 + 2 * ax + (1 if s > 0 else 0)
+            codes |= ((fluid & shifted(s, ax)).astype(np.uint8) << bit)
+    return codes
 
 
 def _cpu_threads(cells: int, min_cells: int = PARALLEL_MIN_CELLS) -> int:

@@ -28,10 +28,14 @@ chen_xu_nut = _P.chen_xu_nut
 @njit
 def _cells(out, u, v, w, nut, T, solid, walldist, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw,
            alpha, inv_prt, bc_hk, bc_tb, i, j, k):
-    # every path: the general momentum update (walls, slip faces) and its regular fast
-    # path, both heat paths, the Laplacian, the eddy viscosity
-    out[0] = momentum_rate(2, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
-                           bc_slip, bc_uw)
+    # the momentum update (walls, slip faces; along k clamped and not), the heat update,
+    # the Laplacian, the eddy viscosity
+    out[0] = momentum_rate(0, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
+                           bc_slip, bc_uw, False)
+    out[4] = momentum_rate(2, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
+                           bc_slip, bc_uw, False)
+    out[5] = momentum_rate(1, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
+                           bc_slip, bc_uw, True)
     out[1] = temperature_rate(i, j, k, u, v, w, nut, T, solid, dx, dy, dz, alpha, inv_prt,
                               bc_hk, bc_tb)
     out[2] = laplacian(i, j, k, T, solid, dx, dy, dz)     # (1/dx**2 ... in the solver)
@@ -64,7 +68,7 @@ def _kernel_bodies(ir: str) -> dict[str, list[str]]:
 def _args(dtype, n=6):
     a = lambda *s: np.ones(s, dtype)  # noqa: E731
     f = np.dtype(dtype).type
-    return ((a(4), a(n + 1, n, n), a(n, n + 1, n), a(n, n, n + 1), a(n, n, n), a(n, n, n),
+    return ((a(6), a(n + 1, n, n), a(n, n + 1, n), a(n, n, n + 1), a(n, n, n), a(n, n, n),
              np.zeros((n, n, n), np.uint8), a(n, n, n))
             + tuple(f(x) for x in (0.1, 0.1, 0.1, 1.5e-5, 0.03, 20.0))
             + (np.zeros(6, np.int32), np.zeros((6, 3), dtype), f(2.1e-5), f(1 / 0.9),
