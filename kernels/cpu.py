@@ -84,15 +84,26 @@ advection_rate = _P.advection_rate
 _PAR = dict(parallel=True, cache=True, error_model="numpy")
 
 
+@njit(inline="always", cache=True, error_model="numpy")
+def _predict_face(c, i, j, k, q, u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
+                  bc_slip, bc_uw, dt, k_inner):
+    """``out = q + dt * rate`` at interior face ``(i, j, k)`` of component ``c`` where the
+    face is open (the lower-face bit of its upper cell), ``q`` where it is not: a select."""
+    r = momentum_rate(c, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
+                      bc_slip, bc_uw, k_inner)
+    keep = ((at(solid, i, j, k) >> (2 + 2 * c)) & 1) != 0
+    out[nn(i), nn(j), nn(k)] = at(q, i, j, k) + (dt * r if keep else const(q, 0.0))
+
+
 def _make_predict(c):
     """Driver for component ``c``, compiled with ``c`` as a constant (branches fold away).
 
     Every interior face takes :func:`~kernels.pointwise.momentum_rate` and keeps it where
-    the face is open (a select, no branch); faces on the box and closed faces keep their
-    value. For ``u`` and ``v`` each row of ``k`` runs in two loops: the faces two or more
-    cells from both ends of the row with ``k_inner`` (no clamps along ``k``, contiguous
-    loads: LLVM vectorises it), then the up to four faces at the ends. ``w``'s faces
-    along ``k`` are its own axis, which needs no clamp, so one loop serves.
+    the face is open (:func:`_predict_face`); faces on the box keep their value. For ``u``
+    and ``v`` each row of ``k`` runs in two loops: the faces two or more cells from both
+    ends of the row with ``k_inner`` (no clamps along ``k``, contiguous loads: LLVM
+    vectorises it), then the up to four faces at the ends. ``w``'s faces along ``k`` are
+    its own axis, which needs no clamp, so one loop serves.
     """
 
     @njit(**_PAR)
@@ -101,9 +112,6 @@ def _make_predict(c):
         n0, n1, n2 = out.shape
         e0 = 1 if c == 0 else 0
         e1 = 1 if c == 1 else 0
-        e2 = 1 if c == 2 else 0
-        zero = const(q, 0.0)
-        bit = 2 + 2 * c            # the lower-face bit of the face's upper cell
         for i in prange(n0):
             for j in range(n1):
                 if i < e0 or i >= n0 - e0 or j < e1 or j >= n1 - e1:
@@ -114,22 +122,16 @@ def _make_predict(c):
                     out[i, j, 0] = q[i, j, 0]
                     out[i, j, n2 - 1] = q[i, j, n2 - 1]
                     for k in range(1, n2 - 1):
-                        r = momentum_rate(c, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu,
-                                          gbeta, tref, bc_slip, bc_uw, False)
-                        keep = ((at(solid, i, j, k) >> bit) & 1) != 0
-                        out[nn(i), nn(j), nn(k)] = at(q, i, j, k) + (dt * r if keep else zero)
+                        _predict_face(c, i, j, k, q, u, v, w, out, nut, T, solid, dx, dy, dz,
+                                      nu, gbeta, tref, bc_slip, bc_uw, dt, False)
                 else:
                     for k in range(2, n2 - 2):
-                        r = momentum_rate(c, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu,
-                                          gbeta, tref, bc_slip, bc_uw, True)
-                        keep = ((at(solid, i, j, k) >> bit) & 1) != 0
-                        out[nn(i), nn(j), nn(k)] = at(q, i, j, k) + (dt * r if keep else zero)
+                        _predict_face(c, i, j, k, q, u, v, w, out, nut, T, solid, dx, dy, dz,
+                                      nu, gbeta, tref, bc_slip, bc_uw, dt, True)
                     for t in range(min(4, n2)):
                         k = t if (t < 2 or n2 < 4) else n2 - 4 + t
-                        r = momentum_rate(c, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu,
-                                          gbeta, tref, bc_slip, bc_uw, False)
-                        keep = ((at(solid, i, j, k) >> bit) & 1) != 0
-                        out[nn(i), nn(j), nn(k)] = at(q, i, j, k) + (dt * r if keep else zero)
+                        _predict_face(c, i, j, k, q, u, v, w, out, nut, T, solid, dx, dy, dz,
+                                      nu, gbeta, tref, bc_slip, bc_uw, dt, False)
     return predict
 
 
