@@ -416,11 +416,12 @@ def _headless_window():
         os.environ["VTK_DEFAULT_OPENGL_WINDOW"] = "vtkOSOpenGLRenderWindow"
 
 
-def _plotter(window_size):
+def offscreen_plotter(window_size, shape=(1, 1)):
+    """A pyvista plotter that renders off screen (EGL or OSMesa without a display)."""
     import pyvista as pv
     _headless_window()
     try:
-        return pv.Plotter(off_screen=True, window_size=list(window_size))
+        return pv.Plotter(off_screen=True, window_size=list(window_size), shape=shape)
     except Exception as exc:
         raise InputError(
             f"off-screen rendering is not available here ({exc}); install the EGL or OSMesa "
@@ -438,7 +439,7 @@ def render_png(view: ResultView, png, limit_c: float = DEFAULT_LIMIT_C,
     from twin.solve import atomic_write_bytes
     scene = scene or build_scene(view, limit_c)
     clim = temperature_range(view, limit_c)
-    pl = _plotter(window_size)
+    pl = offscreen_plotter(window_size)
     try:
         pl.set_background("white")
         bar = {"title": "temperature [degC]", "color": "black", "vertical": True,

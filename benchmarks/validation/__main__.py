@@ -1,0 +1,75 @@
+"""``python -m benchmarks.validation``: run the OpenFOAM cross-check cases.
+
+    python -m benchmarks.validation list
+    python -m benchmarks.validation run small-hall-hi small-hall-lo [--work /tmp/of] [--nproc 2]
+    python -m benchmarks.validation run --all --twin-only       # refresh the twin's side
+    python -m benchmarks.validation table                        # the figures, one line a case
+
+OpenFOAM v1912 must be installed (``apt-get install openfoam``) for the OpenFOAM side.
+Results go to ``benchmarks/validation/results/<case>.json`` (atomically).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .crosscheck import CASES, result_path, run_case
+
+
+def _table() -> list[str]:
+    rows = [f"{'case':24s} {'cells':>8s} {'OF it':>6s} {'OF cpu s':>9s} {'twin cpu s':>10s} "
+            f"{'ratio':>6s} {'RMS K':>6s} {'max K':>6s}  worst rack"]
+    for name in CASES:
+        p = result_path(name)
+        if not p.exists():
+            rows.append(f"{name:24s} (not run)")
+            continue
+        r = json.loads(p.read_text())
+        of, tw, cmp_ = r.get("openfoam", {}), r.get("twin", {}), r.get("comparison", {})
+        rows.append(f"{name:24s} {r['cells']:8d} {of.get('iterations', 0):6d} "
+                    f"{of.get('execution_time_s') or 0:9.0f} {tw.get('cpu_s') or 0:10.1f} "
+                    f"{cmp_.get('openfoam_cpu_over_twin_cpu') or 0:6.1f} "
+                    f"{cmp_.get('rms_k', float('nan')):6.2f} {cmp_.get('max_abs_k', float('nan')):6.2f}"
+                    f"  {cmp_.get('worst_rack', '')} ({cmp_.get('worst_k', float('nan')):+.2f} K)")
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.validation")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list")
+    run = sub.add_parser("run")
+    run.add_argument("cases", nargs="*")
+    run.add_argument("--all", action="store_true")
+    run.add_argument("--work", default="/tmp/dc-twin-openfoam")
+    run.add_argument("--nproc", type=int, default=1)
+    g = run.add_mutually_exclusive_group()
+    g.add_argument("--twin-only", action="store_true")
+    g.add_argument("--openfoam-only", action="store_true")
+    sub.add_parser("table")
+    a = ap.parse_args(argv)
+    if a.cmd == "list":
+        for c in CASES.values():
+            print(f"{c.name:24s} {c.cell_m:4.2f} m  {c.description}")
+        return 0
+    if a.cmd == "table":
+        print("\n".join(_table()))
+        return 0
+    names = list(CASES) if a.all else a.cases
+    unknown = [n for n in names if n not in CASES]
+    if unknown or not names:
+        print(f"error: unknown or no case(s) {', '.join(unknown) or '(none)'}; "
+              f"choose from {', '.join(CASES)}", file=sys.stderr)
+        return 2
+    for n in names:
+        run_case(n, Path(a.work), nproc=a.nproc, twin=not a.openfoam_only,
+                 openfoam=not a.twin_only,
+                 progress=lambda m: print(m, file=sys.stderr, flush=True))
+    print("\n".join(_table()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

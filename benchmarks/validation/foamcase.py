@@ -1,0 +1,464 @@
+"""Write an OpenFOAM v1912 case for a :class:`kernels.Problem` (the cross-check's input).
+
+The mapping from the twin's model to OpenFOAM is described in
+:mod:`benchmarks.validation.openfoam`; this module only writes the dictionaries:
+``blockMeshDict`` and the fluid cell set (mesh), ``topoSetDict`` and ``createPatchDict``
+(a patch per port, a cell zone per heat source and porous loss), ``fvOptions``, the
+initial fields in ``0.orig`` (copied to ``0`` after meshing, since ``subsetMesh`` would
+drop the boundary entries of patches that do not yet exist), physics and numerics.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kernels.flags import Flag
+from kernels.problem import Problem
+
+OPENFOAM_BIN = "buoyantBoussinesqSimpleFoam"
+INLET_INTENSITY = 0.05          # turbulent intensity of every inflow [-]
+INLET_MIXING_LENGTH_M = 0.1     # mixing length of every inflow [m]
+#: Under-relaxation of SIMPLE (the values of OpenFOAM's buoyant hotRoom tutorials).
+RELAXATION = {"p_rgh": 0.7, "U": 0.3, "T": 0.5, "k": 0.5, "epsilon": 0.5}
+#: Advection schemes: second-order upwind for momentum and heat.
+SCHEMES = {"U": "bounded Gauss linearUpwind grad(U)", "T": "bounded Gauss linearUpwind grad(T)",
+           "k": "bounded Gauss upwind", "epsilon": "bounded Gauss upwind"}
+FIELDS = ("U", "T", "k", "epsilon", "nut", "alphat", "p_rgh", "p")
+
+
+# ----------------------------------------------------------------------------- helpers
+def _header(cls: str, obj: str, location: str | None = None) -> str:
+    loc = f'    location    "{location}";\n' if location else ""
+    return ("FoamFile\n{\n    version     2.0;\n    format      ascii;\n"
+            f"    class       {cls};\n{loc}    object      {obj};\n}}\n\n")
+
+
+def _word(name: str) -> str:
+    """An OpenFOAM word from a device name (``H1/A/03`` -> ``H1_A_03``)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+def _vec(v) -> str:
+    return "(" + " ".join(f"{float(x):.10g}" for x in v) + ")"
+
+
+def boxes_of_cells(cells: np.ndarray) -> list[tuple[tuple[int, int], ...]]:
+    """Cover a set of cell indices by disjoint index boxes ``((i0,i1),(j0,j1),(k0,k1))``.
+
+    Runs along ``i`` are merged across ``j`` and then across ``k`` when they coincide;
+    the boxes cover exactly the given cells.
+    """
+    cells = np.unique(np.asarray(cells, dtype=np.int64).reshape(-1, 3), axis=0)
+    if len(cells) == 0:
+        return []
+    runs = {}
+    order = np.lexsort((cells[:, 0], cells[:, 1], cells[:, 2]))
+    c = cells[order]
+    start = 0
+    for n in range(1, len(c) + 1):
+        if (n == len(c) or c[n, 1] != c[start, 1] or c[n, 2] != c[start, 2]
+                or c[n, 0] != c[n - 1, 0] + 1):
+            runs.setdefault((int(c[start, 2]),), []).append(
+                ((int(c[start, 0]), int(c[n - 1, 0]) + 1), int(c[start, 1])))
+            start = n
+    # merge along j within each k
+    slabs = []      # (k, (i0,i1), (j0,j1))
+    for (k,), lst in runs.items():
+        lst.sort(key=lambda r: (r[0], r[1]))
+        cur = None
+        for irange, j in lst:
+            if cur is not None and cur[0] == irange and cur[1][1] == j:
+                cur = (irange, (cur[1][0], j + 1))
+            else:
+                if cur is not None:
+                    slabs.append((k, cur[0], cur[1]))
+                cur = (irange, (j, j + 1))
+        slabs.append((k, cur[0], cur[1]))
+    # merge along k
+    slabs.sort(key=lambda s: (s[1], s[2], s[0]))
+    out = []
+    cur = None
+    for k, ir, jr in slabs:
+        if cur is not None and cur[0] == ir and cur[1] == jr and cur[2][1] == k:
+            cur = (ir, jr, (cur[2][0], k + 1))
+        else:
+            if cur is not None:
+                out.append(cur)
+            cur = (ir, jr, (k, k + 1))
+    out.append(cur)
+    return out
+
+
+def port_faces(port):
+    """``(cells, axis, side)`` per face for any port (``Port.faces()`` when it has one)."""
+    if hasattr(port, "faces") and callable(port.faces):
+        c, a, s = port.faces()
+        return (np.asarray(c, np.int64).reshape(-1, 3), np.asarray(a, np.int64),
+                np.asarray(s, np.int64))
+    c = np.asarray(port.cells, np.int64).reshape(-1, 3)
+    n = len(c)
+    return c, np.full(n, int(port.axis)), np.full(n, int(port.side))
+
+
+def face_fractions(port, grid) -> np.ndarray:
+    """Each face's share of the device's flow (equal speeds unless the port says else)."""
+    if hasattr(port, "face_fractions"):
+        return np.asarray(port.face_fractions(grid.spacing_m), dtype=np.float64)
+    _, axis, _ = port_faces(port)
+    area = np.array([grid.face_area_m2(int(a)) for a in axis])
+    return area / area.sum()
+
+
+def _face_boxes(grid, cells, axis, side):
+    """Thin coordinate boxes that hold exactly the centres of the given faces."""
+    out = []
+    o, d = np.array(grid.origin_m), np.array(grid.spacing_m)
+    for a in range(3):
+        for s in (-1, 1):
+            m = (axis == a) & (side == s)
+            if not m.any():
+                continue
+            for (i0, i1), (j0, j1), (k0, k1) in boxes_of_cells(cells[m]):
+                lo = o + np.array([i0, j0, k0]) * d
+                hi = o + np.array([i1, j1, k1]) * d
+                plane = hi[a] if s > 0 else lo[a]
+                lo2, hi2 = lo + 0.25 * d, hi - 0.25 * d
+                lo2[a], hi2[a] = plane - 0.25 * d[a], plane + 0.25 * d[a]
+                out.append((lo2, hi2))
+    return out
+
+
+def _cell_boxes(grid, cells):
+    o, d = np.array(grid.origin_m), np.array(grid.spacing_m)
+    out = []
+    for (i0, i1), (j0, j1), (k0, k1) in boxes_of_cells(cells):
+        lo = o + (np.array([i0, j0, k0]) + 0.25) * d
+        hi = o + (np.array([i1, j1, k1]) - 0.25) * d
+        out.append((lo, hi))
+    return out
+
+
+def _boxes_text(boxes) -> str:
+    return "(" + " ".join(f"{_vec(lo)} {_vec(hi)}" for lo, hi in boxes) + ")"
+
+
+def _normal_velocity(axis: int, side: int, speed: float, into_body: bool):
+    """Velocity vector of a port face: out of the fluid cell into the body for an intake."""
+    v = [0.0, 0.0, 0.0]
+    v[axis] = (side if into_body else -side) * speed
+    return v
+
+
+# ------------------------------------------------------------------------------ writer
+@dataclass
+class CaseInfo:
+    """What :func:`write_case` made: patch names per device, zones, counts."""
+
+    path: Path
+    problem_name: str
+    cells: int
+    fluid_cells: int
+    shape: tuple
+    spacing_m: tuple
+    devices: list = field(default_factory=list)     # dicts: name, kind, in, out, areas
+    zones: list = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"path": str(self.path), "problem": self.problem_name, "cells": self.cells,
+                "fluid_cells": self.fluid_cells, "shape": list(self.shape),
+                "spacing_m": list(self.spacing_m), "devices": self.devices,
+                "zones": self.zones}
+
+
+class _Case:
+    """Collects topoSet actions, patches, fvOptions and boundary entries while writing."""
+
+    def __init__(self, problem: Problem, T0: float):
+        self.problem, self.g, self.T0 = problem, problem.grid, T0
+        self.actions, self.patches, self.options = [], [], []
+        self.bc = {f: [] for f in FIELDS}
+
+    def face_set(self, name, cells, axis, side):
+        boxes = _face_boxes(self.g, cells, axis, side)
+        self.actions.append(f"    {{ name {name}; type faceSet; action new; source boxToFace;\n"
+                            f"      sourceInfo {{ boxes {_boxes_text(boxes)}; }} }}\n")
+
+    def cell_zone(self, name, cells):
+        boxes = _cell_boxes(self.g, cells)
+        self.actions.append(
+            f"    {{ name {name}; type cellSet; action new; source boxToCell;\n"
+            f"      sourceInfo {{ boxes {_boxes_text(boxes)}; }} }}\n"
+            f"    {{ name {name}; type cellZoneSet; action new; source setToCellZone;\n"
+            f"      sourceInfo {{ set {name}; }} }}\n")
+
+    def heat_source(self, name, cells, power_w):
+        """``power_w`` released into ``cells`` (kinematic: ``P / (rho cp)`` [K m3/s])."""
+        self.cell_zone(name, cells)
+        su = power_w / self.problem.fluid.rho_cp
+        self.options.append(
+            f"{name}\n{{\n    type scalarSemiImplicitSource;\n    active true;\n"
+            f"    selectionMode cellZone;\n    cellZone {name};\n    volumeMode absolute;\n"
+            f"    injectionRateSuSp\n    {{\n        T ({su:.10g} 0);\n    }}\n}}\n")
+
+    def porous_zone(self, name, cells, beta_1_m):
+        """Forchheimer loss ``-beta |U| U`` (kinematic, ``rhoRef`` 1) over ``cells``."""
+        self.cell_zone(name, cells)
+        self.options.append(
+            f"{name}\n{{\n    type explicitPorositySource;\n    active true;\n"
+            f"    explicitPorositySourceCoeffs\n    {{\n        selectionMode cellZone;\n"
+            f"        cellZone {name};\n        type fixedCoeff;\n        active yes;\n"
+            f"        fixedCoeffCoeffs\n        {{\n            alpha (0 0 0);\n"
+            f"            beta {_vec(beta_1_m)};\n            rhoRef 1;\n"
+            "            coordinateSystem\n            {\n                origin (0 0 0);\n"
+            "                e1 (1 0 0);\n                e2 (0 1 0);\n            }\n"
+            "        }\n    }\n}\n")
+
+    def port_patches(self, base, dev, port, into_body) -> list[str]:
+        """One patch per orientation and speed of ``port`` (a rack face is one patch),
+        with the twin's prescribed normal velocity on every face."""
+        g = self.g
+        cells, axis, side = port_faces(port)
+        areas = np.array([g.face_area_m2(int(a)) for a in axis])
+        speeds = dev.flow_m3_s * face_fractions(port, g) / areas
+        keys = list(zip(axis.tolist(), side.tolist(), np.round(speeds, 12).tolist()))
+        groups = sorted(set(keys))
+        names = []
+        for gi, key in enumerate(groups):
+            a, s, speed = key
+            m = np.array([k == key for k in keys])
+            nm = base if len(groups) == 1 else f"{base}{gi}"
+            names.append(nm)
+            self.face_set(nm, cells[m], axis[m], side[m])
+            self.patches.append(nm)
+            vel = _normal_velocity(a, s, speed, into_body)
+            self.bc["U"].append((nm, f"type fixedValue; value uniform {_vec(vel)};"))
+            self.bc["p_rgh"].append((nm, "type fixedFluxPressure; value uniform 0;"))
+            for f in ("p", "nut", "alphat"):
+                self.bc[f].append((nm, "type calculated; value uniform 0;"))
+            if into_body:
+                for f in ("T", "k", "epsilon"):
+                    self.bc[f].append((nm, "type zeroGradient;"))
+            else:
+                self.bc["k"].append((nm, "type turbulentIntensityKineticEnergyInlet; "
+                                         f"intensity {INLET_INTENSITY}; value uniform 1e-3;"))
+                self.bc["epsilon"].append(
+                    (nm, "type turbulentMixingLengthDissipationRateInlet; "
+                         f"mixingLength {INLET_MIXING_LENGTH_M}; value uniform 1e-3;"))
+        return names
+
+
+def _resistance_cells(problem: Problem, res) -> np.ndarray:
+    """The open cell behind each loss face: the one flagged TILE/PANEL, else the upper."""
+    g, sol, a = problem.grid, problem.solid, res.axis
+    cells = []
+    for fu in np.asarray(res.faces, np.int64):
+        fo = fu.copy()
+        fo[a] -= 1
+        cand = [c for c in (fu, fo) if 0 <= c[a] < g.shape[a]
+                and not sol[tuple(c)] & int(Flag.SOLID)]
+        pick = [c for c in cand if sol[tuple(c)] & int(Flag.TILE | Flag.PANEL)]
+        cells.append((pick or cand)[0])
+    return np.array(cells)
+
+
+def _write_mesh(problem: Problem, path: Path) -> None:
+    """One block of exactly the twin's cells, and the fluid cell set in block order."""
+    g = problem.grid
+    nx, ny, nz = g.shape
+    o = np.array(g.origin_m)
+    L = o + np.array(g.shape) * np.array(g.spacing_m)
+    verts = [(o[0], o[1], o[2]), (L[0], o[1], o[2]), (L[0], L[1], o[2]), (o[0], L[1], o[2]),
+             (o[0], o[1], L[2]), (L[0], o[1], L[2]), (L[0], L[1], L[2]), (o[0], L[1], L[2])]
+    (path / "system/blockMeshDict").write_text(
+        _header("dictionary", "blockMeshDict") + "scale 1;\n\nvertices\n(\n"
+        + "".join(f"    {_vec(v)}\n" for v in verts) + ");\n\n"
+        f"blocks\n(\n    hex (0 1 2 3 4 5 6 7) ({nx} {ny} {nz}) simpleGrading (1 1 1)\n);\n\n"
+        "edges ();\n\nboundary\n(\n    walls\n    {\n        type wall;\n        faces\n"
+        "        (\n            (0 3 2 1) (4 5 6 7) (0 1 5 4) (2 3 7 6) (0 4 7 3) (1 2 6 5)\n"
+        "        );\n    }\n);\n\nmergePatchPairs ();\n")
+    labels = fluid_labels(problem)
+    (path / "system/fluidCellSet").write_text(     # copied in after blockMesh
+        _header("cellSet", "fluid", "constant/polyMesh/sets") + f"{len(labels)}\n(\n"
+        + "\n".join(map(str, labels.tolist())) + "\n)\n")
+
+
+def fluid_labels(problem: Problem) -> np.ndarray:
+    """Block-order labels (``i`` fastest) of the fluid cells: OpenFOAM's cell order."""
+    return np.flatnonzero(problem.fluid_mask.ravel(order="F"))
+
+
+def _write_fields(case: _Case, path: Path) -> None:
+    walls = {"U": "type noSlip;", "T": "type zeroGradient;",
+             "k": "type kqRWallFunction; value uniform 1e-3;",
+             "epsilon": "type epsilonWallFunction; value uniform 1e-3;",
+             "nut": "type nutkWallFunction; value uniform 0;",
+             "alphat": "type calculated; value uniform 0;",
+             "p_rgh": "type fixedFluxPressure; value uniform 0;",
+             "p": "type calculated; value uniform 0;"}
+    specs = {"U": ("volVectorField", "[0 1 -1 0 0 0 0]", "(0 0 0)"),
+             "T": ("volScalarField", "[0 0 0 1 0 0 0]", f"{case.T0}"),
+             "k": ("volScalarField", "[0 2 -2 0 0 0 0]", "1e-3"),
+             "epsilon": ("volScalarField", "[0 2 -3 0 0 0 0]", "1e-4"),
+             "nut": ("volScalarField", "[0 2 -1 0 0 0 0]", "0"),
+             "alphat": ("volScalarField", "[0 2 -1 0 0 0 0]", "0"),
+             "p_rgh": ("volScalarField", "[0 2 -2 0 0 0 0]", "0"),
+             "p": ("volScalarField", "[0 2 -2 0 0 0 0]", "0")}
+    for fld, (cls, dim, val) in specs.items():
+        body = f"    walls {{ {walls[fld]} }}\n" + "".join(
+            f"    {nm} {{ {txt} }}\n" for nm, txt in case.bc[fld])
+        (path / "0.orig" / fld).write_text(
+            _header(cls, fld, "0") + f"dimensions {dim};\n\ninternalField uniform {val};\n\n"
+            f"boundaryField\n{{\n{body}}}\n")
+
+
+def _write_physics(problem: Problem, path: Path) -> None:
+    fl = problem.fluid
+    (path / "constant/transportProperties").write_text(
+        _header("dictionary", "transportProperties")
+        + f"transportModel Newtonian;\n\nnu {fl.viscosity_m2_s:.10g};\n"
+          f"beta {fl.expansion_1_k:.10g};\nTRef {fl.reference_temp_c:.10g};\n"
+          f"Pr {fl.viscosity_m2_s / fl.diffusivity_m2_s:.10g};\n"
+          f"Prt {problem.turbulence.prandtl_t:.10g};\n")
+    (path / "constant/g").write_text(
+        _header("uniformDimensionedVectorField", "g", "constant")
+        + f"dimensions [0 1 -2 0 0 0 0];\nvalue (0 0 {-fl.gravity_m_s2:.10g});\n")
+    (path / "constant/turbulenceProperties").write_text(
+        _header("dictionary", "turbulenceProperties")
+        + "simulationType RAS;\n\nRAS\n{\n    RASModel kEpsilon;\n    turbulence on;\n"
+          "    printCoeffs on;\n}\n")
+
+
+def _write_numerics(info: CaseInfo, path: Path, max_iterations: int) -> None:
+    # monitors: the area mean of T over every device intake (and cooler supply), every
+    # 10 iterations; the runner's stopping rule reads them
+    monitors = []
+    for rec in info.devices:
+        for role in ("in",) if rec["kind"] == "rack" else ("in", "out"):
+            for nm in rec[role]:
+                monitors.append(
+                    f"    mon_{nm}\n    {{\n        type surfaceFieldValue;\n"
+                    "        libs (\"libfieldFunctionObjects.so\");\n"
+                    "        writeControl timeStep;\n        writeInterval 10;\n"
+                    "        log false;\n        writeFields false;\n        regionType patch;\n"
+                    f"        name {nm};\n        operation areaAverage;\n        fields (T);\n    }}\n")
+    (path / "system/controlDict").write_text(
+        _header("dictionary", "controlDict")
+        + f"application {OPENFOAM_BIN};\nstartFrom latestTime;\nstartTime 0;\n"
+          f"stopAt endTime;\nendTime {int(max_iterations)};\ndeltaT 1;\n"
+          f"writeControl timeStep;\nwriteInterval {int(max_iterations)};\npurgeWrite 1;\n"
+          "writeFormat ascii;\nwritePrecision 8;\nwriteCompression off;\ntimeFormat general;\n"
+          "timePrecision 6;\nrunTimeModifiable true;\n\nfunctions\n{\n"
+          + "".join(monitors) + "}\n")
+    div = "".join(f"    div(phi,{f}) {s};\n" for f, s in SCHEMES.items())
+    (path / "system/fvSchemes").write_text(
+        _header("dictionary", "fvSchemes")
+        + "ddtSchemes { default steadyState; }\n\n"
+          "gradSchemes { default Gauss linear; grad(U) cellLimited Gauss linear 1; "
+          "grad(T) cellLimited Gauss linear 1; }\n\n"
+          "divSchemes\n{\n    default none;\n" + div
+        + "    div((nuEff*dev2(T(grad(U))))) Gauss linear;\n}\n\n"
+          "laplacianSchemes { default Gauss linear corrected; }\n\n"
+          "interpolationSchemes { default linear; }\n\nsnGradSchemes { default corrected; }\n\n"
+          "wallDist { method meshWave; }\n")
+    r = RELAXATION
+    (path / "system/fvSolution").write_text(
+        _header("dictionary", "fvSolution")
+        + "solvers\n{\n    p_rgh\n    {\n        solver GAMG;\n        smoother DIC;\n"
+          "        tolerance 1e-8;\n        relTol 0.01;\n    }\n"
+          "    \"(U|T|k|epsilon)\"\n    {\n        solver PBiCGStab;\n"
+          "        preconditioner DILU;\n        tolerance 1e-8;\n        relTol 0.1;\n    }\n}\n\n"
+          "SIMPLE\n{\n    momentumPredictor yes;\n    nNonOrthogonalCorrectors 0;\n"
+          "    pRefCell 0;\n    pRefValue 0;\n}\n\n"
+          f"relaxationFactors\n{{\n    fields {{ p_rgh {r['p_rgh']}; }}\n"
+          f"    equations {{ U {r['U']}; T {r['T']}; k {r['k']}; epsilon {r['epsilon']}; }}\n}}\n")
+
+
+def write_case(problem: Problem, path, *, max_iterations: int = 4000,
+               stop_tol_k: float = 0.02, stop_window: int = 300,
+               initial_temp_c: float | None = None) -> CaseInfo:
+    """Write an OpenFOAM case directory for ``problem`` at ``path`` (replaced).
+
+    ``max_iterations`` caps SIMPLE; the runner stops earlier when every rack intake mean
+    has moved less than ``stop_tol_k`` over the last ``stop_window`` iterations (the
+    criteria go into ``case.json``).
+    """
+    path = Path(path)
+    for f, bc in problem.boundaries.items():
+        if bc.velocity != "wall" or bc.thermal != "adiabatic" or any(bc.wall_velocity_m_s):
+            raise ValueError(f"{problem.name}: box face {f} is not a still adiabatic wall; "
+                             "the OpenFOAM writer handles halls only")
+    if path.exists():
+        shutil.rmtree(path)
+    for sub in ("0.orig", "constant", "system"):
+        (path / sub).mkdir(parents=True, exist_ok=True)
+    g = problem.grid
+    T0 = problem.initial_temp_c if initial_temp_c is None else initial_temp_c
+    case = _Case(problem, T0)
+    info = CaseInfo(path=path, problem_name=problem.name, cells=int(g.cells),
+                    fluid_cells=int(problem.fluid_mask.sum()), shape=tuple(g.shape),
+                    spacing_m=tuple(g.spacing_m))
+    _write_mesh(problem, path)
+    used = set()
+    for dev in problem.devices:
+        base = _word(dev.name)
+        while base in used:
+            base += "_"
+        used.add(base)
+        rec = {"name": dev.name, "kind": dev.kind, "flow_m3_s": dev.flow_m3_s,
+               "heat_w": dev.heat_w, "supply_temp_c": dev.supply_temp_c}
+        for role, port, into_body in (("in", dev.intake, True), ("out", dev.exhaust, False)):
+            rec[role] = case.port_patches(f"{base}_{role}", dev, port, into_body)
+            _, axis, _ = port_faces(port)
+            rec[f"{role}_area_m2"] = float(sum(g.face_area_m2(int(a)) for a in axis))
+        if dev.kind == "rack":
+            # the black box: exhaust at the intake's flux-weighted mean, heat added in front
+            if len(rec["in"]) != 1:
+                raise ValueError(f"rack {dev.name}: an intake of several orientations or "
+                                 "speeds is not supported by the OpenFOAM writer")
+            for nm in rec["out"]:
+                case.bc["T"].append((nm, "type outletMappedUniformInlet; "
+                                         f"outletPatch {rec['in'][0]}; value uniform {T0};"))
+            if dev.heat_w > 0:
+                cells, _, _ = port_faces(dev.exhaust)
+                case.heat_source(f"{base}_heat", cells, dev.heat_w)
+                info.zones.append({"name": f"{base}_heat", "kind": "rack-heat",
+                                   "device": dev.name, "power_w": dev.heat_w,
+                                   "cells": int(len(np.unique(cells, axis=0)))})
+        else:
+            for nm in rec["out"]:
+                case.bc["T"].append((nm, f"type fixedValue; value uniform {dev.supply_temp_c};"))
+        info.devices.append(rec)
+    for n, res in enumerate(problem.resistances):
+        # the twin's loss k rho v^2 / 2 on a face = a Forchheimer zone over the cell behind
+        cells = _resistance_cells(problem, res)
+        beta = [0.0, 0.0, 0.0]
+        beta[res.axis] = res.k_loss / (2.0 * g.spacing_m[res.axis])
+        zone = f"res{n}_{_word(res.name)}"
+        case.porous_zone(zone, cells, beta)
+        info.zones.append({"name": zone, "kind": "resistance", "resistance": res.name,
+                           "axis": res.axis, "k_loss": res.k_loss,
+                           "beta_1_m": beta[res.axis], "cells": int(len(cells))})
+    for src in problem.sources:
+        if src.power_w != 0 and len(src.cells):
+            case.heat_source(f"src_{_word(src.name)}", src.cells, src.power_w)
+
+    (path / "system/topoSetDict").write_text(
+        _header("dictionary", "topoSetDict") + "actions\n(\n" + "".join(case.actions) + ");\n")
+    (path / "system/createPatchDict").write_text(
+        _header("dictionary", "createPatchDict") + "pointSync false;\n\npatches\n(\n"
+        + "".join(f"    {{ name {nm}; patchInfo {{ type patch; }} constructFrom set; set {nm}; }}\n"
+                  for nm in case.patches) + ");\n")
+    (path / "system/fvOptions").write_text(
+        _header("dictionary", "fvOptions") + "\n".join(case.options))
+    _write_fields(case, path)
+    _write_physics(problem, path)
+    _write_numerics(info, path, max_iterations)
+    meta = {"writer": __name__, "max_iterations": int(max_iterations),
+            "stop_tol_k": stop_tol_k, "stop_window": stop_window, "case": info.to_json()}
+    (path / "case.json").write_text(json.dumps(meta, indent=1))
+    return info

@@ -1,0 +1,328 @@
+"""An OpenFOAM case from a :class:`kernels.Problem`: write it, run it, read it back.
+
+The cross-check's instrument (issue 18). The hall the twin solves is handed to an
+independent finite-volume code, OpenFOAM v1912 as Debian ships it
+(``apt-get install openfoam``), with the standard k-epsilon model and wall functions
+(Launder & Spalding, "The numerical computation of turbulent flows", Comput. Methods
+Appl. Mech. Eng. 3 (1974) 269-289), solved by ``buoyantBoussinesqSimpleFoam`` (SIMPLE,
+Boussinesq buoyancy). Its answer is read back on the twin's own grid so both codes are
+compared cell by cell and rendered the same way.
+
+How the twin's model maps onto OpenFOAM (every way the two differ is listed in
+:data:`DIFFERENCES` and in ``docs/validation.md``):
+
+* **Mesh.** One hexahedral block with exactly the twin's cells (``blockMesh``); the
+  twin's solid cells (racks, units, floor slab, panels) are removed with ``subsetMesh``,
+  their faces become no-slip adiabatic walls with wall functions. Cell ``n`` of the
+  subset mesh is the ``n``-th fluid cell of the twin's grid in OpenFOAM's block order
+  (``i`` fastest, then ``j``, then ``k``); :func:`read_case` checks this against the cell
+  centres OpenFOAM writes.
+* **Devices.** Each port (rack intake and exhaust, cooling unit return and supply, air
+  handler patches) is an OpenFOAM patch (``topoSet`` face sets, ``createPatch``) with the
+  twin's uniform normal velocity ``Q / A`` (``fixedValue``). A rack is the twin's black
+  box: the exhaust temperature is the flux-weighted mean intake temperature
+  (``outletMappedUniformInlet``) and the rack's heat ``P / (rho cp)`` enters the fluid
+  cells in front of the exhaust (``scalarSemiImplicitSource``), so the rack adds exactly
+  its heat. A cooler supplies at its set temperature (the capacity cap is not applied:
+  :func:`write_case` refuses a case whose twin answer is capped).
+* **Resistances** (perforated tiles, door leakage): a Forchheimer porous zone
+  (``explicitPorositySource``, ``fixedCoeff``) on the open cell behind each loss face,
+  ``beta = k / (2 d)`` along the face's axis, so that the cell's pressure drop is
+  ``k rho v^2 / 2`` as in the twin.
+* **Turbulence** k-epsilon, wall functions (``nutkWallFunction``, ``epsilonWallFunction``,
+  ``kqRWallFunction``); inlets at 5 % intensity and a 0.1 m mixing length. Second-order
+  upwind advection (``linearUpwind``) for momentum and temperature.
+
+Run :func:`run_case` (serial or ``mpirun -np N``), then :func:`read_case`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from kernels.problem import Problem
+
+from .foamcase import (INLET_INTENSITY, INLET_MIXING_LENGTH_M, OPENFOAM_BIN, RELAXATION,
+                       SCHEMES, CaseInfo, _header, face_fractions, fluid_labels, port_faces,
+                       write_case)
+
+__all__ = ["DIFFERENCES", "INLET_INTENSITY", "INLET_MIXING_LENGTH_M", "OPENFOAM_BIN",
+           "RELAXATION", "SCHEMES", "CaseInfo", "write_case", "mesh_case", "run_case",
+           "read_case", "foam_env"]
+
+#: Every way the OpenFOAM case differs from the twin's model of the same hall.
+DIFFERENCES = (
+    "turbulence: standard k-epsilon with wall functions (OpenFOAM) against the Chen-Xu "
+    "zero-equation model with no wall functions (twin default)",
+    "rack heat: the twin releases the exhaust air at T_in + P/(rho cp Q); OpenFOAM "
+    "releases it at T_in and adds P as a source in the first cell layer in front of the "
+    "exhaust (same heat, spread over one cell)",
+    "porous losses: the twin puts a tile's loss on the face below the tile cell; "
+    "OpenFOAM spreads it over that cell as a Forchheimer zone (same pressure drop)",
+    "advection: MUSCL/van Leer (twin) against linearUpwind (OpenFOAM), both second order",
+    "solution: the twin averages a pseudo-transient over windows until the rack intakes "
+    "are known to 0.2 K; OpenFOAM runs SIMPLE until every rack intake moves less than "
+    "the stop tolerance over the last iterations",
+    "cooler capacity: the twin caps a unit's heat at its capacity; the OpenFOAM case "
+    "always supplies at the set temperature (cases are chosen so that no cap is hit)",
+    "wall distance: the twin counts ports as walls for its mixing length; OpenFOAM's wall "
+    "functions act only on wall patches",
+)
+
+
+# ------------------------------------------------------------------------------ runner
+_ENV = None
+FOAM_BASHRC = "/usr/share/openfoam/etc/bashrc"
+
+
+def foam_env() -> dict:
+    """The environment of ``source /usr/share/openfoam/etc/bashrc`` (Debian's v1912)."""
+    global _ENV
+    if _ENV is None:
+        if not Path(FOAM_BASHRC).exists():
+            raise RuntimeError(f"OpenFOAM is not installed ({FOAM_BASHRC} is missing): "
+                               "apt-get install openfoam")
+        out = subprocess.run(["bash", "-c", f"source {FOAM_BASHRC} >/dev/null 2>&1; env -0"],
+                             capture_output=True, check=True).stdout
+        _ENV = dict(kv.split("=", 1) for kv in out.decode().split("\0") if "=" in kv)
+    return _ENV
+
+
+def _run(cmd, cwd, log):
+    with open(log, "w") as fh:
+        r = subprocess.run(cmd, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT, env=foam_env())
+    if r.returncode != 0:
+        tail = Path(log).read_text().splitlines()[-15:]
+        raise RuntimeError(f"{' '.join(cmd)} failed in {cwd} (exit {r.returncode}):\n"
+                           + "\n".join(tail))
+
+
+def mesh_case(path) -> None:
+    """blockMesh, subsetMesh (fluid cells), topoSet (ports, zones), createPatch."""
+    path = Path(path)
+    _run(["blockMesh"], path, path / "log.blockMesh")
+    (path / "constant/polyMesh/sets").mkdir(parents=True, exist_ok=True)
+    shutil.copy(path / "system/fluidCellSet", path / "constant/polyMesh/sets/fluid")
+    _run(["subsetMesh", "fluid", "-patch", "walls", "-overwrite"], path, path / "log.subsetMesh")
+    _run(["topoSet"], path, path / "log.topoSet")
+    _run(["createPatch", "-overwrite"], path, path / "log.createPatch")
+    shutil.rmtree(path / "0", ignore_errors=True)
+    shutil.copytree(path / "0.orig", path / "0")
+
+
+def _monitor_means(path) -> dict[str, np.ndarray]:
+    """{patch: array of (iteration, mean T)} from the surfaceFieldValue files."""
+    out = {}
+    root = Path(path) / "postProcessing"
+    if not root.exists():
+        return out
+    for d in root.iterdir():
+        if not d.name.startswith("mon_"):
+            continue
+        rows = []
+        for f in sorted(d.glob("*/surfaceFieldValue.dat")):
+            for line in f.read_text().splitlines():
+                if line.startswith("#") or not line.strip():
+                    continue
+                parts = line.split()
+                try:
+                    rows.append((float(parts[0]), float(parts[1])))
+                except (ValueError, IndexError):
+                    continue
+        if rows:
+            out[d.name[4:]] = np.array(rows)
+    return out
+
+
+def _set_stop(path):
+    cd = Path(path) / "system/controlDict"
+    txt = cd.read_text()
+    cd.write_text(re.sub(r"stopAt\s+\w+;", "stopAt writeNow;", txt))
+
+
+def run_case(path, *, nproc: int = 1, poll_s: float = 15.0, progress=None) -> dict:
+    """Mesh and run the case; stop when the rack intakes have settled (see ``case.json``).
+
+    Returns timing and stop information (also written to ``run.json``).
+    """
+    path = Path(path)
+    meta = json.loads((path / "case.json").read_text())
+    tol, window = meta["stop_tol_k"], meta["stop_window"]
+    racks_in = [n for d in meta["case"]["devices"] if d["kind"] == "rack" for n in d["in"]]
+    t0 = time.time()
+    mesh_case(path)
+    t_mesh = time.time() - t0
+    cmd = [OPENFOAM_BIN]
+    if nproc > 1:
+        (path / "system/decomposeParDict").write_text(
+            _header("dictionary", "decomposeParDict")
+            + f"numberOfSubdomains {nproc};\nmethod scotch;\n")
+        _run(["decomposePar", "-force"], path, path / "log.decomposePar")
+        cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", str(nproc),
+               OPENFOAM_BIN, "-parallel"]
+    t1 = time.time()
+    ru0 = os.times()
+    log = open(path / "log.solver", "w")
+    proc = subprocess.Popen(cmd, cwd=path, stdout=log, stderr=subprocess.STDOUT,
+                            env=foam_env())
+    stopped_by = "max_iterations"
+    settled_at = None
+    while proc.poll() is None:
+        time.sleep(poll_s)
+        means = _monitor_means(path)
+        if not racks_in or any(n not in means for n in racks_in):
+            continue
+        last = min(means[n][-1, 0] for n in racks_in)
+        if progress:
+            progress(int(last))
+        if last < window + 50:
+            continue
+        moved = 0.0
+        for n in racks_in:
+            m = means[n]
+            sel = m[m[:, 0] >= last - window]
+            moved = max(moved, float(sel[:, 1].max() - sel[:, 1].min()))
+        if moved < tol:
+            settled_at = int(last)
+            stopped_by = f"intakes settled: every rack intake moved < {tol} K over {window} iterations"
+            _set_stop(path)
+            break
+    rc = proc.wait()
+    log.close()
+    ru1 = os.times()
+    if rc != 0:
+        tail = (path / "log.solver").read_text().splitlines()[-20:]
+        raise RuntimeError(f"{OPENFOAM_BIN} failed in {path} (exit {rc}):\n" + "\n".join(tail))
+    if nproc > 1:
+        _run(["reconstructPar", "-latestTime"], path, path / "log.reconstructPar")
+    _run(["postProcess", "-func", "writeCellCentres", "-latestTime"], path,
+         path / "log.writeCellCentres")
+    info = {"nproc": nproc, "mesh_wall_s": t_mesh, "solver_wall_s": time.time() - t1,
+            "solver_cpu_s": (ru1.children_user + ru1.children_system)
+            - (ru0.children_user + ru0.children_system),
+            "stopped_by": stopped_by, "settled_at": settled_at}
+    (path / "run.json").write_text(json.dumps(info, indent=1))
+    return info
+
+
+# ------------------------------------------------------------------------------ reader
+_NUM = re.compile(r"^-?[\d.]+(e[-+]?\d+)?$", re.I)
+
+
+def _read_internal(file: Path, n: int, vector: bool = False) -> np.ndarray:
+    txt = file.read_text()
+    m = re.search(r"internalField\s+(uniform|nonuniform)\s+", txt)
+    if m is None:
+        raise ValueError(f"{file}: no internalField")
+    rest = txt[m.end():]
+    if m.group(1) == "uniform":
+        val = rest.split(";", 1)[0].strip()
+        if vector:
+            v = np.array([float(x) for x in val.strip("()").split()])
+            return np.tile(v, (n, 1))
+        return np.full(n, float(val))
+    mm = re.match(r"List<(scalar|vector)>\s*(\d+)\s*\(", rest)
+    count = int(mm.group(2))
+    body = rest[mm.end():]
+    end = body.index("\n)")
+    data = body[:end]
+    if vector:
+        arr = np.array(data.replace("(", " ").replace(")", " ").split(), dtype=float).reshape(-1, 3)
+    else:
+        arr = np.array(data.split(), dtype=float)
+    if len(arr) != count or count != n:
+        raise ValueError(f"{file}: {len(arr)} values, expected {n}")
+    return arr
+
+
+def _latest_time(path: Path) -> Path:
+    times = []
+    for d in path.iterdir():
+        try:
+            times.append((float(d.name), d))
+        except ValueError:
+            continue
+    return max(times)[1]
+
+
+def _log_figures(log: Path) -> dict:
+    txt = log.read_text()
+    res = {}
+    for fld in ("Ux", "Uy", "Uz", "p_rgh", "T", "k", "epsilon"):
+        vals = re.findall(rf"Solving for {fld}, Initial residual = ([\d.eE+-]+)", txt)
+        if vals:
+            res[fld] = float(vals[-1])
+    times = re.findall(r"^Time = (\d+)", txt, re.M)
+    ex = re.findall(r"ExecutionTime = ([\d.]+) s\s+ClockTime = ([\d.]+) s", txt)
+    version = re.search(r"Version:\s*(\S+)", txt)
+    return {"final_initial_residuals": res, "iterations": int(times[-1]) if times else 0,
+            "execution_time_s": float(ex[-1][0]) if ex else None,
+            "clock_time_s": float(ex[-1][1]) if ex else None,
+            "openfoam_version": version.group(1) if version else None}
+
+
+def read_case(path, problem: Problem) -> dict:
+    """The converged OpenFOAM answer on the twin's grid, and the per-device figures.
+
+    Returns a dict with ``T`` and ``U`` (cell-centred arrays of the twin's shape, NaN in
+    solid cells), ``racks`` (name, intake_temp_c, intake_max_c, exhaust_temp_c),
+    ``cooling_units`` (name, return_temp_c, supply_temp_c, heat_removed_w),
+    ``energy_budget``, the final residuals, iterations and times.
+    """
+    path = Path(path)
+    g = problem.grid
+    fluid = problem.fluid_mask
+    nfl = int(fluid.sum())
+    tdir = _latest_time(path)
+    # cell order check: the centres OpenFOAM wrote against the twin's fluid cells
+    labels = fluid_labels(problem)
+    ijk = np.stack(np.unravel_index(labels, g.shape, order="F"), axis=1)
+    centres = np.array(g.origin_m) + (ijk + 0.5) * np.array(g.spacing_m)
+    cfile = tdir / "C"
+    if cfile.exists():
+        C = _read_internal(cfile, nfl, vector=True)
+        err = float(np.abs(C - centres).max())
+        if err > 1e-6 * max(g.spacing_m):
+            raise ValueError(f"{path}: OpenFOAM's cells are not the twin's fluid cells in "
+                             f"block order (largest centre mismatch {err:.3g} m)")
+    Tl = _read_internal(tdir / "T", nfl)
+    Ul = _read_internal(tdir / "U", nfl, vector=True)
+    T = np.full(g.shape, np.nan)
+    U = np.full(g.shape + (3,), np.nan)
+    T[ijk[:, 0], ijk[:, 1], ijk[:, 2]] = Tl
+    U[ijk[:, 0], ijk[:, 1], ijk[:, 2]] = Ul
+    fl = problem.fluid
+    racks, units = [], []
+    heat_in = heat_out = 0.0
+    for dev in problem.devices:
+        c_in, _, _ = port_faces(dev.intake)
+        t_in = T[c_in[:, 0], c_in[:, 1], c_in[:, 2]]
+        w_in = face_fractions(dev.intake, g)            # flow-weighted, as the twin
+        if dev.kind == "rack":
+            dT = dev.heat_w / (fl.rho_cp * dev.flow_m3_s) if dev.flow_m3_s > 0 else 0.0
+            racks.append({"name": dev.name, "intake_temp_c": float(w_in @ t_in),
+                          "intake_max_c": float(t_in.max()),
+                          "exhaust_temp_c": float(w_in @ t_in + dT),
+                          "flow_m3_s": dev.flow_m3_s, "air_heat_w": dev.heat_w})
+            heat_in += dev.heat_w
+        else:
+            q = fl.rho_cp * dev.flow_m3_s * (float(w_in @ t_in) - dev.supply_temp_c)
+            units.append({"name": dev.name, "return_temp_c": float(w_in @ t_in),
+                          "supply_temp_c": dev.supply_temp_c, "heat_removed_w": q,
+                          "airflow_m3_s": dev.flow_m3_s})
+            heat_out += q
+    heat_in += sum(s.power_w for s in problem.sources)
+    figures = _log_figures(path / "log.solver")
+    run = json.loads((path / "run.json").read_text()) if (path / "run.json").exists() else {}
+    history = {n: m.tolist() for n, m in _monitor_means(path).items()}
+    return {"T": T, "U": U, "racks": racks, "cooling_units": units,
+            "energy_budget": {"heat_in_w": heat_in, "heat_removed_w": heat_out,
+                              "imbalance_frac": (heat_in - heat_out) / heat_in if heat_in else 0.0},
+            "time": float(tdir.name), "run": run, "history": history, **figures}

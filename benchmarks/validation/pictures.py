@@ -1,0 +1,173 @@
+"""Pictures and the page of the cross-check: ``docs/validation.md``.
+
+Both codes' temperature fields are rendered the same way, with pyvista, on the same
+cells: the twin's from its solve (``<case>-twin.npz``), OpenFOAM's as OpenFOAM wrote them
+(read back onto the identical grid, ``<case>-fields.npz``; :func:`openfoam_vtk_field`
+shows the same values from ``foamToVTK``'s output when the case folder is at hand). A
+horizontal slice at the racks' intake mid-height and a vertical slice across the rows,
+one colour scale per case.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .crosscheck import CASES, HERE, MAX_TARGET_K, RMS_TARGET_K, problem_for, result_path
+
+ROOT = HERE.parents[1]
+DOCS = ROOT / "docs"
+PICTURES = DOCS / "validation"
+CMAP = "turbo"
+
+
+def _image(problem, T):
+    import pyvista as pv
+    g = problem.grid
+    img = pv.ImageData(dimensions=np.array(g.shape) + 1, spacing=g.spacing_m, origin=g.origin_m)
+    vals = np.where(problem.fluid_mask, T, np.nan)
+    img.cell_data["temp_c"] = vals.ravel(order="F")
+    return img
+
+
+def slice_positions(problem) -> tuple[float, float]:
+    """(z of the racks' intake mid-height, x through the middle of the rack rows) [m]."""
+    g = problem.grid
+    cells = np.concatenate([d.intake.cells for d in problem.racks])
+    z = g.origin_m[2] + (cells[:, 2].mean() + 0.5) * g.spacing_m[2]
+    x = g.origin_m[0] + (np.median(cells[:, 0]) + 0.5) * g.spacing_m[0]
+    return float(z), float(x)
+
+
+def render_case(name: str, png: Path) -> dict:
+    """Four panels: twin and OpenFOAM, horizontal and vertical slices. Returns the range."""
+    from twin.viz import offscreen_plotter
+    from twin.solve import atomic_write_bytes
+    problem, _ = problem_for(CASES[name])
+    Tt = np.load(result_path(name).with_name(f"{name}-twin.npz"))["T"].astype(float)
+    To = np.load(result_path(name).with_name(f"{name}-fields.npz"))["T"].astype(float)
+    fl = problem.fluid_mask
+    lo = float(np.floor(min(np.nanmin(Tt[fl]), np.nanmin(To[fl]))))
+    hi = float(np.ceil(max(np.nanpercentile(Tt[fl], 99.5), np.nanpercentile(To[fl], 99.5))))
+    z, x = slice_positions(problem)
+    pl = offscreen_plotter((1400, 900), shape=(2, 2))
+    try:
+        for col, (label, T) in enumerate((("twin", Tt), ("OpenFOAM k-epsilon", To))):
+            img = _image(problem, T)
+            for row, (normal, origin, view) in enumerate(
+                    (("z", (0, 0, z), "xy"), ("x", (x, 0, 0), "yz"))):
+                pl.subplot(row, col)
+                pl.set_background("white")
+                sl = img.slice(normal=normal, origin=origin)
+                pl.add_mesh(sl, scalars="temp_c", cmap=CMAP, clim=(lo, hi), nan_color="gray",
+                            show_scalar_bar=(row, col) == (0, 1), lighting=False,
+                            scalar_bar_args={"title": "T [degC]", "color": "black",
+                                             "fmt": "%.0f"})
+                where = f"z = {z:.2f} m" if normal == "z" else f"x = {x:.2f} m"
+                pl.add_text(f"{label}, {where}", font_size=10, color="black")
+                getattr(pl, f"view_{view}")()
+                pl.camera.parallel_projection = True
+                pl.reset_camera(bounds=img.bounds)
+                pl.camera.zoom(1.25)
+        pl.show(auto_close=False)
+        shot = pl.screenshot(return_img=True)
+    finally:
+        pl.close()
+    from PIL import Image          # pyvista's own dependency
+    atomic_write_bytes(png, lambda tmp: Image.fromarray(shot).save(tmp, format="PNG",
+                                                                  optimize=True))
+    return {"clim": (lo, hi), "z_m": z, "x_m": x}
+
+
+def openfoam_vtk_field(case_dir: Path):
+    """OpenFOAM's internal field as ``foamToVTK`` wrote it (pyvista mesh), if present."""
+    import pyvista as pv
+    files = sorted(Path(case_dir).glob("VTK/*.vtm")) or sorted(Path(case_dir).glob("VTK/*.vtk"))
+    return pv.read(files[-1]) if files else None
+
+
+def _fmt(v, spec=".2f"):
+    return "" if v is None else format(v, spec)
+
+
+def page() -> str:
+    """The text of docs/validation.md from the committed results."""
+    rows, sections = [], []
+    for name, case in CASES.items():
+        p = result_path(name)
+        if not p.exists():
+            continue
+        r = json.loads(p.read_text())
+        of, tw, c = r.get("openfoam"), r.get("twin"), r.get("comparison")
+        if not (of and tw and c):
+            continue
+        rows.append(f"| [{name}](#{name}) | {r['cells']:,} | {r['supply_ratio']:.2f} | "
+                    f"{c['rms_k']:.2f} | {c['worst_k']:+.2f} ({c['worst_rack']}) | "
+                    f"{of['iterations']:,} | {of['execution_time_s']:.0f} | {tw['iterations']:,} | "
+                    f"{tw['cpu_s']:.0f} | {c.get('openfoam_cpu_over_twin_cpu', 0):.1f}x |")
+        ofr = {x["name"]: x for x in of["racks"]}
+        lines = [f"## {name}", "", f"{case.description}. `{case.facility}`, "
+                 f"{r['shape'][0]} x {r['shape'][1]} x {r['shape'][2]} cells of {case.cell_m} m "
+                 f"({r['fluid_cells']:,} fluid); racks {r['rack_flow_m3_s']:.2f} m3/s and "
+                 f"{r['rack_heat_w'] / 1e3:.0f} kW to air, supply {r['unit_flow_m3_s']:.2f} m3/s.", "",
+                 f"![{name}](validation/{name}.png)", "",
+                 f"Twin - OpenFOAM over {c['racks']} racks: RMS **{c['rms_k']:.2f} K**, mean "
+                 f"{c['mean_k']:+.2f} K, worst {c['worst_rack']} {c['worst_k']:+.2f} K "
+                 f"(targets {RMS_TARGET_K} K RMS, {MAX_TARGET_K} K each). OpenFOAM: "
+                 f"{of['iterations']:,} SIMPLE iterations, {of['execution_time_s']:.0f} s CPU "
+                 f"(1 core), heat imbalance {of['energy_budget']['imbalance_frac'] * 100:+.2f} %, "
+                 f"stopped: {of['run']['stopped_by']}. Twin: {tw['iterations']:,} steps, "
+                 f"{tw['cpu_s']:.0f} s CPU ({tw['wall_s']:.0f} s wall, {tw['backend']}"
+                 f"{', coarse start' if tw.get('coarse_start') else ''}), commit {tw['commit']}.", "",
+                 "| rack | twin intake mean [degC] | OpenFOAM [degC] | difference [K] | "
+                 "twin max | OpenFOAM max |", "|---|---|---|---|---|---|"]
+        for x in tw["racks"]:
+            o = ofr[x["name"]]
+            lines.append(f"| {x['name']} | {x['intake_temp_c']:.2f} | {o['intake_temp_c']:.2f} | "
+                         f"{x['intake_temp_c'] - o['intake_temp_c']:+.2f} | "
+                         f"{_fmt(x.get('intake_max_c'))} | {o['intake_max_c']:.2f} |")
+        sections.append("\n".join(lines))
+    from .openfoam import DIFFERENCES
+    head = [
+        "# Validation: the twin against OpenFOAM", "",
+        "Each reference hall is meshed once by the twin (`twin.mesh.mesh_hall`) and the same "
+        "`kernels.Problem` is solved by the twin and by OpenFOAM v1912 "
+        "(`buoyantBoussinesqSimpleFoam`, standard k-epsilon with wall functions) on "
+        "identical cells (`benchmarks/validation/openfoam.py`). The cooling units' airflow "
+        "is set to a multiple of the racks' total (`supply_ratio`) and their capacity "
+        "lifted in both codes. Reproduce a case with "
+        "`python -m benchmarks.validation run CASE` (OpenFOAM from `apt-get install "
+        "openfoam`), this page with `python -m benchmarks.validation docs`. The results "
+        "are committed in `benchmarks/validation/results/`; "
+        "`tests/verification/test_crosscheck.py` solves every case again with the twin "
+        "and holds it to the targets (known misses are expected failures that print "
+        "their figures).", "",
+        "Pictures: left the twin, right OpenFOAM; top a horizontal slice at the racks' "
+        "intake mid-height, bottom a vertical slice across the rows; grey is solid. Both "
+        "are pyvista slices of the cell values on the same grid (OpenFOAM's cell values "
+        "are read back from its own output after checking its cell centres against the "
+        "twin's cells).", "",
+        "CPU times: OpenFOAM's `ExecutionTime` (one core, serial); the twin's process CPU "
+        "time (all threads, 2 cores, first compile excluded). Machine and load are in "
+        "each result file; the machine is shared, so compare ratios.", "",
+        "| case | cells | supply / rack airflow | RMS [K] | worst [K] | OpenFOAM iterations | "
+        "OpenFOAM CPU [s] | twin steps | twin CPU [s] | CPU ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|", *rows, "",
+        "## How the two models differ", "", *[f"* {d}" for d in DIFFERENCES], ""]
+    return "\n".join(head) + "\n" + "\n\n".join(sections) + "\n"
+
+
+def write_docs(render: bool = True) -> Path:
+    from twin.solve import atomic_write_bytes
+    if render:
+        PICTURES.mkdir(parents=True, exist_ok=True)
+        for name in CASES:
+            p = result_path(name)
+            if p.exists() and p.with_name(f"{name}-twin.npz").exists() and \
+                    p.with_name(f"{name}-fields.npz").exists():
+                render_case(name, PICTURES / f"{name}.png")
+    out = DOCS / "validation.md"
+    text = page()
+    atomic_write_bytes(out, lambda tmp: tmp.write_text(text))
+    return out

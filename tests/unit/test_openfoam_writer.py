@@ -1,0 +1,152 @@
+"""The OpenFOAM case writer of the cross-check (benchmarks/validation/openfoam.py).
+
+OpenFOAM itself is not needed here: the case's files are checked against the problem
+(mesh, fluid cell set, patch velocities and flows, heat sources, porous losses), and the
+reader against a hand-made result in OpenFOAM's format.
+"""
+import re
+
+import numpy as np
+import pytest
+
+from benchmarks.validation import foamcase, openfoam as of
+from kernels.flags import Flag
+from kernels.grid import Grid
+from kernels.problem import Device, Port, Problem, Resistance
+
+
+def _room():
+    """A 2.0 x 1.2 x 1.0 m room at 0.1 m: a rack, a cooler, a porous tile layer."""
+    g = Grid.from_size((2.0, 1.2, 1.0), 0.1)
+    solid = np.zeros(g.shape, np.uint8)
+    solid[8:12, 0:3, 2:8] = Flag.SOLID | Flag.RACK          # rack, intake to +y
+    solid[0:2, 4:10, 2:9] = Flag.SOLID | Flag.COOLER        # cooler, supply to +x
+    solid[:, :, 1] = Flag.SOLID | Flag.FLOOR                # a floor slab ...
+    solid[14:16, 4:8, 1] = Flag.TILE                        # ... with one tile area
+    solid[0:2, 4:10, 0:2] = Flag.SOLID | Flag.COOLER        # cooler body down to the slab
+    ii, kk = np.meshgrid(range(8, 12), range(2, 8), indexing="ij")
+    intake = Port(np.stack([ii.ravel(), np.full(ii.size, 3), kk.ravel()], 1), axis=1, side=-1)
+    exhaust_cells = []
+    # exhaust on top (+z) of the rack
+    for i in range(8, 12):
+        for j in range(0, 3):
+            exhaust_cells.append((i, j, 8))
+    exhaust = Port(np.array(exhaust_cells), axis=2, side=-1)
+    jj, kk2 = np.meshgrid(range(4, 10), range(0, 1), indexing="ij")
+    supply = Port(np.stack([np.full(jj.size, 2), jj.ravel(), kk2.ravel()], 1), axis=0, side=-1)
+    ret = Port(np.array([(i, j, 9) for i in range(0, 2) for j in range(4, 10)]), axis=2, side=-1)
+    tiles = Resistance("T1", np.array([(i, j, 1) for i in range(14, 16) for j in range(4, 8)]),
+                       axis=2, k_loss=12.0)
+    devs = (Device("R1", "rack", intake, exhaust, 0.5, heat_w=6000.0),
+            Device("C1", "cooler", ret, supply, 0.5, supply_temp_c=18.0))
+    return Problem(grid=g, solid=solid, devices=devs, resistances=(tiles,), name="room")
+
+
+def test_boxes_cover_cells_exactly():
+    rng = np.random.default_rng(3)
+    cells = np.argwhere(rng.random((7, 6, 5)) < 0.4)
+    boxes = foamcase.boxes_of_cells(cells)
+    got = set()
+    for (i0, i1), (j0, j1), (k0, k1) in boxes:
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                for k in range(k0, k1):
+                    assert (i, j, k) not in got          # disjoint
+                    got.add((i, j, k))
+    assert got == set(map(tuple, cells.tolist()))
+    assert len(boxes) < len(cells)                       # merged
+    # a full block is one box
+    full = np.argwhere(np.ones((4, 3, 2), bool))
+    assert foamcase.boxes_of_cells(full) == [((0, 4), (0, 3), (0, 2))]
+
+
+def _patch_value(text, patch):
+    m = re.search(rf"\n\s*{patch} \{{ (.*?) \}}\n", text)
+    assert m, patch
+    return m.group(1)
+
+
+def test_case_files_match_the_problem(tmp_path):
+    p = _room()
+    info = foamcase.write_case(p, tmp_path / "case", max_iterations=100)
+    case = tmp_path / "case"
+    # fluid cell set: the twin's fluid cells in block order (i fastest)
+    txt = (case / "system/fluidCellSet").read_text()
+    n = int(re.search(r"\}\s*\n\s*(\d+)\s*\n\(", txt).group(1))
+    assert n == int(p.fluid_mask.sum()) == info.fluid_cells
+    body = txt[txt.index("\n(\n") + 3: txt.rindex("\n)")]
+    labels = np.array(body.split(), int)
+    nx, ny, _ = p.grid.shape
+    i, j, k = labels % nx, (labels // nx) % ny, labels // (nx * ny)
+    assert p.fluid_mask[i, j, k].all() and len(labels) == n
+    # uniform normal velocity Q/A on every port, in the right direction
+    U = (case / "0.orig/U").read_text()
+    area = 0.1 * 0.1
+    v_in = _patch_value(U, "R1_in")
+    assert "fixedValue" in v_in
+    vec = np.array(re.search(r"uniform \((.*?)\)", v_in).group(1).split(), float)
+    np.testing.assert_allclose(vec, [0, -0.5 / (24 * area), 0], rtol=1e-9)   # out of the room into -y
+    vec = np.array(re.search(r"uniform \((.*?)\)", _patch_value(U, "R1_out")).group(1).split(), float)
+    np.testing.assert_allclose(vec, [0, 0, 0.5 / (12 * area)], rtol=1e-9)    # blown up (+z)
+    vec = np.array(re.search(r"uniform \((.*?)\)", _patch_value(U, "C1_out")).group(1).split(), float)
+    np.testing.assert_allclose(vec, [0.5 / (6 * area), 0, 0], rtol=1e-9)
+    # rack exhaust temperature follows its intake; cooler supplies at its set point
+    T = (case / "0.orig/T").read_text()
+    assert "outletMappedUniformInlet" in _patch_value(T, "R1_out")
+    assert "outletPatch R1_in" in _patch_value(T, "R1_out")
+    assert "uniform 18.0" in _patch_value(T, "C1_out")
+    # heat source: exactly P / (rho cp) over the cells in front of the exhaust
+    opts = (case / "system/fvOptions").read_text()
+    su = float(re.search(r"R1_heat.*?T \(([-\d.e+]+) 0\)", opts, re.S).group(1))
+    assert su == pytest.approx(6000.0 / p.fluid.rho_cp, rel=1e-9)
+    # porous tile: beta = k / (2 dz) along z only
+    beta = np.array(re.search(r"beta \((.*?)\)", opts).group(1).split(), float)
+    np.testing.assert_allclose(beta, [0, 0, 12.0 / (2 * 0.1)], rtol=1e-9)
+    # every patch gets a face set; face boxes hold exactly the face centres
+    topo = (case / "system/topoSetDict").read_text()
+    for nm in ("R1_in", "R1_out", "C1_in", "C1_out"):
+        assert f"name {nm}; type faceSet" in topo
+    boxes = foamcase._face_boxes(p.grid, *foamcase.port_faces(p.devices[0].intake))
+    assert len(boxes) == 1
+    lo, hi = boxes[0]
+    assert lo[1] < 0.3 < hi[1] and hi[1] - lo[1] < 0.1           # the plane y = 0.3 m
+    assert lo[0] < 0.85 and hi[0] > 1.15 and lo[0] > 0.8 and hi[0] < 1.2
+    # physics constants
+    tp = (case / "constant/transportProperties").read_text()
+    assert f"beta {p.fluid.expansion_1_k:.10g};" in tp
+    assert "kEpsilon" in (case / "constant/turbulenceProperties").read_text()
+
+
+def test_reader_maps_cells_back_and_closes_heat(tmp_path):
+    """A result in OpenFOAM's format (T = x + 10 on every fluid cell) read back."""
+    p = _room()
+    case = tmp_path / "case"
+    of.write_case(p, case)
+    g = p.grid
+    labels = np.flatnonzero(p.fluid_mask.ravel(order="F"))
+    ijk = np.stack(np.unravel_index(labels, g.shape, order="F"), 1)
+    centres = (ijk + 0.5) * np.array(g.spacing_m)
+    t = case / "100"
+    t.mkdir()
+    n = len(labels)
+
+    def field(cls, values, vector=False):
+        rows = ["(" + " ".join(map(repr, v)) + ")" for v in values] if vector else map(repr, values)
+        kind = "vector" if vector else "scalar"
+        return (f"FoamFile {{ class {cls}; }}\ninternalField nonuniform List<{kind}> \n{n}\n(\n"
+                + "\n".join(rows) + "\n)\n;\nboundaryField {}\n")
+    (t / "C").write_text(field("volVectorField", centres.tolist(), vector=True))
+    (t / "T").write_text(field("volScalarField", (centres[:, 0] + 10.0).tolist()))
+    (t / "U").write_text(field("volVectorField", np.zeros((n, 3)).tolist(), vector=True))
+    (case / "log.solver").write_text("Time = 100\nExecutionTime = 12.5 s  ClockTime = 13 s\n")
+    res = of.read_case(case, p)
+    np.testing.assert_allclose(res["T"][ijk[:, 0], ijk[:, 1], ijk[:, 2]],
+                               (ijk[:, 0] + 0.5) * 0.1 + 10.0)
+    assert np.isnan(res["T"][~p.fluid_mask]).all()
+    rack = res["racks"][0]
+    assert rack["intake_temp_c"] == pytest.approx(1.0 + 10.0)     # cells i = 8..11: x = 0.85..1.15
+    assert res["execution_time_s"] == 12.5 and res["iterations"] == 100
+    # a shifted cell order is refused
+    (t / "C").write_text(field("volVectorField", (centres + 0.05).tolist(), vector=True))
+    with pytest.raises(ValueError, match="not the twin's fluid cells"):
+        of.read_case(case, p)
