@@ -488,7 +488,9 @@ class TileGroup(_Model):
 class Containment(_Model):
     """Hot- or cold-aisle containment of the aisle between two parallel rows: a roof at
     ``roof_z_m`` (default: the top of the tallest rack or unit in the two rows) and doors
-    at both ends. The aisle runs along the rows and over in-row units in line with them;
+    at both ends. A ``roof_z_m`` above the rows also closes the aisle's two sides from
+    the rows' top up to it (panels over the racks); with ``roof = false`` and
+    ``roof_z_m`` at the ceiling this is a chimney to ceiling returns. The aisle runs along the rows and over in-row units in line with them;
     ``start_m``/``end_m`` override its ends (coordinates along the rows).
 
     Doors are never airtight: ``door_leakage_frac`` is the open fraction of a door (gaps
@@ -1360,6 +1362,13 @@ def _place_containment(ct: Containment, hall: Hall, hp: str, rows_by_name, lay: 
     if ct.roof:
         lay.panels.append(PlacedPanel(f"{hall.name}/{ct.name}/roof", cp + ".roof", 2, roof, +1,
                                       box(lo, hi, a0, a1, roof, roof)))
+    if roof > top + _TOL:
+        # a roof (or, roofless, doors) above the rows: the aisle's sides are closed from
+        # the top of the rows up to roof_z_m (panels over the racks, as a chimney)
+        lay.panels.append(PlacedPanel(f"{hall.name}/{ct.name}/side-{lrow}", cp + ".roof_z_m",
+                                      across, a0, -1, box(lo, hi, a0, a0, top, roof)))
+        lay.panels.append(PlacedPanel(f"{hall.name}/{ct.name}/side-{urow}", cp + ".roof_z_m",
+                                      across, a1, +1, box(lo, hi, a1, a1, top, roof)))
     if ct.doors:
         lay.panels.append(PlacedPanel(f"{hall.name}/{ct.name}/door-start", cp + ".doors", along, lo, -1,
                                       box(lo, lo, a0, a1, floor, roof)))

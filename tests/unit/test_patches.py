@@ -439,3 +439,18 @@ def test_stated_patch_flows_are_honoured(tmp_path):
         q = np.abs(vel[pi.port.axis][f[:, 0], f[:, 1], f[:, 2]]).sum() * g.face_area_m2(pi.port.axis)
         want = {"H1/D1": 2.7, "H1/DW": 1.3, "H1/R1": 4.0}[pi.name]
         assert q == pytest.approx(want, abs=1e-9), pi.name
+
+
+def test_chimney_containment_closes_the_sides_above_the_racks():
+    fac = load_facility(HALLS / "slab-ceiling.toml")
+    lay = fac.layout("H1")
+    sides = {p.name: p for p in lay.panels if "/side-" in p.name}
+    assert set(sides) == {"H1/HA/side-A", "H1/HA/side-B"}
+    for p in sides.values():
+        assert p.axis == 1 and (p.box.z0, p.box.z1) == (2.2, 3.6)
+    assert sorted((p.pos_m, p.side) for p in sides.values()) == [(3.2, -1), (4.8, 1)]
+    problem, _ = mesh_hall(fac, cell_m=0.2, backend=None)
+    from kernels.flags import Flag
+    # the cells over row A's racks next to the aisle are panel up to the ceiling
+    col = problem.solid[20, 15, :]
+    assert np.all(col[:11] & int(Flag.RACK)) and np.all(col[11:] & int(Flag.PANEL))
