@@ -229,9 +229,11 @@ def momentum_rate(c, u, v, w, nut, T, solid, spacing, nu, gbeta, tref, bc_slip, 
         gp = np.where(sp1 == _WALL, 2.0 * wp1 - q0, np.where(sp1 == _SLIP, q0, qp1))
         gm = np.where(sm1 == _WALL, 2.0 * wm1 - q0, np.where(sm1 == _SLIP, q0, qm1))
         rate += nue * (gp - 2.0 * q0 + gm) / (d * d)
-        # advection: MUSCL between fluid neighbours, upwind against a wall or slip side
-        carry_p = np.where(sp1 == _SLIP, q0, wp1)
-        carry_m = np.where(sm1 == _SLIP, q0, wm1)
+        # advection: MUSCL between fluid neighbours, upwind against a wall or slip side;
+        # air coming in across a wall or slip side brings the wall's velocity (0 on a slip
+        # face): it matters where a port on the box (a supply patch) moves air across it
+        carry_p = wp1
+        carry_m = wm1
         f_hi = np.where(sp1 == _FLUID,
                         _muscl_flux(a_hi, qm1, q0, qp1, qp2, sm1 == _FLUID, sp2 == _FLUID),
                         a_hi * np.where(a_hi >= 0.0, q0, carry_p))
