@@ -454,3 +454,22 @@ def test_chimney_containment_closes_the_sides_above_the_racks():
     # the cells over row A's racks next to the aisle are panel up to the ceiling
     col = problem.solid[20, 15, :]
     assert np.all(col[:11] & int(Flag.RACK)) and np.all(col[11:] & int(Flag.PANEL))
+
+
+# --------------------------------------------------------------------------------- CLI
+def test_twin_validate_and_run_with_an_air_handler(tmp_path):
+    import json
+    from click.testing import CliRunner
+    from twin.cli import main
+    f = HALLS / "floor-diffusers.toml"
+    res = CliRunner().invoke(main, ["validate", str(f), "--cell", "0.2"])
+    assert res.exit_code == 0, res.output
+    assert "air handler H1/AHU1: 11.40 m3/s at 20 degC through 5 diffuser(s) (6.4 m2 on floor)" \
+        in res.output and "2 return(s) (6.4 m2 on ceiling)" in res.output
+    out = tmp_path / "run"
+    res = CliRunner().invoke(main, ["run", str(f), "--hours", "0.5", "--step", "30m", "--cell",
+                                    "0.4", "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    s = json.loads((out / "summary.json").read_text())
+    assert s["status"] == "complete" and s["cooling_energy_kwh"] > 0
+    assert s["energy_closure"]["air_max_frac"] < 1e-3
