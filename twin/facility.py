@@ -1608,7 +1608,9 @@ def _check_patches(hall: Hall, hp: str, lay: HallLayout, col, bodies):
     extent = (L, W, ceil)
     _unique(col, hp + ".diffusers", [p.name for p in hall.diffusers], "diffuser")
     _unique(col, hp + ".returns", [p.name for p in hall.returns], "return")
-    _unique(col, hp, [p.name for p in hall.diffusers + hall.returns], "diffuser/return")
+    for name in sorted({p.name for p in hall.diffusers} & {p.name for p in hall.returns}):
+        col.add("error", f"{hp}.returns[{name}]", f"'{name}' names a diffuser and a return; "
+                "patch names must be unique in a hall")
     ok = []
     for p in lay.patches:
         what = f"{'diffuser' if p.role == 'supply' else 'return'} {p.name}"

@@ -473,3 +473,9 @@ def test_twin_validate_and_run_with_an_air_handler(tmp_path):
     s = json.loads((out / "summary.json").read_text())
     assert s["status"] == "complete" and s["cooling_energy_kwh"] > 0
     assert s["energy_closure"]["air_max_frac"] < 1e-3
+
+
+def test_error_patch_name_used_twice(tmp_path):
+    t = text(RETURN.replace('"R1"', '"D1"').replace("x_m = 3.0", "x_m = 6.0"))
+    msg = one_error(t, tmp_path)
+    assert "returns[D1]" in msg and "names a diffuser and a return" in msg
