@@ -91,7 +91,7 @@ def _jacobian(solver, T):
     np.add.at(diag, cells[intake], -rate[intake])
     ex = ~intake
     add(cells[ex], N + solver.pf_dev_h[ex], rate[ex])
-    # device rows: T_out - (1/n) sum T_in = const  (rack, limited cooler, idle cooler)
+    # device rows: T_out - mean T_in = const  (rack, limited cooler, idle cooler)
     #              T_out = set point                (cooler at its set point)
     rcp = p.fluid.rho_cp
     follows = np.zeros(ndev, dtype=bool)
@@ -111,9 +111,13 @@ def _jacobian(solver, T):
                   / (rcp * solver.devices[n].flow_m3_s) - solver.devices[n].supply_temp_c
                   for n in running]
         follows[running[int(np.argmin(margin))]] = False
+    # the intake mean: (1/n) sum T_in on a uniform port, sum frac T_in on a port of patches
     ninl = solver.n_intake
     m = intake & follows[solver.pf_dev_h]
-    add(N + solver.pf_dev_h[m], cells[m], -1.0 / ninl[solver.pf_dev_h[m]])
+    wts = -1.0 / ninl[solver.pf_dev_h[m]]
+    patch = np.isin(solver.pf_dev_h[m], solver.weighted_devs)
+    wts[patch] = -solver.pf_frac_h[m][patch]
+    add(N + solver.pf_dev_h[m], cells[m], wts)
     add(np.arange(N), np.arange(N), diag)
     add(N + np.arange(ndev), N + np.arange(ndev), np.ones(ndev))
     J = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),

@@ -10,7 +10,9 @@ Conventions (see ``kernels/README.md``):
   shape ``grid.shape``; a cell with the ``SOLID`` bit is not fluid (wall, floor slab,
   rack or unit body, containment panel, obstacle).
 * A :class:`Port` is a set of cell faces between a fluid cell and a solid device body
-  (or the domain boundary). Air crosses a port at a uniform prescribed velocity.
+  or the domain boundary (a supply diffuser or return grille on a wall, floor or
+  ceiling). Air crosses each face at a prescribed velocity: one speed over the port, or
+  per-face shares of the device's flow (``flow_frac``) for a port made of patches.
 * A :class:`Device` joins an intake port and an exhaust port at one volumetric flow:
   a **rack** heats the air by ``heat_w``; a **cooler** (CRAH/CRAC, in-row, fan wall)
   supplies air at ``supply_temp_c`` and removes whatever heat that takes, capped at
@@ -126,35 +128,132 @@ class Port:
     """Faces through which a device draws or releases air.
 
     cells : (n, 3) int
-        The fluid cells that touch the device; the face is on side ``side`` of each cell
-        along ``axis``.
-    axis : 0, 1 or 2
-    side : +1 or -1
-        +1: the face is the cell's upper face along ``axis`` (device body at index + 1).
+        The fluid cells that touch the device; face ``m`` is on side ``side[m]`` of cell
+        ``cells[m]`` along ``axis[m]``.
+    axis : 0, 1 or 2, or an (n,) array of them
+    side : +1 or -1, or an (n,) array of them
+        +1: the face is the cell's upper face along ``axis`` (device body, or the domain
+        boundary, at index + 1). A port whose faces share one orientation keeps plain
+        ints in ``axis`` and ``side`` (racks, cooling units); a port made of patches on
+        several surfaces (:meth:`union`) holds arrays.
+    flow_frac : (n,) float, optional
+        The share of the device's flow through each face (normalised to sum 1). Left out:
+        the same speed on every face, i.e. shares in proportion to the face areas.
+
+    The faces either border a solid device body or lie on the domain boundary (a supply
+    diffuser or return grille on the hall's floor, ceiling or a wall). :meth:`faces`
+    lists every face with its orientation.
     """
 
     cells: np.ndarray
-    axis: int
-    side: int
+    axis: object
+    side: object
+    flow_frac: np.ndarray | None = None
 
     def __post_init__(self):
         c = np.asarray(self.cells, dtype=np.int64).reshape(-1, 3)
         object.__setattr__(self, "cells", c)
-        if self.axis not in (0, 1, 2):
-            raise InputError(f"port axis {self.axis} must be 0, 1 or 2")
-        if self.side not in (-1, 1):
-            raise InputError(f"port side {self.side} must be +1 or -1")
+        n = c.shape[0]
+        for name, allowed in (("axis", (0, 1, 2)), ("side", (-1, 1))):
+            v = getattr(self, name)
+            if np.ndim(v) == 0:
+                if v not in allowed:
+                    raise InputError(f"port {name} {v} must be one of {allowed}")
+                object.__setattr__(self, name, int(v))
+                continue
+            a = np.asarray(v, dtype=np.int64).reshape(-1)
+            if a.shape[0] != n:
+                raise InputError(f"port {name}: {a.shape[0]} values for {n} faces; give one per face")
+            if not np.isin(a, allowed).all():
+                raise InputError(f"port {name} values must be in {allowed}")
+            if n and (a == a[0]).all():
+                object.__setattr__(self, name, int(a[0]))      # one orientation: plain int
+            else:
+                object.__setattr__(self, name, a)
+        if self.flow_frac is not None:
+            f = np.asarray(self.flow_frac, dtype=np.float64).reshape(-1)
+            if f.shape[0] != n:
+                raise InputError(f"port flow_frac: {f.shape[0]} values for {n} faces")
+            if not np.all(np.isfinite(f)) or (f <= 0).any():
+                raise InputError("port flow_frac values must be finite and > 0")
+            object.__setattr__(self, "flow_frac", f / f.sum())
 
     @property
     def n_faces(self) -> int:
         return int(self.cells.shape[0])
 
+    @property
+    def uniform(self) -> bool:
+        """One orientation and the same speed on every face (a rack or unit face)."""
+        return isinstance(self.axis, int) and isinstance(self.side, int) and self.flow_frac is None
+
+    @property
+    def axes(self) -> np.ndarray:
+        """The axis of every face, shape (n,)."""
+        return np.broadcast_to(np.asarray(self.axis, dtype=np.int64), (self.n_faces,)).copy()
+
+    @property
+    def sides(self) -> np.ndarray:
+        """The side (+1/-1) of every face, shape (n,)."""
+        return np.broadcast_to(np.asarray(self.side, dtype=np.int64), (self.n_faces,)).copy()
+
+    def faces(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(cells (n, 3) int64, axis (n,) int64, side (n,) int64)``: every face of the port.
+
+        Face ``m`` is the face of fluid cell ``cells[m]`` on side ``side[m]`` (+1 upper,
+        -1 lower) along ``axis[m]``; air crosses it along ``axis[m]``.
+        """
+        return self.cells.copy(), self.axes, self.sides
+
     def face_index(self) -> np.ndarray:
-        """Indices of the port faces in the staggered velocity array of ``axis``."""
+        """Indices of the port faces in the staggered velocity array of each face's axis."""
         f = self.cells.copy()
-        if self.side > 0:
-            f[:, self.axis] += 1
+        ax, sd = self.axes, self.sides
+        up = sd > 0
+        f[np.nonzero(up)[0], ax[up]] += 1
         return f
+
+    def face_fractions(self, spacing_m) -> np.ndarray:
+        """Share of the device's flow through each face, shape (n,), summing to 1."""
+        if self.flow_frac is not None:
+            return self.flow_frac.copy()
+        dx, dy, dz = spacing_m
+        area = np.array([dy * dz, dx * dz, dx * dy])[self.axes]
+        return area / area.sum()
+
+    @classmethod
+    def union(cls, ports, shares=None, spacing_m=None) -> "Port":
+        """One port made of several (patches of one air handler, possibly on several
+        surfaces).
+
+        shares : sequence of float, optional
+            The part of the flow through each port (any positive scale); within a port
+            it is spread at one speed over its faces. Left out: one speed everywhere.
+        spacing_m : (dx, dy, dz), optional
+            Needed only when ``shares`` is given and a part has faces of several areas.
+        """
+        ports = list(ports)
+        if not ports:
+            raise InputError("Port.union needs at least one port")
+        cells = np.concatenate([p.cells for p in ports])
+        axis = np.concatenate([p.axes for p in ports])
+        side = np.concatenate([p.sides for p in ports])
+        frac = None
+        if shares is not None:
+            shares = np.asarray(shares, dtype=np.float64).reshape(-1)
+            if shares.shape[0] != len(ports):
+                raise InputError(f"Port.union: {shares.shape[0]} shares for {len(ports)} ports")
+            parts = []
+            for p, s in zip(ports, shares):
+                if p.flow_frac is None and isinstance(p.axis, int):
+                    parts.append(np.full(p.n_faces, s / p.n_faces))
+                elif p.flow_frac is None and spacing_m is None:
+                    raise InputError("Port.union: give spacing_m for a part with faces on "
+                                     "several axes")
+                else:
+                    parts.append(s * p.face_fractions(spacing_m))
+            frac = np.concatenate(parts)
+        return cls(cells, axis, side, frac)
 
 
 @dataclass(frozen=True)
@@ -166,7 +265,8 @@ class Device:
     ``heat_w / (rho * cp * flow_m3_s)``; no flow through sides or top.
 
     Cooler model: air is drawn in over ``intake`` (return), released at ``exhaust``
-    (supply) at ``supply_temp_c``; the heat removed is ``rho*cp*Q*(T_return - T_supply)``,
+    (supply) at ``supply_temp_c``; the intake temperature is the flow-weighted mean over
+    the intake faces (the plain mean for a uniform port); the heat removed is ``rho*cp*Q*(T_return - T_supply)``,
     capped at ``capacity_w``, beyond which the supply temperature rises to
     ``T_return - capacity_w / (rho*cp*Q)``. A cooler never heats the air.
     """

@@ -229,9 +229,11 @@ def momentum_rate(c, u, v, w, nut, T, solid, spacing, nu, gbeta, tref, bc_slip, 
         gp = np.where(sp1 == _WALL, 2.0 * wp1 - q0, np.where(sp1 == _SLIP, q0, qp1))
         gm = np.where(sm1 == _WALL, 2.0 * wm1 - q0, np.where(sm1 == _SLIP, q0, qm1))
         rate += nue * (gp - 2.0 * q0 + gm) / (d * d)
-        # advection: MUSCL between fluid neighbours, upwind against a wall or slip side
-        carry_p = np.where(sp1 == _SLIP, q0, wp1)
-        carry_m = np.where(sm1 == _SLIP, q0, wm1)
+        # advection: MUSCL between fluid neighbours, upwind against a wall or slip side;
+        # air coming in across a wall or slip side brings the wall's velocity (0 on a slip
+        # face): it matters where a port on the box (a supply patch) moves air across it
+        carry_p = wp1
+        carry_m = wm1
         f_hi = np.where(sp1 == _FLUID,
                         _muscl_flux(a_hi, qm1, q0, qp1, qp2, sm1 == _FLUID, sp2 == _FLUID),
                         a_hi * np.where(a_hi >= 0.0, q0, carry_p))
@@ -381,11 +383,14 @@ def apply_resistance(q, faces, k_loss, d, dt):
 # ---------------------------------------------------------------------- problem record
 @dataclass(frozen=True)
 class PortSpec:
-    """Faces on side ``side`` (+1 upper, -1 lower) along ``axis`` of ``cells`` (n, 3)."""
+    """Faces of ``cells`` (n, 3): face ``m`` on side ``side[m]`` (+1 upper, -1 lower) along
+    ``axis[m]``, carrying the share ``frac[m]`` of the device's flow (the shares sum to 1).
+    """
 
     cells: np.ndarray
-    axis: int
-    side: int
+    axis: np.ndarray
+    side: np.ndarray
+    frac: np.ndarray
 
     @property
     def n_faces(self) -> int:
@@ -393,9 +398,15 @@ class PortSpec:
 
     def faces(self) -> np.ndarray:
         f = np.array(self.cells, dtype=np.int64).reshape(-1, 3).copy()
-        if self.side > 0:
-            f[:, self.axis] += 1
+        up = np.asarray(self.side) > 0
+        f[np.nonzero(up)[0], np.asarray(self.axis)[up]] += 1
         return f
+
+    @classmethod
+    def of(cls, port, spacing) -> "PortSpec":
+        """From a :class:`kernels.problem.Port`."""
+        c, ax, sd = port.faces()
+        return cls(c, ax, sd, port.face_fractions(spacing))
 
 
 @dataclass(frozen=True)
@@ -477,8 +488,7 @@ def params_from_problem(problem) -> Params:
     devices = tuple(
         DeviceSpec(d.kind, float(d.flow_m3_s), float(d.heat_w), float(d.supply_temp_c),
                    float(d.capacity_w),
-                   PortSpec(np.asarray(d.intake.cells), d.intake.axis, d.intake.side),
-                   PortSpec(np.asarray(d.exhaust.cells), d.exhaust.axis, d.exhaust.side))
+                   PortSpec.of(d.intake, g.spacing_m), PortSpec.of(d.exhaust, g.spacing_m))
         for d in problem.devices)
     resistances = tuple((r.axis, np.asarray(r.faces), np.full(len(r.faces), float(r.k_loss)))
                         for r in problem.resistances)
@@ -502,18 +512,28 @@ def _face_area(spacing, axis):
 def port_velocities(params: Params, u, v, w):
     """Copies of ``u, v, w`` with every port face at its device's speed.
 
-    Speed ``flow / (n_faces * face area)``, directed into the device body at its intake
+    Speed ``flow * frac / face area`` on each face (``flow / (n_faces * face area)`` on a
+    uniform port), directed into the device body (or the domain boundary) at its intake
     and out of it at its exhaust.
     """
     vel = [_f64(u).copy(), _f64(v).copy(), _f64(w).copy()]
     for dev in params.devices:
         for port, into_body in ((dev.intake, True), (dev.exhaust, False)):
-            speed = dev.flow_m3_s / (port.n_faces * _face_area(params.spacing, port.axis))
+            speed = _port_speeds(params, dev, port)
             # the body is on the +axis side when side = +1
-            sign = port.side if into_body else -port.side
-            i, j, k = port.faces().T
-            vel[port.axis][i, j, k] = sign * speed
+            sign = np.where(into_body, port.side, -np.asarray(port.side))
+            f = port.faces()
+            for ax in range(3):
+                m = np.asarray(port.axis) == ax
+                i, j, k = f[m].T
+                vel[ax][i, j, k] = (sign * speed)[m]
     return tuple(vel)
+
+
+def _port_speeds(params: Params, dev, port) -> np.ndarray:
+    """Face-normal speed of every face of ``port`` [m/s]."""
+    area = np.array([_face_area(params.spacing, a) for a in range(3)])[np.asarray(port.axis)]
+    return dev.flow_m3_s * np.asarray(port.frac) / area
 
 
 def initial_state(params: Params, temp_c: float = 22.0) -> dict:
@@ -536,7 +556,7 @@ def device_outlet_temperatures(params: Params, T):
     tin, tout = [], []
     for dev in params.devices:
         c = np.asarray(dev.intake.cells, dtype=np.int64).reshape(-1, 3)
-        t_in = float(np.mean(T[c[:, 0], c[:, 1], c[:, 2]]))
+        t_in = float(np.sum(dev.intake.frac * T[c[:, 0], c[:, 1], c[:, 2]]))
         if dev.flow_m3_s <= 0:
             t_out = t_in
         elif dev.kind == "rack":
@@ -556,8 +576,8 @@ def port_heat(params: Params, T, t_out) -> np.ndarray:
     rate = np.zeros(T.shape)
     for n, dev in enumerate(params.devices):
         for port, intake in ((dev.intake, True), (dev.exhaust, False)):
-            d = params.spacing[port.axis]
-            speed = dev.flow_m3_s / (port.n_faces * _face_area(params.spacing, port.axis))
+            d = np.array(params.spacing)[np.asarray(port.axis)]
+            speed = _port_speeds(params, dev, port)
             c = np.asarray(port.cells, dtype=np.int64).reshape(-1, 3)
             i, j, k = c.T
             val = -speed / d * T[i, j, k] if intake else np.full(len(c), speed / d * t_out[n])

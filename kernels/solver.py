@@ -126,7 +126,7 @@ class Solver:
         taken = {}
         for dev in p.devices:
             for role, port in (("intake", dev.intake), ("exhaust", dev.exhaust)):
-                c = port.cells
+                c, axes, sides = port.faces()
                 if c.size == 0:
                     continue
                 if (c < 0).any() or (c >= np.array(g.shape)).any():
@@ -135,17 +135,18 @@ class Solver:
                 if not fluid[c[:, 0], c[:, 1], c[:, 2]].all():
                     raise InputError(f"device {dev.name}: {role} port cells must be fluid; "
                                      "something solid stands in front of the face")
+                # the face borders the device's solid body, or lies on the domain boundary
+                # (a supply or return patch in a wall, the floor or the ceiling)
                 body = c.copy()
-                body[:, port.axis] += port.side
-                n = g.shape[port.axis]
-                if (body[:, port.axis] < 0).any() or (body[:, port.axis] >= n).any():
-                    raise InputError(f"device {dev.name}: {role} port lies on the domain boundary; "
-                                     "a device body must be solid cells inside the grid")
-                if fluid[body[:, 0], body[:, 1], body[:, 2]].any():
+                rows = np.arange(len(c))
+                body[rows, axes] += sides
+                n_ax = np.array(g.shape)[axes]
+                inside = (body[rows, axes] >= 0) & (body[rows, axes] < n_ax)
+                b = body[inside]
+                if fluid[b[:, 0], b[:, 1], b[:, 2]].any():
                     raise InputError(f"device {dev.name}: {role} port faces must border the "
-                                     "device's solid body")
-                for key in map(tuple, np.column_stack([port.face_index(),
-                                                       np.full(len(c), port.axis)])):
+                                     "device's solid body or the domain boundary")
+                for key in map(tuple, np.column_stack([port.face_index(), axes])):
                     if key in taken:
                         raise InputError(f"device {dev.name}: a {role} face is also a port of "
                                          f"{taken[key]}; devices must not share faces")
@@ -184,8 +185,10 @@ class Solver:
             for port, sign in ((dev.intake, -1.0), (dev.exhaust, 1.0)):
                 c = port.cells
                 lab = labels[c[:, 0], c[:, 1], c[:, 2]]
-                for L, cnt in zip(*np.unique(lab, return_counts=True)):
-                    net[L] += sign * dev.flow_m3_s * cnt / port.n_faces
+                frac = port.face_fractions(p.grid.spacing_m)
+                share = np.bincount(lab, weights=frac, minlength=nreg + 1)
+                for L in np.unique(lab):
+                    net[L] += sign * dev.flow_m3_s * share[L]
                     names[L].append(dev.name)
         bad = [L for L in range(1, nreg + 1)
                if abs(net[L]) > 1e-9 + 1e-6 * sum(d.flow_m3_s for d in p.devices)]
@@ -303,29 +306,42 @@ class Solver:
         else:
             self.src_cell = None
             self.source_w = 0.0
-        # port faces (all devices): cell, axis, side, device, role
-        cells, axes, sides, devs, roles = [], [], [], [], []
+        # port faces (all devices): cell, axis, side, device, role, share of the flow
+        cells, axes, sides, devs, roles, fracs = [], [], [], [], [], []
         for n, dev in enumerate(p.devices):
             for role, port in ((0, dev.intake), (1, dev.exhaust)):
-                cells.append(port.cells)
-                axes.append(np.full(port.n_faces, port.axis))
-                sides.append(np.full(port.n_faces, port.side))
+                c, ax, sd = port.faces()
+                cells.append(c)
+                axes.append(ax)
+                sides.append(sd)
                 devs.append(np.full(port.n_faces, n))
                 roles.append(np.full(port.n_faces, role))
+                fracs.append(port.face_fractions(g.spacing_m))
         if cells:
             self.pf_cell_h = np.concatenate(cells).astype(np.int64)
             self.pf_axis_h = np.concatenate(axes).astype(np.int64)
             self.pf_side_h = np.concatenate(sides).astype(np.int64)
             self.pf_dev_h = np.concatenate(devs).astype(np.int64)
             self.pf_role_h = np.concatenate(roles).astype(np.int64)
+            self.pf_frac_h = np.concatenate(fracs).astype(np.float64)
         else:
             self.pf_cell_h = np.zeros((0, 3), np.int64)
             self.pf_axis_h = self.pf_side_h = self.pf_dev_h = self.pf_role_h = np.zeros(0, np.int64)
+            self.pf_frac_h = np.zeros(0)
         self.pf_cell = be.asarray(self.pf_cell_h)
         self.pf_dev = be.asarray(self.pf_dev_h)
         self.pf_role = be.asarray(self.pf_role_h)
         ndev = len(p.devices)
         self.n_intake = np.array([d.intake.n_faces for d in p.devices], dtype=np.float64)
+        # devices whose intake faces carry unequal shares (ports made of patches): their
+        # intake temperature is the flow-weighted mean, gathered on the host
+        self.weighted_devs = np.array([n for n, d in enumerate(p.devices)
+                                       if not d.intake.uniform], dtype=np.int64)
+        wsel = (self.pf_role_h == 0) & np.isin(self.pf_dev_h, self.weighted_devs)
+        self.w_cell_h = self.pf_cell_h[wsel]
+        self.w_dev_h = self.pf_dev_h[wsel]
+        self.w_frac_h = self.pf_frac_h[wsel]
+        self.w_idx = tuple(be.asarray(self.w_cell_h[:, a].copy()) for a in range(3))
         self.dev_sum = be.zeros(max(ndev, 1), np.float64)
         self.dev_max = be.zeros(max(ndev, 1), np.float64)
         self.dev_tin = np.full(ndev, p.initial_temp_c)
@@ -346,10 +362,14 @@ class Solver:
         self.devices = devices
         g, be, dt = p.grid, self.backend, self.dtype
         speeds = np.zeros(len(self.pf_cell_h))
+        area = np.array([g.face_area_m2(a) for a in range(3)])
         for n, dev in enumerate(devices):
             for role, port in ((0, dev.intake), (1, dev.exhaust)):
                 m = (self.pf_dev_h == n) & (self.pf_role_h == role)
-                speeds[m] = dev.flow_m3_s / (port.n_faces * g.face_area_m2(port.axis))
+                if port.uniform:
+                    speeds[m] = dev.flow_m3_s / (port.n_faces * g.face_area_m2(port.axis))
+                else:       # each face its share of the flow over its own area
+                    speeds[m] = dev.flow_m3_s * self.pf_frac_h[m] / area[self.pf_axis_h[m]]
         self.pf_speed_h = speeds
         d_axis = np.array(g.spacing_m)[self.pf_axis_h] if len(speeds) else np.zeros(0)
         self.pf_rate = be.asarray((speeds / np.where(d_axis > 0, d_axis, 1.0)).astype(dt))
@@ -492,6 +512,10 @@ class Solver:
         be.kernels.port_intake_stats(self.T, self.pf_cell, self.pf_dev, self.pf_role,
                                      self.dev_sum, self.dev_max)
         tin = be.to_host(self.dev_sum)[:len(p.devices)] / self.n_intake
+        if len(self.weighted_devs):
+            t = be.to_host(self.T[self.w_idx]).astype(np.float64)
+            wsum = np.bincount(self.w_dev_h, weights=self.w_frac_h * t, minlength=len(p.devices))
+            tin[self.weighted_devs] = wsum[self.weighted_devs]
         self.dev_tin = tin
         self.dev_tin_max = be.to_host(self.dev_max)[:len(p.devices)].copy()
         rcp = p.fluid.rho_cp

@@ -65,6 +65,24 @@ def summary_lines(fac: Facility, file) -> list[str]:
                  f"{sum(r['air_kw'] for r in rows):>9.0f}{liq:>11.0f}"
                  f"{sum(r['cooling_kw'] for r in rows):>12.0f}{sum(r['cdu_kw'] for r in rows):>9.0f}"
                  f"{(100 * liq / it if it else 0):>7.0f}%")
+    air = fac.campus.air
+    if air != type(air)():
+        lines.append(f"  air        rho {air.density_kg_m3:g} kg/m3, cp {air.cp_j_kgk:g} J/(kg K), "
+                     f"beta {air.expansion_1_k:.4g} 1/K at {air.reference_temp_c:g} degC ([campus.air])")
+    for h in fac.halls:
+        lay = fac.layout(h.name)
+        ahus = [u for u in lay.units if u.outside]
+        if not ahus:
+            continue
+        for u in ahus:
+            sup = [p for p in lay.patches if p.unit == u.name and p.role == "supply"]
+            ret = [p for p in lay.patches if p.unit == u.name and p.role == "return"]
+            where = sorted({p.surface for p in sup})
+            back = sorted({p.surface for p in ret})
+            lines.append(f"  air handler {u.name}: {u.airflow_m3_s:.2f} m3/s at {u.supply_temp_c:g} degC "
+                         f"through {len(sup)} diffuser(s) ({sum(p.area_m2 for p in sup):.1f} m2 on "
+                         f"{', '.join(where)}), back through {len(ret)} return(s) "
+                         f"({sum(p.area_m2 for p in ret):.1f} m2 on {', '.join(back)})")
     if fac.plant is not None:
         p = fac.plant
         parts = []

@@ -141,11 +141,42 @@ OpenFrac = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
 PosInt = Annotated[int, Field(ge=1)]
 Facing = Literal["+x", "-x", "+y", "-y"]
 Axis = Literal["x", "y"]
-CoolerType = Literal["crah-downflow", "crah-front", "fan-wall", "inrow"]
+CoolerType = Literal["crah-downflow", "crah-front", "fan-wall", "inrow", "air-handler"]
+Surface = Literal["floor", "ceiling", "-x", "+x", "-y", "+y"]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Air(_Model):
+    """Air properties of a campus (``[campus.air]``), used by the thermal core
+    (``kernels.Fluid``: Boussinesq flow and heat), by the racks' flow from
+    ``design_delta_t_k`` and by the heat and coil models (``rho * cp * Q * dT``).
+
+    Defaults: dry air near 22 degC at sea level (ASHRAE Handbook - Fundamentals 2021,
+    ch. 33; the same values as ``kernels.problem.Fluid``). The ranges admit air from sea
+    level to about 3,000 m (density 0.85 to 1.3 kg/m3) and 0 to 50 degC; a site at
+    altitude should state its density (about 1.19 * exp(-z / 8,400 m)).
+    """
+
+    density_kg_m3: Annotated[float, Field(ge=0.85, le=1.3, allow_inf_nan=False)] = 1.19
+    cp_j_kgk: Annotated[float, Field(ge=990.0, le=1030.0, allow_inf_nan=False)] = 1006.0
+    expansion_1_k: Annotated[float, Field(ge=1.0 / 330.0, le=1.0 / 270.0, allow_inf_nan=False)] = 1.0 / 295.0
+    reference_temp_c: Annotated[float, Field(ge=0.0, le=50.0, allow_inf_nan=False)] = 22.0
+    viscosity_m2_s: Annotated[float, Field(ge=1.2e-5, le=2.4e-5, allow_inf_nan=False)] = 1.5e-5
+    diffusivity_m2_s: Annotated[float, Field(ge=1.8e-5, le=3.4e-5, allow_inf_nan=False)] = 2.2e-5
+
+    def fluid(self) -> Fluid:
+        """The thermal core's record of these properties."""
+        return Fluid(density_kg_m3=self.density_kg_m3, cp_j_kgk=self.cp_j_kgk,
+                     viscosity_m2_s=self.viscosity_m2_s, diffusivity_m2_s=self.diffusivity_m2_s,
+                     expansion_1_k=self.expansion_1_k, reference_temp_c=self.reference_temp_c)
+
+    @property
+    def rho_cp(self) -> float:
+        """Volumetric heat capacity ``rho * cp`` [J/(m3 K)]."""
+        return self.density_kg_m3 * self.cp_j_kgk
 
 
 class Campus(_Model):
@@ -159,6 +190,7 @@ class Campus(_Model):
     elevation_m: Real = 0.0
     weather: Annotated[str, StringConstraints(min_length=1)]
     description: str = ""
+    air: Air = Air()
 
 
 class Building(_Model):
@@ -196,13 +228,18 @@ class RackType(_Model):
                              f"= {self.nameplate_power_kw}")
         return self
 
-    def design_flow_m3_s(self, design_power_kw: float | None = None) -> float:
-        """Air through the rack at its design power [m3/s] (fans at design speed)."""
+    def design_flow_m3_s(self, design_power_kw: float | None = None,
+                         rho_cp_j_m3k: float | None = None) -> float:
+        """Air through the rack at its design power [m3/s] (fans at design speed).
+
+        ``rho_cp_j_m3k``: the campus air's ``rho * cp`` (default: ``kernels.Fluid()``).
+        """
         p = self.nameplate_power_kw if design_power_kw is None else design_power_kw
         if self.design_airflow_m3_s is not None:
             return self.design_airflow_m3_s * p / self.nameplate_power_kw
         air_w = p * _W_PER_KW * (1.0 - self.liquid_capture_frac)
-        return air_w / (_AIR.rho_cp * self.design_delta_t_k)
+        rcp = _AIR.rho_cp if rho_cp_j_m3k is None else rho_cp_j_m3k
+        return air_w / (rcp * self.design_delta_t_k)
 
 
 def _check_along_facing(along, facing, what):
@@ -261,23 +298,32 @@ class Rack(_Model):
     power_kw: PosReal | None = None
 
 
+_UNIT_BODY_KEYS = ("x_m", "y_m", "width_m", "depth_m", "height_m", "facing")
+
+
 class CoolingUnit(_Model):
-    """A CRAH/CRAC, fan wall or in-row cooler (``count`` identical units at ``pitch_m``).
+    """A CRAH/CRAC, fan wall or in-row cooler (``count`` identical units at ``pitch_m``),
+    or an air handler outside the hall.
 
     ``facing`` is the supply direction. ``intake`` (return side): ``"top"`` or ``"back"``;
     default top for ``crah-downflow`` and ``crah-front``, back for ``fan-wall`` and
     ``inrow``. A ``crah-downflow`` unit stands ``height_m`` above the raised floor and
     its body continues down to the slab: it supplies into the plenum through its front.
+
+    An ``air-handler`` has no body in the hall (leave out ``x_m``, ``y_m``, ``width_m``,
+    ``depth_m``, ``height_m``, ``facing``, ``intake``): its air enters through the
+    ``[[halls.diffusers]]`` and leaves through the ``[[halls.returns]]`` that name it.
+    Its coil, fan and plant models are those of a CRAH (same keys).
     """
 
     name: Name
     type: CoolerType
-    x_m: Real
-    y_m: Real
-    width_m: PosReal
-    depth_m: PosReal
-    height_m: PosReal
-    facing: Facing
+    x_m: Real | None = None
+    y_m: Real | None = None
+    width_m: PosReal | None = None
+    depth_m: PosReal | None = None
+    height_m: PosReal | None = None
+    facing: Facing | None = None
     airflow_m3_s: PosReal
     supply_temp_c: Annotated[float, Field(ge=5, le=45, allow_inf_nan=False)]
     capacity_kw: PosReal
@@ -288,16 +334,98 @@ class CoolingUnit(_Model):
 
     @model_validator(mode="after")
     def _check(self):
+        if self.type == "air-handler":
+            given = [k for k in _UNIT_BODY_KEYS + ("intake", "along", "pitch_m")
+                     if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"an air-handler stands outside the hall: leave out "
+                                 f"{', '.join(given)} (its air comes and goes through "
+                                 "[[halls.diffusers]] and [[halls.returns]])")
+            if self.count > 1:
+                raise ValueError("an air-handler entry is one unit (count = 1): its diffusers "
+                                 "and returns name it; add one entry per air handler")
+            return self
+        missing = [k for k in _UNIT_BODY_KEYS if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"a {self.type} unit stands in the hall: give {', '.join(missing)}")
         if self.count > 1 and self.along is None:
             raise ValueError("count > 1 needs along = 'x' or 'y' (the direction the units repeat)")
         _check_along_facing(self.along, self.facing, "units")
         return self
 
     @property
-    def intake_side(self) -> str:
+    def outside(self) -> bool:
+        """True for an air handler (no body in the hall)."""
+        return self.type == "air-handler"
+
+    @property
+    def intake_side(self) -> str | None:
+        if self.outside:
+            return None
         if self.intake is not None:
             return self.intake
         return "top" if self.type in ("crah-downflow", "crah-front") else "back"
+
+
+class Patch(_Model):
+    """A supply diffuser (``[[halls.diffusers]]``) or return grille (``[[halls.returns]]``)
+    of an air handler: an axis-aligned rectangle on one surface of the room.
+
+    ``surface``: ``"floor"`` (slab-floor halls only), ``"ceiling"`` (halls without a return
+    plenum), or a wall ``"-x"`` (x = 0), ``"+x"`` (x = length_m), ``"-y"``, ``"+y"``.
+    On the floor or ceiling the rectangle is ``x_m``, ``y_m`` (lower corner), ``length_m``
+    (along x) and ``width_m`` (along y). On a wall it is the coordinate along the wall
+    (``y_m`` on the x walls, ``x_m`` on the y walls) with ``length_m`` along the wall,
+    and ``z_m`` (above the slab) with ``height_m``.
+
+    Air crosses the patch normal to the surface (into the room at a diffuser, out at a
+    return) at one speed over the patch. ``airflow_m3_s`` (per patch; each patch of a row)
+    may be left out: patches without it share what the stated ones leave of the unit's
+    flow in proportion to their areas. ``count`` > 1 makes a row of identical patches
+    ``pitch_m`` apart (default: side by side) along ``along``, named ``NAME-NN``.
+    """
+
+    name: Name
+    unit: Name
+    surface: Surface
+    x_m: Real | None = None
+    y_m: Real | None = None
+    z_m: Real | None = None
+    length_m: PosReal
+    width_m: PosReal | None = None
+    height_m: PosReal | None = None
+    airflow_m3_s: PosReal | None = None
+    count: PosInt = 1
+    along: Axis | None = None
+    pitch_m: PosReal | None = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        s = self.surface
+        if s in ("floor", "ceiling"):
+            need, refuse = ("x_m", "y_m", "width_m"), ("z_m", "height_m")
+        elif s in ("-x", "+x"):
+            need, refuse = ("y_m", "z_m", "height_m"), ("x_m", "width_m")
+        else:
+            need, refuse = ("x_m", "z_m", "height_m"), ("y_m", "width_m")
+        missing = [k for k in need if getattr(self, k) is None]
+        extra = [k for k in refuse if getattr(self, k) is not None]
+        if missing or extra:
+            where = "the floor or ceiling" if s in ("floor", "ceiling") else f"wall '{s}'"
+            parts = []
+            if missing:
+                parts.append(f"give {', '.join(missing)}")
+            if extra:
+                parts.append(f"leave out {', '.join(extra)}")
+            raise ValueError(f"a patch on {where} is placed by length_m and "
+                             f"{', '.join(need)}: {'; '.join(parts)}")
+        if self.count > 1:
+            if self.along is None:
+                raise ValueError("count > 1 needs along = 'x' or 'y' (the direction the patches repeat)")
+            if s in ("-x", "+x") and self.along != "y" or s in ("-y", "+y") and self.along != "x":
+                raise ValueError(f"patches on wall '{s}' repeat along the wall: along = "
+                                 f"'{'y' if s in ('-x', '+x') else 'x'}'")
+        return self
 
 
 def idelchik_perforated_plate_k(open_area_frac: float) -> float:
@@ -360,7 +488,9 @@ class TileGroup(_Model):
 class Containment(_Model):
     """Hot- or cold-aisle containment of the aisle between two parallel rows: a roof at
     ``roof_z_m`` (default: the top of the tallest rack or unit in the two rows) and doors
-    at both ends. The aisle runs along the rows and over in-row units in line with them;
+    at both ends. A ``roof_z_m`` above the rows also closes the aisle's two sides from
+    the rows' top up to it (panels over the racks); with ``roof = false`` and
+    ``roof_z_m`` at the ceiling this is a chimney to ceiling returns. The aisle runs along the rows and over in-row units in line with them;
     ``start_m``/``end_m`` override its ends (coordinates along the rows).
 
     Doors are never airtight: ``door_leakage_frac`` is the open fraction of a door (gaps
@@ -408,6 +538,8 @@ class Hall(_Model):
     rows: list[Row] = []
     racks: list[Rack] = []
     cooling_units: list[CoolingUnit] = []
+    diffusers: list[Patch] = []
+    returns: list[Patch] = []
     tiles: list[TileGroup] = []
     ceiling_grilles: list[TileGroup] = []
     containment: list[Containment] = []
@@ -575,6 +707,16 @@ class Facility(_Model):
     @property
     def hall_names(self) -> list[str]:
         return [h.name for h in self.halls]
+
+    @property
+    def fluid(self) -> Fluid:
+        """The campus air as the thermal core's :class:`kernels.Fluid` (``[campus.air]``)."""
+        return self.campus.air.fluid()
+
+    @property
+    def rho_cp(self) -> float:
+        """``rho * cp`` of the campus air [J/(m3 K)]."""
+        return self.campus.air.rho_cp
 
     def hall(self, name: str | None = None) -> Hall:
         """The hall called ``name`` (``None``: the only hall)."""
@@ -779,16 +921,23 @@ class PlacedRack:
 
 @dataclass(frozen=True)
 class PlacedUnit:
+    """A cooling unit of a hall. An air handler (``outside``) has no ``box``, ``facing``
+    or ``intake``: its air crosses the hall's diffusers and returns (:class:`PlacedPatch`)."""
+
     name: str
     path: str
     hall: str
     type: str
-    box: Box
-    facing: str
-    intake: str
+    box: Box | None
+    facing: str | None
+    intake: str | None
     airflow_m3_s: float
     supply_temp_c: float
     capacity_w: float
+
+    @property
+    def outside(self) -> bool:
+        return self.box is None
 
     def record(self) -> CoolingUnitRecord:
         return CoolingUnitRecord(self.name, self.hall, self.type, self.airflow_m3_s,
@@ -805,6 +954,45 @@ class PlacedOpening:
     kind: str
     rect: tuple
     k_loss: float
+
+
+#: Surface of a patch -> (axis of its normal, side: -1 the lower wall of the room, +1 the upper)
+PATCH_SURFACE = {"floor": (2, -1), "ceiling": (2, 1), "-x": (0, -1), "+x": (0, 1),
+                 "-y": (1, -1), "+y": (1, 1)}
+
+
+@dataclass(frozen=True)
+class PlacedPatch:
+    """A supply diffuser (``role="supply"``) or return grille (``role="return"``) of an
+    air handler, placed: ``box`` has zero thickness along the surface's normal ``axis``
+    and lies on the room's surface (``side`` -1: floor or a wall at 0; +1: ceiling or the
+    far wall). ``airflow_m3_s`` is resolved (stated, or the unit's flow by area)."""
+
+    name: str
+    path: str
+    hall: str
+    role: str
+    unit: str
+    surface: str
+    box: Box
+    airflow_m3_s: float
+
+    @property
+    def axis(self) -> int:
+        return PATCH_SURFACE[self.surface][0]
+
+    @property
+    def side(self) -> int:
+        return PATCH_SURFACE[self.surface][1]
+
+    @property
+    def area_m2(self) -> float:
+        return math.prod(self.box.size(a) for a in range(3) if a != self.axis)
+
+    @property
+    def inward(self) -> int:
+        """Direction of the supply air along ``axis``: into the room."""
+        return -self.side
 
 
 @dataclass(frozen=True)
@@ -827,6 +1015,7 @@ class HallLayout:
     hall: Hall
     racks: list[PlacedRack] = field(default_factory=list)
     units: list[PlacedUnit] = field(default_factory=list)
+    patches: list[PlacedPatch] = field(default_factory=list)
     openings: list[PlacedOpening] = field(default_factory=list)
     panels: list[PlacedPanel] = field(default_factory=list)
     cdu_racks: dict = field(default_factory=dict)     # CDU name -> rack device names
@@ -920,7 +1109,7 @@ def _build_layout(fac: Facility, hall: Hall, hidx: int, col: _Collector | None =
                 row=row.name, type_name=tn, rack_type=rt,
                 box=Box(*fx, floor, floor + rt.height_m), facing=row.facing,
                 design_power_w=p * _W_PER_KW, idle_power_w=rt.idle_power_kw * scale * _W_PER_KW,
-                flow_m3_s=rt.design_flow_m3_s(p)))
+                flow_m3_s=rt.design_flow_m3_s(p, fac.campus.air.rho_cp)))
     # individual racks
     for rk in hall.racks:
         rp = f"{hp}.racks[{rk.name}]"
@@ -938,9 +1127,16 @@ def _build_layout(fac: Facility, hall: Hall, hidx: int, col: _Collector | None =
             name=f"{hall.name}/{rk.name}", path=rp, hall=hall.name, row=None, type_name=rk.type,
             rack_type=rt, box=Box(*fx, floor, floor + rt.height_m), facing=rk.facing,
             design_power_w=p * _W_PER_KW, idle_power_w=rt.idle_power_kw * scale * _W_PER_KW,
-            flow_m3_s=rt.design_flow_m3_s(p)))
+            flow_m3_s=rt.design_flow_m3_s(p, fac.campus.air.rho_cp)))
     # cooling units
     for cu in hall.cooling_units:
+        if cu.outside:
+            lay.units.append(PlacedUnit(
+                name=f"{hall.name}/{cu.name}", path=f"{hp}.cooling_units[{cu.name}]",
+                hall=hall.name, type=cu.type, box=None, facing=None, intake=None,
+                airflow_m3_s=cu.airflow_m3_s, supply_temp_c=cu.supply_temp_c,
+                capacity_w=cu.capacity_kw * _W_PER_KW))
+            continue
         a = None if cu.along is None else (0 if cu.along == "x" else 1)
         pitch = cu.pitch_m or cu.width_m
         for i in range(cu.count):
@@ -958,6 +1154,7 @@ def _build_layout(fac: Facility, hall: Hall, hidx: int, col: _Collector | None =
                 hall=hall.name, type=cu.type, box=Box(*fx, z0, floor + cu.height_m),
                 facing=cu.facing, intake=cu.intake_side, airflow_m3_s=cu.airflow_m3_s,
                 supply_temp_c=cu.supply_temp_c, capacity_w=cu.capacity_kw * _W_PER_KW))
+    _place_patches(hall, hp, lay, col)
     # tiles and grilles
     for kind, groups in (("tile", hall.tiles), ("grille", hall.ceiling_grilles)):
         key = "tiles" if kind == "tile" else "ceiling_grilles"
@@ -989,6 +1186,85 @@ def _build_layout(fac: Facility, hall: Hall, hidx: int, col: _Collector | None =
             served += hit
         lay.cdu_racks[cdu.name] = list(dict.fromkeys(served))
     return lay, col
+
+
+def _place_patches(hall: Hall, hp: str, lay: HallLayout, col):
+    """Diffusers and returns of the air handlers: rectangles on the room's surfaces, with
+    each patch's flow resolved (stated, or what the stated ones leave, split by area)."""
+    floor, ceil = hall.raised_floor_height_m, hall.ceiling_height_m
+    units = {u.name.split("/", 1)[1]: u for u in lay.units}
+    groups: dict = {}                       # (unit, role) -> [(patch, stated flow)]
+    for role, key, entries in (("supply", "diffusers", hall.diffusers),
+                               ("return", "returns", hall.returns)):
+        for pt in entries:
+            pp = f"{hp}.{key}[{pt.name}]"
+            u = units.get(pt.unit)
+            if u is None:
+                col.add("error", pp + ".unit",
+                        f"cooling unit '{pt.unit}' does not exist in hall {hall.name}"
+                        f"{_did_you_mean(pt.unit, units)}; name an air-handler of "
+                        "[[halls.cooling_units]]")
+                continue
+            if not u.outside:
+                col.add("error", pp + ".unit",
+                        f"cooling unit '{pt.unit}' is a {u.type} with its own {role} face; "
+                        f"{key} serve units of type 'air-handler' only")
+                continue
+            a_norm, side = PATCH_SURFACE[pt.surface]
+            along = None if pt.along is None else (0 if pt.along == "x" else 1)
+            for i in range(pt.count):
+                lo, hi = [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
+                if pt.surface in ("floor", "ceiling"):
+                    z = floor if pt.surface == "floor" else ceil
+                    lo = [pt.x_m, pt.y_m, z]
+                    hi = [pt.x_m + pt.length_m, pt.y_m + pt.width_m, z]
+                else:
+                    wall_at = 0.0 if side < 0 else (hall.length_m, hall.width_m)[a_norm]
+                    a_wall = 1 - a_norm
+                    start = (pt.x_m, pt.y_m)[a_wall]
+                    lo[a_norm] = hi[a_norm] = wall_at
+                    lo[a_wall], hi[a_wall] = start, start + pt.length_m
+                    lo[2], hi[2] = pt.z_m, pt.z_m + pt.height_m
+                if along is not None and i:
+                    size = hi[along] - lo[along]
+                    shift = i * (pt.pitch_m or size)
+                    lo[along] += shift
+                    hi[along] += shift
+                name = pt.name if pt.count == 1 else f"{pt.name}-{i + 1:02d}"
+                box = Box(lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
+                placed = PlacedPatch(f"{hall.name}/{name}",
+                                     pp + (f"[{i + 1:02d}]" if pt.count > 1 else ""), hall.name,
+                                     role, u.name, pt.surface, box, 0.0)
+                groups.setdefault((u.name, role), []).append((placed, pt.airflow_m3_s))
+    for u in lay.units:
+        if not u.outside:
+            continue
+        for role, key in (("supply", "diffusers"), ("return", "returns")):
+            items = groups.get((u.name, role), [])
+            if not items:
+                col.add("error", u.path, f"air handler {u.name} has no {role} patch; add a "
+                        f"[[halls.{key}]] entry with unit = '{u.name.split('/', 1)[1]}'")
+                continue
+            stated = sum(q for _, q in items if q is not None)
+            free_area = sum(p.area_m2 for p, q in items if q is None)
+            rest = u.airflow_m3_s - stated
+            tol = 1e-9 * u.airflow_m3_s
+            what = "diffusers" if role == "supply" else "returns"
+            if free_area == 0 and abs(rest) > tol:
+                col.add("error", u.path, f"the {what} of air handler {u.name} state "
+                        f"{stated:.4g} m3/s in all, but the unit moves {u.airflow_m3_s:.4g} m3/s; "
+                        f"make their airflow_m3_s add up to the unit's (or leave some out to "
+                        "share the rest by area)")
+                continue
+            if free_area > 0 and rest <= tol:
+                col.add("error", u.path, f"the {what} of air handler {u.name} that state "
+                        f"airflow_m3_s take {stated:.4g} m3/s of the unit's {u.airflow_m3_s:.4g}, "
+                        "leaving nothing for the others; lower the stated flows or state all")
+                continue
+            for p, q in items:
+                flow = q if q is not None else rest * p.area_m2 / free_area
+                lay.patches.append(PlacedPatch(p.name, p.path, p.hall, p.role, p.unit,
+                                               p.surface, p.box, float(flow)))
 
 
 def _place_containment(ct: Containment, hall: Hall, hp: str, rows_by_name, lay: HallLayout, col):
@@ -1049,6 +1325,8 @@ def _place_containment(ct: Containment, hall: Hall, hp: str, rows_by_name, lay: 
         changed = False
         for u in lay.units:
             b = u.box
+            if b is None:
+                continue
             in_band = any(min(b.hi(across), q1) - max(b.lo(across), q0) > 0.5 * (q1 - q0)
                           for q0, q1 in bands)
             if in_band and b not in members and b.lo(along) <= hi + 0.01 and b.hi(along) >= lo - 0.01:
@@ -1084,6 +1362,13 @@ def _place_containment(ct: Containment, hall: Hall, hp: str, rows_by_name, lay: 
     if ct.roof:
         lay.panels.append(PlacedPanel(f"{hall.name}/{ct.name}/roof", cp + ".roof", 2, roof, +1,
                                       box(lo, hi, a0, a1, roof, roof)))
+    if roof > top + _TOL:
+        # a roof (or, roofless, doors) above the rows: the aisle's sides are closed from
+        # the top of the rows up to roof_z_m (panels over the racks, as a chimney)
+        lay.panels.append(PlacedPanel(f"{hall.name}/{ct.name}/side-{lrow}", cp + ".roof_z_m",
+                                      across, a0, -1, box(lo, hi, a0, a0, top, roof)))
+        lay.panels.append(PlacedPanel(f"{hall.name}/{ct.name}/side-{urow}", cp + ".roof_z_m",
+                                      across, a1, +1, box(lo, hi, a1, a1, top, roof)))
     if ct.doors:
         lay.panels.append(PlacedPanel(f"{hall.name}/{ct.name}/door-start", cp + ".doors", along, lo, -1,
                                       box(lo, lo, a0, a1, floor, roof)))
@@ -1176,7 +1461,7 @@ def _check_hall(fac: Facility, hall: Hall, lay: HallLayout, col: _Collector):
             seen[obj.name] = obj.path
 
     bodies = [("rack", r.name, r.path, r.box) for r in lay.racks] + \
-             [("cooling unit", u.name, u.path, u.box) for u in lay.units]
+             [("cooling unit", u.name, u.path, u.box) for u in lay.units if not u.outside]
     # inside the hall
     for kind, name, path, b in bodies:
         out = []
@@ -1193,6 +1478,8 @@ def _check_hall(fac: Facility, hall: Hall, lay: HallLayout, col: _Collector):
                     f"z = {r.box.z1:.2f} m, above the ceiling ({ceil} m)",
                     kind=("error", hp, "above the ceiling"))
     for u in lay.units:
+        if u.outside:
+            continue
         z1 = u.box.z1
         in_plenum = hall.return_plenum_height_m > 0 and ceil + MIN_UNIT_CLEARANCE_M <= z1 <= \
             top_all - MIN_UNIT_CLEARANCE_M + _TOL
@@ -1230,6 +1517,8 @@ def _check_hall(fac: Facility, hall: Hall, lay: HallLayout, col: _Collector):
         _clearance(col, hp, r.path, f"rack {r.name}", "exhaust", r.box, _OPPOSITE[r.facing],
                    MIN_EXHAUST_CLEARANCE_M, L, W, bodies)
     for u in lay.units:
+        if u.outside:
+            continue
         supply_box = u.box
         if u.type == "crah-downflow":
             supply_box = Box(u.box.x0, u.box.x1, u.box.y0, u.box.y1, 0.0, floor)
@@ -1239,6 +1528,7 @@ def _check_hall(fac: Facility, hall: Hall, lay: HallLayout, col: _Collector):
             _clearance(col, hp, u.path, f"cooling unit {u.name}", "return (back)", u.box,
                        _OPPOSITE[u.facing], MIN_UNIT_CLEARANCE_M, L, W, bodies)
     del box_list
+    _check_patches(hall, hp, lay, col, bodies)
     # tiles and grilles
     for op in lay.openings:
         x0, x1, y0, y1 = op.rect
@@ -1309,6 +1599,95 @@ def _check_hall(fac: Facility, hall: Hall, lay: HallLayout, col: _Collector):
         if cdu_w < liq_w:
             col.add("warning", f"{hp}.cdus", f"CDU capacity {cdu_w / 1e3:.0f} kW is below the "
                     f"liquid design load {liq_w / 1e3:.0f} kW ({100 * cdu_w / liq_w:.0f}%)")
+
+
+def _check_patches(hall: Hall, hp: str, lay: HallLayout, col, bodies):
+    """Diffusers and returns: on their surface, apart, not under a body, with free air."""
+    L, W = hall.length_m, hall.width_m
+    floor, ceil = hall.raised_floor_height_m, hall.ceiling_height_m
+    extent = (L, W, ceil)
+    _unique(col, hp + ".diffusers", [p.name for p in hall.diffusers], "diffuser")
+    _unique(col, hp + ".returns", [p.name for p in hall.returns], "return")
+    for name in sorted({p.name for p in hall.diffusers} & {p.name for p in hall.returns}):
+        col.add("error", f"{hp}.returns[{name}]", f"'{name}' names a diffuser and a return; "
+                "patch names must be unique in a hall")
+    ok = []
+    for p in lay.patches:
+        what = f"{'diffuser' if p.role == 'supply' else 'return'} {p.name}"
+        b = p.box
+        if p.surface == "floor" and floor > 0:
+            col.add("error", p.path, f"{what} is on the floor, but hall {hall.name} has a "
+                    f"{floor} m raised floor; use perforated [[halls.tiles]] there, or a wall "
+                    "or the ceiling", kind=("error", hp, "floor patch"))
+            continue
+        if p.surface == "ceiling" and hall.return_plenum_height_m > 0:
+            col.add("error", p.path, f"{what} is on the ceiling, but hall {hall.name} has a "
+                    "return plenum above it; use [[halls.ceiling_grilles]] into the plenum, or "
+                    "a wall", kind=("error", hp, "ceiling patch"))
+            continue
+        lo_ok = [0.0, 0.0, floor]
+        out = []
+        for a in range(3):
+            if a == p.axis:
+                continue
+            if b.lo(a) < lo_ok[a] - _TOL or b.hi(a) > extent[a] + _TOL:
+                out.append(f"{'xyz'[a]} {b.lo(a):.2f}..{b.hi(a):.2f} m "
+                           f"(surface: {lo_ok[a]:g}..{extent[a]:g} m)")
+        if out:
+            surf = p.surface if p.surface in ("floor", "ceiling") else f"wall '{p.surface}'"
+            col.add("error", p.path, f"{what} reaches outside the {surf}: " + ", ".join(out)
+                    + "; move or shrink it", kind=("error", hp, "patch outside"))
+            continue
+        ok.append(p)
+    # overlaps on one surface
+    for i in range(len(ok)):
+        for j in range(i + 1, len(ok)):
+            a, c = ok[i], ok[j]
+            if a.surface != c.surface:
+                continue
+            ov = [min(a.box.hi(x), c.box.hi(x)) - max(a.box.lo(x), c.box.lo(x))
+                  for x in range(3) if x != a.axis]
+            if all(o > _TOL for o in ov):
+                col.add("error", a.path, f"patch {a.name} overlaps patch {c.name} on the "
+                        f"{a.surface} by {ov[0]:.2f} m x {ov[1]:.2f} m; move one of them",
+                        kind=("error", hp, "patch overlap"))
+    # free air in front of each patch: no body (or containment panel) within the reach
+    need = MIN_UNIT_CLEARANCE_M
+    for p in ok:
+        what = f"{'diffuser' if p.role == 'supply' else 'return'} {p.name}"
+        lo = [p.box.lo(a) for a in range(3)]
+        hi = [p.box.hi(a) for a in range(3)]
+        if p.side < 0:
+            hi[p.axis] = lo[p.axis] + need
+        else:
+            lo[p.axis] = hi[p.axis] - need
+        front = Box(lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
+        blocked = None
+        for kind, name, _, bb in bodies:
+            if p.surface == "floor":
+                if Box(bb.x0, bb.x1, bb.y0, bb.y1, -1.0, 1e9).intersects(
+                        Box(p.box.x0, p.box.x1, p.box.y0, p.box.y1, -1.0, 1e9)):
+                    col.add("error", p.path, f"{what} lies under {kind} {name}; a floor patch "
+                            "must be in the open: move it into an aisle",
+                            kind=("error", hp, "patch under body"))
+                    blocked = ""
+                    break
+            if front.intersects(bb):
+                blocked = f"{kind} {name}"
+                break
+        if blocked is None:
+            for pn in lay.panels:
+                lo3 = [pn.box.lo(a) for a in range(3)]
+                hi3 = [pn.box.hi(a) for a in range(3)]
+                hi3[pn.axis] = lo3[pn.axis] + 0.01 if pn.side > 0 else lo3[pn.axis]
+                lo3[pn.axis] = hi3[pn.axis] - 0.01
+                if front.intersects(Box(lo3[0], hi3[0], lo3[1], hi3[1], lo3[2], hi3[2])):
+                    blocked = f"containment panel {pn.name}"
+                    break
+        if blocked:
+            col.add("error", p.path, f"{what} on the {p.surface} is blocked by {blocked} within "
+                    f"{need} m; it needs {need} m of free air in front of it: move it",
+                    kind=("error", hp, "patch blocked"))
 
 
 def _clearance(col, hp, path, what, face, box, facing, need, L, W, bodies):
@@ -1382,7 +1761,14 @@ def cell_size_warnings(fac: Facility, cell_m: float, hall_name: str | None = Non
         col = _Collector(_hall_file(fac, _hall_index(fac, h)))
         hp = f"halls[{h.name}]"
         items = [(r.path, f"rack {r.name}", r.box) for r in lay.racks] + \
-                [(u.path, f"cooling unit {u.name}", u.box) for u in lay.units]
+                [(u.path, f"cooling unit {u.name}", u.box) for u in lay.units if not u.outside]
+        for pt in lay.patches:
+            small = [f"{'xyz'[a]} {pt.box.size(a):.3f} m" for a in range(3)
+                     if a != pt.axis and pt.box.size(a) < cell_m - _TOL]
+            if small:
+                col.add("warning", pt.path, f"patch {pt.name} is smaller than one cell "
+                        f"({cell_m} m) along " + ", ".join(small) + "; the mesh makes it one cell",
+                        kind=("warning", hp, "patch smaller than a cell"))
         for path, what, b in items:
             small = [f"{'xyz'[a]} {b.size(a):.3f} m" for a in range(3) if b.size(a) < cell_m - _TOL]
             if small:
@@ -1837,13 +2223,14 @@ def _load(p: Path, text: str | None) -> Facility:
     return parse_facility(doc, source=p, origins=_collect_origins(doc))
 
 
-def _rho_cp() -> float:
-    return _AIR.rho_cp
+def _rho_cp(air: "Air | None" = None) -> float:
+    return _AIR.rho_cp if air is None else air.rho_cp
 
 
-def flow_for_delta_t(power_w: float, delta_t_k: float) -> float:
+def flow_for_delta_t(power_w: float, delta_t_k: float, air: "Air | None" = None) -> float:
     """Air flow [m3/s] that carries ``power_w`` at a rise of ``delta_t_k``:
-    ``Q = P / (rho * cp * dT)`` with the thermal core's air properties."""
+    ``Q = P / (rho * cp * dT)`` with ``air`` (a campus's :class:`Air`; default the thermal
+    core's default air, ``kernels.Fluid()``)."""
     if delta_t_k <= 0 or not math.isfinite(delta_t_k):
         raise InputError(f"delta_t_k = {delta_t_k} must be a positive number")
-    return power_w / (_rho_cp() * delta_t_k)
+    return power_w / (_rho_cp(air) * delta_t_k)

@@ -15,7 +15,12 @@ What the solver sees (flags from :mod:`kernels.flags`, one ``uint8`` per cell):
   containment roofs are ``SOLID|PANEL`` one cell thick, outside the aisle; doors are
   ``PANEL`` air cells behind a quadratic leakage loss (``door_leakage_frac``, 0: solid);
 * every rack and unit becomes a :class:`kernels.Device` whose two :class:`kernels.Port`
-  are the fluid cells touching its intake and exhaust (supply) faces.
+  are the fluid cells touching its intake and exhaust (supply) faces;
+* an air handler (outside the hall) becomes a cooler :class:`kernels.Device` whose
+  exhaust is the union of its diffusers and whose intake is the union of its returns
+  (:meth:`kernels.Port.union`, each patch its share of the flow): the faces of the
+  fluid cells along the hall's slab, ceiling or wall, on the domain boundary, where the
+  solver prescribes the face velocity normal to the surface.
 
 Snapping: every coordinate moves to the nearest cell face (ties upwards), so each face
 moves by at most half a cell and touching objects stay touching; a body thinner than a
@@ -63,11 +68,16 @@ class MeshError(InputError):
 @dataclass(frozen=True)
 class PortInfo:
     """A port as meshed, for views and checks: ``role`` is ``rack-intake``,
-    ``rack-exhaust``, ``cooler-return`` or ``cooler-supply``."""
+    ``rack-exhaust``, ``cooler-return``, ``cooler-supply``, or, for an air handler's
+    patches, ``supply-patch`` / ``return-patch`` with ``name`` the patch's name
+    (``HALL/NAME``) and ``port`` that patch's faces alone (the device's port is the union
+    of its patches, see :meth:`kernels.Port.union`); ``flow_m3_s`` is the patch's flow."""
 
     device: str
     role: str
     port: Port
+    name: str = ""
+    flow_m3_s: float = 0.0
 
 
 @dataclass
@@ -98,6 +108,9 @@ class MeshReport:
     cooling_capacity_w: float = 0.0
     rack_flow_m3_s: float = 0.0
     cooler_flow_m3_s: float = 0.0
+    supply_patches: int = 0
+    return_patches: int = 0
+    patch_faces: int = 0
     warnings: list = field(default_factory=list)
     ports: list = field(default_factory=list)
     layout: HallLayout | None = None
@@ -121,7 +134,9 @@ class MeshReport:
             f"{self.coolers} cooling units ({self.cooling_capacity_w / 1e3:.0f} kW, "
             f"{self.cooler_flow_m3_s:.2f} m3/s)",
             f"  openings  {self.tile_cells} tile/grille cells, {self.panel_cells} panel cells, "
-            f"{self.plenum_layers} plenum air layers",
+            f"{self.plenum_layers} plenum air layers"
+            + (f", {self.supply_patches} diffusers and {self.return_patches} returns of air "
+               f"handlers ({self.patch_faces} faces)" if self.supply_patches else ""),
         ]
         out += [f"  warning: {w}" for w in self.warnings]
         return out
@@ -234,6 +249,41 @@ def _port(solid, grid, spans, facing, what, role, problems, krange=None) -> Port
     return Port(cells, axis, side)
 
 
+def _patch_port(solid, grid, snap, pt, problems, taken) -> Port | None:
+    """The fluid cells along the room's surface under a diffuser or return: faces on the
+    domain boundary (the hall's slab, ceiling or a wall), normal to it."""
+    a, side = pt.axis, pt.side
+    spans = []
+    for b in range(3):
+        if b == a:
+            n = grid.shape[a]
+            spans.append((0, 1) if side < 0 else (n - 1, n))
+        else:
+            spans.append(snap.span(b, pt.box.lo(b), pt.box.hi(b), pt.path))
+    (i0, i1), (j0, j1), (k0, k1) = spans
+    ii, jj, kk = np.meshgrid(np.arange(i0, i1), np.arange(j0, j1), np.arange(k0, k1),
+                             indexing="ij")
+    cells = np.stack([ii.ravel(), jj.ravel(), kk.ravel()], axis=1).astype(np.int64)
+    what = f"{pt.path} ({'diffuser' if pt.role == 'supply' else 'return'} {pt.name})"
+    fl = solid[cells[:, 0], cells[:, 1], cells[:, 2]]
+    blocked = (fl & _SOLID) != 0
+    if np.any(blocked):
+        problems.append(f"{what}: {int(blocked.sum())} of its {len(fl)} cells on the "
+                        f"{pt.surface} are solid ({_describe(fl[blocked])}); move it into "
+                        "open air or use a smaller cell")
+        return None
+    keys = [(*c, a, side) for c in cells.tolist()]
+    for key in keys:
+        if key in taken:
+            problems.append(f"{what}: after snapping it shares faces with {taken[key]}; move "
+                            "them apart or use a smaller cell")
+            return None
+    for key in keys:
+        taken[key] = pt.name
+    # the body side of a face is the boundary: side -1 at index 0, +1 at the last cell
+    return Port(cells, a, side)
+
+
 def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
               utilization: float = 1.0, rack_power_w: Mapping[str, float] | None = None,
               backend: str | None = "auto", check_memory: bool = True):
@@ -316,8 +366,9 @@ def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
 
     # bodies
     rack_spans, unit_spans = [], []
+    body_units = [u for u in lay.units if not u.outside]
     for kind, items, flag, store in (("rack", lay.racks, Flag.SOLID | Flag.RACK, rack_spans),
-                                     ("cooling unit", lay.units, Flag.SOLID | Flag.COOLER, unit_spans)):
+                                     ("cooling unit", body_units, Flag.SOLID | Flag.COOLER, unit_spans)):
         for obj in items:
             spans = snap.box(obj.box, obj.path)
             (i0, i1), (j0, j1), (k0, k1) = spans
@@ -398,7 +449,7 @@ def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
             continue
         devices.append(Device(r.name, "rack", intake, exhaust, r.flow_m3_s, heat_w=rec.air_heat_w))
         ports += [PortInfo(r.name, "rack-intake", intake), PortInfo(r.name, "rack-exhaust", exhaust)]
-    for u, spans in zip(lay.units, unit_spans):
+    for u, spans in zip(body_units, unit_spans):
         what = f"{u.path} (cooling unit {u.name})"
         ret_face = "+z" if u.intake == "top" else _OPP[u.facing]
         ret = _port(solid, grid, spans, ret_face, what, "return", problems)
@@ -409,6 +460,32 @@ def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
         devices.append(Device(u.name, "cooler", ret, sup, u.airflow_m3_s,
                               supply_temp_c=u.supply_temp_c, capacity_w=u.capacity_w))
         ports += [PortInfo(u.name, "cooler-return", ret), PortInfo(u.name, "cooler-supply", sup)]
+    # air handlers: one device whose ports are the unions of its returns and diffusers
+    n_faces = 0
+    taken_faces: dict = {}
+    for u in lay.units:
+        if not u.outside:
+            continue
+        parts = {"supply": [], "return": []}
+        for pt in lay.patches:
+            if pt.unit != u.name:
+                continue
+            port = _patch_port(solid, grid, snap, pt, problems, taken_faces)
+            if port is not None:
+                parts[pt.role].append((pt, port))
+        if not parts["supply"] or not parts["return"]:
+            continue
+        ret = Port.union([pp for _, pp in parts["return"]],
+                         shares=[pt.airflow_m3_s for pt, _ in parts["return"]])
+        sup = Port.union([pp for _, pp in parts["supply"]],
+                         shares=[pt.airflow_m3_s for pt, _ in parts["supply"]])
+        devices.append(Device(u.name, "cooler", ret, sup, u.airflow_m3_s,
+                              supply_temp_c=u.supply_temp_c, capacity_w=u.capacity_w))
+        for role in ("return", "supply"):
+            for pt, pp in parts[role]:
+                ports.append(PortInfo(u.name, f"{role}-patch", pp, name=pt.name,
+                                      flow_m3_s=pt.airflow_m3_s))
+                n_faces += pp.n_faces
     if problems:
         raise MeshError(hall.name, problems)
 
@@ -416,7 +493,7 @@ def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
     warnings += snap.forced
     supply = [u.supply_temp_c for u in lay.units]
     problem = Problem(grid=grid, solid=solid, devices=tuple(devices),
-                      resistances=tuple(resistances),
+                      resistances=tuple(resistances), fluid=fac.fluid,
                       initial_temp_c=float(np.mean(supply)) if supply else 22.0,
                       name=f"{fac.campus.name}/{hall.name}")
     report = MeshReport(
@@ -430,6 +507,8 @@ def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
         liquid_heat_w=liq_w, cooling_capacity_w=sum(u.capacity_w for u in lay.units),
         rack_flow_m3_s=sum(r.flow_m3_s for r in lay.racks),
         cooler_flow_m3_s=sum(u.airflow_m3_s for u in lay.units),
+        supply_patches=sum(p.role == "supply" for p in lay.patches),
+        return_patches=sum(p.role == "return" for p in lay.patches), patch_faces=n_faces,
         warnings=warnings, ports=ports, layout=lay)
     return problem, report
 
@@ -481,11 +560,14 @@ def write_vtk(problem: Problem, report: MeshReport, out_dir) -> list[Path]:
 
     * ``grid.vti``: the grid (ImageData) with cell data ``flags`` (the ``kernels.flags``
       bits), ``solid`` (0/1) and ``port`` (1 rack intake, 2 rack exhaust, 3 cooler return,
-      4 cooler supply);
+      4 cooler supply, 5 air-handler diffuser, 6 air-handler return);
     * ``racks.vtp``, ``cooling_units.vtp``, ``tiles.vtp``, ``panels.vtp``: the geometry
       as described in the file (metres, before snapping), with ``object_id`` and the
       load, flow and capacity per object, names in the field data ``name``;
-    * ``ports.vtp``: the port faces as meshed (role, device id);
+    * ``patches.vtp``: the air handlers' diffusers and returns as described (``role`` 5
+      supply, 6 return; ``airflow_m3_s``; ``unit_id`` into the field data ``unit``);
+    * ``ports.vtp``: the port faces as meshed (role, device id, ``patch_id`` into the field
+      data ``patch``, -1 for rack and unit faces);
     * ``hall.vtm``: a multiblock that opens all of the above at once.
     """
     import pyvista as pv
@@ -500,7 +582,8 @@ def write_vtk(problem: Problem, report: MeshReport, out_dir) -> list[Path]:
     img.cell_data["flags"] = problem.solid.ravel(order="F")
     img.cell_data["solid"] = (problem.solid & _SOLID).astype(np.uint8).ravel(order="F")
     port = np.zeros(g.shape, dtype=np.uint8)
-    code = {"rack-intake": 1, "rack-exhaust": 2, "cooler-return": 3, "cooler-supply": 4}
+    code = {"rack-intake": 1, "rack-exhaust": 2, "cooler-return": 3, "cooler-supply": 4,
+            "supply-patch": 5, "return-patch": 6}
     for pi in report.ports:
         c = pi.port.cells
         port[c[:, 0], c[:, 1], c[:, 2]] = code[pi.role]
@@ -516,13 +599,28 @@ def write_vtk(problem: Problem, report: MeshReport, out_dir) -> list[Path]:
             {"design_power_w": [r.design_power_w for r in lay.racks], "air_heat_w": heat,
              "liquid_capture_frac": [r.liquid_capture_frac for r in lay.racks],
              "flow_m3_s": [r.flow_m3_s for r in lay.racks]})))
-    if lay.units:
+    units = [u for u in lay.units if not u.outside]
+    if units:
         blocks.append(("cooling_units", "cooling_units.vtp", _polydata(
-            [_box_points(u.box) for u in lay.units], [_BOX_FACES] * len(lay.units),
-            [u.name for u in lay.units],
-            {"airflow_m3_s": [u.airflow_m3_s for u in lay.units],
-             "supply_temp_c": [u.supply_temp_c for u in lay.units],
-             "capacity_w": [u.capacity_w for u in lay.units]})))
+            [_box_points(u.box) for u in units], [_BOX_FACES] * len(units),
+            [u.name for u in units],
+            {"airflow_m3_s": [u.airflow_m3_s for u in units],
+             "supply_temp_c": [u.supply_temp_c for u in units],
+             "capacity_w": [u.capacity_w for u in units]})))
+    if lay.patches:
+        quads = []
+        unit_names = sorted({pt.unit for pt in lay.patches})
+        for pt in lay.patches:
+            a, b = [x for x in range(3) if x != pt.axis]
+            quads.append(_quad(pt.axis, pt.box.lo(pt.axis), (pt.box.lo(a), pt.box.lo(b)),
+                               (pt.box.hi(a), pt.box.hi(b))))
+        pm = _polydata(quads, [np.array([[0, 1, 2, 3]])] * len(quads),
+                       [pt.name for pt in lay.patches],
+                       {"role": [code[f"{pt.role}-patch"] for pt in lay.patches],
+                        "airflow_m3_s": [pt.airflow_m3_s for pt in lay.patches],
+                        "unit_id": [unit_names.index(pt.unit) for pt in lay.patches]})
+        pm.field_data["unit"] = np.array(unit_names, dtype=str)
+        blocks.append(("patches", "patches.vtp", pm))
     if lay.openings:
         quads = []
         for op in lay.openings:
@@ -542,26 +640,31 @@ def write_vtk(problem: Problem, report: MeshReport, out_dir) -> list[Path]:
             quads, [np.array([[0, 1, 2, 3]])] * len(quads), [p.name for p in lay.panels],
             {"axis": [p.axis for p in lay.panels]})))
     if report.ports:
-        quads, roles, dev = [], [], []
+        quads, roles, dev, pid = [], [], [], []
         names = sorted({pi.device for pi in report.ports})
         ids = {n: i for i, n in enumerate(names)}
+        pnames = [pi.name for pi in report.ports if pi.name]
         sp, org = g.spacing_m, g.origin_m
         for pi in report.ports:
-            ax, side = pi.port.axis, pi.port.side
-            a, b = [x for x in range(3) if x != ax]
-            for c in pi.port.cells:
+            cells, axes, sides = pi.port.faces()
+            for c, ax, side in zip(cells, axes, sides):
+                a, b = [x for x in range(3) if x != ax]
                 pos = org[ax] + (c[ax] + (1 if side > 0 else 0)) * sp[ax]
                 lo = (org[a] + c[a] * sp[a], org[b] + c[b] * sp[b])
                 quads.append(_quad(ax, pos, lo, (lo[0] + sp[a], lo[1] + sp[b])))
                 roles.append(code[pi.role])
                 dev.append(ids[pi.device])
+                pid.append(pnames.index(pi.name) if pi.name else -1)
         pts = np.concatenate(quads)
         faces = np.hstack([np.full((len(quads), 1), 4),
                            np.arange(4 * len(quads)).reshape(-1, 4)]).ravel()
         pm = pv.PolyData(pts, faces)
         pm.cell_data["role"] = np.asarray(roles, dtype=np.uint8)
         pm.cell_data["device_id"] = np.asarray(dev)
+        pm.cell_data["patch_id"] = np.asarray(pid)
         pm.field_data["device"] = np.array(names, dtype=str)
+        if pnames:
+            pm.field_data["patch"] = np.array(pnames, dtype=str)
         blocks.append(("ports", "ports.vtp", pm))
 
     for _, fname, mesh in blocks:

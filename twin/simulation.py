@@ -426,7 +426,7 @@ class StepRecord:
 
 
 # ==================================================================================== builders
-def rack_spec_for(rack) -> RackSpec:
+def rack_spec_for(rack, rho_cp_j_m3k: float = _RHO_CP) -> RackSpec:
     """The :class:`~twin.models.it_load.RackSpec` of a placed rack (``PlacedRack``).
 
     Nameplate (the rack's design power), idle power, liquid share and design air
@@ -438,11 +438,11 @@ def rack_spec_for(rack) -> RackSpec:
     p_n = float(rack.design_power_w)
     f_liq = float(rt.liquid_capture_frac)
     air_w = p_n * (1.0 - f_liq)
-    d_t = air_w / (_RHO_CP * rack.flow_m3_s) if rack.flow_m3_s > 0 else 12.0
+    d_t = air_w / (rho_cp_j_m3k * rack.flow_m3_s) if rack.flow_m3_s > 0 else 12.0
     kw = dict(name=rack.type_name, nameplate_power_w=p_n,
               idle_fraction=min(max(rack.idle_power_w / p_n, 0.0), 1.0),
               liquid_capture_fraction=f_liq, design_air_delta_t_k=max(d_t, 1e-3),
-              source=rt.source or rt.description)
+              source=rt.source or rt.description, air_rho_cp_j_m3k=rho_cp_j_m3k)
     if base is None:
         return RackSpec(**kw)
     return replace(base, **kw)
@@ -612,6 +612,7 @@ class HallModel:
         self.solver = Solver(self.problem, backend=s.backend, settings=SolverSettings(**s.solver))
         self.backend_name = self.solver.backend.name
         p = self.problem
+        self.rho_cp = p.fluid.rho_cp          # the campus air ([campus.air])
         names = [d.name for d in p.devices]
         by_name = {r.name: r for r in self.layout.racks}
         self.rack_dev = np.array([i for i, d in enumerate(p.devices) if d.kind == "rack"], dtype=int)
@@ -621,7 +622,7 @@ class HallModel:
         self.units = [units[names[i]] for i in self.cooler_dev]
         self.n_r, self.n_c = len(self.racks), len(self.units)
         # rack models, grouped by identical spec for vectorised calls
-        specs = [rack_spec_for(r) for r in self.racks]
+        specs = [rack_spec_for(r, self.rho_cp) for r in self.racks]
         groups: dict = {}
         for i, sp in enumerate(specs):
             groups.setdefault(sp, []).append(i)
@@ -638,13 +639,14 @@ class HallModel:
         coil_groups: dict = {}
         fan_groups: dict = {}
         for j, u in enumerate(self.units):
-            t_in_d = u.supply_temp_c + u.capacity_w / (_RHO_CP * u.airflow_m3_s)
+            t_in_d = u.supply_temp_c + u.capacity_w / (self.rho_cp * u.airflow_m3_s)
             try:
                 coil = CoilSpec(name=f"{u.type} {u.capacity_w / 1e3:.0f} kW coil",
                                 design_capacity_w=u.capacity_w, design_airflow_m3_s=u.airflow_m3_s,
                                 design_air_inlet_temp_c=t_in_d,
                                 design_water_flow_kg_s=u.capacity_w / (WATER_CP_J_KG_K * chw_dt),
                                 design_water_inlet_temp_c=self.chw_supply_c,
+                                air_rho_cp_j_m3k=self.rho_cp,
                                 source="sized from the facility's unit: capacity at its airflow and "
                                        "supply temperature, chilled water at the plant's supply and range")
             except InputError as exc:
@@ -699,6 +701,12 @@ class HallModel:
         cells = [d.intake.cells for d in p.devices]
         self.face_counts = np.array([len(c) for c in cells], dtype=int)
         self.face_off = np.concatenate([[0], np.cumsum(self.face_counts)])
+        # the share of each intake face in its device's mean: 1/n on a rack or unit face,
+        # the face's share of the flow on an air handler's returns (flow-weighted mean)
+        self.face_weight = np.concatenate([
+            d.intake.face_fractions(p.grid.spacing_m) if not d.intake.uniform
+            else np.full(d.intake.n_faces, 1.0 / d.intake.n_faces) for d in p.devices])
+        self.weighted_mean = any(not d.intake.uniform for d in p.devices)
         fc = np.concatenate(cells).astype(np.int64)
         self.face_ijk = (fc[:, 0], fc[:, 1], fc[:, 2])
         # response columns: ungrouped, or racks by row and units by entry
@@ -813,7 +821,10 @@ class HallModel:
 
     def device_stats(self, y):
         """Mean and maximum over each device's intake faces."""
-        mean = np.add.reduceat(y, self.face_off[:-1]) / self.face_counts
+        if self.weighted_mean:
+            mean = np.add.reduceat(y * self.face_weight, self.face_off[:-1])
+        else:
+            mean = np.add.reduceat(y, self.face_off[:-1]) / self.face_counts
         mx = np.maximum.reduceat(y, self.face_off[:-1])
         return mean, mx
 
@@ -975,7 +986,7 @@ class HallModel:
         lim = np.zeros(self.n_c, dtype=bool)
         for spec, ix in self.coil_groups:
             r = crah_coil(flow_c[ix], t_ret[ix], self.chw_design_flow[ix], self.chw_supply_c, spec)
-            c_air = _RHO_CP * flow_c[ix]
+            c_air = self.rho_cp * flow_c[ix]
             q_need = np.maximum(c_air * (t_ret[ix] - ts_set[ix]), 0.0)
             short = q_need > np.asarray(r.heat_w) * (1.0 + 1e-9)
             deliv[ix] = np.where(short, r.air_outlet_temp_c, np.minimum(ts_set[ix], t_ret[ix]))
@@ -1224,8 +1235,8 @@ class HallModel:
         ts = x[self.n_r:]
         q_air = rm["air_w"]
         with np.errstate(divide="ignore", invalid="ignore"):
-            t_ex = tin + np.where(flow_r > 0, q_air / (_RHO_CP * np.where(flow_r > 0, flow_r, 1.0)), 0.0)
-        cooler_heat = _RHO_CP * flow_c * (t_ret - ts)
+            t_ex = tin + np.where(flow_r > 0, q_air / (self.rho_cp * np.where(flow_r > 0, flow_r, 1.0)), 0.0)
+        cooler_heat = self.rho_cp * flow_c * (t_ret - ts)
         deliv, coil_q, mw, lim = self.coils(flow_c, t_ret, ts_set)
         speed = flow_c / np.where(self.cooler_design_flow > 0, self.cooler_design_flow, 1.0)
         fan_w = np.zeros(self.n_c)

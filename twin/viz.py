@@ -342,7 +342,7 @@ def build_scene(view: ResultView, limit_c: float = DEFAULT_LIMIT_C) -> dict:
     if lay is not None:
         vals = [view.rack_inlet_c.get(r.name, np.nan) for r in lay.racks]
         scene["racks"] = _boxes(lay.racks, vals)
-        scene["cooling_units"] = _boxes(lay.units)
+        scene["cooling_units"] = _boxes([u for u in lay.units if u.box is not None])
         floor = lay.hall.raised_floor_height_m
         rack_h = max((r.box.z1 - r.box.z0 for r in lay.racks), default=2.0)
     else:
@@ -377,14 +377,15 @@ def build_scene(view: ResultView, limit_c: float = DEFAULT_LIMIT_C) -> dict:
 
 
 def _supply_seeds(view: ResultView, per_unit: int = 40):
-    """Seed points: centres of the cooling units' supply-port cells (thinned)."""
+    """Seed points: centres of the cooling units' supply-port cells and of the air
+    handlers' diffuser cells (thinned)."""
     if not view.ports:
         return None
     sp, org = np.array(view.spacing_m), np.array(view.origin_m)
     pts = []
     rng = np.random.default_rng(0)
     for pi in view.ports:
-        if pi.role != "cooler-supply":
+        if pi.role not in ("cooler-supply", "supply-patch"):
             continue
         c = pi.port.cells
         if len(c) > per_unit:

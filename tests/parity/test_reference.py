@@ -310,8 +310,12 @@ def cells(i, j, k):
     return np.column_stack([a.ravel() for a in g])
 
 
-def _hall_problem(capacity_w, model):
-    """A small room: a rack, a cooler, an obstacle, a tile resistance and a heat source."""
+def _hall_problem(capacity_w, model, patches=False):
+    """A small room: a rack, a cooler, an obstacle, a tile resistance and a heat source.
+
+    ``patches``: the cooler is an air handler outside the room instead, supplying through
+    a floor and a wall patch (60/40) and returning through a ceiling patch, all on the
+    box boundary (``Port.union`` with per-face axis, side and shares)."""
     grid = Grid((14, 10, 9), (0.1, 0.12, 0.08))
     solid = np.zeros(grid.shape, dtype=np.uint8)
     solid[5:8, 4:6, 0:5] = 1 | 2              # rack body
@@ -326,6 +330,13 @@ def _hall_problem(capacity_w, model):
                     intake=Port(cells(np.arange(11, 13), np.arange(7, 9), 6), 2, -1),
                     exhaust=Port(cells(10, np.arange(7, 9), np.arange(0, 3)), 0, 1),
                     flow_m3_s=0.12, supply_temp_c=18.0, capacity_w=capacity_w)
+    if patches:
+        supply = Port.union([Port(cells(np.arange(9, 12), np.arange(2, 4), 0), 2, -1),
+                             Port(cells(0, np.arange(2, 5), np.arange(3, 5)), 0, -1)],
+                            shares=[0.6, 0.4])
+        ret = Port(cells(np.arange(4, 8), np.arange(1, 3), 8), 2, 1)
+        cooler = Device("AHU", "cooler", intake=ret, exhaust=supply, flow_m3_s=0.12,
+                        supply_temp_c=18.0, capacity_w=capacity_w)
     tile = Resistance("tile", cells(np.arange(2, 5), np.arange(1, 3), 3), 2, 8.0)
     lamp = HeatSource("lamp", [(2, 2, 2), (2, 2, 3), (10, 5, 7)], 400.0)
     boundaries = {
@@ -342,12 +353,13 @@ def _hall_problem(capacity_w, model):
                    name="parity-room")
 
 
-@pytest.mark.parametrize("model,capacity_w", [("chen-xu", 1e9), ("constant", 300.0),
-                                              ("laminar", 1e9)])
-def test_solver_step_matches_reference(model, capacity_w):
+@pytest.mark.parametrize("model,capacity_w,patches", [
+    ("chen-xu", 1e9, False), ("constant", 300.0, False), ("laminar", 1e9, False),
+    ("chen-xu", 1e9, True), ("constant", 300.0, True)])
+def test_solver_step_matches_reference(model, capacity_w, patches):
     from kernels.solver import Solver, SolverSettings
 
-    problem = _hall_problem(capacity_w, model)
+    problem = _hall_problem(capacity_w, model, patches)
     params = ref.params_from_problem(problem)
     settings = SolverSettings(dtype="float64", pressure_tol=1e-12, pressure_max_iter=300)
     solver = Solver(problem, backend="numba-cpu", settings=settings)
@@ -382,6 +394,11 @@ def test_solver_step_matches_reference(model, capacity_w):
         np.testing.assert_allclose(solver.dev_tin, info["device_intake_c"], rtol=1e-12)
     if capacity_w < 1e6:   # the cooler hit its capacity: outlet above the set point
         assert info["device_outlet_c"][1] > 18.0
+    if patches:            # the boundary faces kept their prescribed speeds
+        A = problem.grid.face_area_m2
+        assert solver.w[9:12, 2:4, 0].sum() * A(2) == pytest.approx(0.6 * 0.12, rel=1e-12)
+        assert solver.u[0, 2:5, 3:5].sum() * A(0) == pytest.approx(0.4 * 0.12, rel=1e-12)
+        assert solver.w[4:8, 1:3, 9].sum() * A(2) == pytest.approx(0.12, rel=1e-12)
 
 
 def test_reference_pcg_matches_direct():

@@ -308,6 +308,9 @@ class CoilSpec:
     air_flow_exponent, water_flow_exponent : float
         ``hA ∝ m_flow^n`` on each side; 0.8 and 0.85 as in Modelica Buildings
         ``Fluid.HeatExchangers.BaseClasses.HADryCoil``.
+    air_rho_cp_j_m3k : float
+        Volumetric heat capacity of the air ``rho * cp`` [J/(m3 K)]; default
+        ``AIR_DENSITY_KG_M3 * AIR_CP_J_KG_K``, a campus's ``[campus.air]`` otherwise.
     source : str
 
     Notes
@@ -326,9 +329,11 @@ class CoilSpec:
     air_flow_exponent: float = 0.8
     water_flow_exponent: float = 0.85
     source: str = ""
+    air_rho_cp_j_m3k: float = AIR_DENSITY_KG_M3 * AIR_CP_J_KG_K
 
     def __post_init__(self):
         rec = f"CoilSpec {self.name!r}"
+        _check_param(rec, "air_rho_cp_j_m3k", self.air_rho_cp_j_m3k, 0.0, lo_open=True)
         _check_param(rec, "design_capacity_w", self.design_capacity_w, 0.0, lo_open=True)
         _check_param(rec, "design_airflow_m3_s", self.design_airflow_m3_s, 0.0, lo_open=True)
         _check_param(rec, "design_water_flow_kg_s", self.design_water_flow_kg_s, 0.0, lo_open=True)
@@ -354,7 +359,7 @@ def coil_design_ua_w_k(spec: CoilSpec) -> float:
     InputError
         When the design capacity exceeds what any exchanger could do (``eps_d >= 1``).
     """
-    c_air = AIR_DENSITY_KG_M3 * spec.design_airflow_m3_s * AIR_CP_J_KG_K
+    c_air = spec.air_rho_cp_j_m3k * spec.design_airflow_m3_s
     c_w = spec.design_water_flow_kg_s * WATER_CP_J_KG_K
     c_min, c_max = min(c_air, c_w), max(c_air, c_w)
     cr = c_min / c_max
@@ -418,7 +423,7 @@ class CoilResult:
 
 
 def _coil_heat(airflow, t_air, water_flow, t_w, spec):
-    c_air = AIR_DENSITY_KG_M3 * airflow * AIR_CP_J_KG_K
+    c_air = spec.air_rho_cp_j_m3k * airflow
     c_w = water_flow * WATER_CP_J_KG_K
     c_min = np.minimum(c_air, c_w)
     c_max = np.maximum(c_air, c_w)
@@ -474,7 +479,7 @@ def crah_coil(airflow_m3_s, air_inlet_temp_c, water_flow_kg_s, water_inlet_temp_
                       "extrapolated", CurveRangeWarning, stacklevel=2)
     va, ta, mw, tw = np.broadcast_arrays(va, ta, mw, tw)
     q_full, eps_full, ua_full = _coil_heat(va, ta, mw, tw, spec)
-    c_air = AIR_DENSITY_KG_M3 * va * AIR_CP_J_KG_K
+    c_air = spec.air_rho_cp_j_m3k * va
 
     if supply_setpoint_c is None:
         q, eps, ua, m_used = q_full, eps_full, ua_full, mw

@@ -187,6 +187,9 @@ class RackSpec:
         Key of :data:`ITE_AIRFLOW_CURVES`.
     source : str
         Datasheet or estimate behind the numbers.
+    air_rho_cp_j_m3k : float
+        Volumetric heat capacity of the air ``rho * cp`` [J/(m3 K)] (default
+        ``AIR_DENSITY_KG_M3 * AIR_CP_J_KG_K``; a campus's ``[campus.air]`` otherwise).
     """
 
     name: str
@@ -204,9 +207,11 @@ class RackSpec:
     throttle_floor: float = 0.5
     airflow_curve: str = "dc-twin"
     source: str = ""
+    air_rho_cp_j_m3k: float = AIR_DENSITY_KG_M3 * AIR_CP_J_KG_K
 
     def __post_init__(self):
         rec = f"RackSpec {self.name!r}"
+        _check_param(rec, "air_rho_cp_j_m3k", self.air_rho_cp_j_m3k, 0.0, lo_open=True)
         _check_param(rec, "nameplate_power_w", self.nameplate_power_w, 0.0, lo_open=True)
         _check_param(rec, "idle_fraction", self.idle_fraction, 0.0, 1.0)
         _check_param(rec, "liquid_capture_fraction", self.liquid_capture_fraction, 0.0, 1.0)
@@ -244,7 +249,7 @@ class RackSpec:
     def design_airflow_m3_s(self) -> float:
         """Server airflow at full load and design inlet [m³/s]."""
         air_w = (1.0 - self.liquid_capture_fraction) * self.nameplate_power_w
-        return air_w / (AIR_DENSITY_KG_M3 * AIR_CP_J_KG_K * self.design_air_delta_t_k)
+        return air_w / (self.air_rho_cp_j_m3k * self.design_air_delta_t_k)
 
     def _flow_ratio(self, utilization, inlet_temp_c):
         c = self.curve
@@ -397,7 +402,7 @@ def rack_power(utilization, inlet_temp_c, spec: RackSpec,
     q_air = power - q_liq
     with np.errstate(divide="ignore", invalid="ignore"):
         t_out = np.where(airflow > 0.0,
-                         t_in + q_air / (AIR_DENSITY_KG_M3 * AIR_CP_J_KG_K * np.where(airflow > 0, airflow, 1.0)),
+                         t_in + q_air / (spec.air_rho_cp_j_m3k * np.where(airflow > 0, airflow, 1.0)),
                          t_in)
     throttled = work < 1.0
     return RackPowerResult(
