@@ -45,6 +45,8 @@ def main(argv=None) -> int:
     run.add_argument("--all", action="store_true")
     run.add_argument("--work", default="/tmp/dc-twin-openfoam")
     run.add_argument("--nproc", type=int, default=1)
+    run.add_argument("--max-iterations", type=int, default=None,
+                     help="SIMPLE cap instead of the case's (the average is over its second half)")
     g = run.add_mutually_exclusive_group()
     g.add_argument("--twin-only", action="store_true")
     g.add_argument("--openfoam-only", action="store_true")
@@ -65,6 +67,7 @@ def main(argv=None) -> int:
         return 2
     for n in names:
         run_case(n, Path(a.work), nproc=a.nproc, twin=not a.openfoam_only,
+                 max_iterations=a.max_iterations,
                  openfoam=not a.twin_only,
                  progress=lambda m: print(m, file=sys.stderr, flush=True))
     print("\n".join(_table()))

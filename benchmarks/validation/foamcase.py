@@ -333,7 +333,7 @@ def _write_physics(problem: Problem, path: Path) -> None:
           "    printCoeffs on;\n}\n")
 
 
-def _write_numerics(info: CaseInfo, path: Path, max_iterations: int) -> None:
+def _write_numerics(info: CaseInfo, path: Path, max_iterations: int, average_from: int) -> None:
     # monitors: the area mean of T over every device intake (and cooler supply), every
     # 10 iterations; the runner's stopping rule reads them
     monitors = []
@@ -353,7 +353,16 @@ def _write_numerics(info: CaseInfo, path: Path, max_iterations: int) -> None:
           f"writeControl timeStep;\nwriteInterval {int(max_iterations)};\npurgeWrite 1;\n"
           "writeFormat ascii;\nwritePrecision 8;\nwriteCompression off;\ntimeFormat general;\n"
           "timePrecision 6;\nrunTimeModifiable true;\n\nfunctions\n{\n"
-          + "".join(monitors) + "}\n")
+          + "".join(monitors)
+          # SIMPLE on a buoyant hall may not settle (plumes and jets that swing): the
+          # answer is then the iteration average from average_from on (TMean, UMean)
+          + "    average\n    {\n        type fieldAverage;\n"
+            "        libs (\"libfieldFunctionObjects.so\");\n"
+            f"        timeStart {int(average_from)};\n        writeControl writeTime;\n"
+            "        fields\n        (\n"
+            "            T { mean on; prime2Mean off; base iteration; }\n"
+            "            U { mean on; prime2Mean off; base iteration; }\n        );\n    }\n"
+          + "}\n")
     div = "".join(f"    div(phi,{f}) {s};\n" for f, s in SCHEMES.items())
     (path / "system/fvSchemes").write_text(
         _header("dictionary", "fvSchemes")
@@ -379,14 +388,18 @@ def _write_numerics(info: CaseInfo, path: Path, max_iterations: int) -> None:
 
 
 def write_case(problem: Problem, path, *, max_iterations: int = 4000,
-               stop_tol_k: float = 0.02, stop_window: int = 300,
+               average_from: int = 2000, stop_tol_k: float = 0.05, stop_window: int = 300,
                initial_temp_c: float | None = None) -> CaseInfo:
     """Write an OpenFOAM case directory for ``problem`` at ``path`` (replaced).
 
     ``max_iterations`` caps SIMPLE; the runner stops earlier when every rack intake mean
     has moved less than ``stop_tol_k`` over the last ``stop_window`` iterations (the
-    criteria go into ``case.json``).
+    criteria go into ``case.json``). A case that does not settle is answered by its
+    iteration average from ``average_from`` to the end (``fieldAverage``).
     """
+    if not 0 < average_from < max_iterations:
+        raise ValueError(f"average_from = {average_from} must lie between 0 and "
+                         f"max_iterations = {max_iterations}")
     path = Path(path)
     for f, bc in problem.boundaries.items():
         if bc.velocity != "wall" or bc.thermal != "adiabatic" or any(bc.wall_velocity_m_s):
@@ -457,8 +470,9 @@ def write_case(problem: Problem, path, *, max_iterations: int = 4000,
         _header("dictionary", "fvOptions") + "\n".join(case.options))
     _write_fields(case, path)
     _write_physics(problem, path)
-    _write_numerics(info, path, max_iterations)
+    _write_numerics(info, path, max_iterations, average_from)
     meta = {"writer": __name__, "max_iterations": int(max_iterations),
+            "average_from": int(average_from),
             "stop_tol_k": stop_tol_k, "stop_window": stop_window, "case": info.to_json()}
     (path / "case.json").write_text(json.dumps(meta, indent=1))
     return info

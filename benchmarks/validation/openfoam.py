@@ -74,6 +74,12 @@ DIFFERENCES = (
     "always supplies at the set temperature (cases are chosen so that no cap is hit)",
     "wall distance: the twin counts ports as walls for its mixing length; OpenFOAM's wall "
     "functions act only on wall patches",
+    "returns and supplies: both codes impose the same uniform normal velocity on every "
+    "port (a fixed-pressure opening is in neither); walls, floor and ceiling are "
+    "adiabatic in both",
+    "steady state: a SIMPLE run that does not settle within its iteration cap is answered "
+    "by its iteration average over the second half (fieldAverage); the swing of each "
+    "rack intake over that window is stored with the answer",
 )
 
 
@@ -172,7 +178,7 @@ def run_case(path, *, nproc: int = 1, poll_s: float = 15.0, progress=None) -> di
     log = open(path / "log.solver", "w")
     proc = subprocess.Popen(cmd, cwd=path, stdout=log, stderr=subprocess.STDOUT,
                             env=foam_env())
-    stopped_by = "max_iterations"
+    stopped_by = "max_iterations: not settled; the answer is the iteration average"
     settled_at = None
     while proc.poll() is None:
         time.sleep(poll_s)
@@ -268,12 +274,22 @@ def _log_figures(log: Path) -> dict:
             "openfoam_version": version.group(1) if version else None}
 
 
+def _patch_of(meta: dict, device: str) -> str | None:
+    for d in meta.get("case", {}).get("devices", []):
+        if d["name"] == device and len(d.get("in", [])) == 1:
+            return d["in"][0]
+    return None
+
+
 def read_case(path, problem: Problem) -> dict:
     """The converged OpenFOAM answer on the twin's grid, and the per-device figures.
 
     Returns a dict with ``T`` and ``U`` (cell-centred arrays of the twin's shape, NaN in
     solid cells), ``racks`` (name, intake_temp_c, intake_max_c, exhaust_temp_c),
-    ``cooling_units`` (name, return_temp_c, supply_temp_c, heat_removed_w),
+    ``cooling_units`` (name, return_temp_c, supply_temp_c, heat_removed_w). When the
+    run did not settle and the iteration average exists (``TMean``, ``UMean``), the
+    answer is that average, and each rack carries ``intake_swing_k``, the range of its
+    intake mean over the averaging window.
     ``energy_budget``, the final residuals, iterations and times.
     """
     path = Path(path)
@@ -292,8 +308,9 @@ def read_case(path, problem: Problem) -> dict:
         if err > 1e-6 * max(g.spacing_m):
             raise ValueError(f"{path}: OpenFOAM's cells are not the twin's fluid cells in "
                              f"block order (largest centre mismatch {err:.3g} m)")
-    Tl = _read_internal(tdir / "T", nfl)
-    Ul = _read_internal(tdir / "U", nfl, vector=True)
+    averaged = (tdir / "TMean").exists() and (tdir / "UMean").exists()
+    Tl = _read_internal(tdir / ("TMean" if averaged else "T"), nfl)
+    Ul = _read_internal(tdir / ("UMean" if averaged else "U"), nfl, vector=True)
     T = np.full(g.shape, np.nan)
     U = np.full(g.shape + (3,), np.nan)
     T[ijk[:, 0], ijk[:, 1], ijk[:, 2]] = Tl
@@ -321,8 +338,20 @@ def read_case(path, problem: Problem) -> dict:
     heat_in += sum(s.power_w for s in problem.sources)
     figures = _log_figures(path / "log.solver")
     run = json.loads((path / "run.json").read_text()) if (path / "run.json").exists() else {}
-    history = {n: m.tolist() for n, m in _monitor_means(path).items()}
-    return {"T": T, "U": U, "racks": racks, "cooling_units": units,
+    monitors = _monitor_means(path)
+    history = {n: m.tolist() for n, m in monitors.items()}
+    # how much each rack intake swung over the averaging window (the answer's spread)
+    meta = json.loads((path / "case.json").read_text()) if (path / "case.json").exists() else {}
+    start = meta.get("average_from", 0) if averaged else float(tdir.name) - meta.get("stop_window", 300)
+    for rec, dev in zip(racks, problem.racks):
+        m = monitors.get(_patch_of(meta, dev.name))
+        if m is not None:
+            sel = m[m[:, 0] > start, 1]
+            if len(sel):
+                rec["intake_swing_k"] = float(sel.max() - sel.min())
+                rec["intake_monitor_mean_c"] = float(sel.mean())
+    return {"T": T, "U": U, "racks": racks, "cooling_units": units, "averaged": averaged,
+            "averaged_from": start if averaged else None,
             "energy_budget": {"heat_in_w": heat_in, "heat_removed_w": heat_out,
                               "imbalance_frac": (heat_in - heat_out) / heat_in if heat_in else 0.0},
             "time": float(tdir.name), "run": run, "history": history, **figures}
