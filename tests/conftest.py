@@ -3,8 +3,18 @@
 Tests marked ``gpu`` (the marker is registered in ``pyproject.toml``) are skipped, with
 the reason, when this machine has no GPU backend at all; each GPU test still skips on its
 own when the one backend it needs is missing. Deselect them with ``-m "not gpu"``.
+
+``--update-golden`` stores new answers for the shipped facilities' steady solves
+(``tests/regression/golden/``, see ``tests/regression/golden.py``) instead of comparing
+with them.
 """
 import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="store the shipped facilities' solves as the new golden answers "
+                          "(tests/regression/golden/*.json) instead of comparing with them")
 
 
 def _no_gpu_reason():
