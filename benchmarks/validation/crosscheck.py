@@ -43,7 +43,7 @@ class Case:
     cell_m: float
     supply_ratio: float     # total cooling-unit airflow / total rack airflow
     description: str
-    max_iterations: int = 4000      # SIMPLE cap; an unsettled case averages the second half
+    max_iterations: int = 3000      # SIMPLE cap; an unsettled case averages the second half
 
 
 CASES = {c.name: c for c in (
@@ -57,15 +57,16 @@ CASES = {c.name: c for c in (
     Case("slab-ceiling-lo", "benchmarks/validation/halls/slab-ceiling.toml", None, 0.2, 0.8,
          "slab floor, ceiling supply and return, hot-aisle containment; supply 0.8x"),
     Case("ai-hall-hi", "meshes/ai-hall.toml", None, 0.2, 1.2,
-         "shipped AI hall: in-row coolers, fan walls, containment; supply 1.2x"),
+         "shipped AI hall: in-row coolers, fan walls, containment; supply 1.2x",
+         max_iterations=2500),
     Case("ai-hall-lo", "meshes/ai-hall.toml", None, 0.2, 0.8,
-         "shipped AI hall, supply 0.8x"),
+         "shipped AI hall, supply 0.8x", max_iterations=2500),
     Case("floor-diffusers-hi", "benchmarks/validation/halls/floor-diffusers.toml", None, 0.2,
          1.2, "slab floor, floor diffusers in the cold aisle, ceiling return; supply 1.2x"),
     Case("floor-diffusers-lo", "benchmarks/validation/halls/floor-diffusers.toml", None, 0.2,
          0.8, "slab floor, floor diffusers in the cold aisle, ceiling return; supply 0.8x"),
     Case("floor-diffusers-lo-0.1", "benchmarks/validation/halls/floor-diffusers.toml", None,
-         0.1, 0.8, "floor diffusers, supply 0.8x, at 0.1 m", max_iterations=3000),
+         0.1, 0.8, "floor diffusers, supply 0.8x, at 0.1 m", max_iterations=2400),
 )}
 
 

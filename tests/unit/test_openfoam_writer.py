@@ -68,7 +68,7 @@ def _patch_value(text, patch):
 
 def test_case_files_match_the_problem(tmp_path):
     p = _room()
-    info = foamcase.write_case(p, tmp_path / "case", max_iterations=100)
+    info = foamcase.write_case(p, tmp_path / "case", max_iterations=100, average_from=50)
     case = tmp_path / "case"
     # fluid cell set: the twin's fluid cells in block order (i fastest)
     txt = (case / "system/fluidCellSet").read_text()
