@@ -11,11 +11,10 @@ Results go to ``benchmarks/validation/results/<case>.json`` (atomically).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from .crosscheck import CASES, result_path, run_case
+from .crosscheck import CASES, load_result, result_path, run_case
 
 
 def _table() -> list[str]:
@@ -26,7 +25,7 @@ def _table() -> list[str]:
         if not p.exists():
             rows.append(f"{name:24s} (not run)")
             continue
-        r = json.loads(p.read_text())
+        r = load_result(name)
         of, tw, cmp_ = r.get("openfoam", {}), r.get("twin", {}), r.get("comparison", {})
         rows.append(f"{name:24s} {r['cells']:8d} {of.get('iterations', 0):6d} "
                     f"{of.get('execution_time_s') or 0:9.0f} {tw.get('cpu_s') or 0:10.1f} "
@@ -51,6 +50,8 @@ def main(argv=None) -> int:
     g.add_argument("--twin-only", action="store_true")
     g.add_argument("--openfoam-only", action="store_true")
     sub.add_parser("table")
+    docs = sub.add_parser("docs")
+    docs.add_argument("--no-pictures", action="store_true")
     a = ap.parse_args(argv)
     if a.cmd == "list":
         for c in CASES.values():
@@ -58,6 +59,10 @@ def main(argv=None) -> int:
         return 0
     if a.cmd == "table":
         print("\n".join(_table()))
+        return 0
+    if a.cmd == "docs":
+        from .pictures import write_docs
+        print(f"wrote {write_docs(render=not a.no_pictures)}")
         return 0
     names = list(CASES) if a.all else a.cases
     unknown = [n for n in names if n not in CASES]

@@ -161,26 +161,38 @@ def compare(ref_racks, twin_racks) -> dict:
 
 
 def result_path(name: str) -> Path:
+    """The stored OpenFOAM reference of a case (``<case>.json``)."""
     return RESULTS / f"{name}.json"
+
+
+def twin_path(name: str) -> Path:
+    """The twin's stored answer to a case (``<case>-twin.json``), refreshed more often."""
+    return RESULTS / f"{name}-twin.json"
+
+
+def load_result(name: str) -> dict:
+    """Reference, twin answer (when stored) and their comparison, as one dict."""
+    out = json.loads(result_path(name).read_text())
+    if twin_path(name).exists():
+        out["twin"] = json.loads(twin_path(name).read_text())
+        out["comparison"] = compare(out["openfoam"]["racks"], out["twin"]["racks"])
+        cpu = out["twin"].get("cpu_s")
+        if cpu:
+            out["comparison"]["openfoam_cpu_over_twin_cpu"] = (
+                out["openfoam"]["execution_time_s"] / cpu)
+    return out
+
+
+def _write_json(path: Path, data: dict) -> None:
+    text = json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n"
+    atomic_write_bytes(path, lambda tmp: tmp.write_text(text))
 
 
 def run_case(name: str, work_dir: Path, nproc: int = 1, twin: bool = True,
              openfoam: bool = True, progress=print, max_iterations: int | None = None) -> dict:
-    """Run one case with both codes (or one of them) and store the result atomically."""
+    """Run one case with both codes (or one of them); store each answer atomically."""
     case = CASES[name]
-    path = result_path(name)
-    old = json.loads(path.read_text()) if path.exists() else {}
     problem, report = problem_for(case)
-    out = dict(old)
-    out.update({
-        "schema": "dc-twin/crosscheck/1", "case": name, "description": case.description,
-        "facility": case.facility, "hall": report.hall, "cell_m": case.cell_m,
-        "supply_ratio": case.supply_ratio, "shape": list(problem.grid.shape),
-        "cells": int(problem.grid.cells), "fluid_cells": int(problem.fluid_mask.sum()),
-        "rack_flow_m3_s": sum(d.flow_m3_s for d in problem.racks),
-        "unit_flow_m3_s": sum(d.flow_m3_s for d in problem.coolers),
-        "rack_heat_w": sum(d.heat_w for d in problem.racks),
-    })
     if openfoam:
         from . import openfoam as of
         t0 = time.time()
@@ -189,40 +201,45 @@ def run_case(name: str, work_dir: Path, nproc: int = 1, twin: bool = True,
                               if progress else None)
         T, U = ans.pop("T"), ans.pop("U")
         speed = np.linalg.norm(U, axis=-1)
-        out["openfoam"] = {
-            "version": _openfoam_version(), "solver": of.OPENFOAM_BIN,
-            "turbulence": "kEpsilon, standard wall functions",
-            "settings": {"schemes": of.SCHEMES, "relaxation": of.RELAXATION,
-                         "inlet_intensity": of.INLET_INTENSITY,
-                         "inlet_mixing_length_m": of.INLET_MIXING_LENGTH_M},
-            "racks": ans["racks"], "cooling_units": ans["cooling_units"],
-            "averaged": ans["averaged"], "averaged_from": ans["averaged_from"],
-            "energy_budget": ans["energy_budget"], "iterations": ans["iterations"],
-            "final_initial_residuals": ans["final_initial_residuals"],
-            "execution_time_s": ans["execution_time_s"], "clock_time_s": ans["clock_time_s"],
-            "run": ans["run"], "differences": list(of.DIFFERENCES),
-            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-                       f"load {_load()} at the end",
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-        }
-        _save_npz(HERE / "results" / f"{name}-fields.npz", T=T.astype(np.float32),
+        ref = {
+            "schema": "dc-twin/crosscheck/1", "case": name, "description": case.description,
+            "facility": case.facility, "hall": report.hall, "cell_m": case.cell_m,
+            "supply_ratio": case.supply_ratio, "shape": list(problem.grid.shape),
+            "cells": int(problem.grid.cells), "fluid_cells": int(problem.fluid_mask.sum()),
+            "rack_flow_m3_s": sum(d.flow_m3_s for d in problem.racks),
+            "unit_flow_m3_s": sum(d.flow_m3_s for d in problem.coolers),
+            "rack_heat_w": sum(d.heat_w for d in problem.racks),
+            "openfoam": {
+                "version": _openfoam_version(), "solver": of.OPENFOAM_BIN,
+                "turbulence": "kEpsilon, standard wall functions",
+                "settings": {"schemes": of.SCHEMES, "relaxation": of.RELAXATION,
+                             "inlet_intensity": of.INLET_INTENSITY,
+                             "inlet_mixing_length_m": of.INLET_MIXING_LENGTH_M},
+                "racks": ans["racks"], "cooling_units": ans["cooling_units"],
+                "averaged": ans["averaged"], "averaged_from": ans["averaged_from"],
+                "energy_budget": ans["energy_budget"], "iterations": ans["iterations"],
+                "final_initial_residuals": ans["final_initial_residuals"],
+                "execution_time_s": ans["execution_time_s"],
+                "clock_time_s": ans["clock_time_s"],
+                "run": ans["run"], "differences": list(of.DIFFERENCES),
+                "machine": f"{platform.processor() or platform.machine()}, "
+                           f"{os.cpu_count()} cores, load {_load()} at the end",
+                "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+            }}
+        _save_npz(RESULTS / f"{name}-fields.npz", T=T.astype(np.float32),
                   speed=speed.astype(np.float32))
+        _write_json(result_path(name), ref)
         if progress:
             progress(f"{name}: OpenFOAM done in {time.time() - t0:.0f} s, "
                      f"{ans['iterations']} iterations")
     if twin:
-        ans = twin_answer(case)
+        ans = twin_answer(case, coarse_start=True)
         T = ans.pop("T")
-        ans["commit"] = _git_commit()
-        ans["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-        ans["machine_load"] = _load()
-        out["twin"] = ans
-        _save_npz(HERE / "results" / f"{name}-twin.npz", T=T.astype(np.float32))
-    if "openfoam" in out and "twin" in out:
-        out["comparison"] = compare(out["openfoam"]["racks"], out["twin"]["racks"])
-        if out["twin"].get("cpu_s") and out["openfoam"].get("execution_time_s"):
-            out["comparison"]["openfoam_cpu_over_twin_cpu"] = (
-                out["openfoam"]["execution_time_s"] / out["twin"]["cpu_s"])
-    text = json.dumps(out, indent=1, sort_keys=True, allow_nan=False) + "\n"
-    atomic_write_bytes(path, lambda tmp: tmp.write_text(text))
-    return out
+        ans.update({"case": name, "commit": _git_commit(),
+                    "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+                    "machine_load": _load()})
+        _save_npz(RESULTS / f"{name}-twin.npz", T=T.astype(np.float32))
+        _write_json(twin_path(name), ans)
+        if progress:
+            progress(f"{name}: twin done in {ans['wall_s']:.0f} s, {ans['iterations']} steps")
+    return load_result(name) if result_path(name).exists() else {}

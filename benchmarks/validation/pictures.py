@@ -9,12 +9,12 @@ one colour scale per case.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from .crosscheck import CASES, HERE, MAX_TARGET_K, RMS_TARGET_K, problem_for, result_path
+from .crosscheck import (CASES, HERE, MAX_TARGET_K, RMS_TARGET_K, load_result, problem_for,
+                         result_path)
 
 ROOT = HERE.parents[1]
 DOCS = ROOT / "docs"
@@ -98,7 +98,7 @@ def page() -> str:
         p = result_path(name)
         if not p.exists():
             continue
-        r = json.loads(p.read_text())
+        r = load_result(name)
         of, tw, c = r.get("openfoam"), r.get("twin"), r.get("comparison")
         if not (of and tw and c):
             continue

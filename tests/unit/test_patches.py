@@ -13,8 +13,10 @@ import pytest
 
 from kernels.errors import InputError
 from kernels.problem import Port
-from twin.facility import FacilityError, flow_for_delta_t, load_facility
+from twin.facility import flow_for_delta_t, load_facility
 from twin.mesh import mesh_hall
+
+from .test_facility import errors_of, load_text, one_error
 
 HALLS = Path(__file__).resolve().parents[2] / "benchmarks" / "validation" / "halls"
 
@@ -95,23 +97,8 @@ def text(*parts, floor=0.0, plenum=0.0, air="", unit="AHU1", extra=""):
             + SUPPLY.format(unit=unit, extra=extra) + RETURN + "".join(parts))
 
 
-def load(t, tmp_path):
-    f = tmp_path / "facility.toml"
-    f.write_text(t)
-    return load_facility(f)
-
-
-def errors(t, tmp_path) -> list[str]:
-    with pytest.raises(FacilityError) as exc:
-        load(t, tmp_path)
-    assert isinstance(exc.value, InputError)
-    return [str(d) for d in exc.value.errors]
-
-
-def one_error(t, tmp_path) -> str:
-    errs = errors(t, tmp_path)
-    assert len(errs) == 1, errs
-    return errs[0]
+# the facility tests' loaders: load a text, all its errors, its one error
+load, errors = load_text, errors_of
 
 
 # ------------------------------------------------------------------------------ parsing

@@ -10,6 +10,13 @@ the reference and every rack within ``MAX_TARGET_K`` (2 K).
 Cases that miss today are expected failures that print the measured figure (the thermal
 core v2, issue 23, is to close them); a known miss that starts to pass fails, so that
 the list is kept true.
+
+The suite solves the 0.2 m cases of the small, slab-ceiling and floor-diffuser halls
+again (about 15-25 s each on 2 cores). The AI hall (115,500 cells, ~80 s a solve) and the
+0.1 m case are held to the same targets through the twin's answers stored by
+``python -m benchmarks.validation run --twin-only CASE`` (``<case>-twin.json``, with the
+commit that made them); rerun that after a change to the thermal core. Their solves are
+also guarded by the stored answers of tests/regression (the AI hall at 0.3 m).
 """
 import json
 
@@ -17,11 +24,12 @@ import numpy as np
 import pytest
 
 from benchmarks.validation.crosscheck import (CASES, MAX_TARGET_K, RMS_TARGET_K, compare,
-                                              result_path, twin_answer)
+                                              problem_for, result_path, twin_answer, twin_path)
 
-#: Cases whose stored reference exists and that the suite solves with the twin.
-LIVE = [n for n in CASES if result_path(n).exists()
-        and "openfoam" in json.loads(result_path(n).read_text())]
+#: Cases whose stored reference exists.
+LIVE = [n for n in CASES if result_path(n).exists()]
+#: Too long to solve in the suite: compared through the twin's stored answer.
+STORED = {"ai-hall-hi", "ai-hall-lo", "floor-diffusers-lo-0.1"}
 
 #: Known misses: case -> what the thermal core lacks (measured figures are printed).
 KNOWN_MISSES = {}
@@ -36,9 +44,13 @@ def test_reference_is_sound(name):
     """The stored OpenFOAM answer itself: settled, heat closed, complete."""
     r = _reference(name)
     of = r["openfoam"]
-    assert of["run"]["stopped_by"].startswith("intakes settled"), of["run"]
-    assert abs(of["energy_budget"]["imbalance_frac"]) < 0.01, of["energy_budget"]
-    assert {x["name"] for x in of["racks"]} and len(of["racks"]) == len(r["twin"]["racks"])
+    settled = of["run"]["stopped_by"].startswith("intakes settled")
+    # either settled, or answered by the iteration average with each rack's swing stored
+    assert settled or (of["averaged"] and all("intake_swing_k" in x for x in of["racks"])), of["run"]
+    assert abs(of["energy_budget"]["imbalance_frac"]) < 2e-3, of["energy_budget"]
+    problem, _ = problem_for(CASES[name])
+    assert [x["name"] for x in of["racks"]] == [d.name for d in problem.racks]
+    assert r["cells"] == problem.grid.cells and r["fluid_cells"] == int(problem.fluid_mask.sum())
     for x in of["racks"]:
         assert np.isfinite(x["intake_temp_c"]) and x["intake_max_c"] >= x["intake_temp_c"]
     assert of["version"].startswith("OpenFOAM v1912")
@@ -46,16 +58,14 @@ def test_reference_is_sound(name):
     assert result_path(name).with_name(f"{name}-fields.npz").exists()
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", LIVE)
-def test_twin_against_openfoam(name):
+def _check(name, twin_racks, how):
     r = _reference(name)
-    ans = twin_answer(CASES[name], coarse_start=True)
-    c = compare(r["openfoam"]["racks"], ans["racks"])
-    msg = (f"{name}: twin - OpenFOAM rack intake means over {c['racks']} racks: RMS "
+    c = compare(r["openfoam"]["racks"], twin_racks)
+    swing = max(x.get("intake_swing_k", 0.0) for x in r["openfoam"]["racks"])
+    msg = (f"{name}: twin ({how}) - OpenFOAM rack intake means over {c['racks']} racks: RMS "
            f"{c['rms_k']:.2f} K (target {RMS_TARGET_K} K), mean {c['mean_k']:+.2f} K, worst "
-           f"{c['worst_rack']} {c['worst_k']:+.2f} K (target {MAX_TARGET_K} K); "
-           f"twin {ans['iterations']} steps, converged {ans['converged']}")
+           f"{c['worst_rack']} {c['worst_k']:+.2f} K (target {MAX_TARGET_K} K); reference "
+           f"swing up to {swing:.2f} K")
     print(msg)
     ok = c["rms_k"] <= RMS_TARGET_K and c["max_abs_k"] <= MAX_TARGET_K
     if name in KNOWN_MISSES:
@@ -63,3 +73,21 @@ def test_twin_against_openfoam(name):
             pytest.fail(f"{msg}: now within the targets; remove it from KNOWN_MISSES")
         pytest.xfail(f"{msg} ({KNOWN_MISSES[name]})")
     assert ok, msg
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in LIVE if n not in STORED])
+def test_twin_against_openfoam(name):
+    ans = twin_answer(CASES[name], coarse_start=True)
+    _check(name, ans["racks"], f"solved now, {ans['iterations']} steps")
+
+
+@pytest.mark.parametrize("name", [n for n in LIVE if n in STORED])
+def test_stored_twin_answer_against_openfoam(name):
+    path = twin_path(name)
+    assert path.exists(), (f"{path.name} is missing: python -m benchmarks.validation run "
+                           f"--twin-only {name}")
+    ans = json.loads(path.read_text())
+    problem, _ = problem_for(CASES[name])
+    assert [x["name"] for x in ans["racks"]] == [d.name for d in problem.racks]
+    _check(name, ans["racks"], f"stored at {ans['commit']}")
