@@ -53,9 +53,11 @@ CASES = {c.name: c for c in (
     Case("small-hall-lo", "meshes/small-hall.toml", None, 0.2, 0.8,
          "shipped small hall, supply 0.8x the racks' airflow"),
     Case("slab-ceiling-hi", "benchmarks/validation/halls/slab-ceiling.toml", None, 0.2, 1.2,
-         "slab floor, ceiling supply and return, hot-aisle containment; supply 1.2x"),
+         "slab floor, ceiling diffusers over the cold aisles, hot-aisle chimney (sides to "
+         "the ceiling, ends open) with the return above it; supply 1.2x"),
     Case("slab-ceiling-lo", "benchmarks/validation/halls/slab-ceiling.toml", None, 0.2, 0.8,
-         "slab floor, ceiling supply and return, hot-aisle containment; supply 0.8x"),
+         "slab floor, ceiling diffusers, hot-aisle chimney with ends open, return above it; "
+         "supply 0.8x"),
     Case("ai-hall-hi", "meshes/ai-hall.toml", None, 0.2, 1.2,
          "shipped AI hall: in-row coolers, fan walls, containment; supply 1.2x",
          max_iterations=2500),

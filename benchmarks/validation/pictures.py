@@ -68,8 +68,8 @@ def render_case(name: str, png: Path) -> dict:
                 pl.add_text(f"{label}, {where}", font_size=10, color="black")
                 getattr(pl, f"view_{view}")()
                 pl.camera.parallel_projection = True
-                pl.reset_camera(bounds=img.bounds)
-                pl.camera.zoom(1.25)
+                pl.reset_camera(bounds=sl.bounds)
+                pl.camera.zoom(1.3)
         pl.show(auto_close=False)
         shot = pl.screenshot(return_img=True)
     finally:

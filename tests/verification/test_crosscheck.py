@@ -47,7 +47,9 @@ def test_reference_is_sound(name):
     settled = of["run"]["stopped_by"].startswith("intakes settled")
     # either settled, or answered by the iteration average with each rack's swing stored
     assert settled or (of["averaged"] and all("intake_swing_k" in x for x in of["racks"])), of["run"]
-    assert abs(of["energy_budget"]["imbalance_frac"]) < 2e-3, of["energy_budget"]
+    # exact for a settled run; an iteration average of a swinging one closes to ~0.3 %
+    assert abs(of["energy_budget"]["imbalance_frac"]) < (1e-3 if settled else 5e-3), \
+        of["energy_budget"]
     problem, _ = problem_for(CASES[name])
     assert [x["name"] for x in of["racks"]] == [d.name for d in problem.racks]
     assert r["cells"] == problem.grid.cells and r["fluid_cells"] == int(problem.fluid_mask.sum())
