@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from twin.cli_checks import ranged
+
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
@@ -35,17 +37,21 @@ def backends(as_json):
 @click.argument("facility", type=click.Path(dir_okay=False))
 @click.option("--hall", default=None, help="Hall to solve (default: the first hall).")
 @click.option("--cell", "cell_m", default=0.2, show_default=True, type=float,
+              callback=ranged(0, 10, lo_open=True, what="the cell size [m]"),
               help="Cell size [m].")
 @click.option("--backend", default="auto", show_default=True,
               type=click.Choice(["auto", "cpu", "numba-cpu", "numba-cuda", "cupy"]))
 @click.option("--utilization", default=1.0, show_default=True, type=float,
+              callback=ranged(0, 1, what="the IT utilisation"),
               help="IT utilisation of every rack (0..1).")
 @click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False),
               help="Write the machine-readable summary here.")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Write results.h5 (3D fields) and summary.json in this folder.")
-@click.option("--max-steps", default=None, type=int, help="Cap on pseudo-time steps.")
-@click.option("--top", default=15, show_default=True, help="Rack rows to print.")
+@click.option("--max-steps", default=None, type=int, help="Cap on pseudo-time steps.",
+              callback=ranged(1, 10_000_000, integer=True, what="the cap on pseudo-time steps"))
+@click.option("--top", default=15, show_default=True, help="Rack rows to print.",
+              callback=ranged(1, 100_000, integer=True, what="the number of rack rows printed"))
 @click.option("--coarse-start", is_flag=True,
               help="First solve the hall at twice (or 1.5 times) the cell size and start from "
                    "that flow (grid sequencing: 1.1-1.5x faster on the shipped halls at 0.2 m, "
@@ -67,8 +73,6 @@ def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, max_
                             write_json, write_steady_h5)
 
     check_cell(cell_m)
-    if not 0 <= utilization <= 1:
-        raise click.BadParameter("must be between 0 and 1", param_hint="--utilization")
     con = Console(stderr=True)
     fac = load_facility(facility)
     settings = SolverSettings(max_steps=max_steps) if max_steps else None

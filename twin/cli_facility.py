@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from kernels.errors import TwinError
+from twin.cli_checks import ranged
 
 from .facility import Facility, FacilityError, cell_size_warnings, load_facility
 
@@ -112,6 +113,7 @@ def summary_lines(fac: Facility, file) -> list[str]:
 @click.command()
 @click.argument("file", type=_FILE)
 @click.option("--cell", "cell_m", type=float, default=0.1, show_default=True,
+              callback=ranged(0, 10, lo_open=True, what="the cell size [m]"),
               help="Cell size [m] for the smaller-than-a-cell checks.")
 def validate(file: Path, cell_m: float):
     """Check a facility file; print its problems, or a summary when it is valid.
@@ -135,8 +137,10 @@ def validate(file: Path, cell_m: float):
 @click.command()
 @click.argument("file", type=_FILE)
 @click.option("--hall", "hall_name", default=None, help="Hall to mesh (needed when there are several).")
-@click.option("--cell", "cell_m", type=float, default=0.1, show_default=True, help="Cell size [m].")
+@click.option("--cell", "cell_m", type=float, default=0.1, show_default=True, help="Cell size [m].",
+              callback=ranged(0, 10, lo_open=True, what="the cell size [m]"))
 @click.option("--utilization", type=float, default=1.0, show_default=True,
+              callback=ranged(0, 1, what="the rack load"),
               help="Rack load between idle (0) and design (1).")
 @click.option("--backend", default="auto", show_default=True,
               help="Backend whose memory must hold the solve: auto, numba-cpu, numba-cuda, cupy.")

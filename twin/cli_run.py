@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from kernels.errors import InputError
+from twin.cli_checks import ranged
 from twin.models.it_load import PROFILES
 from twin.results import results_path, summary_path
 
@@ -29,6 +30,7 @@ def _fmt_h(h: float) -> str:
 @click.command("run")
 @click.argument("facility", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--hours", type=float, default=24.0, show_default=True,
+              callback=ranged(0, 10 * 8760, lo_open=True, what="the simulated period [h] (at most 10 years)"),
               help="Simulated period [h] (8760: a year).")
 @click.option("--step", "step", default="15m", show_default=True,
               help="Time step: 15m, 30m, 1h or seconds (at most 1h).")
@@ -36,6 +38,7 @@ def _fmt_h(h: float) -> str:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: runs/<facility file name>).")
 @click.option("--cell", "cell_m", type=float, default=0.2, show_default=True,
+              callback=ranged(0, 10, lo_open=True, what="the cell size [m]"),
               help="Cell size of the thermal grid [m].")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run stored in --out.")
 @click.option("--thermal", type=click.Choice(["linear", "direct", "transient"]), default="linear",
@@ -45,13 +48,16 @@ def _fmt_h(h: float) -> str:
 @click.option("--profile", default="training", show_default=True,
               help=f"Utilisation profile: {', '.join(sorted(PROFILES))} or a CSV trace.")
 @click.option("--utilization", type=float, default=None,
+              callback=ranged(0, 1, what="the IT utilisation"),
               help="Level of the constant/training profile, mean of inference (0..1).")
 @click.option("--start-day", type=click.IntRange(1, 365), default=1, show_default=True,
               help="Day of the year the run starts (00:00 local standard time).")
 @click.option("--hall", "halls", multiple=True, help="Only this hall (repeatable).")
 @click.option("--target-inlet", type=float, default=27.0, show_default=True,
+              callback=ranged(5, 45, what="the target rack inlet [degC] (ASHRAE A1-A4 allowable)"),
               help="Hottest rack inlet the supply controller aims at [degC].")
 @click.option("--flow-tol", type=float, default=0.10, show_default=True,
+              callback=ranged(0, 1, lo_open=True, what="the airflow tolerance (a fraction)"),
               help="Re-solve the flow when a device's airflow moves by more than this fraction.")
 @click.option("--rack-airflow", type=click.Choice(["model", "design"]), default="model", show_default=True,
               help="Airflow of the racks in the thermal field: the ITE model's (moves with load and "

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from twin.cli_checks import ranged, scheduler_option
+
 _BACKENDS = ["auto", "cpu", "numba-cpu", "numba-cuda", "cupy"]
 
 
@@ -17,15 +19,16 @@ def _common_solve(f):
     f = click.option("--backend", default="auto", show_default=True,
                      type=click.Choice(_BACKENDS))(f)
     f = click.option("--cell", "cell_m", default=0.3, show_default=True, type=float,
+                     callback=ranged(0, 10, lo_open=True, what="the cell size [m]"),
                      help="Cell size [m]; studies run many solves, so coarse (0.25-0.4).")(f)
     f = click.option("--hall", default=None, help="Hall (default: the only hall).")(f)
     return f
 
 
 def _dask(f):
-    f = click.option("--workers", default=None, type=int,
+    f = click.option("--workers", default=None, type=int, callback=ranged(1, 4096, integer=True),
                      help="Local worker processes (default: one per core, or per GPU).")(f)
-    f = click.option("--scheduler", default=None, metavar="ADDRESS",
+    f = click.option("--scheduler", default=None, metavar="ADDRESS", callback=scheduler_option,
                      help="Dask scheduler to send the cases to (e.g. tcp://10.0.0.5:8786); "
                           "default: a local cluster on 127.0.0.1.")(f)
     return f
@@ -152,8 +155,10 @@ def _print_whatif(recs):
               help="The cooling unit that fails (repeat for several, each on its own).")
 @click.option("--each", is_flag=True, help="Every cooling unit of the hall in turn.")
 @click.option("--minutes", default=5.0, show_default=True, type=float,
+              callback=ranged(0, 1440, lo_open=True, what="the time after the failure [min]"),
               help="Real time to follow after the failure [min].")
 @click.option("--sample", "sample_s", default=1.0, show_default=True, type=float,
+              callback=ranged(0, 3600, lo_open=True, what="the sampling interval [s]"),
               help="Interval of the recorded inlet temperatures [s].")
 @_common_solve
 @_dask
@@ -245,10 +250,12 @@ def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_st
 @click.option("--rack-type", required=True, help="The kind of rack to add (a rack_types name).")
 @_common_solve
 @click.option("--utilization", default=1.0, show_default=True, type=float,
+              callback=ranged(0, 1, what="the IT utilisation"),
               help="IT utilisation of every rack, old and new (0..1).")
 @click.option("--tiles/--no-tiles", default=True, show_default=True,
               help="Give each new rack on a tiled aisle a perforated tile in front.")
 @click.option("--max-add", default=40, show_default=True, type=int,
+              callback=ranged(1, 10000, integer=True, what="the number of racks to try"),
               help="Largest number of racks to consider.")
 @_dask
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
@@ -333,6 +340,7 @@ def _time_s(text):
 @click.option("--vtk", "vtk_dir", default=None, type=click.Path(file_okay=False),
               help="Also write the scene as VTK files for ParaView (view.vtm opens all).")
 @click.option("--limit", "limit_c", default=27.0, show_default=True, type=float,
+              callback=ranged(-50, 200, what="the temperature shown [degC]"),
               help="Show the air above this temperature [degC].")
 @click.option("--size", default="1280x860", show_default=True, help="Picture size in pixels.")
 def view(result, hall, time_s, png, vtk_dir, limit_c, size):

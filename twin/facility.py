@@ -79,6 +79,10 @@ _AIR = Fluid()          # air properties shared with the thermal core (rho, cp)
 _W_PER_KW = 1e3
 _TOL = 1e-6             # geometric tolerance [m]
 _MAX_INCLUDE_DEPTH = 16
+#: Largest facility (or included) file read [bytes]; the shipped campus is a few kB.
+MAX_FILE_BYTES = 4 * 2 ** 20
+#: Deepest nesting of tables and arrays in a facility file (the format needs about 4).
+MAX_NESTING = 64
 _MAX_PER_KIND = 25      # repeated messages of one kind per hall before "and N more"
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
@@ -139,6 +143,31 @@ NonNegReal = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Frac = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 OpenFrac = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
 PosInt = Annotated[int, Field(ge=1)]
+
+# Plausible ranges: what an engineer could mean. A value outside is a typo or a wrong unit,
+# refused with the limit named (``_LIMIT_WHY``) rather than solved or run out of memory.
+#: Longest side of a hall [m] (the largest data halls are ~150 m; split a building into halls).
+MAX_HALL_SIZE_M = 500.0
+#: Highest ceiling above the slab [m]; deepest raised floor and return plenum [m].
+MAX_HALL_HEIGHT_M = 30.0
+MAX_RAISED_FLOOR_M = 3.0
+MAX_PLENUM_M = 10.0
+#: Largest rack body [m]: width, depth, height (racks are 0.6-1.2 x 1.0-1.4 x 2.0-2.6 m).
+MAX_RACK_WIDTH_M, MAX_RACK_DEPTH_M, MAX_RACK_HEIGHT_M = 3.0, 3.0, 4.0
+#: Most power of one rack [kW] (liquid-cooled AI racks reach a few hundred kW).
+MAX_RACK_POWER_KW = 2000.0
+#: Most racks in one row, cooling units in one entry, patches or tiles in one row of them.
+MAX_ROW_RACKS = 500
+MAX_UNIT_COUNT = 200
+MAX_PATCH_COUNT = 1000
+MAX_TILE_COUNT = 1000
+#: Most copies of one hall entry (``count`` of a hall), and of one plant or power item.
+MAX_HALL_COPIES = 200
+MAX_ITEM_COUNT = 1000
+
+HallSize = Annotated[float, Field(gt=0, le=MAX_HALL_SIZE_M, allow_inf_nan=False)]
+RackPower = Annotated[float, Field(gt=0, le=MAX_RACK_POWER_KW, allow_inf_nan=False)]
+ItemCount = Annotated[int, Field(ge=1, le=MAX_ITEM_COUNT)]
 Facing = Literal["+x", "-x", "+y", "-y"]
 Axis = Literal["x", "y"]
 CoolerType = Literal["crah-downflow", "crah-front", "fan-wall", "inrow", "air-handler"]
@@ -210,14 +239,14 @@ class RackType(_Model):
 
     description: str = ""
     source: str = ""
-    nameplate_power_kw: PosReal
-    idle_power_kw: NonNegReal
+    nameplate_power_kw: RackPower
+    idle_power_kw: Annotated[float, Field(ge=0, le=MAX_RACK_POWER_KW, allow_inf_nan=False)]
     design_airflow_m3_s: PosReal | None = None
     design_delta_t_k: PosReal | None = None
     liquid_capture_frac: Frac = 0.0
-    width_m: PosReal
-    depth_m: PosReal
-    height_m: PosReal
+    width_m: Annotated[float, Field(gt=0, le=MAX_RACK_WIDTH_M, allow_inf_nan=False)]
+    depth_m: Annotated[float, Field(gt=0, le=MAX_RACK_DEPTH_M, allow_inf_nan=False)]
+    height_m: Annotated[float, Field(gt=0, le=MAX_RACK_HEIGHT_M, allow_inf_nan=False)]
 
     @model_validator(mode="after")
     def _check(self):
@@ -260,14 +289,14 @@ class Row(_Model):
 
     name: Name
     type: str | None = None
-    types: list[str] | None = None
-    count: PosInt | None = None
+    types: Annotated[list[str], Field(max_length=MAX_ROW_RACKS)] | None = None
+    count: Annotated[int, Field(ge=1, le=MAX_ROW_RACKS)] | None = None
     x_m: Real
     y_m: Real
     along: Axis = "x"
-    pitch_m: PosReal | None = None
+    pitch_m: HallSize | None = None
     facing: Facing
-    power_kw: PosReal | None = None
+    power_kw: RackPower | None = None
 
     @model_validator(mode="after")
     def _check(self):
@@ -295,7 +324,7 @@ class Rack(_Model):
     x_m: Real
     y_m: Real
     facing: Facing
-    power_kw: PosReal | None = None
+    power_kw: RackPower | None = None
 
 
 _UNIT_BODY_KEYS = ("x_m", "y_m", "width_m", "depth_m", "height_m", "facing")
@@ -320,17 +349,17 @@ class CoolingUnit(_Model):
     type: CoolerType
     x_m: Real | None = None
     y_m: Real | None = None
-    width_m: PosReal | None = None
-    depth_m: PosReal | None = None
-    height_m: PosReal | None = None
+    width_m: HallSize | None = None
+    depth_m: HallSize | None = None
+    height_m: Annotated[float, Field(gt=0, le=MAX_HALL_HEIGHT_M, allow_inf_nan=False)] | None = None
     facing: Facing | None = None
     airflow_m3_s: PosReal
     supply_temp_c: Annotated[float, Field(ge=5, le=45, allow_inf_nan=False)]
     capacity_kw: PosReal
     intake: Literal["top", "back"] | None = None
-    count: PosInt = 1
+    count: Annotated[int, Field(ge=1, le=MAX_UNIT_COUNT)] = 1
     along: Axis | None = None
-    pitch_m: PosReal | None = None
+    pitch_m: HallSize | None = None
 
     @model_validator(mode="after")
     def _check(self):
@@ -391,13 +420,13 @@ class Patch(_Model):
     x_m: Real | None = None
     y_m: Real | None = None
     z_m: Real | None = None
-    length_m: PosReal
-    width_m: PosReal | None = None
-    height_m: PosReal | None = None
+    length_m: HallSize
+    width_m: HallSize | None = None
+    height_m: Annotated[float, Field(gt=0, le=MAX_HALL_HEIGHT_M, allow_inf_nan=False)] | None = None
     airflow_m3_s: PosReal | None = None
-    count: PosInt = 1
+    count: Annotated[int, Field(ge=1, le=MAX_PATCH_COUNT)] = 1
     along: Axis | None = None
-    pitch_m: PosReal | None = None
+    pitch_m: HallSize | None = None
 
     @model_validator(mode="after")
     def _check(self):
@@ -452,11 +481,11 @@ class TileGroup(_Model):
     name: Name
     x_m: Real
     y_m: Real
-    count: PosInt | None = None
+    count: Annotated[int, Field(ge=1, le=MAX_TILE_COUNT)] | None = None
     along: Axis = "x"
-    length_m: PosReal | None = None
-    width_m: PosReal | None = None
-    tile_m: PosReal = 0.6
+    length_m: HallSize | None = None
+    width_m: HallSize | None = None
+    tile_m: Annotated[float, Field(gt=0, le=3.0, allow_inf_nan=False)] = 0.6
     open_area_frac: OpenFrac | None = None
     k_loss: PosReal | None = None
 
@@ -530,11 +559,11 @@ class Hall(_Model):
     name: Name
     building: Name | None = None
     description: str = ""
-    length_m: PosReal
-    width_m: PosReal
-    ceiling_height_m: PosReal
-    raised_floor_height_m: NonNegReal = 0.0
-    return_plenum_height_m: NonNegReal = 0.0
+    length_m: HallSize
+    width_m: HallSize
+    ceiling_height_m: Annotated[float, Field(gt=0, le=MAX_HALL_HEIGHT_M, allow_inf_nan=False)]
+    raised_floor_height_m: Annotated[float, Field(ge=0, le=MAX_RAISED_FLOOR_M, allow_inf_nan=False)] = 0.0
+    return_plenum_height_m: Annotated[float, Field(ge=0, le=MAX_PLENUM_M, allow_inf_nan=False)] = 0.0
     rows: list[Row] = []
     racks: list[Rack] = []
     cooling_units: list[CoolingUnit] = []
@@ -559,7 +588,7 @@ class Chiller(_Model):
     name: Name
     type: Literal["water-cooled-centrifugal", "water-cooled-screw", "air-cooled-screw",
                   "air-cooled-scroll", "absorption"] = "water-cooled-centrifugal"
-    count: PosInt = 1
+    count: ItemCount = 1
     capacity_kw: PosReal
     cop: PosReal
 
@@ -568,7 +597,7 @@ class CoolingTower(_Model):
     """``approach_k`` above the ambient wet bulb and ``range_k`` at design."""
 
     name: Name
-    count: PosInt = 1
+    count: ItemCount = 1
     capacity_kw: PosReal
     approach_k: PosReal
     range_k: PosReal
@@ -580,7 +609,7 @@ class DryCooler(_Model):
     ``adiabatic``: evaporative pre-cooling of the inlet air on hot days."""
 
     name: Name
-    count: PosInt = 1
+    count: ItemCount = 1
     capacity_kw: PosReal
     approach_k: PosReal
     fan_power_kw: PosReal
@@ -591,7 +620,7 @@ class DryCooler(_Model):
 class Pump(_Model):
     name: Name
     loop: Annotated[str, StringConstraints(min_length=1)]
-    count: PosInt = 1
+    count: ItemCount = 1
     flow_m3_s: PosReal
     head_kpa: PosReal
     efficiency_frac: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.75
@@ -624,14 +653,14 @@ class Plant(_Model):
 
 class Ups(_Model):
     name: Name
-    count: PosInt = 1
+    count: ItemCount = 1
     capacity_kw: PosReal
     efficiency_frac: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 
 
 class Transformer(_Model):
     name: Name
-    count: PosInt = 1
+    count: ItemCount = 1
     capacity_kva: PosReal
     efficiency_frac: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
     primary_kv: PosReal
@@ -1398,9 +1427,16 @@ def check_facility(fac: Facility) -> list[Diagnostic]:
                     file=fac._origins.get(("rack_types", name)))
     w = fac.campus.weather
     if w.startswith("builtin:"):
+        from twin.models.weather import BUILTIN_CLIMATES
         if not re.match(r"^builtin:[a-z0-9_\-]+$", w):
             col.add("error", "campus.weather", f"weather '{w}': builtin names are lower-case, "
                     "e.g. 'builtin:ulsan'")
+        elif w.split(":", 1)[1] not in BUILTIN_CLIMATES:
+            key = w.split(":", 1)[1]
+            col.add("error", "campus.weather",
+                    f"weather '{w}' is not a built-in climate{_did_you_mean(key, BUILTIN_CLIMATES)}; "
+                    "use one of " + ", ".join(f"'builtin:{k}'" for k in sorted(BUILTIN_CLIMATES))
+                    + " or the path of an EPW file inside the facility's folder")
     elif not w.lower().endswith(".epw"):
         col.add("error", "campus.weather", f"weather '{w}' must be 'builtin:NAME' or the path of "
                 "an EPW file (ending .epw) inside the facility's folder")
@@ -1409,6 +1445,13 @@ def check_facility(fac: Facility) -> list[Diagnostic]:
             p = _inside(w, root.parent, root.parent)
             if not p.is_file():
                 col.add("error", "campus.weather", f"weather file '{w}' not found (looked for {p})")
+            else:
+                # the same reader `twin run` uses: a file it would refuse fails here too
+                from twin.models.weather import read_epw
+                try:
+                    read_epw(p)
+                except InputError as exc:
+                    col.add("error", "campus.weather", f"weather file '{w}': {exc}")
         except _PathError as exc:
             col.add("error", "campus.weather", str(exc))
     out += col.finish()
@@ -1495,27 +1538,27 @@ def _check_hall(fac: Facility, hall: Hall, lay: HallLayout, col: _Collector):
             col.add("error", u.path, f"cooling unit {u.name} is crah-downflow but hall {hall.name} "
                     "has no raised floor (raised_floor_height_m = 0); use crah-front, fan-wall or "
                     "inrow, or give the floor height")
-    # overlaps
-    n = len(bodies)
-    if n > 1:
-        lo = np.array([[b.x0, b.y0, b.z0] for *_, b in bodies])
-        hi = np.array([[b.x1, b.y1, b.z1] for *_, b in bodies])
-        ov = np.minimum(hi[:, None, :], hi[None, :, :]) - np.maximum(lo[:, None, :], lo[None, :, :])
-        hit = np.all(ov > _TOL, axis=2)
-        ii, jj = np.nonzero(np.triu(hit, 1))
-        for i, j in zip(ii, jj):
+    # overlaps (sweep along x: each body against those starting before it ends, so the
+    # cost follows the number of near pairs, not n^2)
+    boxes = [b for *_, b in bodies]
+    for i, j in _near_pairs(boxes, boxes):
+        if j <= i:
+            continue
+        a, b = boxes[i], boxes[j]
+        ov = [min(a.hi(k), b.hi(k)) - max(a.lo(k), b.lo(k)) for k in range(3)]
+        if all(o > _TOL for o in ov):
             k1, n1, p1, _ = bodies[i]
             k2, n2, _, _ = bodies[j]
-            col.add("error", p1, f"{k1} {n1} overlaps {k2} {n2} by {ov[i, j, 0]:.2f} m x "
-                    f"{ov[i, j, 1]:.2f} m in plan; move one of them",
+            col.add("error", p1, f"{k1} {n1} overlaps {k2} {n2} by {ov[0]:.2f} m x "
+                    f"{ov[1]:.2f} m in plan; move one of them",
                     kind=("error", hp, "overlap"))
     # breathing space in front of intakes and behind exhausts
-    box_list = [b for *_, b in bodies]
+    index = _BoxIndex([b for *_, b in bodies])
     for r in lay.racks:
         _clearance(col, hp, r.path, f"rack {r.name}", "intake", r.box, r.facing,
-                   MIN_INTAKE_CLEARANCE_M, L, W, bodies)
+                   MIN_INTAKE_CLEARANCE_M, L, W, bodies, index)
         _clearance(col, hp, r.path, f"rack {r.name}", "exhaust", r.box, _OPPOSITE[r.facing],
-                   MIN_EXHAUST_CLEARANCE_M, L, W, bodies)
+                   MIN_EXHAUST_CLEARANCE_M, L, W, bodies, index)
     for u in lay.units:
         if u.outside:
             continue
@@ -1523,11 +1566,10 @@ def _check_hall(fac: Facility, hall: Hall, lay: HallLayout, col: _Collector):
         if u.type == "crah-downflow":
             supply_box = Box(u.box.x0, u.box.x1, u.box.y0, u.box.y1, 0.0, floor)
         _clearance(col, hp, u.path, f"cooling unit {u.name}", "supply", supply_box, u.facing,
-                   MIN_UNIT_CLEARANCE_M, L, W, bodies)
+                   MIN_UNIT_CLEARANCE_M, L, W, bodies, index)
         if u.intake == "back":
             _clearance(col, hp, u.path, f"cooling unit {u.name}", "return (back)", u.box,
-                       _OPPOSITE[u.facing], MIN_UNIT_CLEARANCE_M, L, W, bodies)
-    del box_list
+                       _OPPOSITE[u.facing], MIN_UNIT_CLEARANCE_M, L, W, bodies, index)
     _check_patches(hall, hp, lay, col, bodies)
     # tiles and grilles
     for op in lay.openings:
@@ -1690,7 +1732,7 @@ def _check_patches(hall: Hall, hp: str, lay: HallLayout, col, bodies):
                     kind=("error", hp, "patch blocked"))
 
 
-def _clearance(col, hp, path, what, face, box, facing, need, L, W, bodies):
+def _clearance(col, hp, path, what, face, box, facing, need, L, W, bodies, index=None):
     a, s = _FACING_AXIS[facing], _FACING_SIGN[facing]
     wall = (L, W)[a] - box.hi(a) if s > 0 else box.lo(a)
     if wall < need - _TOL:
@@ -1699,7 +1741,9 @@ def _clearance(col, hp, path, what, face, box, facing, need, L, W, bodies):
                 f"'{_OPPOSITE[facing]}' or move it)", kind=("error", hp, f"{face} at wall"))
         return
     front = _front_box(box, facing, need)
-    for kind, name, p2, b in bodies:
+    index = index if index is not None else _BoxIndex([b for *_, b in bodies])
+    near = [bodies[j] for j in index.near(front)]
+    for kind, name, p2, b in near:
         if b is box or p2 == path or b.intersects(box):      # overlaps are reported once
             continue
         if front.intersects(b):
@@ -1800,6 +1844,37 @@ def cell_size_warnings(fac: Facility, cell_m: float, hall_name: str | None = Non
     return out
 
 
+class _BoxIndex:
+    """Boxes sorted by their lower x, to find those that meet a query box in plan without
+    n x n arrays: O(log n + candidates) a query."""
+
+    def __init__(self, boxes):
+        x0 = np.array([b.x0 for b in boxes], float)
+        self.order = np.argsort(x0, kind="stable")
+        self.x0 = x0[self.order]
+        self.x1 = np.array([b.x1 for b in boxes], float)[self.order]
+        self.y0 = np.array([b.y0 for b in boxes], float)[self.order]
+        self.y1 = np.array([b.y1 for b in boxes], float)[self.order]
+        # a box can start at most this far before a query and still reach it
+        self.reach = float(np.max(self.x1 - self.x0)) if len(boxes) else 0.0
+
+    def near(self, q) -> np.ndarray:
+        """Indices (ascending) of the boxes meeting ``q`` (or touching it) in x and y."""
+        if not len(self.x0):
+            return np.zeros(0, int)
+        lo = np.searchsorted(self.x0, q.x0 - self.reach - _TOL, side="left")
+        hi = np.searchsorted(self.x0, q.x1 + _TOL, side="right")
+        sl = slice(lo, hi)
+        hit = (self.x1[sl] >= q.x0 - _TOL) & (self.y1[sl] >= q.y0 - _TOL) & (self.y0[sl] <= q.y1 + _TOL)
+        return np.sort(self.order[sl][hit])
+
+
+def _near_pairs(queries, boxes):
+    """Index pairs ``(i, j)``, ``queries[i]`` and ``boxes[j]`` meeting in plan, in order."""
+    index = _BoxIndex(boxes)
+    return [(i, int(j)) for i, q in enumerate(queries) for j in index.near(q)]
+
+
 def _gap(a: Box, b: Box):
     """Gap between two boxes that face each other along one axis (None otherwise)."""
     for ax in range(3):
@@ -1835,21 +1910,75 @@ def _inside(ref: str, base_dir: Path, root_dir: Path) -> Path:
     return target
 
 
+def _nesting_depth(doc) -> int:
+    """Deepest nesting of tables and arrays in a parsed document (iterative)."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        if d > MAX_NESTING:
+            return d
+        kids = node.values() if isinstance(node, dict) else node
+        stack.extend((k, d + 1) for k in kids if isinstance(k, (dict, list)))
+    return deepest
+
+
 def _read_toml(path: Path, diags: list, via: str = "", text: str | None = None):
-    try:
-        if text is None:
-            text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        diags.append(Diagnostic("error", _display(path), via, "file not found"))
+    where = _display(path)
+    if text is None:
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                diags.append(Diagnostic("error", where, via, _too_big(size)))
+                return None
+            data = path.read_bytes()
+        except FileNotFoundError:
+            diags.append(Diagnostic("error", where, via, "file not found"))
+            return None
+        except IsADirectoryError:
+            diags.append(Diagnostic("error", where, via, "is a folder; give a TOML file"))
+            return None
+        except OSError as exc:
+            diags.append(Diagnostic("error", where, via, f"cannot be read: {exc}"))
+            return None
+        if len(data) > MAX_FILE_BYTES:
+            diags.append(Diagnostic("error", where, via, _too_big(len(data))))
+            return None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+            diags.append(Diagnostic(
+                "error", where, via,
+                f"not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line}, column {col} "
+                "(a facility file must be UTF-8 TOML text; re-save it as UTF-8, e.g. "
+                "'iconv -f latin1 -t utf-8', or include only .toml files)"))
+            return None
+    elif len(text) > MAX_FILE_BYTES:
+        diags.append(Diagnostic("error", where, via, _too_big(len(text.encode("utf-8", "replace")))))
         return None
-    except OSError as exc:
-        diags.append(Diagnostic("error", _display(path), via, f"cannot be read: {exc}"))
-        return None
+    text = text.removeprefix("\ufeff")     # a UTF-8 byte-order mark, as some editors write
     try:
-        return tomllib.loads(text)
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        diags.append(Diagnostic("error", _display(path), "", f"not valid TOML: {exc}"))
+        diags.append(Diagnostic("error", where, "", f"not valid TOML: {exc}"))
         return None
+    except RecursionError:
+        doc = None
+    if doc is None or _nesting_depth(doc) > MAX_NESTING:
+        diags.append(Diagnostic("error", where, "",
+                                f"arrays, inline tables or dotted keys nest deeper than "
+                                f"{MAX_NESTING} levels; a facility file needs a few (flatten the "
+                                "nesting)"))
+        return None
+    return doc
+
+
+def _too_big(size: int) -> str:
+    return (f"the file is {size / 2 ** 20:.1f} MiB; a facility file may be at most "
+            f"{MAX_FILE_BYTES // 2 ** 20} MiB (split it into included files, or is this the "
+            "right file?)")
 
 
 def _tag_origins(doc: dict, path: Path):
@@ -1932,6 +2061,11 @@ def _load_doc(path: Path, root: Path, diags: list, stack: tuple = (), via: str =
         except _PathError as exc:
             diags.append(Diagnostic("error", _display(path), f"include[{i}]", str(exc)))
             continue
+        if target.is_dir():
+            diags.append(Diagnostic("error", _display(path), f"include[{i}]",
+                                    f"'{ref}' is a folder ({target}); include a TOML file, e.g. "
+                                    f"'{ref.rstrip('/')}/racks.toml'"))
+            continue
         if not target.is_file():
             diags.append(Diagnostic("error", _display(path), f"include[{i}]",
                                     f"included file '{ref}' not found (looked for {target})"))
@@ -1973,6 +2107,11 @@ def _expand_halls(doc: dict, path: Path, root: Path, diags: list, stack: tuple):
                 target = _inside(ref, origin.parent, root)
             except _PathError as exc:
                 diags.append(Diagnostic("error", _display(origin), hp + ".file", str(exc)))
+                continue
+            if target.is_dir():
+                diags.append(Diagnostic("error", _display(origin), hp + ".file",
+                                        f"'{ref}' is a folder ({target}); give the facility file "
+                                        "(.toml) that holds the hall"))
                 continue
             if not target.is_file():
                 diags.append(Diagnostic("error", _display(origin), hp + ".file",
@@ -2032,6 +2171,12 @@ def _expand_halls(doc: dict, path: Path, root: Path, diags: list, stack: tuple):
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             diags.append(Diagnostic("error", _display(origin), hp + ".count",
                                     f"count = {count!r} must be a whole number >= 1"))
+            continue
+        if count > MAX_HALL_COPIES:
+            diags.append(Diagnostic("error", _display(origin), hp + ".count",
+                                    f"count = {count}: it must be <= {MAX_HALL_COPIES} copies of "
+                                    "one hall (a campus of more halls is not a layout the twin "
+                                    "takes; check the number)"))
             continue
         if count == 1:
             out.append(new)
@@ -2118,6 +2263,34 @@ _EXPECTED = {
 }
 
 
+_SIZE_WHY = (f"the twin takes halls up to {MAX_HALL_SIZE_M:g} m a side; split a longer "
+             "building into halls, and check the unit: metres")
+_LIMIT_WHY = {
+    ("Hall", "length_m"): _SIZE_WHY, ("Hall", "width_m"): _SIZE_WHY,
+    "length_m": _SIZE_WHY, "width_m": _SIZE_WHY, "pitch_m": _SIZE_WHY, "depth_m": _SIZE_WHY,
+    ("Hall", "ceiling_height_m"): f"a hall's ceiling is at most {MAX_HALL_HEIGHT_M:g} m above the slab; "
+                                  "check the unit: metres",
+    ("Hall", "raised_floor_height_m"): f"a raised floor is at most {MAX_RAISED_FLOOR_M:g} m deep; "
+                                       "check the unit: metres",
+    ("Hall", "return_plenum_height_m"): f"a return plenum is at most {MAX_PLENUM_M:g} m deep; "
+                                        "check the unit: metres",
+    "height_m": f"nothing in a hall is taller than {MAX_HALL_HEIGHT_M:g} m; check the unit: metres",
+    ("RackType", "width_m"): f"a rack is at most {MAX_RACK_WIDTH_M:g} m wide; check the unit: metres",
+    ("RackType", "depth_m"): f"a rack is at most {MAX_RACK_DEPTH_M:g} m deep; check the unit: metres",
+    ("RackType", "height_m"): f"a rack is at most {MAX_RACK_HEIGHT_M:g} m tall; check the unit: metres",
+    "nameplate_power_kw": f"a rack draws at most {MAX_RACK_POWER_KW:g} kW (2 MW); check the unit: kW",
+    "idle_power_kw": f"a rack draws at most {MAX_RACK_POWER_KW:g} kW (2 MW); check the unit: kW",
+    "power_kw": f"a rack draws at most {MAX_RACK_POWER_KW:g} kW (2 MW); check the unit: kW",
+    ("Row", "count"): f"a row holds at most {MAX_ROW_RACKS} racks; split it into rows",
+    ("Row", "types"): f"a row holds at most {MAX_ROW_RACKS} racks; split it into rows",
+    ("CoolingUnit", "count"): f"one entry makes at most {MAX_UNIT_COUNT} units; add entries",
+    ("Patch", "count"): f"one entry makes at most {MAX_PATCH_COUNT} patches; add entries",
+    ("TileGroup", "count"): f"one row of tiles holds at most {MAX_TILE_COUNT} tiles",
+    ("TileGroup", "tile_m"): "floor tiles are 0.6 m (at most 3 m); check the unit: metres",
+    "count": f"one entry makes at most {MAX_ITEM_COUNT} items; check the number",
+}
+
+
 def _fmt(v):
     return repr(v) if isinstance(v, str) else ("a table" if isinstance(v, dict) else str(v))
 
@@ -2145,6 +2318,9 @@ def _translate(err: dict, raw: dict, origins: dict, root) -> Diagnostic:
     key = str(loc[-1]) if loc else "value"
     if typ in _EXPECTED:
         msg = f"{key} = {_fmt(inp)} has the wrong type: expected {_EXPECTED[typ]}"
+    elif typ == "literal_error" and key == "format_version":
+        msg = (f"format_version = {_fmt(inp)} is not allowed; it must be the integer 1, "
+               "without quotes: format_version = 1")
     elif typ == "literal_error":
         msg = f"{key} = {_fmt(inp)} is not allowed; use one of {ctx.get('expected', '')}"
     elif typ in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
@@ -2155,12 +2331,21 @@ def _translate(err: dict, raw: dict, origins: dict, root) -> Diagnostic:
         msg = f"{key} = {_fmt(inp)}: it must be {op} {bound}"
         if op == ">" and bound == 0:
             msg += " (a zero or negative power, flow or size is not physical)"
+        elif op in ("<", "<="):
+            _, pcls = _walk_loc(loc[:-1], raw)
+            why = _LIMIT_WHY.get((pcls.__name__ if pcls else "", key)) or _LIMIT_WHY.get(key)
+            if why:
+                msg += f" ({why})"
     elif typ == "finite_number":
         msg = f"{key} = {_fmt(inp)}: it must be a finite number"
     elif typ == "string_pattern_mismatch":
         msg = f"name {_fmt(inp)}: {NAME_HELP}"
     elif typ in ("too_short", "too_long"):
         msg = f"{key}: {err.get('msg', '')}"
+        _, pcls = _walk_loc(loc[:-1], raw)
+        why = _LIMIT_WHY.get((pcls.__name__ if pcls else "", key)) if typ == "too_long" else None
+        if why:
+            msg += f" ({why})"
     elif typ == "string_too_short":
         msg = f"{key} must not be empty"
     elif typ == "value_error":
@@ -2200,6 +2385,9 @@ def load_facility(path) -> Facility:
     error; warnings are on :attr:`Facility.warnings`.
     """
     p = Path(path)
+    if p.is_dir():
+        raise FacilityError([Diagnostic("error", _display(p), "",
+                                        "is a folder; give the facility file (.toml)")])
     if not p.is_file():
         raise FacilityError([Diagnostic("error", _display(p), "", "facility file not found")])
     return _load(p, None)

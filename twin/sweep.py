@@ -21,7 +21,7 @@ import subprocess
 import uuid
 from typing import Callable, Sequence
 
-from kernels.errors import TwinError
+from kernels.errors import InputError, TwinError
 
 _GPU_BACKENDS = ("numba-cuda", "cupy", "auto")
 
@@ -93,6 +93,8 @@ class TaskRunner:
                  workers: int | None = None, backend: str = "auto"):
         if workers is not None and workers < 1:
             raise SweepError(f"--workers {workers}: give at least 1")
+        if scheduler is not None:
+            check_scheduler_address(scheduler)
         self.scheduler = scheduler
         self.inline = scheduler is None and (n_tasks <= 1 or workers == 1)
         self.specs = None if self.inline or scheduler else worker_specs(n_tasks, workers, backend)
@@ -180,3 +182,46 @@ def run_tasks(fn: Callable, tasks: Sequence[tuple], scheduler: str | None = None
         return []
     with TaskRunner(len(tasks), scheduler, workers, backend) as runner:
         return runner.map(fn, tasks, progress)
+
+
+#: Schemes of a Dask scheduler address (``distributed.comm`` backends).
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+
+
+def check_scheduler_address(address: str) -> str:
+    """Return ``address`` if it is a Dask scheduler address ``SCHEME://HOST:PORT`` (or
+    ``HOST:PORT``, taken as tcp); raise :class:`SchedulerAddressError` naming what is
+    wrong otherwise. Nothing is connected to."""
+    from urllib.parse import urlsplit
+
+    example = "e.g. tcp://10.0.0.5:8786"
+    head = f"--scheduler {address!r}: "
+    text = address.strip()
+    if not text:
+        raise SchedulerAddressError(head + f"empty; give SCHEME://HOST:PORT, {example}")
+    full = text if "://" in text else "tcp://" + text
+    try:
+        parts = urlsplit(full)
+        port = parts.port
+        host = parts.hostname
+    except ValueError as exc:
+        raise SchedulerAddressError(head + f"not a valid address ({exc}); give SCHEME://HOST:PORT, "
+                                    f"{example} (IPv6 in brackets: tcp://[::1]:8786)") from None
+    if parts.scheme not in SCHEDULER_SCHEMES:
+        raise SchedulerAddressError(head + f"unknown scheme '{parts.scheme}://'; use one of "
+                                    + ", ".join(s + "://" for s in SCHEDULER_SCHEMES) + f", {example}")
+    if not host:
+        raise SchedulerAddressError(head + f"no host; give SCHEME://HOST:PORT, {example}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise SchedulerAddressError(head + f"unexpected path, user or query; give SCHEME://HOST:PORT "
+                                    f"only, {example}")
+    if port is None:
+        raise SchedulerAddressError(head + f"no port; give SCHEME://HOST:PORT (Dask's default port is "
+                                    f"8786), {example}")
+    if not 1 <= port <= 65535:
+        raise SchedulerAddressError(head + f"port {port} is not 1 to 65535; {example}")
+    return text
+
+
+class SchedulerAddressError(InputError):
+    """A ``--scheduler`` address that is not SCHEME://HOST:PORT."""

@@ -764,6 +764,8 @@ def ulsan_climate(variability_seed: int | None = None) -> Weather:
 
 
 _BUILTINS = {"ulsan": ulsan_climate}
+#: Names of the built-in climates (``"builtin:NAME"``), for checks that must not build one.
+BUILTIN_CLIMATES = tuple(sorted(_BUILTINS))
 
 
 def load_weather(spec, variability_seed: int | None = None) -> Weather:

@@ -1,0 +1,46 @@
+"""Range checks of the command-line options, as click callbacks.
+
+A value out of range raises :class:`kernels.errors.InputError`, which the ``twin`` group
+prints as one line (``error: --max-steps -5: ...``) with exit status 2, before any work.
+"""
+from __future__ import annotations
+
+import math
+
+from kernels.errors import InputError
+
+__all__ = ["ranged", "scheduler_option"]
+
+
+def ranged(lo=None, hi=None, *, lo_open=False, what="", integer=False):
+    """A click callback refusing a value outside ``lo .. hi`` (``lo`` excluded when
+    ``lo_open``); ``what`` says what the option is, for the message. ``None`` passes."""
+
+    def check(ctx, param, value):
+        if value is None:
+            return value
+        name = param.opts[0] if param is not None and param.opts else "value"
+        f = (lambda v: f"{int(v):,}") if integer else (lambda v: f"{v:g}")
+        if lo is not None and hi is not None:
+            allowed = f"{'more than ' if lo_open else ''}{f(lo)} to {f(hi)}"
+        elif lo is not None:
+            allowed = f"{'more than' if lo_open else 'at least'} {f(lo)}"
+        else:
+            allowed = f"at most {f(hi)}"
+        kind = "a whole number" if integer else "a number"
+        bad = not math.isfinite(value) or (lo is not None and (value <= lo if lo_open else value < lo)) \
+            or (hi is not None and value > hi)
+        if bad:
+            raise InputError(f"{name} {value:g}: {what + ' ' if what else ''}must be {kind} "
+                             f"{'from ' if lo is not None and hi is not None else ''}{allowed}")
+        return value
+
+    return check
+
+
+def scheduler_option(ctx, param, value):
+    """Click callback for ``--scheduler``: a Dask address, checked before connecting."""
+    if value is None:
+        return value
+    from twin.sweep import check_scheduler_address
+    return check_scheduler_address(value)
