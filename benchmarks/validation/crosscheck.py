@@ -62,15 +62,16 @@ CASES = {c.name: c for c in (
          "supply 0.8x"),
     Case("ai-hall-hi", "meshes/ai-hall.toml", None, 0.2, 1.2,
          "shipped AI hall: in-row coolers, fan walls, containment; supply 1.2x",
-         max_iterations=2000),
+         max_iterations=1600, average_from=1000),
     Case("ai-hall-lo", "meshes/ai-hall.toml", None, 0.2, 0.8,
-         "shipped AI hall, supply 0.8x", max_iterations=2000),
+         "shipped AI hall, supply 0.8x", max_iterations=1600,
+         average_from=1000),
     Case("floor-diffusers-hi", "benchmarks/validation/halls/floor-diffusers.toml", None, 0.2,
          1.2, "slab floor, floor diffusers in the cold aisle, ceiling return; supply 1.2x"),
     Case("floor-diffusers-lo", "benchmarks/validation/halls/floor-diffusers.toml", None, 0.2,
          0.8, "slab floor, floor diffusers in the cold aisle, ceiling return; supply 0.8x"),
     Case("floor-diffusers-lo-0.1", "benchmarks/validation/halls/floor-diffusers.toml", None,
-         0.1, 0.8, "floor diffusers, supply 0.8x, at 0.1 m", max_iterations=1800,
+         0.1, 0.8, "floor diffusers, supply 0.8x, at 0.1 m", max_iterations=1500,
          average_from=1200),
 )}
 
@@ -136,7 +137,8 @@ def twin_answer(case: Case, backend: str = "numba-cpu", coarse_start: bool = Fal
               "intake_max_c": reps[d.name].get("intake_max_c")}
              for d in problem.racks]
     budget = solver.energy_budget()
-    return {"racks": racks, "iterations": int(run.iterations), "converged": bool(run.converged),
+    import numba
+    return {"threads": int(numba.get_num_threads()), "racks": racks, "iterations": int(run.iterations), "converged": bool(run.converged),
             "wall_s": wall, "cpu_s": cpu, "coarse_start": coarse, "backend": backend,
             "imbalance_frac": budget.get("imbalance_frac"),
             "T": solver.backend.to_host(solver.T)}

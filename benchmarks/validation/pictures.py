@@ -117,8 +117,15 @@ def page() -> str:
                  f"(targets {RMS_TARGET_K} K RMS, {MAX_TARGET_K} K each). OpenFOAM: "
                  f"{of['iterations']:,} SIMPLE iterations, {of['execution_time_s']:.0f} s CPU "
                  f"(1 core), heat imbalance {of['energy_budget']['imbalance_frac'] * 100:+.2f} %, "
-                 f"stopped: {of['run']['stopped_by']}. Twin: {tw['iterations']:,} steps, "
-                 f"{tw['cpu_s']:.0f} s CPU ({tw['wall_s']:.0f} s wall, {tw['backend']}"
+                 f"stopped: {of['run']['stopped_by']}"
+                 + (f" (from iteration {of['averaged_from']:.0f}; largest swing of a rack "
+                    f"intake over it {max(x.get('intake_swing_k', 0) for x in of['racks']):.2f} K)"
+                    if of.get("averaged") else "")
+                 + f". Twin: {tw['iterations']:,} steps"
+                 + ("" if tw["converged"] else " (**not settled**: the cap was reached)")
+                 + ", "
+                 f"{tw['cpu_s']:.0f} s CPU ({tw['wall_s']:.0f} s wall, {tw['backend']}, "
+                 f"{tw.get('threads', 1)} thread(s), load {tw.get('machine_load', '?')}"
                  f"{', coarse start' if tw.get('coarse_start') else ''}), commit {tw['commit']}.", "",
                  "| rack | twin intake mean [degC] | OpenFOAM [degC] | difference [K] | "
                  "twin max | OpenFOAM max |", "|---|---|---|---|---|---|"]
@@ -149,8 +156,12 @@ def page() -> str:
         "are read back from its own output after checking its cell centres against the "
         "twin's cells).", "",
         "CPU times: OpenFOAM's `ExecutionTime` (one core, serial); the twin's process CPU "
-        "time (all threads, 2 cores, first compile excluded). Machine and load are in "
-        "each result file; the machine is shared, so compare ratios.", "",
+        "time (all its threads; kernels compiled beforehand, a coarse start included). "
+        "Both were measured on the same 2-core machine on 2026-12-06 while other runs "
+        "shared it (load 3-6); the thread count and load are in each result file. "
+        "Compare ratios, not times across days.", "",
+        "No published measurement exists for these halls; the shipped halls and the two "
+        "patch halls (`benchmarks/validation/halls/`) were built for this comparison.", "",
         "| case | cells | supply / rack airflow | RMS [K] | worst [K] | OpenFOAM iterations | "
         "OpenFOAM CPU [s] | twin steps | twin CPU [s] | CPU ratio |",
         "|---|---|---|---|---|---|---|---|---|---|", *rows, "",
