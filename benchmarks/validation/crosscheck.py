@@ -71,8 +71,8 @@ CASES = {c.name: c for c in (
     Case("floor-diffusers-lo", "benchmarks/validation/halls/floor-diffusers.toml", None, 0.2,
          0.8, "slab floor, floor diffusers in the cold aisle, ceiling return; supply 0.8x"),
     Case("floor-diffusers-lo-0.1", "benchmarks/validation/halls/floor-diffusers.toml", None,
-         0.1, 0.8, "floor diffusers, supply 0.8x, at 0.1 m", max_iterations=1500,
-         average_from=1200),
+         0.1, 0.8, "floor diffusers, supply 0.8x, at 0.1 m", max_iterations=3000),
+    # the stored reference was cut at 1,500 iterations (averaged from 1,200) for time
 )}
 
 

@@ -134,6 +134,11 @@ def page() -> str:
             lines.append(f"| {x['name']} | {x['intake_temp_c']:.2f} | {o['intake_temp_c']:.2f} | "
                          f"{x['intake_temp_c'] - o['intake_temp_c']:+.2f} | "
                          f"{_fmt(x.get('intake_max_c'))} | {o['intake_max_c']:.2f} |")
+        imb = of["energy_budget"]["imbalance_frac"]
+        if abs(imb) > 0.01:
+            lines.insert(6, f"**Weak reference:** OpenFOAM's heat balance is {imb:+.1%} off "
+                            f"after {of['iterations']:,} iterations (cut short for time); "
+                            "rerun it before reading much into this case.\n")
         sections.append("\n".join(lines))
     from .openfoam import DIFFERENCES
     head = [
