@@ -23,8 +23,10 @@ How the twin's model maps onto OpenFOAM (every way the two differ is listed in
   box: the exhaust temperature is the flux-weighted mean intake temperature
   (``outletMappedUniformInlet``) and the rack's heat ``P / (rho cp)`` enters the fluid
   cells in front of the exhaust (``scalarSemiImplicitSource``), so the rack adds exactly
-  its heat. A cooler supplies at its set temperature (the capacity cap is not applied:
-  :func:`write_case` refuses a case whose twin answer is capped).
+  its heat. Heat crosses a port only with the flow (no turbulent diffusion: ``alphat``
+  is held at 0 on port patches), as in the twin. A cooler supplies at its set
+  temperature; OpenFOAM has no capacity cap, so the cross-check lifts the cap in both
+  codes (:func:`benchmarks.validation.crosscheck.problem_for`).
 * **Resistances** (perforated tiles, door leakage): a Forchheimer porous zone
   (``explicitPorositySource``, ``fixedCoeff``) on the open cell behind each loss face,
   ``beta = k / (2 d)`` along the face's axis, so that the cell's pressure drop is
