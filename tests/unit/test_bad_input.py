@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from kernels.errors import InputError
-from tests.unit.test_facility import CRAH, HALL, HEAD, ROW_A, doc, one_error
+from tests.unit.test_facility import HEAD, ROW_A, doc, one_error
 from twin.cli import main
 from twin.facility import (MAX_FILE_BYTES, MAX_NESTING, FacilityError, load_facility)
 from twin.sweep import TaskRunner, check_scheduler_address
@@ -85,16 +85,14 @@ def test_row_count_is_limited(tmp_path, count):
     assert "a row holds at most 500 racks" in err
 
 
-def test_many_racks_check_quickly(tmp_path):
-    """A 400-rack row and a second row facing it: the geometry checks stay fast (no
-    pairwise arrays) and still find the racks outside the hall and the blocked intakes."""
-    import time
+def test_many_racks_checked(tmp_path):
+    """A 400-rack row and a second row facing it: the geometry checks (a sweep, no
+    pairwise arrays; their speed is not timed here) still find the racks outside the
+    hall and the blocked intakes."""
     rows = ROW_A.replace("count = 4", "count = 400") + ROW_A.replace('"A"', '"B"').replace(
         "count = 4", "count = 400").replace("y_m = 2.0", "y_m = 3.5")
-    t0 = time.perf_counter()
     with pytest.raises(FacilityError) as exc:
         load_facility(bad_file(tmp_path, doc(rows).encode()))
-    assert time.perf_counter() - t0 < 10.0
     text = str(exc.value)
     assert "outside the hall" in text and "blocked by rack" in text
 
