@@ -219,7 +219,8 @@ def ordered_candidates(facility, hall_name, cands, baseline_solver, max_add=None
 def find_capacity(facility, hall=None, rack_type: str = "", cell_m: float = 0.3,
                   backend="auto", settings=None, utilization: float = 1.0, tiles: bool = True,
                   max_add: int | None = 40, rci_min: float = RCI_HI_MIN_PCT, scheduler=None,
-                  workers=None, progress=None, coarse_start: bool = False) -> dict:
+                  workers=None, progress=None, coarse_start: bool = False,
+                  dashboard: str | None = None) -> dict:
     """Search for the number of racks of ``rack_type`` the hall takes (module docstring).
 
     ``coarse_start``: every steady solve (the baseline and each count tried) starts from
@@ -267,7 +268,7 @@ def find_capacity(facility, hall=None, rack_type: str = "", cell_m: float = 0.3,
         hi = 0
     else:
         with TaskRunner(n_tasks=max(N, 1), scheduler=scheduler, workers=workers,
-                        backend=backend) as runner:
+                        backend=backend, dashboard=dashboard) as runner:
             k = runner.n_workers
             while hi - lo > 1:
                 pts = sorted({min(hi - 1, max(lo + 1, round(lo + (hi - lo) * j / (k + 1))))

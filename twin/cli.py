@@ -2,7 +2,8 @@
 
 Each area registers its commands from its own module (``twin/cli_*.py``) below, so that
 commands can grow without editing one another. Errors derived from
-:class:`kernels.errors.TwinError` are printed as one line and exit with status 2.
+:class:`kernels.errors.TwinError` are printed as one line and exit with status 2; Ctrl-C,
+SIGTERM and SIGHUP stop a command cleanly (:mod:`twin.signals`) with status 128 + signal.
 """
 from __future__ import annotations
 
@@ -17,14 +18,25 @@ class TwinGroup(click.Group):
     """A click group that turns project errors into one clear line and exit status 2."""
 
     def invoke(self, ctx):
+        import signal
+
+        from twin.signals import HANDLED, exit_status, install_handlers
+        previous = {s: signal.getsignal(s) for s in HANDLED}
+        install_handlers()
         try:
             return super().invoke(ctx)
         except TwinError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            click.echo(f"interrupted ({getattr(exc, 'signal_name', 'Ctrl-C')})", err=True)
+            sys.exit(exit_status(exc))
+        finally:
+            for s, h in previous.items():
+                try:
+                    signal.signal(s, h)
+                except (OSError, ValueError, TypeError):
+                    pass
 
 
 @click.group(cls=TwinGroup, context_settings={"help_option_names": ["-h", "--help"]})

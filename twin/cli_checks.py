@@ -5,11 +5,12 @@ prints as one line (``error: --max-steps -5: ...``) with exit status 2, before a
 """
 from __future__ import annotations
 
+import functools
 import math
 
 from kernels.errors import InputError
 
-__all__ = ["ranged", "scheduler_option"]
+__all__ = ["ranged", "scheduler_option", "dashboard_option", "holds_output_folder"]
 
 
 def ranged(lo=None, hi=None, *, lo_open=False, what="", integer=False):
@@ -44,3 +45,39 @@ def scheduler_option(ctx, param, value):
         return value
     from twin.sweep import check_scheduler_address
     return check_scheduler_address(value)
+
+
+def dashboard_option(ctx, param, value):
+    """Click callback for ``--dashboard HOST:PORT`` (the local cluster's dashboard)."""
+    if value is None:
+        return value
+    from twin.sweep import check_scheduler_address
+    try:
+        text = check_scheduler_address(value if "://" not in value else value)
+    except InputError as exc:
+        raise InputError(str(exc).replace("--scheduler", "--dashboard")
+                         .replace("tcp://10.0.0.5:8786", "127.0.0.1:8787")) from None
+    return text.split("://", 1)[-1]
+
+
+def holds_output_folder(param: str = "out_dir", option: str = "--out"):
+    """Decorator of a command (innermost, right above ``def``): the folder given in the
+    keyword ``param`` is checked and locked (:mod:`twin.outputs`) before the command does
+    any work, and released when it ends; nothing happens when the option is not given."""
+
+    def deco(f):
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            folder = kwargs.get(param)
+            if not folder:
+                return f(*args, **kwargs)
+            import click
+
+            from twin.outputs import command_line, output_folder
+            with output_folder(folder, command_line(), option) as lock:
+                for n in lock.notes:
+                    click.echo(f"note: {n}", err=True)
+                return f(*args, **kwargs)
+        return wrapper
+
+    return deco

@@ -1,12 +1,15 @@
 """``twin backends`` and ``twin solve``."""
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
 import click
 
+from kernels.errors import InputError
 from twin.cli_checks import ranged
+from twin.outputs import check_file, command_line, output_folder, results_kind
 
 
 @click.command()
@@ -48,6 +51,8 @@ def backends(as_json):
               help="Write the machine-readable summary here.")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Write results.h5 (3D fields) and summary.json in this folder.")
+@click.option("--force", is_flag=True,
+              help="Replace a results.h5 in --out that is not an earlier steady solve.")
 @click.option("--max-steps", default=None, type=int, help="Cap on pseudo-time steps.",
               callback=ranged(1, 10_000_000, integer=True, what="the cap on pseudo-time steps"))
 @click.option("--top", default=15, show_default=True, help="Rack rows to print.",
@@ -56,7 +61,7 @@ def backends(as_json):
               help="First solve the hall at twice (or 1.5 times) the cell size and start from "
                    "that flow (grid sequencing: 1.1-1.5x faster on the shipped halls at 0.2 m, "
                    "see kernels/README.md).")
-def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, max_steps, top,
+def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, force, max_steps, top,
           coarse_start):
     """Mesh a hall, solve airflow and heat to steady state, print rack inlets worst first.
 
@@ -65,15 +70,36 @@ def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, max_
       twin solve meshes/small-hall.toml --cell 0.25 --json out/summary.json
     """
     from rich.console import Console
+
+    from twin.solve import check_cell
+
+    check_cell(cell_m)
+    con = Console(stderr=True)
+    with contextlib.ExitStack() as stack:
+        if json_path:
+            check_file(json_path, "--json")
+        if out_dir:
+            lock = stack.enter_context(output_folder(out_dir, command_line()))
+            for n in lock.notes:
+                con.print(f"[dim]note: {n}[/]")
+            kind = results_kind(Path(out_dir) / "results.h5")
+            if kind not in (None, "steady") and not force:
+                what = "a twin run" if kind == "run" else "a file that is not a dc-twin result"
+                raise InputError(f"--out {out_dir}: its results.h5 holds {what}; choose another --out, "
+                                 "or replace it with --force")
+        _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir, max_steps,
+               top, coarse_start)
+
+
+def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir, max_steps, top,
+           coarse_start):
+    from rich.console import Console
     from rich.table import Table
 
     from kernels.solver import SolverSettings
     from twin.facility import load_facility
-    from twin.solve import (check_cell, convergence_text, progress_text, solve_hall,
-                            write_json, write_steady_h5)
+    from twin.solve import convergence_text, progress_text, solve_hall, write_json, write_steady_h5
 
-    check_cell(cell_m)
-    con = Console(stderr=True)
     fac = load_facility(facility)
     settings = SolverSettings(max_steps=max_steps) if max_steps else None
 

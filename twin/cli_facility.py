@@ -154,6 +154,9 @@ def mesh(file: Path, hall_name, cell_m: float, utilization: float, backend: str,
       twin mesh meshes/small-hall.toml --cell 0.2 --vtk /tmp/small-hall
     """
     from .mesh import mesh_hall, write_vtk
+    if vtk_dir is not None:
+        from .outputs import check_folder
+        check_folder(vtk_dir, "--vtk")
     fac = _load(file)
     try:
         problem, report = mesh_hall(fac, hall_name, cell_m=cell_m, utilization=utilization,

@@ -2,7 +2,8 @@
 
 Writes ``OUT/results.h5`` (schema in :mod:`twin.results`) and ``OUT/summary.json``. A
 progress bar shows the simulated time, steps per second and the time left; Ctrl-C stops
-after writing every completed step, and ``--resume`` continues from the file.
+(or SIGTERM) stops after writing every completed step, and ``--resume`` continues from the
+file. The output folder is checked and locked before any work (:mod:`twin.outputs`).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import click
 from kernels.errors import InputError
 from twin.cli_checks import ranged
 from twin.models.it_load import PROFILES
+from twin.outputs import OutputError, command_line, output_folder, results_kind
 from twin.results import results_path, summary_path
 
 __all__ = ["run"]
@@ -64,11 +66,15 @@ def _fmt_h(h: float) -> str:
                    "inlet temperature) or the design airflow (one flow solve per hall).")
 @click.option("--snapshot-every", default=None,
               help="3D snapshot interval (e.g. 6h); default first and last step.")
+@click.option("--checkpoint-every", "checkpoint_every", default="30s", show_default=True,
+              help="Wall time between rewrites of results.h5 while running (e.g. 30s, 5m; 0: after "
+                   "every step); a killed run resumes from the last one.")
 @click.option("--force", is_flag=True, help="Overwrite results already in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, profile, utilization,
-        start_day, halls, target_inlet, flow_tol, rack_airflow, snapshot_every, force, quiet):
+        start_day, halls, target_inlet, flow_tol, rack_airflow, snapshot_every, checkpoint_every, force,
+        quiet):
     """Simulate FACILITY over time: IT load, airflow and heat, cooling plant, power.
 
     \b
@@ -83,38 +89,78 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
     from twin.simulation import RunSettings, Simulation, parse_duration_s
 
     console = Console(stderr=True, quiet=quiet)
+    every_s = _checkpoint_s(checkpoint_every)
     out_dir = out_dir or Path("runs") / facility.stem
     rp = results_path(out_dir)
-    if resume:
-        if not rp.is_file():
-            raise InputError(f"nothing to resume: {rp} does not exist; run without --resume first")
-        from click.core import ParameterSource
-        explicit = [p for p in ("step", "backend", "cell_m", "thermal", "profile", "utilization",
-                                "start_day", "halls", "target_inlet", "flow_tol", "rack_airflow",
-                                "snapshot_every")
-                    if ctx.get_parameter_source(p) == ParameterSource.COMMANDLINE]
-        if explicit:
-            raise InputError(f"--resume continues with the settings stored in {rp}; leave out "
-                             + ", ".join("--" + p.replace("_m", "").replace("_", "-") for p in explicit))
-        h = hours if ctx.get_parameter_source("hours") == ParameterSource.COMMANDLINE else None
-        sim = Simulation.resume(rp, facility, hours=h)
-        console.print(f"resuming {rp}: {sim.k} of {sim.n_steps} steps done")
-    else:
-        if rp.exists() and not force:
-            raise InputError(f"{rp} exists; continue it with --resume or overwrite it with --force")
-        settings = RunSettings(
-            hours=hours, step_s=parse_duration_s(step), start_h=(start_day - 1) * 24.0, cell_m=cell_m,
-            backend=backend, thermal=thermal, profile=profile, utilization=utilization,
-            halls=tuple(halls), target_inlet_temp_c=target_inlet, flow_tol_frac=flow_tol,
-            rack_airflow=rack_airflow,
-            snapshot_every_h=parse_duration_s(snapshot_every) / 3600.0 if snapshot_every else 0.0)
-        sim = Simulation(facility, settings)
-    status = _run_with_progress(sim, out_dir, console, quiet)
-    _print_summary(sim, out_dir, console)
-    if status == "interrupted":
-        console.print(f"[yellow]interrupted after {sim.k} of {sim.n_steps} steps; the completed steps are "
-                      f"in {rp}.[/] Continue with:\n  twin run {facility} --out {out_dir} --resume")
-        sys.exit(130)
+    with output_folder(out_dir, command_line()) as lock:
+        for n in lock.notes:
+            console.print(f"[dim]note: {n}[/]")
+        kind = results_kind(rp)
+        if resume:
+            if kind is None:
+                raise InputError(f"nothing to resume: {rp} does not exist; run without --resume first")
+            if kind != "run":
+                raise InputError(f"nothing to resume: {rp} holds {_KIND_TEXT[kind]}, not a twin run; "
+                                 "give the --out of the run to continue")
+            from click.core import ParameterSource
+            explicit = [p for p in ("step", "backend", "cell_m", "thermal", "profile", "utilization",
+                                    "start_day", "halls", "target_inlet", "flow_tol", "rack_airflow",
+                                    "snapshot_every")
+                        if ctx.get_parameter_source(p) == ParameterSource.COMMANDLINE]
+            if explicit:
+                raise InputError(f"--resume continues with the settings stored in {rp}; leave out "
+                                 + ", ".join("--" + p.replace("_m", "").replace("_", "-") for p in explicit))
+            h = hours if ctx.get_parameter_source("hours") == ParameterSource.COMMANDLINE else None
+            ce = every_s if ctx.get_parameter_source("checkpoint_every") == ParameterSource.COMMANDLINE \
+                else None
+            sim = Simulation.resume(rp, facility, hours=h, checkpoint_every_s=ce)
+            console.print(f"resuming {rp}: {sim.k} of {sim.n_steps} steps done")
+        else:
+            if kind == "run" and not force:
+                raise InputError(f"{rp} exists; continue it with --resume or overwrite it with --force")
+            if kind is not None and not force:
+                raise InputError(f"{rp} holds {_KIND_TEXT[kind]}; choose another --out, or overwrite "
+                                 "it with --force")
+            settings = RunSettings(
+                hours=hours, step_s=parse_duration_s(step), start_h=(start_day - 1) * 24.0, cell_m=cell_m,
+                backend=backend, thermal=thermal, profile=profile, utilization=utilization,
+                halls=tuple(halls), target_inlet_temp_c=target_inlet, flow_tol_frac=flow_tol,
+                rack_airflow=rack_airflow, checkpoint_every_s=every_s,
+                snapshot_every_h=parse_duration_s(snapshot_every) / 3600.0 if snapshot_every else 0.0)
+            sim = Simulation(facility, settings)
+        try:
+            status = _run_with_progress(sim, out_dir, console, quiet)
+        except OutputError as exc:
+            if results_kind(rp) != "run":
+                raise
+            raise OutputError(f"{exc}; {rp} keeps the last checkpoint: continue from it with "
+                              f"twin run {facility} --out {out_dir} --resume") from None
+        _print_summary(sim, out_dir, console)
+        if status == "interrupted":
+            how = getattr(sim, "stopped_by", "Ctrl-C")
+            console.print(f"[yellow]interrupted ({how}) after {sim.k} of {sim.n_steps} steps; the completed "
+                          f"steps are in {rp}.[/] Continue with:\n  twin run {facility} --out {out_dir} --resume")
+            sys.exit(128 + getattr(sim, "stopped_signum", 2))
+
+
+_KIND_TEXT = {"run": "a twin run", "steady": "a steady solve (twin solve)",
+              "other": "a file that is not a dc-twin result (or is damaged)"}
+
+
+def _checkpoint_s(text: str) -> float:
+    """``--checkpoint-every``: a duration (``30s``, ``5m``) or 0 (after every step), at most a day."""
+    from twin.simulation import parse_duration_s
+    if str(text).strip() in ("0", "0s", "0.0"):
+        return 0.0
+    try:
+        v = parse_duration_s(text)
+    except InputError:
+        raise InputError(f"--checkpoint-every {text}: give a wall-clock duration such as 30s or 5m, "
+                         "or 0 (after every step)") from None
+    if v > 86400:
+        raise InputError(f"--checkpoint-every {text}: at most a day (1d); checkpoints keep a killed "
+                         "run's work")
+    return v
 
 
 def _run_with_progress(sim, out_dir, console, quiet) -> str:

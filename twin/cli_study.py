@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from twin.cli_checks import ranged, scheduler_option
+from twin.cli_checks import dashboard_option, holds_output_folder, ranged, scheduler_option
 
 _BACKENDS = ["auto", "cpu", "numba-cpu", "numba-cuda", "cupy"]
 
@@ -31,6 +31,9 @@ def _dask(f):
     f = click.option("--scheduler", default=None, metavar="ADDRESS", callback=scheduler_option,
                      help="Dask scheduler to send the cases to (e.g. tcp://10.0.0.5:8786); "
                           "default: a local cluster on 127.0.0.1.")(f)
+    f = click.option("--dashboard", default=None, metavar="HOST:PORT", callback=dashboard_option,
+                     help="Serve the local cluster's Dask dashboard here (e.g. 127.0.0.1:8787); "
+                          "default: no HTTP server at all.")(f)
     return f
 
 
@@ -76,8 +79,9 @@ def _progress(con, what):
 @click.option("--coarse-start", is_flag=True,
               help="Solve each case first at twice (or 1.5 times) the cell and start from that "
                    "flow (grid sequencing: 1.1-1.5x faster on the shipped halls at 0.2 m).")
+@holds_output_folder()
 def whatif(facility, sets, sweep_file, hall, cell_m, backend, max_steps, scheduler, workers,
-           out_dir, coarse_start):
+           dashboard, out_dir, coarse_start):
     """Compare what-if cases, one steady solve each, in parallel on Dask.
 
     The baseline (the file as it is) comes first; every other row shows its difference to
@@ -100,7 +104,8 @@ def whatif(facility, sets, sweep_file, hall, cell_m, backend, max_steps, schedul
               + (f" on {scheduler}" if scheduler else ""))
     recs = run_whatif(cases, hall=hall, cell_m=cell_m, backend=backend,
                       settings=_settings(max_steps), scheduler=scheduler, workers=workers,
-                      progress=_progress(con, "case"), coarse_start=coarse_start)
+                      progress=_progress(con, "case"), coarse_start=coarse_start,
+                      dashboard=dashboard)
     _print_whatif(recs)
     files = write_outputs(out_dir, recs, {"facility": str(facility), "hall": hall,
                                           "cell_m": cell_m, "backend": backend})
@@ -168,8 +173,9 @@ def _print_whatif(recs):
 @click.option("--coarse-start", is_flag=True,
               help="Solve each steady state first at twice (or 1.5 times) the cell and start "
                    "from that flow (grid sequencing: 1.1-1.5x faster at 0.2 m).")
+@holds_output_folder()
 def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_steps,
-         scheduler, workers, out_dir, coarse_start):
+         scheduler, workers, dashboard, out_dir, coarse_start):
     """N-1: a cooling unit stops; time until rack inlets pass 27 and 32 degC.
 
     From steady state with every unit running, the unit's airflow drops to 0 and the
@@ -212,7 +218,8 @@ def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_st
                              backend=backend, settings=_settings(max_steps), sample_s=sample_s,
                              scheduler=scheduler, workers=workers,
                              progress=_progress(con, "unit"), keep_fields=out_dir is not None,
-                             run_progress=run_prog, coarse_start=coarse_start)
+                             run_progress=run_prog, coarse_start=coarse_start,
+                             dashboard=dashboard)
     finally:
         if status is not None:
             status.stop()
@@ -263,8 +270,9 @@ def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_st
 @click.option("--coarse-start", is_flag=True,
               help="Solve each steady state first at twice (or 1.5 times) the cell and start "
                    "from that flow (grid sequencing: 1.1-1.5x faster at 0.2 m).")
+@holds_output_folder()
 def capacity(facility, rack_type, hall, cell_m, backend, max_steps, utilization, tiles,
-             max_add, scheduler, workers, out_dir, coarse_start):
+             max_add, scheduler, workers, dashboard, out_dir, coarse_start):
     """How many more racks of a type the hall takes, and where to put them.
 
     Positions continue the existing rows along their aisles; the largest number that
@@ -290,7 +298,7 @@ def capacity(facility, rack_type, hall, cell_m, backend, max_steps, utilization,
     res = find_capacity(fac, hall, rack_type, cell_m=cell_m, backend=backend,
                         settings=_settings(max_steps), utilization=utilization, tiles=tiles,
                         max_add=max_add, scheduler=scheduler, workers=workers, progress=prog,
-                        coarse_start=coarse_start)
+                        coarse_start=coarse_start, dashboard=dashboard)
     out = Console()
     out.print(f"[bold]{res['hall']}[/] takes [bold]{res['count']}[/] more {rack_type} rack(s) "
               f"({res['candidates']} free positions along the rows were considered)")
@@ -362,9 +370,13 @@ def view(result, hall, time_s, png, vtk_dir, limit_c, size):
             raise ValueError
     except ValueError:
         raise InputError(f"--size {size}: give WIDTHxHEIGHT in pixels, e.g. 1280x860") from None
+    from twin.outputs import check_file, check_folder
+    png = png or str(Path(result).with_name("view.png"))
+    check_file(png, "--png")
+    if vtk_dir:
+        check_folder(vtk_dir, "--vtk")
     v = load_result(result, hall, time_s=_time_s(time_s))
     scene = build_scene(v, limit_c)
-    png = png or str(Path(result).with_name("view.png"))
     info = render_png(v, png, limit_c=limit_c, window_size=(w, h), scene=scene)
     click.echo(f"wrote {info['png']} ({info['size'][0]}x{info['size'][1]}, colours "
                f"{info['clim'][0]:g}-{info['clim'][1]:g} degC)")
@@ -397,6 +409,8 @@ def report(result, hall, out_html, time_s, picture):
       twin report runs/n-1/fail.h5 --out runs/n-1/report.html
     """
     from twin.report import write_report
+    from twin.outputs import check_file
     out = out_html or str(Path(result).with_name("report.html"))
+    check_file(out, "--out")
     p = write_report(result, out, hall=hall, picture=picture, time_s=_time_s(time_s))
     click.echo(f"wrote {p} ({p.stat().st_size / 1024:.0f} KiB)")

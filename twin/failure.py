@@ -164,7 +164,7 @@ def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: fl
 def run_n_minus_1(facility, units, hall=None, minutes=5.0, cell_m=0.3, backend="auto",
                   settings=None, sample_s=1.0, scheduler=None, workers=None, progress=None,
                   keep_fields=False, run_progress=None,
-                  coarse_start: bool = False) -> list[dict]:
+                  coarse_start: bool = False, dashboard: str | None = None) -> list[dict]:
     """:func:`run_failure` for each of ``units``, in parallel (:func:`twin.sweep.run_tasks`)."""
     from .sweep import run_tasks
     lay = facility.layout(facility.hall(hall).name)
@@ -173,7 +173,7 @@ def run_n_minus_1(facility, units, hall=None, minutes=5.0, cell_m=0.3, backend="
     tasks = [(facility, u, hall, minutes, cell_m, backend, settings, sample_s, keep_fields,
               run_progress if len(units) == 1 else None, coarse_start) for u in units]
     return run_tasks(run_failure, tasks, scheduler=scheduler, workers=workers,
-                     progress=progress, backend=backend)
+                     progress=progress, backend=backend, dashboard=dashboard)
 
 
 def fmt_time(t_s, minutes) -> str:

@@ -54,8 +54,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -165,23 +163,10 @@ def summary_path(out_dir) -> Path:
 
 # ------------------------------------------------------------------------------- writing
 def _atomic(path: Path, write):
-    """Run ``write(tmp_path)`` then rename the temporary file over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+    """Run ``write(tmp_path)`` then rename the temporary file over ``path``
+    (:func:`twin.outputs.atomic_write`)."""
+    from twin.outputs import atomic_write
+    return atomic_write(path, write)
 
 
 def _json_default(o):

@@ -237,7 +237,7 @@ class RunSettings:
     substeps : int
         Samples of the utilisation profile per step (step means).
     checkpoint_every_s : float
-        Wall time between checkpoints of the results file.
+        Wall time between checkpoints of the results file [s] (0: after every step).
     solver : dict
         Overrides of :class:`kernels.solver.SolverSettings`.
     """
@@ -273,6 +273,9 @@ class RunSettings:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise InputError(f"run setting {name} = {v!r} must be a positive number")
+        if not (math.isfinite(self.checkpoint_every_s) and self.checkpoint_every_s >= 0):
+            raise InputError(f"run setting checkpoint_every_s = {self.checkpoint_every_s!r} must be a "
+                             "number of seconds >= 0 (0: after every step)")
         if not (self.flow_tol_frac > 0):
             raise InputError(f"run setting flow_tol_frac = {self.flow_tol_frac} must be > 0 (inf: never re-solve)")
         if self.rack_airflow not in ("model", "design"):
@@ -1494,9 +1497,11 @@ class Simulation:
 
     def run(self, callback: Callable | None = None, out_dir=None) -> str:
         """Step to the end (or until interrupted). ``callback(sim, record)`` is called after
-        each completed step; raising ``KeyboardInterrupt`` there (or pressing Ctrl-C) stops
-        the run cleanly: completed steps are kept and written. Returns the status
-        (``"complete"`` or ``"interrupted"``)."""
+        each completed step; raising ``KeyboardInterrupt`` there (or pressing Ctrl-C, or
+        SIGTERM under ``twin``, see :mod:`twin.signals`) stops the run cleanly: completed
+        steps are kept and written. The results file is rewritten every
+        ``settings.checkpoint_every_s`` of wall time (0: after every step). Returns the
+        status (``"complete"`` or ``"interrupted"``)."""
         self.prepare()
         t0 = time.perf_counter()
         wall_before = self.wall_s
@@ -1507,13 +1512,15 @@ class Simulation:
                 self.wall_s = wall_before + time.perf_counter() - t0
                 if callback is not None:
                     callback(self, rec)
-                if out_dir is not None and time.perf_counter() - self._last_checkpoint > self.settings.checkpoint_every_s:
+                if out_dir is not None and time.perf_counter() - self._last_checkpoint >= self.settings.checkpoint_every_s:
                     self.write(out_dir)
                     self._last_checkpoint = time.perf_counter()
             self.status = "complete"
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:    # Ctrl-C, or SIGTERM/SIGHUP (twin.signals.Stopped)
             self.status = "interrupted"
-            self.note(f"interrupted by the user after {self.k} completed steps")
+            self.stopped_by = getattr(exc, "signal_name", "Ctrl-C")
+            self.stopped_signum = int(getattr(exc, "signum", 2))
+            self.note(f"interrupted ({self.stopped_by}) after {self.k} completed steps")
         except BaseException:
             self.status = "failed"
             self.wall_s = wall_before + time.perf_counter() - t0
@@ -1856,10 +1863,12 @@ class Simulation:
     # ------------------------------------------------------------------ resume
     @classmethod
     def resume(cls, path, facility=None, *, hours: float | None = None, flow_memo: dict | None = None,
-               on_event: Callable | None = None) -> "Simulation":
+               on_event: Callable | None = None,
+               checkpoint_every_s: float | None = None) -> "Simulation":
         """A simulation that continues the run stored in ``path`` (a results file or its
         folder). The facility is read from its original path (or ``facility``) and must be
-        the one the run started with. ``hours`` extends the period."""
+        the one the run started with. ``hours`` extends the period;
+        ``checkpoint_every_s`` changes the checkpoint interval (results are unchanged)."""
         p = Path(path)
         if p.is_dir():
             p = results_path(p)
@@ -1869,6 +1878,8 @@ class Simulation:
             if hours < data.steps_done * settings.step_s / 3600.0:
                 raise InputError(f"{p} already holds {data.steps_done} steps; --hours {hours} is shorter")
             settings = replace(settings, hours=float(hours))
+        if checkpoint_every_s is not None:
+            settings = replace(settings, checkpoint_every_s=float(checkpoint_every_s))
         if facility is None:
             facility = data.facility_source_path
             if not facility or not Path(facility).is_file():

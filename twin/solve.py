@@ -11,8 +11,6 @@ and, for a record mean, the intake temperatures' standard error) and ``coarse_st
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -218,23 +216,10 @@ def convergence_text(conv: dict) -> str:
 
 
 def atomic_write_bytes(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)     # mkstemp makes 0600; results are for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write through a temporary file in the same folder, then rename over ``path``
+    (:func:`twin.outputs.atomic_write`)."""
+    from twin.outputs import atomic_write
+    atomic_write(path, write)
 
 
 def write_json(path, data) -> None:

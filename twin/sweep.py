@@ -65,16 +65,28 @@ def worker_specs(n_tasks: int, workers: int | None = None, backend: str = "auto"
     return [{"TWIN_CPU_THREADS": threads} for _ in range(n)]
 
 
-def local_cluster(specs: list[dict]):
-    """A Dask cluster of worker processes on 127.0.0.1, one per entry of ``specs``."""
+def local_cluster(specs: list[dict], dashboard: str | None = None):
+    """A Dask cluster of worker processes on 127.0.0.1, one per entry of ``specs``.
+
+    Nothing listens but Dask's own TCP ports on 127.0.0.1: no HTTP server on the scheduler
+    or the workers (Dask starts one even with the dashboard off; see
+    :mod:`twin.dask_quiet`), unless ``dashboard`` (``HOST:PORT``) asks for the
+    scheduler's dashboard there."""
     from distributed import Nanny, Scheduler, SpecCluster
+
+    from twin.dask_quiet import QuietScheduler, QuietWorker
     workers = {
         f"twin-{i}": {"cls": Nanny,
                       "options": {"nthreads": 1, "env": env, "host": "127.0.0.1",
-                                  "silence_logs": logging.ERROR, "dashboard": False}}
+                                  "silence_logs": logging.ERROR, "dashboard": False,
+                                  "worker_class": QuietWorker}}
         for i, env in enumerate(specs)}
-    scheduler = {"cls": Scheduler, "options": {"host": "127.0.0.1", "dashboard": False,
-                                                   "dashboard_address": None}}
+    if dashboard:
+        scheduler = {"cls": Scheduler, "options": {"host": "127.0.0.1", "dashboard": True,
+                                                       "dashboard_address": dashboard}}
+    else:
+        scheduler = {"cls": QuietScheduler, "options": {"host": "127.0.0.1", "dashboard": False,
+                                                            "dashboard_address": None}}
     return SpecCluster(workers=workers, scheduler=scheduler, silence_logs=logging.ERROR,
                        name="dc-twin")
 
@@ -90,12 +102,13 @@ class TaskRunner:
     """
 
     def __init__(self, n_tasks: int = 2, scheduler: str | None = None,
-                 workers: int | None = None, backend: str = "auto"):
+                 workers: int | None = None, backend: str = "auto", dashboard: str | None = None):
         if workers is not None and workers < 1:
             raise SweepError(f"--workers {workers}: give at least 1")
         if scheduler is not None:
             check_scheduler_address(scheduler)
         self.scheduler = scheduler
+        self.dashboard = dashboard
         self.inline = scheduler is None and (n_tasks <= 1 or workers == 1)
         self.specs = None if self.inline or scheduler else worker_specs(n_tasks, workers, backend)
         self.cluster = None
@@ -115,7 +128,7 @@ class TaskRunner:
         from distributed import Client
         try:
             if self.scheduler is None:
-                self.cluster = local_cluster(self.specs)
+                self.cluster = local_cluster(self.specs, self.dashboard)
                 self.client = Client(self.cluster)
             else:
                 try:
@@ -174,13 +187,13 @@ class TaskRunner:
 
 def run_tasks(fn: Callable, tasks: Sequence[tuple], scheduler: str | None = None,
               workers: int | None = None, progress: Callable | None = None,
-              backend: str = "auto") -> list:
+              backend: str = "auto", dashboard: str | None = None) -> list:
     """``[fn(*t) for t in tasks]``, in parallel on Dask (one :class:`TaskRunner`);
     ``progress(done, total, result)`` after each task finishes (in completion order)."""
     tasks = list(tasks)
     if not tasks:
         return []
-    with TaskRunner(len(tasks), scheduler, workers, backend) as runner:
+    with TaskRunner(len(tasks), scheduler, workers, backend, dashboard) as runner:
         return runner.map(fn, tasks, progress)
 
 

@@ -322,7 +322,6 @@ def _boxes(items, values=None):
 
 def _flag_boxes(view, bit):
     """Bodies from the cell flags (when the facility is not available)."""
-    import pyvista as pv
     if "flags" not in view.fields:
         return None
     img = _image(view)

@@ -686,13 +686,13 @@ def _worker_address() -> str:
 
 def run_whatif(cases: list[Case], hall=None, cell_m=0.3, backend="auto", settings=None,
                scheduler=None, workers=None, progress=None,
-               coarse_start: bool = False) -> list[dict]:
+               coarse_start: bool = False, dashboard: str | None = None) -> list[dict]:
     """Solve every case in parallel (:func:`twin.sweep.run_tasks`); records in case order,
     each with ``delta`` (difference to the baseline, the first case)."""
     from twin.sweep import run_tasks
     tasks = [(c, hall, cell_m, backend, settings, coarse_start) for c in cases]
     recs = run_tasks(run_case, tasks, scheduler=scheduler, workers=workers, progress=progress,
-                     backend=backend)
+                     backend=backend, dashboard=dashboard)
     return add_deltas(recs)
 
 
