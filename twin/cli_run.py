@@ -103,13 +103,28 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
                 raise InputError(f"nothing to resume: {rp} holds {_KIND_TEXT[kind]}, not a twin run; "
                                  "give the --out of the run to continue")
             from click.core import ParameterSource
-            explicit = [p for p in ("step", "backend", "cell_m", "thermal", "profile", "utilization",
-                                    "start_day", "halls", "target_inlet", "flow_tol", "rack_airflow",
-                                    "snapshot_every")
-                        if ctx.get_parameter_source(p) == ParameterSource.COMMANDLINE]
-            if explicit:
-                raise InputError(f"--resume continues with the settings stored in {rp}; leave out "
-                                 + ", ".join("--" + p.replace("_m", "").replace("_", "-") for p in explicit))
+
+            from twin.results import read_results
+            given = {
+                "step": ("step_s", lambda: parse_duration_s(step)),
+                "backend": ("backend", lambda: backend), "cell_m": ("cell_m", lambda: cell_m),
+                "thermal": ("thermal", lambda: thermal), "profile": ("profile", lambda: profile),
+                "utilization": ("utilization", lambda: utilization),
+                "start_day": ("start_h", lambda: (start_day - 1) * 24.0),
+                "halls": ("halls", lambda: tuple(halls)),
+                "target_inlet": ("target_inlet_temp_c", lambda: target_inlet),
+                "flow_tol": ("flow_tol_frac", lambda: flow_tol),
+                "rack_airflow": ("rack_airflow", lambda: rack_airflow),
+                "snapshot_every": ("snapshot_every_h",
+                                   lambda: parse_duration_s(snapshot_every) / 3600.0 if snapshot_every else 0.0)}
+            stored = RunSettings.from_dict(read_results(rp, restart=False).settings)
+            differ = [p for p, (field, value) in given.items()
+                      if ctx.get_parameter_source(p) == ParameterSource.COMMANDLINE
+                      and value() != getattr(stored, field)]
+            if differ:
+                raise InputError(f"--resume continues with the settings stored in {rp}; "
+                                 + ", ".join("--" + p.replace("_m", "").replace("_", "-") for p in differ)
+                                 + " differ from them: leave them out (or start a new run)")
             h = hours if ctx.get_parameter_source("hours") == ParameterSource.COMMANDLINE else None
             ce = every_s if ctx.get_parameter_source("checkpoint_every") == ParameterSource.COMMANDLINE \
                 else None
@@ -138,8 +153,9 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
         _print_summary(sim, out_dir, console)
         if status == "interrupted":
             how = getattr(sim, "stopped_by", "Ctrl-C")
-            console.print(f"[yellow]interrupted ({how}) after {sim.k} of {sim.n_steps} steps; the completed "
-                          f"steps are in {rp}.[/] Continue with:\n  twin run {facility} --out {out_dir} --resume")
+            click.echo(f"interrupted ({how}) after {sim.k} of {sim.n_steps} steps; the completed steps "
+                       f"are in {rp}. Continue with:\n  twin run {facility} --out {out_dir} --resume",
+                       err=True)        # also with --quiet
             sys.exit(128 + getattr(sim, "stopped_signum", 2))
 
 

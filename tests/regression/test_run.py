@@ -154,7 +154,11 @@ def test_cli_resume_of_complete_run_and_refusals(full, tmp_path):
     res = runner.invoke(main, ["run", str(SMALL), "--out", str(out), "--quiet"])
     assert res.exit_code == 2 and "--resume" in res.output
     res = runner.invoke(main, ["run", str(SMALL), "--out", str(out), "--resume", "--step", "1h"])
-    assert res.exit_code == 2 and "--step" in res.output
+    assert res.exit_code == 2 and "--step differ" in res.output
+    # the same command again with --resume appended (a batch script) is accepted
+    res = runner.invoke(main, ["run", str(SMALL), "--out", str(out), "--resume", "--step", "30m",
+                               "--cell", "0.3", "--quiet"])
+    assert res.exit_code == 0, res.output
     res = runner.invoke(main, ["run", str(SMALL), "--out", str(tmp_path / "none"), "--resume"])
     assert res.exit_code == 2 and "nothing to resume" in res.output
 
