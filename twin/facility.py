@@ -46,7 +46,7 @@ import numpy as np
 import tomli_w
 import tomllib
 from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints,
-                      ValidationError, model_validator)
+                      ValidationError, field_validator, model_validator)
 
 from kernels.errors import InputError
 from kernels.problem import Fluid
@@ -137,7 +137,6 @@ def _display(path) -> str:
 
 # ------------------------------------------------------------------------------- schema
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, min_length=1, max_length=64)]
-Real = Annotated[float, Field(allow_inf_nan=False)]
 PosReal = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegReal = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Frac = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
@@ -165,7 +164,44 @@ MAX_TILE_COUNT = 1000
 MAX_HALL_COPIES = 200
 MAX_ITEM_COUNT = 1000
 
+#: Largest cooling unit or air handler: airflow [m3/s] and capacity [kW] (the largest air
+#: handlers move ~50 m3/s and remove ~2 MW); most air through one rack [m3/s].
+MAX_UNIT_AIRFLOW_M3_S = 100.0
+MAX_UNIT_CAPACITY_KW = 10_000.0
+MAX_RACK_AIRFLOW_M3_S = 50.0
+#: One item of the plant or power system [kW, kVA] (chillers, CDUs, towers, UPS and
+#: transformers stay below ~100 MW a unit); a site's grid, PPAs and solar [MW].
+MAX_PLANT_ITEM_KW = 100_000.0
+MAX_SITE_MW = 10_000.0
+#: Temperature differences (approach, range, rise) [K]; chiller COP; pumps; voltages;
+#: prices [KRW/kWh] and grid carbon [kg CO2/kWh] (coal is ~1).
+MAX_DELTA_T_K = 50.0
+MAX_COP = 50.0
+MAX_PUMP_FLOW_M3_S = 50.0
+MAX_PUMP_HEAD_KPA = 5_000.0
+MAX_VOLTAGE_KV = 1_200.0
+MAX_PRICE_KRW_PER_KWH = 10_000.0
+MAX_CARBON_KG_PER_KWH = 2.0
+#: Site elevation [m] (the Dead Sea shore to the highest towns).
+MIN_ELEVATION_M, MAX_ELEVATION_M = -500.0, 6_000.0
+
+
+def _upto(hi: float, lo: float = 0.0, strict_lo: bool = True):
+    """A finite float in (lo, hi] (or [lo, hi] when ``strict_lo`` is false)."""
+    low = {"gt": lo} if strict_lo else {"ge": lo}
+    return Annotated[float, Field(le=hi, allow_inf_nan=False, **low)]
+
+
 HallSize = Annotated[float, Field(gt=0, le=MAX_HALL_SIZE_M, allow_inf_nan=False)]
+#: A position in a hall [m]: from its corner, within the largest hall (and as far outside).
+Coord = Annotated[float, Field(ge=-MAX_HALL_SIZE_M, le=MAX_HALL_SIZE_M, allow_inf_nan=False)]
+UnitFlow = _upto(MAX_UNIT_AIRFLOW_M3_S)
+DeltaT = _upto(MAX_DELTA_T_K)
+ItemKw = _upto(MAX_PLANT_ITEM_KW)
+SiteMw = _upto(MAX_SITE_MW)
+Price = _upto(MAX_PRICE_KRW_PER_KWH, strict_lo=False)
+Carbon = _upto(MAX_CARBON_KG_PER_KWH, strict_lo=False)
+Voltage = _upto(MAX_VOLTAGE_KV)
 RackPower = Annotated[float, Field(gt=0, le=MAX_RACK_POWER_KW, allow_inf_nan=False)]
 ItemCount = Annotated[int, Field(ge=1, le=MAX_ITEM_COUNT)]
 Facing = Literal["+x", "-x", "+y", "-y"]
@@ -216,7 +252,7 @@ class Campus(_Model):
     location: str = ""
     lat_deg: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
     lon_deg: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
-    elevation_m: Real = 0.0
+    elevation_m: Annotated[float, Field(ge=MIN_ELEVATION_M, le=MAX_ELEVATION_M, allow_inf_nan=False)] = 0.0
     weather: Annotated[str, StringConstraints(min_length=1)]
     description: str = ""
     air: Air = Air()
@@ -225,7 +261,7 @@ class Campus(_Model):
 class Building(_Model):
     name: Name
     description: str = ""
-    floor_area_m2: PosReal | None = None
+    floor_area_m2: _upto(1e6) | None = None
 
 
 class RackType(_Model):
@@ -241,8 +277,8 @@ class RackType(_Model):
     source: str = ""
     nameplate_power_kw: RackPower
     idle_power_kw: Annotated[float, Field(ge=0, le=MAX_RACK_POWER_KW, allow_inf_nan=False)]
-    design_airflow_m3_s: PosReal | None = None
-    design_delta_t_k: PosReal | None = None
+    design_airflow_m3_s: _upto(MAX_RACK_AIRFLOW_M3_S) | None = None
+    design_delta_t_k: DeltaT | None = None
     liquid_capture_frac: Frac = 0.0
     width_m: Annotated[float, Field(gt=0, le=MAX_RACK_WIDTH_M, allow_inf_nan=False)]
     depth_m: Annotated[float, Field(gt=0, le=MAX_RACK_DEPTH_M, allow_inf_nan=False)]
@@ -291,8 +327,8 @@ class Row(_Model):
     type: str | None = None
     types: Annotated[list[str], Field(max_length=MAX_ROW_RACKS)] | None = None
     count: Annotated[int, Field(ge=1, le=MAX_ROW_RACKS)] | None = None
-    x_m: Real
-    y_m: Real
+    x_m: Coord
+    y_m: Coord
     along: Axis = "x"
     pitch_m: HallSize | None = None
     facing: Facing
@@ -321,8 +357,8 @@ class Rack(_Model):
 
     name: Name
     type: str
-    x_m: Real
-    y_m: Real
+    x_m: Coord
+    y_m: Coord
     facing: Facing
     power_kw: RackPower | None = None
 
@@ -347,15 +383,15 @@ class CoolingUnit(_Model):
 
     name: Name
     type: CoolerType
-    x_m: Real | None = None
-    y_m: Real | None = None
+    x_m: Coord | None = None
+    y_m: Coord | None = None
     width_m: HallSize | None = None
     depth_m: HallSize | None = None
     height_m: Annotated[float, Field(gt=0, le=MAX_HALL_HEIGHT_M, allow_inf_nan=False)] | None = None
     facing: Facing | None = None
-    airflow_m3_s: PosReal
+    airflow_m3_s: UnitFlow
     supply_temp_c: Annotated[float, Field(ge=5, le=45, allow_inf_nan=False)]
-    capacity_kw: PosReal
+    capacity_kw: _upto(MAX_UNIT_CAPACITY_KW)
     intake: Literal["top", "back"] | None = None
     count: Annotated[int, Field(ge=1, le=MAX_UNIT_COUNT)] = 1
     along: Axis | None = None
@@ -417,13 +453,13 @@ class Patch(_Model):
     name: Name
     unit: Name
     surface: Surface
-    x_m: Real | None = None
-    y_m: Real | None = None
-    z_m: Real | None = None
+    x_m: Coord | None = None
+    y_m: Coord | None = None
+    z_m: Coord | None = None
     length_m: HallSize
     width_m: HallSize | None = None
     height_m: Annotated[float, Field(gt=0, le=MAX_HALL_HEIGHT_M, allow_inf_nan=False)] | None = None
-    airflow_m3_s: PosReal | None = None
+    airflow_m3_s: UnitFlow | None = None
     count: Annotated[int, Field(ge=1, le=MAX_PATCH_COUNT)] = 1
     along: Axis | None = None
     pitch_m: HallSize | None = None
@@ -479,15 +515,15 @@ class TileGroup(_Model):
     corner ``(x_m, y_m)``. Give ``open_area_frac`` (loss from Idelchik) or ``k_loss``."""
 
     name: Name
-    x_m: Real
-    y_m: Real
+    x_m: Coord
+    y_m: Coord
     count: Annotated[int, Field(ge=1, le=MAX_TILE_COUNT)] | None = None
     along: Axis = "x"
     length_m: HallSize | None = None
     width_m: HallSize | None = None
     tile_m: Annotated[float, Field(gt=0, le=3.0, allow_inf_nan=False)] = 0.6
     open_area_frac: OpenFrac | None = None
-    k_loss: PosReal | None = None
+    k_loss: _upto(1e4) | None = None
 
     @model_validator(mode="after")
     def _check(self):
@@ -533,9 +569,9 @@ class Containment(_Model):
     doors: bool = True
     door_leakage_frac: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.02
     roof: bool = True
-    roof_z_m: PosReal | None = None
-    start_m: Real | None = None
-    end_m: Real | None = None
+    roof_z_m: _upto(MAX_HALL_HEIGHT_M) | None = None
+    start_m: Coord | None = None
+    end_m: Coord | None = None
 
 
 class CDU(_Model):
@@ -545,8 +581,8 @@ class CDU(_Model):
     the racks; ``approach_k``: above the facility-water supply."""
 
     name: Name
-    capacity_kw: PosReal
-    approach_k: PosReal
+    capacity_kw: ItemKw
+    approach_k: DeltaT
     supply_temp_c: Annotated[float, Field(ge=5, le=70, allow_inf_nan=False)] = 35.0
     serves: Annotated[list[str], Field(min_length=1)]
 
@@ -589,8 +625,8 @@ class Chiller(_Model):
     type: Literal["water-cooled-centrifugal", "water-cooled-screw", "air-cooled-screw",
                   "air-cooled-scroll", "absorption"] = "water-cooled-centrifugal"
     count: ItemCount = 1
-    capacity_kw: PosReal
-    cop: PosReal
+    capacity_kw: ItemKw
+    cop: _upto(MAX_COP)
 
 
 class CoolingTower(_Model):
@@ -598,10 +634,10 @@ class CoolingTower(_Model):
 
     name: Name
     count: ItemCount = 1
-    capacity_kw: PosReal
-    approach_k: PosReal
-    range_k: PosReal
-    fan_power_kw: PosReal
+    capacity_kw: ItemKw
+    approach_k: DeltaT
+    range_k: DeltaT
+    fan_power_kw: ItemKw
 
 
 class DryCooler(_Model):
@@ -610,9 +646,9 @@ class DryCooler(_Model):
 
     name: Name
     count: ItemCount = 1
-    capacity_kw: PosReal
-    approach_k: PosReal
-    fan_power_kw: PosReal
+    capacity_kw: ItemKw
+    approach_k: DeltaT
+    fan_power_kw: ItemKw
     adiabatic: bool = False
     loop: str = "facility-water"
 
@@ -621,8 +657,8 @@ class Pump(_Model):
     name: Name
     loop: Annotated[str, StringConstraints(min_length=1)]
     count: ItemCount = 1
-    flow_m3_s: PosReal
-    head_kpa: PosReal
+    flow_m3_s: _upto(MAX_PUMP_FLOW_M3_S)
+    head_kpa: _upto(MAX_PUMP_HEAD_KPA)
     efficiency_frac: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.75
 
 
@@ -631,7 +667,7 @@ class Economizer(_Model):
     ``hx_approach_k``) or ``air-side``."""
 
     kind: Literal["none", "water-side", "air-side"] = "water-side"
-    hx_approach_k: PosReal = 1.5
+    hx_approach_k: DeltaT = 1.5
 
 
 class Plant(_Model):
@@ -654,26 +690,26 @@ class Plant(_Model):
 class Ups(_Model):
     name: Name
     count: ItemCount = 1
-    capacity_kw: PosReal
+    capacity_kw: ItemKw
     efficiency_frac: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 
 
 class Transformer(_Model):
     name: Name
     count: ItemCount = 1
-    capacity_kva: PosReal
+    capacity_kva: ItemKw
     efficiency_frac: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
-    primary_kv: PosReal
-    secondary_kv: PosReal
+    primary_kv: Voltage
+    secondary_kv: Voltage
 
 
 class GridSupply(_Model):
     """Utility supply: connection size, emission factor and energy tariff."""
 
-    capacity_mw: PosReal
-    carbon_kg_per_kwh: NonNegReal
-    tariff_krw_per_kwh: NonNegReal
-    voltage_kv: PosReal | None = None
+    capacity_mw: SiteMw
+    carbon_kg_per_kwh: Carbon
+    tariff_krw_per_kwh: Price
+    voltage_kv: Voltage | None = None
 
 
 class Contract(_Model):
@@ -682,15 +718,15 @@ class Contract(_Model):
 
     name: Name
     kind: Literal["solar", "onshore-wind", "offshore-wind", "hydro", "nuclear", "other"]
-    capacity_mw: PosReal
+    capacity_mw: SiteMw
     capacity_factor_frac: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
-    price_krw_per_kwh: NonNegReal
-    carbon_kg_per_kwh: NonNegReal = 0.0
+    price_krw_per_kwh: Price
+    carbon_kg_per_kwh: Carbon = 0.0
 
 
 class Power(_Model):
     grid: GridSupply | None = None
-    solar_mw: NonNegReal = 0.0
+    solar_mw: _upto(MAX_SITE_MW, strict_lo=False) = 0.0
     solar_capacity_factor_frac: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.15
     contracts: list[Contract] = []
     ups: list[Ups] = []
@@ -716,6 +752,14 @@ class Facility(_Model):
     _warnings: list = PrivateAttr(default_factory=list)
     _origins: dict = PrivateAttr(default_factory=dict)
     _layouts: dict = PrivateAttr(default_factory=dict)
+
+    @field_validator("format_version", mode="before")
+    @classmethod
+    def _integer_version(cls, v):
+        if type(v) is not int:      # 1.0 and '1' equal 1 to Python, not to the format
+            raise ValueError(f"format_version = {_fmt(v)} is not allowed; it must be the "
+                             "integer 1, without quotes: format_version = 1")
+        return v
 
     def __eq__(self, other):
         return type(other) is type(self) and self.model_dump() == other.model_dump()
@@ -1460,7 +1504,8 @@ def check_facility(fac: Facility) -> list[Diagnostic]:
         if hall.building is not None and hall.building not in bnames:
             hc.add("error", f"halls[{hall.name}].building",
                    f"building '{hall.building}' is not defined{_did_you_mean(hall.building, bnames)}; "
-                   f"buildings: {', '.join(bnames) or '(none: add [[buildings]])'}")
+                   f"buildings: {', '.join(bnames) or '(none: add [[buildings]])'}",
+                   file=fac._origins.get(("halls", i, "building")))
         lay, hc = _build_layout(fac, hall, i, hc)
         n_err = sum(d.severity == "error" for d in hc.items)
         _check_hall(fac, hall, lay, hc)
@@ -1962,7 +2007,12 @@ def _read_toml(path: Path, diags: list, via: str = "", text: str | None = None):
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        diags.append(Diagnostic("error", where, "", f"not valid TOML: {exc}"))
+        msg = str(exc)
+        if msg.endswith("(at end of document)"):
+            n_lines = text.count("\n") + (not text.endswith("\n"))
+            msg = (msg.removesuffix(")") + f", line {n_lines}: is the file cut short? "
+                   "compare it with the original)")
+        diags.append(Diagnostic("error", where, "", f"not valid TOML: {msg}"))
         return None
     except RecursionError:
         doc = None
@@ -1996,7 +2046,7 @@ def _tag_origins(doc: dict, path: Path):
 
 def _strip(d):
     if isinstance(d, dict):
-        return {k: _strip(v) for k, v in d.items() if k != "__origin__"}
+        return {k: _strip(v) for k, v in d.items() if k not in ("__origin__", "__overrides__")}
     if isinstance(d, list):
         return [_strip(v) for v in d]
     return d
@@ -2080,8 +2130,10 @@ def _load_doc(path: Path, root: Path, diags: list, stack: tuple = (), via: str =
 _HALL_REUSE_KEYS = ("file", "from_hall", "template", "count")
 
 
-def _expand_halls(doc: dict, path: Path, root: Path, diags: list, stack: tuple):
-    """Resolve hall entries with ``file``/``from_hall``, ``template`` and ``count``."""
+def _expand_halls(doc: dict, path: Path, root: Path, diags: list, stack: tuple,
+                  copies: dict | None = None):
+    """Resolve hall entries with ``file``/``from_hall``, ``template`` and ``count``;
+    ``copies`` gets {copy name: (entry name, copy names)} of every ``count > 1``."""
     halls = doc.get("halls")
     if not isinstance(halls, list):
         return
@@ -2164,6 +2216,9 @@ def _expand_halls(doc: dict, path: Path, root: Path, diags: list, stack: tuple):
         over = {k: copy.deepcopy(v) for k, v in h.items() if k not in _HALL_REUSE_KEYS}
         over.pop("__origin__", None)
         new = {**base, **over}
+        if base:    # keys set on this entry are this file's, not the hall file's
+            new["__overrides__"] = {**base.get("__overrides__", {}),
+                                    **{k: str(origin) for k in over if not k.startswith("__")}}
         if "from_hall" in h and "file" not in h:
             diags.append(Diagnostic("error", _display(origin), hp + ".from_hall",
                                     "from_hall goes with file"))
@@ -2181,10 +2236,13 @@ def _expand_halls(doc: dict, path: Path, root: Path, diags: list, stack: tuple):
         if count == 1:
             out.append(new)
         else:
-            for k in range(count):
+            names = [f"{new.get('name', 'hall')}{k + 1:02d}" for k in range(count)]
+            for name in names:
                 c = copy.deepcopy(new)
-                c["name"] = f"{new.get('name', 'hall')}{k + 1:02d}"
+                c["name"] = name
                 out.append(c)
+                if copies is not None:
+                    copies[name] = (str(new.get("name", "hall")), names)
     doc["halls"] = out
 
 
@@ -2193,6 +2251,9 @@ def _collect_origins(doc: dict) -> dict:
     for i, h in enumerate(doc.get("halls", []) if isinstance(doc.get("halls"), list) else []):
         if isinstance(h, dict) and "__origin__" in h:
             origins[("halls", i)] = Path(h["__origin__"])
+        if isinstance(h, dict) and isinstance(h.get("__overrides__"), dict):
+            for key, f in h["__overrides__"].items():
+                origins[("halls", i, key)] = Path(f)
     rts = doc.get("rack_types")
     if isinstance(rts, dict):
         for name, rt in rts.items():
@@ -2238,7 +2299,8 @@ def _walk_loc(loc, raw):
             mode, cls = _unwrap(cls.model_fields[el].annotation)
         elif mode == "list" and isinstance(el, int):
             item = node[el] if isinstance(node, list) and el < len(node) else None
-            label = item.get("name") if isinstance(item, dict) and isinstance(item.get("name"), str) else el
+            label = item.get("name") if isinstance(item, dict) and isinstance(item.get("name"), str) \
+                and item.get("name") else el
             if parts:
                 parts[-1] += f"[{label}]"
             node = item
@@ -2265,6 +2327,13 @@ _EXPECTED = {
 
 _SIZE_WHY = (f"the twin takes halls up to {MAX_HALL_SIZE_M:g} m a side; split a longer "
              "building into halls, and check the unit: metres")
+_DT_WHY = (f"a design temperature difference is at most {MAX_DELTA_T_K:g} K; "
+           "check the unit: K")
+_KV_WHY = f"a voltage is at most {MAX_VOLTAGE_KV:,.0f} kV; check the unit: kV, not V"
+_PRICE_WHY = f"a price is at most {MAX_PRICE_KRW_PER_KWH:,.0f} KRW per kWh; check the unit: KRW/kWh"
+_POS_WHY = (f"a position is metres from the hall's corner, at most {MAX_HALL_SIZE_M:g} m; "
+            "check the unit: metres")
+_LOWER_WHY = {"elevation_m", "x_m", "y_m", "z_m", "start_m", "end_m"}
 _LIMIT_WHY = {
     ("Hall", "length_m"): _SIZE_WHY, ("Hall", "width_m"): _SIZE_WHY,
     "length_m": _SIZE_WHY, "width_m": _SIZE_WHY, "pitch_m": _SIZE_WHY, "depth_m": _SIZE_WHY,
@@ -2288,6 +2357,35 @@ _LIMIT_WHY = {
     ("TileGroup", "count"): f"one row of tiles holds at most {MAX_TILE_COUNT} tiles",
     ("TileGroup", "tile_m"): "floor tiles are 0.6 m (at most 3 m); check the unit: metres",
     "count": f"one entry makes at most {MAX_ITEM_COUNT} items; check the number",
+    ("CoolingUnit", "airflow_m3_s"): f"one cooling unit or air handler moves at most "
+                                     f"{MAX_UNIT_AIRFLOW_M3_S:g} m3/s; check the unit: m3/s, not L/s",
+    ("Patch", "airflow_m3_s"): f"one air handler moves at most {MAX_UNIT_AIRFLOW_M3_S:g} m3/s; "
+                               "check the unit: m3/s, not L/s",
+    ("CoolingUnit", "capacity_kw"): f"one cooling unit removes at most {MAX_UNIT_CAPACITY_KW:,.0f} kW; "
+                                    "check the unit: kW, not W",
+    ("RackType", "design_airflow_m3_s"): f"a rack moves at most {MAX_RACK_AIRFLOW_M3_S:g} m3/s; "
+                                         "check the unit: m3/s, not L/s",
+    "capacity_kw": f"one plant or power item is at most {MAX_PLANT_ITEM_KW:,.0f} kW (100 MW); "
+                   "check the unit: kW, not W",
+    "capacity_kva": f"one transformer is at most {MAX_PLANT_ITEM_KW:,.0f} kVA; check the unit: kVA",
+    "fan_power_kw": f"fans of one item draw at most {MAX_PLANT_ITEM_KW:,.0f} kW; check the unit: kW",
+    "approach_k": _DT_WHY, "range_k": _DT_WHY, "hx_approach_k": _DT_WHY, "design_delta_t_k": _DT_WHY,
+    "cop": f"a chiller's COP is at most {MAX_COP:g} (about 3 to 10 at design)",
+    "flow_m3_s": f"one pump moves at most {MAX_PUMP_FLOW_M3_S:g} m3/s; check the unit: m3/s, not L/s",
+    "head_kpa": f"a pump head is at most {MAX_PUMP_HEAD_KPA:,.0f} kPa (50 bar); check the unit: kPa",
+    "capacity_mw": f"a grid connection or contract is at most {MAX_SITE_MW:,.0f} MW; check the unit: MW",
+    "solar_mw": f"on-site solar is at most {MAX_SITE_MW:,.0f} MW; check the unit: MW",
+    "voltage_kv": _KV_WHY, "primary_kv": _KV_WHY, "secondary_kv": _KV_WHY,
+    "tariff_krw_per_kwh": _PRICE_WHY, "price_krw_per_kwh": _PRICE_WHY,
+    "carbon_kg_per_kwh": f"grid carbon is at most {MAX_CARBON_KG_PER_KWH:g} kg CO2/kWh (coal is about 1); "
+                         "check the unit: kg per kWh",
+    "elevation_m": f"a site lies between {MIN_ELEVATION_M:,.0f} and {MAX_ELEVATION_M:,.0f} m above sea "
+                   "level; check the unit: metres",
+    "x_m": _POS_WHY, "y_m": _POS_WHY, "z_m": _POS_WHY, "start_m": _POS_WHY, "end_m": _POS_WHY,
+    "floor_area_m2": "a building's floor is at most 1,000,000 m2; check the unit: m2",
+    "k_loss": "a tile's or grille's loss coefficient is below 10,000 (a 50 % open tile: about 4)",
+    "roof_z_m": f"a containment roof is at most {MAX_HALL_HEIGHT_M:g} m above the slab; "
+                "check the unit: metres",
 }
 
 
@@ -2303,6 +2401,8 @@ def _translate(err: dict, raw: dict, origins: dict, root) -> Diagnostic:
     file = root
     if len(loc) >= 2 and loc[0] in ("halls", "rack_types"):
         file = origins.get((loc[0], loc[1]), root)
+        if len(loc) >= 3:
+            file = origins.get((loc[0], loc[1], loc[2]), file)
     if typ == "extra_forbidden":
         parent, cls = _walk_loc(loc[:-1], raw)
         key = str(loc[-1])
@@ -2331,7 +2431,7 @@ def _translate(err: dict, raw: dict, origins: dict, root) -> Diagnostic:
         msg = f"{key} = {_fmt(inp)}: it must be {op} {bound}"
         if op == ">" and bound == 0:
             msg += " (a zero or negative power, flow or size is not physical)"
-        elif op in ("<", "<="):
+        elif op in ("<", "<=") or (op == ">=" and key in _LOWER_WHY):
             _, pcls = _walk_loc(loc[:-1], raw)
             why = _LIMIT_WHY.get((pcls.__name__ if pcls else "", key)) or _LIMIT_WHY.get(key)
             if why:
@@ -2402,13 +2502,48 @@ def loads_facility(text: str, folder=None, name: str = "facility.toml") -> Facil
 
 def _load(p: Path, text: str | None) -> Facility:
     diags: list[Diagnostic] = []
+    copies: dict = {}
     root = p.resolve().parent
     doc = _load_doc(p, root, diags, text=text)
     if doc is not None:
-        _expand_halls(doc, p.resolve(), root, diags, ())
+        _expand_halls(doc, p.resolve(), root, diags, (), copies)
     if diags or doc is None:
         raise FacilityError(diags or [Diagnostic("error", _display(p), "", "could not be read")])
-    return parse_facility(doc, source=p, origins=_collect_origins(doc))
+    try:
+        fac = parse_facility(doc, source=p, origins=_collect_origins(doc))
+    except FacilityError as exc:
+        raise FacilityError(_fold_copies(exc.diagnostics, copies)) from None
+    fac._warnings = _fold_copies(fac._warnings, copies)
+    return fac
+
+
+def _fold_copies(diags: list, copies: dict) -> list:
+    """One diagnostic for a problem that every copy of a hall entry (``count = N``) has:
+    the first copy's, naming the others, instead of N lines that differ by the name."""
+    if not copies:
+        return list(diags)
+    groups: dict = {}
+    for d in diags:
+        m = re.match(r"halls\[([^\]]+)\]", d.path)
+        name = m.group(1) if m and m.group(1) in copies else None
+        if name is None:
+            groups[id(d)] = [d]
+            continue
+        entry = copies[name][0]
+        key = (d.severity, d.file, d.path.replace(name, "\0"), d.message.replace(name, "\0"), entry)
+        groups.setdefault(key, []).append(d)
+    out = []
+    for same in groups.values():
+        d = same[0]
+        if len(same) > 1:
+            first = re.match(r"halls\[([^\]]+)\]", same[1].path).group(1)
+            last = re.match(r"halls\[([^\]]+)\]", same[-1].path).group(1)
+            entry = copies[first][0]
+            d = Diagnostic(d.severity, d.file, d.path,
+                           f"{d.message} (the same in {len(same) - 1} more copies of hall "
+                           f"'{entry}': {first}" + (f" .. {last})" if len(same) > 2 else ")"))
+        out.append(d)
+    return out
 
 
 def _rho_cp(air: "Air | None" = None) -> float:

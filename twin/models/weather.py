@@ -258,7 +258,7 @@ def read_epw(path) -> Weather:
         raise _epw_error(p, None, f"cannot read weather file ({exc.strerror})", "check its permissions")
     lines = text.splitlines()
     if len(lines) < _EPW_N_HEADER:
-        raise _epw_error(p, len(lines), f"only {len(lines)} lines, an EPW has 8 header lines and 8760 rows",
+        raise _epw_error(p, len(lines) or None, f"only {len(lines)} lines, an EPW has 8 header lines and 8760 rows",
                          "give a complete EPW file")
     loc = [s.strip() for s in lines[0].split(",")]
     if loc[0].upper() != "LOCATION" or len(loc) < 10:
