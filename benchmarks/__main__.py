@@ -13,7 +13,7 @@ Per backend (``numba-cpu``, ``numba-cuda``, ``cupy`` and the plain NumPy referen
   a GPU; arrays held by the solver, plus NumPy's peak temporaries, on the host);
 * **scaling**: the sizes ascending (``--grow`` goes on doubling the cells until the memory
   or the per-backend ``--budget-s`` runs out) and the exponent ``p`` in ``time ~ cells^p``;
-* **a shipped hall** (``meshes/<hall>.toml`` through ``twin.mesh.mesh_hall``): one step per
+* **a shipped hall** (``meshes/<hall>.toml`` through ``twin.thermal.mesh.mesh_hall``): one step per
   backend, then steady state on the compiled backends (the NumPy one is estimated from
   its step time);
 * the **Numba CPU / NumPy ratio** of the step (target: at least 10x).

@@ -1,6 +1,6 @@
 """A day of the shipped campus, and how its cost grows with the number of halls.
 
-Runs :class:`twin.simulation.Simulation` (the ``twin run`` loop: IT load, airflow and heat,
+Runs :class:`twin.loop.simulation.Simulation` (the ``twin run`` loop: IT load, airflow and heat,
 cooling plant, power) on ``meshes/ulsan-campus.toml`` for each compiled backend, first on
 the campus's first hall alone, then on the first ``N`` halls for each ``N`` asked for. The
 twin solves each *distinct* hall once and lets it stand for its identical copies (the
@@ -29,7 +29,7 @@ def run_campus_day(targets, opts, log) -> dict:
     """``{"status", "runs": [...], "skipped": [...]}`` for ``opts.campus_halls``."""
     from kernels.errors import TwinError
     from twin.facility import load_facility
-    from twin.simulation import RunSettings, Simulation
+    from twin.loop.simulation import RunSettings, Simulation
 
     path = Path(opts.campus_file) if opts.campus_file else CAMPUS
     try:

@@ -1,4 +1,4 @@
-"""Benchmark cases: a synthetic room of any size, and the shipped halls when ``twin.mesh`` works.
+"""Benchmark cases: a synthetic room of any size, and the shipped halls when ``twin.thermal.mesh`` works.
 
 The synthetic room is built from :mod:`kernels.problem` only, so the kernel and step
 benchmarks do not depend on the facility layer: an ``n x n x n`` box of 0.1 m cells with
@@ -87,16 +87,16 @@ def synthetic_room(n: int, cell_m: float = CELL_M, turbulence=None) -> Problem:
 
 
 def shipped_hall(name: str = "small-hall", cell_m: float = 0.2):
-    """``(problem, description)`` of a shipped hall via ``twin.mesh``, or ``(None, why)``."""
+    """``(problem, description)`` of a shipped hall via ``twin.thermal.mesh``, or ``(None, why)``."""
     try:
         from twin.facility import load_facility
-        from twin.mesh import mesh_hall
+        from twin.thermal.mesh import mesh_hall
     except Exception as exc:  # the facility layer is not there (yet)
-        return None, f"twin.mesh is not importable ({type(exc).__name__}: {exc})"
+        return None, f"twin.thermal.mesh is not importable ({type(exc).__name__}: {exc})"
     path = Path(__file__).resolve().parent.parent / "meshes" / f"{name}.toml"
     try:
         out = mesh_hall(load_facility(path), cell_m=cell_m, backend=None)
     except Exception as exc:
         return None, f"mesh_hall({name}, cell_m={cell_m}) failed ({type(exc).__name__}: {exc})"
     problem = out[0] if isinstance(out, tuple) else out
-    return problem, f"meshes/{name}.toml at {cell_m} m cells via twin.mesh.mesh_hall"
+    return problem, f"meshes/{name}.toml at {cell_m} m cells via twin.thermal.mesh.mesh_hall"

@@ -1,7 +1,7 @@
 """Cell types as ``uint8`` bit flags (one byte per cell).
 
 Only ``SOLID`` changes the physics; the other bits say what a solid or fluid cell belongs
-to, for views and checks. Rasterised by ``twin.mesh`` from the facility geometry.
+to, for views and checks. Rasterised by ``twin.thermal.mesh`` from the facility geometry.
 """
 from enum import IntFlag
 

@@ -1,6 +1,6 @@
 """What the thermal core is asked to solve: fields, masks and flow devices on a grid.
 
-This is the contract between the facility layer (``twin.mesh`` fills these in from a
+This is the contract between the facility layer (``twin.thermal.mesh`` fills these in from a
 facility file) and the solver. The solver knows cells, faces and devices by index, not
 racks by name: the names here are only carried through for reporting.
 

@@ -1083,7 +1083,7 @@ class PlacedPanel:
 
 @dataclass
 class HallLayout:
-    """Everything placed in one hall, in metres (input of :func:`twin.mesh.mesh_hall`)."""
+    """Everything placed in one hall, in metres (input of :func:`twin.thermal.mesh.mesh_hall`)."""
 
     hall: Hall
     racks: list[PlacedRack] = field(default_factory=list)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twin.solve import atomic_write_bytes
+from twin.thermal.steady import atomic_write_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -78,7 +78,7 @@ CASES = {c.name: c for c in (
 
 def problem_for(case: Case, cell_m: float | None = None):
     """The case's :class:`kernels.Problem` (units' flows scaled, capacities lifted)."""
-    from twin.mesh import mesh_hall
+    from twin.thermal.mesh import mesh_hall
     problem, report = mesh_hall(ROOT / case.facility, case.hall,
                                 cell_m=case.cell_m if cell_m is None else cell_m,
                                 backend=None, check_memory=False)
@@ -125,7 +125,7 @@ def _save_npz(path: Path, **arrays):
 def twin_answer(case: Case, backend: str = "numba-cpu", coarse_start: bool = False) -> dict:
     """Solve the case with the twin; per-rack intakes, times (CPU counts every thread)."""
     from kernels.solver import SolverSettings
-    from twin.solve import steady_solve
+    from twin.thermal.steady import steady_solve
     problem, _ = problem_for(case)
     t0, c0 = time.perf_counter(), time.process_time()
     solver, run, coarse = steady_solve(

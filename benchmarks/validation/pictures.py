@@ -42,8 +42,8 @@ def slice_positions(problem) -> tuple[float, float]:
 
 def render_case(name: str, png: Path) -> dict:
     """Four panels: twin and OpenFOAM, horizontal and vertical slices. Returns the range."""
-    from twin.viz import offscreen_plotter
-    from twin.solve import atomic_write_bytes
+    from twin.outputs.view import offscreen_plotter
+    from twin.thermal.steady import atomic_write_bytes
     problem, _ = problem_for(CASES[name])
     Tt = np.load(result_path(name).with_name(f"{name}-twin.npz"))["T"].astype(float)
     To = np.load(result_path(name).with_name(f"{name}-fields.npz"))["T"].astype(float)
@@ -143,7 +143,7 @@ def page() -> str:
     from .openfoam import DIFFERENCES
     head = [
         "# Validation: the twin against OpenFOAM", "",
-        "Each reference hall is meshed once by the twin (`twin.mesh.mesh_hall`) and the same "
+        "Each reference hall is meshed once by the twin (`twin.thermal.mesh.mesh_hall`) and the same "
         "`kernels.Problem` is solved by the twin and by OpenFOAM v1912 "
         "(`buoyantBoussinesqSimpleFoam`, standard k-epsilon with wall functions) on "
         "identical cells (`benchmarks/validation/openfoam.py`). The cooling units' airflow "
@@ -176,7 +176,7 @@ def page() -> str:
 
 
 def write_docs(render: bool = True) -> Path:
-    from twin.solve import atomic_write_bytes
+    from twin.thermal.steady import atomic_write_bytes
     if render:
         PICTURES.mkdir(parents=True, exist_ok=True)
         for name in CASES:

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from twin.cli import main
 from twin.facility import BUILTIN_DIR
-from twin.outputs import (LOCK_NAME, FolderLock, OutputError, atomic_write, check_file,
+from twin.outputs.files import (LOCK_NAME, FolderLock, OutputError, atomic_write, check_file,
                           check_folder, clean_temporaries, results_kind)
 
 SMALL = str(BUILTIN_DIR / "small-hall.toml")

@@ -26,7 +26,7 @@ from click.testing import CliRunner
 
 from twin.cli import main
 from twin.facility import BUILTIN_DIR
-from twin.outputs import LOCK_NAME
+from twin.outputs.files import LOCK_NAME
 
 SMALL = str(BUILTIN_DIR / "small-hall.toml")
 ARGS = ["--hours", "12", "--step", "30m", "--cell", "0.4", "--rack-airflow", "design",
@@ -161,7 +161,7 @@ def test_two_runs_into_one_folder_at_once_one_is_refused(tmp_path):
 
 
 def test_full_disk_at_a_checkpoint_keeps_the_last_one(reference, tmp_path, monkeypatch):
-    import twin.results as R
+    import twin.outputs.results as R
     ref, _ = reference
     out = tmp_path / "full"
     real = R._write_file
@@ -191,7 +191,7 @@ def test_full_disk_at_a_checkpoint_keeps_the_last_one(reference, tmp_path, monke
 
 def test_local_cluster_listens_on_loopback_without_http(tmp_path):
     psutil = pytest.importorskip("psutil")
-    from twin.sweep import TaskRunner
+    from twin.studies.sweep import TaskRunner
 
     def listeners():
         me = psutil.Process()

@@ -26,7 +26,7 @@ import pytest
 
 from kernels.solver import SolverSettings
 from twin.facility import load_facility
-from twin.solve import solve_hall
+from twin.thermal.steady import solve_hall
 
 from tests.regression import golden
 

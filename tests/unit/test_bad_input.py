@@ -9,7 +9,7 @@ from kernels.errors import InputError
 from tests.unit.test_facility import HEAD, ROW_A, doc, one_error
 from twin.cli import main
 from twin.facility import (MAX_FILE_BYTES, MAX_NESTING, FacilityError, load_facility)
-from twin.sweep import TaskRunner, check_scheduler_address
+from twin.studies.sweep import TaskRunner, check_scheduler_address
 
 
 def cli(*args):

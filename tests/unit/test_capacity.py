@@ -6,10 +6,10 @@ import pytest
 from click.testing import CliRunner
 
 from kernels.solver import SolverSettings
-from twin.capacity import candidate_positions, find_capacity, ordered_candidates
+from twin.studies.capacity import candidate_positions, find_capacity, ordered_candidates
 from twin.cli import main
 from twin.facility import BUILTIN_DIR, load_facility, loads_facility
-from twin.whatif import solve_case
+from twin.studies.whatif import solve_case
 
 SMALL = BUILTIN_DIR / "small-hall.toml"
 
@@ -72,8 +72,8 @@ class _Stop(Exception):
 def test_coarse_start_reaches_the_steady_solves(monkeypatch, small):
     """``twin capacity --coarse-start`` passes the option to ``find_capacity`` and from
     there to the baseline solve."""
-    import twin.capacity as capacity
-    import twin.whatif as whatif
+    import twin.studies.capacity as capacity
+    import twin.studies.whatif as whatif
     from kernels.errors import InputError
     seen = {}
 

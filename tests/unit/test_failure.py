@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from twin.cli import main
 from twin.facility import BUILTIN_DIR, load_facility
-from twin.failure import time_to_limit
-from twin.whatif import make_case
+from twin.studies.failure import time_to_limit
+from twin.studies.whatif import make_case
 
 SMALL = BUILTIN_DIR / "small-hall.toml"
 
@@ -77,7 +77,7 @@ class _Stop(Exception):
 def test_coarse_start_reaches_the_steady_solve(monkeypatch):
     """``twin fail --coarse-start`` passes the option down to the steady solve before the
     failure (``solve_case``), through ``run_n_minus_1`` and ``run_failure``."""
-    import twin.failure as failure
+    import twin.studies.failure as failure
     from kernels.errors import InputError
     seen = {}
 

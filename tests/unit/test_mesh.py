@@ -12,7 +12,7 @@ from kernels.flags import Flag
 from twin.cli import main
 from twin.facility import (BUILTIN_DIR, Facility, idelchik_perforated_plate_k, load_facility,
                            loads_facility)
-from twin.mesh import MeshError, mesh_hall, write_vtk
+from twin.thermal.mesh import MeshError, mesh_hall, write_vtk
 
 MESHES = BUILTIN_DIR
 SOLID, RACK, COOLER = int(Flag.SOLID), int(Flag.RACK), int(Flag.COOLER)

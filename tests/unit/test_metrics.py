@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kernels.errors import InputError
-from twin import metrics as m
+from twin.models import metrics as m
 
 
 # --- RCI (Herrlin 2005) ------------------------------------------------------------------

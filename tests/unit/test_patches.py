@@ -14,7 +14,7 @@ import pytest
 from kernels.errors import InputError
 from kernels.problem import Port
 from twin.facility import flow_for_delta_t, load_facility
-from twin.mesh import mesh_hall
+from twin.thermal.mesh import mesh_hall
 
 from .test_facility import errors_of, load_text, one_error
 
@@ -309,7 +309,7 @@ def test_benchmark_halls_mesh_on_cell_faces():
 
 def test_vtk_shows_patches(tmp_path):
     pytest.importorskip("pyvista")
-    from twin.mesh import write_vtk
+    from twin.thermal.mesh import write_vtk
     fac = load(text(WALL_SUPPLY.format(extra="")), tmp_path)
     problem, report = mesh_hall(fac, cell_m=0.2, backend=None)
     files = [f.name for f in write_vtk(problem, report, tmp_path / "vtk")]
@@ -343,7 +343,7 @@ def test_campus_air_out_of_range(tmp_path):
 
 
 def test_twin_models_use_campus_air(tmp_path):
-    from twin.simulation import rack_spec_for
+    from twin.loop.simulation import rack_spec_for
     fac = load(text(air="[campus.air]\ndensity_kg_m3 = 1.0\n"), tmp_path)
     r = fac.layout("H1").racks[0]
     spec = rack_spec_for(r, fac.rho_cp)
@@ -376,7 +376,7 @@ def test_port_faces_union_and_shares():
 @pytest.fixture(scope="module")
 def solved_floor_diffusers():
     from kernels.solver import SolverSettings
-    from twin.solve import solve_hall
+    from twin.thermal.steady import solve_hall
     fac = load_facility(HALLS / "floor-diffusers.toml")
     sol = solve_hall(fac, cell_m=0.4, backend="numba-cpu",
                      settings=SolverSettings(max_steps=300, dtype="float64"))

@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from kernels.solver import SolverSettings
 from twin.cli import main
 from twin.facility import BUILTIN_DIR, load_facility
-from twin.failure import run_n_minus_1, write_failure_outputs
-from twin.solve import solve_hall, write_steady_h5
+from twin.studies.failure import run_n_minus_1, write_failure_outputs
+from twin.thermal.steady import solve_hall, write_steady_h5
 
 SMALL = BUILTIN_DIR / "small-hall.toml"
 

@@ -71,7 +71,7 @@ def test_fine_solver_started_from_coarse_flow_keeps_its_pattern():
 def test_steady_solve_with_coarse_start_and_its_fallback():
     from kernels.solver import SolverSettings
     from tests.verification.cases import room
-    from twin.solve import steady_solve
+    from twin.thermal.steady import steady_solve
     settings = SolverSettings(max_steps=3000)
     solver, run, coarse = steady_solve(room(cell_m=0.25), lambda cell: room(cell_m=cell), 0.25,
                                        "numba-cpu", settings, coarse_start=True)

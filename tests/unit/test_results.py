@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from kernels.errors import InputError
-from twin import results as R
+from twin.outputs import results as R
 
 
 def _data(n=3, status="complete") -> R.RunData:

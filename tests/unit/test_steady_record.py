@@ -230,7 +230,7 @@ def test_flow_record_batches_stay_bounded_and_weighted():
 
 def test_summary_and_texts_report_how_a_solve_ended():
     from kernels.solver import RunResult
-    from twin.solve import convergence_summary, convergence_text, progress_text
+    from twin.thermal.steady import convergence_summary, convergence_text, progress_text
     run = RunResult(converged=True, iterations=9000, wall_s=1.0, sim_time_s=90.0,
                     residuals={"mode": "statistically steady (record mean)", "windows": 17,
                                "window_change_k": 0.41, "record_windows": 12,

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from kernels.solver import SolverSettings
 from twin.cli import main
 from twin.facility import BUILTIN_DIR, load_facility
-from twin.solve import solve_hall, write_steady_h5
+from twin.thermal.steady import solve_hall, write_steady_h5
 
 SMALL = BUILTIN_DIR / "small-hall.toml"
 
@@ -50,7 +50,7 @@ def _shrink(poly, f=0.6):
 def test_view_png_has_hot_colours_at_the_hottest_rack(result, tmp_path):
     from PIL import Image
 
-    from twin.viz import load_result, render_png
+    from twin.outputs.view import load_result, render_png
     png = tmp_path / "view.png"
     vtk_dir = tmp_path / "vtk"
     r = CliRunner().invoke(main, ["view", str(result), "--png", str(png), "--vtk", str(vtk_dir),

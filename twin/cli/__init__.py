@@ -3,7 +3,7 @@
 Each area registers its commands from its own module (``twin/cli_*.py``) below, so that
 commands can grow without editing one another. Errors derived from
 :class:`kernels.errors.TwinError` are printed as one line and exit with status 2; Ctrl-C,
-SIGTERM and SIGHUP stop a command cleanly (:mod:`twin.signals`) with status 128 + signal.
+SIGTERM and SIGHUP stop a command cleanly (:mod:`twin.cli.signals`) with status 128 + signal.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class TwinGroup(click.Group):
     def invoke(self, ctx):
         import signal
 
-        from twin.signals import HANDLED, exit_status, install_handlers
+        from twin.cli.signals import HANDLED, exit_status, install_handlers
         previous = {s: signal.getsignal(s) for s in HANDLED}
         install_handlers()
         try:
@@ -52,8 +52,8 @@ def main():
 
 # --- command registration (one line per area module) ---------------------------------
 # cli-registrations-begin
-from twin.cli_facility import validate, mesh; main.add_command(validate); main.add_command(mesh)  # noqa: E402,E702
-from twin.cli_core import backends, solve; main.add_command(backends); main.add_command(solve)  # noqa: E402,E702
-from twin.cli_study import whatif, fail, capacity, view, report; [main.add_command(c) for c in (whatif, fail, capacity, view, report)]  # noqa: E402,E702
-from twin.cli_run import run; main.add_command(run)  # noqa: E402,E702
+from twin.cli.facility import validate, mesh; main.add_command(validate); main.add_command(mesh)  # noqa: E402,E702
+from twin.cli.solve import backends, solve; main.add_command(backends); main.add_command(solve)  # noqa: E402,E702
+from twin.cli.studies import whatif, fail, capacity, view, report; [main.add_command(c) for c in (whatif, fail, capacity, view, report)]  # noqa: E402,E702
+from twin.cli.run import run; main.add_command(run)  # noqa: E402,E702
 # cli-registrations-end

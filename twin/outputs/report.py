@@ -1,14 +1,14 @@
 """One self-contained HTML page of a result (``twin report``).
 
 The page has no script and loads nothing: CSS inline, charts as inline SVG drawn here,
-the 3D picture as a base64 PNG (:mod:`twin.viz`). Sections: summary (heat, cooling,
+the 3D picture as a base64 PNG (:mod:`twin.outputs.view`). Sections: summary (heat, cooling,
 inlet metrics), time series (every group of the file with a ``time_s`` axis: the N-1
 runs of ``twin fail``, the series of ``twin run``), the N-1 table where there is one,
 the worst racks, the cooling units, the hot spots and the picture.
 
 Inlet metrics: rack inlet = intake-face mean; RCI_HI / RCI_LO over every intake cell
 when the facility in the file meshes to the result's grid (else over the rack means);
-see :mod:`twin.whatif` for the definitions and references.
+see :mod:`twin.studies.whatif` for the definitions and references.
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .metrics import rci_hi_pct, rci_lo_pct, rti_pct
-from .whatif import ALLOWABLE_MAX_C, RECOMMENDED_MAX_C, RECOMMENDED_MIN_C
+from twin.models.metrics import rci_hi_pct, rci_lo_pct, rti_pct
+from twin.studies.whatif import ALLOWABLE_MAX_C, RECOMMENDED_MAX_C, RECOMMENDED_MIN_C
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf"]
@@ -191,7 +191,7 @@ def time_series(path) -> list[dict]:
 
 
 def run_charts(path) -> list[str]:
-    """Charts of a ``twin run`` results file (:mod:`twin.results`): power, PUE, rack
+    """Charts of a ``twin run`` results file (:mod:`twin.outputs.results`): power, PUE, rack
     inlets, renewable share, outdoor temperatures."""
     import h5py
     charts = []
@@ -273,7 +273,7 @@ def _chart_for(ts: dict, limit_lines=True) -> list[str]:
 
 
 def inlet_summary(view) -> dict:
-    """Inlet metrics of a :class:`twin.viz.ResultView` (see the module docstring)."""
+    """Inlet metrics of a :class:`twin.outputs.view.ResultView` (see the module docstring)."""
     T = view.fields["temp_c"]
     cells = []
     if view.ports:
@@ -337,7 +337,7 @@ def _f(v, fmt="{:.1f}"):
 def build_report(result, hall=None, limit_c: float = RECOMMENDED_MAX_C, picture=True,
                  time_s=None) -> str:
     """The HTML text of the report of ``result`` (a results .h5 file)."""
-    from .viz import load_result, render_png
+    from twin.outputs.view import load_result, render_png
     e = html.escape
     view = load_result(result, hall, time_s=time_s)
     s = view.summary
@@ -469,7 +469,7 @@ def _tl(v, ts):
 def write_report(result, out_html, hall=None, limit_c=RECOMMENDED_MAX_C, picture=True,
                  time_s=None) -> Path:
     """Write the report of ``result`` to ``out_html`` (atomically)."""
-    from .solve import atomic_write_bytes
+    from twin.thermal.steady import atomic_write_bytes
     text = build_report(result, hall=hall, limit_c=limit_c, picture=picture, time_s=time_s)
     out = Path(out_html)
     atomic_write_bytes(out, lambda p: p.write_text(text, encoding="utf-8"))

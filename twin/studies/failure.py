@@ -31,7 +31,7 @@ import numpy as np
 
 from kernels.errors import InputError
 
-from .whatif import (ALLOWABLE_MAX_C, RECOMMENDED_MAX_C, inlet_metrics, solve_case,
+from twin.studies.whatif import (ALLOWABLE_MAX_C, RECOMMENDED_MAX_C, inlet_metrics, solve_case,
                      unit_device_names)
 
 
@@ -63,7 +63,7 @@ def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: fl
     """One N-1 case: ``unit`` fails after steady state (see the module docstring).
 
     ``coarse_start``: the steady state before the failure starts from a solve on a coarser
-    grid (:func:`twin.solve.steady_solve`); the transient after it is unchanged.
+    grid (:func:`twin.thermal.steady.steady_solve`); the transient after it is unchanged.
 
     Returns a record: ``unit``, ``time_to_recommended_s`` / ``time_to_allowable_s``
     (None: not reached in the run), ``worst_racks``, ``capacity`` (remaining units
@@ -141,7 +141,7 @@ def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: fl
         g = s.problem.grid
         out["fields"] = s.fields()
         out["centers_m"] = [g.centers(a) for a in range(3)]
-        from .whatif import hall_summary
+        from twin.studies.whatif import hall_summary
         out["summary"] = hall_summary(facility, sol.report, s, run, cell_m, run.wall_s)
         out["summary"]["off_units"] = failed
         out["summary"]["time_s"] = float(minutes * 60.0)
@@ -165,8 +165,8 @@ def run_n_minus_1(facility, units, hall=None, minutes=5.0, cell_m=0.3, backend="
                   settings=None, sample_s=1.0, scheduler=None, workers=None, progress=None,
                   keep_fields=False, run_progress=None,
                   coarse_start: bool = False, dashboard: str | None = None) -> list[dict]:
-    """:func:`run_failure` for each of ``units``, in parallel (:func:`twin.sweep.run_tasks`)."""
-    from .sweep import run_tasks
+    """:func:`run_failure` for each of ``units``, in parallel (:func:`twin.studies.sweep.run_tasks`)."""
+    from twin.studies.sweep import run_tasks
     lay = facility.layout(facility.hall(hall).name)
     for u in units:
         unit_device_names(lay, [u])            # a bad name fails here, before any solve
@@ -197,7 +197,7 @@ def write_failure_outputs(out_dir, recs: list[dict], meta: dict, facility_text: 
     import csv
     import io
 
-    from .solve import atomic_write_bytes, write_json
+    from twin.thermal.steady import atomic_write_bytes, write_json
     out = Path(out_dir)
     write_json(out / "fail.json", {**meta, "cases": [_jsonable(r) for r in recs]})
     buf = io.StringIO()
@@ -237,7 +237,7 @@ def _rank(r):
 
 
 def write_failure_h5(path, recs: list[dict], facility_text: str = "") -> None:
-    """Self-describing HDF5: ``/halls/<hall>`` as :func:`twin.solve.write_steady_h5`
+    """Self-describing HDF5: ``/halls/<hall>`` as :func:`twin.thermal.steady.write_steady_h5`
     (fields at the end of the worst case's run), ``/failure/<unit>/`` the time series
     (``time_s`` scale; ``rack_inlet_c`` time x rack; ``inlet_max_c``) and the results as
     attributes."""
@@ -245,7 +245,7 @@ def write_failure_h5(path, recs: list[dict], facility_text: str = "") -> None:
 
     import h5py
 
-    from .solve import RESULT_SCHEMA, atomic_write_bytes
+    from twin.thermal.steady import RESULT_SCHEMA, atomic_write_bytes
     worst = min((r for r in recs if "fields" in r), key=_rank)
 
     def write(p):

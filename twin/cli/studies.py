@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from twin.cli_checks import dashboard_option, holds_output_folder, ranged, scheduler_option
+from twin.cli.checks import dashboard_option, holds_output_folder, ranged, scheduler_option
 
 _BACKENDS = ["auto", "cpu", "numba-cpu", "numba-cuda", "cupy"]
 
@@ -44,7 +44,7 @@ def _settings(max_steps):
 
 def _load(facility, cell_m):
     from twin.facility import load_facility
-    from twin.solve import check_cell
+    from twin.thermal.steady import check_cell
     check_cell(cell_m)
     return load_facility(facility)
 
@@ -96,7 +96,7 @@ def whatif(facility, sets, sweep_file, hall, cell_m, backend, max_steps, schedul
     """
     from rich.console import Console
 
-    from twin.whatif import build_cases, run_whatif, write_outputs
+    from twin.studies.whatif import build_cases, run_whatif, write_outputs
     fac = _load(facility, cell_m)
     cases = build_cases(fac, sets, sweep_file)
     con = Console(stderr=True)
@@ -116,7 +116,7 @@ def _print_whatif(recs):
     from rich.console import Console
     from rich.table import Table
 
-    from twin.whatif import METRIC_COLUMNS
+    from twin.studies.whatif import METRIC_COLUMNS
     shown = ["inlet_max_c", "inlet_mean_c", "racks_over_27", "rci_hi_pct", "rti_pct",
              "cooling_kw", "return_c"]
     cols = [c for c in METRIC_COLUMNS if c[0] in shown]
@@ -192,7 +192,7 @@ def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_st
     from rich.table import Table
 
     from kernels.errors import InputError
-    from twin.failure import fmt_time, hall_units, run_n_minus_1, write_failure_outputs
+    from twin.studies.failure import fmt_time, hall_units, run_n_minus_1, write_failure_outputs
     fac = _load(facility, cell_m)
     if each and units:
         raise InputError("give --unit NAME or --each, not both")
@@ -286,7 +286,7 @@ def capacity(facility, rack_type, hall, cell_m, backend, max_steps, utilization,
     from rich.console import Console
     from rich.table import Table
 
-    from twin.capacity import find_capacity, write_capacity_outputs
+    from twin.studies.capacity import find_capacity, write_capacity_outputs
     fac = _load(facility, cell_m)
     con = Console(stderr=True)
 
@@ -332,7 +332,7 @@ def _time_s(text):
         return None
     if str(text).strip() in ("0", "0s", "0.0"):
         return 0.0
-    from twin.simulation import parse_duration_s
+    from twin.loop.simulation import parse_duration_s
     return parse_duration_s(text)
 
 
@@ -363,14 +363,14 @@ def view(result, hall, time_s, png, vtk_dir, limit_c, size):
       twin view runs/small/results.h5 --png runs/small/view.png --vtk runs/small/vtk
     """
     from kernels.errors import InputError
-    from twin.viz import build_scene, export_vtk, load_result, render_png
+    from twin.outputs.view import build_scene, export_vtk, load_result, render_png
     try:
         w, h = (int(v) for v in size.lower().split("x"))
         if w < 64 or h < 64 or w > 8192 or h > 8192:
             raise ValueError
     except ValueError:
         raise InputError(f"--size {size}: give WIDTHxHEIGHT in pixels, e.g. 1280x860") from None
-    from twin.outputs import check_file, check_folder
+    from twin.outputs.files import check_file, check_folder
     png = png or str(Path(result).with_name("view.png"))
     check_file(png, "--png")
     if vtk_dir:
@@ -408,8 +408,8 @@ def report(result, hall, out_html, time_s, picture):
       twin report runs/small/results.h5
       twin report runs/n-1/fail.h5 --out runs/n-1/report.html
     """
-    from twin.report import write_report
-    from twin.outputs import check_file
+    from twin.outputs.report import write_report
+    from twin.outputs.files import check_file
     out = out_html or str(Path(result).with_name("report.html"))
     check_file(out, "--out")
     p = write_report(result, out, hall=hall, picture=picture, time_s=_time_s(time_s))

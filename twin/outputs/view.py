@@ -1,6 +1,6 @@
 """3D views of hot spots: off-screen PNG and VTK export (``twin view``).
 
-Input: a result file with the layout of :func:`twin.solve.write_steady_h5`
+Input: a result file with the layout of :func:`twin.thermal.steady.write_steady_h5`
 (``/halls/<hall>/{temp_c, u_m_s, v_m_s, w_m_s, flags, x_m, y_m, z_m}``, the summary as
 JSON in the group's ``summary_json`` attribute, the facility text in the file's
 ``facility_toml``): ``twin solve --out``, ``twin fail --out`` (``fail.h5``) and, where
@@ -42,7 +42,7 @@ class ResultView:
     summary: dict
     facility: object = None             # twin.facility.Facility or None
     layout: object = None               # twin.facility.HallLayout or None
-    ports: list = None                  # twin.mesh.PortInfo list (same grid) or None
+    ports: list = None                  # twin.thermal.mesh.PortInfo list (same grid) or None
     rack_inlet_c: dict = field(default_factory=dict)
     time_s: float | None = None
     notes: list = field(default_factory=list)
@@ -127,7 +127,7 @@ def _text(v) -> str:
 
 
 def _load_run(f, p, hall, time_s):
-    """A ``twin run`` results file (:mod:`twin.results`): one 3D snapshot and the
+    """A ``twin run`` results file (:mod:`twin.outputs.results`): one 3D snapshot and the
     series values of its step, as a steady-style summary."""
     snaps = [(k, _text(g.attrs["hall"]), int(g.attrs["step"]), float(g.attrs["time_h"]))
              for k, g in f.get("snapshots", {}).items()]
@@ -249,7 +249,7 @@ def _attach_geometry(view: ResultView, text: str):
         return
     cell = view.summary.get("cell_m") or min(view.spacing_m)
     try:
-        from twin.mesh import mesh_hall
+        from twin.thermal.mesh import mesh_hall
         problem, report = mesh_hall(fac, view.hall, cell_m=float(cell), check_memory=False)
         if problem.grid.shape == view.shape:
             view.ports = report.ports
@@ -436,7 +436,7 @@ def render_png(view: ResultView, png, limit_c: float = DEFAULT_LIMIT_C,
     "bbox": (c0, r0, c1, r1)}``, pixels from the top-left), for checks and image maps."""
     import vtk
 
-    from twin.solve import atomic_write_bytes
+    from twin.thermal.steady import atomic_write_bytes
     scene = scene or build_scene(view, limit_c)
     clim = temperature_range(view, limit_c)
     pl = offscreen_plotter(window_size)

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from kernels.errors import TwinError
-from twin.cli_checks import ranged
+from twin.cli.checks import ranged
 
-from .facility import Facility, FacilityError, cell_size_warnings, load_facility
+from twin.facility import Facility, FacilityError, cell_size_warnings, load_facility
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -153,9 +153,9 @@ def mesh(file: Path, hall_name, cell_m: float, utilization: float, backend: str,
     Example:
       twin mesh meshes/small-hall.toml --cell 0.2 --vtk /tmp/small-hall
     """
-    from .mesh import mesh_hall, write_vtk
+    from twin.thermal.mesh import mesh_hall, write_vtk
     if vtk_dir is not None:
-        from .outputs import check_folder
+        from twin.outputs.files import check_folder
         check_folder(vtk_dir, "--vtk")
     fac = _load(file)
     try:

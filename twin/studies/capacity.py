@@ -31,7 +31,7 @@ import numpy as np
 
 from kernels.errors import InputError
 
-from .whatif import RECOMMENDED_MAX_C, Case, run_case
+from twin.studies.whatif import RECOMMENDED_MAX_C, Case, run_case
 
 #: RCI_HI below this fails the capacity criterion [%] (Herrlin 2005: >= 96 good, 91-95 acceptable).
 RCI_HI_MIN_PCT = 95.0
@@ -42,7 +42,7 @@ _TOL = 1e-6
 
 
 def passes(rec: dict, rci_min: float = RCI_HI_MIN_PCT) -> bool:
-    """Capacity criterion on a :func:`twin.whatif.run_case` record (a case whose solve
+    """Capacity criterion on a :func:`twin.studies.whatif.run_case` record (a case whose solve
     diverged counts as failing)."""
     if rec.get("error"):
         return False
@@ -224,14 +224,14 @@ def find_capacity(facility, hall=None, rack_type: str = "", cell_m: float = 0.3,
     """Search for the number of racks of ``rack_type`` the hall takes (module docstring).
 
     ``coarse_start``: every steady solve (the baseline and each count tried) starts from
-    a solve on a coarser grid (:func:`twin.solve.steady_solve`).
+    a solve on a coarser grid (:func:`twin.thermal.steady.steady_solve`).
 
     Returns ``count``, ``positions`` (the racks to add, in order, with tiles), the
     metrics at ``count`` (``at_count``), what fails at ``count + 1`` (``limit``), every
     evaluation, the skipped positions and ``facility_toml`` (the hall with the racks).
     """
-    from .sweep import TaskRunner
-    from .whatif import solve_case
+    from twin.studies.sweep import TaskRunner
+    from twin.studies.whatif import solve_case
     hall_name = facility.hall(hall).name
     if rack_type not in facility.rack_types:
         import difflib
@@ -325,7 +325,7 @@ def _why(rec, rci_min) -> str:
 
 def write_capacity_outputs(out_dir, result: dict) -> list[Path]:
     """``capacity.json`` and ``facility-plus-N.toml`` (the facility with the racks added)."""
-    from .solve import atomic_write_bytes, write_json
+    from twin.thermal.steady import atomic_write_bytes, write_json
     out = Path(out_dir)
     data = {k: v for k, v in result.items() if k != "facility_toml"}
     write_json(out / "capacity.json", data)

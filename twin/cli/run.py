@@ -1,9 +1,9 @@
-"""``twin run FACILITY``: simulate a campus over time (see :mod:`twin.simulation`).
+"""``twin run FACILITY``: simulate a campus over time (see :mod:`twin.loop.simulation`).
 
-Writes ``OUT/results.h5`` (schema in :mod:`twin.results`) and ``OUT/summary.json``. A
+Writes ``OUT/results.h5`` (schema in :mod:`twin.outputs.results`) and ``OUT/summary.json``. A
 progress bar shows the simulated time, steps per second and the time left; Ctrl-C stops
 (or SIGTERM) stops after writing every completed step, and ``--resume`` continues from the
-file. The output folder is checked and locked before any work (:mod:`twin.outputs`).
+file. The output folder is checked and locked before any work (:mod:`twin.outputs.files`).
 """
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from pathlib import Path
 import click
 
 from kernels.errors import InputError
-from twin.cli_checks import ranged
+from twin.cli.checks import ranged
 from twin.models.it_load import PROFILES
-from twin.outputs import OutputError, command_line, output_folder, results_kind
-from twin.results import results_path, summary_path
+from twin.outputs.files import OutputError, command_line, output_folder, results_kind
+from twin.outputs.results import results_path, summary_path
 
 __all__ = ["run"]
 
@@ -86,7 +86,7 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
     """
     from rich.console import Console
 
-    from twin.simulation import RunSettings, Simulation, parse_duration_s
+    from twin.loop.simulation import RunSettings, Simulation, parse_duration_s
 
     console = Console(stderr=True, quiet=quiet)
     every_s = _checkpoint_s(checkpoint_every)
@@ -104,7 +104,7 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
                                  "give the --out of the run to continue")
             from click.core import ParameterSource
 
-            from twin.results import read_results
+            from twin.outputs.results import read_results
             given = {
                 "step": ("step_s", lambda: parse_duration_s(step)),
                 "backend": ("backend", lambda: backend), "cell_m": ("cell_m", lambda: cell_m),
@@ -165,7 +165,7 @@ _KIND_TEXT = {"run": "a twin run", "steady": "a steady solve (twin solve)",
 
 def _checkpoint_s(text: str) -> float:
     """``--checkpoint-every``: a duration (``30s``, ``5m``) or 0 (after every step), at most a day."""
-    from twin.simulation import parse_duration_s
+    from twin.loop.simulation import parse_duration_s
     if str(text).strip() in ("0", "0s", "0.0"):
         return 0.0
     try:

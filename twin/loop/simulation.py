@@ -33,7 +33,7 @@ Each step is the mean over ``step_s`` seconds, quasi-steady by default:
 7. **Power**: electrical chain losses (transformer, UPS, PDU:
    :func:`twin.models.power.electrical_chain`), on-site PV and contracted solar/wind
    (:mod:`twin.models.renewables`), hour-by-hour matching, grid carbon and tariff.
-8. **Metrics** (:mod:`twin.metrics`): RCI, RTI, SHI, ASHRAE compliance, PUE, WUE, CUE.
+8. **Metrics** (:mod:`twin.models.metrics`): RCI, RTI, SHI, ASHRAE compliance, PUE, WUE, CUE.
 
 Thermal state: exact linear response at a frozen flow
 ----------------------------------------------------
@@ -100,7 +100,7 @@ import numpy as np
 
 from kernels.errors import InputError
 from twin.facility import Facility, Plant, load_facility
-from twin.metrics import (hot_spots, inlet_class_compliance, rci_hi_pct, rci_lo_pct, rti_pct,
+from twin.models.metrics import (hot_spots, inlet_class_compliance, rci_hi_pct, rci_lo_pct, rti_pct,
                           shi_rhi, RECOMMENDED, ASHRAE_CLASSES)
 from twin.models.airside import (AIR_CP_J_KG_K, AIR_DENSITY_KG_M3, WATER_CP_J_KG_K, CoilSpec,
                                  FanSpec, SupplyControlSpec, crah_coil, fan_affinity,
@@ -115,7 +115,7 @@ from twin.models.power import (DEFAULT_TARIFF, KOREA_GRID_CARBON_KG_PER_KWH, Ele
                                tou_price_krw_per_kwh, transformer_dry_type,
                                ups_double_conversion)
 from twin.models.weather import load_weather, weather_at, wet_bulb_temp_c
-from twin.results import RunData, Snapshot, read_results, results_path, summary_path, \
+from twin.outputs.results import RunData, Snapshot, read_results, results_path, summary_path, \
     write_json_atomic, write_results
 from twin.units import J_PER_KWH
 
@@ -601,7 +601,7 @@ class HallModel:
     """One solved hall: its mesh, solver, devices, controls and flow states."""
 
     def __init__(self, sim: "Simulation", hall_name: str, replicas: list[str]):
-        from twin.mesh import mesh_hall
+        from twin.thermal.mesh import mesh_hall
         from kernels.solver import Solver, SolverSettings
 
         self.sim = sim
@@ -1498,7 +1498,7 @@ class Simulation:
     def run(self, callback: Callable | None = None, out_dir=None) -> str:
         """Step to the end (or until interrupted). ``callback(sim, record)`` is called after
         each completed step; raising ``KeyboardInterrupt`` there (or pressing Ctrl-C, or
-        SIGTERM under ``twin``, see :mod:`twin.signals`) stops the run cleanly: completed
+        SIGTERM under ``twin``, see :mod:`twin.cli.signals`) stops the run cleanly: completed
         steps are kept and written. The results file is rewritten every
         ``settings.checkpoint_every_s`` of wall time (0: after every step). Returns the
         status (``"complete"`` or ``"interrupted"``)."""
@@ -1516,7 +1516,7 @@ class Simulation:
                     self.write(out_dir)
                     self._last_checkpoint = time.perf_counter()
             self.status = "complete"
-        except KeyboardInterrupt as exc:    # Ctrl-C, or SIGTERM/SIGHUP (twin.signals.Stopped)
+        except KeyboardInterrupt as exc:    # Ctrl-C, or SIGTERM/SIGHUP (twin.cli.signals.Stopped)
             self.status = "interrupted"
             self.stopped_by = getattr(exc, "signal_name", "Ctrl-C")
             self.stopped_signum = int(getattr(exc, "signum", 2))

@@ -29,7 +29,7 @@ COARSE_FACTORS = (2.0, 1.5)
 class HallSolution:
     hall: str
     solver: Solver
-    report: object          # twin.mesh.MeshReport
+    report: object          # twin.thermal.mesh.MeshReport
     run: object             # kernels.solver.RunResult
     summary: dict
 
@@ -113,7 +113,7 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
                utilization: float = 1.0, coarse_start: bool = False) -> HallSolution:
     """Mesh ``hall`` of ``facility`` at ``cell_m`` and solve it to steady state
     (``coarse_start``: see :func:`steady_solve`)."""
-    from twin.mesh import mesh_hall
+    from twin.thermal.mesh import mesh_hall
 
     def mesh_at(cell):
         return mesh_hall(facility, hall, cell_m=cell, utilization=utilization,
@@ -217,8 +217,8 @@ def convergence_text(conv: dict) -> str:
 
 def atomic_write_bytes(path: Path, write) -> None:
     """Write through a temporary file in the same folder, then rename over ``path``
-    (:func:`twin.outputs.atomic_write`)."""
-    from twin.outputs import atomic_write
+    (:func:`twin.outputs.files.atomic_write`)."""
+    from twin.outputs.files import atomic_write
     atomic_write(path, write)
 
 

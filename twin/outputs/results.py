@@ -164,8 +164,8 @@ def summary_path(out_dir) -> Path:
 # ------------------------------------------------------------------------------- writing
 def _atomic(path: Path, write):
     """Run ``write(tmp_path)`` then rename the temporary file over ``path``
-    (:func:`twin.outputs.atomic_write`)."""
-    from twin.outputs import atomic_write
+    (:func:`twin.outputs.files.atomic_write`)."""
+    from twin.outputs.files import atomic_write
     return atomic_write(path, write)
 
 

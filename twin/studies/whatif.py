@@ -25,7 +25,7 @@ or value is one line naming the path and the valid choices.
 
 Each case is one steady state (pseudo-time stepping to the criterion of
 :class:`kernels.solver.SolverSettings`, then the exact energy finish) at a coarse cell;
-the cases run in parallel on Dask (:mod:`twin.sweep`).
+the cases run in parallel on Dask (:mod:`twin.studies.sweep`).
 
 Metrics (:func:`inlet_metrics`): the *rack inlet temperature* is the mean over the rack's
 intake face (what a front-door sensor array reads); the Rack Cooling Index is computed
@@ -36,7 +36,7 @@ over every intake cell (one cell of the face ~ one server intake), after
 
 with the ASHRAE TC 9.9 class A1 limits (Thermal Guidelines for Data Processing
 Environments, 5th ed., 2021): recommended 18-27 degC, allowable 15-32 degC; RTI after
-Herrlin (2008). The indices are those of :mod:`twin.metrics`.
+Herrlin (2008). The indices are those of :mod:`twin.models.metrics`.
 """
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from kernels.errors import InputError
-from twin.metrics import rci_hi_pct, rci_lo_pct, rti_pct
+from twin.models.metrics import rci_hi_pct, rci_lo_pct, rti_pct
 
 #: ASHRAE class A1 inlet limits [degC] (TC 9.9 Thermal Guidelines, 5th ed., 2021).
 RECOMMENDED_MIN_C = 18.0
@@ -130,13 +130,13 @@ def solve_case(facility, hall: str | None = None, cell_m: float = 0.3, backend="
                progress=None, coarse_start: bool = False):
     """Mesh and solve one case to steady state.
 
-    Like :func:`twin.solve.solve_hall` (same summary keys), plus: ``off_units`` (unit
+    Like :func:`twin.thermal.steady.solve_hall` (same summary keys), plus: ``off_units`` (unit
     names, ``UNIT`` or ``HALL/UNIT``) move no air; ``rack_utilization`` ((rack or row,
     utilisation) pairs) overrides the utilisation of single racks or whole rows;
-    ``coarse_start`` as in :func:`twin.solve.steady_solve`. Returns a :class:`twin.solve.HallSolution` whose summary also has ``metrics``.
+    ``coarse_start`` as in :func:`twin.thermal.steady.steady_solve`. Returns a :class:`twin.thermal.steady.HallSolution` whose summary also has ``metrics``.
     """
-    from twin.mesh import mesh_hall
-    from twin.solve import HallSolution, hot_spots, steady_solve
+    from twin.thermal.mesh import mesh_hall
+    from twin.thermal.steady import HallSolution, hot_spots, steady_solve
 
     lay = facility.layout(facility.hall(hall).name)
     rack_power = _rack_power(lay, rack_utilization)
@@ -162,8 +162,8 @@ def solve_case(facility, hall: str | None = None, cell_m: float = 0.3, backend="
 
 
 def hall_summary(facility, report, solver, run, cell_m, wall_s) -> dict:
-    """The summary of :func:`twin.solve.solve_hall` (same keys) plus ``metrics``."""
-    from twin.solve import RESULT_SCHEMA, convergence_summary
+    """The summary of :func:`twin.thermal.steady.solve_hall` (same keys) plus ``metrics``."""
+    from twin.thermal.steady import RESULT_SCHEMA, convergence_summary
     racks, units = [], []
     for rec in solver.device_report():
         if rec["kind"] == "rack":
@@ -646,7 +646,7 @@ def build_cases(facility, sets=(), sweep_file=None) -> list[Case]:
 def run_case(case: Case, hall=None, cell_m=0.3, backend="auto", settings=None,
              coarse_start: bool = False) -> dict:
     """Solve one case (runs on a Dask worker): its comparison record (``coarse_start``:
-    :func:`twin.solve.steady_solve`)."""
+    :func:`twin.thermal.steady.steady_solve`)."""
     from kernels.errors import DivergenceError, TwinError
     t0 = time.perf_counter()
     rec = {"case": case.name, "label": case.label, "changes": [list(c) for c in case.changes],
@@ -687,9 +687,9 @@ def _worker_address() -> str:
 def run_whatif(cases: list[Case], hall=None, cell_m=0.3, backend="auto", settings=None,
                scheduler=None, workers=None, progress=None,
                coarse_start: bool = False, dashboard: str | None = None) -> list[dict]:
-    """Solve every case in parallel (:func:`twin.sweep.run_tasks`); records in case order,
+    """Solve every case in parallel (:func:`twin.studies.sweep.run_tasks`); records in case order,
     each with ``delta`` (difference to the baseline, the first case)."""
-    from twin.sweep import run_tasks
+    from twin.studies.sweep import run_tasks
     tasks = [(c, hall, cell_m, backend, settings, coarse_start) for c in cases]
     recs = run_tasks(run_case, tasks, scheduler=scheduler, workers=workers, progress=progress,
                      backend=backend, dashboard=dashboard)
@@ -734,7 +734,7 @@ def write_outputs(out_dir, recs, meta: dict) -> list[Path]:
     import csv
     import io
 
-    from twin.solve import atomic_write_bytes, write_json
+    from twin.thermal.steady import atomic_write_bytes, write_json
     out = Path(out_dir)
     head, rows = comparison_rows(recs)
     buf = io.StringIO()

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from kernels.errors import InputError
-from twin.cli_checks import ranged
-from twin.outputs import check_file, command_line, output_folder, results_kind
+from twin.cli.checks import ranged
+from twin.outputs.files import check_file, command_line, output_folder, results_kind
 
 
 @click.command()
@@ -71,7 +71,7 @@ def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, forc
     """
     from rich.console import Console
 
-    from twin.solve import check_cell
+    from twin.thermal.steady import check_cell
 
     check_cell(cell_m)
     con = Console(stderr=True)
@@ -98,7 +98,7 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
 
     from kernels.solver import SolverSettings
     from twin.facility import load_facility
-    from twin.solve import convergence_text, progress_text, solve_hall, write_json, write_steady_h5
+    from twin.thermal.steady import convergence_text, progress_text, solve_hall, write_json, write_steady_h5
 
     fac = load_facility(facility)
     settings = SolverSettings(max_steps=max_steps) if max_steps else None

@@ -43,7 +43,7 @@ def scheduler_option(ctx, param, value):
     """Click callback for ``--scheduler``: a Dask address, checked before connecting."""
     if value is None:
         return value
-    from twin.sweep import check_scheduler_address
+    from twin.studies.sweep import check_scheduler_address
     return check_scheduler_address(value)
 
 
@@ -51,7 +51,7 @@ def dashboard_option(ctx, param, value):
     """Click callback for ``--dashboard HOST:PORT`` (the local cluster's dashboard)."""
     if value is None:
         return value
-    from twin.sweep import check_scheduler_address
+    from twin.studies.sweep import check_scheduler_address
     try:
         text = check_scheduler_address(value if "://" not in value else value)
     except InputError as exc:
@@ -62,7 +62,7 @@ def dashboard_option(ctx, param, value):
 
 def holds_output_folder(param: str = "out_dir", option: str = "--out"):
     """Decorator of a command (innermost, right above ``def``): the folder given in the
-    keyword ``param`` is checked and locked (:mod:`twin.outputs`) before the command does
+    keyword ``param`` is checked and locked (:mod:`twin.outputs.files`) before the command does
     any work, and released when it ends; nothing happens when the option is not given."""
 
     def deco(f):
@@ -73,7 +73,7 @@ def holds_output_folder(param: str = "out_dir", option: str = "--out"):
                 return f(*args, **kwargs)
             import click
 
-            from twin.outputs import command_line, output_folder
+            from twin.outputs.files import command_line, output_folder
             with output_folder(folder, command_line(), option) as lock:
                 for n in lock.notes:
                     click.echo(f"note: {n}", err=True)

@@ -42,7 +42,7 @@ from kernels.flags import Flag
 from kernels.grid import Grid
 from kernels.problem import Device, Port, Problem, Resistance
 
-from .facility import (Box, Facility, HallLayout, _did_you_mean, cell_size_warnings,
+from twin.facility import (Box, Facility, HallLayout, _did_you_mean, cell_size_warnings,
                        idelchik_perforated_plate_k,
                        load_facility)
 

@@ -70,11 +70,11 @@ def local_cluster(specs: list[dict], dashboard: str | None = None):
 
     Nothing listens but Dask's own TCP ports on 127.0.0.1: no HTTP server on the scheduler
     or the workers (Dask starts one even with the dashboard off; see
-    :mod:`twin.dask_quiet`), unless ``dashboard`` (``HOST:PORT``) asks for the
+    :mod:`twin.studies.dask_quiet`), unless ``dashboard`` (``HOST:PORT``) asks for the
     scheduler's dashboard there."""
     from distributed import Nanny, Scheduler, SpecCluster
 
-    from twin.dask_quiet import QuietScheduler, QuietWorker
+    from twin.studies.dask_quiet import QuietScheduler, QuietWorker
     workers = {
         f"twin-{i}": {"cls": Nanny,
                       "options": {"nthreads": 1, "env": env, "host": "127.0.0.1",
