@@ -1,6 +1,6 @@
 """The ``twin`` command line (click).
 
-Each area registers its commands from its own module (``twin/cli_*.py``) below, so that
+Each area registers its commands from its own module (``twin/cli/*.py``) below, so that
 commands can grow without editing one another. Errors derived from
 :class:`kernels.errors.TwinError` are printed as one line and exit with status 2; Ctrl-C,
 SIGTERM and SIGHUP stop a command cleanly (:mod:`twin.cli.signals`) with status 128 + signal.

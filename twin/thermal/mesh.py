@@ -42,7 +42,7 @@ from kernels.flags import Flag
 from kernels.grid import Grid
 from kernels.problem import Device, Port, Problem, Resistance
 
-from twin.facility import (Box, Facility, HallLayout, _did_you_mean, cell_size_warnings,
+from twin.facility import (Box, Facility, HallLayout, did_you_mean, cell_size_warnings,
                        idelchik_perforated_plate_k,
                        load_facility)
 
@@ -430,7 +430,7 @@ def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
     unknown = [n for n in overrides if n not in {r.name for r in lay.racks}]
     if unknown:
         raise InputError(f"rack_power_w names unknown rack(s) in hall {hall.name}: "
-                         + ", ".join(f"'{n}'{_did_you_mean(n, [r.name for r in lay.racks])}"
+                         + ", ".join(f"'{n}'{did_you_mean(n, [r.name for r in lay.racks])}"
                                      for n in unknown))
     devices, ports = [], []
     it_w = air_w = liq_w = 0.0

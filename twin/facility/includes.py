@@ -1,0 +1,341 @@
+"""Reading facility files: safe TOML with size and depth limits, ``include`` lists and
+hall ``file``/``template``/``count`` entries, all inside the facility's folder."""
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+
+from .diagnostics import Diagnostic, _display, did_you_mean
+from .schema import (_MAX_INCLUDE_DEPTH, BUILTIN_DIR, BUILTIN_INCLUDES, MAX_FILE_BYTES,
+                     MAX_HALL_COPIES, MAX_NESTING)
+
+
+# ------------------------------------------------------------------ reading and includes
+class _PathError(Exception):
+    pass
+
+
+def _inside(ref: str, base_dir: Path, root_dir: Path) -> Path:
+    """Resolve ``ref`` relative to ``base_dir``; refuse anything outside ``root_dir``."""
+    if ref.startswith("builtin:"):
+        key = ref[len("builtin:"):]
+        if key not in BUILTIN_INCLUDES:
+            raise _PathError(f"'{ref}' is not a builtin file{did_you_mean(key, BUILTIN_INCLUDES)}; "
+                             f"builtins: {', '.join('builtin:' + k for k in BUILTIN_INCLUDES)}")
+        return (BUILTIN_DIR / BUILTIN_INCLUDES[key]).resolve()
+    p = Path(ref).expanduser()
+    target = (p if p.is_absolute() else base_dir / p).resolve()
+    root = root_dir.resolve()
+    if target != root and root not in target.parents:
+        raise _PathError(f"'{ref}' resolves to {target}, outside the facility's folder {root}; "
+                         "included files must lie inside the folder of the facility file "
+                         "(copy the file there, or use 'builtin:racks' for the shipped rack library)")
+    return target
+
+
+def _nesting_depth(doc) -> int:
+    """Deepest nesting of tables and arrays in a parsed document (iterative)."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        if d > MAX_NESTING:
+            return d
+        kids = node.values() if isinstance(node, dict) else node
+        stack.extend((k, d + 1) for k in kids if isinstance(k, (dict, list)))
+    return deepest
+
+
+def _read_toml(path: Path, diags: list, via: str = "", text: str | None = None):
+    where = _display(path)
+    if text is None:
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                diags.append(Diagnostic("error", where, via, _too_big(size)))
+                return None
+            data = path.read_bytes()
+        except FileNotFoundError:
+            diags.append(Diagnostic("error", where, via, "file not found"))
+            return None
+        except IsADirectoryError:
+            diags.append(Diagnostic("error", where, via, "is a folder; give a TOML file"))
+            return None
+        except OSError as exc:
+            diags.append(Diagnostic("error", where, via, f"cannot be read: {exc}"))
+            return None
+        if len(data) > MAX_FILE_BYTES:
+            diags.append(Diagnostic("error", where, via, _too_big(len(data))))
+            return None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+            diags.append(Diagnostic(
+                "error", where, via,
+                f"not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line}, column {col} "
+                "(a facility file must be UTF-8 TOML text; re-save it as UTF-8, e.g. "
+                "'iconv -f latin1 -t utf-8', or include only .toml files)"))
+            return None
+    elif len(text) > MAX_FILE_BYTES:
+        diags.append(Diagnostic("error", where, via, _too_big(len(text.encode("utf-8", "replace")))))
+        return None
+    text = text.removeprefix("\ufeff")     # a UTF-8 byte-order mark, as some editors write
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        if msg.endswith("(at end of document)"):
+            n_lines = text.count("\n") + (not text.endswith("\n"))
+            msg = (msg.removesuffix(")") + f", line {n_lines}: is the file cut short? "
+                   "compare it with the original)")
+        diags.append(Diagnostic("error", where, "", f"not valid TOML: {msg}"))
+        return None
+    except RecursionError:
+        doc = None
+    if doc is None or _nesting_depth(doc) > MAX_NESTING:
+        diags.append(Diagnostic("error", where, "",
+                                f"arrays, inline tables or dotted keys nest deeper than "
+                                f"{MAX_NESTING} levels; a facility file needs a few (flatten the "
+                                "nesting)"))
+        return None
+    return doc
+
+
+def _too_big(size: int) -> str:
+    return (f"the file is {size / 2 ** 20:.1f} MiB; a facility file may be at most "
+            f"{MAX_FILE_BYTES // 2 ** 20} MiB (split it into included files, or is this the "
+            "right file?)")
+
+
+def _tag_origins(doc: dict, path: Path):
+    """Mark top-level list items and rack types with the file they came from."""
+    for key, val in doc.items():
+        if isinstance(val, list):
+            for item in val:
+                if isinstance(item, dict):
+                    item.setdefault("__origin__", str(path))
+        elif key == "rack_types" and isinstance(val, dict):
+            for item in val.values():
+                if isinstance(item, dict):
+                    item.setdefault("__origin__", str(path))
+
+
+def _strip(d):
+    if isinstance(d, dict):
+        return {k: _strip(v) for k, v in d.items() if k not in ("__origin__", "__overrides__")}
+    if isinstance(d, list):
+        return [_strip(v) for v in d]
+    return d
+
+
+def _merge(dst: dict, src: dict, where: str, diags: list, file: Path):
+    """Merge an included document ``src`` into ``dst`` (src's content comes first)."""
+    for k, v in src.items():
+        if k in ("include", "format_version"):
+            continue
+        if k not in dst:
+            dst[k] = copy.deepcopy(v)
+        elif isinstance(dst[k], list) and isinstance(v, list):
+            dst[k] = copy.deepcopy(v) + dst[k]
+        elif isinstance(dst[k], dict) and isinstance(v, dict):
+            if k == "rack_types":
+                for name, rt in v.items():
+                    if name in dst[k]:
+                        if _strip(dst[k][name]) != _strip(rt):
+                            diags.append(Diagnostic(
+                                "error", _display(file), f"rack_types[{name}]",
+                                f"rack type '{name}' is defined differently in "
+                                f"{_display(dst[k][name].get('__origin__', ''))} and "
+                                f"{_display(rt.get('__origin__', ''))}; rename one"))
+                    else:
+                        dst[k][name] = copy.deepcopy(rt)
+            else:
+                _merge(dst[k], v, f"{where}{k}.", diags, file)
+        elif _strip(dst[k]) != _strip(v):
+            diags.append(Diagnostic("error", _display(file), f"{where}{k}",
+                                    f"'{k}' is set both here and in an included file; set it once"))
+
+
+def _load_doc(path: Path, root: Path, diags: list, stack: tuple = (), via: str = "",
+              text: str | None = None):
+    """Read ``path`` (or ``text`` standing for it) and everything it includes, merged;
+    None on a fatal problem."""
+    path = path.resolve()
+    if path in stack:
+        chain = " -> ".join(_display(p) for p in stack + (path,))
+        diags.append(Diagnostic("error", _display(stack[-1]), "include", f"include cycle: {chain}"))
+        return None
+    if len(stack) > _MAX_INCLUDE_DEPTH:
+        diags.append(Diagnostic("error", _display(path), "include",
+                                f"includes nest deeper than {_MAX_INCLUDE_DEPTH} files"))
+        return None
+    doc = _read_toml(path, diags, via, text)
+    if doc is None:
+        return None
+    _tag_origins(doc, path)
+    inc = doc.pop("include", [])
+    if isinstance(inc, str):
+        inc = [inc]
+    if not isinstance(inc, list) or not all(isinstance(s, str) for s in inc):
+        diags.append(Diagnostic("error", _display(path), "include",
+                                "include must be a list of file names, e.g. include = [\"racks.toml\"]"))
+        return doc
+    merged: dict = {}
+    for i, ref in enumerate(inc):
+        try:
+            target = _inside(ref, path.parent, root)
+        except _PathError as exc:
+            diags.append(Diagnostic("error", _display(path), f"include[{i}]", str(exc)))
+            continue
+        if target.is_dir():
+            diags.append(Diagnostic("error", _display(path), f"include[{i}]",
+                                    f"'{ref}' is a folder ({target}); include a TOML file, e.g. "
+                                    f"'{ref.rstrip('/')}/racks.toml'"))
+            continue
+        if not target.is_file():
+            diags.append(Diagnostic("error", _display(path), f"include[{i}]",
+                                    f"included file '{ref}' not found (looked for {target})"))
+            continue
+        sub = _load_doc(target, root, diags, stack + (path,), f"include[{i}]")
+        if sub is not None:
+            _merge(merged, sub, "", diags, path)
+    _merge(doc, merged, "", diags, path)
+    return doc
+
+
+_HALL_REUSE_KEYS = ("file", "from_hall", "template", "count")
+
+
+def _expand_halls(doc: dict, path: Path, root: Path, diags: list, stack: tuple,
+                  copies: dict | None = None):
+    """Resolve hall entries with ``file``/``from_hall``, ``template`` and ``count``;
+    ``copies`` gets {copy name: (entry name, copy names)} of every ``count > 1``."""
+    halls = doc.get("halls")
+    if not isinstance(halls, list):
+        return
+    out = []
+    for i, h in enumerate(halls):
+        if not isinstance(h, dict) or not any(k in h for k in _HALL_REUSE_KEYS):
+            out.append(h)
+            continue
+        origin = Path(h.get("__origin__", path))
+        label = h.get("name", i)
+        hp = f"halls[{label}]"
+        base = None
+        if "file" in h and "template" in h:
+            diags.append(Diagnostic("error", _display(origin), hp, "give file or template, not both"))
+            continue
+        if "file" in h:
+            ref = h["file"]
+            if not isinstance(ref, str):
+                diags.append(Diagnostic("error", _display(origin), hp + ".file",
+                                        "file must be a string: the facility file holding the hall"))
+                continue
+            try:
+                target = _inside(ref, origin.parent, root)
+            except _PathError as exc:
+                diags.append(Diagnostic("error", _display(origin), hp + ".file", str(exc)))
+                continue
+            if target.is_dir():
+                diags.append(Diagnostic("error", _display(origin), hp + ".file",
+                                        f"'{ref}' is a folder ({target}); give the facility file "
+                                        "(.toml) that holds the hall"))
+                continue
+            if not target.is_file():
+                diags.append(Diagnostic("error", _display(origin), hp + ".file",
+                                        f"hall file '{ref}' not found (looked for {target})"))
+                continue
+            sub = _load_doc(target, root, diags, stack + (path.resolve(),), hp + ".file")
+            if sub is None:
+                continue
+            _expand_halls(sub, target, root, diags, stack + (path.resolve(),))
+            sub_halls = [x for x in sub.get("halls", []) if isinstance(x, dict)]
+            want = h.get("from_hall")
+            names = [x.get("name") for x in sub_halls]
+            if want is None and len(sub_halls) == 1:
+                base = sub_halls[0]
+            elif want is None:
+                diags.append(Diagnostic("error", _display(origin), hp + ".from_hall",
+                                        f"'{ref}' holds {len(sub_halls)} halls; say which with "
+                                        f"from_hall = one of {names}"))
+                continue
+            else:
+                match = [x for x in sub_halls if x.get("name") == want]
+                if not match:
+                    diags.append(Diagnostic("error", _display(origin), hp + ".from_hall",
+                                            f"no hall '{want}' in '{ref}'{did_you_mean(want, names)}; "
+                                            f"halls there: {names}"))
+                    continue
+                base = match[0]
+            for name, rt in (sub.get("rack_types") or {}).items():
+                doc.setdefault("rack_types", {})
+                if name in doc["rack_types"] and _strip(doc["rack_types"][name]) != _strip(rt):
+                    diags.append(Diagnostic("error", _display(origin), f"rack_types[{name}]",
+                                            f"rack type '{name}' of hall file '{ref}' differs from "
+                                            "the one defined here; rename one"))
+                else:
+                    doc["rack_types"].setdefault(name, copy.deepcopy(rt))
+            base = copy.deepcopy(base)
+            base["__origin__"] = str(target)
+        elif "template" in h:
+            want = h["template"]
+            match = [x for x in out if isinstance(x, dict) and x.get("name") == want]
+            if not match:
+                names = [x.get("name") for x in out if isinstance(x, dict)]
+                diags.append(Diagnostic("error", _display(origin), hp + ".template",
+                                        f"template hall '{want}' must be defined above this one"
+                                        f"{did_you_mean(want, names)}; halls so far: {names}"))
+                continue
+            base = copy.deepcopy(match[0])
+        else:
+            base = {}
+        over = {k: copy.deepcopy(v) for k, v in h.items() if k not in _HALL_REUSE_KEYS}
+        over.pop("__origin__", None)
+        new = {**base, **over}
+        if base:    # keys set on this entry are this file's, not the hall file's
+            new["__overrides__"] = {**base.get("__overrides__", {}),
+                                    **{k: str(origin) for k in over if not k.startswith("__")}}
+        if "from_hall" in h and "file" not in h:
+            diags.append(Diagnostic("error", _display(origin), hp + ".from_hall",
+                                    "from_hall goes with file"))
+        count = h.get("count", 1)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            diags.append(Diagnostic("error", _display(origin), hp + ".count",
+                                    f"count = {count!r} must be a whole number >= 1"))
+            continue
+        if count > MAX_HALL_COPIES:
+            diags.append(Diagnostic("error", _display(origin), hp + ".count",
+                                    f"count = {count}: it must be <= {MAX_HALL_COPIES} copies of "
+                                    "one hall (a campus of more halls is not a layout the twin "
+                                    "takes; check the number)"))
+            continue
+        if count == 1:
+            out.append(new)
+        else:
+            names = [f"{new.get('name', 'hall')}{k + 1:02d}" for k in range(count)]
+            for name in names:
+                c = copy.deepcopy(new)
+                c["name"] = name
+                out.append(c)
+                if copies is not None:
+                    copies[name] = (str(new.get("name", "hall")), names)
+    doc["halls"] = out
+
+
+def _collect_origins(doc: dict) -> dict:
+    origins = {}
+    for i, h in enumerate(doc.get("halls", []) if isinstance(doc.get("halls"), list) else []):
+        if isinstance(h, dict) and "__origin__" in h:
+            origins[("halls", i)] = Path(h["__origin__"])
+        if isinstance(h, dict) and isinstance(h.get("__overrides__"), dict):
+            for key, f in h["__overrides__"].items():
+                origins[("halls", i, key)] = Path(f)
+    rts = doc.get("rack_types")
+    if isinstance(rts, dict):
+        for name, rt in rts.items():
+            if isinstance(rt, dict) and "__origin__" in rt:
+                origins[("rack_types", name)] = Path(rt["__origin__"])
+    return origins
