@@ -1,0 +1,208 @@
+"""Settings of a run (:class:`RunSettings`, all stored in the results file), the thermal
+modes and durations."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+from kernels.errors import InputError
+from twin.models.airside import AIR_CP_J_KG_K, AIR_DENSITY_KG_M3
+from twin.models.it_load import PROFILES
+from twin.models.metrics import ASHRAE_CLASSES
+
+#: Thermal modes (shared by the CLI's choices and the tests).
+THERMAL_MODES = ("linear", "direct", "transient")
+
+#: Facility rack types -> the :data:`twin.models.it_load.RACK_SPECS` record whose
+#: behaviour (fan share, throttling limits, leakage) they take; power, idle power, liquid
+#: share and design temperature rise always come from the facility's rack type.
+RACK_BEHAVIOUR = {
+    "hgx-h100-air": "dgx-h100-x4",
+    "hgx-h100-air-half": "dgx-h100-x4",
+    "gb200-nvl72": "gb200-nvl72",
+    "cpu-compute": "cpu-2u-x20",
+}
+
+_RHO_CP = AIR_DENSITY_KG_M3 * AIR_CP_J_KG_K
+
+#: CRAH fan: total pressure and wire-to-air efficiency at design (est., as the
+#: ``crah-150kw-ec`` record of :data:`twin.models.airside.CRAH_FANS`: 500 Pa, 60 %).
+_FAN_DP_PA = 500.0
+
+_FAN_EFF = 0.6
+
+_FAN_MIN_SPEED = 0.3
+
+#: Sizing of the electrical chain when the facility gives none (est.): 25 % above design IT.
+_CHAIN_MARGIN = 1.25
+
+
+def parse_duration_s(text) -> float:
+    """``"15m"``, ``"1h"``, ``"30s"``, ``"1d"`` or a number of seconds -> seconds."""
+    if isinstance(text, (int, float)):
+        v = float(text)
+    else:
+        s = str(text).strip().lower()
+        mult = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+        num, unit = s, "s"
+        for suf in ("min", "s", "m", "h", "d"):
+            if s.endswith(suf):
+                num, unit = s[: -len(suf)], suf
+                break
+        try:
+            v = float(num) * mult[unit]
+        except ValueError:
+            raise InputError(f"duration '{text}' is not understood; write e.g. 15m, 1h, 30s or 900") from None
+    if not (math.isfinite(v) and v > 0):
+        raise InputError(f"duration '{text}' must be positive")
+    return v
+
+
+# ==================================================================================== settings
+@dataclass(frozen=True)
+class RunSettings:
+    """Settings of a run (all stored in the results file).
+
+    Parameters
+    ----------
+    hours : float
+        Simulated period [h] (default a day).
+    step_s : float
+        Step [s] (default 15 min; hourly for a year).
+    start_h : float
+        Start, hours after 1 January 00:00 local standard time.
+    cell_m : float
+        Cell size of the thermal grid [m].
+    backend : str
+        ``auto``, ``cpu``, ``numba-cuda`` or ``cupy``.
+    thermal : str
+        One of :data:`THERMAL_MODES`.
+    profile : str
+        Utilisation profile: a key of :data:`twin.models.it_load.PROFILES` (their time is
+        hours after 1 January, so the inference cycle peaks at its local hour) or the
+        path of a CSV trace (time in hours after the run's start; one column for every
+        rack, or one per rack in the order of the results' ``/racks/rack``). Each step
+        takes the mean of ``substeps`` samples.
+    utilization : float or None
+        Level of the ``constant``/``training`` profiles, mean of ``inference``.
+    halls : tuple of str
+        Only these halls (default every hall).
+    target_inlet_temp_c : float
+        Hottest rack inlet the supply controller aims at (ASHRAE recommended 27 °C).
+    airflow_ratio : float
+        Cooling-unit airflow over rack airflow that the fan speed aims at (est. 1.2).
+    rack_airflow : str
+        ``"model"``: the field carries the servers' airflow of the ITE model (it moves with
+        load and inlet temperature; the flow is re-solved beyond ``flow_tol_frac``);
+        ``"design"``: the field keeps each rack's design airflow (one flow solve per hall;
+        the ITE airflow still sets the server fan power).
+    flow_tol_frac : float
+        Largest relative change of a device's airflow before the flow is re-solved.
+    control_tol_k : float
+        Convergence of the iteration within a step [K].
+    max_inner_iterations, direct_inner_iterations : int
+        Iteration limits within a step (linear and direct modes).
+    verify_every_h : float
+        Check the linear response against a direct solve this often [h] at first; the
+        interval doubles after every check better than a quarter of ``linear_tol_k`` (up
+        to a week) and falls back after a failed one (0: only at snapshots and outside
+        the linear range).
+    linear_tol_k : float
+        Largest error of the linear response before it is rebuilt [K].
+    max_response_columns : int
+        More inputs than this: racks grouped by row, units by entry.
+    snapshot_times_h : tuple of float
+        Hours after the start for 3D snapshots (nearest step); default first and last step.
+    snapshot_every_h : float
+        Also a snapshot every so many hours (0: off).
+    ashrae_class : str
+        Allowable class for RCI and compliance (default A1).
+    substeps : int
+        Samples of the utilisation profile per step (step means).
+    checkpoint_every_s : float
+        Wall time between checkpoints of the results file [s] (0: after every step).
+    solver : dict
+        Overrides of :class:`kernels.solver.SolverSettings`.
+    """
+
+    hours: float = 24.0
+    step_s: float = 900.0
+    start_h: float = 0.0
+    cell_m: float = 0.2
+    backend: str = "auto"
+    thermal: str = "linear"
+    profile: str = "training"
+    utilization: float | None = None
+    halls: tuple = ()
+    target_inlet_temp_c: float = 27.0
+    airflow_ratio: float = 1.2
+    rack_airflow: str = "model"
+    flow_tol_frac: float = 0.10
+    control_tol_k: float = 0.01
+    max_inner_iterations: int = 60
+    direct_inner_iterations: int = 6
+    verify_every_h: float = 6.0
+    linear_tol_k: float = 0.1
+    max_response_columns: int = 48
+    snapshot_times_h: tuple | None = None
+    snapshot_every_h: float = 0.0
+    ashrae_class: str = "A1"
+    substeps: int = 12
+    checkpoint_every_s: float = 30.0
+    solver: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in ("hours", "step_s", "cell_m", "airflow_ratio", "control_tol_k", "linear_tol_k"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise InputError(f"run setting {name} = {v!r} must be a positive number")
+        if not (math.isfinite(self.checkpoint_every_s) and self.checkpoint_every_s >= 0):
+            raise InputError(f"run setting checkpoint_every_s = {self.checkpoint_every_s!r} must be a "
+                             "number of seconds >= 0 (0: after every step)")
+        if not (self.flow_tol_frac > 0):
+            raise InputError(f"run setting flow_tol_frac = {self.flow_tol_frac} must be > 0 (inf: never re-solve)")
+        if self.rack_airflow not in ("model", "design"):
+            raise InputError(f"rack_airflow '{self.rack_airflow}' is unknown; choose model or design")
+        if self.thermal not in THERMAL_MODES:
+            raise InputError(f"thermal mode '{self.thermal}' is unknown; choose one of {', '.join(THERMAL_MODES)}")
+        if self.ashrae_class not in ASHRAE_CLASSES:
+            raise InputError(f"ASHRAE class '{self.ashrae_class}' is unknown; choose one of {sorted(ASHRAE_CLASSES)}")
+        if self.profile not in PROFILES and not str(self.profile).lower().endswith(".csv"):
+            raise InputError(f"utilisation profile '{self.profile}' is unknown; choose one of "
+                             f"{', '.join(sorted(PROFILES))} or a .csv trace")
+        for name in ("max_inner_iterations", "direct_inner_iterations", "substeps", "max_response_columns"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and v >= 1):
+                raise InputError(f"run setting {name} = {v!r} must be an integer >= 1")
+        if self.utilization is not None and not 0.0 <= self.utilization <= 1.0:
+            raise InputError(f"utilization {self.utilization} must be within 0..1")
+        steps = self.hours * 3600.0 / self.step_s
+        if abs(steps - round(steps)) > 1e-6 or round(steps) < 1:
+            raise InputError(f"{self.hours} h is not a whole number of {self.step_s:g} s steps")
+        if self.step_s > 3600.0 + 1e-9:
+            raise InputError(f"step {self.step_s:g} s is longer than an hour; the weather and tariffs are hourly")
+        object.__setattr__(self, "halls", tuple(self.halls))
+        if self.snapshot_times_h is not None:
+            object.__setattr__(self, "snapshot_times_h", tuple(float(t) for t in self.snapshot_times_h))
+        object.__setattr__(self, "solver", dict(self.solver))
+
+    @property
+    def n_steps(self) -> int:
+        return int(round(self.hours * 3600.0 / self.step_s))
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["halls"] = list(self.halls)
+        d["snapshot_times_h"] = None if self.snapshot_times_h is None else list(self.snapshot_times_h)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunSettings":
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        if kw.get("halls") is not None:
+            kw["halls"] = tuple(kw["halls"])
+        if kw.get("flow_tol_frac") is None:
+            kw["flow_tol_frac"] = float("inf")
+        return cls(**kw)

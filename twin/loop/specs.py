@@ -1,0 +1,159 @@
+"""The facility's equipment as the component models' specs: racks (ITE model), the
+electrical chain, the chiller plant, the weather source."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from twin.facility import Facility, Plant
+from twin.models.it_load import RACK_SPECS, RackSpec
+from twin.models.liquid import GRAVITY_M_S2, WATER_DENSITY_KG_M3, DryCoolerSpec, PumpSpec
+from twin.models.plant import CoolingTowerSpec, PlantSpec, design_plant
+from twin.models.power import (ElectricalChain, QuadraticLoss, pdu_typical, transformer_dry_type,
+                               ups_double_conversion)
+
+from .settings import _CHAIN_MARGIN, _RHO_CP, RACK_BEHAVIOUR
+
+
+# ==================================================================================== builders
+def rack_spec_for(rack, rho_cp_j_m3k: float = _RHO_CP) -> RackSpec:
+    """The :class:`~twin.models.it_load.RackSpec` of a placed rack (``PlacedRack``).
+
+    Nameplate (the rack's design power), idle power, liquid share and design air
+    temperature rise come from the facility; fan share, throttling limits and leakage from
+    the behaviour record :data:`RACK_BEHAVIOUR` names (defaults of ``RackSpec`` otherwise).
+    """
+    rt = rack.rack_type
+    base = RACK_SPECS.get(RACK_BEHAVIOUR.get(rack.type_name, ""))
+    p_n = float(rack.design_power_w)
+    f_liq = float(rt.liquid_capture_frac)
+    air_w = p_n * (1.0 - f_liq)
+    d_t = air_w / (rho_cp_j_m3k * rack.flow_m3_s) if rack.flow_m3_s > 0 else 12.0
+    kw = dict(name=rack.type_name, nameplate_power_w=p_n,
+              idle_fraction=min(max(rack.idle_power_w / p_n, 0.0), 1.0),
+              liquid_capture_fraction=f_liq, design_air_delta_t_k=max(d_t, 1e-3),
+              source=rt.source or rt.description, air_rho_cp_j_m3k=rho_cp_j_m3k)
+    if base is None:
+        return RackSpec(**kw)
+    return replace(base, **kw)
+
+
+def _stage_with_efficiency(stage: QuadraticLoss, efficiency: float, load_frac: float = 0.75) -> QuadraticLoss:
+    """Scale a loss curve so its efficiency at ``load_frac`` is ``efficiency`` (shape kept)."""
+    x = load_frac
+    per = stage.no_load_frac + stage.proportional_frac * x + stage.square_frac * x * x
+    want = x * (1.0 / efficiency - 1.0)
+    s = want / per if per > 0 else 1.0
+    return replace(stage, no_load_frac=min(stage.no_load_frac * s, 0.99),
+                   proportional_frac=min(stage.proportional_frac * s, 0.99),
+                   square_frac=min(stage.square_frac * s, 0.99),
+                   source=stage.source + f"; scaled to {efficiency:.3f} at {x:.0%} load (facility file)")
+
+
+def chain_for(fac: Facility, design_it_w: float) -> ElectricalChain:
+    """Electrical chain from the facility's UPS and transformer records (typical loss
+    shapes of :mod:`twin.models.power` scaled to their stated efficiency at 75 % load), or
+    sized at 1.25x the design IT when the file gives none (est.)."""
+    pw = fac.power
+    rated = max(design_it_w * _CHAIN_MARGIN, 1.0)
+    ups_w = sum(u.count * u.capacity_kw * 1e3 for u in pw.ups) if pw and pw.ups else rated
+    ups = ups_double_conversion(ups_w)
+    if pw and pw.ups:
+        eff = sum(u.count * u.capacity_kw * u.efficiency_frac for u in pw.ups) / sum(
+            u.count * u.capacity_kw for u in pw.ups)
+        ups = _stage_with_efficiency(ups, eff)
+    tr_w = (sum(t.count * t.capacity_kva * 1e3 for t in pw.transformers)
+            if pw and pw.transformers else rated * 1.5)
+    tr = transformer_dry_type(tr_w)
+    if pw and pw.transformers:
+        eff = sum(t.count * t.capacity_kva * t.efficiency_frac for t in pw.transformers) / sum(
+            t.count * t.capacity_kva for t in pw.transformers)
+        tr = _stage_with_efficiency(tr, eff, load_frac=0.5)
+    return ElectricalChain(transformer=tr, ups=ups, pdu=pdu_typical(rated))
+
+
+def _pump_spec(p, count_flow=True) -> PumpSpec:
+    head_m = p.head_kpa * 1e3 / (WATER_DENSITY_KG_M3 * GRAVITY_M_S2)
+    return PumpSpec(p.name, p.flow_m3_s * p.count, head_m, p.efficiency_frac)
+
+
+def plant_spec_for(plant: Plant | None, chw_design_w: float, liquid_design_w: float) -> tuple[PlantSpec, list]:
+    """A :class:`~twin.models.plant.PlantSpec` from the facility's plant section.
+
+    The plant is sized by :func:`~twin.models.plant.design_plant` for the design loads;
+    then the file's chillers (count, capacity, COP), cooling towers (approach, range, fan
+    power, cells), dry coolers and pumps replace the sized ones. With no plant section:
+    the defaults of :class:`twin.facility.Plant` (chilled water 14/22 °C, facility water
+    32 °C, no economizer). Returns ``(spec, notes)``.
+    """
+    notes = []
+    p = plant or Plant()
+    econ = p.economizer is not None and p.economizer.kind == "water-side"
+    if p.economizer is not None and p.economizer.kind == "air-side":
+        notes.append("air-side economizer is not modelled; the plant runs without economizer")
+    liquid_rejection = "dry_cooler" if p.dry_coolers else "tower"
+    n_ch = sum(c.count for c in p.chillers) or None
+    kw = dict(chw_supply_temp_c=p.chilled_water_supply_temp_c,
+              chw_design_delta_t_k=p.chilled_water_return_temp_c - p.chilled_water_supply_temp_c,
+              facility_supply_temp_c=p.facility_water_supply_temp_c, economizer=econ,
+              hx_approach_k=p.economizer.hx_approach_k if p.economizer is not None else 1.5)
+    if p.dry_coolers:
+        kw["dry_cooler_design_approach_k"] = float(np.mean([d.approach_k for d in p.dry_coolers]))
+    spec = design_plant(max(chw_design_w, 1.0), liquid_design_w, n_chillers=n_ch,
+                        liquid_rejection=liquid_rejection, **kw)
+    ch = {}
+    if p.chillers:
+        cap = sum(c.count * c.capacity_kw for c in p.chillers) * 1e3 / n_ch
+        cop = sum(c.count * c.capacity_kw * c.cop for c in p.chillers) / sum(
+            c.count * c.capacity_kw for c in p.chillers)
+        ch["chiller"] = replace(spec.chiller.scaled(cap), reference_cop=cop)
+        ch["n_chillers"] = n_ch
+    if p.cooling_towers:
+        heat = sum(t.count * t.capacity_kw for t in p.cooling_towers) * 1e3
+        ch["tower"] = CoolingTowerSpec(
+            name="cooling towers", design_heat_w=heat,
+            design_wet_bulb_c=spec.tower.design_wet_bulb_c,
+            design_range_k=float(np.mean([t.range_k for t in p.cooling_towers])),
+            design_approach_k=float(np.mean([t.approach_k for t in p.cooling_towers])),
+            design_fan_power_w=sum(t.count * t.fan_power_kw for t in p.cooling_towers) * 1e3,
+            n_cells=sum(t.count for t in p.cooling_towers))
+    if p.dry_coolers and liquid_design_w > 0:
+        ch["dry_cooler"] = DryCoolerSpec(
+            name="dry coolers", design_heat_w=sum(d.count * d.capacity_kw for d in p.dry_coolers) * 1e3,
+            design_approach_k=float(np.mean([d.approach_k for d in p.dry_coolers])),
+            design_fan_power_w=sum(d.count * d.fan_power_kw for d in p.dry_coolers) * 1e3)
+        if any(d.adiabatic for d in p.dry_coolers):
+            notes.append("dry coolers: adiabatic pre-cooling is not modelled (dry operation)")
+    for pump in p.pumps:
+        key = {"chilled-water": "chw_pump", "condenser-water": "cw_pump",
+               "facility-water": "fw_pump"}.get(pump.loop)
+        if key is None:
+            notes.append(f"pump {pump.name}: loop '{pump.loop}' is not part of the plant model; ignored")
+            continue
+        if key == "fw_pump" and liquid_design_w <= 0:
+            continue
+        ch[key] = _pump_spec(pump)
+    if ch:
+        spec = replace(spec, **ch)
+    return spec, notes
+
+
+# ==================================================================================== helpers
+def _hall_signature(hall) -> str:
+    d = hall.model_dump(mode="json")
+    for k in ("name", "building", "description"):
+        d.pop(k, None)
+    return json.dumps(d, sort_keys=True)
+
+
+def _weather_spec(fac: Facility) -> str:
+    w = fac.campus.weather
+    if w.startswith("builtin:"):
+        return w
+    p = Path(w)
+    if not p.is_absolute() and fac.source is not None:
+        p = Path(fac.source).parent / p
+    return str(p)
