@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twin.thermal.steady import atomic_write_bytes
+from twin.outputs.files import atomic_write
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -119,7 +119,7 @@ def _save_npz(path: Path, **arrays):
     def write(tmp):
         with open(tmp, "wb") as fh:           # a file object: savez adds no suffix
             np.savez_compressed(fh, **arrays)
-    atomic_write_bytes(path, write)
+    atomic_write(path, write)
 
 
 def twin_answer(case: Case, backend: str = "numba-cpu", coarse_start: bool = False) -> dict:
@@ -193,7 +193,7 @@ def load_result(name: str) -> dict:
 
 def _write_json(path: Path, data: dict) -> None:
     text = json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n"
-    atomic_write_bytes(path, lambda tmp: tmp.write_text(text))
+    atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def run_case(name: str, work_dir: Path, nproc: int = 1, twin: bool = True,

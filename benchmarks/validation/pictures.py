@@ -43,7 +43,7 @@ def slice_positions(problem) -> tuple[float, float]:
 def render_case(name: str, png: Path) -> dict:
     """Four panels: twin and OpenFOAM, horizontal and vertical slices. Returns the range."""
     from twin.outputs.view import offscreen_plotter
-    from twin.thermal.steady import atomic_write_bytes
+    from twin.outputs.files import atomic_write
     problem, _ = problem_for(CASES[name])
     Tt = np.load(result_path(name).with_name(f"{name}-twin.npz"))["T"].astype(float)
     To = np.load(result_path(name).with_name(f"{name}-fields.npz"))["T"].astype(float)
@@ -75,7 +75,7 @@ def render_case(name: str, png: Path) -> dict:
     finally:
         pl.close()
     from PIL import Image          # pyvista's own dependency
-    atomic_write_bytes(png, lambda tmp: Image.fromarray(shot).save(tmp, format="PNG",
+    atomic_write(png, lambda tmp: Image.fromarray(shot).save(tmp, format="PNG",
                                                                   optimize=True))
     return {"clim": (lo, hi), "z_m": z, "x_m": x}
 
@@ -176,7 +176,7 @@ def page() -> str:
 
 
 def write_docs(render: bool = True) -> Path:
-    from twin.thermal.steady import atomic_write_bytes
+    from twin.outputs.files import atomic_write
     if render:
         PICTURES.mkdir(parents=True, exist_ok=True)
         for name in CASES:
@@ -186,5 +186,5 @@ def write_docs(render: bool = True) -> Path:
                 render_case(name, PICTURES / f"{name}.png")
     out = DOCS / "validation.md"
     text = page()
-    atomic_write_bytes(out, lambda tmp: tmp.write_text(text))
+    atomic_write(out, lambda tmp: tmp.write_text(text))
     return out

@@ -10,6 +10,7 @@ import pytest
 
 from kernels.errors import InputError
 from twin.outputs import results as R
+from twin.outputs.files import write_json
 
 
 def _data(n=3, status="complete") -> R.RunData:
@@ -138,7 +139,7 @@ def test_interrupt_during_write_leaves_no_half_file(tmp_path, monkeypatch):
 
 
 def test_json_atomic_and_nan(tmp_path):
-    q = R.write_json_atomic(tmp_path / "summary.json", {"a": float("nan"), "b": np.float64(2.5),
+    q = write_json(tmp_path / "summary.json", {"a": float("nan"), "b": np.float64(2.5),
                                                         "c": [1, float("inf")]})
     assert json.loads(q.read_text()) == {"a": None, "b": 2.5, "c": [1, None]}
 

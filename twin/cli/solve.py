@@ -98,7 +98,8 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
 
     from kernels.solver import SolverSettings
     from twin.facility import load_facility
-    from twin.thermal.steady import convergence_text, progress_text, solve_hall, write_json, write_steady_h5
+    from twin.outputs.files import write_json
+    from twin.thermal.steady import convergence_text, progress_text, solve_hall, write_steady_h5
 
     fac = load_facility(facility)
     settings = SolverSettings(max_steps=max_steps) if max_steps else None

@@ -104,8 +104,9 @@ from twin.models.plant import plant_step
 from twin.models.power import (DEFAULT_TARIFF, KOREA_GRID_CARBON_KG_PER_KWH, electrical_chain,
                                tou_price_krw_per_kwh)
 from twin.models.weather import load_weather, weather_at, wet_bulb_temp_c
+from twin.outputs.files import write_json
 from twin.outputs.results import (RunData, read_results, results_path, summary_path,
-                                  write_json_atomic, write_results)
+                                  write_results)
 from twin.units import J_PER_KWH
 
 from .hall import HallModel
@@ -653,7 +654,7 @@ class Simulation:
         """Write ``results.h5`` and ``summary.json`` into ``out_dir`` (atomically)."""
         data = self.run_data()
         p = write_results(results_path(out_dir), data)
-        q = write_json_atomic(summary_path(out_dir), data.summary)
+        q = write_json(summary_path(out_dir), data.summary)
         return p, q
 
     # ------------------------------------------------------------------ resume

@@ -43,6 +43,10 @@ __all__ = [
     "InletEnvelope",
     "ASHRAE_CLASSES",
     "RECOMMENDED",
+    "RECOMMENDED_MIN_C",
+    "RECOMMENDED_MAX_C",
+    "ALLOWABLE_MIN_C",
+    "ALLOWABLE_MAX_C",
     "inlet_class_compliance",
     "ashrae_class_of",
     "rci_hi_pct",
@@ -80,6 +84,12 @@ ASHRAE_CLASSES = {
     "A4": InletEnvelope("A4", 5.0, 45.0),
     "H1": InletEnvelope("H1", 5.0, 25.0),
 }
+
+#: Class A1 inlet limits [degC] as plain numbers (what-if tables, reports).
+RECOMMENDED_MIN_C = RECOMMENDED["A"].min_temp_c
+RECOMMENDED_MAX_C = RECOMMENDED["A"].max_temp_c
+ALLOWABLE_MIN_C = ASHRAE_CLASSES["A1"].min_temp_c
+ALLOWABLE_MAX_C = ASHRAE_CLASSES["A1"].max_temp_c
 
 
 def _recommended(cls: str) -> InletEnvelope:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import re
 import socket
@@ -35,7 +36,8 @@ from pathlib import Path
 from kernels.errors import InputError
 
 __all__ = ["OutputError", "check_folder", "check_file", "FolderLock", "output_folder",
-           "clean_temporaries", "results_kind", "atomic_write", "LOCK_NAME"]
+           "clean_temporaries", "results_kind", "atomic_write", "write_json", "json_text",
+           "LOCK_NAME"]
 
 LOCK_NAME = ".twin.lock"
 #: Temporary files of :func:`atomic_write` (``tempfile.mkstemp(prefix=".NAME.",
@@ -84,6 +86,42 @@ def atomic_write(path, write) -> Path:
                               + "free space or choose another folder") from None
         raise
     return path
+
+
+def _json_default(o):
+    import numpy as np
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+
+def _nan_to_none(o):
+    if isinstance(o, dict):
+        return {k: _nan_to_none(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_nan_to_none(v) for v in o]
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if type(o).__module__ == "numpy" and hasattr(o, "dtype") and o.dtype.kind == "f" \
+            and getattr(o, "ndim", 0) == 0 and not math.isfinite(float(o)):
+        return None
+    return o
+
+
+def json_text(obj, **dumps_kw) -> str:
+    """``obj`` as JSON text: NaN and infinities become ``null`` (JSON has no NaN), numpy
+    values plain numbers, paths strings (``dumps_kw``: ``indent``, ``sort_keys``)."""
+    return json.dumps(_nan_to_none(obj), default=_json_default, allow_nan=False, **dumps_kw)
+
+
+def write_json(path, obj) -> Path:
+    """Write ``obj`` as indented JSON (:func:`json_text`), atomically (:func:`atomic_write`)."""
+    text = json_text(obj, indent=2) + "\n"
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def _nearest_existing(path: Path) -> Path:

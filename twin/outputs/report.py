@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from twin.models.metrics import rci_hi_pct, rci_lo_pct, rti_pct
-from twin.studies.whatif import ALLOWABLE_MAX_C, RECOMMENDED_MAX_C, RECOMMENDED_MIN_C
+from twin.models.metrics import ALLOWABLE_MAX_C, RECOMMENDED_MAX_C, RECOMMENDED_MIN_C
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf"]
@@ -469,8 +469,8 @@ def _tl(v, ts):
 def write_report(result, out_html, hall=None, limit_c=RECOMMENDED_MAX_C, picture=True,
                  time_s=None) -> Path:
     """Write the report of ``result`` to ``out_html`` (atomically)."""
-    from twin.thermal.steady import atomic_write_bytes
+    from twin.outputs.files import atomic_write
     text = build_report(result, hall=hall, limit_c=limit_c, picture=picture, time_s=time_s)
     out = Path(out_html)
-    atomic_write_bytes(out, lambda p: p.write_text(text, encoding="utf-8"))
+    atomic_write(out, lambda p: p.write_text(text, encoding="utf-8"))
     return out

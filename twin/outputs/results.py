@@ -62,6 +62,7 @@ import h5py
 import numpy as np
 
 from kernels.errors import InputError
+from twin.outputs.files import atomic_write, json_text
 
 __all__ = [
     "SCHEMA_NAME",
@@ -72,7 +73,6 @@ __all__ = [
     "unit_of",
     "write_results",
     "read_results",
-    "write_json_atomic",
     "results_path",
     "summary_path",
 ]
@@ -165,37 +165,7 @@ def summary_path(out_dir) -> Path:
 def _atomic(path: Path, write):
     """Run ``write(tmp_path)`` then rename the temporary file over ``path``
     (:func:`twin.outputs.files.atomic_write`)."""
-    from twin.outputs.files import atomic_write
     return atomic_write(path, write)
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
-
-
-def write_json_atomic(path, obj) -> Path:
-    """Write ``obj`` as indented JSON, atomically (NaN written as ``null``)."""
-    text = json.dumps(_nan_to_none(obj), indent=2, default=_json_default, allow_nan=False) + "\n"
-
-    def write(tmp):
-        Path(tmp).write_text(text, encoding="utf-8")
-    return _atomic(Path(path), write)
-
-
-def _nan_to_none(o):
-    if isinstance(o, dict):
-        return {k: _nan_to_none(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_nan_to_none(v) for v in o]
-    if isinstance(o, (float, np.floating)) and not np.isfinite(o):
-        return None
-    return o
 
 
 _STR = h5py.string_dtype()
@@ -217,7 +187,7 @@ def _attr_value(v):
         return np.bool_(v)
     if isinstance(v, (int, float, np.integer, np.floating, str)):
         return v
-    return json.dumps(_nan_to_none(v), default=_json_default)
+    return json_text(v)
 
 
 def _series_dataset(g, name, arr, time_scale, dim_scale, description):
@@ -254,7 +224,7 @@ def _write_tree(g, obj):
                 else:
                     g.create_dataset(k, data=v, **kw)
             else:
-                g.attrs[k] = json.dumps(_nan_to_none(v), default=_json_default)
+                g.attrs[k] = json_text(v)
     else:
         g.attrs["_kind"] = "list"
         g.attrs["_len"] = len(obj)
@@ -345,8 +315,7 @@ def _write_file(tmp: str, data: RunData):
         sg = f.create_group("settings")
         for k, v in data.settings.items():
             sg.attrs[k] = _attr_value(v)
-        _scalar_str(sg, "json", json.dumps(_nan_to_none(data.settings), default=_json_default,
-                                           sort_keys=True))
+        _scalar_str(sg, "json", json_text(data.settings, sort_keys=True))
         # snapshots
         if data.snapshots:
             grids = f.create_group("grids")
@@ -379,8 +348,7 @@ def _write_file(tmp: str, data: RunData):
                 hs.attrs["description"] = ("local maxima of the air temperature in front of rack "
                                            "intakes above the ASHRAE recommended maximum, hottest first")
         _str_dataset(f, "log", data.log)
-        _scalar_str(f, "summary", json.dumps(_nan_to_none(data.summary), default=_json_default,
-                                             indent=1))
+        _scalar_str(f, "summary", json_text(data.summary, indent=1))
         if data.restart is not None:
             _write_tree(f.create_group("restart"), data.restart)
 

@@ -436,7 +436,7 @@ def render_png(view: ResultView, png, limit_c: float = DEFAULT_LIMIT_C,
     "bbox": (c0, r0, c1, r1)}``, pixels from the top-left), for checks and image maps."""
     import vtk
 
-    from twin.thermal.steady import atomic_write_bytes
+    from twin.outputs.files import atomic_write
     scene = scene or build_scene(view, limit_c)
     clim = temperature_range(view, limit_c)
     pl = offscreen_plotter(window_size)
@@ -500,7 +500,7 @@ def render_png(view: ResultView, png, limit_c: float = DEFAULT_LIMIT_C,
     finally:
         pl.close()
     from PIL import Image
-    atomic_write_bytes(Path(png), lambda p: Image.fromarray(shot).save(p, format="PNG"))
+    atomic_write(Path(png), lambda p: Image.fromarray(shot).save(p, format="PNG"))
     return {"png": str(png), "size": (int(shot.shape[1]), int(shot.shape[0])), "clim": clim,
             "rack_pixels": pixels, "rack_inlet_c": dict(view.rack_inlet_c), "notes": view.notes}
 

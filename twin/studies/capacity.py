@@ -325,7 +325,7 @@ def _why(rec, rci_min) -> str:
 
 def write_capacity_outputs(out_dir, result: dict) -> list[Path]:
     """``capacity.json`` and ``facility-plus-N.toml`` (the facility with the racks added)."""
-    from twin.thermal.steady import atomic_write_bytes, write_json
+    from twin.outputs.files import atomic_write, write_json
     out = Path(out_dir)
     data = {k: v for k, v in result.items() if k != "facility_toml"}
     write_json(out / "capacity.json", data)
@@ -333,7 +333,7 @@ def write_capacity_outputs(out_dir, result: dict) -> list[Path]:
     if result["facility_toml"]:
         name = f"facility-plus-{result['count']}.toml"
         text = result["facility_toml"]
-        atomic_write_bytes(out / name, lambda p: p.write_text(text, encoding="utf-8"))
+        atomic_write(out / name, lambda p: p.write_text(text, encoding="utf-8"))
         files.append(out / name)
     return files
 

@@ -197,7 +197,7 @@ def write_failure_outputs(out_dir, recs: list[dict], meta: dict, facility_text: 
     import csv
     import io
 
-    from twin.thermal.steady import atomic_write_bytes, write_json
+    from twin.outputs.files import atomic_write, write_json
     out = Path(out_dir)
     write_json(out / "fail.json", {**meta, "cases": [_jsonable(r) for r in recs]})
     buf = io.StringIO()
@@ -218,7 +218,7 @@ def write_failure_outputs(out_dir, recs: list[dict], meta: dict, facility_text: 
                     round(r["steady"]["rci_hi_pct"], 3), r["holds_recommended"],
                     r["holds_allowable"]])
     text = buf.getvalue()
-    atomic_write_bytes(out / "fail.csv", lambda p: p.write_text(text, encoding="utf-8"))
+    atomic_write(out / "fail.csv", lambda p: p.write_text(text, encoding="utf-8"))
     files = [out / "fail.json", out / "fail.csv"]
     if any("fields" in r for r in recs):
         write_failure_h5(out / "fail.h5", recs, facility_text)
@@ -245,7 +245,8 @@ def write_failure_h5(path, recs: list[dict], facility_text: str = "") -> None:
 
     import h5py
 
-    from twin.thermal.steady import RESULT_SCHEMA, atomic_write_bytes
+    from twin.outputs.files import atomic_write
+    from twin.thermal.steady import RESULT_SCHEMA
     worst = min((r for r in recs if "fields" in r), key=_rank)
 
     def write(p):
@@ -291,4 +292,4 @@ def write_failure_h5(path, recs: list[dict], facility_text: str = "") -> None:
                 g.attrs["unit"] = r["unit"]
                 g.attrs["holds_recommended"] = r["holds_recommended"]
                 g.attrs["result_json"] = json.dumps(_jsonable(r), default=float)
-    atomic_write_bytes(Path(path), write)
+    atomic_write(Path(path), write)

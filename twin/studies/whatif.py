@@ -52,13 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from kernels.errors import InputError
-from twin.models.metrics import rci_hi_pct, rci_lo_pct, rti_pct
-
-#: ASHRAE class A1 inlet limits [degC] (TC 9.9 Thermal Guidelines, 5th ed., 2021).
-RECOMMENDED_MIN_C = 18.0
-RECOMMENDED_MAX_C = 27.0
-ALLOWABLE_MIN_C = 15.0
-ALLOWABLE_MAX_C = 32.0
+from twin.models.metrics import ALLOWABLE_MAX_C, RECOMMENDED_MAX_C, rci_hi_pct, rci_lo_pct, rti_pct
 
 #: Comparison columns: key, heading, format, whether higher is worse (for the marks).
 METRIC_COLUMNS = [
@@ -734,7 +728,7 @@ def write_outputs(out_dir, recs, meta: dict) -> list[Path]:
     import csv
     import io
 
-    from twin.thermal.steady import atomic_write_bytes, write_json
+    from twin.outputs.files import atomic_write, write_json
     out = Path(out_dir)
     head, rows = comparison_rows(recs)
     buf = io.StringIO()
@@ -742,6 +736,6 @@ def write_outputs(out_dir, recs, meta: dict) -> list[Path]:
     w.writerow(head)
     w.writerows(rows)
     text = buf.getvalue()
-    atomic_write_bytes(out / "whatif.csv", lambda p: p.write_text(text, encoding="utf-8"))
+    atomic_write(out / "whatif.csv", lambda p: p.write_text(text, encoding="utf-8"))
     write_json(out / "whatif.json", {**meta, "cases": recs})
     return [out / "whatif.csv", out / "whatif.json"]

@@ -215,17 +215,6 @@ def convergence_text(conv: dict) -> str:
     return ""
 
 
-def atomic_write_bytes(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename over ``path``
-    (:func:`twin.outputs.files.atomic_write`)."""
-    from twin.outputs.files import atomic_write
-    atomic_write(path, write)
-
-
-def write_json(path, data) -> None:
-    atomic_write_bytes(Path(path), lambda p: p.write_text(json.dumps(data, indent=2, default=float)))
-
-
 def write_steady_h5(path, solutions: list[HallSolution], facility_text: str = "") -> None:
     """3D fields of each solved hall: ``/halls/<name>/{temp_c,u_m_s,...}`` with coordinates."""
     import h5py
@@ -248,7 +237,8 @@ def write_steady_h5(path, solutions: list[HallSolution], facility_text: str = ""
                     for a, name in enumerate(("x_m", "y_m", "z_m")):
                         ds.dims[a].attach_scale(h[name])
                 h.attrs["summary_json"] = json.dumps(sol.summary, default=float)
-    atomic_write_bytes(Path(path), write)
+    from twin.outputs.files import atomic_write
+    atomic_write(Path(path), write)
 
 
 def check_cell(cell_m: float) -> float:
