@@ -27,7 +27,7 @@ def _say(log, msg):
 
 def run_campus_day(targets, opts, log) -> dict:
     """``{"status", "runs": [...], "skipped": [...]}`` for ``opts.campus_halls``."""
-    from kernels.errors import TwinError
+    from common.errors import TwinError
     from twin.facility import load_facility
     from twin.loop.simulation import RunSettings, Simulation
 

@@ -79,7 +79,7 @@ def _say(log, msg):
 
 
 def _targets(opts: Options, log):
-    from kernels.errors import BackendUnavailable
+    from common.errors import BackendUnavailable
     out, skipped = [], []
     for name in opts.backends:
         dtypes = ("float64",) if name == "numpy" else opts.dtypes
@@ -103,7 +103,7 @@ def _fits(target: Target, problem, peak_per_cell: float | None) -> tuple[bool, s
             return False, (f"memory: about {need / 2**30:.1f} GiB needed, "
                            f"{free / 2**30:.1f} GiB free")
         return True, ""
-    from kernels.errors import MemoryLimitError
+    from common.errors import MemoryLimitError
     from kernels.memory import check_fits
     try:
         est = check_fits(g, target.backend, target.dtype.itemsize, headroom=0.85)

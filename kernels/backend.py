@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import BackendUnavailable, InputError
+from common.errors import BackendUnavailable, InputError
 
 NAMES = ("numba-cpu", "numba-cuda", "cupy")
 
@@ -120,8 +120,9 @@ def _host_memory_bytes() -> int:
 
 
 def _cpu_backend() -> Backend:
-    from . import cpu
     import numba
+
+    from . import cpu
     return Backend(
         name="numba-cpu", xp=np, kernels=cpu,
         device=f"{platform.processor() or platform.machine()} ({cpu.threads()} threads)",
@@ -172,7 +173,7 @@ def _numba_cuda_backend() -> Backend:
 def _cupy_backend() -> Backend:
     cupy, name, free, total = _gpu_probe()
     try:
-        from . import cuda_numba, cuda_cupy
+        from . import cuda_cupy, cuda_numba
         kernels = cuda_cupy.CupyKernels(cuda_numba.NumbaCudaKernels())
     except BackendUnavailable:
         raise

@@ -6,7 +6,14 @@ Every driver has the same name and argument list as its CUDA twin in
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
+
+# Numba's OpenMP layer busy-waits between parallel regions; on a shared or small machine
+# that costs ~8 ms per region (benchmarks/results/cpu-2026-11-23.md). Threads that sleep
+# instead cost ~20 us. Set before Numba starts its thread pool (the first parallel loop,
+# after this module is loaded); a user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numba
 import numpy as np

@@ -25,7 +25,7 @@ from pathlib import Path
 import cupy
 import numpy as np
 
-from .errors import InputError
+from common.errors import InputError
 
 #: Block size of every launch (a power of two; the block reductions need one).
 THREADS = 256

@@ -58,9 +58,10 @@ import math
 import numpy as np
 from numba import config, cuda, float64
 
+from common.errors import InputError
+
 from . import pointwise
 from .pointwise import const
-from .errors import InputError
 
 #: Largest block (and the shared-memory size of the block reductions).
 MAX_THREADS = 256

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .errors import DivergenceError
+from common.errors import DivergenceError
 
 #: Relative residual of the inner BiCGSTAB solve of each defect-correction step. The outer
 #: iteration's rate is set by the gap between the upwind ``J`` and the MUSCL residual, not

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
+from common.errors import InputError
 
 
 @dataclass(frozen=True)

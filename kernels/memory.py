@@ -34,7 +34,8 @@ is the host), not in the GPU's.
 """
 from __future__ import annotations
 
-from .errors import MemoryLimitError
+from common.errors import MemoryLimitError
+
 from .grid import Grid
 
 FIELD_WORDS = 13      # floating arrays per cell (see table)

@@ -27,41 +27,13 @@ from typing import Literal
 
 import numpy as np
 
-from .errors import InputError
+from common.errors import InputError
+from common.fluids import Fluid
+
 from .flags import Flag
 from .grid import Grid
 
 FACES = ("x-", "x+", "y-", "y+", "z-", "z+")
-
-
-@dataclass(frozen=True)
-class Fluid:
-    """Air properties (Boussinesq). Defaults: dry air near 22 degC at sea level.
-
-    Source: ASHRAE Handbook - Fundamentals (2021), ch. 33 (air properties); the values are
-    those of ``shared/reference/domain-notes.md``.
-    """
-
-    density_kg_m3: float = 1.19
-    cp_j_kgk: float = 1006.0
-    viscosity_m2_s: float = 1.5e-5          # kinematic viscosity nu
-    diffusivity_m2_s: float = 2.2e-5        # thermal diffusivity alpha
-    expansion_1_k: float = 1.0 / 295.0      # thermal expansion coefficient beta
-    gravity_m_s2: float = 9.81
-    reference_temp_c: float = 22.0          # Boussinesq reference temperature
-
-    def __post_init__(self):
-        for name in ("density_kg_m3", "cp_j_kgk", "viscosity_m2_s", "diffusivity_m2_s"):
-            v = getattr(self, name)
-            if not np.isfinite(v) or v <= 0:
-                raise InputError(f"fluid: {name} = {v}; it must be a positive number")
-        for name in ("expansion_1_k", "gravity_m_s2", "reference_temp_c"):
-            if not np.isfinite(getattr(self, name)):
-                raise InputError(f"fluid: {name} must be finite")
-
-    @property
-    def rho_cp(self) -> float:
-        return self.density_kg_m3 * self.cp_j_kgk
 
 
 @dataclass(frozen=True)

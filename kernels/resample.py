@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError
+from common.errors import InputError
+
 from .grid import Grid
 
 

@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from common.errors import DivergenceError, InputError
+
 from .backend import PARALLEL_MIN_CELLS, STENCIL_PARALLEL_MIN_CELLS, Backend, get_backend
-from .errors import DivergenceError, InputError
-from .flags import Flag
 from .memory import check_fits
-from .problem import FACES, Device, Problem
+from .problem import FACES, Problem
 
 _MODEL_CODE = {"laminar": 0, "constant": 1, "chen-xu": 2}
 COARSE_MAX = 4000      # most aggregates the automatic coarse space may have
@@ -1185,6 +1185,7 @@ def _cpu_threads(cells: int, min_cells: int = PARALLEL_MIN_CELLS) -> int:
     region's start-up (and any other process on the cores) costs more than the loop; all
     cores above. ``TWIN_CPU_THREADS`` overrides both."""
     import os
+
     import numba
     env = os.environ.get("TWIN_CPU_THREADS")
     if env:

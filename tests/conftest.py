@@ -20,7 +20,7 @@ def pytest_addoption(parser):
 def _no_gpu_reason():
     """Why neither GPU backend can run here, or ``None`` when one can."""
     from kernels.backend import get_backend
-    from kernels.errors import BackendUnavailable
+    from common.errors import BackendUnavailable
     reasons = []
     for name in ("cupy", "numba-cuda"):
         try:

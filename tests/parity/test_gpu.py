@@ -1,7 +1,7 @@
 """The GPU backends (``numba-cuda``, ``cupy``) against ``numba-cpu`` on a real GPU.
 
 Every test is marked ``gpu`` and skips, with the reason, where
-``kernels.backend.get_backend`` raises :class:`~kernels.errors.BackendUnavailable` (no
+``kernels.backend.get_backend`` raises :class:`~common.errors.BackendUnavailable` (no
 GPU, no CuPy, no CUDA driver, or the Numba CUDA simulator switched on). Run them with
 ``python -m pytest -m gpu tests/parity/test_gpu.py -v`` on a machine with an NVIDIA GPU.
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kernels.errors import BackendUnavailable
+from common.errors import BackendUnavailable
 
 from .test_cuda_sim import DRIVER_CHECKS, TOL, _driver_checks, _rel
 

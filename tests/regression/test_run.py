@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from kernels.errors import InputError
+from common.errors import InputError
 from twin.cli import main
 from twin.facility import BUILTIN_DIR
 from twin.outputs.results import read_results

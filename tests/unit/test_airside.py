@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from kernels.errors import InputError
+from common.errors import InputError
 from twin.models.airside import (AIR_CP_J_KG_K, AIR_DENSITY_KG_M3, CRAH_FANS, WATER_CP_J_KG_K,
                                  CoilSpec, CurveRangeWarning, FanSpec, SupplyControlSpec,
                                  coil_design_ua_w_k, coil_ua_w_k, crah_coil,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from kernels.errors import InputError
+from common.errors import InputError
 from tests.unit.test_facility import HEAD, ROW_A, doc, one_error
 from twin.cli import main
 from twin.facility import (MAX_FILE_BYTES, MAX_NESTING, FacilityError, load_facility)

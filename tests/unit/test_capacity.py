@@ -74,7 +74,7 @@ def test_coarse_start_reaches_the_steady_solves(monkeypatch, small):
     there to the baseline solve."""
     import twin.studies.capacity as capacity
     import twin.studies.whatif as whatif
-    from kernels.errors import InputError
+    from common.errors import InputError
     seen = {}
 
     def fake_find(*args, **kw):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from kernels.errors import InputError
+from common.errors import InputError
 from twin.cli import main
 from twin.facility import (BUILTIN_DIR, Facility, FacilityError, cell_size_warnings,
                            idelchik_perforated_plate_k, load_facility, loads_facility)

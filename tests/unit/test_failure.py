@@ -78,7 +78,7 @@ def test_coarse_start_reaches_the_steady_solve(monkeypatch):
     """``twin fail --coarse-start`` passes the option down to the steady solve before the
     failure (``solve_case``), through ``run_n_minus_1`` and ``run_failure``."""
     import twin.studies.failure as failure
-    from kernels.errors import InputError
+    from common.errors import InputError
     seen = {}
 
     def fake_n_minus_1(*args, **kw):

@@ -4,10 +4,10 @@ import warnings
 import numpy as np
 import pytest
 
-from kernels.errors import InputError
+from common.errors import InputError
 from twin.models import it_load
 from twin.models.airside import AIR_CP_J_KG_K, AIR_DENSITY_KG_M3, CurveRangeWarning
-from twin.units import ValidityRangeWarning, m3_s_to_cfm
+from common.units import ValidityRangeWarning, m3_s_to_cfm
 from twin.models.it_load import (ITE_AIRFLOW_CURVES, PROFILES, RACK_SPECS, RackSpec, rack_power,
                                  read_utilization_csv, throttle_work_fraction, trace_profile,
                                  utilization_profile)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from kernels.errors import InputError
+from common.errors import InputError
 from twin.models.airside import CurveRangeWarning
 from twin.models.liquid import (CDUS, GRAVITY_M_S2, WATER_CLASSES, WATER_CP_J_KG_K,
                                 WATER_DENSITY_KG_M3, CduSpec, DryCoolerSpec, PumpSpec, cdu_step,

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 from scipy import ndimage
 
-from kernels.errors import MemoryLimitError
+from common.errors import MemoryLimitError
 from kernels.flags import Flag
 from twin.cli import main
 from twin.facility import (BUILTIN_DIR, Facility, idelchik_perforated_plate_k, load_facility,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kernels.errors import InputError
+from common.errors import InputError
 from twin.models import metrics as m
 
 

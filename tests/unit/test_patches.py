@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kernels.errors import InputError
+from common.errors import InputError
 from kernels.problem import Port
 from twin.facility import flow_for_delta_t, load_facility
 from twin.thermal.mesh import mesh_hall

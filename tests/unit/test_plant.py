@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 import pytest
 
-from kernels.errors import InputError
+from common.errors import InputError
 from twin.models.airside import CurveRangeWarning, WATER_CP_J_KG_K
 from twin.models.plant import (AHRI_ENTERING_CW_TEMP_C, AHRI_LEAVING_CHW_TEMP_C, CHILLERS,
                                CoolingTowerSpec, chiller_eir, cooling_tower, design_plant,

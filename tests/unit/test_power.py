@@ -19,9 +19,9 @@ import warnings
 import numpy as np
 import pytest
 
-from kernels.errors import InputError
+from common.errors import InputError
 from twin.models import power as pw
-from twin.units import ValidityRangeWarning
+from common.units import ValidityRangeWarning
 
 # 1 January a Monday (first_weekday=0): 2 July (day index 182) is a Monday,
 # 7 July a Saturday, 8 July a Sunday; 16 April (day 105) a Monday.

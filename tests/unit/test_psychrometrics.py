@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from twin.models import psychrometrics as ps
-from twin.units import ValidityRangeWarning
+from common.units import ValidityRangeWarning
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from kernels.errors import InputError
+from common.errors import InputError
 from kernels.grid import Grid
 from kernels.resample import face_coords, interpolate, resample_state
 

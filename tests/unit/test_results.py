@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from kernels.errors import InputError
+from common.errors import InputError
 from twin.outputs import results as R
 from twin.outputs.files import write_json
 

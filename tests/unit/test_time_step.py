@@ -40,7 +40,7 @@ def test_advective_limit_is_the_local_courant_rate(dtype):
 
 
 def test_nan_velocity_is_a_divergence_not_a_step():
-    from kernels.errors import DivergenceError
+    from common.errors import DivergenceError
     s = _solver()
     s.u[4, 4, 4] = np.nan
     with pytest.raises(DivergenceError, match="diverged"):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kernels.errors import InputError
+from common.errors import InputError
 from twin.models import weather as wm
 
 REPO = Path(__file__).resolve().parents[2]

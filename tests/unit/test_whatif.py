@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from kernels.errors import InputError
+from common.errors import InputError
 from kernels.solver import SolverSettings
 from twin.cli import main
 from twin.facility import BUILTIN_DIR, load_facility

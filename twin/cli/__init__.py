@@ -2,7 +2,7 @@
 
 Each area registers its commands from its own module (``twin/cli/*.py``) below, so that
 commands can grow without editing one another. Errors derived from
-:class:`kernels.errors.TwinError` are printed as one line and exit with status 2; Ctrl-C,
+:class:`common.errors.TwinError` are printed as one line and exit with status 2; Ctrl-C,
 SIGTERM and SIGHUP stop a command cleanly (:mod:`twin.cli.signals`) with status 128 + signal.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from kernels.errors import TwinError
+from common.errors import TwinError
 
 
 class TwinGroup(click.Group):

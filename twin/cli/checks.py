@@ -1,6 +1,6 @@
 """Range checks of the command-line options, as click callbacks.
 
-A value out of range raises :class:`kernels.errors.InputError`, which the ``twin`` group
+A value out of range raises :class:`common.errors.InputError`, which the ``twin`` group
 prints as one line (``error: --max-steps -5: ...``) with exit status 2, before any work.
 """
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import math
 
-from kernels.errors import InputError
+from common.errors import InputError
 
 __all__ = ["ranged", "scheduler_option", "dashboard_option", "holds_output_folder"]
 

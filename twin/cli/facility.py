@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kernels.errors import TwinError
+from common.errors import TwinError
 from twin.cli.checks import ranged
 
 from twin.facility import Facility, FacilityError, cell_size_warnings, load_facility

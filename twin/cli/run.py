@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from kernels.errors import InputError
+from common.errors import InputError
 from twin.cli.checks import ranged
 from twin.models.it_load import PROFILES
 from twin.outputs.files import OutputError, command_line, output_folder, results_kind

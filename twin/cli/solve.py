@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kernels.errors import InputError
+from common.errors import InputError
 from twin.cli.checks import ranged
 from twin.outputs.files import check_file, command_line, output_folder, results_kind
 

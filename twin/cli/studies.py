@@ -191,7 +191,7 @@ def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_st
     from rich.console import Console
     from rich.table import Table
 
-    from kernels.errors import InputError
+    from common.errors import InputError
     from twin.studies.failure import fmt_time, hall_units, run_n_minus_1, write_failure_outputs
     fac = _load(facility, cell_m)
     if each and units:
@@ -362,7 +362,7 @@ def view(result, hall, time_s, png, vtk_dir, limit_c, size):
       twin solve meshes/small-hall.toml --out runs/small
       twin view runs/small/results.h5 --png runs/small/view.png --vtk runs/small/vtk
     """
-    from kernels.errors import InputError
+    from common.errors import InputError
     from twin.outputs.view import build_scene, export_vtk, load_result, render_png
     try:
         w, h = (int(v) for v in size.lower().split("x"))

@@ -7,7 +7,7 @@ documented by example in ``meshes/*.toml`` and in ``docs/facility-format.md``.
 Conventions
 -----------
 * SI units, the unit in every key name (``power_kw``, ``airflow_m3_s``, ``x_m``); the
-  glossary of suffixes is in :mod:`twin.units`.
+  glossary of suffixes is in :mod:`common.units`.
 * Per hall: ``x`` along the hall length (``length_m``), ``y`` across (``width_m``),
   ``z`` up; the origin is the hall's corner on the structural slab, so ``z = 0`` is the
   bottom of the raised-floor plenum. Every ``*_z_m`` and ``*_height_m`` of a hall is
@@ -27,7 +27,7 @@ it finds as :class:`Diagnostic` records (file, object path, message):
    translated into our messages and a "did you mean" for unknown keys;
 4. check the engineering: geometry, references, capacities (:func:`check_facility`).
 
-Errors raise :class:`FacilityError` (an :class:`kernels.errors.InputError`) carrying all
+Errors raise :class:`FacilityError` (an :class:`common.errors.InputError`) carrying all
 of them; warnings stay on :attr:`Facility.warnings`.
 
 Modules: :mod:`.diagnostics` (problems and their wording), :mod:`.schema` and

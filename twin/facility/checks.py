@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from kernels.errors import InputError
+from common.errors import InputError
 
 from .diagnostics import Diagnostic, did_you_mean
 from .includes import _inside, _PathError

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from kernels.errors import InputError
+from common.errors import InputError
 
 
 # ----------------------------------------------------------------------------- problems

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kernels.errors import InputError
+from common.errors import InputError
 
 from .diagnostics import Diagnostic, _display, did_you_mean
 from .schema import (_MAX_PER_KIND, _TOL, _W_PER_KW, MIN_INTAKE_CLEARANCE_M, Containment, Hall,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from kernels.errors import InputError
+from common.errors import InputError
 
 from .checks import check_facility
 from .diagnostics import Diagnostic, FacilityError, _display
@@ -44,7 +44,7 @@ def parse_facility(doc: dict, *, source=None, origins=None) -> Facility:
 def load_facility(path) -> Facility:
     """Read, resolve, check and return the facility described by the TOML file ``path``.
 
-    Raises :class:`FacilityError` (an :class:`~kernels.errors.InputError`) listing every
+    Raises :class:`FacilityError` (an :class:`~common.errors.InputError`) listing every
     error; warnings are on :attr:`Facility.warnings`.
     """
     p = Path(path)

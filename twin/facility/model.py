@@ -8,8 +8,8 @@ from typing import Literal
 import tomli_w
 from pydantic import PrivateAttr, field_validator
 
-from kernels.errors import InputError
-from kernels.problem import Fluid
+from common.errors import InputError
+from common.fluids import Fluid
 
 from .diagnostics import Diagnostic, FacilityError, _fmt, did_you_mean
 from .layout import CoolingUnitRecord, HallLayout, RackRecord, _build_layout

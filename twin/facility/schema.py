@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from kernels.errors import InputError
-from kernels.problem import Fluid
+from common.errors import InputError
+from common.fluids import Fluid
 
 #: Folder of the shipped facilities and rack library (``builtin:NAME`` includes).
 BUILTIN_DIR = Path(__file__).resolve().parents[2] / "meshes"

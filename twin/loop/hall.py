@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kernels.errors import InputError
+from common.errors import InputError
 from twin.models.airside import (WATER_CP_J_KG_K, CoilSpec, FanSpec, SupplyControlSpec, crah_coil,
                                  fan_affinity, supply_control_step)
 from twin.models.it_load import rack_power

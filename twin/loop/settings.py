@@ -6,7 +6,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from kernels.errors import InputError
+from common.errors import InputError
 from twin.models.airside import AIR_CP_J_KG_K, AIR_DENSITY_KG_M3
 from twin.models.it_load import PROFILES
 from twin.models.metrics import ASHRAE_CLASSES

@@ -95,7 +95,7 @@ from typing import Callable
 
 import numpy as np
 
-from kernels.errors import InputError
+from common.errors import InputError
 from twin.facility import Facility, load_facility
 from twin.models.it_load import utilization_profile
 from twin.models.metrics import (ASHRAE_CLASSES, RECOMMENDED, inlet_class_compliance, rci_hi_pct,
@@ -107,7 +107,7 @@ from twin.models.weather import load_weather, weather_at, wet_bulb_temp_c
 from twin.outputs.files import write_json
 from twin.outputs.results import (RunData, read_results, results_path, summary_path,
                                   write_results)
-from twin.units import J_PER_KWH
+from common.units import J_PER_KWH
 
 from .hall import HallModel
 from .records import HallStep, StepRecord

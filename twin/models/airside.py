@@ -4,7 +4,7 @@ Pure, vectorised numpy functions with small frozen parameter records. SI inside;
 public name carries its unit (``airflow_m3_s``, ``pressure_pa``, ``power_w``, ``temp_c``).
 
 This module also holds the few helpers the other component modules share (air
-properties, input checks that raise :class:`kernels.errors.InputError`, and the
+properties, input checks that raise :class:`common.errors.InputError`, and the
 out-of-range warning :class:`CurveRangeWarning`).
 
 Glossary
@@ -23,8 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kernels.errors import InputError
-from twin.units import ValidityRangeWarning
+from common.errors import InputError
+from common.fluids import AIR_CP_J_KG_K, AIR_DENSITY_KG_M3, WATER_CP_J_KG_K  # noqa: F401 (re-exported)
+from common.units import ValidityRangeWarning
 
 __all__ = [
     "AIR_DENSITY_KG_M3",
@@ -50,12 +51,7 @@ __all__ = [
 ]
 
 # --- properties -------------------------------------------------------------------------
-#: Air density near 22 °C at sea level [kg/m³] (domain notes; ideal gas at 101 325 Pa).
-AIR_DENSITY_KG_M3 = 1.19
-#: Specific heat of dry air near 22 °C [J/(kg·K)].
-AIR_CP_J_KG_K = 1006.0
-#: Specific heat of liquid water near 30 °C [J/(kg·K)] (IAPWS-95: 4178-4180).
-WATER_CP_J_KG_K = 4180.0
+# AIR_DENSITY_KG_M3, AIR_CP_J_KG_K, WATER_CP_J_KG_K: common.fluids (imported above)
 
 
 class CurveRangeWarning(ValidityRangeWarning):
@@ -63,7 +59,7 @@ class CurveRangeWarning(ValidityRangeWarning):
 
     The component models clamp (or clip) such inputs to the bounds and say so once per
     call site, as EnergyPlus does for its performance curves, instead of extrapolating
-    silently. A subclass of the project-wide :class:`twin.units.ValidityRangeWarning`,
+    silently. A subclass of the project-wide :class:`common.units.ValidityRangeWarning`,
     so one filter on that silences every model.
     """
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kernels.errors import InputError
+from common.errors import InputError
 
 from .airside import (AIR_CP_J_KG_K, AIR_DENSITY_KG_M3, CurveRangeWarning, _array,
                       _check_param, _clamp_warn, _out)
@@ -550,7 +550,7 @@ def read_utilization_csv(path) -> UtilizationTrace:
 
     Raises
     ------
-    kernels.errors.InputError
+    common.errors.InputError
         One line naming the file, the line and the fix: missing file, no header, first
         column not ``time_h``, a non-numeric or out-of-range value, a short row, or times
         that do not increase.

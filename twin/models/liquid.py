@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kernels.errors import InputError
+from common.errors import InputError
+from common.fluids import GRAVITY_M_S2, WATER_DENSITY_KG_M3  # noqa: F401 (re-exported)
 
 from .airside import CurveRangeWarning, WATER_CP_J_KG_K, _array, _check_param, _out
 
@@ -45,10 +46,7 @@ __all__ = [
     "CDUS",
 ]
 
-#: Density of liquid water near 30 °C [kg/m³] (IAPWS-95: 995.6).
-WATER_DENSITY_KG_M3 = 996.0
-#: Standard gravity [m/s²].
-GRAVITY_M_S2 = 9.80665
+# WATER_DENSITY_KG_M3, GRAVITY_M_S2: common.fluids (imported above)
 
 
 # --- ASHRAE liquid-cooling classes ------------------------------------------------------

@@ -36,8 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kernels.errors import InputError
-from twin.units import J_PER_KWH
+from common.errors import InputError
+from common.units import J_PER_KWH
 
 __all__ = [
     "InletEnvelope",

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from kernels.errors import InputError
+from common.errors import InputError
 
 from .airside import CurveRangeWarning, WATER_CP_J_KG_K, _array, _check_param, _clamp_warn, _out
 from .liquid import (WATER_DENSITY_KG_M3, DryCoolerSpec, PumpSpec, dry_cooler,

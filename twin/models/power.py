@@ -3,7 +3,7 @@
 Power in W, energy in J (an hourly series holds the J of each hour), money in KRW.
 Tariff rates and emission factors keep their published per-kWh unit *in their names*
 (``_krw_per_kwh``, ``_kg_per_kwh``); energies are converted with
-:func:`twin.units.j_to_kwh` where they meet (see the glossary in :mod:`twin.units`).
+:func:`common.units.j_to_kwh` where they meet (see the glossary in :mod:`common.units`).
 
 Time convention for hourly series: element i of an hourly series that starts at
 ``start_h`` covers the interval [start_h + i, start_h + i + 1) h after 1 January
@@ -27,8 +27,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from kernels.errors import InputError
-from twin.units import J_PER_KWH, warn_outside_range
+from common.errors import InputError
+from common.units import J_PER_KWH, warn_outside_range
 
 __all__ = [
     "QuadraticLoss",

@@ -27,7 +27,7 @@ the saturated phases of H2O from 173.15 K to 473.15 K. ASHRAE Transactions 89(2A
 
 Range of validity: saturation pressure -100 to 200 °C; the moist-air relations are
 the perfect-gas ones, within about 0.7 % of the real-gas values below 50 °C at
-atmospheric pressure (ASHRAE 2017 ch. 1). A :class:`~twin.units.ValidityRangeWarning`
+atmospheric pressure (ASHRAE 2017 ch. 1). A :class:`~common.units.ValidityRangeWarning`
 is issued for temperatures outside -100 to 200 °C.
 """
 
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.units import ZERO_C_IN_K, warn_outside_range
+from common.units import ZERO_C_IN_K, warn_outside_range
 
 __all__ = [
     "STANDARD_PRESSURE_PA",

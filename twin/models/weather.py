@@ -1,7 +1,7 @@
 """Site weather for the twin: EPW reader, built-in Ulsan climate, solar position.
 
 A :class:`Weather` is a frozen record of one typical year of hourly values (8760 rows,
-no leap day). Time convention (see :mod:`twin.units`): ``hour_of_year`` is the EPW
+no leap day). Time convention (see :mod:`common.units`): ``hour_of_year`` is the EPW
 time stamp, hours after 1 January 00:00 local standard time, 1 ... 8760. Instantaneous
 quantities (temperatures, humidity, pressure, wind) hold *at* the stamp; irradiances
 are means over the hour that *ends* at the stamp (EnergyPlus Auxiliary Programs,
@@ -10,7 +10,7 @@ are means over the hour that *ends* at the stamp (EnergyPlus Auxiliary Programs,
 Public entry points
 -------------------
 - :func:`read_epw` — parse an EPW file (bad input raises
-  :class:`kernels.errors.InputError` with file, line and fix).
+  :class:`common.errors.InputError` with file, line and fix).
 - :func:`ulsan_climate` — a deterministic Ulsan, Korea year generated from monthly
   normals calibrated on the ASHRAE IWEC file for WMO 471520.
 - :func:`load_weather` — ``"builtin:ulsan"`` or a path to an EPW.
@@ -45,13 +45,13 @@ from pathlib import Path
 
 import numpy as np
 
-from kernels.errors import InputError
+from common.errors import InputError
 from twin.models.psychrometrics import (
     humidity_ratio_from_dew_point,
     rel_humidity_from_dew_point,
     wet_bulb_from_humidity_ratio_c,
 )
-from twin.units import pct_to_frac
+from common.units import pct_to_frac
 
 __all__ = [
     "HOURS_PER_YEAR",
@@ -243,7 +243,7 @@ def read_epw(path) -> Weather:
 
     Raises
     ------
-    kernels.errors.InputError
+    common.errors.InputError
         Missing file, bad header, wrong field count, non-numeric or missing (EPW
         missing code) value, wrong number of rows, or sub-hourly data; the message
         names the file, the line and the fix.
@@ -780,7 +780,7 @@ def load_weather(spec, variability_seed: int | None = None) -> Weather:
 
     Raises
     ------
-    kernels.errors.InputError
+    common.errors.InputError
         Unknown built-in name, or any EPW problem (see :func:`read_epw`).
     """
     if isinstance(spec, str) and spec.startswith("builtin:"):

@@ -33,7 +33,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kernels.errors import InputError
+from common.errors import InputError
 
 __all__ = ["OutputError", "check_folder", "check_file", "FolderLock", "output_folder",
            "clean_temporaries", "results_kind", "atomic_write", "write_json", "json_text",

@@ -3,7 +3,7 @@
 Schema ``dc-twin-results``, version 1
 =====================================
 Every dimensional dataset carries a ``units`` attribute (derived from the unit suffix of
-its name, see :func:`unit_of` and the glossary in :mod:`twin.units`) and a
+its name, see :func:`unit_of` and the glossary in :mod:`common.units`) and a
 ``description`` where one helps. Time series have the step as their first axis, attached
 to the dimension scale ``/time_h``; per-object series have a second axis attached to the
 group's name scale (``/racks/rack``, ``/cooling_units/cooling_unit``, ...), so the file
@@ -61,7 +61,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from kernels.errors import InputError
+from common.errors import InputError
 from twin.outputs.files import atomic_write, json_text
 
 __all__ = [

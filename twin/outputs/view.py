@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kernels.errors import InputError
+from common.errors import InputError
 
 DEFAULT_LIMIT_C = 27.0
 CMAP = "coolwarm"

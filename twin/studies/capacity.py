@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kernels.errors import InputError
+from common.errors import InputError
 
 from twin.studies.whatif import RECOMMENDED_MAX_C, Case, run_case
 

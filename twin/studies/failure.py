@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kernels.errors import InputError
+from common.errors import InputError
 
 from twin.studies.whatif import (ALLOWABLE_MAX_C, RECOMMENDED_MAX_C, inlet_metrics, solve_case,
                      unit_device_names)

@@ -21,7 +21,7 @@ import subprocess
 import uuid
 from typing import Callable, Sequence
 
-from kernels.errors import InputError, TwinError
+from common.errors import InputError, TwinError
 
 _GPU_BACKENDS = ("numba-cuda", "cupy", "auto")
 

@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kernels.errors import InputError
+from common.errors import InputError
 from twin.models.metrics import ALLOWABLE_MAX_C, RECOMMENDED_MAX_C, rci_hi_pct, rci_lo_pct, rti_pct
 
 #: Comparison columns: key, heading, format, whether higher is worse (for the marks).
@@ -641,7 +641,7 @@ def run_case(case: Case, hall=None, cell_m=0.3, backend="auto", settings=None,
              coarse_start: bool = False) -> dict:
     """Solve one case (runs on a Dask worker): its comparison record (``coarse_start``:
     :func:`twin.thermal.steady.steady_solve`)."""
-    from kernels.errors import DivergenceError, TwinError
+    from common.errors import DivergenceError, TwinError
     t0 = time.perf_counter()
     rec = {"case": case.name, "label": case.label, "changes": [list(c) for c in case.changes],
            "worker": _worker_address()}

@@ -37,7 +37,7 @@ from typing import Mapping
 
 import numpy as np
 
-from kernels.errors import InputError
+from common.errors import InputError
 from kernels.flags import Flag
 from kernels.grid import Grid
 from kernels.problem import Device, Port, Problem, Resistance
@@ -309,7 +309,7 @@ def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
         Backend whose memory must hold the solve (``"auto"``, ``"numba-cpu"``,
         ``"numba-cuda"``, ``"cupy"``); ``None`` estimates for the CPU without checking.
     check_memory : bool
-        Refuse (:class:`kernels.errors.MemoryLimitError`) a grid that will not fit.
+        Refuse (:class:`common.errors.MemoryLimitError`) a grid that will not fit.
 
     Returns
     -------

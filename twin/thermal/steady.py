@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kernels.errors import InputError
+from common.errors import InputError
 from kernels.solver import Solver, SolverSettings
 
 RESULT_SCHEMA = "dc-twin/steady/1"
