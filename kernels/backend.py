@@ -22,7 +22,17 @@ import numpy as np
 
 from common.errors import BackendUnavailable, InputError
 
+#: The backends (the one registry: the CLI's choices, the sweep's GPU placement and
+#: ``auto``'s order of preference read from here).
 NAMES = ("numba-cpu", "numba-cuda", "cupy")
+#: The backends that run on a GPU.
+GPU_NAMES = ("numba-cuda", "cupy")
+#: Short names a user may type.
+ALIASES = {"cpu": "numba-cpu", "numba": "numba-cpu", "cuda": "numba-cuda", "gpu": "cupy"}
+#: What ``--backend`` accepts on the command line.
+CHOICES = ("auto", "cpu", *NAMES)
+#: ``auto`` takes the first of these that works.
+AUTO_ORDER = ("cupy", "numba-cuda", "numba-cpu")
 
 
 @dataclass
@@ -184,7 +194,6 @@ def _cupy_backend() -> Backend:
 
 
 _FACTORIES = {"numba-cpu": _cpu_backend, "numba-cuda": _numba_cuda_backend, "cupy": _cupy_backend}
-_ALIASES = {"cpu": "numba-cpu", "numba": "numba-cpu", "cuda": "numba-cuda", "gpu": "cupy"}
 _cache: dict = {}
 
 
@@ -192,9 +201,9 @@ def get_backend(name: str = "auto") -> Backend:
     """The backend called ``name`` (``auto``, ``numba-cpu``/``cpu``, ``numba-cuda``, ``cupy``)."""
     if isinstance(name, Backend):
         return name
-    key = _ALIASES.get(name, name)
+    key = ALIASES.get(name, name)
     if key == "auto":
-        for cand in ("cupy", "numba-cuda", "numba-cpu"):
+        for cand in AUTO_ORDER:
             try:
                 return get_backend(cand)
             except BackendUnavailable:

@@ -8,7 +8,6 @@ import click
 
 from common.errors import TwinError
 from twin.cli.checks import ranged
-
 from twin.facility import Facility, FacilityError, cell_size_warnings, load_facility
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)

@@ -14,14 +14,15 @@ from pathlib import Path
 import click
 
 from common.errors import InputError
+from kernels.backend import CHOICES as _BACKENDS
 from twin.cli.checks import ranged
+from twin.loop.settings import THERMAL_MODES
 from twin.models.it_load import PROFILES
 from twin.outputs.files import OutputError, command_line, output_folder, results_kind
 from twin.outputs.results import results_path, summary_path
 
 __all__ = ["run"]
 
-_BACKENDS = ("auto", "cpu", "numba-cuda", "cupy")
 
 
 def _fmt_h(h: float) -> str:
@@ -43,7 +44,7 @@ def _fmt_h(h: float) -> str:
               callback=ranged(0, 10, lo_open=True, what="the cell size [m]"),
               help="Cell size of the thermal grid [m].")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run stored in --out.")
-@click.option("--thermal", type=click.Choice(["linear", "direct", "transient"]), default="linear",
+@click.option("--thermal", type=click.Choice(THERMAL_MODES), default="linear",
               show_default=True,
               help="linear: exact linear heat response at frozen flows, re-solved when flows move; "
                    "direct: a flow and heat solve every step; transient: time-accurate solver run.")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from common.errors import InputError
+from kernels.backend import CHOICES as BACKEND_CHOICES
 from twin.cli.checks import ranged
 from twin.outputs.files import check_file, command_line, output_folder, results_kind
 
@@ -43,7 +44,7 @@ def backends(as_json):
               callback=ranged(0, 10, lo_open=True, what="the cell size [m]"),
               help="Cell size [m].")
 @click.option("--backend", default="auto", show_default=True,
-              type=click.Choice(["auto", "cpu", "numba-cpu", "numba-cuda", "cupy"]))
+              type=click.Choice(BACKEND_CHOICES))
 @click.option("--utilization", default=1.0, show_default=True, type=float,
               callback=ranged(0, 1, what="the IT utilisation"),
               help="IT utilisation of every rack (0..1).")

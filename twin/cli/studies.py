@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
+from kernels.backend import CHOICES as _BACKENDS
 from twin.cli.checks import dashboard_option, holds_output_folder, ranged, scheduler_option
-
-_BACKENDS = ["auto", "cpu", "numba-cpu", "numba-cuda", "cupy"]
 
 
 def _common_solve(f):
@@ -408,8 +407,8 @@ def report(result, hall, out_html, time_s, picture):
       twin report runs/small/results.h5
       twin report runs/n-1/fail.h5 --out runs/n-1/report.html
     """
-    from twin.outputs.report import write_report
     from twin.outputs.files import check_file
+    from twin.outputs.report import write_report
     out = out_html or str(Path(result).with_name("report.html"))
     check_file(out, "--out")
     p = write_report(result, out, hall=hall, picture=picture, time_s=_time_s(time_s))

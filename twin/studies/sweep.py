@@ -22,8 +22,9 @@ import uuid
 from typing import Callable, Sequence
 
 from common.errors import InputError, TwinError
+from kernels.backend import GPU_NAMES
 
-_GPU_BACKENDS = ("numba-cuda", "cupy", "auto")
+_GPU_BACKENDS = (*GPU_NAMES, "auto")
 
 
 class SweepError(TwinError, RuntimeError):
