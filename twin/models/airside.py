@@ -24,8 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from common.errors import InputError
-from common.fluids import AIR_CP_J_KG_K, AIR_DENSITY_KG_M3, WATER_CP_J_KG_K  # noqa: F401 (re-exported)
-from common.units import ValidityRangeWarning
+from common.fluids import (AIR_CP_J_KG_K, AIR_DENSITY_KG_M3,  # noqa: F401 (re-exported)
+                           WATER_CP_J_KG_K)
+
+from .inputs import (CurveRangeWarning, as_array, check_param, clamp_warn,  # noqa: F401
+                     scalar_or_array)
 
 __all__ = [
     "AIR_DENSITY_KG_M3",
@@ -52,64 +55,6 @@ __all__ = [
 
 # --- properties -------------------------------------------------------------------------
 # AIR_DENSITY_KG_M3, AIR_CP_J_KG_K, WATER_CP_J_KG_K: common.fluids (imported above)
-
-
-class CurveRangeWarning(ValidityRangeWarning):
-    """An input lies outside the range over which a correlation was fitted.
-
-    The component models clamp (or clip) such inputs to the bounds and say so once per
-    call site, as EnergyPlus does for its performance curves, instead of extrapolating
-    silently. A subclass of the project-wide :class:`common.units.ValidityRangeWarning`,
-    so one filter on that silences every model.
-    """
-
-
-# --- shared helpers (used by it_load, liquid and plant too) ---------------------------
-def _array(name: str, value, *, nonnegative: bool = False, positive: bool = False) -> np.ndarray:
-    """``value`` as a float array; raise InputError for NaN/inf or a wrong sign."""
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(f"{name}: expected a number or an array of numbers, got {value!r}") from None
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"{name}: contains NaN or infinity; pass finite numbers")
-    if positive and np.any(arr <= 0.0):
-        bad = float(arr.flat[int(np.argmin(arr))])
-        raise InputError(f"{name} must be > 0 (got {bad:g}); pass a positive value")
-    if nonnegative and np.any(arr < 0.0):
-        bad = float(arr.flat[int(np.argmin(arr))])
-        raise InputError(f"{name} must be >= 0 (got {bad:g}); pass a non-negative value")
-    return arr
-
-
-def _check_param(record: str, name: str, value: float, lo: float = 0.0, hi: float = np.inf,
-                 *, lo_open: bool = False) -> float:
-    """Validate one scalar field of a parameter record (raise InputError)."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{record}: {name} must be a number, got {value!r}") from None
-    bad_lo = v <= lo if lo_open else v < lo
-    if not np.isfinite(v) or bad_lo or v > hi:
-        lo_s = f"> {lo:g}" if lo_open else f">= {lo:g}"
-        hi_s = "" if not np.isfinite(hi) else f" and <= {hi:g}"
-        raise InputError(f"{record}: {name} = {value!r}; it must be {lo_s}{hi_s}")
-    return v
-
-
-def _clamp_warn(name: str, arr: np.ndarray, lo: float, hi: float, model: str) -> np.ndarray:
-    """Clip ``arr`` to ``[lo, hi]``; warn once (stable message) when anything was clipped."""
-    if np.any(arr < lo) or np.any(arr > hi):
-        warnings.warn(
-            f"{model}: {name} outside the fitted range [{lo:g}, {hi:g}]; clamped to the "
-            "bounds (no extrapolation)", CurveRangeWarning, stacklevel=3)
-    return np.clip(arr, lo, hi)
-
-
-def _out(arr: np.ndarray):
-    """Return a Python float for 0-d results, else the array."""
-    arr = np.asarray(arr)
-    return float(arr) if arr.ndim == 0 else arr
 
 
 # --- fans -------------------------------------------------------------------------------
@@ -143,10 +88,10 @@ class FanSpec:
 
     def __post_init__(self):
         rec = f"FanSpec {self.name!r}"
-        _check_param(rec, "design_airflow_m3_s", self.design_airflow_m3_s, 0.0, lo_open=True)
-        _check_param(rec, "design_pressure_pa", self.design_pressure_pa, 0.0)
-        _check_param(rec, "design_power_w", self.design_power_w, 0.0)
-        _check_param(rec, "min_speed_fraction", self.min_speed_fraction, 0.0, 1.0)
+        check_param(rec, "design_airflow_m3_s", self.design_airflow_m3_s, 0.0, lo_open=True)
+        check_param(rec, "design_pressure_pa", self.design_pressure_pa, 0.0)
+        check_param(rec, "design_power_w", self.design_power_w, 0.0)
+        check_param(rec, "min_speed_fraction", self.min_speed_fraction, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -183,14 +128,14 @@ def fan_affinity(speed_fraction, spec: FanSpec) -> FanPoint:
     Valid while the system curve is quadratic (no static pressure set-point) and the
     efficiency does not change with speed; drives lose a few % at low speed, ignored here.
     """
-    n = _array("speed_fraction", speed_fraction, nonnegative=True)
-    n = _clamp_warn("speed_fraction", n, 0.0, 1.0, "fan_affinity")
+    n = as_array("speed_fraction", speed_fraction, nonnegative=True)
+    n = clamp_warn("speed_fraction", n, 0.0, 1.0, "fan_affinity")
     n = np.where(n > 0.0, np.maximum(n, spec.min_speed_fraction), 0.0)
     return FanPoint(
-        speed_fraction=_out(n),
-        airflow_m3_s=_out(spec.design_airflow_m3_s * n),
-        pressure_pa=_out(spec.design_pressure_pa * n**2),
-        power_w=_out(spec.design_power_w * n**3),
+        speed_fraction=scalar_or_array(n),
+        airflow_m3_s=scalar_or_array(spec.design_airflow_m3_s * n),
+        pressure_pa=scalar_or_array(spec.design_pressure_pa * n**2),
+        power_w=scalar_or_array(spec.design_power_w * n**3),
     )
 
 
@@ -209,10 +154,10 @@ def fan_speed_for_airflow(airflow_m3_s, spec: FanSpec):
         ``n = clip(Q / Q_d, min_speed_fraction, 1)``; 0 where the flow is 0. Flows above
         the design flow warn (:class:`CurveRangeWarning`) and return 1.
     """
-    q = _array("airflow_m3_s", airflow_m3_s, nonnegative=True)
-    n = _clamp_warn("airflow over design airflow", q / spec.design_airflow_m3_s, 0.0, 1.0,
+    q = as_array("airflow_m3_s", airflow_m3_s, nonnegative=True)
+    n = clamp_warn("airflow over design airflow", q / spec.design_airflow_m3_s, 0.0, 1.0,
                     "fan_speed_for_airflow")
-    return _out(np.where(n > 0.0, np.maximum(n, spec.min_speed_fraction), 0.0))
+    return scalar_or_array(np.where(n > 0.0, np.maximum(n, spec.min_speed_fraction), 0.0))
 
 
 def fan_power_w(airflow_m3_s, pressure_pa, efficiency):
@@ -232,12 +177,12 @@ def fan_power_w(airflow_m3_s, pressure_pa, efficiency):
     ndarray or float
         ``P = Q * dp / eta`` [W] (definition of air power; ASHRAE Handbook, "Fans").
     """
-    q = _array("airflow_m3_s", airflow_m3_s, nonnegative=True)
-    dp = _array("pressure_pa", pressure_pa, nonnegative=True)
-    eta = _array("efficiency", efficiency, positive=True)
+    q = as_array("airflow_m3_s", airflow_m3_s, nonnegative=True)
+    dp = as_array("pressure_pa", pressure_pa, nonnegative=True)
+    eta = as_array("efficiency", efficiency, positive=True)
     if np.any(eta > 1.0):
         raise InputError("efficiency must be <= 1 (it is a fraction, not a percentage)")
-    return _out(q * dp / eta)
+    return scalar_or_array(q * dp / eta)
 
 
 # --- chilled-water coil by effectiveness-NTU -------------------------------------------
@@ -329,11 +274,11 @@ class CoilSpec:
 
     def __post_init__(self):
         rec = f"CoilSpec {self.name!r}"
-        _check_param(rec, "air_rho_cp_j_m3k", self.air_rho_cp_j_m3k, 0.0, lo_open=True)
-        _check_param(rec, "design_capacity_w", self.design_capacity_w, 0.0, lo_open=True)
-        _check_param(rec, "design_airflow_m3_s", self.design_airflow_m3_s, 0.0, lo_open=True)
-        _check_param(rec, "design_water_flow_kg_s", self.design_water_flow_kg_s, 0.0, lo_open=True)
-        _check_param(rec, "air_to_water_ha_ratio", self.air_to_water_ha_ratio, 0.0, lo_open=True)
+        check_param(rec, "air_rho_cp_j_m3k", self.air_rho_cp_j_m3k, 0.0, lo_open=True)
+        check_param(rec, "design_capacity_w", self.design_capacity_w, 0.0, lo_open=True)
+        check_param(rec, "design_airflow_m3_s", self.design_airflow_m3_s, 0.0, lo_open=True)
+        check_param(rec, "design_water_flow_kg_s", self.design_water_flow_kg_s, 0.0, lo_open=True)
+        check_param(rec, "air_to_water_ha_ratio", self.air_to_water_ha_ratio, 0.0, lo_open=True)
         if self.arrangement not in EFFECTIVENESS:
             raise InputError(f"{rec}: arrangement {self.arrangement!r} unknown; "
                              f"choose one of {sorted(EFFECTIVENESS)}")
@@ -466,10 +411,10 @@ def crah_coil(airflow_m3_s, air_inlet_temp_c, water_flow_kg_s, water_inlet_temp_
     flows up to about 1.5x design (film-coefficient correlations); beyond that a
     :class:`CurveRangeWarning` is issued. No heat flows when the water is warmer than the air.
     """
-    va = _array("airflow_m3_s", airflow_m3_s, nonnegative=True)
-    ta = _array("air_inlet_temp_c", air_inlet_temp_c)
-    mw = _array("water_flow_kg_s", water_flow_kg_s, nonnegative=True)
-    tw = _array("water_inlet_temp_c", water_inlet_temp_c)
+    va = as_array("airflow_m3_s", airflow_m3_s, nonnegative=True)
+    ta = as_array("air_inlet_temp_c", air_inlet_temp_c)
+    mw = as_array("water_flow_kg_s", water_flow_kg_s, nonnegative=True)
+    tw = as_array("water_inlet_temp_c", water_inlet_temp_c)
     if np.any(va > 1.5 * spec.design_airflow_m3_s) or np.any(mw > 1.5 * spec.design_water_flow_kg_s):
         warnings.warn(f"crah_coil {spec.name!r}: flow above 1.5x design; UA scaling "
                       "extrapolated", CurveRangeWarning, stacklevel=2)
@@ -481,7 +426,7 @@ def crah_coil(airflow_m3_s, air_inlet_temp_c, water_flow_kg_s, water_inlet_temp_
         q, eps, ua, m_used = q_full, eps_full, ua_full, mw
         limited = np.zeros(q.shape, dtype=bool)
     else:
-        tset = np.broadcast_to(_array("supply_setpoint_c", supply_setpoint_c), va.shape)
+        tset = np.broadcast_to(as_array("supply_setpoint_c", supply_setpoint_c), va.shape)
         q_need = np.maximum(c_air * (ta - tset), 0.0)
         limited = q_need > q_full * (1.0 + 1e-9)
         # bisection on the valve: Q(m_w) rises monotonically with m_w
@@ -502,9 +447,9 @@ def crah_coil(airflow_m3_s, air_inlet_temp_c, water_flow_kg_s, water_inlet_temp_
         c_w = m_used * WATER_CP_J_KG_K
         t_w_out = np.where(c_w > 0.0, tw + q / np.where(c_w > 0, c_w, 1.0), tw)
     return CoilResult(
-        air_outlet_temp_c=_out(t_air_out), heat_w=_out(q), water_outlet_temp_c=_out(t_w_out),
-        water_flow_kg_s=_out(m_used), effectiveness=_out(eps), ua_w_k=_out(ua),
-        capacity_limited=_out(limited) if np.ndim(limited) else bool(limited),
+        air_outlet_temp_c=scalar_or_array(t_air_out), heat_w=scalar_or_array(q), water_outlet_temp_c=scalar_or_array(t_w_out),
+        water_flow_kg_s=scalar_or_array(m_used), effectiveness=scalar_or_array(eps), ua_w_k=scalar_or_array(ua),
+        capacity_limited=scalar_or_array(limited) if np.ndim(limited) else bool(limited),
     )
 
 
@@ -543,12 +488,12 @@ class SupplyControlSpec:
 
     def __post_init__(self):
         rec = "SupplyControlSpec"
-        _check_param(rec, "deadband_k", self.deadband_k, 0.0)
-        _check_param(rec, "supply_gain", self.supply_gain, 0.0)
-        _check_param(rec, "speed_gain_per_k", self.speed_gain_per_k, 0.0)
-        _check_param(rec, "max_supply_step_k", self.max_supply_step_k, 0.0)
-        _check_param(rec, "min_speed_fraction", self.min_speed_fraction, 0.0, 1.0)
-        _check_param(rec, "max_speed_fraction", self.max_speed_fraction, self.min_speed_fraction, 1.0)
+        check_param(rec, "deadband_k", self.deadband_k, 0.0)
+        check_param(rec, "supply_gain", self.supply_gain, 0.0)
+        check_param(rec, "speed_gain_per_k", self.speed_gain_per_k, 0.0)
+        check_param(rec, "max_supply_step_k", self.max_supply_step_k, 0.0)
+        check_param(rec, "min_speed_fraction", self.min_speed_fraction, 0.0, 1.0)
+        check_param(rec, "max_speed_fraction", self.max_speed_fraction, self.min_speed_fraction, 1.0)
         if self.min_supply_temp_c > self.max_supply_temp_c:
             raise InputError(f"{rec}: min_supply_temp_c {self.min_supply_temp_c} is above "
                              f"max_supply_temp_c {self.max_supply_temp_c}")
@@ -582,9 +527,9 @@ def supply_control_step(max_inlet_temp_c, supply_temp_c, speed_fraction,
     plain proportional rule, stable for ``k_T <= 1`` when inlet temperatures follow the
     supply one-to-one; not an optimiser.
     """
-    e = _array("max_inlet_temp_c", max_inlet_temp_c) - spec.target_inlet_temp_c
-    t = _array("supply_temp_c", supply_temp_c)
-    n = _array("speed_fraction", speed_fraction, nonnegative=True)
+    e = as_array("max_inlet_temp_c", max_inlet_temp_c) - spec.target_inlet_temp_c
+    t = as_array("supply_temp_c", supply_temp_c)
+    n = as_array("speed_fraction", speed_fraction, nonnegative=True)
     e, t, n = np.broadcast_arrays(e, t, n)
     hot = e > 0.0
     cold = e < -spec.deadband_k
@@ -596,7 +541,7 @@ def supply_control_step(max_inlet_temp_c, supply_temp_c, speed_fraction,
     t_new = np.where(hot, t - step, t)
     t_new = np.where(cold & at_min, t - step, t_new)   # step < 0 when cold: raises t
     t_new = np.clip(t_new, spec.min_supply_temp_c, spec.max_supply_temp_c)
-    return _out(t_new), _out(n_new)
+    return scalar_or_array(t_new), scalar_or_array(n_new)
 
 
 # --- records ---------------------------------------------------------------------------

@@ -39,9 +39,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from common.errors import InputError
+from common.fluids import AIR_CP_J_KG_K, AIR_DENSITY_KG_M3
 
-from .airside import (AIR_CP_J_KG_K, AIR_DENSITY_KG_M3, CurveRangeWarning, _array,
-                      _check_param, _clamp_warn, _out)
+from .inputs import CurveRangeWarning, as_array, check_param, clamp_warn, scalar_or_array
 
 __all__ = [
     "IteAirflowCurve",
@@ -109,7 +109,7 @@ class IteAirflowCurve:
     def __call__(self, utilization, inlet_temp_c):
         """Airflow fraction at ``(utilization, inlet_temp_c)``, inlet clamped to bounds."""
         u = np.asarray(utilization, dtype=float)
-        t = _clamp_warn("inlet_temp_c", np.asarray(inlet_temp_c, dtype=float),
+        t = clamp_warn("inlet_temp_c", np.asarray(inlet_temp_c, dtype=float),
                         self.min_inlet_temp_c, self.max_inlet_temp_c,
                         f"ITE airflow curve {self.name!r}")
         c0, c1, c2, c3, c4, c5 = self.coefficients
@@ -211,15 +211,15 @@ class RackSpec:
 
     def __post_init__(self):
         rec = f"RackSpec {self.name!r}"
-        _check_param(rec, "air_rho_cp_j_m3k", self.air_rho_cp_j_m3k, 0.0, lo_open=True)
-        _check_param(rec, "nameplate_power_w", self.nameplate_power_w, 0.0, lo_open=True)
-        _check_param(rec, "idle_fraction", self.idle_fraction, 0.0, 1.0)
-        _check_param(rec, "liquid_capture_fraction", self.liquid_capture_fraction, 0.0, 1.0)
-        _check_param(rec, "design_fan_power_fraction", self.design_fan_power_fraction, 0.0, 0.5)
-        _check_param(rec, "design_air_delta_t_k", self.design_air_delta_t_k, 0.0, lo_open=True)
-        _check_param(rec, "leakage_per_k", self.leakage_per_k, 0.0, 0.05)
-        _check_param(rec, "throttle_band_k", self.throttle_band_k, 0.0, lo_open=True)
-        _check_param(rec, "throttle_floor", self.throttle_floor, 0.0, 1.0)
+        check_param(rec, "air_rho_cp_j_m3k", self.air_rho_cp_j_m3k, 0.0, lo_open=True)
+        check_param(rec, "nameplate_power_w", self.nameplate_power_w, 0.0, lo_open=True)
+        check_param(rec, "idle_fraction", self.idle_fraction, 0.0, 1.0)
+        check_param(rec, "liquid_capture_fraction", self.liquid_capture_fraction, 0.0, 1.0)
+        check_param(rec, "design_fan_power_fraction", self.design_fan_power_fraction, 0.0, 0.5)
+        check_param(rec, "design_air_delta_t_k", self.design_air_delta_t_k, 0.0, lo_open=True)
+        check_param(rec, "leakage_per_k", self.leakage_per_k, 0.0, 0.05)
+        check_param(rec, "throttle_band_k", self.throttle_band_k, 0.0, lo_open=True)
+        check_param(rec, "throttle_floor", self.throttle_floor, 0.0, 1.0)
         if self.airflow_curve not in ITE_AIRFLOW_CURVES:
             raise InputError(f"{rec}: airflow_curve {self.airflow_curve!r} unknown; choose one "
                              f"of {sorted(ITE_AIRFLOW_CURVES)}")
@@ -329,13 +329,13 @@ def throttle_work_fraction(inlet_temp_c, coolant_supply_temp_c, spec: RackSpec):
     coolant temperature stands in for the firmware's clock governor (est.; no vendor
     publishes the curve).
     """
-    t_in = _array("inlet_temp_c", inlet_temp_c)
+    t_in = as_array("inlet_temp_c", inlet_temp_c)
     excess = (t_in - spec.inlet_limit_c) / spec.throttle_band_k
     if coolant_supply_temp_c is not None and spec.liquid_capture_fraction > 0.0:
-        t_c = _array("coolant_supply_temp_c", coolant_supply_temp_c)
+        t_c = as_array("coolant_supply_temp_c", coolant_supply_temp_c)
         excess = np.maximum(excess, (t_c - spec.coolant_limit_c) / spec.throttle_band_k)
     s = np.clip(excess, 0.0, 1.0)
-    return _out(1.0 - (1.0 - spec.throttle_floor) * s)
+    return scalar_or_array(1.0 - (1.0 - spec.throttle_floor) * s)
 
 
 def rack_power(utilization, inlet_temp_c, spec: RackSpec,
@@ -372,15 +372,15 @@ def rack_power(utilization, inlet_temp_c, spec: RackSpec,
     throttle work fraction. Valid for inlet 5-45 °C (ASHRAE A4 envelope; the airflow
     curve clamps and warns outside its range).
     """
-    u = _array("utilization", utilization, nonnegative=True)
+    u = as_array("utilization", utilization, nonnegative=True)
     if np.any(u > 1.0):
         raise InputError(f"utilization must be within 0..1 (got {float(u.max()):g}); "
                          "pass a fraction, not a percentage")
-    t_in = _array("inlet_temp_c", inlet_temp_c)
+    t_in = as_array("inlet_temp_c", inlet_temp_c)
     if coolant_supply_temp_c is None:
         t_cool = np.asarray(spec.design_coolant_temp_c, dtype=float)
     else:
-        t_cool = _array("coolant_supply_temp_c", coolant_supply_temp_c)
+        t_cool = as_array("coolant_supply_temp_c", coolant_supply_temp_c)
     u, t_in, t_cool = np.broadcast_arrays(u, t_in, t_cool)
 
     n = spec.curve.fan_power_exponent
@@ -406,17 +406,17 @@ def rack_power(utilization, inlet_temp_c, spec: RackSpec,
                          t_in)
     throttled = work < 1.0
     return RackPowerResult(
-        utilization=_out(u), work_fraction=_out(work), throttle_fraction=_out(1.0 - work),
+        utilization=scalar_or_array(u), work_fraction=scalar_or_array(work), throttle_fraction=scalar_or_array(1.0 - work),
         throttled=throttled if throttled.ndim else bool(throttled),
-        compute_power_w=_out(compute), fan_power_w=_out(fan), power_w=_out(power),
-        airflow_m3_s=_out(airflow), heat_to_liquid_w=_out(q_liq), heat_to_air_w=_out(q_air),
-        exhaust_temp_c=_out(t_out),
+        compute_power_w=scalar_or_array(compute), fan_power_w=scalar_or_array(fan), power_w=scalar_or_array(power),
+        airflow_m3_s=scalar_or_array(airflow), heat_to_liquid_w=scalar_or_array(q_liq), heat_to_air_w=scalar_or_array(q_air),
+        exhaust_temp_c=scalar_or_array(t_out),
     )
 
 
 # --- utilisation profiles ------------------------------------------------------------------
 def _fraction_param(name, v):
-    v = _check_param("profile", name, v, 0.0, 1.0)
+    v = check_param("profile", name, v, 0.0, 1.0)
     return v
 
 
@@ -435,7 +435,7 @@ def constant_profile(time_h, level: float = 0.9):
     ndarray
         ``level`` at every time.
     """
-    t = _array("time_h", time_h)
+    t = as_array("time_h", time_h)
     return np.full(t.shape, _fraction_param("level", level))
 
 
@@ -471,11 +471,11 @@ def training_profile(time_h, level: float = 0.9, checkpoint_interval_h: float = 
     (checkpoint and evaluation pauses); est., shape after published cluster traces
     that show near-flat power with short periodic dips.
     """
-    t = _array("time_h", time_h)
+    t = as_array("time_h", time_h)
     level = _fraction_param("level", level)
     ck = _fraction_param("checkpoint_level", checkpoint_level)
-    period = _check_param("profile", "checkpoint_interval_h", checkpoint_interval_h, 0.0, lo_open=True)
-    dur = _check_param("profile", "checkpoint_duration_h", checkpoint_duration_h, 0.0, period)
+    period = check_param("profile", "checkpoint_interval_h", checkpoint_interval_h, 0.0, lo_open=True)
+    dur = check_param("profile", "checkpoint_duration_h", checkpoint_duration_h, 0.0, period)
     in_ck = np.mod(t - phase_h, period) < dur
     return np.where(in_ck, ck, level).astype(float)
 
@@ -506,7 +506,7 @@ def inference_profile(time_h, mean: float = 0.55, amplitude: float = 0.3,
     -----
     Sinusoidal stand-in for diurnal request traffic (est.).
     """
-    t = _array("time_h", time_h)
+    t = as_array("time_h", time_h)
     mean = _fraction_param("mean", mean)
     amplitude = _fraction_param("amplitude", amplitude)
     floor = _fraction_param("floor", floor)
@@ -632,7 +632,7 @@ def trace_profile(trace: UtilizationTrace, time_h, periodic: bool = False):
     ndarray
         Shape ``time_h.shape`` for a single column, else ``time_h.shape + (k,)``.
     """
-    t = _array("time_h", time_h)
+    t = as_array("time_h", time_h)
     t0, t1 = trace.time_h[0], trace.time_h[-1]
     if periodic:
         step = trace.time_h[-1] - trace.time_h[-2] if trace.time_h.size > 1 else 1.0

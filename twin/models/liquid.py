@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from common.errors import InputError
-from common.fluids import GRAVITY_M_S2, WATER_DENSITY_KG_M3  # noqa: F401 (re-exported)
+from common.fluids import (GRAVITY_M_S2, WATER_CP_J_KG_K,  # noqa: F401 (re-exported)
+                           WATER_DENSITY_KG_M3)
 
-from .airside import CurveRangeWarning, WATER_CP_J_KG_K, _array, _check_param, _out
+from .inputs import CurveRangeWarning, as_array, check_param, scalar_or_array
 
 __all__ = [
     "WATER_DENSITY_KG_M3",
@@ -99,7 +100,7 @@ def facility_water_class(supply_temp_c):
     str or ndarray of str
         ``"W17"`` ... ``"W+"``; ``""`` where the temperature is below the 2 °C floor.
     """
-    t = _array("supply_temp_c", supply_temp_c)
+    t = as_array("supply_temp_c", supply_temp_c)
     out = np.full(t.shape, "", dtype=object)
     for name in reversed(_CLASS_ORDER):
         c = WATER_CLASSES[name]
@@ -127,7 +128,7 @@ def check_water_class(supply_temp_c, class_name: str):
     if class_name not in WATER_CLASSES:
         raise InputError(f"water class {class_name!r} unknown; choose one of {list(_CLASS_ORDER)}")
     c = WATER_CLASSES[class_name]
-    t = _array("supply_temp_c", supply_temp_c)
+    t = as_array("supply_temp_c", supply_temp_c)
     ok = (t >= c.min_supply_temp_c) & (t <= c.max_supply_temp_c)
     if not np.all(ok):
         warnings.warn(f"facility water supply outside ASHRAE class {class_name} "
@@ -157,13 +158,13 @@ def pump_power_w(flow_m3_s, head_m, efficiency, density_kg_m3=WATER_DENSITY_KG_M
         ``P = rho g Q H / eta`` [W] (hydraulic power over efficiency; e.g. ASHRAE
         Handbook -- HVAC Systems and Equipment, "Centrifugal Pumps").
     """
-    q = _array("flow_m3_s", flow_m3_s, nonnegative=True)
-    h = _array("head_m", head_m, nonnegative=True)
-    eta = _array("efficiency", efficiency, positive=True)
-    rho = _array("density_kg_m3", density_kg_m3, positive=True)
+    q = as_array("flow_m3_s", flow_m3_s, nonnegative=True)
+    h = as_array("head_m", head_m, nonnegative=True)
+    eta = as_array("efficiency", efficiency, positive=True)
+    rho = as_array("density_kg_m3", density_kg_m3, positive=True)
     if np.any(eta > 1.0):
         raise InputError("efficiency must be <= 1 (a fraction, not a percentage)")
-    return _out(rho * GRAVITY_M_S2 * q * h / eta)
+    return scalar_or_array(rho * GRAVITY_M_S2 * q * h / eta)
 
 
 @dataclass(frozen=True)
@@ -192,10 +193,10 @@ class PumpSpec:
 
     def __post_init__(self):
         rec = f"PumpSpec {self.name!r}"
-        _check_param(rec, "design_flow_m3_s", self.design_flow_m3_s, 0.0, lo_open=True)
-        _check_param(rec, "design_head_m", self.design_head_m, 0.0)
-        _check_param(rec, "efficiency", self.efficiency, 0.0, 1.0, lo_open=True)
-        _check_param(rec, "static_head_fraction", self.static_head_fraction, 0.0, 1.0)
+        check_param(rec, "design_flow_m3_s", self.design_flow_m3_s, 0.0, lo_open=True)
+        check_param(rec, "design_head_m", self.design_head_m, 0.0)
+        check_param(rec, "efficiency", self.efficiency, 0.0, 1.0, lo_open=True)
+        check_param(rec, "static_head_fraction", self.static_head_fraction, 0.0, 1.0)
 
     @property
     def design_power_w(self) -> float:
@@ -210,13 +211,13 @@ def pump_power_at_flow_w(flow_m3_s, spec: PumpSpec):
     the affinity cube law ``P = P_d (Q/Q_d)^3``. Flows above 1.2x design warn
     (:class:`CurveRangeWarning`) but are computed.
     """
-    q = _array("flow_m3_s", flow_m3_s, nonnegative=True)
+    q = as_array("flow_m3_s", flow_m3_s, nonnegative=True)
     if np.any(q > 1.2 * spec.design_flow_m3_s):
         warnings.warn(f"pump {spec.name!r}: flow above 1.2x design", CurveRangeWarning, stacklevel=2)
     f = q / spec.design_flow_m3_s
     s = spec.static_head_fraction
     head = spec.design_head_m * (s + (1.0 - s) * f**2)
-    return _out(WATER_DENSITY_KG_M3 * GRAVITY_M_S2 * q * head / spec.efficiency)
+    return scalar_or_array(WATER_DENSITY_KG_M3 * GRAVITY_M_S2 * q * head / spec.efficiency)
 
 
 # --- coolant distribution unit ----------------------------------------------------------
@@ -254,12 +255,12 @@ class CduSpec:
 
     def __post_init__(self):
         rec = f"CduSpec {self.name!r}"
-        _check_param(rec, "design_heat_w", self.design_heat_w, 0.0, lo_open=True)
-        _check_param(rec, "design_approach_k", self.design_approach_k, 0.0)
-        _check_param(rec, "secondary_delta_t_k", self.secondary_delta_t_k, 0.0, lo_open=True)
-        _check_param(rec, "facility_delta_t_k", self.facility_delta_t_k, 0.0, lo_open=True)
-        _check_param(rec, "secondary_pump_head_m", self.secondary_pump_head_m, 0.0)
-        _check_param(rec, "pump_efficiency", self.pump_efficiency, 0.0, 1.0, lo_open=True)
+        check_param(rec, "design_heat_w", self.design_heat_w, 0.0, lo_open=True)
+        check_param(rec, "design_approach_k", self.design_approach_k, 0.0)
+        check_param(rec, "secondary_delta_t_k", self.secondary_delta_t_k, 0.0, lo_open=True)
+        check_param(rec, "facility_delta_t_k", self.facility_delta_t_k, 0.0, lo_open=True)
+        check_param(rec, "secondary_pump_head_m", self.secondary_pump_head_m, 0.0)
+        check_param(rec, "pump_efficiency", self.pump_efficiency, 0.0, 1.0, lo_open=True)
 
     @property
     def secondary_flow_kg_s(self) -> float:
@@ -316,8 +317,8 @@ def cdu_step(heat_w, facility_supply_temp_c, spec: CduSpec) -> CduResult:
     ``overloaded`` (and warns) but the linear scaling is kept. Typical CDU approach
     temperatures are 2-5 K (est., vendor datasheets of 1-2 MW in-row CDUs).
     """
-    q = _array("heat_w", heat_w, nonnegative=True)
-    tf = _array("facility_supply_temp_c", facility_supply_temp_c)
+    q = as_array("heat_w", heat_w, nonnegative=True)
+    tf = as_array("facility_supply_temp_c", facility_supply_temp_c)
     q, tf = np.broadcast_arrays(q, tf)
     over = q > spec.design_heat_w * (1.0 + 1e-9)
     if np.any(over):
@@ -330,8 +331,8 @@ def cdu_step(heat_w, facility_supply_temp_c, spec: CduSpec) -> CduResult:
     p_pump = float(pump_power_w(spec.secondary_flow_kg_s / WATER_DENSITY_KG_M3,
                                 spec.secondary_pump_head_m, spec.pump_efficiency))
     return CduResult(
-        secondary_supply_temp_c=_out(t_sec_sup), secondary_return_temp_c=_out(t_sec_ret),
-        facility_return_temp_c=_out(t_fac_ret), approach_k=_out(approach),
+        secondary_supply_temp_c=scalar_or_array(t_sec_sup), secondary_return_temp_c=scalar_or_array(t_sec_ret),
+        facility_return_temp_c=scalar_or_array(t_fac_ret), approach_k=scalar_or_array(approach),
         secondary_flow_kg_s=spec.secondary_flow_kg_s, facility_flow_kg_s=spec.facility_flow_kg_s,
         pump_power_w=p_pump, overloaded=over if over.ndim else bool(over),
     )
@@ -369,13 +370,13 @@ class DryCoolerSpec:
 
     def __post_init__(self):
         rec = f"DryCoolerSpec {self.name!r}"
-        _check_param(rec, "design_heat_w", self.design_heat_w, 0.0, lo_open=True)
-        _check_param(rec, "design_approach_k", self.design_approach_k, 0.0, lo_open=True)
-        _check_param(rec, "min_fan_speed_fraction", self.min_fan_speed_fraction, 0.0, 1.0, lo_open=True)
-        _check_param(rec, "airflow_exponent", self.airflow_exponent, 0.0, 2.0, lo_open=True)
+        check_param(rec, "design_heat_w", self.design_heat_w, 0.0, lo_open=True)
+        check_param(rec, "design_approach_k", self.design_approach_k, 0.0, lo_open=True)
+        check_param(rec, "min_fan_speed_fraction", self.min_fan_speed_fraction, 0.0, 1.0, lo_open=True)
+        check_param(rec, "airflow_exponent", self.airflow_exponent, 0.0, 2.0, lo_open=True)
         if self.design_fan_power_w is None:
             object.__setattr__(self, "design_fan_power_w", 0.0105 * self.design_heat_w)
-        _check_param(rec, "design_fan_power_w", self.design_fan_power_w, 0.0)
+        check_param(rec, "design_fan_power_w", self.design_fan_power_w, 0.0)
 
 
 @dataclass(frozen=True)
@@ -424,10 +425,10 @@ def dry_cooler(fluid_inlet_temp_c, fluid_flow_kg_s, dry_bulb_c, leaving_setpoint
     ``Q = m cp (T_in - T_db) / (1 + m cp a_d / Q_d)``. Fan power by the cube law
     (affinity laws). No water use (sensible only).
     """
-    t_in = _array("fluid_inlet_temp_c", fluid_inlet_temp_c)
-    m = _array("fluid_flow_kg_s", fluid_flow_kg_s, nonnegative=True)
-    t_db = _array("dry_bulb_c", dry_bulb_c)
-    t_set = _array("leaving_setpoint_c", leaving_setpoint_c)
+    t_in = as_array("fluid_inlet_temp_c", fluid_inlet_temp_c)
+    m = as_array("fluid_flow_kg_s", fluid_flow_kg_s, nonnegative=True)
+    t_db = as_array("dry_bulb_c", dry_bulb_c)
+    t_set = as_array("leaving_setpoint_c", leaving_setpoint_c)
     t_in, m, t_db, t_set = np.broadcast_arrays(t_in, m, t_db, t_set)
     c = m * WATER_CP_J_KG_K
     a_per_w = spec.design_approach_k / spec.design_heat_w          # K per W at full speed
@@ -447,8 +448,8 @@ def dry_cooler(fluid_inlet_temp_c, fluid_flow_kg_s, dry_bulb_c, leaving_setpoint
         t_out = np.where(c > 0.0, t_in - q / np.where(c > 0, c, 1.0), t_in)
         approach = np.where(n > 0.0, a_per_w * q / np.where(n > 0, n, 1.0) ** x, 0.0)
     return DryCoolerResult(
-        leaving_temp_c=_out(t_out), heat_rejected_w=_out(q), fan_speed_fraction=_out(n),
-        fan_power_w=_out(spec.design_fan_power_w * n**3), approach_k=_out(approach),
+        leaving_temp_c=scalar_or_array(t_out), heat_rejected_w=scalar_or_array(q), fan_speed_fraction=scalar_or_array(n),
+        fan_power_w=scalar_or_array(spec.design_fan_power_w * n**3), approach_k=scalar_or_array(approach),
         setpoint_met=met if met.ndim else bool(met),
     )
 

@@ -31,10 +31,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from common.errors import InputError
+from common.fluids import WATER_CP_J_KG_K
 
-from .airside import CurveRangeWarning, WATER_CP_J_KG_K, _array, _check_param, _clamp_warn, _out
-from .liquid import (WATER_DENSITY_KG_M3, DryCoolerSpec, PumpSpec, dry_cooler,
-                     pump_power_at_flow_w)
+from .inputs import CurveRangeWarning, as_array, check_param, clamp_warn, scalar_or_array
+from .liquid import WATER_DENSITY_KG_M3, DryCoolerSpec, PumpSpec, dry_cooler, pump_power_at_flow_w
 
 __all__ = [
     "Biquadratic",
@@ -89,8 +89,8 @@ class Biquadratic:
         object.__setattr__(self, "coefficients", c)
 
     def __call__(self, x, y, *, x_name="x", y_name="y"):
-        x = _clamp_warn(x_name, np.asarray(x, dtype=float), self.x_min, self.x_max, self.label)
-        y = _clamp_warn(y_name, np.asarray(y, dtype=float), self.y_min, self.y_max, self.label)
+        x = clamp_warn(x_name, np.asarray(x, dtype=float), self.x_min, self.x_max, self.label)
+        y = clamp_warn(y_name, np.asarray(y, dtype=float), self.y_min, self.y_max, self.label)
         c0, c1, c2, c3, c4, c5 = self.coefficients
         return c0 + c1 * x + c2 * x * x + c3 * y + c4 * y * y + c5 * x * y
 
@@ -159,14 +159,14 @@ class ChillerEIRSpec:
 
     def __post_init__(self):
         rec = f"ChillerEIRSpec {self.name!r}"
-        _check_param(rec, "reference_capacity_w", self.reference_capacity_w, 0.0, lo_open=True)
-        _check_param(rec, "reference_cop", self.reference_cop, 0.0, 20.0, lo_open=True)
-        _check_param(rec, "min_plr", self.min_plr, 0.0, 1.0)
-        _check_param(rec, "max_plr", self.max_plr, max(self.min_plr, 1e-6), 2.0)
+        check_param(rec, "reference_capacity_w", self.reference_capacity_w, 0.0, lo_open=True)
+        check_param(rec, "reference_cop", self.reference_cop, 0.0, 20.0, lo_open=True)
+        check_param(rec, "min_plr", self.min_plr, 0.0, 1.0)
+        check_param(rec, "max_plr", self.max_plr, max(self.min_plr, 1e-6), 2.0)
 
     def scaled(self, capacity_w: float) -> "ChillerEIRSpec":
         """The same chiller scaled to another reference capacity (curves unchanged)."""
-        k = _check_param(f"ChillerEIRSpec {self.name!r}", "capacity_w", capacity_w, 0.0,
+        k = check_param(f"ChillerEIRSpec {self.name!r}", "capacity_w", capacity_w, 0.0,
                          lo_open=True) / self.reference_capacity_w
         return replace(self, name=f"{self.name} scaled to {capacity_w / 1e3:.0f} kW",
                        reference_capacity_w=capacity_w,
@@ -265,9 +265,9 @@ def chiller_eir(load_w, leaving_chw_temp_c, entering_cw_temp_c, spec: ChillerEIR
     Curve inputs are clamped to the record's bounds with a warning; below the minimum PLR
     the compressor cycles (false loading and its extra condenser heat are not modelled).
     """
-    q = _array("load_w", load_w, nonnegative=True)
-    t_chw = _array("leaving_chw_temp_c", leaving_chw_temp_c)
-    t_cw = _array("entering_cw_temp_c", entering_cw_temp_c)
+    q = as_array("load_w", load_w, nonnegative=True)
+    t_chw = as_array("leaving_chw_temp_c", leaving_chw_temp_c)
+    t_cw = as_array("entering_cw_temp_c", entering_cw_temp_c)
     q, t_chw, t_cw = np.broadcast_arrays(q, t_chw, t_cw)
     capft = spec.capft(t_chw, t_cw, x_name="leaving_chw_temp_c", y_name="entering_cw_temp_c")
     eirft = spec.eirft(t_chw, t_cw, x_name="leaving_chw_temp_c", y_name="entering_cw_temp_c")
@@ -282,9 +282,9 @@ def chiller_eir(load_w, leaving_chw_temp_c, entering_cw_temp_c, spec: ChillerEIR
     power = np.where(served > 0.0, np.maximum(power, 0.0), 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         cop = np.where(power > 0.0, served / np.where(power > 0, power, 1.0), np.nan)
-    return ChillerResult(power_w=_out(power), evaporator_heat_w=_out(served),
-                         condenser_heat_w=_out(served + power), cop=_out(cop), plr=_out(plr),
-                         available_capacity_w=_out(avail), unmet_heat_w=_out(unmet))
+    return ChillerResult(power_w=scalar_or_array(power), evaporator_heat_w=scalar_or_array(served),
+                         condenser_heat_w=scalar_or_array(served + power), cop=scalar_or_array(cop), plr=scalar_or_array(plr),
+                         available_capacity_w=scalar_or_array(avail), unmet_heat_w=scalar_or_array(unmet))
 
 
 # --- cooling tower -----------------------------------------------------------------------------
@@ -332,7 +332,7 @@ def yorkcalc_approach_k(wet_bulb_c, range_k, liquid_to_gas_ratio, *, warn: bool 
         Leaving water minus entering wet bulb [K]:
         ``sum_{l,r,w} c[9l + 3r + w] LG^l R^r Twb^w``.
     """
-    clamp = _clamp_warn if warn else (lambda n, a, lo, hi, m: np.clip(a, lo, hi))
+    clamp = clamp_warn if warn else (lambda n, a, lo, hi, m: np.clip(a, lo, hi))
     twb = clamp("wet_bulb_c", np.asarray(wet_bulb_c, dtype=float), *YORKCALC_WET_BULB_C, "YorkCalc tower")
     rng = clamp("range_k", np.asarray(range_k, dtype=float), *YORKCALC_RANGE_K, "YorkCalc tower")
     lg = clamp("liquid_to_gas_ratio", np.asarray(liquid_to_gas_ratio, dtype=float), 0.0,
@@ -347,7 +347,7 @@ def yorkcalc_approach_k(wet_bulb_c, range_k, liquid_to_gas_ratio, *, warn: bool 
             for ww in w:
                 out = out + _YORKCALC[k] * gl * rr * ww
                 k += 1
-    return _out(out)
+    return scalar_or_array(out)
 
 
 @functools.lru_cache(maxsize=64)
@@ -424,13 +424,13 @@ class CoolingTowerSpec:
 
     def __post_init__(self):
         rec = f"CoolingTowerSpec {self.name!r}"
-        _check_param(rec, "design_heat_w", self.design_heat_w, 0.0, lo_open=True)
-        _check_param(rec, "design_wet_bulb_c", self.design_wet_bulb_c, *YORKCALC_WET_BULB_C)
-        _check_param(rec, "design_range_k", self.design_range_k, *YORKCALC_RANGE_K)
-        _check_param(rec, "design_approach_k", self.design_approach_k, *YORKCALC_APPROACH_K)
-        _check_param(rec, "min_airflow_fraction", self.min_airflow_fraction, 0.0, 1.0, lo_open=True)
-        _check_param(rec, "drift_fraction", self.drift_fraction, 0.0, 0.01)
-        _check_param(rec, "cycles_of_concentration", self.cycles_of_concentration, 1.0, 50.0, lo_open=True)
+        check_param(rec, "design_heat_w", self.design_heat_w, 0.0, lo_open=True)
+        check_param(rec, "design_wet_bulb_c", self.design_wet_bulb_c, *YORKCALC_WET_BULB_C)
+        check_param(rec, "design_range_k", self.design_range_k, *YORKCALC_RANGE_K)
+        check_param(rec, "design_approach_k", self.design_approach_k, *YORKCALC_APPROACH_K)
+        check_param(rec, "min_airflow_fraction", self.min_airflow_fraction, 0.0, 1.0, lo_open=True)
+        check_param(rec, "drift_fraction", self.drift_fraction, 0.0, 0.01)
+        check_param(rec, "cycles_of_concentration", self.cycles_of_concentration, 1.0, 50.0, lo_open=True)
         if int(self.n_cells) != self.n_cells or self.n_cells < 1:
             raise InputError(f"{rec}: n_cells = {self.n_cells!r}; need an integer >= 1")
         if self.cell_control not in ("maximal", "minimal"):
@@ -440,7 +440,7 @@ class CoolingTowerSpec:
                              "'latent' or 'loss_factor'")
         if self.design_fan_power_w is None:
             object.__setattr__(self, "design_fan_power_w", 0.0105 * self.design_heat_w)
-        _check_param(rec, "design_fan_power_w", self.design_fan_power_w, 0.0)
+        check_param(rec, "design_fan_power_w", self.design_fan_power_w, 0.0)
         tower_design_liquid_to_gas_ratio(self)   # raises if the design point is infeasible
 
     @property
@@ -497,7 +497,7 @@ def latent_heat_vaporization_j_kg(temp_c):
     0-60 °C, within 0.1 %; 2430 kJ/kg at 30 °C).
     """
     t = np.asarray(temp_c, dtype=float)
-    return _out(2.501e6 - 2361.0 * t)
+    return scalar_or_array(2.501e6 - 2361.0 * t)
 
 
 def tower_water_use_kg_s(heat_w, leaving_temp_c, range_k, water_flow_kg_s, spec: CoolingTowerSpec):
@@ -574,24 +574,24 @@ def cooling_tower(heat_w, wet_bulb_c, leaving_setpoint_c, spec: CoolingTowerSpec
     -34.4..29.4 °C, range 1.1..22.2 K, water-flow ratio 0.75..1.25, LG <= 8; inputs
     outside are clamped with a warning. Free convection with the fan off is not modelled.
     """
-    q = _array("heat_w", heat_w, nonnegative=True)
-    twb = _array("wet_bulb_c", wet_bulb_c)
-    tset = _array("leaving_setpoint_c", leaving_setpoint_c)
+    q = as_array("heat_w", heat_w, nonnegative=True)
+    twb = as_array("wet_bulb_c", wet_bulb_c)
+    tset = as_array("leaving_setpoint_c", leaving_setpoint_c)
     if water_flow_kg_s is None:
         cells = spec.cells_on(q)
         m = np.maximum(cells, 1.0) * spec.design_water_flow_kg_s / spec.n_cells
     else:
-        m = _array("water_flow_kg_s", water_flow_kg_s, positive=True)
+        m = as_array("water_flow_kg_s", water_flow_kg_s, positive=True)
         cells = np.where(q > 0.0, float(spec.n_cells), 0.0)
     q, twb, tset, m, cells = np.broadcast_arrays(q, twb, tset, m, cells)
     lg_d = tower_design_liquid_to_gas_ratio(spec)
     # water-flow ratio per running cell
     fr_w = lg_d * m / (np.maximum(cells, 1.0) * spec.design_water_flow_kg_s / spec.n_cells)
-    _clamp_warn("water flow ratio", fr_w, *YORKCALC_WATER_FLOW_RATIO, "YorkCalc tower")
+    clamp_warn("water flow ratio", fr_w, *YORKCALC_WATER_FLOW_RATIO, "YorkCalc tower")
     on = q > 0.0
     rng = q / (m * WATER_CP_J_KG_K)
-    twb_c = _clamp_warn("wet_bulb_c", twb, *YORKCALC_WET_BULB_C, "YorkCalc tower")
-    rng_c = np.where(on, _clamp_warn("range_k", np.where(on, rng, YORKCALC_RANGE_K[0]),
+    twb_c = clamp_warn("wet_bulb_c", twb, *YORKCALC_WET_BULB_C, "YorkCalc tower")
+    rng_c = np.where(on, clamp_warn("range_k", np.where(on, rng, YORKCALC_RANGE_K[0]),
                                      *YORKCALC_RANGE_K, "YorkCalc tower"), YORKCALC_RANGE_K[0])
 
     def app(a):
@@ -614,11 +614,11 @@ def cooling_tower(heat_w, wet_bulb_c, leaving_setpoint_c, spec: CoolingTowerSpec
     t_enter = t_leave + np.where(on, rng, 0.0)
     evap, drift, blow = tower_water_use_kg_s(q, t_leave, rng, m, spec)
     return TowerResult(
-        leaving_temp_c=_out(t_leave), entering_temp_c=_out(t_enter), range_k=_out(np.where(on, rng, 0.0)),
-        approach_k=_out(approach), airflow_fraction=_out(a),
-        fan_power_w=_out(spec.design_fan_power_w * cells / spec.n_cells * a**3),
-        heat_w=_out(q), cells_on=_out(cells), water_flow_kg_s=_out(np.where(on, m, 0.0)),
-        evaporation_kg_s=_out(evap), drift_kg_s=_out(drift), blowdown_kg_s=_out(blow))
+        leaving_temp_c=scalar_or_array(t_leave), entering_temp_c=scalar_or_array(t_enter), range_k=scalar_or_array(np.where(on, rng, 0.0)),
+        approach_k=scalar_or_array(approach), airflow_fraction=scalar_or_array(a),
+        fan_power_w=scalar_or_array(spec.design_fan_power_w * cells / spec.n_cells * a**3),
+        heat_w=scalar_or_array(q), cells_on=scalar_or_array(cells), water_flow_kg_s=scalar_or_array(np.where(on, m, 0.0)),
+        evaporation_kg_s=scalar_or_array(evap), drift_kg_s=scalar_or_array(drift), blowdown_kg_s=scalar_or_array(blow))
 
 
 # --- water-side economizer ------------------------------------------------------------------
@@ -651,7 +651,7 @@ def economizer_fraction(return_temp_c, supply_setpoint_c, cooling_water_temp_c, 
     with np.errstate(divide="ignore", invalid="ignore"):
         f = np.where(span > 1e-9, (t_r - t_hx) / np.where(span > 1e-9, span, 1.0),
                      np.where(t_hx <= t_s, 1.0, 0.0))
-    return _out(np.clip(f, 0.0, 1.0))
+    return scalar_or_array(np.clip(f, 0.0, 1.0))
 
 
 # --- plant -------------------------------------------------------------------------------------
@@ -729,11 +729,11 @@ class PlantSpec:
                              f"{list(_LIQUID_REJECTION)}")
         if self.liquid_rejection == "dry_cooler" and self.liquid_design_heat_w > 0 and self.dry_cooler is None:
             raise InputError(f"{rec}: liquid_rejection='dry_cooler' needs a dry_cooler record")
-        _check_param(rec, "chw_design_delta_t_k", self.chw_design_delta_t_k, 0.0, lo_open=True)
-        _check_param(rec, "chw_min_flow_fraction", self.chw_min_flow_fraction, 0.0, 1.0, lo_open=True)
-        _check_param(rec, "facility_design_delta_t_k", self.facility_design_delta_t_k, 0.0, lo_open=True)
-        _check_param(rec, "liquid_design_heat_w", self.liquid_design_heat_w, 0.0)
-        _check_param(rec, "hx_approach_k", self.hx_approach_k, 0.0)
+        check_param(rec, "chw_design_delta_t_k", self.chw_design_delta_t_k, 0.0, lo_open=True)
+        check_param(rec, "chw_min_flow_fraction", self.chw_min_flow_fraction, 0.0, 1.0, lo_open=True)
+        check_param(rec, "facility_design_delta_t_k", self.facility_design_delta_t_k, 0.0, lo_open=True)
+        check_param(rec, "liquid_design_heat_w", self.liquid_design_heat_w, 0.0)
+        check_param(rec, "hx_approach_k", self.hx_approach_k, 0.0)
 
     @property
     def chw_design_flow_kg_s(self) -> float:
@@ -782,8 +782,8 @@ def design_plant(chw_design_heat_w: float, liquid_design_heat_w: float = 0.0, *,
     condenser water can trim the liquid loop on the hottest day), in cells of
     :data:`TOWER_CELL_HEAT_W` (est.).
     """
-    chw = _check_param("design_plant", "chw_design_heat_w", chw_design_heat_w, 0.0, lo_open=True)
-    liq = _check_param("design_plant", "liquid_design_heat_w", liquid_design_heat_w, 0.0)
+    chw = check_param("design_plant", "chw_design_heat_w", chw_design_heat_w, 0.0, lo_open=True)
+    liq = check_param("design_plant", "liquid_design_heat_w", liquid_design_heat_w, 0.0)
     if chiller not in CHILLERS:
         raise InputError(f"design_plant: chiller {chiller!r} unknown; choose one of {sorted(CHILLERS)}")
     base = CHILLERS[chiller]
@@ -885,13 +885,13 @@ def plant_step(chw_heat_w, liquid_heat_w, dry_bulb_c, wet_bulb_c, spec: PlantSpe
     any user needs. Passes are under-relaxed; energy closes on every pass because all
     reported heats come from the same final values.
     """
-    q_chw = _array("chw_heat_w", chw_heat_w, nonnegative=True)
-    q_liq = _array("liquid_heat_w", liquid_heat_w, nonnegative=True)
-    t_db = _array("dry_bulb_c", dry_bulb_c)
-    t_wb = _array("wet_bulb_c", wet_bulb_c)
+    q_chw = as_array("chw_heat_w", chw_heat_w, nonnegative=True)
+    q_liq = as_array("liquid_heat_w", liquid_heat_w, nonnegative=True)
+    t_db = as_array("dry_bulb_c", dry_bulb_c)
+    t_wb = as_array("wet_bulb_c", wet_bulb_c)
     if np.any(t_wb > t_db + 1e-9):
         raise InputError("wet_bulb_c above dry_bulb_c; the wet bulb can never exceed the dry bulb")
-    dt_s = _check_param("plant_step", "dt_s", dt_s, 0.0)
+    dt_s = check_param("plant_step", "dt_s", dt_s, 0.0)
     q_chw, q_liq, t_db, t_wb = np.broadcast_arrays(q_chw, q_liq, t_db, t_wb)
     shape = q_chw.shape
     if np.any(q_liq > 0.0) and spec.liquid_design_heat_w <= 0.0:
@@ -1000,20 +1000,20 @@ def plant_step(chw_heat_w, liquid_heat_w, dry_bulb_c, wet_bulb_c, spec: PlantSpe
     drift = np.asarray(tr.drift_kg_s) * to_l * np.ones(shape)
     blow = np.asarray(tr.blowdown_kg_s) * to_l * np.ones(shape)
     return PlantResult(
-        chiller_power_w=_out(p_ch), chillers_running=_out(n_on.astype(float)),
-        chiller_plr=_out(np.asarray(cr.plr) * (n_on > 0)), chiller_cop=_out(cop),
-        tower_fan_power_w=_out(tower_fan),
-        tower_airflow_fraction=_out(np.asarray(tr.airflow_fraction) * np.ones(shape)),
-        chw_pump_power_w=_out(p_chw_pump * (q_chw > 0.0)), cw_pump_power_w=_out(p_cw),
-        fw_pump_power_w=_out(p_fw_pump), pump_power_w=_out(p_pumps),
-        dry_cooler_fan_power_w=_out(p_dry),
-        total_power_w=_out(p_ch + tower_fan + p_pumps + p_dry),
-        free_cooling_fraction=_out(free_frac), chw_free_cooling_fraction=_out(f_chw),
-        heat_removed_w=_out(heat_removed), unmet_heat_w=_out(unmet),
-        tower_heat_w=_out(q_tower), dry_cooler_heat_w=_out(q_dry),
-        heat_rejected_w=_out(heat_rejected),
-        condenser_water_temp_c=_out(t_new), chw_return_temp_c=_out(t_chw_ret),
-        facility_return_temp_c=_out(t_fw_ret * np.ones(shape)),
-        evaporation_l=_out(evap), drift_l=_out(drift), blowdown_l=_out(blow),
-        water_use_l=_out(evap + drift + blow),
+        chiller_power_w=scalar_or_array(p_ch), chillers_running=scalar_or_array(n_on.astype(float)),
+        chiller_plr=scalar_or_array(np.asarray(cr.plr) * (n_on > 0)), chiller_cop=scalar_or_array(cop),
+        tower_fan_power_w=scalar_or_array(tower_fan),
+        tower_airflow_fraction=scalar_or_array(np.asarray(tr.airflow_fraction) * np.ones(shape)),
+        chw_pump_power_w=scalar_or_array(p_chw_pump * (q_chw > 0.0)), cw_pump_power_w=scalar_or_array(p_cw),
+        fw_pump_power_w=scalar_or_array(p_fw_pump), pump_power_w=scalar_or_array(p_pumps),
+        dry_cooler_fan_power_w=scalar_or_array(p_dry),
+        total_power_w=scalar_or_array(p_ch + tower_fan + p_pumps + p_dry),
+        free_cooling_fraction=scalar_or_array(free_frac), chw_free_cooling_fraction=scalar_or_array(f_chw),
+        heat_removed_w=scalar_or_array(heat_removed), unmet_heat_w=scalar_or_array(unmet),
+        tower_heat_w=scalar_or_array(q_tower), dry_cooler_heat_w=scalar_or_array(q_dry),
+        heat_rejected_w=scalar_or_array(heat_rejected),
+        condenser_water_temp_c=scalar_or_array(t_new), chw_return_temp_c=scalar_or_array(t_chw_ret),
+        facility_return_temp_c=scalar_or_array(t_fw_ret * np.ones(shape)),
+        evaporation_l=scalar_or_array(evap), drift_l=scalar_or_array(drift), blowdown_l=scalar_or_array(blow),
+        water_use_l=scalar_or_array(evap + drift + blow),
     )

@@ -39,6 +39,8 @@ import numpy as np
 
 from common.units import ZERO_C_IN_K, warn_outside_range
 
+from .inputs import scalar_or_array
+
 __all__ = [
     "STANDARD_PRESSURE_PA",
     "standard_pressure_pa",
@@ -90,12 +92,6 @@ def _arr(x) -> np.ndarray:
     return np.asarray(x, dtype=float)
 
 
-def _out(x: np.ndarray):
-    """Return a NumPy scalar for 0-d results, the array otherwise."""
-    x = np.asarray(x)
-    return x[()] if x.ndim == 0 else x
-
-
 def standard_pressure_pa(elevation_m):
     """Standard-atmosphere pressure at an elevation.
 
@@ -111,7 +107,7 @@ def standard_pressure_pa(elevation_m):
     """
     z = _arr(elevation_m)
     warn_outside_range("elevation_m", z, -5000.0, 11000.0, "ASHRAE 2017 ch. 1 Eq. (3)")
-    return _out(STANDARD_PRESSURE_PA * (1.0 - 2.25577e-5 * z) ** 5.2559)
+    return scalar_or_array(STANDARD_PRESSURE_PA * (1.0 - 2.25577e-5 * z) ** 5.2559)
 
 
 def _ln_pws_ice(t_k):
@@ -152,7 +148,7 @@ def saturation_vapor_pressure_pa(temp_c):
     warn_outside_range("temp_c", t, _T_MIN_C, _T_MAX_C, _SRC)
     t_k = t + ZERO_C_IN_K
     ln_p = np.where(t < 0.0, _ln_pws_ice(t_k), _ln_pws_liquid(t_k))
-    return _out(np.exp(ln_p))
+    return scalar_or_array(np.exp(ln_p))
 
 
 def humidity_ratio_from_vapor_pressure(vapor_pressure_pa, pressure_pa=STANDARD_PRESSURE_PA):
@@ -172,7 +168,7 @@ def humidity_ratio_from_vapor_pressure(vapor_pressure_pa, pressure_pa=STANDARD_P
     """
     pw = _arr(vapor_pressure_pa)
     p = _arr(pressure_pa)
-    return _out(_EPS * pw / (p - pw))
+    return scalar_or_array(_EPS * pw / (p - pw))
 
 
 def vapor_pressure_from_humidity_ratio_pa(humidity_ratio_kg_kg, pressure_pa=STANDARD_PRESSURE_PA):
@@ -191,7 +187,7 @@ def vapor_pressure_from_humidity_ratio_pa(humidity_ratio_kg_kg, pressure_pa=STAN
         p_w = p W / (0.621945 + W).
     """
     w = _arr(humidity_ratio_kg_kg)
-    return _out(_arr(pressure_pa) * w / (_EPS + w))
+    return scalar_or_array(_arr(pressure_pa) * w / (_EPS + w))
 
 
 def saturation_humidity_ratio_kg_kg(temp_c, pressure_pa=STANDARD_PRESSURE_PA):
@@ -246,7 +242,7 @@ def rel_humidity_from_humidity_ratio(temp_c, humidity_ratio_kg_kg, pressure_pa=S
         phi = p_w(W, p) / p_ws(t). Values above 1 mean supersaturated input.
     """
     pw = vapor_pressure_from_humidity_ratio_pa(humidity_ratio_kg_kg, pressure_pa)
-    return _out(_arr(pw) / _arr(saturation_vapor_pressure_pa(temp_c)))
+    return scalar_or_array(_arr(pw) / _arr(saturation_vapor_pressure_pa(temp_c)))
 
 
 def humidity_ratio_from_dew_point(dew_point_c, pressure_pa=STANDARD_PRESSURE_PA):
@@ -296,7 +292,7 @@ def dew_point_from_vapor_pressure_c(vapor_pressure_pa):
             break
     td = np.where(positive, t_k - ZERO_C_IN_K, -np.inf)
     warn_outside_range("dew_point_c", np.where(positive, td, np.nan), _T_MIN_C, _T_MAX_C, _SRC)
-    return _out(td)
+    return scalar_or_array(td)
 
 
 def dew_point_from_humidity_ratio_c(humidity_ratio_kg_kg, pressure_pa=STANDARD_PRESSURE_PA):
@@ -336,7 +332,7 @@ def rel_humidity_from_dew_point(temp_c, dew_point_c):
     dew_point_c : array_like
         Dew-point temperature, °C (≤ temp_c for unsaturated air).
     """
-    return _out(_arr(saturation_vapor_pressure_pa(dew_point_c)) / _arr(saturation_vapor_pressure_pa(temp_c)))
+    return scalar_or_array(_arr(saturation_vapor_pressure_pa(dew_point_c)) / _arr(saturation_vapor_pressure_pa(temp_c)))
 
 
 def humidity_ratio_from_wet_bulb(temp_c, wet_bulb_c, pressure_pa=STANDARD_PRESSURE_PA):
@@ -365,7 +361,7 @@ def humidity_ratio_from_wet_bulb(temp_c, wet_bulb_c, pressure_pa=STANDARD_PRESSU
     ws = _arr(saturation_humidity_ratio_kg_kg(tw, pressure_pa))
     above = ((2501.0 - 2.326 * tw) * ws - 1.006 * (t - tw)) / (2501.0 + 1.86 * t - 4.186 * tw)
     below = ((2830.0 - 0.24 * tw) * ws - 1.006 * (t - tw)) / (2830.0 + 1.86 * t - 2.1 * tw)
-    return _out(np.where(tw >= 0.0, above, below))
+    return scalar_or_array(np.where(tw >= 0.0, above, below))
 
 
 def wet_bulb_from_humidity_ratio_c(temp_c, humidity_ratio_kg_kg, pressure_pa=STANDARD_PRESSURE_PA,
@@ -401,7 +397,7 @@ def wet_bulb_from_humidity_ratio_c(temp_c, humidity_ratio_kg_kg, pressure_pa=STA
         too_high = _arr(humidity_ratio_from_wet_bulb(t, mid, p)) > w
         hi = np.where(too_high, mid, hi)
         lo = np.where(too_high, lo, mid)
-    return _out(0.5 * (lo + hi))
+    return scalar_or_array(0.5 * (lo + hi))
 
 
 def moist_air_enthalpy_j_kg(temp_c, humidity_ratio_kg_kg):
@@ -421,7 +417,7 @@ def moist_air_enthalpy_j_kg(temp_c, humidity_ratio_kg_kg):
     """
     t = _arr(temp_c)
     w = _arr(humidity_ratio_kg_kg)
-    return _out(_CP_DA * t + w * (_HFG0 + _CP_V * t))
+    return scalar_or_array(_CP_DA * t + w * (_HFG0 + _CP_V * t))
 
 
 def moist_air_specific_heat_j_kg_k(humidity_ratio_kg_kg):
@@ -435,7 +431,7 @@ def moist_air_specific_heat_j_kg_k(humidity_ratio_kg_kg):
     humidity_ratio_kg_kg : array_like
         Humidity ratio, kg/kg dry air.
     """
-    return _out(_CP_DA + _CP_V * _arr(humidity_ratio_kg_kg))
+    return scalar_or_array(_CP_DA + _CP_V * _arr(humidity_ratio_kg_kg))
 
 
 def moist_air_specific_volume_m3_kg(temp_c, humidity_ratio_kg_kg, pressure_pa=STANDARD_PRESSURE_PA):
@@ -457,7 +453,7 @@ def moist_air_specific_volume_m3_kg(temp_c, humidity_ratio_kg_kg, pressure_pa=ST
     """
     t_k = _arr(temp_c) + ZERO_C_IN_K
     w = _arr(humidity_ratio_kg_kg)
-    return _out(_R_DA_J_KG_K * t_k * (1.0 + 1.607858 * w) / _arr(pressure_pa))
+    return scalar_or_array(_R_DA_J_KG_K * t_k * (1.0 + 1.607858 * w) / _arr(pressure_pa))
 
 
 def moist_air_density_kg_m3(temp_c, humidity_ratio_kg_kg, pressure_pa=STANDARD_PRESSURE_PA):
@@ -477,7 +473,7 @@ def moist_air_density_kg_m3(temp_c, humidity_ratio_kg_kg, pressure_pa=STANDARD_P
     ASHRAE 2017 ch. 1 Eq. (11) with v from Eq. (26).
     """
     v = _arr(moist_air_specific_volume_m3_kg(temp_c, humidity_ratio_kg_kg, pressure_pa))
-    return _out((1.0 + _arr(humidity_ratio_kg_kg)) / v)
+    return scalar_or_array((1.0 + _arr(humidity_ratio_kg_kg)) / v)
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,9 @@ from math import gamma
 import numpy as np
 
 from common.errors import InputError
+from common.units import warn_outside_range
 from twin.models.power import emissions_kg, grid_carbon_intensity_kg_per_kwh
 from twin.models.weather import Weather, solar_position
-from common.units import warn_outside_range
 
 __all__ = [
     "angle_of_incidence_deg",

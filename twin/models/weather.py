@@ -46,12 +46,9 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import InputError
-from twin.models.psychrometrics import (
-    humidity_ratio_from_dew_point,
-    rel_humidity_from_dew_point,
-    wet_bulb_from_humidity_ratio_c,
-)
 from common.units import pct_to_frac
+from twin.models.psychrometrics import (humidity_ratio_from_dew_point, rel_humidity_from_dew_point,
+                                        wet_bulb_from_humidity_ratio_c)
 
 __all__ = [
     "HOURS_PER_YEAR",
