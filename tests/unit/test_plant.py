@@ -6,11 +6,12 @@ import pytest
 
 from common.errors import InputError
 from twin.models.airside import CurveRangeWarning, WATER_CP_J_KG_K
-from twin.models.plant import (AHRI_ENTERING_CW_TEMP_C, AHRI_LEAVING_CHW_TEMP_C, CHILLERS,
-                               CoolingTowerSpec, chiller_eir, cooling_tower, design_plant,
-                               economizer_fraction, latent_heat_vaporization_j_kg, plant_step,
-                               tower_design_liquid_to_gas_ratio, tower_water_use_kg_s,
-                               yorkcalc_approach_k)
+from twin.models.chiller import (AHRI_ENTERING_CW_TEMP_C, AHRI_LEAVING_CHW_TEMP_C, CHILLERS,
+                                 chiller_eir)
+from twin.models.plant import design_plant, plant_step
+from twin.models.tower import (CoolingTowerSpec, cooling_tower, economizer_fraction,
+                               latent_heat_vaporization_j_kg, tower_design_liquid_to_gas_ratio,
+                               tower_water_use_kg_s, yorkcalc_approach_k)
 
 YORK = CHILLERS["york-yt-1758kw-6.28cop"]
 TRANE = CHILLERS["trane-cvhf-2799kw-6.40cop"]

@@ -11,9 +11,10 @@ import numpy as np
 from twin.facility import Facility, Plant
 from twin.models.it_load import RACK_SPECS, RackSpec
 from twin.models.liquid import GRAVITY_M_S2, WATER_DENSITY_KG_M3, DryCoolerSpec, PumpSpec
-from twin.models.plant import CoolingTowerSpec, PlantSpec, design_plant
+from twin.models.plant import PlantSpec, design_plant
 from twin.models.power import (ElectricalChain, QuadraticLoss, pdu_typical, transformer_dry_type,
                                ups_double_conversion)
+from twin.models.tower import CoolingTowerSpec
 
 from .settings import _CHAIN_MARGIN, _RHO_CP, RACK_BEHAVIOUR
 
