@@ -21,6 +21,7 @@ import pytest
 
 from common.errors import InputError
 from twin.models import renewables as rn
+from twin.models import climate, solar
 from twin.models import weather as wm
 
 EPW = Path(__file__).resolve().parents[3] / "shared" / "reference" / "weather" / "KOR_Ulsan.471520_IWEC.epw"
@@ -57,7 +58,7 @@ def test_cell_temperature_models():
 
 
 def test_angle_of_incidence_duffie_beckman_example_1_6_1():
-    zen, az = wm.solar_zenith_azimuth_deg(43.0, -14.0, -22.5)
+    zen, az = solar.solar_zenith_azimuth_deg(43.0, -14.0, -22.5)
     aoi = rn.angle_of_incidence_deg(zen, az, 45.0, 180.0 + 15.0)
     assert aoi == pytest.approx(35.0, abs=0.3)
 
@@ -102,7 +103,7 @@ def test_pv_capacity_factor_ulsan(epw):
 def test_pv_on_builtin_climate_close_to_epw(epw):
     system = rn.PvSystem(1e6)
     a = rn.pv_output(epw, system).ac_power_w.sum()
-    b = rn.pv_output(wm.ulsan_climate(), system).ac_power_w.sum()
+    b = rn.pv_output(climate.ulsan_climate(), system).ac_power_w.sum()
     assert b == pytest.approx(a, rel=0.05)
 
 

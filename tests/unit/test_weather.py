@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from common.errors import InputError
+from twin.models import climate, solar
 from twin.models import weather as wm
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,7 +33,7 @@ def epw():
 
 @pytest.fixture(scope="module")
 def builtin():
-    return wm.ulsan_climate()
+    return climate.ulsan_climate()
 
 
 # ------------------------------------------------------------------ EPW reader
@@ -68,9 +69,9 @@ def test_epw_records_are_read_only(epw):
 def test_epw_irradiance_only_when_sun_is_up(epw):
     # GHI is a mean over the hour ending at the stamp: it can be > 0 only if the sun is
     # above the horizon at some time in that hour, and is > 0 whenever it is well up.
-    a = wm.solar_position(epw.hour_of_year - 1.0, epw.latitude_deg, epw.longitude_deg, epw.utc_offset_h)
-    b = wm.solar_position(epw.hour_of_year, epw.latitude_deg, epw.longitude_deg, epw.utc_offset_h)
-    m = wm.solar_position(epw.hour_of_year - 0.5, epw.latitude_deg, epw.longitude_deg, epw.utc_offset_h)
+    a = solar.solar_position(epw.hour_of_year - 1.0, epw.latitude_deg, epw.longitude_deg, epw.utc_offset_h)
+    b = solar.solar_position(epw.hour_of_year, epw.latitude_deg, epw.longitude_deg, epw.utc_offset_h)
+    m = solar.solar_position(epw.hour_of_year - 0.5, epw.latitude_deg, epw.longitude_deg, epw.utc_offset_h)
     up = (a.zenith_deg < 90.0) | (b.zenith_deg < 90.0)
     assert not np.any((epw.ghi_w_m2 > 0) & ~up)
     assert not np.any((epw.ghi_w_m2 == 0) & (m.zenith_deg < 85.0))
@@ -155,14 +156,14 @@ def test_not_an_epw_is_input_error(tmp_path):
 
 
 def test_weather_record_validates_shape():
-    w = wm.ulsan_climate()
+    w = climate.ulsan_climate()
     with pytest.raises(InputError, match="shape"):
         wm.Weather(**{**w.__dict__, "ghi_w_m2": np.zeros(10)})
 
 
 # ------------------------------------------------------------------ built-in Ulsan
 def test_builtin_reproduces_its_table(builtin):
-    table = np.asarray(wm.ULSAN_MONTHLY_NORMALS)
+    table = np.asarray(climate.ULSAN_MONTHLY_NORMALS)
     np.testing.assert_allclose(builtin.monthly_mean("dry_bulb_temp_c"), table[:, 0], atol=0.01)
     days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
     ghi_day = np.array([builtin.ghi_w_m2[builtin.month == m].sum() for m in range(1, 13)]) / days / 1e3
@@ -171,7 +172,7 @@ def test_builtin_reproduces_its_table(builtin):
 
 
 def test_table_was_computed_from_the_iwec_file(epw):
-    table = np.asarray(wm.ULSAN_MONTHLY_NORMALS)
+    table = np.asarray(climate.ULSAN_MONTHLY_NORMALS)
     np.testing.assert_allclose(epw.monthly_mean("dry_bulb_temp_c"), table[:, 0], atol=1e-3)
     np.testing.assert_allclose(epw.monthly_mean("dew_point_temp_c"), table[:, 3], atol=1e-3)
     daily = epw.dry_bulb_temp_c.reshape(365, 24)
@@ -182,7 +183,7 @@ def test_table_was_computed_from_the_iwec_file(epw):
 
 @pytest.mark.parametrize("seed", [None, 3])
 def test_builtin_matches_iwec_climate(epw, seed):
-    b = wm.ulsan_climate(variability_seed=seed)
+    b = climate.ulsan_climate(variability_seed=seed)
     dt = b.monthly_mean("dry_bulb_temp_c") - epw.monthly_mean("dry_bulb_temp_c")
     assert np.all(np.abs(dt) < 0.5)
     assert abs(b.dry_bulb_temp_c.mean() - epw.dry_bulb_temp_c.mean()) < 0.3
@@ -201,8 +202,8 @@ def test_builtin_daily_course_and_determinism(builtin):
     assert np.all((builtin.rel_humidity_frac > 0) & (builtin.rel_humidity_frac <= 1))
     night = builtin.hour <= 4
     assert np.all(builtin.ghi_w_m2[night] == 0)
-    np.testing.assert_array_equal(builtin.ghi_w_m2, wm.ulsan_climate().ghi_w_m2)
-    a, b, c = wm.ulsan_climate(7), wm.ulsan_climate(7), wm.ulsan_climate(8)
+    np.testing.assert_array_equal(builtin.ghi_w_m2, climate.ulsan_climate().ghi_w_m2)
+    a, b, c = climate.ulsan_climate(7), climate.ulsan_climate(7), climate.ulsan_climate(8)
     np.testing.assert_array_equal(a.dry_bulb_temp_c, b.dry_bulb_temp_c)
     assert not np.array_equal(a.dry_bulb_temp_c, c.dry_bulb_temp_c)
     assert a.dry_bulb_temp_c.std() > builtin.dry_bulb_temp_c.std()
@@ -210,22 +211,22 @@ def test_builtin_daily_course_and_determinism(builtin):
 
 # ------------------------------------------------------------------ solar geometry
 def test_duffie_beckman_example_1_6_2():
-    zen, az = wm.solar_zenith_azimuth_deg(43.0, -14.0, -37.5)
+    zen, az = solar.solar_zenith_azimuth_deg(43.0, -14.0, -37.5)
     assert zen == pytest.approx(66.5, abs=0.1)
     assert az == pytest.approx(180.0 - 40.0, abs=0.1)
 
 
 def test_declination_and_equation_of_time():
     day_angle = lambda n: 2.0 * np.pi * (n - 1) / 365.0
-    assert wm.solar_declination_deg(day_angle(172)) == pytest.approx(23.44, abs=0.1)
-    assert wm.solar_declination_deg(day_angle(355)) == pytest.approx(-23.44, abs=0.1)
-    assert wm.equation_of_time_min(day_angle(42)) == pytest.approx(-14.2, abs=0.5)
-    assert wm.equation_of_time_min(day_angle(307)) == pytest.approx(16.4, abs=0.5)
+    assert solar.solar_declination_deg(day_angle(172)) == pytest.approx(23.44, abs=0.1)
+    assert solar.solar_declination_deg(day_angle(355)) == pytest.approx(-23.44, abs=0.1)
+    assert solar.equation_of_time_min(day_angle(42)) == pytest.approx(-14.2, abs=0.5)
+    assert solar.equation_of_time_min(day_angle(307)) == pytest.approx(16.4, abs=0.5)
 
 
 def test_noon_zenith_at_ulsan():
     # at local solar noon the zenith is |latitude - declination|
-    sp = wm.solar_position(np.arange(0, 8760, 0.25), 35.55, 129.32, 9.0)
+    sp = solar.solar_position(np.arange(0, 8760, 0.25), 35.55, 129.32, 9.0)
     day = np.repeat(np.arange(365), 96)
     zmin = np.array([sp.zenith_deg[day == d].min() for d in (79, 171, 354)])
     dec = np.array([sp.declination_deg[day == d].mean() for d in (79, 171, 354)])

@@ -34,7 +34,7 @@ def check_facility(fac: Facility) -> list[Diagnostic]:
                     file=fac._origins.get(("rack_types", name)))
     w = fac.campus.weather
     if w.startswith("builtin:"):
-        from twin.models.weather import BUILTIN_CLIMATES
+        from twin.models.climate import BUILTIN_CLIMATES
         if not re.match(r"^builtin:[a-z0-9_\-]+$", w):
             col.add("error", "campus.weather", f"weather '{w}': builtin names are lower-case, "
                     "e.g. 'builtin:ulsan'")

@@ -28,7 +28,8 @@ import numpy as np
 from common.errors import InputError
 from common.units import warn_outside_range
 from twin.models.power import emissions_kg, grid_carbon_intensity_kg_per_kwh
-from twin.models.weather import Weather, solar_position
+from twin.models.solar import solar_position
+from twin.models.weather import Weather
 
 __all__ = [
     "angle_of_incidence_deg",
