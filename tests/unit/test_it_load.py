@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from common.errors import InputError
-from twin.models import it_load
-from twin.models.airside import AIR_CP_J_KG_K, AIR_DENSITY_KG_M3, CurveRangeWarning
 from common.units import ValidityRangeWarning, m3_s_to_cfm
-from twin.models.it_load import (ITE_AIRFLOW_CURVES, PROFILES, RACK_SPECS, RackSpec, rack_power,
-                                 read_utilization_csv, throttle_work_fraction, trace_profile,
-                                 utilization_profile)
+from twin.models import profiles as it_load_profiles
+from twin.models.airside import AIR_CP_J_KG_K, AIR_DENSITY_KG_M3, CurveRangeWarning
+from twin.models.it_load import (ITE_AIRFLOW_CURVES, RACK_SPECS, RackSpec, rack_power,
+                                 throttle_work_fraction)
+from twin.models.profiles import PROFILES, read_utilization_csv, trace_profile, utilization_profile
 
 
 @pytest.mark.parametrize("name", sorted(RACK_SPECS))
@@ -131,7 +131,7 @@ def test_constant_and_registry():
 
 def test_training_profile_flat_with_checkpoint_dips():
     t = (np.arange(600) + 0.5) / 60.0              # one sample per minute, mid-minute
-    u = it_load.training_profile(t, level=0.9, checkpoint_interval_h=1.0,
+    u = it_load_profiles.training_profile(t, level=0.9, checkpoint_interval_h=1.0,
                                  checkpoint_duration_h=5.0 / 60.0, checkpoint_level=0.3)
     assert set(np.round(np.unique(u), 6)) == {0.3, 0.9}
     assert np.mean(u == 0.3) == pytest.approx(5.0 / 60.0, abs=1e-3)
@@ -140,7 +140,7 @@ def test_training_profile_flat_with_checkpoint_dips():
 
 def test_inference_profile_daily_cycle():
     t = np.linspace(0.0, 48.0, 481)
-    u = it_load.inference_profile(t, mean=0.5, amplitude=0.3, peak_hour=15.0, floor=0.1)
+    u = it_load_profiles.inference_profile(t, mean=0.5, amplitude=0.3, peak_hour=15.0, floor=0.1)
     np.testing.assert_allclose(u[:241], u[240:], atol=1e-12)         # 24 h period
     assert t[np.argmax(u[:240])] == pytest.approx(15.0, abs=0.1)
     assert u.max() == pytest.approx(0.8) and u.min() == pytest.approx(0.2)

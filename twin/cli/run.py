@@ -17,7 +17,7 @@ from common.errors import InputError
 from kernels.backend import CHOICES as _BACKENDS
 from twin.cli.checks import ranged
 from twin.loop.settings import THERMAL_MODES
-from twin.models.it_load import PROFILES
+from twin.models.profiles import PROFILES
 from twin.outputs.files import OutputError, command_line, output_folder, results_kind
 from twin.outputs.results import results_path, summary_path
 

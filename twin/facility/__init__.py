@@ -48,4 +48,12 @@ from .schema import (BUILTIN_DIR, CDU, MAX_FILE_BYTES, MAX_NESTING,  # noqa: F40
                      NAME_HELP, NAME_PATTERN, Air, Building, Campus, Containment, CoolingUnit, Hall,
                      Patch, Rack, RackType, Row, TileGroup, idelchik_perforated_plate_k)
 
-__all__ = ["Diagnostic", "FacilityError", "Facility", "Campus", "Building", "RackType", "Row", "Rack", "CoolingUnit", "TileGroup", "Containment", "CDU", "Hall", "Plant", "Power", "load_facility", "loads_facility", "parse_facility", "check_facility", "cell_size_warnings", "flow_for_delta_t", "idelchik_perforated_plate_k", "Box", "PlacedRack", "PlacedUnit", "PlacedOpening", "PlacedPanel", "HallLayout", "RackRecord", "CoolingUnitRecord", "BUILTIN_DIR", "MIN_INTAKE_CLEARANCE_M", "MIN_EXHAUST_CLEARANCE_M", "MIN_UNIT_CLEARANCE_M", "MAX_FILE_BYTES", "MAX_NESTING", "did_you_mean", "Air", "Patch", "NAME_PATTERN", "NAME_HELP"]
+__all__ = ["Diagnostic", "FacilityError", "Facility", "Campus", "Building", "RackType", "Row",
+           "Rack", "CoolingUnit", "TileGroup", "Containment", "CDU", "Hall", "Plant",
+           "Power", "load_facility", "loads_facility", "parse_facility",
+           "check_facility", "cell_size_warnings", "flow_for_delta_t",
+           "idelchik_perforated_plate_k", "Box", "PlacedRack", "PlacedUnit",
+           "PlacedOpening", "PlacedPanel", "HallLayout", "RackRecord",
+           "CoolingUnitRecord", "BUILTIN_DIR", "MIN_INTAKE_CLEARANCE_M",
+           "MIN_EXHAUST_CLEARANCE_M", "MIN_UNIT_CLEARANCE_M", "MAX_FILE_BYTES",
+           "MAX_NESTING", "did_you_mean", "Air", "Patch", "NAME_PATTERN", "NAME_HELP"]

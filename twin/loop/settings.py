@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from common.errors import InputError
 from twin.models.airside import AIR_CP_J_KG_K, AIR_DENSITY_KG_M3
-from twin.models.it_load import PROFILES
 from twin.models.metrics import ASHRAE_CLASSES
+from twin.models.profiles import PROFILES
 
 #: Thermal modes (shared by the CLI's choices and the tests).
 THERMAL_MODES = ("linear", "direct", "transient")

@@ -96,18 +96,17 @@ from typing import Callable
 import numpy as np
 
 from common.errors import InputError
+from common.units import J_PER_KWH
 from twin.facility import Facility, load_facility
-from twin.models.it_load import utilization_profile
 from twin.models.metrics import (ASHRAE_CLASSES, RECOMMENDED, inlet_class_compliance, rci_hi_pct,
                                  rci_lo_pct)
 from twin.models.plant import plant_step
 from twin.models.power import (DEFAULT_TARIFF, KOREA_GRID_CARBON_KG_PER_KWH, electrical_chain,
                                tou_price_krw_per_kwh)
+from twin.models.profiles import utilization_profile
 from twin.models.weather import load_weather, weather_at, wet_bulb_temp_c
 from twin.outputs.files import write_json
-from twin.outputs.results import (RunData, read_results, results_path, summary_path,
-                                  write_results)
-from common.units import J_PER_KWH
+from twin.outputs.results import RunData, read_results, results_path, summary_path, write_results
 
 from .hall import HallModel
 from .records import HallStep, StepRecord
@@ -727,7 +726,8 @@ def _renewable_supply(sim: Simulation, t_mid_h) -> dict:
     (:func:`twin.models.renewables.ulsan_offshore_farm`), other kinds flat; each scaled
     so that its annual mean is ``capacity x capacity_factor_frac`` of the contract.
     """
-    from twin.models.renewables import PvSystem, pv_output, ulsan_offshore_farm, wind_farm_power_w
+    from twin.models.pv import PvSystem, pv_output
+    from twin.models.wind import ulsan_offshore_farm, wind_farm_power_w
 
     pw = sim.facility.power
     n = len(t_mid_h)

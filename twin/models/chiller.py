@@ -13,7 +13,8 @@ from common.errors import InputError
 
 from .inputs import as_array, check_param, clamp_warn, scalar_or_array
 
-__all__ = ["Biquadratic", "Quadratic", "ChillerEIRSpec", "ChillerResult", "CHILLERS", "AHRI_LEAVING_CHW_TEMP_C", "AHRI_ENTERING_CW_TEMP_C", "chiller_eir"]
+__all__ = ["Biquadratic", "Quadratic", "ChillerEIRSpec", "ChillerResult", "CHILLERS",
+           "AHRI_LEAVING_CHW_TEMP_C", "AHRI_ENTERING_CW_TEMP_C", "chiller_eir"]
 
 
 

@@ -8,7 +8,9 @@ import numpy as np
 
 from .weather import HOURS_PER_YEAR, SOLAR_CONSTANT_W_M2
 
-__all__ = ["SolarPosition", "solar_position", "solar_declination_deg", "equation_of_time_min", "extraterrestrial_normal_w_m2", "solar_zenith_azimuth_deg", "clear_sky_ghi_haurwitz_w_m2", "erbs_diffuse_fraction"]
+__all__ = ["SolarPosition", "solar_position", "solar_declination_deg", "equation_of_time_min",
+           "extraterrestrial_normal_w_m2", "solar_zenith_azimuth_deg",
+           "clear_sky_ghi_haurwitz_w_m2", "erbs_diffuse_fraction"]
 
 
 # ------------------------------------------------------------------------------------

@@ -12,7 +12,10 @@ from common.fluids import WATER_CP_J_KG_K
 
 from .inputs import as_array, check_param, clamp_warn, scalar_or_array
 
-__all__ = ["CoolingTowerSpec", "TowerResult", "yorkcalc_approach_k", "tower_design_liquid_to_gas_ratio", "cooling_tower", "latent_heat_vaporization_j_kg", "tower_water_use_kg_s", "economizer_fraction"]
+__all__ = ["CoolingTowerSpec", "TowerResult", "yorkcalc_approach_k",
+           "tower_design_liquid_to_gas_ratio", "cooling_tower",
+           "latent_heat_vaporization_j_kg", "tower_water_use_kg_s",
+           "economizer_fraction"]
 
 
 

@@ -47,7 +47,8 @@ from common.errors import InputError
 from common.units import pct_to_frac
 from twin.models.psychrometrics import humidity_ratio_from_dew_point, wet_bulb_from_humidity_ratio_c
 
-__all__ = ["HOURS_PER_YEAR", "SOLAR_CONSTANT_W_M2", "Weather", "WeatherSample", "read_epw", "load_weather", "weather_at", "wet_bulb_temp_c"]
+__all__ = ["HOURS_PER_YEAR", "SOLAR_CONSTANT_W_M2", "Weather", "WeatherSample", "read_epw",
+           "load_weather", "weather_at", "wet_bulb_temp_c"]
 
 
 
