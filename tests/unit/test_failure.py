@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from twin.cli import main
 from twin.facility import BUILTIN_DIR, load_facility
+from twin.studies.cases import make_case
 from twin.studies.failure import time_to_limit
-from twin.studies.whatif import make_case
 
 SMALL = BUILTIN_DIR / "small-hall.toml"
 

@@ -12,7 +12,7 @@ from common.errors import InputError
 from kernels.solver import SolverSettings
 from twin.cli import main
 from twin.facility import BUILTIN_DIR, load_facility
-from twin.studies.whatif import build_cases, make_case, parse_path, parse_set, read_sweep_file
+from twin.studies.cases import build_cases, make_case, parse_path, parse_set, read_sweep_file
 
 SMALL = BUILTIN_DIR / "small-hall.toml"
 #: Coarse and short: the test set must stay quick on two busy cores. The supply-temperature
@@ -138,7 +138,8 @@ def test_supply_temperature_sweep_on_local_dask_cluster(tmp_path):
 def test_case_with_coarse_start_records_it(small):
     """``run_case(..., coarse_start=True)`` (``twin whatif --coarse-start``) solves the case
     from a coarser grid's flow and says so in its record."""
-    from twin.studies.whatif import build_cases, run_case
+    from twin.studies.cases import build_cases
+    from twin.studies.whatif import run_case
     case = build_cases(small, ["utilization=0.5"], None)[1]
     settings = SolverSettings(max_steps=150)
     rec = run_case(case, cell_m=0.3, backend="numba-cpu", settings=settings, coarse_start=True)

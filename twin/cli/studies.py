@@ -95,7 +95,8 @@ def whatif(facility, sets, sweep_file, hall, cell_m, backend, max_steps, schedul
     """
     from rich.console import Console
 
-    from twin.studies.whatif import build_cases, run_whatif, write_outputs
+    from twin.studies.cases import build_cases
+    from twin.studies.whatif import run_whatif, write_outputs
     fac = _load(facility, cell_m)
     cases = build_cases(fac, sets, sweep_file)
     con = Console(stderr=True)

@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import InputError
-
-from twin.studies.whatif import RECOMMENDED_MAX_C, Case, run_case
+from twin.models.metrics import RECOMMENDED_MAX_C
+from twin.studies.cases import Case
+from twin.studies.whatif import run_case
 
 #: RCI_HI below this fails the capacity criterion [%] (Herrlin 2005: >= 96 good, 91-95 acceptable).
 RCI_HI_MIN_PCT = 95.0

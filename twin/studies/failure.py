@@ -30,9 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import InputError
-
-from twin.studies.whatif import (ALLOWABLE_MAX_C, RECOMMENDED_MAX_C, inlet_metrics, solve_case,
-                     unit_device_names)
+from twin.models.metrics import ALLOWABLE_MAX_C, RECOMMENDED_MAX_C
+from twin.studies.whatif import inlet_metrics, solve_case, unit_device_names
 
 
 def time_to_limit(t_s, temp_c, limit_c: float):
