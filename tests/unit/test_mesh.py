@@ -1,7 +1,6 @@
 """Meshing a facility onto the thermal core's grid: ports face by face, snapping, memory."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -12,7 +11,8 @@ from kernels.flags import Flag
 from twin.cli import main
 from twin.facility import (BUILTIN_DIR, Facility, idelchik_perforated_plate_k, load_facility,
                            loads_facility)
-from twin.thermal.mesh import MeshError, mesh_hall, write_vtk
+from twin.thermal.mesh import MeshError, mesh_hall
+from twin.thermal.vtk import write_vtk
 
 MESHES = BUILTIN_DIR
 SOLID, RACK, COOLER = int(Flag.SOLID), int(Flag.RACK), int(Flag.COOLER)

@@ -309,7 +309,7 @@ def test_benchmark_halls_mesh_on_cell_faces():
 
 def test_vtk_shows_patches(tmp_path):
     pytest.importorskip("pyvista")
-    from twin.thermal.mesh import write_vtk
+    from twin.thermal.vtk import write_vtk
     fac = load(text(WALL_SUPPLY.format(extra="")), tmp_path)
     problem, report = mesh_hall(fac, cell_m=0.2, backend=None)
     files = [f.name for f in write_vtk(problem, report, tmp_path / "vtk")]
@@ -438,6 +438,7 @@ def test_chimney_containment_closes_the_sides_above_the_racks():
     assert sorted((p.pos_m, p.side) for p in sides.values()) == [(3.2, -1), (4.8, 1)]
     problem, _ = mesh_hall(fac, cell_m=0.2, backend=None)
     from kernels.flags import Flag
+
     # the cells over row A's racks next to the aisle are panel up to the ceiling
     col = problem.solid[20, 15, :]
     assert np.all(col[:11] & int(Flag.RACK)) and np.all(col[11:] & int(Flag.PANEL))
@@ -446,7 +447,9 @@ def test_chimney_containment_closes_the_sides_above_the_racks():
 # --------------------------------------------------------------------------------- CLI
 def test_twin_validate_and_run_with_an_air_handler(tmp_path):
     import json
+
     from click.testing import CliRunner
+
     from twin.cli import main
     f = HALLS / "floor-diffusers.toml"
     res = CliRunner().invoke(main, ["validate", str(f), "--cell", "0.2"])

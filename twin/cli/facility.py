@@ -152,7 +152,8 @@ def mesh(file: Path, hall_name, cell_m: float, utilization: float, backend: str,
     Example:
       twin mesh meshes/small-hall.toml --cell 0.2 --vtk /tmp/small-hall
     """
-    from twin.thermal.mesh import mesh_hall, write_vtk
+    from twin.thermal.mesh import mesh_hall
+    from twin.thermal.vtk import write_vtk
     if vtk_dir is not None:
         from twin.outputs.files import check_folder
         check_folder(vtk_dir, "--vtk")
