@@ -244,3 +244,19 @@ def test_valid_variants_still_load(tmp_path):
     assert fac.hall("H1").length_m == 10.0 and len(fac.rack_list()) == 4
     res = CliRunner().invoke(main, ["validate", str(tmp_path / "facility.toml")])
     assert res.exit_code == 0, res.output
+
+
+# ------------------------------------------------------------ utilisation traces (CSV)
+@pytest.mark.parametrize("data, words", [
+    (b"garbage\x00\xff\n", "not UTF-8 text (byte 0xff"),
+    (b"time_h,utilization\n0,0.5\n1,abc\n", "bad.csv:3: 'abc' is not a number"),
+    (b"", "empty utilization trace"),
+])
+def test_bad_utilization_trace_is_one_line_before_any_solve(tmp_path, data, words):
+    from twin.facility import BUILTIN_DIR
+    f = bad_file(tmp_path, data, "bad.csv")
+    res = cli("run", BUILTIN_DIR / "small-hall.toml", "--profile", f, "--hours", "1",
+              "--cell", "0.4", "--out", tmp_path / "out", "--quiet")
+    errs = error_lines(res)
+    assert len(errs) == 1 and words in errs[0], res.output
+    assert not (tmp_path / "out" / "results.h5").exists()

@@ -167,8 +167,16 @@ def read_utilization_csv(path) -> UtilizationTrace:
     except OSError as exc:
         raise InputError(f"{p}: cannot open utilization trace ({exc.strerror}); check the path") from None
     with fh:
-        rows = [(i, r) for i, r in enumerate(csv.reader(fh), start=1)
-                if r and any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
+        try:
+            rows = [(i, r) for i, r in enumerate(csv.reader(fh), start=1)
+                    if r and any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{p}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                             f"{exc.start}); a utilization trace is a CSV text file: re-save it "
+                             "as UTF-8 text") from None
+        except csv.Error as exc:
+            raise InputError(f"{p}: not a readable CSV file ({exc}); a utilization trace is text: "
+                             "'time_h,utilization' and one row per time") from None
     if not rows:
         raise InputError(f"{p}: empty utilization trace; write a header 'time_h,utilization' "
                          "and one row per time")
