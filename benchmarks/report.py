@@ -1,7 +1,6 @@
 """Benchmark output: metadata (device, driver, versions, date, git revision), JSON, Markdown."""
 from __future__ import annotations
 
-import json
 import os
 import platform
 import subprocess
@@ -89,34 +88,10 @@ def metadata(opts) -> dict:
     }
 
 
-def _jsonable(o):
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.bool_,)):
-        return bool(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
-def _clean(o):
-    """Replace non-finite floats by None (JSON has no inf or NaN)."""
-    if isinstance(o, dict):
-        return {k: _clean(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
-    if isinstance(o, (float, np.floating)) and not np.isfinite(o):
-        return None
-    return o
-
-
 def write_json(results: dict, path: Path):
-    path.write_text(json.dumps(_clean(results), indent=1, default=_jsonable, allow_nan=False)
-                    + "\n")
+    """The results as JSON (non-finite numbers as null: :func:`twin.outputs.files.json_text`)."""
+    from twin.outputs.files import json_text
+    path.write_text(json_text(results, indent=1) + "\n")
 
 
 # ---------------------------------------------------------------------- Markdown

@@ -210,7 +210,7 @@ def numeric_mutants(rng: random.Random, per_kind: int = 5) -> list[Mutant]:
 
 # --------------------------------------------------------------- hand-made refusals
 def _epw(n_rows: int = 8760, mutate=None, header=None) -> bytes:
-    """A synthetic EPW (made-up site and values, like tests/unit/test_weather.py's)."""
+    """A synthetic EPW (made-up site and values), also for tests/unit/test_weather.py."""
     head = header or [
         "LOCATION,TESTVILLE,-,NOWHERE,synthetic,000000,35.0,129.0,9.0,10.0",
         "DESIGN CONDITIONS,0", "TYPICAL/EXTREME PERIODS,0", "GROUND TEMPERATURES,0",

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from common.errors import InputError
+from tests.fault.corpus import _epw as epw_bytes
 from twin.models import climate, solar
 from twin.models import weather as wm
 
@@ -80,30 +81,7 @@ def test_epw_irradiance_only_when_sun_is_up(epw):
 # ------------------------------------------------------------------ bad EPW input
 def _write_epw(path: Path, n_rows=8760, mutate=None):
     """A synthetic, valid EPW (made-up site and values) for the error tests."""
-    header = [
-        "LOCATION,TESTVILLE,-,NOWHERE,synthetic,000000,35.0,129.0,9.0,10.0",
-        "DESIGN CONDITIONS,0",
-        "TYPICAL/EXTREME PERIODS,0",
-        "GROUND TEMPERATURES,0",
-        "HOLIDAYS/DAYLIGHT SAVINGS,No,0,0,0",
-        "COMMENTS 1,synthetic file for tests",
-        "COMMENTS 2,",
-        "DATA PERIODS,1,1,Data,Monday, 1/ 1,12/31",
-    ]
-    days = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-    rows = []
-    for m, nd in enumerate(days, start=1):
-        for d in range(1, nd + 1):
-            for h in range(1, 25):
-                f = ["2001", str(m), str(d), str(h), "60", "?"] + ["0"] * 29
-                f[6], f[7], f[8], f[9] = "15.0", "5.0", "50", "101000"
-                f[13], f[14], f[15] = ("300", "400", "100") if 8 <= h <= 17 else ("0", "0", "0")
-                f[20], f[21] = "180", "3.0"
-                rows.append(f)
-    rows = rows[:n_rows]
-    if mutate:
-        mutate(rows)
-    path.write_text("\r\n".join(header + [",".join(r) for r in rows]) + "\r\n")
+    path.write_bytes(epw_bytes(n_rows, mutate))
     return path
 
 
