@@ -95,7 +95,7 @@ class Backend:
 #: 54,000 0.71 / 1.73 ms; 262,144 3.45 / 4.69 ms; 884,736 14.4 / 10.7 ms). Inside whole
 #: steps at 262,144 cells (where the Numba loops run on all cores) the two were equal
 #: within this machine's noise, so the threshold is the Numba loops' own
-#: (``solver._cpu_threads``), ``PARALLEL_MIN_CELLS``.
+#: (``setup.cpu_threads``), ``PARALLEL_MIN_CELLS``.
 PARALLEL_MIN_CELLS = 200_000
 
 #: From this many cells the stencil updates (momentum predictor, temperature step) run on

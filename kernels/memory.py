@@ -12,7 +12,7 @@ phi                            s      pressure increment (warm start)
 nu_t                           s      eddy viscosity
 wall distance                  s      Chen-Xu length scale (only with chen-xu)
 r, p, z                        3 s    CG vectors; z also holds Ap and the new T
-solid flags                    1      uint8 cell codes (``solver.cell_codes``)
+solid flags                    1      uint8 cell codes (``setup.cell_codes``)
 coarse aggregate map           2      int16 aggregate of each cell (pressure coarse
                                       space, ``coarse.py``; at most 32,767 aggregates)
 =============================  =====  ==========================================
@@ -28,7 +28,7 @@ aggregate (a few thousand numbers) and its factorisation stays on the host.
 A steady solve (``Solver.solve_steady``) keeps its flow statistics on the host: the
 previous velocity sample (3 s, for the residual), the float64 sum of the current
 averaging window (24 B) and the record's mean flows in at most eight float32 batches
-(96 B, ``solver.FlowRecord``): ``STEADY_HOST_BYTES`` = 120 B + 3 s. They are
+(96 B, ``steady.FlowRecord``): ``STEADY_HOST_BYTES`` = 120 B + 3 s. They are
 counted in the host figure (and so in the device figure of the CPU backend, whose device
 is the host), not in the GPU's.
 """

@@ -121,7 +121,7 @@ def build(jit, nonneg=None):
     def opened(solid, i, j, k, f):
         """Face ``f`` (``2 * axis + side``, side 1 the upper) of fluid cell ``(i, j, k)``
         leads to a fluid cell inside the box: bit ``2 + f`` of the solver's cell code
-        (``kernels.solver.cell_codes``). One shift and test where a test of the neighbour
+        (``kernels.setup.cell_codes``). One shift and test where a test of the neighbour
         takes six bounds tests and a load."""
         return ((solid[i, j, k] >> (2 + f)) & 1) != 0
 

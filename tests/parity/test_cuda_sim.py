@@ -67,7 +67,7 @@ def _inputs(dtype, seed=7):
     solid[2:4, 1:3, 0:3] = 1 | 2            # a rack-like block (SOLID | RACK)
     solid[0, 4, 3] = 1 | 128                # a lone wall cell in a corner
     solid[5, 0, 0] = 32                     # a fluid cell with another bit (TILE)
-    from kernels.solver import cell_codes
+    from kernels.setup import cell_codes
     solid = cell_codes(solid)               # what the solver hands the kernels
     slip = np.array([0, 0, 1, 0, 0, 0], np.int32)           # y- is a slip face
     uw = np.zeros((6, 3), R)

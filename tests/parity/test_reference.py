@@ -22,7 +22,7 @@ import pytest
 
 from kernels import reference as ref
 from kernels.grid import Grid
-from kernels.solver import cell_codes
+from kernels.setup import cell_codes
 from kernels.problem import (BoundaryFace, Device, Fluid, HeatSource, Port, Problem, Resistance,
                              Turbulence)
 
@@ -99,7 +99,7 @@ ALPHA, INV_PRT = 0.012, 1.0 / 0.9
 
 @pytest.fixture(params=SEEDS, ids=lambda s: f"seed{s}")
 def case(request):
-    """Random fields with the solver's cell codes (``kernels.solver.cell_codes``)."""
+    """Random fields with the solver's cell codes (``kernels.setup.cell_codes``)."""
     seed = request.param
     f = _fields(seed, sprinkle=0.0 if seed == 0 else 0.08)
     f["solid"] = cell_codes(f["solid"])

@@ -260,3 +260,52 @@ def test_bad_utilization_trace_is_one_line_before_any_solve(tmp_path, data, word
     errs = error_lines(res)
     assert len(errs) == 1 and words in errs[0], res.output
     assert not (tmp_path / "out" / "results.h5").exists()
+
+
+# ------------------------------------------------ a --scheduler address that is no Dask
+def _server(reply: bytes | None):
+    """A TCP server on 127.0.0.1 that answers every connection with ``reply`` (``None``:
+    accepts and says nothing); returns its port."""
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    held = []
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            if reply is not None:
+                c.sendall(reply)
+            held.append(c)
+    threading.Thread(target=serve, daemon=True).start()
+    return srv.getsockname()[1]
+
+
+@pytest.mark.parametrize("reply, words", [
+    (b"HTTP/1.1 200 OK\r\n\r\nhello", "an HTTP server answers there"),
+    (b"\xff" * 64, "not a Dask scheduler"),
+    (None, "sends nothing in"),
+])
+def test_scheduler_that_is_not_dask_is_one_line(monkeypatch, reply, words):
+    from twin.facility import BUILTIN_DIR
+    from twin.studies import sweep
+    port = _server(reply)
+    monkeypatch.setattr(sweep, "PROBE_TIMEOUT_S", 0.5)     # a short wait for the silent one
+    res = cli("whatif", BUILTIN_DIR / "small-hall.toml", "--set", "utilization=0.5",
+              "--scheduler", f"tcp://127.0.0.1:{port}", "--cell", "0.4")
+    errs = error_lines(res)
+    assert len(errs) == 1 and words in errs[0], res.output
+
+
+def test_probe_accepts_a_real_scheduler():
+    from twin.studies.sweep import local_cluster, probe_scheduler
+    cluster = local_cluster([{"TWIN_CPU_THREADS": "1"}])
+    try:
+        probe_scheduler(cluster.scheduler_address)         # no error
+    finally:
+        cluster.close()

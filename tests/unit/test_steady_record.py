@@ -8,8 +8,9 @@ it stops unconverged).
 import numpy as np
 import pytest
 
-import kernels.solver as solver_mod
-from kernels.solver import Solver, SolverSettings, record_test
+import kernels.steady as steady_mod
+from kernels.solver import Solver, SolverSettings
+from kernels.steady import record_test
 from tests.verification.cases import room
 
 
@@ -58,13 +59,13 @@ def test_mser_drops_the_start_up():
     means = _series(rng, 30, sd=0.1)
     means[0] = means[0] + 3.0                      # two windows still warming up
     means[1] = means[1] + 1.5
-    assert solver_mod.mser_start(means, 5) == 2
+    assert steady_mod.mser_start(means, 5) == 2
     kept = record_test(means, 0.2, max_start=5)
     assert kept["start"] == 2 and kept["windows"] == 28 and kept["converged"]
     # without the truncation the start-up shows as drift and spread
     assert not record_test(means, 0.2, max_start=0)["converged"]
     # a stationary series keeps (nearly) all of its windows
-    assert solver_mod.mser_start(_series(rng, 30, sd=0.1), 5) <= 5
+    assert steady_mod.mser_start(_series(rng, 30, sd=0.1), 5) <= 5
 
 
 def _fake_test(converged_at):
@@ -77,9 +78,9 @@ def _fake_test(converged_at):
 @pytest.fixture()
 def captured(monkeypatch):
     """Accept any record of 2 windows; keep the windows recorded and the flows set."""
-    monkeypatch.setattr(solver_mod, "record_test", _fake_test(2))
+    monkeypatch.setattr(steady_mod, "record_test", _fake_test(2))
     flows, added = [], []
-    set_flow, add = Solver._set_flow, solver_mod.FlowRecord.add
+    set_flow, add = Solver._set_flow, steady_mod.FlowRecord.add
 
     def spy_set(self, flow):
         flows.append([np.array(a, dtype=np.float64) for a in flow])
@@ -89,7 +90,7 @@ def captured(monkeypatch):
         added.append(([a.copy() for a in sums], count))
         add(self, sums, count, means)
     monkeypatch.setattr(Solver, "_set_flow", spy_set)
-    monkeypatch.setattr(solver_mod.FlowRecord, "add", spy_add)
+    monkeypatch.setattr(steady_mod.FlowRecord, "add", spy_add)
     return flows, added
 
 
@@ -123,7 +124,7 @@ def test_three_agreeing_windows_do_not_end_a_solve(monkeypatch):
     stop a solve (they did until 2026-12-06, and near a turning point of a slow swing they
     agree by chance): the record decides. The windows' intake means are scripted (one per
     window end); the record test is faked to accept a record of 5 windows."""
-    monkeypatch.setattr(solver_mod, "record_test", _fake_test(5))
+    monkeypatch.setattr(steady_mod, "record_test", _fake_test(5))
     #          windows: 1     2     3     4     5      6     7      8     9     10
     script = iter([10.0, 12.0, 12.1, 11.5, 11.55, 11.6, 11.62, 11.0, 11.3, 11.4])
     finish = Solver.finish_energy
@@ -164,7 +165,7 @@ def _scripted_residual(monkeypatch, problem, low_from):
     """A solver whose rule-1 residual is scripted per check: 1 (far above any tolerance)
     before check ``low_from``, 0 from it on; the record rule is switched off. Returns the
     solver and the list of the checks' step counts."""
-    monkeypatch.setattr(solver_mod, "record_test", _fake_test(None))
+    monkeypatch.setattr(steady_mod, "record_test", _fake_test(None))
     s = Solver(problem, backend="numba-cpu",
                settings=SolverSettings(tol_temp_k=1e-9, check_every=10, min_steps=200))
     steps = []
@@ -172,7 +173,7 @@ def _scripted_residual(monkeypatch, problem, low_from):
     def residual(rms, length, speed):
         steps.append(s.steps)
         return 0.0 if len(steps) >= low_from else 1.0
-    monkeypatch.setattr(Solver, "_steady_residual", staticmethod(residual))
+    monkeypatch.setattr(steady_mod, "steady_residual", residual)
     return s, steps
 
 
@@ -194,10 +195,10 @@ def test_velocity_residual_decides_only_without_devices(monkeypatch):
 
 
 def test_unconverged_solve_returns_record_mean_flagged(monkeypatch):
-    monkeypatch.setattr(solver_mod, "record_test", _fake_test(None))
+    monkeypatch.setattr(steady_mod, "record_test", _fake_test(None))
     s = Solver(room(cell_m=0.25), backend="numba-cpu",
                settings=SolverSettings(tol_temp_k=1e-9, tol_velocity=1e-12))
-    window_steps = s._window_s() / s.compute_dt()
+    window_steps = steady_mod.window_s(s) / s.compute_dt()
     res = s.solve_steady(max_steps=int(5 * window_steps) + 100)
     r = res.residuals
     assert not res.converged
@@ -207,7 +208,7 @@ def test_unconverged_solve_returns_record_mean_flagged(monkeypatch):
 
 def test_flow_record_batches_stay_bounded_and_weighted():
     rng = np.random.default_rng(5)
-    rec = solver_mod.FlowRecord()
+    rec = steady_mod.FlowRecord()
     flows, counts = [], []
     for K in range(21):
         f = [rng.standard_normal((3, 2)), rng.standard_normal((2, 4))]
@@ -215,7 +216,7 @@ def test_flow_record_batches_stay_bounded_and_weighted():
         flows.append(f)
         counts.append(c)
         rec.add([c * a for a in f], c, np.array([25.0 + 0.01 * K]))
-    assert len(rec.batches) == solver_mod.FlowRecord.BATCHES
+    assert len(rec.batches) == steady_mod.FlowRecord.BATCHES
     sizes = [b[2] for b in rec.batches]
     # all windows kept; the older batches within a factor 2 of each other in length
     assert sum(sizes) == 21 and max(sizes[:-1]) <= 2 * min(sizes[:-1]), sizes

@@ -132,6 +132,7 @@ class TaskRunner:
                 self.cluster = local_cluster(self.specs, self.dashboard)
                 self.client = Client(self.cluster)
             else:
+                probe_scheduler(self.scheduler)
                 try:
                     self.client = Client(self.scheduler, timeout="15s")
                 except (OSError, TimeoutError) as exc:
@@ -139,6 +140,10 @@ class TaskRunner:
                         f"--scheduler {self.scheduler}: cannot reach the Dask scheduler ({exc}); "
                         "start one with 'dask scheduler' or leave --scheduler out to run on "
                         "this machine") from None
+                except Exception as exc:                 # a server that is not Dask's
+                    raise SweepError(
+                        f"--scheduler {self.scheduler}: no Dask scheduler answers there "
+                        f"({type(exc).__name__}); give the address 'dask scheduler' prints") from None
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -235,6 +240,56 @@ def check_scheduler_address(address: str) -> str:
     if not 1 <= port <= 65535:
         raise SchedulerAddressError(head + f"port {port} is not 1 to 65535; {example}")
     return text
+
+
+#: Largest first message a Dask scheduler sends on a new connection (its handshake, a few
+#: hundred bytes); a larger length prefix means another kind of server answered.
+_HANDSHAKE_MAX_BYTES = 1 << 20
+
+
+#: How long a server at a --scheduler address has to send Dask's handshake [s].
+PROBE_TIMEOUT_S = 5.0
+
+
+def probe_scheduler(address: str, timeout_s: float | None = None) -> None:
+    """Check, before ``distributed`` connects, that a Dask scheduler listens at a ``tcp://``
+    address: it must accept the connection and send its handshake, whose 8-byte length
+    prefix (``distributed.comm.tcp``) is small. Another server (an HTTP server, a database)
+    would make ``distributed`` allocate whatever its first bytes say (exabytes) or wait;
+    here it is one line. Other schemes (``tls://``, ``ws://``, ``ucx://``) are left to
+    ``distributed``."""
+    import socket
+    import struct
+    from urllib.parse import urlsplit
+
+    timeout_s = PROBE_TIMEOUT_S if timeout_s is None else timeout_s
+    full = address if "://" in address else "tcp://" + address
+    parts = urlsplit(full)
+    if parts.scheme != "tcp":
+        return
+    head = f"--scheduler {address}: "
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout_s) as sock:
+            sock.settimeout(timeout_s)
+            data = b""
+            while len(data) < 8:
+                chunk = sock.recv(8 - len(data))
+                if not chunk:
+                    break
+                data += chunk
+    except socket.timeout:
+        raise SweepError(head + f"a server accepts connections there but sends nothing in "
+                         f"{timeout_s:g} s: not a Dask scheduler (a TLS one needs tls://); give the "
+                         "address 'dask scheduler' prints") from None
+    except OSError as exc:
+        raise SweepError(head + f"cannot reach the Dask scheduler ({exc.strerror or exc}); start "
+                         "one with 'dask scheduler' or leave --scheduler out to run on this "
+                         "machine") from None
+    size = struct.unpack("<Q", data)[0] if len(data) == 8 else 0
+    if len(data) < 8 or not 0 < size <= _HANDSHAKE_MAX_BYTES:
+        what = "an HTTP server" if data.startswith(b"HTTP") else "a server that is not Dask's"
+        raise SweepError(head + f"{what} answers there, not a Dask scheduler; give the address "
+                         "'dask scheduler' prints (e.g. tcp://10.0.0.5:8786)")
 
 
 class SchedulerAddressError(InputError):
