@@ -43,7 +43,8 @@ def test_stencil_updates_use_all_cores_from_their_own_threshold(monkeypatch):
     import numba
 
     from benchmarks.cases import synthetic_room
-    from kernels.solver import Solver, _cpu_threads
+    from kernels.setup import cpu_threads as _cpu_threads
+    from kernels.solver import Solver
     monkeypatch.delenv("TWIN_CPU_THREADS", raising=False)
     cores = numba.config.NUMBA_NUM_THREADS
     lo, hi = backend.STENCIL_PARALLEL_MIN_CELLS, backend.PARALLEL_MIN_CELLS
