@@ -74,6 +74,7 @@ __all__ = [
     "write_results",
     "read_results",
     "results_path",
+    "open_h5",
     "summary_path",
 ]
 
@@ -361,15 +362,22 @@ def write_results(path, data: RunData) -> Path:
 
 
 # ------------------------------------------------------------------------------- reading
+def open_h5(path, missing_hint: str = ""):
+    """``h5py.File(path, "r")``, or one :class:`InputError` line when the file is missing
+    or not HDF5 (``missing_hint``: what to do when it is missing)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{path}: result file not found" + (f" ({missing_hint})" if missing_hint else ""))
+    try:
+        return h5py.File(p, "r")
+    except OSError as exc:
+        raise InputError(f"{path}: not an HDF5 result file ({exc})") from None
+
+
 def read_results(path, restart: bool = True) -> RunData:
     """Read a results file written by :func:`write_results` (schema version 1)."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"results file {p} not found")
-    try:
-        f = h5py.File(p, "r")
-    except OSError as exc:
-        raise InputError(f"{p} is not a readable HDF5 file ({exc})") from None
+    f = open_h5(p)
     with f:
         a = f.attrs
         if a.get("schema") != SCHEMA_NAME:

@@ -69,13 +69,10 @@ def result_halls(path) -> list[str]:
 def load_result(path, hall: str | None = None, time_s: float | None = None) -> ResultView:
     """Read one hall of a result file (see the module docstring)."""
     import h5py
+
+    from twin.outputs.results import open_h5
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{path}: result file not found (write one with twin solve --out DIR)")
-    try:
-        f = h5py.File(p, "r")
-    except OSError as exc:
-        raise InputError(f"{path}: not an HDF5 result file ({exc})") from None
+    f = open_h5(p, "write one with twin solve --out DIR")
     with f:
         if f.attrs.get("schema") == "dc-twin-results":
             view, text = _load_run(f, p, hall, time_s)

@@ -236,6 +236,17 @@ def _describe(flags: np.ndarray) -> str:
     return " and ".join(parts) or "solid"
 
 
+def _blocked(solid, cells, problems, where: str, fix: str) -> bool:
+    """True (and one problem naming the bodies) when any of ``cells`` is solid."""
+    fl = solid[cells[:, 0], cells[:, 1], cells[:, 2]]
+    blocked = (fl & _SOLID) != 0
+    if np.any(blocked):
+        problems.append(f"{where.format(n=int(blocked.sum()), of=len(fl))} are solid "
+                        f"({_describe(fl[blocked])}); {fix}")
+        return True
+    return False
+
+
 def _port(solid, grid, spans, facing, what, role, problems, krange=None) -> Port | None:
     cells, axis, side = _face_cells(spans, facing, krange)
     if cells.shape[0] == 0:
@@ -247,12 +258,8 @@ def _port(solid, grid, spans, facing, what, role, problems, krange=None) -> Port
         problems.append(f"{what}: its {role} face ('{facing}') lies on the hall boundary: "
                         "no air to draw from or blow into; move it away from the wall")
         return None
-    fl = solid[cells[:, 0], cells[:, 1], cells[:, 2]]
-    blocked = (fl & _SOLID) != 0
-    if np.any(blocked):
-        problems.append(f"{what}: {int(blocked.sum())} of its {len(fl)} {role} cells ('{facing}') "
-                        f"are solid ({_describe(fl[blocked])}); leave at least one cell of air "
-                        "in front of it or use a smaller cell")
+    if _blocked(solid, cells, problems, f"{what}: {{n}} of its {{of}} {role} cells ('{facing}')",
+                "leave at least one cell of air in front of it or use a smaller cell"):
         return None
     return Port(cells, axis, side)
 
@@ -273,12 +280,8 @@ def _patch_port(solid, grid, snap, pt, problems, taken) -> Port | None:
                              indexing="ij")
     cells = np.stack([ii.ravel(), jj.ravel(), kk.ravel()], axis=1).astype(np.int64)
     what = f"{pt.path} ({'diffuser' if pt.role == 'supply' else 'return'} {pt.name})"
-    fl = solid[cells[:, 0], cells[:, 1], cells[:, 2]]
-    blocked = (fl & _SOLID) != 0
-    if np.any(blocked):
-        problems.append(f"{what}: {int(blocked.sum())} of its {len(fl)} cells on the "
-                        f"{pt.surface} are solid ({_describe(fl[blocked])}); move it into "
-                        "open air or use a smaller cell")
+    if _blocked(solid, cells, problems, f"{what}: {{n}} of its {{of}} cells on the {pt.surface}",
+                "move it into open air or use a smaller cell"):
         return None
     keys = [(*c, a, side) for c in cells.tolist()]
     for key in keys:
