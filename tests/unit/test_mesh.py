@@ -357,3 +357,16 @@ def test_cli_mesh(tmp_path):
     assert (tmp_path / "v" / "hall.vtm").is_file()
     r = CliRunner().invoke(main, ["mesh", str(MESHES / "ulsan-campus.toml"), "--cell", "0.2"])
     assert r.exit_code == 2 and "choose one with --hall" in r.output and "Traceback" not in r.output
+
+
+def test_blocked_port_cells_are_one_problem_naming_the_bodies():
+    """A port whose cells are solid is refused with one line: how many, which bodies, the fix."""
+    from kernels.flags import Flag
+    from twin.thermal.mesh import _blocked
+    solid = np.zeros((4, 4, 4), np.uint8)
+    solid[1, 1, :] = int(Flag.SOLID) | int(Flag.RACK)
+    cells = np.array([[1, 1, 0], [1, 1, 1], [2, 2, 2]])
+    problems = []
+    assert _blocked(solid, cells, problems, "rack R: {n} of its {of} intake cells", "move it")
+    assert problems == ["rack R: 2 of its 3 intake cells are solid (rack); move it"]
+    assert not _blocked(solid, cells[2:], problems, "x {n} {of}", "y") and len(problems) == 1
