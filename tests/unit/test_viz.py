@@ -97,3 +97,22 @@ def test_view_errors_are_one_line(tmp_path):
     r = CliRunner().invoke(main, ["view", str(bad)])
     assert r.exit_code == 2 and "not an HDF5 result file" in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+def test_time_between_snapshots_says_which_state_is_shown(tmp_path):
+    """``--time`` on a run answers with the nearest stored snapshot and says so (a run keeps
+    its first and last step unless ``--snapshot-every``)."""
+    from twin.facility import BUILTIN_DIR
+    from twin.loop.simulation import RunSettings, Simulation
+    from twin.outputs.view import load_result
+    sim = Simulation(BUILTIN_DIR / "small-hall.toml",
+                     RunSettings(hours=2.0, step_s=900.0, cell_m=0.4, backend="cpu",
+                                 rack_airflow="design"))
+    sim.run(out_dir=tmp_path)
+    first = load_result(tmp_path / "results.h5", time_s=450.0)
+    assert first.time_s == 450.0 and not any(n.startswith("--time") for n in first.notes)
+    mid = load_result(tmp_path / "results.h5", time_s=5400.0)
+    note = [n for n in mid.notes if n.startswith("--time")]
+    assert mid.time_s == 6750.0 and len(note) == 1, mid.notes
+    assert "1.5 h: no state stored then; showing the nearest, at 1.875 h" in note[0]
+    assert "--snapshot-every" in note[0]

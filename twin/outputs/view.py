@@ -94,6 +94,7 @@ def load_result(path, hall: str | None = None, time_s: float | None = None) -> R
         shape = tuple(len(c) for c in centers)
         summary = json.loads(h.attrs["summary_json"]) if "summary_json" in h.attrs else {}
         t_pick = None
+        times_seen = None
         fields = {}
         for key, ds in h.items():
             if not isinstance(ds, h5py.Dataset) or key in ("x_m", "y_m", "z_m"):
@@ -102,6 +103,7 @@ def load_result(path, hall: str | None = None, time_s: float | None = None) -> R
                 fields[key] = ds[...]
             elif ds.ndim == 4 and ds.shape[1:] == shape:
                 times = _times(h, ds)
+                times_seen = times
                 k = len(times) - 1 if time_s is None else int(np.argmin(np.abs(times - time_s)))
                 fields[key] = ds[k]
                 t_pick = float(times[k])
@@ -112,6 +114,8 @@ def load_result(path, hall: str | None = None, time_s: float | None = None) -> R
         text = f.attrs.get("facility_toml", "")
         text = text.decode() if isinstance(text, bytes) else str(text)
     view = ResultView(p, hall, centers, fields, summary, time_s=t_pick)
+    if time_s is not None and t_pick is not None and times_seen is not None:
+        _note_time(view, time_s, t_pick, times_seen, "")
     _attach_geometry(view, text)
     view.rack_inlet_c = _rack_inlets(view)
     return view
@@ -201,7 +205,28 @@ def _load_run(f, p, hall, time_s):
             pass
     text = _text(f["facility"]["expanded_toml"]) if "facility" in f and \
         "expanded_toml" in f["facility"] else ""
-    return ResultView(p, hall, centers, fields, summary, time_s=t_h * 3600.0), text
+    view = ResultView(p, hall, centers, fields, summary, time_s=t_h * 3600.0)
+    if time_s is not None:
+        _note_time(view, time_s, t_h * 3600.0, np.array([s[3] * 3600.0 for s in mine]),
+                   "; store more with twin run --snapshot-every")
+    return view, text
+
+
+def _fmt_s(t_s: float) -> str:
+    t = float(t_s)
+    if t >= 3600.0:
+        return f"{t / 3600.0:g} h"
+    return f"{t / 60.0:g} min" if t >= 60.0 else f"{t:g} s"
+
+
+def _note_time(view, asked_s, picked_s, stored_s, hint: str) -> None:
+    """Say so when ``--time`` is answered by a stored state at another time."""
+    if abs(asked_s - picked_s) <= 1.0:
+        return
+    stored = np.asarray(stored_s, float)
+    shown = ", ".join(_fmt_s(t) for t in stored[:8]) + (", ..." if len(stored) > 8 else "")
+    view.notes.append(f"--time {_fmt_s(asked_s)}: no state stored then; showing the nearest, at "
+                      f"{_fmt_s(picked_s)} (stored: {shown}){hint}")
 
 
 def _times(group, ds):
