@@ -309,3 +309,16 @@ def test_probe_accepts_a_real_scheduler():
         probe_scheduler(cluster.scheduler_address)         # no error
     finally:
         cluster.close()
+
+
+def test_without_dask_the_cases_run_in_process_with_one_note(monkeypatch, caplog):
+    from twin.studies import sweep
+    monkeypatch.setattr(sweep, "have_distributed", lambda: False)
+    with caplog.at_level("WARNING", logger="twin"):
+        runner = sweep.TaskRunner(n_tasks=4, workers=2)
+    assert runner.inline and runner.n_workers == 1
+    assert any("Dask is not installed" in r.getMessage() for r in caplog.records)
+    with runner:
+        assert runner.map(pow, [(2, 3), (3, 2)]) == [8, 9]
+    with pytest.raises(sweep.SweepError, match="Dask is not installed here"):
+        sweep.TaskRunner(n_tasks=4, scheduler="tcp://127.0.0.1:8786")

@@ -92,6 +92,12 @@ def local_cluster(specs: list[dict], dashboard: str | None = None):
                        name="dc-twin")
 
 
+def have_distributed() -> bool:
+    """Whether Dask's ``distributed`` is installed (the ``dist`` extra)."""
+    import importlib.util
+    return importlib.util.find_spec("distributed") is not None
+
+
 class TaskRunner:
     """Runs batches of tasks on one cluster (started once, closed on exit)::
 
@@ -111,6 +117,14 @@ class TaskRunner:
         self.scheduler = scheduler
         self.dashboard = dashboard
         self.inline = scheduler is None and (n_tasks <= 1 or workers == 1)
+        if not self.inline and not have_distributed():
+            if scheduler is not None:
+                raise SweepError(f"--scheduler {scheduler}: Dask is not installed here; install it "
+                                 "with pip install 'dc-twin[dist]' or leave --scheduler out")
+            logging.getLogger("twin").warning(
+                "note: Dask is not installed, so the cases run one after the other in this "
+                "process; pip install 'dc-twin[dist]' runs them in parallel")
+            self.inline = True
         self.specs = None if self.inline or scheduler else worker_specs(n_tasks, workers, backend)
         self.cluster = None
         self.client = None
