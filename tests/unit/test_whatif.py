@@ -148,3 +148,23 @@ def test_case_with_coarse_start_records_it(small):
     assert rec["convergence"]["mode"] and rec["iterations"] > 0
     plain = run_case(case, cell_m=0.3, backend="numba-cpu", settings=settings)
     assert plain["coarse_start"] is None and plain["cells"] == rec["cells"]
+
+
+def test_unconverged_cases_are_marked_and_their_differences_left_blank(tmp_path):
+    """A case capped before it settles is marked in the table and has no differences
+    (issue 20: unconverged answers looked real)."""
+    from twin.studies.whatif import add_deltas
+    recs = add_deltas([{"case": "baseline", "converged": True, "inlet_max_c": 25.0},
+                       {"case": "case-01", "converged": False, "inlet_max_c": 20.0},
+                       {"case": "case-02", "converged": True, "inlet_max_c": 27.0}])
+    assert recs[1]["delta"] == {} and recs[2]["delta"]["inlet_max_c"] == pytest.approx(2.0)
+    assert add_deltas([{"case": "baseline", "converged": False, "inlet_max_c": 25.0},
+                       {"case": "c", "converged": True, "inlet_max_c": 2.0}])[1]["delta"] == {}
+    r = CliRunner().invoke(main, ["whatif", str(SMALL), "--set", "utilization=0.5",
+                                  "--max-steps", "50", "--cell", "0.4", "--workers", "1",
+                                  "--out", str(tmp_path / "wi")])
+    assert r.exit_code == 0, r.output
+    assert "NOT converged, 50 steps" in r.output and "did not converge" in r.output
+    with open(tmp_path / "wi" / "whatif.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows[1]["converged"] == "False" and rows[1]["d_inlet_max_c"] == ""

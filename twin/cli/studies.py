@@ -144,13 +144,22 @@ def _print_whatif(recs):
                 colour = "" if worse_up is None else ("red" if (d > 0) == worse_up else "green")
                 txt += f" [{colour}]({ds})[/]" if colour else f" ({ds})"
             cells.append(txt)
-        label = r["label"] if not r.get("error") else f"{r['label']} [red](solve failed)[/]"
+        label = r["label"]
+        if r.get("error"):
+            label += " [red](solve failed)[/]"
+        elif not r.get("converged", True):
+            label += f" [yellow](NOT converged, {r.get('iterations', 0)} steps)[/]"
         style = "bold" if r["case"] == "baseline" else ""
         t.add_row(r["case"], label, *cells, r.get("worst_rack", ""), style=style)
     con = Console()
     if not con.is_terminal:
         con = Console(width=170)            # a file or pipe: do not squeeze the table
     con.print(t)
+    loose = [r["case"] for r in recs if not r.get("error") and not r.get("converged", True)]
+    if loose:
+        con.print(f"[yellow]{len(loose)} case(s) did not converge ({', '.join(loose)}): their "
+                  "values are the record mean at the step cap and their differences are left "
+                  "blank; raise --max-steps or use a coarser --cell[/]")
 
 
 # ------------------------------------------------------------------------------ fail

@@ -272,9 +272,15 @@ def run_whatif(cases: list[Case], hall=None, cell_m=0.3, backend="auto", setting
 
 
 def add_deltas(recs: list[dict]) -> list[dict]:
+    """Each record's difference to the baseline (the first), per metric. A difference is
+    left out (blank in tables and CSV) when either solve did not converge: its numbers are
+    the record mean at the step cap, not an answer."""
     base = recs[0]
     for r in recs:
         d = {}
+        if not (r.get("converged", True) and base.get("converged", True)):
+            r["delta"] = d
+            continue
         for key, *_ in METRIC_COLUMNS:
             a, b = r.get(key), base.get(key)
             if isinstance(a, (int, float)) and isinstance(b, (int, float)):
