@@ -227,6 +227,7 @@ def _check_hall(fac: Facility, hall: Hall, lay: HallLayout, col: _Collector):
         col.add("warning", hp, f"cooling units move {unit_q:.2f} m3/s but the racks draw "
                 f"{rack_q:.2f} m3/s ({100 * unit_q / rack_q:.0f}%): expect recirculation of hot "
                 "air to the intakes")
+    _check_n_minus_1(col, hp, lay, air_w, rack_q)
     # liquid cooling
     served: dict = {}
     for cdu in hall.cdus:
@@ -493,3 +494,42 @@ def _gap(a: Box, b: Box):
             if b.hi(ax) <= a.lo(ax) + _TOL:
                 return a.lo(ax) - b.hi(ax)
     return None
+
+
+def _check_n_minus_1(col, hp, lay, air_w: float, rack_q: float) -> None:
+    """N-1 at design load: with each cooling unit lost in turn, do the others still carry
+    the racks' air-side heat and move 90 % of their airflow (the same bound as the check
+    with every unit)? One warning per hall naming the units whose loss it cannot take.
+    (Redundancy N+1: Uptime Institute Tier II-IV and TIA-942 ask that one unit can be
+    out of service; ``twin fail --each`` follows the hall after each loss.) A hall served
+    by one central air handler is not warned: its redundancy lies inside the handler."""
+    units = lay.units
+    if not units or (air_w <= 0 and rack_q <= 0):
+        return
+    cap_w = sum(u.capacity_w for u in units)
+    unit_q = sum(u.airflow_m3_s for u in units)
+    if cap_w < air_w or unit_q < 0.9 * rack_q:
+        return                                       # short even with every unit (warned above)
+    if len(units) == 1:
+        if units[0].type == "air-handler":
+            return          # a central air handler: its redundancy (fans, coils) is inside it
+        col.add("warning", hp, f"a single cooling unit ({units[0].name.split('/', 1)[-1]}): "
+                "nothing is left when it stops (not N+1). Add a unit, or see the effect with "
+                "twin fail --each")
+        return
+    short = []
+    for u in units:
+        q, c = unit_q - u.airflow_m3_s, cap_w - u.capacity_w
+        why = []
+        if rack_q > 0 and q < 0.9 * rack_q:
+            why.append(f"{q:.1f} of the racks' {rack_q:.1f} m3/s ({100 * q / rack_q:.0f}%)")
+        if air_w > 0 and c < air_w:
+            why.append(f"{c / 1e3:.0f} of {air_w / 1e3:.0f} kW")
+        if why:
+            short.append(f"without {u.name.split('/', 1)[-1]} the others give "
+                         + " and ".join(why))
+    if short:
+        more = f"; and {len(short) - 3} more" if len(short) > 3 else ""
+        col.add("warning", hp, "not N+1 at design load: " + "; ".join(short[:3]) + more
+                + ". Add a unit or airflow, or see the effect with twin fail --each")
+
