@@ -148,7 +148,7 @@ def _gpu_probe():
         import cupy
     except Exception as exc:  # ImportError, or a CUDA library missing
         raise BackendUnavailable(f"CuPy is not importable ({type(exc).__name__}: {exc}); "
-                                 "install the gpu extra: pip install 'dc-twin[gpu]'") from None
+                                 "install the gpu extra: pip install -e '.[gpu]' in the source tree") from None
     try:
         n = cupy.cuda.runtime.getDeviceCount()
     except Exception as exc:

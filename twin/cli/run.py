@@ -151,7 +151,7 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
                 raise
             raise OutputError(f"{exc}; {rp} keeps the last checkpoint: continue from it with "
                               f"twin run {facility} --out {out_dir} --resume") from None
-        _print_summary(sim, out_dir, console)
+        _print_summary(sim, out_dir, Console(quiet=quiet))     # results on stdout, progress on stderr
         if status == "interrupted":
             how = getattr(sim, "stopped_by", "Ctrl-C")
             click.echo(f"interrupted ({how}) after {sim.k} of {sim.n_steps} steps; the completed steps "
