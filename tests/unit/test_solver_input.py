@@ -139,3 +139,17 @@ def test_state_round_trip_and_bad_states():
     bad[1, 1, 1] = np.nan
     with pytest.raises(InputError, match="NaN"):
         s.set_state({"u": bad})
+
+
+def test_solve_prepares_the_kernels_apart_and_says_so_in_a_log():
+    """``twin solve`` readies the kernels first, with a plain line when its output is not
+    a terminal, and reports that time apart from the solve's (issue 20)."""
+    from click.testing import CliRunner
+
+    from twin.cli import main
+    from twin.facility import BUILTIN_DIR
+    res = CliRunner().invoke(main, ["solve", str(BUILTIN_DIR / "small-hall.toml"), "--cell", "0.4",
+                                    "--max-steps", "60"])
+    assert res.exit_code in (0, 3), res.output          # 3: not converged in 60 steps
+    assert "preparing the thermal kernels" in res.output
+    assert "to prepare the kernels)" in " ".join(res.output.split())     # rich wraps lines

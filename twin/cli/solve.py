@@ -105,7 +105,14 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
     fac = load_facility(facility)
     settings = SolverSettings(max_steps=max_steps) if max_steps else None
 
-    with con.status("meshing and compiling kernels (first run compiles, ~2 min)") as status:
+    from twin.thermal.warmup import WARMUP_NOTE, warm_up
+    if not con.is_terminal:                 # a log or pipe: plain lines, no spinner
+        click.echo(WARMUP_NOTE, err=True)
+    with con.status(WARMUP_NOTE):
+        ready_s = warm_up(backend)
+    if not con.is_terminal:
+        click.echo(f"kernels ready in {ready_s:.1f} s; solving", err=True)
+    with con.status("meshing and solving") as status:
         def progress(n, info):
             status.update(f"step {n}: {progress_text(info)}, simulated {info['time_s']:.1f} s")
         sol = solve_hall(fac, hall, cell_m=cell_m, backend=backend, progress=progress,
@@ -113,7 +120,8 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
     s = sol.summary
     out = Console()
     out.print(f"[bold]{s['hall']}[/]: {s['cells']:,} cells on {s['backend']} ({s['device']}), "
-              f"{s['iterations']} steps, {s['wall_s']:.1f} s, "
+              f"{s['iterations']} steps, {s['wall_s']:.1f} s (+{ready_s:.1f} s to prepare the "
+              "kernels), "
               + ("converged" if s["converged"] else "[red]NOT converged[/]")
               + convergence_text(s["convergence"]))
     if s.get("coarse_start"):
