@@ -1,0 +1,132 @@
+"""The twin from Python: load a facility, change it by path, solve a hall, run over time.
+
+The same work as the ``twin`` commands, as functions (``docs/api.md`` has a runnable
+example)::
+
+    import twin
+    fac = twin.load("meshes/small-hall.toml")
+    warm = twin.with_changes(fac, {"halls[H1].cooling_units[*].supply_temp_c": 21})
+    sol = twin.solve(warm, cell_m=0.25)
+    sol.worst_rack["intake_max_c"]
+
+Paths are those of ``twin whatif --set`` (:mod:`twin.studies.whatif`): fields of the
+file as written, ``[NAME]`` to pick an item by name, ``[*]`` for all of them. Every
+changed facility passes the facility checks again; a bad path or value is one
+:class:`common.errors.InputError` line.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.errors import InputError
+
+__all__ = ["load", "with_changes", "solve", "run", "Solution"]
+
+
+def load(path):
+    """The facility in ``path`` (a TOML file; ``builtin:`` includes resolved), checked.
+    Warnings are on ``.warnings``; errors raise :class:`twin.facility.FacilityError`."""
+    from twin.facility import load_facility
+    return load_facility(path)
+
+
+def _facility(facility):
+    from twin.facility import Facility
+    return facility if isinstance(facility, Facility) else load(facility)
+
+
+def with_changes(facility, changes: dict):
+    """A new facility with ``changes`` applied, ``{path: value}`` (values as numbers,
+    booleans or strings). The facility given is left as it was."""
+    from twin.studies.cases import make_case
+    fac = _facility(facility)
+    if not isinstance(changes, dict) or not changes:
+        raise InputError("with_changes: give a dict {path: value}, e.g. "
+                         "{'halls[H1].cooling_units[*].supply_temp_c': 21}")
+
+    def text(v):
+        return ("true" if v else "false") if isinstance(v, bool) else str(v)
+    case = make_case(fac, [(str(k), text(v)) for k, v in changes.items()])
+    switches = [k for k in changes if str(k).split("[")[0].split(".")[0] in ("utilization", "load")
+                or str(k).endswith((".utilization", ".enabled"))]
+    if switches or case.off_units or case.rack_utilization:
+        raise InputError("with_changes: utilization and enabled=false are study switches, not "
+                         "fields of the facility; give utilization= to twin.solve, or use "
+                         "twin whatif")
+    return case.facility
+
+
+@dataclass
+class Solution:
+    """One hall at steady state: :attr:`racks` and :attr:`units` (one dict each, hottest
+    intake first), :attr:`summary` (everything ``twin solve --json`` writes), the
+    solver itself (``.hall_solution.solver``: fields on the host with ``.fields()``)."""
+
+    hall_solution: object          # twin.thermal.steady.HallSolution
+    facility: object = None        # the facility solved
+
+    @property
+    def summary(self) -> dict:
+        return self.hall_solution.summary
+
+    @property
+    def converged(self) -> bool:
+        return bool(self.summary["converged"])
+
+    @property
+    def racks(self) -> list[dict]:
+        return list(self.summary["racks"])
+
+    @property
+    def units(self) -> list[dict]:
+        return list(self.summary["cooling_units"])
+
+    @property
+    def worst_rack(self) -> dict:
+        return self.racks[0]
+
+    @property
+    def energy_budget(self) -> dict:
+        return dict(self.summary["energy_budget"])
+
+    def fields(self) -> dict:
+        """The 3D fields on the host: ``temp_c``, ``u_m_s``, ... (cell centres)."""
+        return self.hall_solution.solver.fields()
+
+    def write(self, out_dir) -> Path:
+        """``OUT/results.h5`` and ``OUT/summary.json``, as ``twin solve --out``."""
+        from twin.outputs.files import write_json
+        from twin.thermal.steady import write_steady_h5
+        out = Path(out_dir)
+        text = self.facility.to_toml() if self.facility is not None else ""
+        write_steady_h5(out / "results.h5", [self.hall_solution], text)
+        write_json(out / "summary.json", self.summary)
+        return out / "results.h5"
+
+
+def solve(facility, hall: str | None = None, *, cell_m: float = 0.2, backend: str = "auto",
+          utilization: float = 1.0, max_steps: int | None = None,
+          coarse_start: bool = False) -> Solution:
+    """Mesh ``hall`` and solve airflow and heat to steady state (``twin solve``)."""
+    from kernels.solver import SolverSettings
+    from twin.thermal.steady import check_cell, solve_hall
+    check_cell(cell_m)
+    if not 0.0 <= utilization <= 1.0:
+        raise InputError(f"solve: utilization {utilization} must be within 0..1")
+    settings = SolverSettings(max_steps=max_steps) if max_steps else None
+    fac = _facility(facility)
+    sol = solve_hall(fac, hall, cell_m=cell_m, backend=backend, settings=settings,
+                     utilization=utilization, coarse_start=coarse_start)
+    return Solution(sol, fac)
+
+
+def run(facility, out_dir=None, **settings):
+    """The twin over time (``twin run``); ``settings`` are those of
+    :class:`twin.loop.settings.RunSettings` (``hours``, ``step_s``, ``cell_m``, ``profile``,
+    ...). Returns the :class:`twin.outputs.results.RunData` (series, summary, snapshots),
+    written to ``out_dir`` too when given."""
+    from twin.loop.simulation import RunSettings, Simulation
+    sim = Simulation(_facility(facility), RunSettings(**settings))
+    sim.run(out_dir=out_dir)
+    return sim.run_data()
