@@ -48,9 +48,7 @@ def with_changes(facility, changes: dict):
     def text(v):
         return ("true" if v else "false") if isinstance(v, bool) else str(v)
     case = make_case(fac, [(str(k), text(v)) for k, v in changes.items()])
-    switches = [k for k in changes if str(k).split("[")[0].split(".")[0] in ("utilization", "load")
-                or str(k).endswith((".utilization", ".enabled"))]
-    if switches or case.off_units or case.rack_utilization:
+    if case.switches:
         raise InputError("with_changes: utilization and enabled=false are study switches, not "
                          "fields of the facility; give utilization= to twin.solve, or use "
                          "twin whatif")

@@ -104,10 +104,8 @@ def _nan_to_none(o):
         return {k: _nan_to_none(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
         return [_nan_to_none(v) for v in o]
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    if type(o).__module__ == "numpy" and hasattr(o, "dtype") and o.dtype.kind == "f" \
-            and getattr(o, "ndim", 0) == 0 and not math.isfinite(float(o)):
+    import numpy as np
+    if isinstance(o, (float, np.floating)) and not math.isfinite(o):
         return None
     return o
 

@@ -27,6 +27,7 @@ class Case:
     utilization: float = 1.0
     off_units: tuple = ()                 # unit names (HALL/UNIT)
     rack_utilization: tuple = ()          # ((row or rack, utilisation), ...)
+    switches: tuple = ()                  # the changes that are study switches, not fields
 
 
 @dataclass
@@ -35,6 +36,7 @@ class _Edit:
     utilization: float = 1.0
     off_units: list = field(default_factory=list)
     rack_utilization: list = field(default_factory=list)
+    switches: list = field(default_factory=list)
 
 
 _TOKEN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)((?:\[[^\[\]]*\])*)\s*(?:\.|$)")
@@ -279,6 +281,7 @@ def _switch_off(edit, unit_doc, hall):
 
 
 def _apply_virtual(edit, obj, cls_name, name, raw, here, hall, path):
+    edit.switches.append(path)
     if cls_name == "Facility":
         u = _coerce(float, raw, here)
         if not 0.0 <= u <= 1.0:
@@ -343,7 +346,7 @@ def make_case(facility, changes, name: str = "case", label: str | None = None) -
                          f"{first.message}{more}") from None
     return Case(name=name, label=label, facility=fac, changes=tuple(changes),
                 utilization=edit.utilization, off_units=tuple(dict.fromkeys(edit.off_units)),
-                rack_utilization=tuple(edit.rack_utilization))
+                rack_utilization=tuple(edit.rack_utilization), switches=tuple(edit.switches))
 
 
 def short_path(path: str, facility) -> str:

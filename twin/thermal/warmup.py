@@ -1,8 +1,8 @@
 """Compile (or load from Numba's disk cache) the thermal kernels before a solve, so that
 the first run says what it is doing and its solve time is the solve's own.
 
-The kernels compile on their first call; on 2 CPU cores that takes about three minutes
-the first time and about a second once they are cached. :func:`warm_up` solves the
+The kernels compile on their first call: minutes the first time, seconds once Numba has
+cached them on disk (measured: ``benchmarks/results/``). :func:`warm_up` solves the
 shipped small hall at 0.4 m for a few steps on the chosen backend and finishes its heat
 equation: every driver a hall solve calls is then ready, in the default precision.
 """
@@ -13,8 +13,8 @@ import time
 __all__ = ["warm_up", "WARMUP_NOTE"]
 
 #: What a user is told while the kernels compile.
-WARMUP_NOTE = ("preparing the thermal kernels (compiled on the first run: about 3 min on 2 "
-               "cores; then loaded from the disk cache in seconds)")
+WARMUP_NOTE = ("preparing the thermal kernels (compiled on the first run, which takes "
+               "minutes; then loaded from the disk cache in seconds)")
 
 _done: set = set()
 
