@@ -219,8 +219,8 @@ def _run_solver_steps(target: Target, case, problem, state, dt, opts, log, threa
     cg = float(np.mean(iters)) if iters else 0.0
     rec = {"backend": target.name, "dtype": target.dtype.name, "case": case,
            "shape": list(problem.grid.shape), "cells": cells, "timer": target.timer,
-           "threads": getattr(solver, "_threads", None) or threads,
-           "stencil_threads": getattr(solver, "_stencil_threads", None),
+           "threads": getattr(solver, "threads", None) or threads,
+           "stencil_threads": getattr(solver, "stencil_threads", None),
            "setup_s": setup_s, "dt_s": dt, "cg_iterations": cg,
            "preconditioner": "DCT + coarse space" if getattr(solver, "coarse", None) is not None
            else "DCT", **t.as_dict()}

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kernels import reference as ref
+from kernels import stages
 from kernels.backend import GPU_NAMES  # the backends' one registry
 
 CPU_NAMES = ("numba-cpu", "numpy")      # numpy: the float64 reference, benchmarked alongside
@@ -274,8 +275,7 @@ def solver_kernels(solver) -> dict:
         "dot": lambda: k.dot(r, pdir),
         "max_abs": lambda: k.max_abs(r),
     }
-    if hasattr(solver, "_precondition"):   # the solver's preconditioner (DCT + coarse)
-        out["precondition"] = lambda: solver._precondition(r, Ap)
+    out["precondition"] = lambda: stages.precondition(solver, r, Ap)  # DCT + coarse
     return out
 
 
@@ -316,36 +316,24 @@ def reference_kernels(params: ref.Params, state: dict, dt: float) -> dict:
 
 
 # ---------------------------------------------------------------------- solver stages
-STAGES = ("update_eddy_viscosity", "predict_momentum", "apply_resistances", "project",
-          "device_temperatures", "advance_temperature")
-
-
 def time_solver_stages(target: Target, solver, dt: float, steps: int) -> dict:
-    """Wall time of each named stage of ``Solver.step`` (median over ``steps``) [s].
+    """Wall time of each named stage of a step (``kernels.stages.STEP``; median over
+    ``steps``) [s].
 
-    The stage methods are wrapped on the instance; on a GPU each wrapper synchronises
-    (so the sum exceeds an unsynchronised step a little).
+    The stages are run one by one as :func:`kernels.stages.step` runs them; on a GPU the
+    device is synchronised around each (so the sum exceeds an unsynchronised step a
+    little).
     """
-    acc = {name: [] for name in STAGES}
-    originals = {}
-    for name in STAGES:
-        fn = getattr(solver, name, None)
-        if fn is None:
-            continue
-        originals[name] = fn
-
-        def wrapped(*a, _fn=fn, _name=name, **kw):
+    acc = {stage.__name__: [] for stage in stages.STEP}
+    for _ in range(steps):
+        solver.div_tol = (solver.settings.pressure_tol * stages.velocity_scale(solver)
+                          / min(solver.problem.grid.size_m))
+        for stage in stages.STEP:
             target.sync()
             t0 = time.perf_counter()
-            res = _fn(*a, **kw)
+            stage(solver, dt)
             target.sync()
-            acc[_name].append(time.perf_counter() - t0)
-            return res
-        setattr(solver, name, wrapped)
-    try:
-        for _ in range(steps):
-            solver.step(dt)
-    finally:
-        for name in originals:
-            delattr(solver, name)
+            acc[stage.__name__].append(time.perf_counter() - t0)
+        solver.steps += 1
+        solver.time_s += dt
     return {k: float(np.median(v)) for k, v in acc.items() if v}

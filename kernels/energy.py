@@ -24,6 +24,8 @@ import scipy.sparse.linalg as spla
 
 from common.errors import DivergenceError
 
+from . import stages
+
 #: Relative residual of the inner BiCGSTAB solve of each defect-correction step. The outer
 #: iteration's rate is set by the gap between the upwind ``J`` and the MUSCL residual, not
 #: by the inner accuracy. Measured 2026-12-06 on the small hall at 0.2 m (47k unknowns,
@@ -252,7 +254,7 @@ def steady_temperature(solver, T, iterations=30, tol_k=1e-5):
     for it in range(1, iterations + 1):
         solver.T = be.asarray(T.astype(solver.dtype))
         solver.device_temperatures()
-        solver.advance_temperature(1.0)          # T + 1 s * rate
+        stages.advance_temperature(solver, 1.0)  # T + 1 s * rate
         R = be.to_host(solver.T).astype(np.float64) - T
         rhs = np.concatenate([-R[fluid], np.zeros(ndev)])
         x = solve(rhs)

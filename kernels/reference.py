@@ -8,6 +8,10 @@ the same discretisation. It is slow on purpose only in the sense that it is plai
 operator is a handful of whole-array expressions with temporaries, which is what
 "a plain NumPy implementation of the same step" means in the benchmarks.
 
+Longer than the project's 600 lines on purpose: the whole reference discretisation
+(every operator, the projection and the steady heat finish) reads in one file, apart
+from the compiled code it checks.
+
 Conventions (``kernels/README.md``)
 -----------------------------------
 * C-ordered ``[i, j, k]`` arrays; ``T``, ``nut``, ``phi``, ``solid`` on cell centres

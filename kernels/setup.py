@@ -198,10 +198,10 @@ def setup_arrays(solver):
         n, d = g.shape[a], g.spacing_m[a]
         lam = (2.0 * np.cos(np.pi * np.arange(n) / n) - 2.0) / (d * d)
         ev.append(lam)
-    solver._box_x = None
+    solver.box_x = None
     if hasattr(be.kernels, "box_solve_x") and nx >= 2:
-        solver._box_x = (ev[1], ev[2], float(g.spacing_m[0]))
-    solver._box_eig = tuple(be.asarray(e.astype(dt)) for e in ev)
+        solver.box_x = (ev[1], ev[2], float(g.spacing_m[0]))
+    solver.box_eig = tuple(be.asarray(e.astype(dt)) for e in ev)
     # coarse correction where walls split the box (raised floor, panels, racks)
     solver.coarse = None
     fluid = p.fluid_mask
@@ -311,3 +311,45 @@ def setup_arrays(solver):
     solver.dev_tin = np.full(ndev, p.initial_temp_c)
     solver.dev_tin_max = np.full(ndev, p.initial_temp_c)
     solver.dev_tout = np.full(ndev, p.initial_temp_c)
+
+
+def set_devices(solver, devices) -> None:
+    """New flows, heats and supply temperatures for the same ports (same order): the port
+    rates of the heat equation and the prescribed velocities on the port faces (an intake
+    draws air out of its fluid cell, an exhaust blows it in)."""
+    devices = tuple(devices)
+    p = solver.problem
+    if len(devices) != len(p.devices):
+        raise InputError(f"{p.name}: expected {len(p.devices)} devices, got {len(devices)}")
+    for old, new in zip(p.devices, devices):
+        if old.intake is not new.intake and not (
+                np.array_equal(old.intake.cells, new.intake.cells)
+                and np.array_equal(old.exhaust.cells, new.exhaust.cells)):
+            raise InputError(f"device {new.name}: ports changed; build a new solver")
+    solver.devices = devices
+    g, be, dt = p.grid, solver.backend, solver.dtype
+    speeds = np.zeros(len(solver.pf_cell_h))
+    area = np.array([g.face_area_m2(a) for a in range(3)])
+    for n, dev in enumerate(devices):
+        for role, port in ((0, dev.intake), (1, dev.exhaust)):
+            m = (solver.pf_dev_h == n) & (solver.pf_role_h == role)
+            if port.uniform:
+                speeds[m] = dev.flow_m3_s / (port.n_faces * g.face_area_m2(port.axis))
+            else:       # each face its share of the flow over its own area
+                speeds[m] = dev.flow_m3_s * solver.pf_frac_h[m] / area[solver.pf_axis_h[m]]
+    solver.pf_speed_h = speeds
+    d_axis = np.array(g.spacing_m)[solver.pf_axis_h] if len(speeds) else np.zeros(0)
+    solver.pf_rate = be.asarray((speeds / np.where(d_axis > 0, d_axis, 1.0)).astype(dt))
+    vel = [be.to_host(a).copy() for a in (solver.u, solver.v, solver.w)]
+    for n in range(len(speeds)):
+        ax = solver.pf_axis_h[n]
+        f = solver.pf_cell_h[n].copy()
+        s = solver.pf_side_h[n]
+        if s > 0:
+            f[ax] += 1
+        sign = s if solver.pf_role_h[n] == 0 else -s
+        vel[ax][f[0], f[1], f[2]] = sign * speeds[n]
+    solver.u, solver.v, solver.w = (be.asarray(a.astype(dt)) for a in vel)
+    for a, b in ((solver.us, solver.u), (solver.vs, solver.v), (solver.ws, solver.w)):
+        a[...] = b
+    solver.problem = p.with_devices(devices)

@@ -13,24 +13,25 @@ Numerics (``kernels/README.md`` has the details):
   balance closes without thousands of explicit steps;
 * transient runs (``run``) in real seconds for failure studies.
 
-Stages of one step: ``update_eddy_viscosity -> predict_momentum -> apply_resistances ->
-project -> device_temperatures -> advance_temperature``.
+Stages of one step (free functions of ``stages.py``): ``update_eddy_viscosity ->
+predict_momentum -> apply_resistances -> project -> device_temperatures ->
+advance_temperature``.
 """
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 
-from common.errors import DivergenceError, InputError
+from common.errors import InputError
 
 from .backend import STENCIL_PARALLEL_MIN_CELLS, Backend, get_backend
 from .memory import check_fits
 from .problem import Problem
 from . import budget
-from .setup import check_problem, cpu_threads, setup_arrays
+from . import stages
+from .setup import check_problem, cpu_threads, set_devices, setup_arrays
 from .steady import RunResult, solve_steady
 
 
@@ -86,7 +87,13 @@ class SolverSettings:
 
 
 class Solver:
-    """Airflow and heat on one :class:`~kernels.problem.Problem`, on one backend."""
+    """Airflow and heat on one :class:`~kernels.problem.Problem`, on one backend.
+
+    The solver holds the state (the fields, the device arrays, the step count and clock);
+    the stages of a step are free functions over it (:mod:`kernels.stages`), composed by
+    :meth:`step`; the steady drive is :func:`kernels.steady.solve_steady`, the closing heat
+    solve :func:`kernels.energy.steady_temperature`, the balances :mod:`kernels.budget`.
+    """
 
     def __init__(self, problem: Problem, backend="auto", settings: SolverSettings | None = None):
         self.problem = problem
@@ -102,305 +109,42 @@ class Solver:
         self.time_s = 0.0
         self.ledger_j = 0.0
         self.dt = None
-        self._walldist_max_m = None
+        self.div_tol = 0.0            # projection tolerance of this step [1/s]
+        self.last_cg = (0, 0.0)       # CG iterations and max residual of the last projection
+        self.walldist_max_m = None
         cpu = self.backend.name == "numba-cpu"
-        self._threads = cpu_threads(g.cells) if cpu else None
-        self._stencil_threads = (cpu_threads(g.cells, STENCIL_PARALLEL_MIN_CELLS) if cpu
-                                 else None)
-
-    # ------------------------------------------------------------------ setup
-
+        self.threads = cpu_threads(g.cells) if cpu else None
+        self.stencil_threads = (cpu_threads(g.cells, STENCIL_PARALLEL_MIN_CELLS) if cpu
+                                else None)
 
     def set_devices(self, devices):
-        """New flows, heats and supply temperatures for the same ports (same order)."""
-        devices = tuple(devices)
-        p = self.problem
-        if len(devices) != len(p.devices):
-            raise InputError(f"{p.name}: expected {len(p.devices)} devices, got {len(devices)}")
-        for old, new in zip(p.devices, devices):
-            if old.intake is not new.intake and not (
-                    np.array_equal(old.intake.cells, new.intake.cells)
-                    and np.array_equal(old.exhaust.cells, new.exhaust.cells)):
-                raise InputError(f"device {new.name}: ports changed; build a new solver")
-        self.devices = devices
-        g, be, dt = p.grid, self.backend, self.dtype
-        speeds = np.zeros(len(self.pf_cell_h))
-        area = np.array([g.face_area_m2(a) for a in range(3)])
-        for n, dev in enumerate(devices):
-            for role, port in ((0, dev.intake), (1, dev.exhaust)):
-                m = (self.pf_dev_h == n) & (self.pf_role_h == role)
-                if port.uniform:
-                    speeds[m] = dev.flow_m3_s / (port.n_faces * g.face_area_m2(port.axis))
-                else:       # each face its share of the flow over its own area
-                    speeds[m] = dev.flow_m3_s * self.pf_frac_h[m] / area[self.pf_axis_h[m]]
-        self.pf_speed_h = speeds
-        d_axis = np.array(g.spacing_m)[self.pf_axis_h] if len(speeds) else np.zeros(0)
-        self.pf_rate = be.asarray((speeds / np.where(d_axis > 0, d_axis, 1.0)).astype(dt))
-        # prescribed velocities on port faces: intake flows out of the fluid cell
-        vel = [be.to_host(a).copy() for a in (self.u, self.v, self.w)]
-        for n in range(len(speeds)):
-            ax = self.pf_axis_h[n]
-            f = self.pf_cell_h[n].copy()
-            s = self.pf_side_h[n]
-            if s > 0:
-                f[ax] += 1
-            sign = s if self.pf_role_h[n] == 0 else -s
-            vel[ax][f[0], f[1], f[2]] = sign * speeds[n]
-        self.u, self.v, self.w = (be.asarray(a.astype(dt)) for a in vel)
-        for a, b in ((self.us, self.u), (self.vs, self.v), (self.ws, self.w)):
-            a[...] = b
-        self.problem = p.with_devices(devices)
+        """New flows, heats and supply temperatures for the same ports (same order)
+        (:func:`kernels.setup.set_devices`)."""
+        set_devices(self, devices)
 
-    # ------------------------------------------------------------------ stages
-    def _params(self):
-        p = self.problem
-        g = p.grid
-        fl = p.fluid
-        dx, dy, dz = g.spacing_m
-        gbeta = fl.gravity_m_s2 * fl.expansion_1_k
-        return dx, dy, dz, fl.viscosity_m2_s, gbeta, fl.reference_temp_c
-
-    def update_eddy_viscosity(self):
-        t = self.problem.turbulence
-        self.backend.kernels.update_nut(self.nut, self.u, self.v, self.w, self.walldist,
-                                        self.dtype.type(t.nu_t_m2_s), self.model_code)
-
-    def predict_momentum(self, dt):
-        k = self.backend.kernels
-        dx, dy, dz, nu, gbeta, tref = self._params()
-        T = self.dtype.type
-        with self._stencil_cores():
-            for c, out in enumerate((self.us, self.vs, self.ws)):
-                k.predict_velocity(c, self.u, self.v, self.w, out, self.nut, self.T,
-                                   self.solid, T(dx), T(dy), T(dz), T(nu), T(gbeta), T(tref),
-                                   self.bc_slip, self.bc_uw, T(dt))
-
-    @contextmanager
-    def _stencil_cores(self):
-        """Run the stencil updates on ``_stencil_threads`` Numba threads (CPU backend),
-        then go back to the step's own count (``backend.STENCIL_PARALLEL_MIN_CELLS``)."""
-        if self._stencil_threads is None or self._stencil_threads == self._threads:
-            yield
-            return
-        import numba
-        before = numba.get_num_threads()
-        numba.set_num_threads(self._stencil_threads)
-        try:
-            yield
-        finally:
-            numba.set_num_threads(before)
-
-    def apply_resistances(self, dt):
-        k = self.backend.kernels
-        arrays = (self.us, self.vs, self.ws)
-        for ax, faces, kl in self.res:
-            k.apply_resistance(arrays[ax], faces, kl,
-                               self.dtype.type(self.problem.grid.spacing_m[ax]),
-                               self.dtype.type(dt))
-
-    def project(self):
-        """Make (u*, v*, w*) divergence-free; they become (u, v, w). Returns CG iterations."""
-        k = self.backend.kernels
-        g = self.problem.grid
-        T = self.dtype.type
-        dx, dy, dz = (T(d) for d in g.spacing_m)
-        r, pdir, z = self.r, self.pdir, self.z
-        k.divergence(r, self.us, self.vs, self.ws, self.solid, dx, dy, dz)   # r holds b
-        # r = b - A phi  (z holds A phi)
-        k.laplacian(z, self.phi, self.solid, dx, dy, dz)
-        k.cg_residual_inplace(r, z, self.solid)
-        tol = self._div_tol
-        rmax = k.max_abs(r)
-        it = 0
-        if rmax > tol:
-            self._precondition(r, z)
-            pdir[...] = z
-            rz = k.dot(r, z)
-            for it in range(1, self.settings.pressure_max_iter + 1):
-                k.laplacian(z, pdir, self.solid, dx, dy, dz)         # z = A p
-                pap = k.dot(pdir, z)
-                if not (np.isfinite(pap) and pap != 0.0 and rz != 0.0):
-                    break                      # stagnated at the float precision
-                alpha = rz / pap
-                k.cg_update_xr(self.phi, r, pdir, z, T(alpha))
-                rmax = k.max_abs(r)
-                if rmax <= tol:
-                    break
-                self._precondition(r, z)
-                rz_new = k.dot(r, z)
-                if not np.isfinite(rz_new) or rz_new == 0.0:
-                    break
-                beta = rz_new / rz
-                rz = rz_new
-                k.cg_update_p(pdir, z, T(beta))
-        self.last_cg = (it, float(rmax))
-        for c, (q, d) in enumerate(((self.us, dx), (self.vs, dy), (self.ws, dz))):
-            k.correct_velocity(c, q, self.phi, self.solid, d)
-        self.u, self.us = self.us, self.u
-        self.v, self.vs = self.vs, self.v
-        self.w, self.ws = self.ws, self.w
-        return it
-
-    def _precondition(self, r, out):
-        """``out = A_box^-1 r`` masked to the fluid, plus the coarse correction.
-
-        ``A_box`` is the Laplacian of the same box without obstacles (Neumann walls),
-        solved exactly: a DCT-II over y and z and Thomas sweeps along x where the kernels
-        have them (``cpu.box_solve_x``), else a 3D DCT and ``box_scale``. Both are the
-        same linear operator; they agree to rounding.
-        """
-        be = self.backend
-        k = be.kernels
-        if self._box_x is not None:
-            rh = be.dctn(r, axes=(1, 2))
-            k.box_solve_x(rh, *self._box_x)
-            out[...] = be.idctn(rh, axes=(1, 2))
-        else:
-            rh = be.dctn(r)
-            k.box_scale(rh, *self._box_eig)
-            out[...] = be.idctn(rh)
-        k.mask_solid(out, self.solid)
-        if self.coarse is not None:
-            cs = self.coarse
-            k.coarse_restrict(r.reshape(-1), self.agg_flat, self.rc)
-            xc = cs.solve(be.to_host(self.rc))
-            k.coarse_prolong_add(out.reshape(-1), self.agg_flat, be.asarray(xc))
-
+    # ------------------------------------------------------------------ stepping
     def device_temperatures(self):
-        """Intake means and outlet temperatures of every device (rack and cooler models)."""
-        p = self.problem
-        if not p.devices:
-            return
-        be = self.backend
-        be.kernels.port_intake_stats(self.T, self.pf_cell, self.pf_dev, self.pf_role,
-                                     self.dev_sum, self.dev_max)
-        tin = be.to_host(self.dev_sum)[:len(p.devices)] / self.n_intake
-        if len(self.weighted_devs):
-            t = be.to_host(self.T[self.w_idx]).astype(np.float64)
-            wsum = np.bincount(self.w_dev_h, weights=self.w_frac_h * t, minlength=len(p.devices))
-            tin[self.weighted_devs] = wsum[self.weighted_devs]
-        self.dev_tin = tin
-        self.dev_tin_max = be.to_host(self.dev_max)[:len(p.devices)].copy()
-        rcp = p.fluid.rho_cp
-        tout = np.empty(len(p.devices))
-        for n, d in enumerate(self.devices):
-            if d.flow_m3_s <= 0:
-                tout[n] = tin[n]
-            elif d.kind == "rack":
-                tout[n] = tin[n] + d.heat_w / (rcp * d.flow_m3_s)
-            else:
-                limited = tin[n] - d.capacity_w / (rcp * d.flow_m3_s)
-                tout[n] = min(tin[n], max(d.supply_temp_c, limited))
-        self.dev_tout = tout
-        self.dev_tout_dev = be.asarray(tout.astype(self.dtype))
+        """Intake means and outlet temperatures of every device
+        (:func:`kernels.stages.device_temperatures`)."""
+        stages.device_temperatures(self)
 
-    def advance_temperature(self, dt):
-        k = self.backend.kernels
-        g = self.problem.grid
-        p = self.problem
-        T = self.dtype.type
-        dx, dy, dz = (T(d) for d in g.spacing_m)
-        Tn = self.z
-        with self._stencil_cores():
-            k.temperature_step(Tn, self.T, self.u, self.v, self.w, self.nut, self.solid,
-                               dx, dy, dz, T(p.fluid.diffusivity_m2_s),
-                               T(1.0 / p.turbulence.prandtl_t), self.bc_hk, self.bc_tb, T(dt))
-        if len(self.pf_cell_h):
-            k.apply_ports(Tn, self.T, self.pf_cell, self.pf_dev, self.pf_role, self.pf_rate,
-                          self.dev_tout_dev, T(dt))
-        if self.src_cell is not None:
-            k.apply_sources(Tn, self.src_cell, self.src_rate, T(dt))
-        # ledger of heat put into the air by devices and sources [J] (walls: energy_budget)
-        rcp = p.fluid.rho_cp
-        self.ledger_j += dt * (self.source_w + sum(
-            rcp * d.flow_m3_s * (self.dev_tout[n] - self.dev_tin[n])
-            for n, d in enumerate(self.devices)))
-        self.T, self.z = Tn, self.T
-
-    # ------------------------------------------------------------------ driving
-    def _max_speed_m_s(self) -> float:
-        """Largest face-normal speed of the flow, ``max |u|, |v|, |w|`` [m/s]."""
-        k = self.backend.kernels
-        return max(k.max_abs(self.u), k.max_abs(self.v), k.max_abs(self.w))
-
-    def _lid_speed_m_s(self) -> float:
-        """Largest moving-wall speed of the domain boundaries [m/s] (0 without one)."""
-        return max((abs(x) for bc in self.problem.boundaries.values()
-                    for x in bc.wall_velocity_m_s), default=0.0)
-
-    def _velocity_scale(self):
-        return max(self._max_speed_m_s(), self._lid_speed_m_s(), 1e-6)
-
-    def compute_dt(self):
-        """Largest stable step: advective CFL and explicit diffusion limits [s].
-
-        The advective limit is ``cfl / max(rate)`` over every cell and momentum control
-        volume (``pointwise.advection_rate``: the Courant number summed over the three
-        axes where it is taken, not the sum of the three components' maxima over the whole
-        box, which bounds it from above and mixes speeds from different places; on the
-        shipped halls that bound was 1.2-1.4x the local one, so every step was that much
-        shorter than it needed to be).
-        """
-        s = self.settings
-        g = self.problem.grid
-        k = self.backend.kernels
-        dx, dy, dz = g.spacing_m
-        T = self.dtype.type
-        rate = k.max_advection_rate(self.u, self.v, self.w, T(1 / dx), T(1 / dy), T(1 / dz))
-        if not np.isfinite(rate):
-            self._check_finite()                 # raises, naming the divergence
-        adv = max(rate, self._lid_speed_m_s() * (1 / dx + 1 / dy + 1 / dz))
-        fl = self.problem.fluid
-        nut_max = k.max_abs(self.nut) if self.model_code else 0.0
-        # Chen-Xu nu_t grows with speed: allow for it before the field exists
-        if self.model_code == 2:
-            if self._walldist_max_m is None:          # constant: one device read
-                self._walldist_max_m = float(self.backend.to_host(self.walldist).max())
-            nut_max = max(nut_max, 0.03874 * self._max_speed_m_s() * self._walldist_max_m)
-        diff = max(fl.viscosity_m2_s + nut_max,
-                   fl.diffusivity_m2_s + nut_max / self.problem.turbulence.prandtl_t)
-        inv_d2 = 1 / dx ** 2 + 1 / dy ** 2 + 1 / dz ** 2
-        dt = s.max_dt_s
-        if adv > 0:
-            dt = min(dt, s.cfl / adv)
-        dt = min(dt, s.diffusion_safety / (2.0 * diff * inv_d2))
-        fl_b = fl.gravity_m_s2 * fl.expansion_1_k
-        if fl_b > 0:
-            # buoyancy: a parcel must not cross a cell in one step under g*beta*dT
-            dT = 50.0
-            dt = min(dt, np.sqrt(min(dx, dy, dz) / (fl_b * dT)) * 0.5)
-        return dt
+    def compute_dt(self) -> float:
+        """Largest stable step [s] (:func:`kernels.stages.stable_dt`)."""
+        return stages.stable_dt(self)
 
     def step(self, dt=None):
-        """One time step of ``dt`` seconds (default: the stable step)."""
+        """One time step of ``dt`` seconds (default: the stable step): the stages of
+        :data:`kernels.stages.STEP`."""
         if dt is None:
             dt = self.compute_dt()
         self.dt = dt
-        if self._threads:
+        if self.threads:
             import numba
-            numba.set_num_threads(self._threads)
-        U = self._velocity_scale()
-        g = self.problem.grid
-        self._div_tol = self.settings.pressure_tol * U / min(g.size_m)
-        self.update_eddy_viscosity()
-        self.predict_momentum(dt)
-        self.apply_resistances(dt)
-        self.project()
-        self.device_temperatures()
-        self.advance_temperature(dt)
+            numba.set_num_threads(self.threads)
+        stages.step(self, dt)
         self.steps += 1
         self.time_s += dt
         return dt
-
-    def _check_finite(self):
-        k = self.backend.kernels
-        tm = k.max_abs(self.T)
-        um = self._velocity_scale()
-        if not (np.isfinite(tm) and np.isfinite(um)) or um > 1e3 or tm > 1e4:
-            raise DivergenceError(
-                f"{self.problem.name}: the solution diverged after {self.steps} steps "
-                f"(max speed {um:.3g} m/s, max |T| {tm:.3g} degC); check the inputs (flows, "
-                "heat) or use a smaller cfl; no results were written")
 
     def check_steady_state_exists(self):
         """Refuse a steady solve whose heat cannot be removed: with adiabatic walls the
@@ -454,12 +198,12 @@ class Solver:
                 callback(self)
                 next_cb += callback_every_s
             if n % self.settings.check_every == 0:
-                self._check_finite()
+                stages.check_finite(self)
                 if dt is None:
                     step_dt = self.compute_dt()
                 if progress is not None:
                     progress(n, {"time_s": self.time_s})
-        self._check_finite()
+        stages.check_finite(self)
         return RunResult(converged=True, iterations=n, wall_s=time.perf_counter() - t0,
                          sim_time_s=self.time_s)
 
@@ -467,12 +211,12 @@ class Solver:
         """Project the current velocity once more with the tight tolerance."""
         for a, b in ((self.us, self.u), (self.vs, self.v), (self.ws, self.w)):
             a[...] = b
-        U = self._velocity_scale()
+        U = stages.velocity_scale(self)
         tol = self.settings.final_pressure_tol
         if self.dtype == np.float32:
             tol = max(tol, 2e-5)               # float32 CG cannot go much lower
-        self._div_tol = tol * U / min(self.problem.grid.size_m)
-        self.project()
+        self.div_tol = tol * U / min(self.problem.grid.size_m)
+        stages.project(self)
 
     def finish_energy(self, iterations=20, tol_k=None):
         """Bring the heat equation to steady state at the current flow (defect correction)."""

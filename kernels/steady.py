@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import stages
+
 __all__ = ["RunResult", "FlowRecord", "mser_start", "record_test", "solve_steady", "window_s",
            "steady_residual"]
 
@@ -217,9 +219,9 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
         if s.energy_finish_every and n % s.energy_finish_every == 0:
             solver.finish_energy()
         if n % s.check_every == 0:
-            solver._check_finite()
+            stages.check_finite(solver)
             dt = solver.compute_dt()
-            U = solver._velocity_scale()
+            U = stages.velocity_scale(solver)
             sq = 0.0
             for acc, old, a in zip(w_sum, prev, (solver.u, solver.v, solver.w)):
                 cur = be.to_host(a)
@@ -283,7 +285,7 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
         energy = solver.finish_energy()
     bud = solver.energy_budget()
     ok_energy = abs(bud["imbalance_frac"]) < s.tol_energy
-    solver._check_finite()
+    stages.check_finite(solver)
     return RunResult(converged=bool(converged and ok_energy), iterations=n,
                      wall_s=time.perf_counter() - t0, sim_time_s=solver.time_s,
                      residuals={"velocity": res_u, "energy_imbalance": bud["imbalance_frac"],
@@ -300,7 +302,7 @@ def window_s(solver) -> float:
     """Averaging window: the time a jet at the fastest port speed takes to cross the box."""
     g = solver.problem.grid
     U = max([float(np.max(solver.pf_speed_h))] if len(solver.pf_speed_h) else [0.0])
-    U = max(U, solver._velocity_scale())
+    U = max(U, stages.velocity_scale(solver))
     return max(g.size_m) / U
 
 

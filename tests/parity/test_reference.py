@@ -511,7 +511,7 @@ def test_solver_with_coarse_space_matches_plain_pcg():
         for _ in range(3):
             s.step(dt)
             its.append(s.last_cg[0])
-            assert s.last_cg[1] <= s._div_tol and s.last_cg[0] < s.settings.pressure_max_iter
+            assert s.last_cg[1] <= s.div_tol and s.last_cg[0] < s.settings.pressure_max_iter
         runs[block] = (s.get_state(), its)
     plain, coarse = runs[0][0], runs[2][0]
     for name in ("u", "v", "w", "T"):

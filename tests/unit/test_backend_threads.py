@@ -57,7 +57,7 @@ def test_stencil_updates_use_all_cores_from_their_own_threshold(monkeypatch):
 
     problem = synthetic_room(24)                      # 13,824 cells: between the two
     s = Solver(problem, backend="numba-cpu")
-    assert s._threads == 1 and s._stencil_threads == cores
+    assert s.threads == 1 and s.stencil_threads == cores
     seen = []
     predict = s.backend.kernels.predict_velocity
 
@@ -72,7 +72,7 @@ def test_stencil_updates_use_all_cores_from_their_own_threshold(monkeypatch):
     monkeypatch.undo()
     monkeypatch.setenv("TWIN_CPU_THREADS", "1")
     one = Solver(problem, backend="numba-cpu")
-    assert one._stencil_threads == 1
+    assert one.stencil_threads == 1
     for _ in range(3):
         one.step(dt)
     for name in ("u", "v", "w", "T"):

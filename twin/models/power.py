@@ -19,6 +19,9 @@ Contents
 - Tariff: :class:`TouTariff` records for KEPCO industrial time-of-use rates and
   :func:`tou_price_krw_per_kwh`, :func:`hourly_energy_cost_krw`,
   :func:`energy_cost_krw`, :func:`demand_charge_krw`.
+
+About 600 lines: the three parts share the hourly-series convention above, and the
+tariff's published rates are data that reads best beside the functions that use them.
 """
 
 from __future__ import annotations

@@ -1,0 +1,286 @@
+"""The stages of one time step, as free functions over the solver's state.
+
+A stage takes the solver ``s`` (:class:`kernels.solver.Solver`) and the step ``dt`` [s],
+reads and writes its fields through the backend's kernel set (:mod:`kernels.protocol`)
+and nothing else; the field arrays it touches are named in its docstring. This is where a
+per-cell function of :mod:`kernels.pointwise` enters the time loop (after jax-cfd's step
+functions and Oceananigans' tendencies: the step is the composition :data:`STEP`).
+
+One step, in order (:func:`step`)::
+
+    update_eddy_viscosity   nut  <- turbulence model (pointwise.chen_xu_nut)
+    predict_momentum        us   <- u + dt * (advection + diffusion + buoyancy)
+                                    (pointwise.momentum_rate)
+    apply_resistances       us   <- us / (1 + dt k |us| / 2d) on tile and grille faces
+    project                 u    <- us - grad(phi), div u = 0 (pointwise.divergence,
+                                    pointwise.laplacian; CG with the box preconditioner)
+    device_temperatures     intake means and outlet temperatures of racks and coolers
+    advance_temperature     T    <- T + dt * (advection + diffusion + conduction)
+                                    (pointwise.temperature_rate) + ports + sources
+
+The projection is Chorin's (1968): ``lap(phi) = div(u*)``, ``u = u* - grad(phi)``.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+
+from common.errors import DivergenceError
+
+#: Chen & Xu (1998) constant of ``nu_t = C |V| l`` (also in ``pointwise.chen_xu_nut``).
+CHEN_XU_C = 0.03874
+
+
+# ----------------------------------------------------------------------------- momentum
+def update_eddy_viscosity(s, dt=None):
+    """``nut`` from the turbulence model of the problem (none, constant or Chen-Xu)."""
+    t = s.problem.turbulence
+    s.backend.kernels.update_nut(s.nut, s.u, s.v, s.w, s.walldist,
+                                 s.dtype.type(t.nu_t_m2_s), s.model_code)
+
+
+def predict_momentum(s, dt):
+    """``us, vs, ws`` (the predicted velocities) from ``u, v, w``, ``nut`` and ``T``."""
+    k = s.backend.kernels
+    g, fl = s.problem.grid, s.problem.fluid
+    F = s.dtype.type
+    dx, dy, dz = (F(d) for d in g.spacing_m)
+    gbeta = F(fl.gravity_m_s2 * fl.expansion_1_k)
+    with stencil_cores(s):
+        for c, out in enumerate((s.us, s.vs, s.ws)):
+            k.predict_velocity(c, s.u, s.v, s.w, out, s.nut, s.T, s.solid, dx, dy, dz,
+                               F(fl.viscosity_m2_s), gbeta, F(fl.reference_temp_c),
+                               s.bc_slip, s.bc_uw, F(dt))
+
+
+def apply_resistances(s, dt):
+    """Quadratic pressure loss of perforated tiles and grilles on the listed faces of
+    ``us, vs, ws``, implicit in the face speed (stable at any ``dt``)."""
+    k = s.backend.kernels
+    arrays = (s.us, s.vs, s.ws)
+    for ax, faces, kl in s.res:
+        k.apply_resistance(arrays[ax], faces, kl, s.dtype.type(s.problem.grid.spacing_m[ax]),
+                           s.dtype.type(dt))
+
+
+# ----------------------------------------------------------------------------- pressure
+def project(s, dt=None):
+    """Make ``us, vs, ws`` divergence-free to ``s.div_tol`` [1/s]; they become ``u, v, w``
+    (the arrays are swapped). ``phi`` is the pressure potential, warm-started from the
+    last step; ``r, z, pdir`` are work arrays. Sets ``s.last_cg`` = (iterations, max
+    residual) and returns the iterations."""
+    k = s.backend.kernels
+    F = s.dtype.type
+    dx, dy, dz = (F(d) for d in s.problem.grid.spacing_m)
+    r, pdir, z = s.r, s.pdir, s.z
+    k.divergence(r, s.us, s.vs, s.ws, s.solid, dx, dy, dz)   # r holds b
+    k.laplacian(z, s.phi, s.solid, dx, dy, dz)                # z holds A phi
+    k.cg_residual_inplace(r, z, s.solid)                      # r = b - A phi
+    tol = s.div_tol
+    rmax = k.max_abs(r)
+    it = 0
+    if rmax > tol:
+        precondition(s, r, z)
+        pdir[...] = z
+        rz = k.dot(r, z)
+        for it in range(1, s.settings.pressure_max_iter + 1):
+            k.laplacian(z, pdir, s.solid, dx, dy, dz)         # z = A p
+            pap = k.dot(pdir, z)
+            if not (np.isfinite(pap) and pap != 0.0 and rz != 0.0):
+                break                      # stagnated at the float precision
+            alpha = rz / pap
+            k.cg_update_xr(s.phi, r, pdir, z, F(alpha))
+            rmax = k.max_abs(r)
+            if rmax <= tol:
+                break
+            precondition(s, r, z)
+            rz_new = k.dot(r, z)
+            if not np.isfinite(rz_new) or rz_new == 0.0:
+                break
+            beta = rz_new / rz
+            rz = rz_new
+            k.cg_update_p(pdir, z, F(beta))
+    s.last_cg = (it, float(rmax))
+    for c, (q, d) in enumerate(((s.us, dx), (s.vs, dy), (s.ws, dz))):
+        k.correct_velocity(c, q, s.phi, s.solid, d)
+    s.u, s.us = s.us, s.u
+    s.v, s.vs = s.vs, s.v
+    s.w, s.ws = s.ws, s.w
+    return it
+
+
+def precondition(s, r, out):
+    """``out = A_box^-1 r`` masked to the fluid, plus the coarse correction.
+
+    ``A_box`` is the Laplacian of the same box without obstacles (Neumann walls), solved
+    exactly: a DCT-II over y and z and Thomas sweeps along x where the kernels have them
+    (``cpu.box_solve_x``), else a 3D DCT and ``box_scale``. Both are the same linear
+    operator; they agree to rounding. The coarse space (``coarse.py``) corrects the
+    aggregates that walls cut off from each other.
+    """
+    be = s.backend
+    k = be.kernels
+    if s.box_x is not None:
+        rh = be.dctn(r, axes=(1, 2))
+        k.box_solve_x(rh, *s.box_x)
+        out[...] = be.idctn(rh, axes=(1, 2))
+    else:
+        rh = be.dctn(r)
+        k.box_scale(rh, *s.box_eig)
+        out[...] = be.idctn(rh)
+    k.mask_solid(out, s.solid)
+    if s.coarse is not None:
+        k.coarse_restrict(r.reshape(-1), s.agg_flat, s.rc)
+        xc = s.coarse.solve(be.to_host(s.rc))
+        k.coarse_prolong_add(out.reshape(-1), s.agg_flat, be.asarray(xc))
+
+
+# ----------------------------------------------------------------------------- heat
+def device_temperatures(s, dt=None):
+    """Intake means and maxima (``dev_tin``, ``dev_tin_max``) and outlet temperatures
+    (``dev_tout``) of every device: a rack adds its heat to its airflow, a cooler brings
+    its air to its supply temperature within its capacity (``Q = rho cp V dT``)."""
+    p = s.problem
+    if not p.devices:
+        return
+    be = s.backend
+    be.kernels.port_intake_stats(s.T, s.pf_cell, s.pf_dev, s.pf_role, s.dev_sum, s.dev_max)
+    tin = be.to_host(s.dev_sum)[:len(p.devices)] / s.n_intake
+    if len(s.weighted_devs):
+        t = be.to_host(s.T[s.w_idx]).astype(np.float64)
+        wsum = np.bincount(s.w_dev_h, weights=s.w_frac_h * t, minlength=len(p.devices))
+        tin[s.weighted_devs] = wsum[s.weighted_devs]
+    s.dev_tin = tin
+    s.dev_tin_max = be.to_host(s.dev_max)[:len(p.devices)].copy()
+    rcp = p.fluid.rho_cp
+    tout = np.empty(len(p.devices))
+    for n, d in enumerate(s.devices):
+        if d.flow_m3_s <= 0:
+            tout[n] = tin[n]
+        elif d.kind == "rack":
+            tout[n] = tin[n] + d.heat_w / (rcp * d.flow_m3_s)
+        else:
+            limited = tin[n] - d.capacity_w / (rcp * d.flow_m3_s)
+            tout[n] = min(tin[n], max(d.supply_temp_c, limited))
+    s.dev_tout = tout
+    s.dev_tout_dev = be.asarray(tout.astype(s.dtype))
+
+
+def advance_temperature(s, dt):
+    """``T`` one explicit step on, with the device ports and heat sources; the heat the
+    devices and sources put into the air is added to ``s.ledger_j`` [J]."""
+    k = s.backend.kernels
+    p = s.problem
+    F = s.dtype.type
+    dx, dy, dz = (F(d) for d in p.grid.spacing_m)
+    Tn = s.z
+    with stencil_cores(s):
+        k.temperature_step(Tn, s.T, s.u, s.v, s.w, s.nut, s.solid, dx, dy, dz,
+                           F(p.fluid.diffusivity_m2_s), F(1.0 / p.turbulence.prandtl_t),
+                           s.bc_hk, s.bc_tb, F(dt))
+    if len(s.pf_cell_h):
+        k.apply_ports(Tn, s.T, s.pf_cell, s.pf_dev, s.pf_role, s.pf_rate, s.dev_tout_dev,
+                      F(dt))
+    if s.src_cell is not None:
+        k.apply_sources(Tn, s.src_cell, s.src_rate, F(dt))
+    rcp = p.fluid.rho_cp
+    s.ledger_j += dt * (s.source_w + sum(
+        rcp * d.flow_m3_s * (s.dev_tout[n] - s.dev_tin[n]) for n, d in enumerate(s.devices)))
+    s.T, s.z = Tn, s.T
+
+
+#: One time step: every stage is called as ``stage(s, dt)``, in this order.
+STEP = (update_eddy_viscosity, predict_momentum, apply_resistances, project,
+        device_temperatures, advance_temperature)
+
+
+def step(s, dt):
+    """Run :data:`STEP` once, with the projection tolerance of this step's speed scale."""
+    s.div_tol = s.settings.pressure_tol * velocity_scale(s) / min(s.problem.grid.size_m)
+    for stage in STEP:
+        stage(s, dt)
+
+
+# ----------------------------------------------------------------------------- step size
+def max_speed_m_s(s) -> float:
+    """Largest face-normal speed of the flow, ``max |u|, |v|, |w|`` [m/s]."""
+    k = s.backend.kernels
+    return max(k.max_abs(s.u), k.max_abs(s.v), k.max_abs(s.w))
+
+
+def lid_speed_m_s(s) -> float:
+    """Largest moving-wall speed of the domain boundaries [m/s] (0 without one)."""
+    return max((abs(x) for bc in s.problem.boundaries.values() for x in bc.wall_velocity_m_s),
+               default=0.0)
+
+
+def velocity_scale(s) -> float:
+    """Speed scale of the projection tolerance and the divergence check [m/s]."""
+    return max(max_speed_m_s(s), lid_speed_m_s(s), 1e-6)
+
+
+def stable_dt(s) -> float:
+    """Largest stable step: advective CFL and explicit diffusion limits [s].
+
+    The advective limit is ``cfl / max(rate)`` over every cell and momentum control volume
+    (``pointwise.advection_rate``: the Courant number summed over the three axes where it
+    is taken, not the sum of the three components' maxima over the whole box, which
+    bounds it from above and mixes speeds from different places). Buoyancy: a parcel must
+    not cross a cell in one step under ``g beta dT`` with ``dT`` = 50 K.
+    """
+    st = s.settings
+    g = s.problem.grid
+    k = s.backend.kernels
+    dx, dy, dz = g.spacing_m
+    F = s.dtype.type
+    rate = k.max_advection_rate(s.u, s.v, s.w, F(1 / dx), F(1 / dy), F(1 / dz))
+    if not np.isfinite(rate):
+        check_finite(s)                      # raises, naming the divergence
+    adv = max(rate, lid_speed_m_s(s) * (1 / dx + 1 / dy + 1 / dz))
+    fl = s.problem.fluid
+    nut_max = k.max_abs(s.nut) if s.model_code else 0.0
+    # Chen-Xu nu_t grows with speed: allow for it before the field exists
+    if s.model_code == 2:
+        if s.walldist_max_m is None:          # constant: one device read
+            s.walldist_max_m = float(s.backend.to_host(s.walldist).max())
+        nut_max = max(nut_max, CHEN_XU_C * max_speed_m_s(s) * s.walldist_max_m)
+    diff = max(fl.viscosity_m2_s + nut_max,
+               fl.diffusivity_m2_s + nut_max / s.problem.turbulence.prandtl_t)
+    inv_d2 = 1 / dx ** 2 + 1 / dy ** 2 + 1 / dz ** 2
+    dt = st.max_dt_s
+    if adv > 0:
+        dt = min(dt, st.cfl / adv)
+    dt = min(dt, st.diffusion_safety / (2.0 * diff * inv_d2))
+    fl_b = fl.gravity_m_s2 * fl.expansion_1_k
+    if fl_b > 0:
+        dt = min(dt, np.sqrt(min(dx, dy, dz) / (fl_b * 50.0)) * 0.5)
+    return dt
+
+
+def check_finite(s) -> None:
+    """Raise :class:`DivergenceError` when the temperature or the flow has blown up."""
+    k = s.backend.kernels
+    tm = k.max_abs(s.T)
+    um = velocity_scale(s)
+    if not (np.isfinite(tm) and np.isfinite(um)) or um > 1e3 or tm > 1e4:
+        raise DivergenceError(
+            f"{s.problem.name}: the solution diverged after {s.steps} steps "
+            f"(max speed {um:.3g} m/s, max |T| {tm:.3g} degC); check the inputs (flows, "
+            "heat) or use a smaller cfl; no results were written")
+
+
+@contextmanager
+def stencil_cores(s):
+    """Run the stencil updates on ``s.stencil_threads`` Numba threads (CPU backend), then
+    go back to the step's own count (``backend.STENCIL_PARALLEL_MIN_CELLS``)."""
+    if s.stencil_threads is None or s.stencil_threads == s.threads:
+        yield
+        return
+    import numba
+    before = numba.get_num_threads()
+    numba.set_num_threads(s.stencil_threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
