@@ -307,3 +307,22 @@ def test_liquid_campus_replicas_cdus_and_renewables(tmp_path):
     assert s["halls_represented"] == 2
     assert 0 < s["renewable_share"] <= 1 and s["cfe_score"] <= s["renewable_share"] + 1e-12
     assert s["co2_t"] > 0 and s["pue"] > 1.0
+
+
+def test_run_report_reads_in_clock_time_and_names_hot_spots(full, tmp_path):
+    """The report of a run (issue 20): charts in clock time, the hot spots named by their
+    rack, no empty renewable chart for a campus without renewable supply."""
+    import re
+
+    from twin.outputs.report import build_report
+    _, out, _ = full
+    page = build_report(out / "results.h5", picture=False)
+    svgs = re.findall(r"<svg .*?</svg>", page, flags=re.S)
+    assert svgs and all("local standard time" in s for s in svgs), "charts not in clock time"
+    assert ">Jan 01<" in svgs[0] and ">01:00<" in svgs[0]
+    assert not any("Renewable share" in s for s in svgs)
+    assert "No renewable supply in this facility" in page
+    assert ">dry bulb<" in page and "dry_bulb_c" not in page
+    hot = re.search(r'<section id="hot-spots">(.*?)</section>', page, flags=re.S).group(1)
+    names = re.findall(r"<tr><td>([^<]*)</td>", hot)
+    assert names and all(re.fullmatch(r"H1/[AB]/0\d", n) for n in names), names

@@ -137,3 +137,20 @@ def test_report_opens_in_headless_chromium_without_console_errors(results, tmp_p
         lines, dom = _console(exe, out)
         assert lines == [], lines
         assert "Worst racks" in dom and part in dom       # the browser built the page
+
+
+def test_chart_tells_more_series_than_colours_apart():
+    """12 series, 10 colours: every series gets its own colour-and-dash style (issue 20)."""
+    import numpy as np
+
+    from twin.outputs.report import clock_ticks, svg_line_chart
+    x = np.arange(5.0)
+    svg = svg_line_chart(x, [(f"s{n}", x * n) for n in range(12)], "t", "x", "y")
+    styles = re.findall(r'<polyline fill="none" stroke="([^"]+)" stroke-width="1.6"'
+                        r'(?: stroke-dasharray="([^"]+)")? ', svg)
+    assert len(styles) == 12 and len(set(styles)) == 12, styles
+    # clock ticks: whole hours within a day, dates at midnight and over longer spans
+    assert clock_ticks(0.0, 6.0) == [(0.0, "Jan 01"), (1.0, "01:00"), (2.0, "02:00"),
+                                     (3.0, "03:00"), (4.0, "04:00"), (5.0, "05:00"),
+                                     (6.0, "06:00")]
+    assert [lbl for _, lbl in clock_ticks(24.0 * 31, 24.0 * 40)][:2] == ["Feb 02", "Feb 04"]

@@ -26,6 +26,13 @@ from twin.models.metrics import ALLOWABLE_MAX_C, RECOMMENDED_MAX_C, RECOMMENDED_
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf"]
+#: Line styles after the palette runs out: series n gets colour n % 10 and dash n // 10.
+DASHES = ("", "7 3", "2 2")
+#: Outdoor series of a run, as a person names them.
+WEATHER_LABELS = {"dry_bulb_c": "dry bulb", "wet_bulb_c": "wet bulb", "dew_point_c": "dew point"}
+#: Calendar of a run's ``time_h`` (hours after 1 January 00:00 local standard time of a
+#: typical year: 365 days, so a non-leap year).
+CALENDAR_YEAR = 2027
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
@@ -76,9 +83,11 @@ def _fmt(v):
 
 
 def svg_line_chart(x, series, title="", xlabel="", ylabel="", hlines=(), width=720,
-                   height=320) -> str:
+                   height=320, xticks=None, yrange=None) -> str:
     """An inline SVG line chart: ``series`` = [(label, y)], ``hlines`` = [(y, label,
-    colour)] (limits drawn dashed)."""
+    colour)] (limits drawn dashed); ``xticks`` = [(x, label)] replaces the numeric x ticks
+    (clock time); ``yrange`` = (lo, hi) fixes the y axis. Series past the ten colours of
+    :data:`PALETTE` are told apart by their dashes (:data:`DASHES`)."""
     x = np.asarray(x, dtype=float)
     ml, mr, mt, mb = 62, 170, 30, 46
     pw, ph = width - ml - mr, height - mt - mb
@@ -86,13 +95,22 @@ def svg_line_chart(x, series, title="", xlabel="", ylabel="", hlines=(), width=7
     finite = [v[np.isfinite(v)] for v in ys]
     allv = np.concatenate([f for f in finite if f.size] or [np.zeros(1)])
     lo, hi = float(allv.min()), float(allv.max())
+    if yrange is not None:
+        lo, hi = min(lo, yrange[0]), max(hi, yrange[1])
     for v, *_ in hlines:
         if lo - 0.25 * (hi - lo + 1) <= v <= hi + 0.25 * (hi - lo + 1):
             lo, hi = min(lo, v), max(hi, v)
     yt = _nice_ticks(lo, hi)
     y0, y1 = yt[0], yt[-1]
-    xt = _nice_ticks(float(x.min()) if x.size else 0.0, float(x.max()) if x.size else 1.0)
+    if xticks:
+        xt = [float(v) for v, _ in xticks]
+        xlabels = [str(lbl) for _, lbl in xticks]
+    else:
+        xt = _nice_ticks(float(x.min()) if x.size else 0.0, float(x.max()) if x.size else 1.0)
+        xlabels = [_fmt(t) for t in xt]
     x0, x1 = xt[0], xt[-1]
+    if x1 <= x0:
+        x1 = x0 + 1.0
 
     def sx(v):
         return ml + (v - x0) / (x1 - x0) * pw
@@ -110,11 +128,11 @@ def svg_line_chart(x, series, title="", xlabel="", ylabel="", hlines=(), width=7
                    'stroke="#e6e8eb"/>')
         out.append(f'<text x="{ml - 6}" y="{sy(t) + 4:.1f}" font-size="11" '
                    f'text-anchor="end">{_fmt(t)}</text>')
-    for t in xt:
+    for t, lbl in zip(xt, xlabels):
         out.append(f'<line x1="{sx(t):.1f}" x2="{sx(t):.1f}" y1="{mt}" y2="{mt + ph}" '
                    'stroke="#f0f1f3"/>')
         out.append(f'<text x="{sx(t):.1f}" y="{mt + ph + 16}" font-size="11" '
-                   f'text-anchor="middle">{_fmt(t)}</text>')
+                   f'text-anchor="middle">{e(lbl)}</text>')
     out.append(f'<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="#9aa1ab"/>')
     out.append(f'<text x="{ml + pw / 2:.1f}" y="{height - 8}" font-size="12" '
                f'text-anchor="middle">{e(xlabel)}</text>')
@@ -125,9 +143,11 @@ def svg_line_chart(x, series, title="", xlabel="", ylabel="", hlines=(), width=7
         if y0 <= v <= y1:
             out.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{sy(v):.1f}" y2="{sy(v):.1f}" '
                        f'stroke="{colour}" stroke-dasharray="6 4" stroke-width="1.5"/>')
-            legend.append((label, colour, True))
+            legend.append((label, colour, "6 4"))
     for n, ((label, _), y) in enumerate(zip(series, ys)):
         colour = PALETTE[n % len(PALETTE)]
+        dash = DASHES[(n // len(PALETTE)) % len(DASHES)]
+        style = f' stroke-dasharray="{dash}"' if dash else ""
         segs, cur = [], []
         for xv, yv in zip(x, y):
             if np.isfinite(yv):
@@ -138,12 +158,12 @@ def svg_line_chart(x, series, title="", xlabel="", ylabel="", hlines=(), width=7
         if cur:
             segs.append(cur)
         for s in segs:
-            out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" '
+            out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.6"{style} '
                        f'points="{" ".join(s)}"/>')
-        legend.append((label, colour, False))
-    for n, (label, colour, dashed) in enumerate(legend[:16]):
+        legend.append((label, colour, dash))
+    for n, (label, colour, dashes) in enumerate(legend[:16]):
         ly = mt + 8 + 16 * n
-        dash = ' stroke-dasharray="6 4"' if dashed else ""
+        dash = f' stroke-dasharray="{dashes}"' if dashes else ""
         out.append(f'<line x1="{ml + pw + 10}" x2="{ml + pw + 30}" y1="{ly}" y2="{ly}" '
                    f'stroke="{colour}" stroke-width="2"{dash}/>')
         out.append(f'<text x="{ml + pw + 34}" y="{ly + 4}" font-size="11">{e(str(label))[:24]}</text>')
@@ -190,19 +210,50 @@ def time_series(path) -> list[dict]:
     return found
 
 
+def clock_ticks(t0_h: float, t1_h: float, n: int = 6) -> list[tuple[float, str]]:
+    """Ticks in clock time for a run's axis of hours after 1 January 00:00 local standard
+    time: about ``n`` of them on whole hours (a day or less: ``HH:00``, the date at
+    midnight) or whole days (``Mon DD``)."""
+    import datetime as dt
+    start = dt.datetime(CALENDAR_YEAR, 1, 1)
+    span = max(t1_h - t0_h, 1e-9)
+    steps_h = (1, 2, 3, 6, 12, 24, 48, 72, 7 * 24, 14 * 24, 28 * 24, 91 * 24)
+    step = next((h for h in steps_h if span / h <= n), steps_h[-1])
+    first = math.ceil(t0_h / step - 1e-9) * step
+    ticks = []
+    t = first
+    while t <= t1_h + 1e-9:
+        when = start + dt.timedelta(hours=t)
+        if step >= 24 or when.hour == 0:
+            label = when.strftime("%b %d")
+        else:
+            label = when.strftime("%H:00")
+        ticks.append((float(t), label))
+        t += step
+    return ticks
+
+
 def run_charts(path) -> list[str]:
-    """Charts of a ``twin run`` results file (:mod:`twin.outputs.results`): power, PUE, rack
-    inlets, renewable share, outdoor temperatures."""
+    """Charts of a ``twin run`` results file (:mod:`twin.outputs.results`) in clock time:
+    power, PUE, rack inlets, renewable share (when the campus has renewable supply),
+    outdoor temperatures."""
     import h5py
     charts = []
     with h5py.File(path, "r") as f:
         if "time_h" not in f:
             return []
-        t = np.asarray(f["time_h"][...], dtype=float)
-        if t.size == 0:
+        x = np.asarray(f["time_h"][...], dtype=float)
+        if x.size == 0:
             return []
-        scale, xlabel = (24.0, "time [days]") if t.max() - t.min() > 72 else (1.0, "time [h]")
-        x = t / scale
+        lo = float(x.min()) - 0.5 * (float(x[1] - x[0]) if x.size > 1 else 1.0)
+        hi = float(x.max()) + 0.5 * (float(x[1] - x[0]) if x.size > 1 else 1.0)
+        ticks = clock_ticks(lo, hi)
+        if ticks:
+            ticks = [(lo, "")] * (ticks[0][0] > lo) + ticks + [(hi, "")] * (ticks[-1][0] < hi)
+        xlabel = "local standard time"
+
+        def chart(series, title, ylabel, **kw):
+            charts.append(svg_line_chart(x, series, title, xlabel, ylabel, xticks=ticks, **kw))
 
         def get(path_):
             return np.asarray(f[path_][...], dtype=float) if path_ in f else None
@@ -212,10 +263,10 @@ def run_charts(path) -> list[str]:
                                                 ("cooling", get("campus/cooling_power_w")))
                  if v is not None]
         if power:
-            charts.append(svg_line_chart(x, power, "Campus load [kW]", xlabel, "kW"))
+            chart(power, "Campus load [kW]", "kW")
         pue = get("campus/pue")
         if pue is not None:
-            charts.append(svg_line_chart(x, [("PUE", pue)], "PUE", xlabel, "-"))
+            chart([("PUE", pue)], "PUE [-]", "")
         inl = get("racks/inlet_temp_c")
         if inl is not None and inl.ndim == 2 and inl.shape[1]:
             if inl.shape[1] <= 10:
@@ -224,20 +275,21 @@ def run_charts(path) -> list[str]:
             else:
                 ser = [("hottest", inl.max(axis=1)), ("mean", inl.mean(axis=1)),
                        ("coolest", inl.min(axis=1))]
-            charts.append(svg_line_chart(
-                x, ser, "Rack inlet temperatures [degC]", xlabel, "degC",
-                hlines=[(RECOMMENDED_MAX_C, f"recommended {RECOMMENDED_MAX_C:g} C", "#b36b00"),
-                        (ALLOWABLE_MAX_C, f"allowable {ALLOWABLE_MAX_C:g} C", "#b30000")]))
+            chart(ser, "Rack inlet temperatures [degC]", "degC",
+                  hlines=[(RECOMMENDED_MAX_C, f"recommended {RECOMMENDED_MAX_C:g} C", "#b36b00"),
+                          (ALLOWABLE_MAX_C, f"allowable {ALLOWABLE_MAX_C:g} C", "#b30000")])
         ren, load = get("power/renewable_supply_w"), get("power/facility_power_w")
-        if ren is not None and load is not None:
-            share = np.where(load > 0, 100.0 * np.minimum(ren, load) / np.where(load > 0, load, 1), np.nan)
-            charts.append(svg_line_chart(x, [("renewable share", share)],
-                                         "Renewable share of the load [%]", xlabel, "%"))
+        if ren is not None and load is not None and np.nanmax(np.abs(ren), initial=0.0) > 0:
+            share = np.where(load > 0, 100.0 * np.minimum(ren, load) / np.where(load > 0, load, 1),
+                             np.nan)
+            chart([("renewable share", share)], "Renewable share of the load [%]", "%",
+                  yrange=(0.0, 100.0))
         if "weather" in f:
-            wx = [(k, np.asarray(ds[...], dtype=float)) for k, ds in f["weather"].items()
-                  if k.endswith("_c") and ds.ndim == 1 and ds.shape[0] == t.size]
+            wx = [(WEATHER_LABELS.get(k, k), np.asarray(ds[...], dtype=float))
+                  for k, ds in f["weather"].items()
+                  if k.endswith("_c") and ds.ndim == 1 and ds.shape[0] == x.size]
             if wx:
-                charts.append(svg_line_chart(x, wx, "Outdoor [degC]", xlabel, "degC"))
+                chart(wx, "Outdoor [degC]", "degC")
     return charts
 
 
@@ -385,8 +437,12 @@ def build_report(result, hall=None, limit_c: float = RECOMMENDED_MAX_C, picture=
     for ts in series:
         charts += _chart_for(ts)
     if charts:
+        note = ""
+        if s.get("kind") == "run" and not any("Renewable share" in c for c in charts):
+            note = ('<p class="note">No renewable supply in this facility (no PV, wind or '
+                    'contracts): the whole load is met from the grid.</p>')
         parts.append('<section id="timeseries"><h2>Time series</h2>' + "".join(
-            f"<figure>{c}</figure>" for c in charts) + "</section>")
+            f"<figure>{c}</figure>" for c in charts) + note + "</section>")
     # --- N-1 table
     n1 = [ts for ts in series if "time_to_recommended_s" in ts["attrs"]]
     if n1:
@@ -426,7 +482,8 @@ def build_report(result, hall=None, limit_c: float = RECOMMENDED_MAX_C, picture=
     if spots:
         parts.append('<section id="hot-spots"><h2>Hot spots</h2>' + _table(
             ["rack intake", "temperature C", "x m", "y m", "z m"],
-            [[h["rack"], _f(h["temp_c"]), *[_f(p) for p in h["position_m"]]] for h in spots],
+            [[h.get("rack") or _rack_near(view, h["position_m"]), _f(h["temp_c"]),
+              *[_f(p) for p in h["position_m"]]] for h in spots],
             [["", _cls(h["temp_c"]), "", "", ""] for h in spots]) + "</section>")
     # --- the picture
     if picture:
@@ -453,6 +510,21 @@ def build_report(result, hall=None, limit_c: float = RECOMMENDED_MAX_C, picture=
             f"<title>{e(title)}</title><style>{CSS}</style></head><body>"
             f"<header><h1>{e(title)}</h1><p>{e(str(view.path))}, written {stamp} by dc-twin"
             "</p></header><main>" + "".join(parts) + "</main></body></html>\n")
+
+
+def _rack_near(view, position_m) -> str:
+    """The rack whose intake face lies nearest ``position_m`` (a run stores its hot spots
+    as positions only); empty without the meshed ports."""
+    best, name = np.inf, ""
+    for pi in view.ports or ():
+        if pi.role != "rack-intake":
+            continue
+        c = pi.port.cells
+        pos = np.stack([np.asarray(view.centers_m[a])[c[:, a]] for a in range(3)], axis=1)
+        d = float(np.min(np.linalg.norm(pos - np.asarray(position_m, float), axis=1)))
+        if d < best:
+            best, name = d, pi.device
+    return name
 
 
 def _finite(v):
