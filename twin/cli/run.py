@@ -71,7 +71,9 @@ def _fmt_h(h: float) -> str:
               help="Wall time between rewrites of results.h5 while running (e.g. 30s, 5m; 0: after "
                    "every step); a killed run resumes from the last one.")
 @click.option("--force", is_flag=True, help="Overwrite results already in --out.")
-@click.option("--quiet", is_flag=True, help="No progress bar and no summary table (errors and warnings still print; the summary is in OUT/summary.json).")
+@click.option("--quiet", is_flag=True,
+              help="No progress bar and no summary table (errors and warnings still print; "
+                   "the summary is in OUT/summary.json).")
 @click.pass_context
 def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, profile, utilization,
         start_day, halls, target_inlet, flow_tol, rack_airflow, snapshot_every, checkpoint_every, force,
