@@ -67,7 +67,7 @@ def test_view_png_has_hot_colours_at_the_hottest_rack(result, tmp_path):
     hot = max(inlets, key=inlets.get)
     cool = min(inlets, key=inlets.get)
     assert inlets[hot] - inlets[cool] > 3.0
-    info = render_png(view, tmp_path / "again.png", window_size=(1000, 700))
+    info = render_png(view, tmp_path / "again.png", window_size=(1000, 700), labels=False)
     img = np.asarray(Image.open(tmp_path / "again.png").convert("RGB")).astype(int)
 
     def redness(name):
@@ -87,6 +87,21 @@ def test_view_png_has_hot_colours_at_the_hottest_rack(result, tmp_path):
     assert "temp_c" in grid.cell_data and grid.n_cells == 30 * 22 * 10
     racks = pv.read(vtk_dir / "racks.vtp")
     assert np.nanmax(racks.cell_data["inlet_c"]) == pytest.approx(inlets[hot], abs=1e-3)
+    # which box is which rack: its index into the names
+    names = [str(n) for n in racks.field_data["names"]]
+    top = int(racks.cell_data["index"][int(np.nanargmax(racks.cell_data["inlet_c"]))])
+    assert names[top] == hot and len(names) == len(inlets)
+
+    # labels: drawn where the rack tops are; the hot air can be left out
+    labelled = render_png(view, tmp_path / "labels.png", window_size=(1000, 700))
+    lab = np.asarray(Image.open(tmp_path / "labels.png").convert("RGB")).astype(int)
+    changed = np.any(np.abs(lab - img) > 60, axis=2)
+    for name in (hot, cool):
+        c, r = (int(round(v)) for v in labelled["rack_pixels"][name]["top"])
+        assert changed[max(r - 6, 0):r + 7, max(c - 15, 0):c + 16].mean() > 0.05, name
+    render_png(view, tmp_path / "clear.png", window_size=(1000, 700), hot_air=False)
+    img_clear = np.asarray(Image.open(tmp_path / "clear.png").convert("RGB")).astype(int)
+    assert np.any(np.abs(img_clear - lab) > 30, axis=2).mean() > 0.02
 
 
 def test_view_errors_are_one_line(tmp_path):

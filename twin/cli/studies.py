@@ -360,11 +360,15 @@ def _time_s(text):
               callback=ranged(-50, 200, what="the temperature shown [degC]"),
               help="Show the air above this temperature [degC].")
 @click.option("--size", default="1280x860", show_default=True, help="Picture size in pixels.")
-def view(result, hall, time_s, png, vtk_dir, limit_c, size):
+@click.option("--hot-air/--no-hot-air", default=True, show_default=True,
+              help="Draw the air above --limit (translucent); leave it out to see the rows.")
+@click.option("--labels/--no-labels", default=True, show_default=True,
+              help="Name the racks (on their tops) and the cooling units.")
+def view(result, hall, time_s, png, vtk_dir, limit_c, size, hot_air, labels):
     """3D view of hot spots, rendered off screen (no display needed).
 
-    Racks coloured by inlet temperature, the air above --limit, streamlines from the
-    cooling units and a slice at mid-rack height.
+    Racks coloured by inlet temperature and named, the air above --limit, streamlines
+    from the cooling units, a slice at mid-rack height, axes in metres.
 
     \b
     Examples:
@@ -386,7 +390,8 @@ def view(result, hall, time_s, png, vtk_dir, limit_c, size):
         check_folder(vtk_dir, "--vtk")
     v = load_result(result, hall, time_s=_time_s(time_s))
     scene = build_scene(v, limit_c)
-    info = render_png(v, png, limit_c=limit_c, window_size=(w, h), scene=scene)
+    info = render_png(v, png, limit_c=limit_c, window_size=(w, h), scene=scene,
+                      hot_air=hot_air, labels=labels)
     click.echo(f"wrote {info['png']} ({info['size'][0]}x{info['size'][1]}, colours "
                f"{info['clim'][0]:g}-{info['clim'][1]:g} degC)")
     if vtk_dir:

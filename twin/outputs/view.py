@@ -329,17 +329,43 @@ def _filled_temperature(T):
 
 
 def _boxes(items, values=None):
+    """One box per rack or unit; ``index`` (cell data) numbers them in the order of
+    ``names`` (field data), so ParaView can say which box is which."""
     import pyvista as pv
     meshes = []
     for n, it in enumerate(items):
         b = it.box
         m = pv.Box(bounds=(b.x0, b.x1, b.y0, b.y1, b.z0, b.z1))
+        m.cell_data["index"] = np.full(m.n_cells, n, dtype=np.int32)
         if values is not None:
             m.cell_data["inlet_c"] = np.full(m.n_cells, values[n], dtype=float)
         meshes.append(m)
     if not meshes:
         return None
-    return pv.merge(meshes) if len(meshes) > 1 else meshes[0]
+    out = pv.merge(meshes) if len(meshes) > 1 else meshes[0]
+    out.field_data["names"] = np.array([it.name for it in items])
+    return out
+
+
+def label_points(view: ResultView) -> tuple[list, list]:
+    """Where the picture names racks and units: each rack's name within its hall
+    (``A/01``) on its top face, each unit's name above it. Points and texts; empty without
+    the facility's layout."""
+    lay = view.layout
+    if lay is None:
+        return [], []
+    pts, texts = [], []
+    for r in lay.racks:
+        b = r.box
+        pts.append(((b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2, b.z1))
+        texts.append(r.name.split("/", 1)[-1])
+    for u in lay.units:
+        if u.box is None:
+            continue
+        b = u.box
+        pts.append(((b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2, b.z1 + 0.3))
+        texts.append(u.name.split("/", 1)[-1])
+    return pts, texts
 
 
 def _flag_boxes(view, bit):
@@ -452,10 +478,15 @@ def offscreen_plotter(window_size, shape=(1, 1)):
 
 
 def render_png(view: ResultView, png, limit_c: float = DEFAULT_LIMIT_C,
-               window_size=(1280, 860), scene: dict | None = None) -> dict:
-    """Render the scene off screen to ``png``. Returns the colour range and, per rack,
-    where its top face lands in the image (``rack_pixels[name] = {"top": (col, row),
-    "bbox": (c0, r0, c1, r1)}``, pixels from the top-left), for checks and image maps."""
+               window_size=(1280, 860), scene: dict | None = None, hot_air: bool = True,
+               labels: bool = True) -> dict:
+    """Render the scene off screen to ``png``: racks coloured by inlet temperature, the
+    air above ``limit_c`` (translucent; ``hot_air=False`` leaves it out so the rows show),
+    streamlines, the mid-rack slice, rack and unit names (``labels``) and axes in metres
+    along the hall's edges (x, y, z: the facility file's coordinates). Returns the colour
+    range and, per rack, where its top face lands in the image (``rack_pixels[name] =
+    {"top": (col, row), "bbox": (c0, r0, c1, r1)}``, pixels from the top-left), for checks
+    and image maps."""
     import vtk
 
     from twin.outputs.files import atomic_write
@@ -486,13 +517,23 @@ def render_png(view: ResultView, png, limit_c: float = DEFAULT_LIMIT_C,
                             edge_color="black", scalar_bar_args=bar, nan_color="gray")
             else:
                 pl.add_mesh(racks, color="gray", show_edges=True)
-        if scene.get("hot_air") is not None:
+        show_hot = hot_air and scene.get("hot_air") is not None
+        if show_hot:
             pl.add_mesh(scene["hot_air"], scalars="temp_c", cmap=CMAP, clim=clim,
                         opacity=0.18, show_scalar_bar=racks is None or "inlet_c" not in racks.cell_data,
                         scalar_bar_args=bar)
+        pts, texts = label_points(view) if labels else ([], [])
+        if pts:
+            pl.add_point_labels(np.asarray(pts, dtype=float), texts, font_size=10,
+                                text_color="black", shape_color="white", shape_opacity=0.5,
+                                show_points=False, always_visible=True, margin=1)
+        pl.show_bounds(bounds=img.bounds, xtitle="x [m]", ytitle="y [m]", ztitle="z [m]",
+                       color="black", font_size=9, location="outer", grid=False, ticks="outside",
+                       fmt="%.0f")
         when = f", t = {view.time_s:.0f} s" if view.time_s is not None else ""
-        pl.add_text(f"{view.hall}: rack inlets, air above {limit_c:g} degC (translucent), "
-                    f"supply streamlines, slice at z = {scene['slice_z_m']:.1f} m{when}",
+        air = f"air above {limit_c:g} degC (translucent), " if show_hot else ""
+        pl.add_text(f"{view.hall}: rack inlets, {air}supply streamlines, slice at "
+                    f"z = {scene['slice_z_m']:.1f} m{when}",
                     position="upper_left", font_size=10, color="black")
         _set_camera(pl, view)
         pl.show(auto_close=False)
