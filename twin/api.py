@@ -105,17 +105,21 @@ class Solution:
 
 def solve(facility, hall: str | None = None, *, cell_m: float = 0.2, backend: str = "auto",
           utilization: float = 1.0, max_steps: int | None = None,
-          coarse_start: bool = False) -> Solution:
-    """Mesh ``hall`` and solve airflow and heat to steady state (``twin solve``)."""
+          coarse_start: bool = False, racks: str = "ite") -> Solution:
+    """Mesh ``hall`` and solve airflow and heat to steady state (``twin solve``); ``racks``
+    is ``twin solve --racks`` (:data:`twin.thermal.racks.RACK_MODELS`)."""
     from kernels.solver import SolverSettings
+    from twin.thermal.racks import RACK_MODELS
     from twin.thermal.steady import check_cell, solve_hall
     check_cell(cell_m)
+    if racks not in RACK_MODELS:
+        raise InputError(f"solve: racks={racks!r} must be one of {', '.join(RACK_MODELS)}")
     if not 0.0 <= utilization <= 1.0:
         raise InputError(f"solve: utilization {utilization} must be within 0..1")
     settings = SolverSettings(max_steps=max_steps) if max_steps else None
     fac = _facility(facility)
     sol = solve_hall(fac, hall, cell_m=cell_m, backend=backend, settings=settings,
-                     utilization=utilization, coarse_start=coarse_start)
+                     utilization=utilization, coarse_start=coarse_start, rack_model=racks)
     return Solution(sol, fac)
 
 

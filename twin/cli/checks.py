@@ -1,4 +1,4 @@
-"""Range checks of the command-line options, as click callbacks.
+"""Range checks of the command-line options, as click callbacks, and shared options.
 
 A value out of range raises :class:`common.errors.InputError`, which the ``twin`` group
 prints as one line (``error: --max-steps -5: ...``) with exit status 2, before any work.
@@ -8,9 +8,12 @@ from __future__ import annotations
 import functools
 import math
 
+import click
+
 from common.errors import InputError
 
-__all__ = ["ranged", "scheduler_option", "dashboard_option", "holds_output_folder"]
+__all__ = ["ranged", "scheduler_option", "dashboard_option", "holds_output_folder",
+           "rack_model_option"]
 
 
 def ranged(lo=None, hi=None, *, lo_open=False, what="", integer=False):
@@ -81,3 +84,14 @@ def holds_output_folder(param: str = "out_dir", option: str = "--out"):
         return wrapper
 
     return deco
+
+
+def rack_model_option(f):
+    """``--racks``: how a steady solve treats the racks (:data:`twin.thermal.racks.RACK_MODELS`)."""
+    from twin.thermal.racks import RACK_MODELS
+    return click.option(
+        "--racks", "rack_model", type=click.Choice(RACK_MODELS), default="ite",
+        show_default=True,
+        help="ite: rack power and server airflow follow the inlet temperature (the rack model "
+             "of twin run: fans, leakage, throttling); design: that power at the design "
+             "airflow; fixed: design power and airflow (a black box).")(f)

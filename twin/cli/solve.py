@@ -9,7 +9,7 @@ import click
 
 from common.errors import InputError
 from kernels.backend import CHOICES as BACKEND_CHOICES
-from twin.cli.checks import ranged
+from twin.cli.checks import rack_model_option, ranged
 from twin.outputs.files import check_file, command_line, output_folder, results_kind
 
 
@@ -62,8 +62,9 @@ def backends(as_json):
               help="First solve the hall at twice (or 1.5 times) the cell size and start from "
                    "that flow (grid sequencing: 1.1-1.5x faster on the shipped halls at 0.2 m, "
                    "see kernels/README.md).")
+@rack_model_option
 def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, force, max_steps, top,
-          coarse_start):
+          coarse_start, rack_model):
     """Mesh a hall, solve airflow and heat to steady state, print rack inlets worst first.
 
     \b
@@ -89,11 +90,11 @@ def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, forc
                 raise InputError(f"--out {out_dir}: its results.h5 holds {what}; choose another --out, "
                                  "or replace it with --force")
         _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir, max_steps,
-               top, coarse_start)
+               top, coarse_start, rack_model)
 
 
 def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir, max_steps, top,
-           coarse_start):
+           coarse_start, rack_model="ite"):
     from rich.console import Console
     from rich.table import Table
 
@@ -116,7 +117,8 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
         def progress(n, info):
             status.update(f"step {n}: {progress_text(info)}, simulated {info['time_s']:.1f} s")
         sol = solve_hall(fac, hall, cell_m=cell_m, backend=backend, progress=progress,
-                         settings=settings, utilization=utilization, coarse_start=coarse_start)
+                         settings=settings, utilization=utilization, coarse_start=coarse_start,
+                         rack_model=rack_model)
     s = sol.summary
     out = Console()
     out.print(f"[bold]{s['hall']}[/]: {s['cells']:,} cells on {s['backend']} ({s['device']}), "
@@ -128,6 +130,16 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
         c = s["coarse_start"]
         out.print(f"coarse start at {c['cell_m']:g} m: {c['steps']} steps, {c['wall_s']:.1f} s"
                   if "steps" in c else f"coarse start skipped ({c['skipped']})")
+    rm = s.get("rack_model") or {}
+    if rm.get("model", "fixed") != "fixed":
+        out.print(f"racks: rack model '{rm['model']}' "
+                  + (f"settled in {rm['rounds']} rounds ({rm['flow_solves']} flow re-solves)"
+                     if rm["settled"] else "[red]NOT settled[/]"
+                     f" (heat still moving {rm['heat_change_frac']:.1%})"))
+        slow = [r for r in s["racks"] if r.get("work_fraction", 1.0) < 1.0]
+        for r in slow:
+            out.print(f"[red]{r['name']} throttles[/]: {r['work_fraction']:.0%} of its work done "
+                      f"at {r['intake_temp_c']:.1f} degC inlet")
     t = Table(title="Rack inlets, worst first (ASHRAE recommended 18-27 degC)")
     for col in ("rack", "inlet mean C", "inlet max C", "exhaust C", "flow m3/s", "air kW"):
         t.add_column(col, justify="right" if col != "rack" else "left")

@@ -8,11 +8,12 @@ from pathlib import Path
 import click
 
 from kernels.backend import CHOICES as _BACKENDS
-from twin.cli.checks import dashboard_option, holds_output_folder, ranged, scheduler_option
+from twin.cli.checks import (dashboard_option, holds_output_folder, rack_model_option, ranged,
+                             scheduler_option)
 
 
 def _common_solve(f):
-    """--hall, --cell, --backend, --max-steps."""
+    """--hall, --cell, --backend, --max-steps, --racks."""
     f = click.option("--max-steps", default=None, type=click.IntRange(min=1),
                      help="Cap on pseudo-time steps of each steady solve.")(f)
     f = click.option("--backend", default="auto", show_default=True,
@@ -21,7 +22,7 @@ def _common_solve(f):
                      callback=ranged(0, 10, lo_open=True, what="the cell size [m]"),
                      help="Cell size [m]; studies run many solves, so coarse (0.25-0.4).")(f)
     f = click.option("--hall", default=None, help="Hall (default: the only hall).")(f)
-    return f
+    return rack_model_option(f)
 
 
 def _dask(f):
@@ -80,7 +81,7 @@ def _progress(con, what):
                    "flow (grid sequencing: 1.1-1.5x faster on the shipped halls at 0.2 m).")
 @holds_output_folder()
 def whatif(facility, sets, sweep_file, hall, cell_m, backend, max_steps, scheduler, workers,
-           dashboard, out_dir, coarse_start):
+           dashboard, out_dir, coarse_start, rack_model):
     """Compare what-if cases, one steady solve each, in parallel on Dask.
 
     The baseline (the file as it is) comes first; every other row shows its difference to
@@ -105,6 +106,7 @@ def whatif(facility, sets, sweep_file, hall, cell_m, backend, max_steps, schedul
     recs = run_whatif(cases, hall=hall, cell_m=cell_m, backend=backend,
                       settings=_settings(max_steps), scheduler=scheduler, workers=workers,
                       progress=_progress(con, "case"), coarse_start=coarse_start,
+                      rack_model=rack_model,
                       dashboard=dashboard)
     _print_whatif(recs)
     files = write_outputs(out_dir, recs, {"facility": str(facility), "hall": hall,
@@ -184,7 +186,7 @@ def _print_whatif(recs):
                    "from that flow (grid sequencing: 1.1-1.5x faster at 0.2 m).")
 @holds_output_folder()
 def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_steps,
-         scheduler, workers, dashboard, out_dir, coarse_start):
+         scheduler, workers, dashboard, out_dir, coarse_start, rack_model):
     """N-1: a cooling unit stops; time until rack inlets pass 27 and 32 degC.
 
     From steady state with every unit running, the unit's airflow drops to 0 and the
@@ -228,6 +230,7 @@ def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_st
                              scheduler=scheduler, workers=workers,
                              progress=_progress(con, "unit"), keep_fields=out_dir is not None,
                              run_progress=run_prog, coarse_start=coarse_start,
+                             rack_model=rack_model,
                              dashboard=dashboard)
     finally:
         if status is not None:
@@ -281,7 +284,7 @@ def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_st
                    "from that flow (grid sequencing: 1.1-1.5x faster at 0.2 m).")
 @holds_output_folder()
 def capacity(facility, rack_type, hall, cell_m, backend, max_steps, utilization, tiles,
-             max_add, scheduler, workers, dashboard, out_dir, coarse_start):
+             max_add, scheduler, workers, dashboard, out_dir, coarse_start, rack_model):
     """How many more racks of a type the hall takes, and where to put them.
 
     Positions continue the existing rows along their aisles; the largest number that
@@ -307,7 +310,7 @@ def capacity(facility, rack_type, hall, cell_m, backend, max_steps, utilization,
     res = find_capacity(fac, hall, rack_type, cell_m=cell_m, backend=backend,
                         settings=_settings(max_steps), utilization=utilization, tiles=tiles,
                         max_add=max_add, scheduler=scheduler, workers=workers, progress=prog,
-                        coarse_start=coarse_start, dashboard=dashboard)
+                        coarse_start=coarse_start, dashboard=dashboard, rack_model=rack_model)
     out = Console()
     out.print(f"[bold]{res['hall']}[/] takes [bold]{res['count']}[/] more {rack_type} rack(s) "
               f"({res['candidates']} free positions along the rows were considered)")

@@ -10,19 +10,14 @@ from common.errors import InputError
 from twin.models.airside import AIR_CP_J_KG_K, AIR_DENSITY_KG_M3
 from twin.models.metrics import ASHRAE_CLASSES
 from twin.models.profiles import PROFILES
+from twin.thermal.racks import RACK_BEHAVIOUR as _RACK_BEHAVIOUR
 
 #: Thermal modes (shared by the CLI's choices and the tests).
 THERMAL_MODES = ("linear", "direct", "transient")
 
-#: Facility rack types -> the :data:`twin.models.it_load.RACK_SPECS` record whose
-#: behaviour (fan share, throttling limits, leakage) they take; power, idle power, liquid
-#: share and design temperature rise always come from the facility's rack type.
-RACK_BEHAVIOUR = {
-    "hgx-h100-air": "dgx-h100-x4",
-    "hgx-h100-air-half": "dgx-h100-x4",
-    "gb200-nvl72": "gb200-nvl72",
-    "cpu-compute": "cpu-2u-x20",
-}
+#: Facility rack types -> behaviour records: one table for every command (moved to
+#: :mod:`twin.thermal.racks` with the rack model the steady commands share).
+RACK_BEHAVIOUR = _RACK_BEHAVIOUR
 
 _RHO_CP = AIR_DENSITY_KG_M3 * AIR_CP_J_KG_K
 

@@ -9,39 +9,18 @@ from pathlib import Path
 import numpy as np
 
 from twin.facility import Facility, Plant
-from twin.models.it_load import RACK_SPECS, RackSpec
 from twin.models.liquid import GRAVITY_M_S2, WATER_DENSITY_KG_M3, DryCoolerSpec, PumpSpec
 from twin.models.plant import PlantSpec, design_plant
 from twin.models.power import (ElectricalChain, QuadraticLoss, pdu_typical, transformer_dry_type,
                                ups_double_conversion)
 from twin.models.tower import CoolingTowerSpec
 
-from .settings import _CHAIN_MARGIN, _RHO_CP, RACK_BEHAVIOUR
+from twin.thermal.racks import rack_spec_for  # noqa: F401  (the loop's builders)
+
+from .settings import _CHAIN_MARGIN
 
 
 # ==================================================================================== builders
-def rack_spec_for(rack, rho_cp_j_m3k: float = _RHO_CP) -> RackSpec:
-    """The :class:`~twin.models.it_load.RackSpec` of a placed rack (``PlacedRack``).
-
-    Nameplate (the rack's design power), idle power, liquid share and design air
-    temperature rise come from the facility; fan share, throttling limits and leakage from
-    the behaviour record :data:`RACK_BEHAVIOUR` names (defaults of ``RackSpec`` otherwise).
-    """
-    rt = rack.rack_type
-    base = RACK_SPECS.get(RACK_BEHAVIOUR.get(rack.type_name, ""))
-    p_n = float(rack.design_power_w)
-    f_liq = float(rt.liquid_capture_frac)
-    air_w = p_n * (1.0 - f_liq)
-    d_t = air_w / (rho_cp_j_m3k * rack.flow_m3_s) if rack.flow_m3_s > 0 else 12.0
-    kw = dict(name=rack.type_name, nameplate_power_w=p_n,
-              idle_fraction=min(max(rack.idle_power_w / p_n, 0.0), 1.0),
-              liquid_capture_fraction=f_liq, design_air_delta_t_k=max(d_t, 1e-3),
-              source=rt.source or rt.description, air_rho_cp_j_m3k=rho_cp_j_m3k)
-    if base is None:
-        return RackSpec(**kw)
-    return replace(base, **kw)
-
-
 def _stage_with_efficiency(stage: QuadraticLoss, efficiency: float, load_frac: float = 0.75) -> QuadraticLoss:
     """Scale a loss curve so its efficiency at ``load_frac`` is ``efficiency`` (shape kept)."""
     x = load_frac

@@ -221,6 +221,7 @@ def find_capacity(facility, hall=None, rack_type: str = "", cell_m: float = 0.3,
                   backend="auto", settings=None, utilization: float = 1.0, tiles: bool = True,
                   max_add: int | None = 40, rci_min: float = RCI_HI_MIN_PCT, scheduler=None,
                   workers=None, progress=None, coarse_start: bool = False,
+                  rack_model: str = "ite",
                   dashboard: str | None = None) -> dict:
     """Search for the number of racks of ``rack_type`` the hall takes (module docstring).
 
@@ -253,7 +254,7 @@ def find_capacity(facility, hall=None, rack_type: str = "", cell_m: float = 0.3,
 
     base_sol = solve_case(facility, hall_name, cell_m=cell_m, backend=backend,
                           settings=settings, utilization=utilization,
-                          coarse_start=coarse_start)
+                          coarse_start=coarse_start, rack_model=rack_model)
     base = {"case": "+0", "label": "baseline", "converged": base_sol.summary["converged"],
             "iterations": base_sol.summary["iterations"],
             "coarse_start": base_sol.summary.get("coarse_start")}
@@ -275,7 +276,8 @@ def find_capacity(facility, hall=None, rack_type: str = "", cell_m: float = 0.3,
                 pts = sorted({min(hi - 1, max(lo + 1, round(lo + (hi - lo) * j / (k + 1))))
                               for j in range(1, k + 1)})
                 tasks = [(Case(f"+{n}", f"{n} more", facs[n], utilization=utilization),
-                          hall_name, cell_m, backend, settings, coarse_start) for n in pts]
+                          hall_name, cell_m, backend, settings, coarse_start, rack_model)
+                         for n in pts]
                 recs = runner.map(run_case, tasks)
                 for n, rec in zip(pts, recs):
                     note(n, rec)

@@ -58,8 +58,12 @@ def hall_units(facility, hall=None) -> list[str]:
 
 def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: float = 0.3,
                 backend="auto", settings=None, sample_s: float = 1.0, keep_fields=False,
-                progress=None, coarse_start: bool = False) -> dict:
+                progress=None, coarse_start: bool = False, rack_model: str = "ite") -> dict:
     """One N-1 case: ``unit`` fails after steady state (see the module docstring).
+
+    The racks follow the rack model (``rack_model``, :data:`twin.thermal.racks.RACK_MODELS`)
+    before, during (their heat and, under ``ite``, their server airflow updated at every
+    sample as the inlets warm) and after the failure.
 
     ``coarse_start``: the steady state before the failure starts from a solve on a coarser
     grid (:func:`twin.thermal.steady.steady_solve`); the transient after it is unchanged.
@@ -79,7 +83,7 @@ def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: fl
     failed = unit_device_names(lay, [unit])
     t_wall = time.perf_counter()
     sol = solve_case(facility, hall, cell_m=cell_m, backend=backend, settings=settings,
-                     coarse_start=coarse_start)
+                     coarse_start=coarse_start, rack_model=rack_model)
     s = sol.solver
     base = sol.summary["metrics"]
     devs = s.devices
@@ -102,9 +106,19 @@ def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: fl
     t_start = s.time_s
     times, inlet = [0.0], [s.dev_tin[racks].copy()]
 
+    from twin.thermal.racks import hall_racks, settle_racks
+    model = hall_racks(facility, s.problem)
+
     def sample(solver):
         times.append(solver.time_s - t_start)
         inlet.append(solver.dev_tin[racks].copy())
+        if rack_model != "fixed" and model.names:     # servers react to their inlets
+            res = model.response(solver.dev_tin[model.device_index])
+            new = list(solver.devices)
+            for k, i in enumerate(model.device_index):
+                flow = res["flow_m3_s"][k] if rack_model == "ite" else new[i].flow_m3_s
+                new[i] = replace(new[i], heat_w=float(res["air_w"][k]), flow_m3_s=float(flow))
+            solver.set_devices(new)
 
     prog = None
     if progress is not None:
@@ -149,9 +163,12 @@ def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: fl
 
     # steady state without the unit, continued from the end of the run
     steady = s.solve_steady()
+    settled = settle_racks(s, model, rack_model)
+    if settled["run"] is not None:
+        steady = settled["run"]
     m = inlet_metrics(s)
     out["steady"] = {k: v for k, v in m.items() if k != "racks"}
-    out["steady"]["converged"] = bool(steady.converged)
+    out["steady"]["converged"] = bool(steady.converged and settled["settled"])
     out["steady"]["racks"] = m["racks"]
     out["holds_recommended"] = bool(capacity["capacity_ok"] and m["racks_over_27"] == 0)
     out["holds_allowable"] = bool(capacity["capacity_ok"] and m["racks_over_32"] == 0)
@@ -163,14 +180,16 @@ def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: fl
 def run_n_minus_1(facility, units, hall=None, minutes=5.0, cell_m=0.3, backend="auto",
                   settings=None, sample_s=1.0, scheduler=None, workers=None, progress=None,
                   keep_fields=False, run_progress=None,
-                  coarse_start: bool = False, dashboard: str | None = None) -> list[dict]:
+                  coarse_start: bool = False, dashboard: str | None = None,
+                  rack_model: str = "ite") -> list[dict]:
     """:func:`run_failure` for each of ``units``, in parallel (:func:`twin.studies.sweep.run_tasks`)."""
     from twin.studies.sweep import run_tasks
     lay = facility.layout(facility.hall(hall).name)
     for u in units:
         unit_device_names(lay, [u])            # a bad name fails here, before any solve
     tasks = [(facility, u, hall, minutes, cell_m, backend, settings, sample_s, keep_fields,
-              run_progress if len(units) == 1 else None, coarse_start) for u in units]
+              run_progress if len(units) == 1 else None, coarse_start, rack_model)
+             for u in units]
     return run_tasks(run_failure, tasks, scheduler=scheduler, workers=workers,
                      progress=progress, backend=backend, dashboard=dashboard)
 

@@ -120,19 +120,21 @@ def inlet_metrics(solver) -> dict:
 # -------------------------------------------------------------------------- a solved case
 def solve_case(facility, hall: str | None = None, cell_m: float = 0.3, backend="auto",
                settings=None, utilization: float = 1.0, off_units=(), rack_utilization=(),
-               progress=None, coarse_start: bool = False):
+               progress=None, coarse_start: bool = False, rack_model: str = "ite"):
     """Mesh and solve one case to steady state.
 
     Like :func:`twin.thermal.steady.solve_hall` (same summary keys), plus: ``off_units`` (unit
     names, ``UNIT`` or ``HALL/UNIT``) move no air; ``rack_utilization`` ((rack or row,
     utilisation) pairs) overrides the utilisation of single racks or whole rows;
-    ``coarse_start`` as in :func:`twin.thermal.steady.steady_solve`. Returns a :class:`twin.thermal.steady.HallSolution` whose summary also has ``metrics``.
+    ``coarse_start`` as in :func:`twin.thermal.steady.steady_solve`; the racks at the rack
+    model's fixed point (``rack_model``, :func:`twin.thermal.steady.settle_hall_racks`).
+    Returns a :class:`twin.thermal.steady.HallSolution` whose summary also has ``metrics``.
     """
     from twin.thermal.mesh import mesh_hall
-    from twin.thermal.steady import HallSolution, hot_spots, steady_solve
+    from twin.thermal.steady import HallSolution, hot_spots, settle_hall_racks, steady_solve
 
     lay = facility.layout(facility.hall(hall).name)
-    rack_power = _rack_power(lay, rack_utilization)
+    rack_power, rack_util = _rack_power(lay, rack_utilization)
     off = set(unit_device_names(lay, off_units))
 
     def mesh_at(cell):
@@ -147,30 +149,26 @@ def solve_case(facility, hall: str | None = None, cell_m: float = 0.3, backend="
     t0 = time.perf_counter()
     solver, run, coarse = steady_solve(problem, lambda cell: mesh_at(cell)[0], cell_m, backend,
                                        settings, progress, coarse_start)
-    summary = hall_summary(facility, report, solver, run, cell_m, time.perf_counter() - t0)
+    run, rack_info = settle_hall_racks(facility, problem, solver, run, rack_model, utilization,
+                                       rack_util, progress)
+    summary = hall_summary(facility, report, solver, run, cell_m, time.perf_counter() - t0,
+                           rack_info)
     summary["coarse_start"] = coarse
     summary["hot_spots"] = hot_spots(solver)
     summary["off_units"] = sorted(off)
     return HallSolution(report.hall, solver, report, run, summary)
 
 
-def hall_summary(facility, report, solver, run, cell_m, wall_s) -> dict:
-    """The summary of :func:`twin.thermal.steady.solve_hall` (same keys) plus ``metrics``."""
-    from twin.thermal.steady import RESULT_SCHEMA, convergence_summary
-    racks, units = [], []
-    for rec in solver.device_report():
-        if rec["kind"] == "rack":
-            racks.append({"name": rec["name"], "hall": report.hall,
-                          "intake_temp_c": rec["intake_temp_c"],
-                          "intake_max_c": rec["intake_max_c"],
-                          "exhaust_temp_c": rec["exhaust_temp_c"],
-                          "flow_m3_s": rec["flow_m3_s"], "air_heat_w": rec["heat_w"]})
-        else:
-            units.append({"name": rec["name"], "hall": report.hall,
-                          "heat_removed_w": rec["heat_w"], "supply_temp_c": rec["supply_temp_c"],
-                          "return_temp_c": rec["return_temp_c"],
-                          "airflow_m3_s": rec["flow_m3_s"]})
-    racks.sort(key=lambda r: -r["intake_max_c"])
+def hall_summary(facility, report, solver, run, cell_m, wall_s, rack_info=None) -> dict:
+    """The summary of :func:`twin.thermal.steady.solve_hall` (same keys) plus ``metrics``
+    (``rack_info``: :func:`twin.thermal.steady.settle_hall_racks`)."""
+    from twin.thermal.steady import RESULT_SCHEMA, convergence_summary, rack_rows
+    rack_info = rack_info or {}
+    racks = rack_rows(solver, report.hall, rack_info)
+    units = [{"name": rec["name"], "hall": report.hall, "heat_removed_w": rec["heat_w"],
+              "supply_temp_c": rec["supply_temp_c"], "return_temp_c": rec["return_temp_c"],
+              "airflow_m3_s": rec["flow_m3_s"]}
+             for rec in solver.device_report() if rec["kind"] != "rack"]
     return {
         "schema": RESULT_SCHEMA,
         "facility": str(getattr(facility, "source", "") or ""),
@@ -181,6 +179,7 @@ def hall_summary(facility, report, solver, run, cell_m, wall_s) -> dict:
         "wall_s": float(wall_s),
         "residual_velocity": float(run.residuals.get("velocity", np.nan)),
         "convergence": convergence_summary(run),
+        "rack_model": rack_info.get("_settle"),
         "energy_budget": solver.energy_budget(),
         "max_divergence_m_s": float(solver.max_divergence()),
         "metrics": inlet_metrics(solver),
@@ -204,24 +203,26 @@ def unit_device_names(lay, names) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _rack_power(lay, rack_utilization) -> dict:
-    """{rack device name: power [W]} for (row or rack name, utilisation) pairs."""
+def _rack_power(lay, rack_utilization) -> tuple[dict, dict]:
+    """{rack device name: power [W]} and {rack device name: utilisation} for (row or rack
+    name, utilisation) pairs."""
     hall = lay.hall.name
-    out = {}
+    power, util = {}, {}
     for ref, u in rack_utilization:
         hit = [r for r in lay.racks if r.row == ref or r.name in (ref, f"{hall}/{ref}")]
         if not hit:
             raise InputError(f"no row or rack '{ref}' in hall {hall}")
         for r in hit:
-            out[r.name] = r.power_w(u)
-    return out
+            power[r.name] = r.power_w(u)
+            util[r.name] = float(u)
+    return power, util
 
 
 # ------------------------------------------------------------------------------ running
 def run_case(case: Case, hall=None, cell_m=0.3, backend="auto", settings=None,
-             coarse_start: bool = False) -> dict:
+             coarse_start: bool = False, rack_model: str = "ite") -> dict:
     """Solve one case (runs on a Dask worker): its comparison record (``coarse_start``:
-    :func:`twin.thermal.steady.steady_solve`)."""
+    :func:`twin.thermal.steady.steady_solve`; ``rack_model``: :func:`solve_case`)."""
     from common.errors import DivergenceError, TwinError
     t0 = time.perf_counter()
     rec = {"case": case.name, "label": case.label, "changes": [list(c) for c in case.changes],
@@ -230,7 +231,7 @@ def run_case(case: Case, hall=None, cell_m=0.3, backend="auto", settings=None,
         sol = solve_case(case.facility, hall, cell_m=cell_m, backend=backend,
                          settings=settings, utilization=case.utilization,
                          off_units=case.off_units, rack_utilization=case.rack_utilization,
-                         coarse_start=coarse_start)
+                         coarse_start=coarse_start, rack_model=rack_model)
     except (DivergenceError, RuntimeError, FloatingPointError) as exc:
         # a numerical failure of one case (a run that blew up, a singular heat-balance
         # factorisation) must not lose the others: it is reported in its row
@@ -261,11 +262,12 @@ def _worker_address() -> str:
 
 def run_whatif(cases: list[Case], hall=None, cell_m=0.3, backend="auto", settings=None,
                scheduler=None, workers=None, progress=None,
-               coarse_start: bool = False, dashboard: str | None = None) -> list[dict]:
+               coarse_start: bool = False, dashboard: str | None = None,
+               rack_model: str = "ite") -> list[dict]:
     """Solve every case in parallel (:func:`twin.studies.sweep.run_tasks`); records in case order,
     each with ``delta`` (difference to the baseline, the first case)."""
     from twin.studies.sweep import run_tasks
-    tasks = [(c, hall, cell_m, backend, settings, coarse_start) for c in cases]
+    tasks = [(c, hall, cell_m, backend, settings, coarse_start, rack_model) for c in cases]
     recs = run_tasks(run_case, tasks, scheduler=scheduler, workers=workers, progress=progress,
                      backend=backend, dashboard=dashboard)
     return add_deltas(recs)

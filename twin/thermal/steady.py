@@ -108,11 +108,61 @@ def steady_solve(problem, mesh_at, cell_m: float, backend="auto", settings=None,
     return solver, run, coarse
 
 
+def settle_hall_racks(facility, problem, solver, run, rack_model: str = "ite",
+                      utilization: float = 1.0, rack_utilization=None, progress=None):
+    """The steady solve ``run`` carried on to the rack model's fixed point
+    (:func:`twin.thermal.racks.settle_racks`; the airflow only after a converged ``run``). Returns ``(run, racks_info)``: the run with
+    the settling's flow solves counted in (``converged`` only if every solve converged
+    and the racks settled), and per rack device name ``power_w`` and ``work_fraction``
+    with the settling's ``rounds``, ``flow_solves`` and ``settled`` under ``"_settle"``."""
+    from dataclasses import replace as _replace
+
+    from twin.thermal.racks import hall_racks, settle_racks
+    racks = hall_racks(facility, problem, utilization, rack_utilization)
+    # a flow that did not settle is not worth solving again for the racks' airflow: their
+    # heat still follows the intakes (heat solves at that flow)
+    info = settle_racks(solver, racks, rack_model, progress=progress,
+                        flow_tol_frac=0.10 if run.converged else np.inf)
+    last = info["run"]
+    if last is not None:
+        run = _replace(last, iterations=run.iterations + info["steps"],
+                       wall_s=run.wall_s + last.wall_s,
+                       converged=bool(run.converged and last.converged))
+    if not info["settled"]:
+        run = _replace(run, converged=False)
+    out = {"_settle": {k: info[k] for k in ("model", "rounds", "flow_solves", "settled",
+                                             "heat_change_frac")}}
+    res = info["response"]
+    if res is not None:
+        for n, name in enumerate(racks.names):
+            out[name] = {"power_w": float(res["power_w"][n]),
+                         "work_fraction": float(res["work"][n])}
+    return run, out
+
+
+def rack_rows(solver, hall_name: str, rack_info: dict) -> list[dict]:
+    """The summary's ``racks`` rows, hottest intake first (the keys of the module
+    docstring, plus ``power_w`` and ``work_fraction`` under the rack model)."""
+    racks = []
+    for rec in solver.device_report():
+        if rec["kind"] != "rack":
+            continue
+        row = {"name": rec["name"], "hall": hall_name, "intake_temp_c": rec["intake_temp_c"],
+               "intake_max_c": rec["intake_max_c"], "exhaust_temp_c": rec["exhaust_temp_c"],
+               "flow_m3_s": rec["flow_m3_s"], "air_heat_w": rec["heat_w"]}
+        row.update(rack_info.get(rec["name"], {}))
+        racks.append(row)
+    racks.sort(key=lambda r: -r["intake_max_c"])
+    return racks
+
+
 def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="auto",
                settings: SolverSettings | None = None, progress=None,
-               utilization: float = 1.0, coarse_start: bool = False) -> HallSolution:
+               utilization: float = 1.0, coarse_start: bool = False,
+               rack_model: str = "ite") -> HallSolution:
     """Mesh ``hall`` of ``facility`` at ``cell_m`` and solve it to steady state
-    (``coarse_start``: see :func:`steady_solve`)."""
+    (``coarse_start``: see :func:`steady_solve`) with the racks at the rack model's
+    fixed point (``rack_model``: :data:`twin.thermal.racks.RACK_MODELS`)."""
     from twin.thermal.mesh import mesh_hall
 
     def mesh_at(cell):
@@ -123,23 +173,15 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
     t0 = time.perf_counter()
     solver, run, coarse = steady_solve(problem, mesh_at, cell_m, backend, settings, progress,
                                        coarse_start)
+    run, rack_info = settle_hall_racks(facility, problem, solver, run, rack_model,
+                                       utilization, progress=progress)
     wall = time.perf_counter() - t0
     hall_name = report.hall
-    racks, units = [], []
-    for rec in solver.device_report():
-        if rec["kind"] == "rack":
-            racks.append({"name": rec["name"], "hall": hall_name,
-                          "intake_temp_c": rec["intake_temp_c"],
-                          "intake_max_c": rec["intake_max_c"],
-                          "exhaust_temp_c": rec["exhaust_temp_c"],
-                          "flow_m3_s": rec["flow_m3_s"], "air_heat_w": rec["heat_w"]})
-        else:
-            units.append({"name": rec["name"], "hall": hall_name,
-                          "heat_removed_w": rec["heat_w"],
-                          "supply_temp_c": rec["supply_temp_c"],
-                          "return_temp_c": rec["return_temp_c"],
-                          "airflow_m3_s": rec["flow_m3_s"]})
-    racks.sort(key=lambda r: -r["intake_max_c"])
+    racks = rack_rows(solver, hall_name, rack_info)
+    units = [{"name": rec["name"], "hall": hall_name, "heat_removed_w": rec["heat_w"],
+              "supply_temp_c": rec["supply_temp_c"], "return_temp_c": rec["return_temp_c"],
+              "airflow_m3_s": rec["flow_m3_s"]}
+             for rec in solver.device_report() if rec["kind"] != "rack"]
     summary = {
         "schema": RESULT_SCHEMA,
         "facility": str(getattr(facility, "source", "") or ""),
@@ -156,6 +198,7 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
         "residual_velocity": float(run.residuals.get("velocity", np.nan)),
         "convergence": convergence_summary(run),
         "coarse_start": coarse,
+        "rack_model": rack_info["_settle"],
         "energy_budget": solver.energy_budget(),
         "max_divergence_m_s": float(solver.max_divergence()),
         "hot_spots": hot_spots(solver),
