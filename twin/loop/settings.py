@@ -11,8 +11,7 @@ from twin.models.airside import AIR_CP_J_KG_K, AIR_DENSITY_KG_M3
 from twin.models.metrics import ASHRAE_CLASSES
 from twin.models.profiles import PROFILES
 
-#: Thermal modes (shared by the CLI's choices and the tests).
-THERMAL_MODES = ("linear", "direct", "transient")
+from .modes import THERMAL_MODES      # the names of the registered modes (the CLI's choices)
 
 #: Facility rack types -> the :data:`twin.models.it_load.RACK_SPECS` record whose
 #: behaviour (fan share, throttling limits, leakage) they take; power, idle power, liquid

@@ -332,7 +332,7 @@ class Simulation:
             raise
         self.wall_s = wall_before + time.perf_counter() - t0
         for h in self.halls:
-            h._pending = []
+            h.flows.discard_pending()
         self.flush()
         if out_dir is not None:
             self.write(out_dir)
