@@ -194,32 +194,37 @@ def run_charts(path) -> list[str]:
     """Charts of a ``twin run`` results file (:mod:`twin.outputs.results`): power, PUE, rack
     inlets, renewable share, outdoor temperatures."""
     import h5py
+
+    from twin.outputs.results import RunFile
     charts = []
     with h5py.File(path, "r") as f:
-        if "time_h" not in f:
+        rf = RunFile(f, path)
+        t = rf.time_h(None)
+        if t is None:
             return []
-        t = np.asarray(f["time_h"][...], dtype=float)
+        t = np.asarray(t, dtype=float)
         if t.size == 0:
             return []
         scale, xlabel = (24.0, "time [days]") if t.max() - t.min() > 72 else (1.0, "time [h]")
         x = t / scale
 
-        def get(path_):
-            return np.asarray(f[path_][...], dtype=float) if path_ in f else None
+        def get(group, name):
+            v = rf.series(group, name)
+            return None if v is None else np.asarray(v, dtype=float)
 
-        power = [(lbl, v / 1e3) for lbl, v in (("IT", get("campus/it_power_w")),
-                                                ("facility", get("campus/facility_power_w")),
-                                                ("cooling", get("campus/cooling_power_w")))
+        power = [(lbl, v / 1e3) for lbl, v in (("IT", get("campus", "it_power_w")),
+                                                ("facility", get("campus", "facility_power_w")),
+                                                ("cooling", get("campus", "cooling_power_w")))
                  if v is not None]
         if power:
             charts.append(svg_line_chart(x, power, "Campus load [kW]", xlabel, "kW"))
-        pue = get("campus/pue")
+        pue = get("campus", "pue")
         if pue is not None:
             charts.append(svg_line_chart(x, [("PUE", pue)], "PUE", xlabel, "-"))
-        inl = get("racks/inlet_temp_c")
+        inl = get("racks", "inlet_temp_c")
         if inl is not None and inl.ndim == 2 and inl.shape[1]:
             if inl.shape[1] <= 10:
-                names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["racks/rack"][...]]
+                names = rf.object_names("racks")
                 ser = [(names[k], inl[:, k]) for k in range(inl.shape[1])]
             else:
                 ser = [("hottest", inl.max(axis=1)), ("mean", inl.mean(axis=1)),
@@ -228,14 +233,14 @@ def run_charts(path) -> list[str]:
                 x, ser, "Rack inlet temperatures [degC]", xlabel, "degC",
                 hlines=[(RECOMMENDED_MAX_C, f"recommended {RECOMMENDED_MAX_C:g} C", "#b36b00"),
                         (ALLOWABLE_MAX_C, f"allowable {ALLOWABLE_MAX_C:g} C", "#b30000")]))
-        ren, load = get("power/renewable_supply_w"), get("power/facility_power_w")
+        ren, load = get("power", "renewable_supply_w"), get("power", "facility_power_w")
         if ren is not None and load is not None:
             share = np.where(load > 0, 100.0 * np.minimum(ren, load) / np.where(load > 0, load, 1), np.nan)
             charts.append(svg_line_chart(x, [("renewable share", share)],
                                          "Renewable share of the load [%]", xlabel, "%"))
-        if "weather" in f:
-            wx = [(k, np.asarray(ds[...], dtype=float)) for k, ds in f["weather"].items()
-                  if k.endswith("_c") and ds.ndim == 1 and ds.shape[0] == t.size]
+        if "weather" in rf.series_groups():
+            wx = [(k, np.asarray(v, dtype=float)) for k, v in rf.group("weather")[0].items()
+                  if k.endswith("_c") and v.ndim == 1 and v.shape[0] == t.size]
             if wx:
                 charts.append(svg_line_chart(x, wx, "Outdoor [degC]", xlabel, "degC"))
     return charts
