@@ -192,7 +192,7 @@ class HallModel:
         for src in self.problem.sources:
             geometry += [src.cells, src.power_w]
         self._fresh_key = digest("fresh", self.problem.name, *geometry, s.solver, s.cell_m,
-                                  self.backend_name)
+                                 self.backend_name)
         self.intake_zone = self._intake_zone(0.6)
 
     # ------------------------------------------------------------------ helpers
