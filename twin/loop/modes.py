@@ -148,9 +148,12 @@ class _QuasiSteady(ThermalMode):
     state. Subclasses choose the flow state, evaluate the field and may check it."""
 
     def choose(self, hall, want, q_air, ts, current: FlowState | None) -> FlowState:
+        """The flow state for device flows ``want`` (rack heats ``q_air`` and supply ``ts``
+        for a new solve): ``current`` while it fits, else a kept or a new one."""
         raise NotImplementedError
 
     def max_iterations(self, settings) -> int:
+        """Most evaluations of the control iteration within a step."""
         raise NotImplementedError
 
     def evaluate(self, hall, st: FlowState, x) -> tuple[np.ndarray, dict | None]:
