@@ -159,3 +159,33 @@ def test_read_rejects_other_files(tmp_path):
         f.attrs["schema_version"] = 99
     with pytest.raises(InputError, match="version 99"):
         R.read_results(p)
+
+
+def test_run_file_reads_one_snapshot_and_one_step(tmp_path):
+    """:class:`RunFile` reads parts of a file on demand (what ``twin view`` needs) and
+    says when a member is missing only where it is asked to."""
+    p = R.write_results(tmp_path / "r.h5", _data())
+    with R.open_h5(p) as f:
+        assert R.RunFile.is_run(f)
+        rf = R.RunFile(f, p)
+        rf.check_schema()
+        [entry] = rf.snapshot_index()
+        assert (entry.key, entry.hall, entry.step, entry.time_h) == ("0000", "H1", 1, 0.75)
+        snap = rf.snapshot(entry)
+        assert sorted(snap.fields) == ["temp_c", "u_m_s"] and snap.hot_spots.shape == (1, 4)
+        names, vals = rf.hall_row("racks", "inlet_temp_c", 1, "H1")
+        assert names == ["H1/A/01", "H1/A/02"]
+        np.testing.assert_array_equal(vals, [20.75, 21.75])
+        assert rf.hall_row("racks", "nothing_c", 1, "H1") == (None, None)
+        assert rf.hall_row("racks", "inlet_temp_c", 1, "H2")[0] == []
+        assert rf.series("campus", "pue").shape == (3,) and rf.series("weather", "dry_bulb_c") is None
+        assert rf.facility("source_path") == "/x/hall.toml"
+        assert rf.attr("backend") == "numba-cpu" and rf.attr("nothing", "") == ""
+        assert rf.settings()["step_s"] == 1800.0
+    with h5py.File(p, "a") as f:
+        del f["settings"], f["summary"]
+    with R.open_h5(p) as f:
+        rf = R.RunFile(f, p)
+        assert rf.settings({}) == {} and rf.summary(None) is None
+        with pytest.raises(KeyError):
+            rf.settings()

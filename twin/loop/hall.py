@@ -1,17 +1,13 @@
-"""One hall over time (:class:`HallModel`): its mesh and thermal core, frozen flow
-fields and the linear heat response, the supply control, rack and unit records.
-
-Longer than the project's 600-line guide: :meth:`HallModel.advance` holds the three
-thermal modes and the control iteration together; splitting them into strategies
-behind one interface is the next step (issue 19)."""
+"""One hall over time (:class:`HallModel`): its mesh and thermal core, its flow states
+(:mod:`twin.loop.flowstates`) and the linear heat response, the rack, coil, CDU and supply
+control models of a step, and the records. How a step finds its heat field is the thermal
+mode's (:mod:`twin.loop.modes`)."""
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,57 +21,26 @@ from twin.models.metrics import (ASHRAE_CLASSES, RECOMMENDED, hot_spots, rci_hi_
                                  rti_pct, shi_rhi)
 from twin.outputs.results import Snapshot
 
+from .flowstates import FlowState, FlowStates, digest
+from .modes import LoopState, StepInput, StepOutcome, mode_for
 from .records import HallStep
 from .settings import _FAN_DP_PA, _FAN_EFF, _FAN_MIN_SPEED
-from .specs import rack_spec_for
+from twin.thermal.racks import rack_spec_for
 
 if TYPE_CHECKING:
     from .simulation import Simulation
 
 
-# ==================================================================================== flow states
 @dataclass
-class FlowState:
-    """A solved flow field of one hall and its thermal response (host arrays)."""
+class RackLoads:
+    """The rack models of one evaluation, one value per rack."""
 
-    key: str
-    flows: np.ndarray                 # per device (problem order) [m3/s]
-    fields: dict                      # solver arrays after the steady solve
-    x0: np.ndarray                    # inputs of the linearisation
-    y0: np.ndarray                    # intake-face temperatures at x0 [degC]
-    K: np.ndarray | None = None       # d(face temps)/d(inputs)
-    columns: int = 0
-    info: dict = field(default_factory=dict)
-    sid: int = 0                      # running number within the hall (for the records)
-
-    def to_tree(self) -> dict:
-        d = {"key": self.key, "flows": self.flows, "fields": dict(self.fields), "x0": self.x0,
-             "y0": self.y0, "columns": self.columns, "sid": self.sid,
-             "info": json.dumps(self.info, default=float)}
-        if self.K is not None:
-            d["K"] = self.K
-        return d
-
-    @classmethod
-    def from_tree(cls, d) -> "FlowState":
-        return cls(key=str(d["key"]), flows=np.asarray(d["flows"], float),
-                   fields={k: np.asarray(v) for k, v in d["fields"].items()},
-                   x0=np.asarray(d["x0"], float), y0=np.asarray(d["y0"], float),
-                   K=None if "K" not in d else np.asarray(d["K"], float),
-                   columns=int(d.get("columns", 0)), info=json.loads(d.get("info", "{}")),
-                   sid=int(d.get("sid", 0)))
-
-
-def _digest(*parts) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        if isinstance(p, np.ndarray):
-            h.update(np.ascontiguousarray(p).tobytes())
-            h.update(str(p.dtype).encode())
-            h.update(str(p.shape).encode())
-        else:
-            h.update(repr(p).encode())
-    return h.hexdigest()[:24]
+    power_w: np.ndarray
+    air_w: np.ndarray                 # heat to air
+    liquid_w: np.ndarray              # heat to liquid
+    flow_m3_s: np.ndarray             # server airflow
+    fan_w: np.ndarray
+    work: np.ndarray                  # work fraction (below 1: throttled)
 
 
 # ==================================================================================== one hall
@@ -100,8 +65,9 @@ class HallModel:
         self.rho_cp = p.fluid.rho_cp          # the campus air ([campus.air])
         names = [d.name for d in p.devices]
         by_name = {r.name: r for r in self.layout.racks}
-        self.rack_dev = np.array([i for i, d in enumerate(p.devices) if d.kind == "rack"], dtype=int)
-        self.cooler_dev = np.array([i for i, d in enumerate(p.devices) if d.kind == "cooler"], dtype=int)
+        kinds = [d.kind for d in p.devices]
+        self.rack_dev = np.array([i for i, kd in enumerate(kinds) if kd == "rack"], dtype=int)
+        self.cooler_dev = np.array([i for i, kd in enumerate(kinds) if kd == "cooler"], dtype=int)
         self.racks = [by_name[names[i]] for i in self.rack_dev]
         units = {u.name: u for u in self.layout.units}
         self.units = [units[names[i]] for i in self.cooler_dev]
@@ -112,7 +78,8 @@ class HallModel:
         for i, sp in enumerate(specs):
             groups.setdefault(sp, []).append(i)
         self.spec_groups = [(sp, np.array(ix, dtype=int)) for sp, ix in groups.items()]
-        self.rack_design_air_w = np.array([r.design_power_w * (1 - r.liquid_capture_frac) for r in self.racks])
+        self.rack_design_air_w = np.array([r.design_power_w * (1 - r.liquid_capture_frac)
+                                           for r in self.racks])
         self.rack_liquid = np.array([r.liquid_capture_frac > 0 for r in self.racks])
         self.rack_design_flow = np.array([r.flow_m3_s for r in self.racks], dtype=float)
         # cooling units: design flow, fan and coil records
@@ -132,12 +99,14 @@ class HallModel:
                                 design_water_flow_kg_s=u.capacity_w / (WATER_CP_J_KG_K * chw_dt),
                                 design_water_inlet_temp_c=self.chw_supply_c,
                                 air_rho_cp_j_m3k=self.rho_cp,
-                                source="sized from the facility's unit: capacity at its airflow and "
-                                       "supply temperature, chilled water at the plant's supply and range")
+                                source="sized from the facility's unit: capacity at its airflow "
+                                       "and supply temperature, chilled water at the plant's "
+                                       "supply and range")
             except InputError as exc:
-                raise InputError(f"cooling unit {u.name}: its coil cannot deliver {u.supply_temp_c} degC "
-                                 f"air from {self.chw_supply_c} degC chilled water ({exc}); raise the "
-                                 "unit's supply_temp_c or lower the plant's chilled_water_supply_temp_c") from None
+                raise InputError(f"cooling unit {u.name}: its coil cannot deliver "
+                                 f"{u.supply_temp_c} degC air from {self.chw_supply_c} degC "
+                                 f"chilled water ({exc}); raise the unit's supply_temp_c or lower "
+                                 "the plant's chilled_water_supply_temp_c") from None
             coil_groups.setdefault(coil, []).append(j)
             fan = FanSpec(name=f"{u.type} fans", design_airflow_m3_s=u.airflow_m3_s,
                           design_pressure_pa=_FAN_DP_PA,
@@ -165,23 +134,27 @@ class HallModel:
             member[c, ix] = 1.0
         orphans = np.nonzero(self.rack_liquid & (member.sum(axis=0) == 0))[0]
         if orphans.size:
-            q = float(sum(self.racks[i].design_power_w * self.racks[i].liquid_capture_frac for i in orphans))
-            spec = CduSpec(name=f"{hall_name}/liquid-loop", design_heat_w=max(q, 1.0), design_approach_k=3.0)
+            q = float(sum(self.racks[i].design_power_w * self.racks[i].liquid_capture_frac
+                          for i in orphans))
+            spec = CduSpec(name=f"{hall_name}/liquid-loop", design_heat_w=max(q, 1.0),
+                           design_approach_k=3.0)
             self.cdus.append((spec.name, spec, orphans))
             row = np.zeros((1, self.n_r))
             row[0, orphans] = 1.0
             member = np.vstack([member, row])
-            sim.note(f"hall {hall_name}: {orphans.size} liquid-cooled racks served by no CDU; an implicit "
-                     f"CDU of {q / 1e3:.0f} kW (3 K approach, est.) carries their liquid heat")
+            sim.note(f"hall {hall_name}: {orphans.size} liquid-cooled racks served by no CDU; an "
+                     f"implicit CDU of {q / 1e3:.0f} kW (3 K approach, est.) carries their "
+                     "liquid heat")
         count = member.sum(axis=0)
         self.cdu_member = member
         self.cdu_share = member / np.where(count > 0, count, 1.0)     # heat split, (cdu, rack)
         self.rack_n_cdus = count
         shared = [c for c in range(len(self.cdus)) if np.any(member[c] * (count > 1))]
         if shared:
-            sim.note(f"hall {hall_name}: {len(shared)} CDUs share racks (a common manifold); each rack's "
-                     "liquid heat is split equally among the CDUs serving it")
-        self.cdu_pump_w = np.array([float(cdu_step(0.0, 30.0, sp).pump_power_w) for _, sp, _ in self.cdus])
+            sim.note(f"hall {hall_name}: {len(shared)} CDUs share racks (a common manifold); "
+                     "each rack's liquid heat is split equally among the CDUs serving it")
+        self.cdu_pump_w = np.array([float(cdu_step(0.0, 30.0, sp).pump_power_w)
+                                    for _, sp, _ in self.cdus])
         # intake faces of every device, device by device (problem order)
         cells = [d.intake.cells for d in p.devices]
         self.face_counts = np.array([len(c) for c in cells], dtype=int)
@@ -199,22 +172,16 @@ class HallModel:
         # controller and loop state (committed at the end of each step)
         ts0 = np.array([u.supply_temp_c for u in self.units], dtype=float)
         # first guess of the inlets (only to choose the first flow field): 3 K under the target
-        self.state = {
-            "tin": np.full(self.n_r, s.target_inlet_temp_c - 3.0),
-            "ts_set": ts0.copy(),
-            "ts_deliv": ts0.copy(),
-            "coolant": np.full(self.n_r, plant.facility_supply_temp_c),
-            "active": "",
-            "last_verify_h": -np.inf,
-            "lim_checked": np.zeros(self.n_c, dtype=bool),
-            "verify_interval_h": s.verify_every_h,
-        }
-        self.n_created = 0
-        self._replace_states = False
-        self.states: list[FlowState] = []
-        self._pending: list[FlowState] = []
+        self.state = LoopState(
+            tin=np.full(self.n_r, s.target_inlet_temp_c - 3.0), ts_set=ts0.copy(),
+            ts_deliv=ts0.copy(), coolant=np.full(self.n_r, plant.facility_supply_temp_c),
+            active="", last_verify_h=-np.inf, lim_checked=np.zeros(self.n_c, dtype=bool),
+            verify_interval_h=s.verify_every_h)
+        self._next_state: LoopState | None = None
+        self.mode = mode_for(s.thermal)
+        self.flows = FlowStates()
         self._loaded = None               # key of the flow state whose fields the solver holds
-        self._fresh = self._capture()
+        self._fresh = self.capture()
         geometry = [self.problem.solid, repr(self.problem.grid), repr(self.problem.boundaries),
                     repr(self.problem.fluid), repr(self.problem.turbulence)]
         for d in self.problem.devices:
@@ -224,8 +191,8 @@ class HallModel:
             geometry += [r.faces, r.axis, r.k_loss]
         for src in self.problem.sources:
             geometry += [src.cells, src.power_w]
-        self._fresh_key = _digest("fresh", self.problem.name, *geometry, s.solver, s.cell_m,
-                                  self.backend_name)
+        self._fresh_key = digest("fresh", self.problem.name, *geometry, s.solver, s.cell_m,
+                                 self.backend_name)
         self.intake_zone = self._intake_zone(0.6)
 
     # ------------------------------------------------------------------ helpers
@@ -256,8 +223,8 @@ class HallModel:
             for j in range(self.n_c):
                 cols.append((np.array([self.n_r + j]), np.ones(1), self.units[j].name))
         if group_racks:
-            self.sim.note(f"hall {self.name}: {n_in} thermal inputs > {max_cols}: the linear response "
-                          f"groups racks by row ({len(racks_by_row)} rows)"
+            self.sim.note(f"hall {self.name}: {n_in} thermal inputs > {max_cols}: the linear "
+                          f"response groups racks by row ({len(racks_by_row)} rows)"
                           + (" and cooling units by entry" if group_units else "")
                           + "; exact when the racks of a row change load together")
         return cols
@@ -280,7 +247,8 @@ class HallModel:
                 mask[cc[:, 0], cc[:, 1], cc[:, 2]] = True
         return mask & fluid
 
-    def _capture(self) -> dict:
+    def capture(self) -> dict:
+        """The solver's state (host arrays)."""
         return self.solver.get_state()
 
     def _restore(self, fields: dict):
@@ -289,7 +257,8 @@ class HallModel:
     def _set_T(self, T):
         self.solver.set_state({"T": T})
 
-    def _faces_from_solver(self) -> np.ndarray:
+    def faces_from_solver(self) -> np.ndarray:
+        """Intake-face temperatures of the solver's field, device by device [degC]."""
         T = self.solver.backend.to_host(self.solver.T)
         return np.asarray(T[self.face_ijk], dtype=float)
 
@@ -300,8 +269,8 @@ class HallModel:
         for k, i in enumerate(self.rack_dev):
             out[i] = replace(base[i], flow_m3_s=float(flows[i]), heat_w=float(max(x[k], 0.0)))
         for k, i in enumerate(self.cooler_dev):
-            out[i] = replace(base[i], flow_m3_s=float(flows[i]), supply_temp_c=float(x[self.n_r + k]),
-                             capacity_w=float("inf"))
+            out[i] = replace(base[i], flow_m3_s=float(flows[i]),
+                             supply_temp_c=float(x[self.n_r + k]), capacity_w=float("inf"))
         return out
 
     def device_stats(self, y):
@@ -314,14 +283,20 @@ class HallModel:
         return mean, mx
 
     # ------------------------------------------------------------------ flow states
-    def _load(self, st: FlowState):
+    def load_fields(self, st: FlowState):
+        """Put ``st``'s fields into the solver (unless they are there already)."""
         if self._loaded != st.key:
             self._restore(st.fields)
             self._loaded = st.key
 
+    def adopt(self, st: FlowState):
+        """The solver's present fields become ``st``, the step's only new flow state."""
+        self._loaded = st.key
+        self.flows.pending = [st]
+
     def direct(self, st: FlowState, x) -> tuple[np.ndarray, dict]:
         """Intake-face temperatures from a direct steady heat solve at ``st``'s flow."""
-        self._load(st)
+        self.load_fields(st)
         self._set_T(st.fields["T"])
         self.solver.set_devices(self.devices(st.flows, x))
         # the heat solve's Jacobian reads the devices' intake state: make it that of the
@@ -329,7 +304,7 @@ class HallModel:
         self.solver.device_temperatures()
         self.solver.finish_energy()
         self.sim.counters["energy_solves"] += 1
-        return self._faces_from_solver(), self.solver.energy_budget()
+        return self.faces_from_solver(), self.solver.energy_budget()
 
     def build_response(self, st: FlowState, x0, y0):
         """``K`` by superposition: one direct solve per response column."""
@@ -343,7 +318,8 @@ class HallModel:
             col = y - y0
             for i, d in zip(ix, dx):
                 K[:, i] = col / (len(ix) * d)
-            self.sim.event("response", {"hall": self.name, "column": n + 1, "of": len(self.columns)})
+            self.sim.event("response", {"hall": self.name, "column": n + 1,
+                                        "of": len(self.columns)})
         st.x0, st.y0, st.K = np.array(x0, float), np.array(y0, float), K
         st.columns = len(self.columns)
         st.info["response_wall_s"] = time.perf_counter() - t0
@@ -353,21 +329,18 @@ class HallModel:
         """Solve the flow at ``flows`` (warm-started from ``warm``), with its response."""
         s = self.sim.settings
         src_key = warm.key if warm is not None else self._fresh_key
-        key = _digest(src_key, np.asarray(flows, float), np.asarray(x, float), s.solver, s.cell_m,
-                      self.backend_name, [c[2] for c in self.columns])
+        key = digest(src_key, np.asarray(flows, float), np.asarray(x, float), s.solver, s.cell_m,
+                     self.backend_name, [c[2] for c in self.columns])
         memo = self.sim.flow_memo
-        self.n_created += 1
+        sid = self.flows.new_sid()
         if memo is not None and key in memo:
             m = memo[key]
-            st = FlowState(key=key, flows=m.flows.copy(), fields={k: v.copy() for k, v in m.fields.items()},
-                           x0=m.x0.copy(), y0=m.y0.copy(), K=None if m.K is None else m.K.copy(),
-                           columns=m.columns, info=dict(m.info, memo=True), sid=self.n_created)
+            st = m.copy(info=dict(m.info, memo=True), sid=sid)
             self.sim.counters["memo_hits"] += 1
             if need_response and st.K is None:
                 self.build_response(st, st.x0, st.y0)
                 m.K, m.x0, m.y0, m.columns = st.K.copy(), st.x0.copy(), st.y0.copy(), st.columns
-            self._pending.append(st)
-            return st
+            return self.flows.add(st)
         self._restore(warm.fields if warm is not None else self._fresh)
         self._loaded = None
         self.solver.time_s = 0.0          # the steady criterion differences times: start alike
@@ -375,16 +348,17 @@ class HallModel:
         self.solver.set_devices(self.devices(flows, x))
         self.sim.event("flow", {"hall": self.name, "start": True})
         res = self.solver.solve_steady(
-            progress=lambda n, info: self.sim.event("flow", {"hall": self.name, "iteration": n, **info}))
+            progress=lambda n, info: self.sim.event("flow", {"hall": self.name, "iteration": n,
+                                                             **info}))
         self.sim.counters["flow_solves"] += 1
         if not res.converged:
-            self.sim.note(f"hall {self.name}: the flow solve stopped after {res.iterations} iterations "
-                          f"without meeting its criterion (velocity residual {res.residuals.get('velocity'):.3g}, "
+            self.sim.note(f"hall {self.name}: the flow solve stopped after {res.iterations} "
+                          "iterations without meeting its criterion (velocity residual "
+                          f"{res.residuals.get('velocity'):.3g}, "
                           f"heat imbalance {res.residuals.get('energy_imbalance'):.3g}, "
                           f"{res.residuals.get('mode', '')}); results use it as it is")
-        fields = self._capture()
-        st = FlowState(key=key, flows=np.asarray(flows, float).copy(), fields=fields,
-                       x0=np.asarray(x, float).copy(), y0=self._faces_from_solver(), sid=self.n_created,
+        st = FlowState(key=key, flows=np.asarray(flows, float).copy(), fields=self.capture(),
+                       x0=np.asarray(x, float).copy(), y0=self.faces_from_solver(), sid=sid,
                        info={"iterations": res.iterations, "wall_s": res.wall_s,
                              "converged": bool(res.converged),
                              "velocity_residual": float(res.residuals.get("velocity", np.nan))})
@@ -392,62 +366,22 @@ class HallModel:
         if need_response:
             self.build_response(st, st.x0, st.y0)
         if memo is not None:
-            memo[key] = FlowState(key=key, flows=st.flows.copy(), fields={k: v.copy() for k, v in fields.items()},
-                                  x0=st.x0.copy(), y0=st.y0.copy(), K=None if st.K is None else st.K.copy(),
-                                  columns=st.columns, info=dict(st.info))
-        self._pending.append(st)
-        return st
-
-    def all_states(self):
-        return self.states + self._pending
-
-    def find_state(self, flows) -> FlowState | None:
-        """A kept flow state whose flows are all within the tolerance of ``flows``."""
-        best, best_d = None, np.inf
-        for st in self.all_states():
-            d = _flow_dev(st.flows, flows)
-            if d < best_d:
-                best, best_d = st, d
-        return best if best is not None and best_d <= self.sim.settings.flow_tol_frac else None
-
-    def nearest_state(self, flows) -> FlowState | None:
-        best, best_d = None, np.inf
-        for st in self.all_states():
-            d = _flow_dev(st.flows, flows)
-            if d < best_d:
-                best, best_d = st, d
-        return best
-
-    #: Longest interval between checks of the linear response [h] (it doubles from
-    #: ``verify_every_h`` after every check better than a quarter of ``linear_tol_k``).
-    MAX_VERIFY_INTERVAL_H = 168.0
-    #: Most flow states kept per hall (the oldest unused one goes first).
-    MAX_STATES = 24
-
-    def commit(self, active_key: str = ""):
-        if self._replace_states:
-            self.states = [st for st in self._pending if st.key == active_key] or self._pending[-1:]
-        else:
-            self.states += self._pending
-            while len(self.states) > self.MAX_STATES:
-                drop = next((i for i, st in enumerate(self.states) if st.key != active_key), None)
-                if drop is None:
-                    break
-                self.states.pop(drop)
-        self._pending = []
+            memo[key] = st.copy(sid=0)
+        return self.flows.add(st)
 
     # ------------------------------------------------------------------ physics of a step
-    def rack_models(self, u, tin, coolant) -> dict:
-        out = {k: np.zeros(self.n_r) for k in ("power_w", "air_w", "liquid_w", "flow_m3_s", "fan_w", "work")}
+    def rack_models(self, u, tin, coolant) -> RackLoads:
+        """Power, heat to air and liquid, airflow, fan power and work of every rack."""
+        out = RackLoads(*(np.zeros(self.n_r) for _ in range(6)))
         for spec, ix in self.spec_groups:
             r = rack_power(u[ix], tin[ix], spec,
                            coolant[ix] if spec.liquid_capture_fraction > 0 else None)
-            out["power_w"][ix] = r.power_w
-            out["air_w"][ix] = r.heat_to_air_w
-            out["liquid_w"][ix] = r.heat_to_liquid_w
-            out["flow_m3_s"][ix] = r.airflow_m3_s
-            out["fan_w"][ix] = r.fan_power_w
-            out["work"][ix] = r.work_fraction
+            out.power_w[ix] = r.power_w
+            out.air_w[ix] = r.heat_to_air_w
+            out.liquid_w[ix] = r.heat_to_liquid_w
+            out.flow_m3_s[ix] = r.airflow_m3_s
+            out.fan_w[ix] = r.fan_power_w
+            out.work[ix] = r.work_fraction
         return out
 
     def desired_flows(self, rack_flow) -> tuple[np.ndarray, float]:
@@ -526,7 +460,8 @@ class HallModel:
         spec = SupplyControlSpec(target_inlet_temp_c=self.sim.settings.target_inlet_temp_c,
                                  min_speed_fraction=speed, max_speed_fraction=speed)
         if sampled:
-            t, _ = supply_control_step(np.full(self.n_c, max_inlet), ts_set, np.full(self.n_c, speed), spec)
+            t, _ = supply_control_step(np.full(self.n_c, max_inlet), ts_set,
+                                       np.full(self.n_c, speed), spec)
             return np.atleast_1d(np.asarray(t, dtype=float))
         hi = spec.target_inlet_temp_c
         lo = hi - spec.deadband_k
@@ -536,198 +471,40 @@ class HallModel:
         return np.clip(np.asarray(ts_set, float) + (goal - max_inlet), spec.min_supply_temp_c,
                        spec.max_supply_temp_c)
 
-    def advance(self, k: int, t_mid_h: float, u: np.ndarray, fw_supply_c: float, snapshot: bool) -> tuple:
+    def advance(self, k: int, t_mid_h: float, u: np.ndarray, fw_supply_c: float,
+                snapshot: bool) -> tuple:
         """One step of this hall; returns ``(HallStep, Snapshot or None)``. Nothing is
         committed (the caller commits when the whole step succeeded)."""
-        s = self.sim.settings
-        st0 = self.state
-        tin = st0["tin"].copy()
-        ts_set = st0["ts_set"].copy()
-        ts_deliv = st0["ts_deliv"].copy()
-        coolant = st0["coolant"].copy()
-        mode = s.thermal
-        rm = self.rack_models(u, tin, coolant)
-        want, speed = self.desired_flows(rm["flow_m3_s"])
-        active = self._state_by_key(st0["active"])
-        reason = ""
-        if mode == "linear":
-            st = self._pick_state(want, rm["air_w"], ts_deliv, active)
-        elif mode == "direct":
-            st = self._direct_state(want, rm["air_w"], ts_deliv, active)
-        else:
-            st = active
-        if mode == "transient":
-            return self._advance_transient(k, t_mid_h, u, fw_supply_c, snapshot, st, want, speed)
-
-        switches = 0
-        while True:
-            flow_c = st.flows[self.cooler_dev]
-            speed_c = flow_c / np.where(self.cooler_design_flow > 0, self.cooler_design_flow, 1.0)
-            it, conv, y, budget = 0, False, None, None
-            max_it = s.max_inner_iterations if mode == "linear" else s.direct_inner_iterations
-            for it in range(1, max_it + 1):
-                rm = self.rack_models(u, tin, coolant)
-                x = np.concatenate([rm["air_w"], ts_deliv])
-                if mode == "linear":
-                    y = st.y0 + st.K @ (x - st.x0)
-                else:
-                    y, budget = self.direct(st, x)
-                mean, mx = self.device_stats(y)
-                tin_new = mean[self.rack_dev]
-                t_ret = mean[self.cooler_dev]
-                # controls on what x produced, then the coils at the new set-point (so the
-                # next evaluation sees it: one iteration of delay, no oscillation)
-                ts_new = self.control(float(tin_new.max()) if self.n_r else 0.0, ts_set,
-                                      float(speed_c.mean()) if self.n_c else 1.0)
-                deliv, lim = self.coils_fast(flow_c, t_ret, ts_new)
-                cool_new = self.cdu_states(rm["liquid_w"], fw_supply_c)[4]
-                change = max(_maxabs(tin_new - tin), _maxabs(ts_new - ts_set), _maxabs(deliv - ts_deliv),
-                             _maxabs(cool_new - coolant))
-                x_used, rm_used, set_used = x, rm, ts_set
-                tin, ts_set, ts_deliv, coolant = tin_new, ts_new, deliv, cool_new
-                if change < s.control_tol_k:
-                    conv = True
-                    break
-            # flows after the iteration: re-solve if they moved out of tolerance
-            rm_end = self.rack_models(u, tin, coolant)
-            want, speed = self.desired_flows(rm_end["flow_m3_s"])
-            if (mode == "linear" and switches < 1 and _flow_dev(st.flows, want) > s.flow_tol_frac):
-                switches += 1
-                st = self._pick_state(want, rm_end["air_w"], ts_deliv, st)
-                continue
-            break
-
-        # recorded state: the inputs of the last thermal evaluation and its outputs
-        rm, x = rm_used, x_used
-        mean, mx = self.device_stats(y)
-        lin_err = float("nan")
-        verified_h = st0["last_verify_h"]
-        next_interval = float(st0.get("verify_interval_h", s.verify_every_h))
-        if mode == "linear":
-            lin_mean = mean.copy()
-            q = rm["air_w"]
-            out_of_range = bool(np.any(q < -1e-9) or np.any(q > 1.5 * np.maximum(self.rack_design_air_w, 1.0)))
-            returns_low = bool(np.any(mean[self.cooler_dev] < x[self.n_r:] - 1e-6))
-            # a coil short of capacity enters the field through its warmer delivered supply,
-            # an input of the response: check directly when the set of short coils changes
-            coil_limited = bool(np.any(np.asarray(lim, bool) != st0["lim_checked"]))
-            interval = float(st0.get("verify_interval_h", s.verify_every_h))
-            verify_due = (s.verify_every_h > 0 and t_mid_h - st0["last_verify_h"] >= interval - 1e-9)
-            why = [w for w, c in (("coil limit changed", coil_limited), ("heat outside the linear range", out_of_range),
-                                  ("return below supply", returns_low), ("snapshot", snapshot),
-                                  ("verification", verify_due)) if c]
-            if why:
-                y, budget = self.direct(st, x)
-                mean, mx = self.device_stats(y)
-                lin_err = float(np.max(np.abs(mean - lin_mean)))
-                verified_h = t_mid_h
-                reason = ", ".join(why)
-                if lin_err > s.linear_tol_k:
-                    self.sim.note(f"step {k} hall {self.name}: linear response off by {lin_err:.3f} K "
-                                  f"(> {s.linear_tol_k} K); rebuilt around the current state")
-                    self.build_response(st, x, y)
-                    next_interval = s.verify_every_h
-                elif lin_err < 0.25 * s.linear_tol_k:
-                    next_interval = min(2.0 * interval, max(s.verify_every_h, self.MAX_VERIFY_INTERVAL_H))
-                if coil_limited or out_of_range or returns_low:
-                    self.sim.counters["fallback_steps"] += 1
-                    self.sim.note(f"hall {self.name}: outside the linear range ("
-                                  + ", ".join(w for w in why if w not in ("snapshot", "verification"))
-                                  + "): the step's heat field is a direct solve", step=k)
-        self._replace_states = mode == "direct"
-        self._next_state = {
-            "tin": mean[self.rack_dev].copy(), "ts_set": ts_set.copy(), "ts_deliv": x[self.n_r:].copy(),
-            "coolant": coolant.copy(), "active": st.key, "last_verify_h": verified_h,
-            "lim_checked": (np.asarray(lim, bool).copy() if verified_h == t_mid_h
-                            else st0["lim_checked"].copy()),
-            "verify_interval_h": next_interval,
-        }
-        rec = self._record(k, mode if (mode != "linear" or not reason) else "direct", reason, it, conv,
-                           lin_err, st, u, rm, x, mean, mx, set_used, budget, fw_supply_c)
-        snap = self._snapshot(k, t_mid_h) if snapshot else None
-        return rec, snap
-
-    def _advance_transient(self, k, t_mid_h, u, fw_supply_c, snapshot, st, want, speed):
-        s = self.sim.settings
-        st0 = self.state
-        tin, ts_set, ts_deliv, coolant = (st0[n].copy() for n in ("tin", "ts_set", "ts_deliv", "coolant"))
-        if st is None:
-            rm = self.rack_models(u, tin, coolant)
-            st = self.new_state(want, np.concatenate([rm["air_w"], ts_deliv]), False, None)
-        self._load(st)
-        rm = self.rack_models(u, tin, coolant)
-        x = np.concatenate([rm["air_w"], ts_deliv])
-        self.solver.set_devices(self.devices(want, x))
-        self.solver.run(s.step_s)
-        self.sim.counters["transient_steps"] += 1
-        y = self._faces_from_solver()
-        budget = self.solver.energy_budget()
-        mean, mx = self.device_stats(y)
-        flow_c = want[self.cooler_dev]
-        deliv, lim = self.coils_fast(flow_c, mean[self.cooler_dev], ts_set)
-        ts_new = self.control(float(mean[self.rack_dev].max()) if self.n_r else 0.0, ts_set, speed,
-                              sampled=True)
-        _, _, _, _, cool_new = self.cdu_states(rm["liquid_w"], fw_supply_c)
-        # the solver's evolving state becomes the flow state
-        key = _digest(st.key, k)
-        self.n_created += 1
-        st2 = FlowState(key=key, flows=np.asarray(want, float), fields=self._capture(), x0=x, y0=y,
-                        sid=self.n_created)
-        self._loaded = key
-        self._pending = [st2]
-        self._replace_states = True
-        self._next_state = {"tin": mean[self.rack_dev].copy(), "ts_set": ts_new, "ts_deliv": deliv,
-                            "coolant": cool_new, "active": key, "last_verify_h": st0["last_verify_h"],
-                            "lim_checked": np.asarray(lim, bool).copy(),
-                            "verify_interval_h": st0.get("verify_interval_h", s.verify_every_h)}
-        rec = self._record(k, "transient", "", 1, True, float("nan"), st2, u, rm, x, mean, mx, ts_set,
-                           budget, fw_supply_c)
-        snap = self._snapshot(k, t_mid_h) if snapshot else None
-        return rec, snap
-
-    def _pick_state(self, want, q_air, ts, current: FlowState | None) -> FlowState:
-        s = self.sim.settings
-        if current is not None and _flow_dev(current.flows, want) <= s.flow_tol_frac:
-            return current
-        found = self.find_state(want)
-        if found is not None:
-            if found.K is None:
-                self.build_response(found, found.x0, found.y0)
-            return found
-        return self.new_state(want, np.concatenate([q_air, ts]), True, self.nearest_state(want))
-
-    def _direct_state(self, want, q_air, ts, current):
-        if current is not None and _flow_dev(current.flows, want) <= 1e-9:
-            return current
-        return self.new_state(want, np.concatenate([q_air, ts]), False, current or self.nearest_state(want))
-
-    def _state_by_key(self, key):
-        for st in self.states:
-            if st.key == key:
-                return st
-        return None
+        inp = StepInput(k=k, t_mid_h=t_mid_h, u=u, fw_supply_c=fw_supply_c, snapshot=snapshot)
+        out = self.mode.step(self, inp)
+        self._next_state = out.state
+        rec = self._record(inp, out)
+        return rec, (self._snapshot(k, t_mid_h) if snapshot else None)
 
     def commit_step(self):
-        self.commit(self._next_state["active"])
+        """Keep what the step made: its loop state and flow states."""
+        self.flows.commit(self._next_state.active, replace=self.mode.replaces_states)
         self.state = self._next_state
 
-    def _record(self, k, mode, reason, it, conv, lin_err, st, u, rm, x, mean, mx, ts_set, budget, fw_supply_c):
-        flows = st.flows
+    def _record(self, inp: StepInput, out: StepOutcome) -> HallStep:
+        rm, x, u = out.racks, out.x, inp.u
+        flows = out.flow.flows
         flow_r = flows[self.rack_dev]
         flow_c = flows[self.cooler_dev]
-        tin = mean[self.rack_dev]
-        t_ret = mean[self.cooler_dev]
+        tin = out.mean[self.rack_dev]
+        t_ret = out.mean[self.cooler_dev]
         ts = x[self.n_r:]
-        q_air = rm["air_w"]
+        q_air = rm.air_w
         with np.errstate(divide="ignore", invalid="ignore"):
-            t_ex = tin + np.where(flow_r > 0, q_air / (self.rho_cp * np.where(flow_r > 0, flow_r, 1.0)), 0.0)
+            t_ex = tin + np.where(flow_r > 0,
+                                  q_air / (self.rho_cp * np.where(flow_r > 0, flow_r, 1.0)), 0.0)
         cooler_heat = self.rho_cp * flow_c * (t_ret - ts)
-        deliv, coil_q, mw, lim = self.coils(flow_c, t_ret, ts_set)
+        deliv, coil_q, mw, lim = self.coils(flow_c, t_ret, out.setpoint)
         speed = flow_c / np.where(self.cooler_design_flow > 0, self.cooler_design_flow, 1.0)
         fan_w = np.zeros(self.n_c)
         for spec, ix in self.fan_groups:
             fan_w[ix] = fan_affinity(speed[ix], spec).power_w
-        cdu_q, sec_sup, sec_ret, fac_ret, _ = self.cdu_states(rm["liquid_w"], fw_supply_c)
+        cdu_q, sec_sup, sec_ret, fac_ret, _ = self.cdu_states(rm.liquid_w, inp.fw_supply_c)
         cls = self.sim.settings.ashrae_class
         rec_env, alw = (RECOMMENDED["H1"] if cls == "H1" else RECOMMENDED["A"]), ASHRAE_CLASSES[cls]
         if self.n_r:
@@ -735,27 +512,32 @@ class HallModel:
             rci_lo = rci_lo_pct(tin, rec_env.min_temp_c, alw.min_temp_c)
         else:
             rci_hi = rci_lo = float("nan")
-        rti = rti_pct(t_ret, ts, flow_c, t_ex - tin, flow_r) if self.n_c and self.n_r else float("nan")
-        t_ref = float(np.sum(flow_c * ts) / flow_c.sum()) if self.n_c and flow_c.sum() > 0 else float("nan")
+        nan = float("nan")
+        rti = rti_pct(t_ret, ts, flow_c, t_ex - tin, flow_r) if self.n_c and self.n_r else nan
+        t_ref = float(np.sum(flow_c * ts) / flow_c.sum()) if self.n_c and flow_c.sum() > 0 else nan
         shi, rhi = shi_rhi(tin, t_ex, t_ref) if self.n_r else (float("nan"), float("nan"))
+        budget = out.budget
         bnd = float(budget["boundary_heat_w"] + budget.get("source_heat_w", 0.0)) if budget else 0.0
         return HallStep(
-            hall=self.name, replicas=len(self.replicas), thermal_mode=mode, reason=reason,
-            inner_iterations=int(it), converged=bool(conv), linear_error_k=lin_err,
-            flow_state=int(st.sid),
-            rack_inlet_temp_c=tin.copy(), rack_inlet_max_c=mx[self.rack_dev].copy(),
-            rack_exhaust_temp_c=t_ex, rack_power_w=rm["power_w"].copy(),
-            rack_heat_to_air_w=q_air.copy(), rack_heat_to_liquid_w=rm["liquid_w"].copy(),
-            rack_airflow_m3_s=rm["flow_m3_s"].copy(), rack_fan_power_w=rm["fan_w"].copy(),
-            rack_utilization_frac=np.asarray(u, float).copy(), rack_work_frac=rm["work"].copy(),
-            rack_throttled=rm["work"] < 1.0,
+            hall=self.name, replicas=len(self.replicas), thermal_mode=out.mode, reason=out.reason,
+            inner_iterations=int(out.iterations), converged=bool(out.converged),
+            linear_error_k=out.linear_error_k, flow_state=int(out.flow.sid),
+            rack_inlet_temp_c=tin.copy(), rack_inlet_max_c=out.mx[self.rack_dev].copy(),
+            rack_exhaust_temp_c=t_ex, rack_power_w=rm.power_w.copy(),
+            rack_heat_to_air_w=q_air.copy(), rack_heat_to_liquid_w=rm.liquid_w.copy(),
+            rack_airflow_m3_s=rm.flow_m3_s.copy(), rack_fan_power_w=rm.fan_w.copy(),
+            rack_utilization_frac=np.asarray(u, float).copy(), rack_work_frac=rm.work.copy(),
+            rack_throttled=rm.work < 1.0,
             cooler_return_temp_c=t_ret.copy(), cooler_supply_temp_c=ts.copy(),
-            cooler_setpoint_c=np.asarray(ts_set, float).copy(), cooler_airflow_m3_s=flow_c.copy(),
+            cooler_setpoint_c=np.asarray(out.setpoint, float).copy(),
+            cooler_airflow_m3_s=flow_c.copy(),
             cooler_fan_speed_frac=speed, cooler_fan_power_w=fan_w, cooler_heat_w=cooler_heat,
             cooler_capacity_limited=np.asarray(lim, bool), cooler_chw_flow_kg_s=mw,
-            cdu_heat_w=cdu_q, cdu_secondary_supply_temp_c=sec_sup, cdu_secondary_return_temp_c=sec_ret,
+            cdu_heat_w=cdu_q, cdu_secondary_supply_temp_c=sec_sup,
+            cdu_secondary_return_temp_c=sec_ret,
             cdu_facility_return_temp_c=fac_ret, cdu_pump_power_w=self.cdu_pump_w.copy(),
-            boundary_heat_w=bnd, rci_hi_pct=rci_hi, rci_lo_pct=rci_lo, rti_pct=rti, shi=shi, rhi=rhi)
+            boundary_heat_w=bnd, rci_hi_pct=rci_hi, rci_lo_pct=rci_lo, rti_pct=rti, shi=shi,
+            rhi=rhi)
 
     def _snapshot(self, k, t_mid_h) -> Snapshot:
         f = self.solver.fields()
@@ -771,34 +553,13 @@ class HallModel:
 
     # ------------------------------------------------------------------ restart
     def restart_tree(self) -> dict:
-        st = {k: (np.asarray(v) if isinstance(v, np.ndarray) else v) for k, v in self.state.items()}
-        st["last_verify_h"] = float(st["last_verify_h"]) if np.isfinite(st["last_verify_h"]) else -1e300
-        st["lim_checked"] = np.asarray(st["lim_checked"], dtype=np.uint8)
-        st["n_created"] = int(self.n_created)
-        return {"state": st, "flow_states": [s.to_tree() for s in self.states]}
+        st = self.state.to_tree()
+        st["n_created"] = int(self.flows.n_created)
+        return {"state": st, "flow_states": self.flows.to_trees()}
 
     def load_restart(self, tree: dict):
-        st = dict(tree["state"])
-        for n in ("tin", "ts_set", "ts_deliv", "coolant"):
-            st[n] = np.asarray(st[n], float)
-        st["active"] = str(st["active"])
-        st["lim_checked"] = np.asarray(st.get("lim_checked", np.zeros(self.n_c)), dtype=bool).reshape(self.n_c)
-        st["last_verify_h"] = -np.inf if st["last_verify_h"] <= -1e299 else float(st["last_verify_h"])
-        st["verify_interval_h"] = float(st.get("verify_interval_h", self.sim.settings.verify_every_h))
-        self.state = st
-        self.states = [FlowState.from_tree(d) for d in tree.get("flow_states", [])]
-        self.n_created = int(st.pop("n_created", len(self.states)))
-        self._pending = []
+        st = tree["state"]
+        self.state = LoopState.from_tree(st, self.n_c, self.sim.settings.verify_every_h)
+        n = st.get("n_created")
+        self.flows.load_trees(tree.get("flow_states", []), None if n is None else int(n))
         self._loaded = None
-
-
-def _flow_dev(a, b) -> float:
-    a = np.asarray(a, float)
-    b = np.asarray(b, float)
-    den = np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-9)
-    return float(np.max(np.abs(a - b) / den)) if a.size else 0.0
-
-
-def _maxabs(a) -> float:
-    a = np.asarray(a, float)
-    return float(np.max(np.abs(a))) if a.size else 0.0

@@ -12,8 +12,7 @@ from twin.models.metrics import ASHRAE_CLASSES
 from twin.models.profiles import PROFILES
 from twin.thermal.racks import RACK_BEHAVIOUR as _RACK_BEHAVIOUR
 
-#: Thermal modes (shared by the CLI's choices and the tests).
-THERMAL_MODES = ("linear", "direct", "transient")
+from .modes import THERMAL_MODES      # the names of the registered modes (the CLI's choices)
 
 #: Facility rack types -> behaviour records: one table for every command (moved to
 #: :mod:`twin.thermal.racks` with the rack model the steady commands share).

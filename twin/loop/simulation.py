@@ -110,12 +110,13 @@ from twin.models.profiles import utilization_profile
 from twin.models.weather import load_weather, weather_at, wet_bulb_temp_c
 from twin.outputs.files import write_json
 from twin.outputs.results import RunData, read_results, results_path, summary_path, write_results
+from twin.thermal.racks import rack_spec_for
 
 from .hall import HallModel
 from .records import HallStep, StepRecord
 from .settings import (_FAN_DP_PA, _FAN_EFF, RACK_BEHAVIOUR, THERMAL_MODES, RunSettings,
                        parse_duration_s)
-from .specs import _hall_signature, _weather_spec, chain_for, plant_spec_for, rack_spec_for
+from .specs import _hall_signature, _weather_spec, chain_for, plant_spec_for
 
 __all__ = ["THERMAL_MODES", "RACK_BEHAVIOUR", "RunSettings", "HallStep", "StepRecord", "Simulation",
            "rack_spec_for", "plant_spec_for", "parse_duration_s"]
@@ -332,7 +333,7 @@ class Simulation:
             raise
         self.wall_s = wall_before + time.perf_counter() - t0
         for h in self.halls:
-            h._pending = []
+            h.flows.discard_pending()
         self.flush()
         if out_dir is not None:
             self.write(out_dir)

@@ -15,8 +15,6 @@ from twin.models.power import (ElectricalChain, QuadraticLoss, pdu_typical, tran
                                ups_double_conversion)
 from twin.models.tower import CoolingTowerSpec
 
-from twin.thermal.racks import rack_spec_for  # noqa: F401  (the loop's builders)
-
 from .settings import _CHAIN_MARGIN
 
 

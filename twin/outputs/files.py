@@ -193,7 +193,8 @@ def results_kind(path) -> str | None:
             schema = str(f.attrs.get("schema", ""))
     except Exception:                # a damaged or foreign file: never replaced silently
         return "other"
-    if schema == "dc-twin-results":
+    from twin.outputs.results import SCHEMA_NAME   # noqa: PLC0415 (results imports this module)
+    if schema == SCHEMA_NAME:
         return "run"
     if schema.startswith("dc-twin/steady"):
         return "steady"

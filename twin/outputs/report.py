@@ -238,11 +238,15 @@ def run_charts(path) -> list[str]:
     power, PUE, rack inlets, renewable share (when the campus has renewable supply),
     outdoor temperatures."""
     import h5py
+
+    from twin.outputs.results import RunFile
     charts = []
     with h5py.File(path, "r") as f:
-        if "time_h" not in f:
+        rf = RunFile(f, path)
+        t = rf.time_h(None)
+        if t is None:
             return []
-        x = np.asarray(f["time_h"][...], dtype=float)
+        x = np.asarray(t, dtype=float)
         if x.size == 0:
             return []
         lo = float(x.min()) - 0.5 * (float(x[1] - x[0]) if x.size > 1 else 1.0)
@@ -255,22 +259,23 @@ def run_charts(path) -> list[str]:
         def chart(series, title, ylabel, **kw):
             charts.append(svg_line_chart(x, series, title, xlabel, ylabel, xticks=ticks, **kw))
 
-        def get(path_):
-            return np.asarray(f[path_][...], dtype=float) if path_ in f else None
+        def get(group, name):
+            v = rf.series(group, name)
+            return None if v is None else np.asarray(v, dtype=float)
 
-        power = [(lbl, v / 1e3) for lbl, v in (("IT", get("campus/it_power_w")),
-                                                ("facility", get("campus/facility_power_w")),
-                                                ("cooling", get("campus/cooling_power_w")))
+        power = [(lbl, v / 1e3) for lbl, v in (("IT", get("campus", "it_power_w")),
+                                                ("facility", get("campus", "facility_power_w")),
+                                                ("cooling", get("campus", "cooling_power_w")))
                  if v is not None]
         if power:
             chart(power, "Campus load [kW]", "kW")
-        pue = get("campus/pue")
+        pue = get("campus", "pue")
         if pue is not None:
             chart([("PUE", pue)], "PUE [-]", "")
-        inl = get("racks/inlet_temp_c")
+        inl = get("racks", "inlet_temp_c")
         if inl is not None and inl.ndim == 2 and inl.shape[1]:
             if inl.shape[1] <= 10:
-                names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["racks/rack"][...]]
+                names = rf.object_names("racks")
                 ser = [(names[k], inl[:, k]) for k in range(inl.shape[1])]
             else:
                 ser = [("hottest", inl.max(axis=1)), ("mean", inl.mean(axis=1)),
@@ -278,16 +283,16 @@ def run_charts(path) -> list[str]:
             chart(ser, "Rack inlet temperatures [degC]", "degC",
                   hlines=[(RECOMMENDED_MAX_C, f"recommended {RECOMMENDED_MAX_C:g} C", "#b36b00"),
                           (ALLOWABLE_MAX_C, f"allowable {ALLOWABLE_MAX_C:g} C", "#b30000")])
-        ren, load = get("power/renewable_supply_w"), get("power/facility_power_w")
+        ren, load = get("power", "renewable_supply_w"), get("power", "facility_power_w")
         if ren is not None and load is not None and np.nanmax(np.abs(ren), initial=0.0) > 0:
             share = np.where(load > 0, 100.0 * np.minimum(ren, load) / np.where(load > 0, load, 1),
                              np.nan)
             chart([("renewable share", share)], "Renewable share of the load [%]", "%",
                   yrange=(0.0, 100.0))
-        if "weather" in f:
-            wx = [(WEATHER_LABELS.get(k, k), np.asarray(ds[...], dtype=float))
-                  for k, ds in f["weather"].items()
-                  if k.endswith("_c") and ds.ndim == 1 and ds.shape[0] == x.size]
+        if "weather" in rf.series_groups():
+            wx = [(WEATHER_LABELS.get(k, k), np.asarray(v, dtype=float))
+                  for k, v in rf.group("weather")[0].items()
+                  if k.endswith("_c") and v.ndim == 1 and v.shape[0] == x.size]
             if wx:
                 chart(wx, "Outdoor [degC]", "degC")
     return charts

@@ -70,12 +70,12 @@ def load_result(path, hall: str | None = None, time_s: float | None = None) -> R
     """Read one hall of a result file (see the module docstring)."""
     import h5py
 
-    from twin.outputs.results import open_h5
+    from twin.outputs.results import RunFile, open_h5
     p = Path(path)
     f = open_h5(p, "write one with twin solve --out DIR")
     with f:
-        if f.attrs.get("schema") == "dc-twin-results":
-            view, text = _load_run(f, p, hall, time_s)
+        if RunFile.is_run(f):
+            view, text = _load_run(RunFile(f, p), hall, time_s)
             _attach_geometry(view, text)
             view.rack_inlet_c = _rack_inlets(view)
             return view
@@ -121,49 +121,36 @@ def load_result(path, hall: str | None = None, time_s: float | None = None) -> R
     return view
 
 
-def _text(v) -> str:
-    if hasattr(v, "shape") and getattr(v, "shape", None) == ():
-        v = v[()]
-    return v.decode() if isinstance(v, bytes) else str(v)
-
-
-def _load_run(f, p, hall, time_s):
-    """A ``twin run`` results file (:mod:`twin.outputs.results`): one 3D snapshot and the
-    series values of its step, as a steady-style summary."""
-    snaps = [(k, _text(g.attrs["hall"]), int(g.attrs["step"]), float(g.attrs["time_h"]))
-             for k, g in f.get("snapshots", {}).items()]
+def _load_run(rf, hall, time_s):
+    """A ``twin run`` results file (read through :class:`twin.outputs.results.RunFile`):
+    one 3D snapshot and the series values of its step, as a steady-style summary."""
+    p = rf.path
+    snaps = rf.snapshot_index()
     if not snaps:
         raise InputError(f"{p}: the run kept no 3D snapshot; run it with snapshots "
                          "(snapshot_times_h or snapshot_every_h) to view it")
-    halls = list(dict.fromkeys(s[1] for s in snaps))
+    halls = list(dict.fromkeys(s.hall for s in snaps))
     if hall is None:
         hall = halls[0]
     if hall not in halls:
         raise InputError(f"{p}: no snapshot of hall '{hall}'; halls with snapshots: "
                          + ", ".join(halls))
-    mine = [s for s in snaps if s[1] == hall]
+    mine = [s for s in snaps if s.hall == hall]
     if time_s is None:
-        key, _, step, t_h = mine[-1]
+        pick = mine[-1]
     else:
-        key, _, step, t_h = min(mine, key=lambda s: abs(s[3] * 3600.0 - time_s))
-    g = f["snapshots"][key]
-    grid = f["grids"][hall.replace("/", "_")]
-    centers = tuple(np.asarray(grid[k][...], dtype=float) for k in ("x_m", "y_m", "z_m"))
-    fields = {k: g[k][...] for k in ("temp_c", "u_m_s", "v_m_s", "w_m_s") if k in g}
+        pick = min(mine, key=lambda s: abs(s.time_h * 3600.0 - time_s))
+    step, t_h = pick.step, pick.time_h
+    snap = rf.snapshot(pick)
+    centers = tuple(np.asarray(snap.coords[k], dtype=float) for k in ("x_m", "y_m", "z_m"))
 
-    def col(group, name, labels_key):
-        if group not in f or name not in f[group]:
-            return None, None
-        names = [_text(x) for x in f[group][labels_key][...]]
-        halls_of = [_text(x) for x in f[group]["hall"][...]] if "hall" in f[group] else [hall] * len(names)
-        vals = np.asarray(f[group][name][step], dtype=float)
-        keep = [i for i, h in enumerate(halls_of) if h == hall]
-        return [names[i] for i in keep], vals[keep]
+    def col(group, name):
+        return rf.hall_row(group, name, step, hall)
 
-    names, tin = col("racks", "inlet_temp_c", "rack")
+    names, tin = col("racks", "inlet_temp_c")
     racks = []
     if names is not None:
-        extra = {k: col("racks", k, "rack")[1] for k in
+        extra = {k: col("racks", k)[1] for k in
                  ("inlet_max_c", "exhaust_temp_c", "airflow_m3_s", "heat_to_air_w")}
         for i, n in enumerate(names):
             def ex(k, i=i):
@@ -172,42 +159,36 @@ def _load_run(f, p, hall, time_s):
                           "intake_max_c": ex("inlet_max_c"), "exhaust_temp_c": ex("exhaust_temp_c"),
                           "flow_m3_s": ex("airflow_m3_s"), "air_heat_w": ex("heat_to_air_w")})
         racks.sort(key=lambda r: -r["intake_max_c"])
-    names, q = col("cooling_units", "heat_removed_w", "cooling_unit")
+    names, q = col("cooling_units", "heat_removed_w")
     units = []
     if names is not None:
-        extra = {k: col("cooling_units", k, "cooling_unit")[1] for k in
+        extra = {k: col("cooling_units", k)[1] for k in
                  ("supply_temp_c", "return_temp_c", "airflow_m3_s")}
         for i, n in enumerate(names):
             units.append({"name": n, "hall": hall, "heat_removed_w": float(q[i]),
                           **{k: float(extra[k][i]) if extra[k] is not None else float("nan")
                              for k in extra}})
-    units = [{"name": u["name"], "hall": hall, "heat_removed_w": u["heat_removed_w"],
-              "supply_temp_c": u["supply_temp_c"], "return_temp_c": u["return_temp_c"],
-              "airflow_m3_s": u["airflow_m3_s"]} for u in units]
-    hs = np.asarray(g["hot_spots"][...]).reshape(-1, 4) if "hot_spots" in g else np.zeros((0, 4))
-    settings = f["settings"].attrs if "settings" in f else {}
+    settings = rf.settings({})
     summary = {
-        "schema": _text(f.attrs.get("schema", "")), "kind": "run",
-        "facility": _text(f["facility"].attrs.get("source_path", "")) if "facility" in f else "",
+        "schema": str(rf.attr("schema", "")), "kind": "run",
+        "facility": rf.facility("source_path", ""),
         "hall": hall, "racks": racks, "cooling_units": units,
         "cells": int(np.prod([len(c) for c in centers])),
         "cell_m": float(settings["cell_m"]) if "cell_m" in settings else None,
-        "backend": _text(f.attrs.get("backend", "")), "step": step, "time_h": t_h,
+        "backend": str(rf.attr("backend", "")), "step": step, "time_h": t_h,
         "energy_budget": {"rack_heat_w": float(sum(r["air_heat_w"] for r in racks)),
                           "cooler_heat_w": float(sum(u["heat_removed_w"] for u in units))},
         "hot_spots": [{"temp_c": float(r[0]), "rack": "", "position_m": [float(x) for x in r[1:]]}
-                      for r in hs],
+                      for r in snap.hot_spots],
     }
-    if "summary" in f:
-        try:
-            summary["run"] = json.loads(_text(f["summary"]))
-        except ValueError:
-            pass
-    text = _text(f["facility"]["expanded_toml"]) if "facility" in f and \
-        "expanded_toml" in f["facility"] else ""
-    view = ResultView(p, hall, centers, fields, summary, time_s=t_h * 3600.0)
+    try:
+        summary["run"] = rf.summary()
+    except (KeyError, ValueError):          # no summary, or not JSON
+        pass
+    text = rf.facility("expanded_toml", "")
+    view = ResultView(p, hall, centers, snap.fields, summary, time_s=t_h * 3600.0)
     if time_s is not None:
-        _note_time(view, time_s, t_h * 3600.0, np.array([s[3] * 3600.0 for s in mine]),
+        _note_time(view, time_s, t_h * 3600.0, np.array([s.time_h * 3600.0 for s in mine]),
                    "; store more with twin run --snapshot-every")
     return view, text
 
