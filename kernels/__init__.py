@@ -1,8 +1,8 @@
 """Thermal core: buoyant incompressible airflow and heat on uniform 3D grids of data halls.
 
 One physics, several backends (Numba CPU, Numba CUDA, CuPy); see ``kernels/README.md``.
-Importing the package changes nothing; the CPU backend (``kernels.cpu``) configures
-Numba's threads when it is loaded.
+Importing the package (or any of its modules) changes nothing; the CPU backend configures
+Numba's threads when it is created (``kernels.cpu.prepare``).
 """
 from common.errors import (BackendUnavailable, DivergenceError, InputError, MemoryLimitError,
                            TwinError)

@@ -133,6 +133,7 @@ def _cpu_backend() -> Backend:
     import numba
 
     from . import cpu
+    cpu.prepare()       # Numba's wait policy and cache check, before its threads start
     return Backend(
         name="numba-cpu", xp=np, kernels=cpu,
         device=f"{platform.processor() or platform.machine()} ({cpu.threads()} threads)",

@@ -1,7 +1,14 @@
 """Numba CPU drivers: parallel loops over cells that call the pointwise functions.
 
 Every driver has the same name and argument list as its CUDA twin in
-``cuda_numba.py``; the solver calls them through the backend object.
+``cuda_numba.py``; the solver calls them through the backend object. The per-cell and
+per-item bodies are :mod:`kernels.pointwise`; the drivers loop, index and store.
+
+Loading this module changes nothing outside it: no environment variable is set and no
+file is touched (Numba's disk cache of each driver is only opened when the driver first
+compiles). :func:`prepare` readies the process, once: it is called when the
+``numba-cpu`` backend is created (``backend.get_backend``) and, for code that calls
+these drivers directly, at the first compilation of any of them.
 """
 from __future__ import annotations
 
@@ -9,30 +16,46 @@ import hashlib
 import os
 from pathlib import Path
 
-# Numba's OpenMP layer busy-waits between parallel regions; on a shared or small machine
-# that costs ~8 ms per region (benchmarks/results/cpu-2026-11-23.md). Threads that sleep
-# instead cost ~20 us. Set before Numba starts its thread pool (the first parallel loop,
-# after this module is loaded); a user's own setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import numba
 import numpy as np
 from llvmlite import ir
 from numba import njit, prange, types
 from numba.core import cgutils
+from numba.core.caching import FunctionCache
 from numba.extending import intrinsic
 
 from . import pointwise
 from .pointwise import const
 
+_prepared = False
+
+
+def prepare() -> None:
+    """Ready this process for the CPU drivers (once; later calls do nothing).
+
+    * Numba's OpenMP layer busy-waits between parallel regions; on a shared or small
+      machine that costs ~8 ms per region (benchmarks/results/cpu-2026-11-23.md). Threads
+      that sleep instead cost ~20 us. ``OMP_WAIT_POLICY=PASSIVE`` is set here, before
+      Numba starts its thread pool (its first parallel loop, or ``threads()``); a user's
+      own setting wins.
+    * Stale cached machine code is dropped (:func:`_drop_stale_cache`) before any driver
+      reads the cache.
+    """
+    global _prepared
+    if _prepared:
+        return
+    _prepared = True
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    _drop_stale_cache()
+
 
 def _drop_stale_cache() -> None:
     """Forget this module's cached machine code when ``pointwise.py`` has changed.
 
-    Numba's disk cache (``cache=True``) stamps a kernel with its own source file only; the
-    pointwise functions it inlines live in ``pointwise.py``, so an edit there would
-    otherwise leave stale kernels in ``__pycache__``. A digest of that file is kept next
-    to the cache; when it differs, this module's cache entries are removed and rebuilt.
+    Numba's disk cache stamps a kernel with its own source file only; the pointwise
+    functions it inlines live in ``pointwise.py``, so an edit there would otherwise leave
+    stale kernels in ``__pycache__``. A digest of that file is kept next to the cache;
+    when it differs, this module's cache entries are removed and rebuilt.
     """
     here = Path(__file__).resolve().parent
     cache = here / "__pycache__"
@@ -47,6 +70,57 @@ def _drop_stale_cache() -> None:
         stamp.write_text(digest + "\n")
     except OSError:
         pass        # a read-only install: Numba then caches in its user-wide folder
+
+
+class _PreparedCache:
+    """Numba's disk cache of one driver (what ``cache=True`` gives), opened at the
+    driver's first compilation, after :func:`prepare`.
+
+    ``cache=True`` opens the cache when the function is decorated, which creates the
+    cache folder and probes it with a file: a side effect of importing this module, and
+    before :func:`prepare` could check the cache. This stand-in has the interface the
+    dispatcher calls (``numba.core.caching._Cache``) and opens the real cache on first
+    use.
+    """
+
+    def __init__(self, py_func):
+        self._py_func = py_func
+        self._cache = None
+
+    def _open(self):
+        if self._cache is None:
+            prepare()
+            self._cache = FunctionCache(self._py_func)
+        return self._cache
+
+    @property
+    def cache_path(self):
+        return self._open().cache_path
+
+    def load_overload(self, sig, target_context):
+        return self._open().load_overload(sig, target_context)
+
+    def save_overload(self, sig, data):
+        self._open().save_overload(sig, data)
+
+    def enable(self):
+        self._open().enable()
+
+    def disable(self):
+        self._open().disable()
+
+    def flush(self):
+        self._open().flush()
+
+
+def _jit(**options):
+    """``numba.njit(**options)`` with a disk cache opened at first use
+    (:class:`_PreparedCache`), as ``cache=True`` would give one."""
+    def decorate(fn):
+        dispatcher = njit(**options)(fn)
+        dispatcher._cache = _PreparedCache(dispatcher.py_func)
+        return dispatcher
+    return decorate
 
 
 @intrinsic
@@ -70,28 +144,40 @@ def assume_nonneg(typingctx, x):
     return x(x), codegen
 
 
-_drop_stale_cache()
-_P = pointwise.build(njit(inline="always", cache=True, error_model="numpy"),
-                     nonneg=assume_nonneg)
+_P = pointwise.build(_jit(inline="always", error_model="numpy"), nonneg=assume_nonneg)
 at = _P.at
 nn = assume_nonneg
 momentum_rate = _P.momentum_rate
 component = _P.component
 temperature_rate = _P.temperature_rate
 face_open = _P.face_open
-divergence_at = _P.divergence
 laplacian_at = _P.laplacian
-chen_xu_nut = _P.chen_xu_nut
-speed_at_centre = _P.speed_at_centre
-advection_rate = _P.advection_rate
+fluid_divergence = _P.fluid_divergence
+eddy_viscosity = _P.eddy_viscosity
+masked_difference = _P.masked_difference
+masked_shifted = _P.masked_shifted
+fluid_only = _P.fluid_only
+cg_direction = _P.cg_direction
+box_scaled = _P.box_scaled
+product64 = _P.product64
+fluid_value64 = _P.fluid_value64
+abs_diff64 = _P.abs_diff64
+advection_rate64 = _P.advection_rate64
+cg_advance = _P.cg_advance
+resisted = _P.resisted
+port_heat = _P.port_heat
+source_heat = _P.source_heat
+intake_sample = _P.intake_sample
+restricted = _P.restricted
+prolonged = _P.prolonged
 
 #: Numba options of every parallel driver. ``error_model="numpy"``: a float division by
 #: zero gives inf/NaN (caught by the solver's divergence check) instead of a test and a
 #: Python exception per division; those tests kept LLVM from vectorising the loops.
-_PAR = dict(parallel=True, cache=True, error_model="numpy")
+_PAR = dict(parallel=True, error_model="numpy")
 
 
-@njit(inline="always", cache=True, error_model="numpy")
+@_jit(inline="always", error_model="numpy")
 def _predict_face(c, i, j, k, q, u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
                   bc_slip, bc_uw, dt, k_inner):
     """``out = q + dt * rate`` at interior face ``(i, j, k)`` of component ``c`` where the
@@ -113,7 +199,7 @@ def _make_predict(c):
     its own axis, which needs no clamp, so one loop serves.
     """
 
-    @njit(**_PAR)
+    @_jit(**_PAR)
     def predict(u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw, dt):
         q = component(c, u, v, w)
         n0, n1, n2 = out.shape
@@ -151,30 +237,24 @@ def predict_velocity(c, u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref
     _PREDICT[c](u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw, dt)
 
 
-@njit(cache=True)
+@_jit()
 def apply_resistance(q, faces, k_loss, d, dt):
     """Implicit quadratic loss on listed faces: ``q /= 1 + dt * K * |q| / (2 d)``."""
     for n in range(faces.shape[0]):
-        i = faces[n, 0]
-        j = faces[n, 1]
-        k = faces[n, 2]
-        qq = q[i, j, k]
-        q[i, j, k] = qq / (const(q, 1.0) + dt * k_loss[n] * abs(qq) / (const(q, 2.0) * d))
+        i, j, k, x = resisted(n, q, faces, k_loss, d, dt)
+        q[i, j, k] = x
 
 
-@njit(**_PAR)
+@_jit(**_PAR)
 def divergence(out, u, v, w, solid, dx, dy, dz):
     n0, n1, n2 = out.shape
     for i in prange(n0):
         for j in range(n1):
             for k in range(n2):
-                if (solid[i, j, k] & 1) == 0:
-                    out[i, j, k] = divergence_at(i, j, k, u, v, w, dx, dy, dz)
-                else:
-                    out[i, j, k] = 0.0
+                out[i, j, k] = fluid_divergence(i, j, k, u, v, w, solid, dx, dy, dz)
 
 
-@njit(**_PAR)
+@_jit(**_PAR)
 def laplacian(out, phi, solid, dx, dy, dz):
     """Masked Laplacian (:func:`kernels.pointwise.laplacian`), 0 in solid cells."""
     n0, n1, n2 = out.shape
@@ -197,7 +277,7 @@ def _make_correct(c):
     core: 0.25 ms with the face range and both cells tested per face, 0.16 ms this way).
     """
 
-    @njit(**_PAR)
+    @_jit(**_PAR)
     def correct(q, phi, solid, d):
         n0, n1, n2 = q.shape
         e0 = 1 if c == 0 else 0
@@ -220,7 +300,7 @@ def correct_velocity(c, q, phi, solid, d):
     _CORRECT[c](q, phi, solid, d)
 
 
-@njit(**_PAR)
+@_jit(**_PAR)
 def temperature_step(Tn, T, u, v, w, nut, solid, dx, dy, dz, alpha, inv_prt, bc_hk, bc_tb,
                      dt):
     """``Tn = T + dt * rate`` in fluid cells, ``T`` in the others. One formula for every
@@ -236,66 +316,51 @@ def temperature_step(Tn, T, u, v, w, nut, solid, dx, dy, dz, alpha, inv_prt, bc_
                 Tn[i, j, k] = T[i, j, k] + (dt * rate if (solid[i, j, k] & 1) == 0 else zero)
 
 
-@njit(**_PAR)
+@_jit(**_PAR)
 def update_nut(nut, u, v, w, walldist, nu_t_const, model):
     """model 0 laminar, 1 constant, 2 Chen-Xu."""
     n0, n1, n2 = nut.shape
     for i in prange(n0):
         for j in range(n1):
             for k in range(n2):
-                if model == 2:
-                    nut[i, j, k] = chen_xu_nut(i, j, k, u, v, w, walldist)
-                elif model == 1:
-                    nut[i, j, k] = nu_t_const
-                else:
-                    nut[i, j, k] = 0.0
+                nut[i, j, k] = eddy_viscosity(i, j, k, u, v, w, walldist, nu_t_const, model)
 
 
-@njit(cache=True)
+@_jit()
 def port_intake_stats(T, pf_cell, pf_dev, pf_role, sums, maxs):
     """Per device: sum and max of the temperature over its intake-port cells."""
     for d in range(sums.shape[0]):
         sums[d] = 0.0
         maxs[d] = -1e30
     for n in range(pf_cell.shape[0]):
-        if pf_role[n] == 0:
-            t = T[pf_cell[n, 0], pf_cell[n, 1], pf_cell[n, 2]]
-            d = pf_dev[n]
+        d, t = intake_sample(n, T, pf_cell, pf_dev, pf_role)
+        if d >= 0:
             sums[d] += t
             if t > maxs[d]:
                 maxs[d] = t
 
 
-@njit(cache=True)
+@_jit()
 def apply_ports(Tn, T, pf_cell, pf_dev, pf_role, pf_rate, dev_tout, dt):
-    """Advective heat through device ports.
-
-    ``pf_rate`` is the face speed over the cell length along the port axis [1/s]:
-    intake faces carry the cell's temperature out, exhaust faces bring in the device's
-    outlet temperature.
-    """
+    """Advective heat through device ports (:func:`kernels.pointwise.port_heat`)."""
     for n in range(pf_cell.shape[0]):
-        i = pf_cell[n, 0]
-        j = pf_cell[n, 1]
-        k = pf_cell[n, 2]
-        if pf_role[n] == 0:
-            Tn[i, j, k] -= dt * pf_rate[n] * T[i, j, k]
-        else:
-            Tn[i, j, k] += dt * pf_rate[n] * dev_tout[pf_dev[n]]
+        i, j, k, x = port_heat(n, T, pf_cell, pf_dev, pf_role, pf_rate, dev_tout, dt)
+        Tn[i, j, k] += x
 
 
-@njit(cache=True)
+@_jit()
 def apply_sources(Tn, src_cell, src_rate, dt):
     """Volumetric heat: ``src_rate`` is W / (rho cp V) [K/s] per listed cell."""
     for n in range(src_cell.shape[0]):
-        Tn[src_cell[n, 0], src_cell[n, 1], src_cell[n, 2]] += dt * src_rate[n]
+        i, j, k, x = source_heat(n, src_cell, src_rate, dt)
+        Tn[i, j, k] += x
 
 
 #: Pieces of a flat reduction (``dot``, ``max_abs``): a few per thread for any core count.
 REDUCE_CHUNKS = 64
 
 
-@njit(cache=True, error_model="numpy")
+@_jit(error_model="numpy")
 def _dot_piece(a, b, lo, hi):
     """``sum a[lo:hi] * b[lo:hi]`` in float64 with four partial sums: independent adds
     that the CPU overlaps (a single running sum waits on each add)."""
@@ -305,18 +370,18 @@ def _dot_piece(a, b, lo, hi):
     s3 = 0.0
     n = lo
     while n + 4 <= hi:
-        s0 += np.float64(a[n]) * np.float64(b[n])
-        s1 += np.float64(a[n + 1]) * np.float64(b[n + 1])
-        s2 += np.float64(a[n + 2]) * np.float64(b[n + 2])
-        s3 += np.float64(a[n + 3]) * np.float64(b[n + 3])
+        s0 += product64(a[n], b[n])
+        s1 += product64(a[n + 1], b[n + 1])
+        s2 += product64(a[n + 2], b[n + 2])
+        s3 += product64(a[n + 3], b[n + 3])
         n += 4
     while n < hi:
-        s0 += np.float64(a[n]) * np.float64(b[n])
+        s0 += product64(a[n], b[n])
         n += 1
     return (s0 + s1) + (s2 + s3)
 
 
-@njit(**_PAR)
+@_jit(**_PAR)
 def _dot_flat(a, b):
     n = a.size
     per = (n + REDUCE_CHUNKS - 1) // REDUCE_CHUNKS
@@ -331,30 +396,28 @@ def dot(a, b):
     return _dot_flat(a.reshape(-1), b.reshape(-1))
 
 
-@njit(**_PAR)
+@_jit(**_PAR)
 def cg_update_xr(x, r, p, Ap, alpha):
-    """x += alpha p; r -= alpha Ap; return (r.r, max|r|)."""
+    """x += alpha p; r -= alpha Ap; return r.r (summed in float64)."""
     n0, n1, n2 = x.shape
     s = 0.0
     for i in prange(n0):
         for j in range(n1):
             for k in range(n2):
-                x[i, j, k] += alpha * p[i, j, k]
-                r[i, j, k] -= alpha * Ap[i, j, k]
-                s += np.float64(r[i, j, k]) * np.float64(r[i, j, k])
+                s += cg_advance(i, j, k, x, r, p, Ap, alpha)
     return s
 
 
-@njit(**_PAR)
+@_jit(**_PAR)
 def cg_update_p(p, z, beta):
     n0, n1, n2 = p.shape
     for i in prange(n0):
         for j in range(n1):
             for k in range(n2):
-                p[i, j, k] = z[i, j, k] + beta * p[i, j, k]
+                p[i, j, k] = cg_direction(i, j, k, p, z, beta)
 
 
-@njit(**_PAR)
+@_jit(**_PAR)
 def max_abs_diff(a, b):
     """max |a - b|; NaN if either holds a NaN (a prange max reduction would drop it)."""
     n0, n1, n2 = a.shape
@@ -364,7 +427,7 @@ def max_abs_diff(a, b):
         mi = 0.0
         for j in range(n1):
             for k in range(n2):
-                v = abs(a[i, j, k] - b[i, j, k])
+                v = abs_diff64(i, j, k, a, b)
                 if v != v:
                     bad[i] = True
                 elif v > mi:
@@ -375,7 +438,7 @@ def max_abs_diff(a, b):
     return m.max()
 
 
-@njit(cache=True, error_model="numpy")
+@_jit(error_model="numpy")
 def _max_bits_piece(b, lo, hi, mask):
     m = b.dtype.type(0)
     for n in range(lo, hi):
@@ -384,7 +447,7 @@ def _max_bits_piece(b, lo, hi, mask):
     return m
 
 
-@njit(**_PAR)
+@_jit(**_PAR)
 def _max_bits(b, mask):
     n = b.size
     per = (n + REDUCE_CHUNKS - 1) // REDUCE_CHUNKS
@@ -417,7 +480,7 @@ def max_abs(a):
     return float(np.array(m, dtype=itype).view(a.dtype))
 
 
-@njit(**_PAR)
+@_jit(**_PAR)
 def max_advection_rate(u, v, w, idx, idy, idz):
     """Largest advective Courant rate of any cell or momentum control volume [1/s]
     (``pointwise.advection_rate``); ``idx`` = 1 / dx and so on. NaN if a face holds one
@@ -429,7 +492,7 @@ def max_advection_rate(u, v, w, idx, idy, idz):
         mi = 0.0
         for j in range(n1):
             for k in range(n2):
-                r = advection_rate(i, j, k, u, v, w, idx, idy, idz)
+                r = advection_rate64(i, j, k, u, v, w, idx, idy, idz)
                 if r != r:
                     bad[i] = True
                 elif r > mi:
@@ -440,58 +503,50 @@ def max_advection_rate(u, v, w, idx, idy, idz):
     return m.max()
 
 
-@njit(**_PAR)
+@_jit(**_PAR)
 def masked_sum(a, solid):
     n0, n1, n2 = a.shape
     s = 0.0
     for i in prange(n0):
         for j in range(n1):
             for k in range(n2):
-                if (solid[i, j, k] & 1) == 0:
-                    s += a[i, j, k]
+                s += fluid_value64(i, j, k, a, solid)
     return s
 
 
-@njit(**_PAR)
+@_jit(**_PAR)
 def masked_shift(a, solid, shift):
     n0, n1, n2 = a.shape
     for i in prange(n0):
         for j in range(n1):
             for k in range(n2):
-                if (solid[i, j, k] & 1) == 0:
-                    a[i, j, k] -= shift
-                else:
-                    a[i, j, k] = 0.0
+                a[i, j, k] = masked_shifted(i, j, k, a, solid, shift)
 
 
 def threads() -> int:
     return numba.get_num_threads()
 
 
-@njit(**_PAR)
+@_jit(**_PAR)
 def cg_residual_inplace(r, Ax, solid):
     """r = r - Ax on fluid cells, 0 on solid cells."""
     n0, n1, n2 = r.shape
     for i in prange(n0):
         for j in range(n1):
             for k in range(n2):
-                if (solid[i, j, k] & 1) == 0:
-                    r[i, j, k] -= Ax[i, j, k]
-                else:
-                    r[i, j, k] = 0.0
+                r[i, j, k] = masked_difference(i, j, k, r, Ax, solid)
 
 
-@njit(**_PAR)
+@_jit(**_PAR)
 def mask_solid(a, solid):
     n0, n1, n2 = a.shape
     for i in prange(n0):
         for j in range(n1):
             for k in range(n2):
-                if (solid[i, j, k] & 1) != 0:
-                    a[i, j, k] = 0.0
+                a[i, j, k] = fluid_only(i, j, k, a, solid)
 
 
-@njit(cache=True)
+@_jit()
 def coarse_restrict(r, agg, rc):
     """``rc[a] = sum of r over the cells of aggregate a`` (flat views; ``agg < 0``: solid).
 
@@ -501,22 +556,22 @@ def coarse_restrict(r, agg, rc):
     for a in range(rc.shape[0]):
         rc[a] = 0.0
     for n in range(r.shape[0]):
-        a = agg[n]
+        a, x = restricted(n, r, agg)
         if a >= 0:
-            rc[a] += r[n]
+            rc[a] += x
 
 
-@njit(**_PAR)
+@_jit(**_PAR)
 def coarse_prolong_add(out, agg, xc):
     """``out += xc[aggregate of each cell]`` on fluid cells (flat views)."""
     for n in prange(out.shape[0]):
-        a = agg[n]
+        a, x = prolonged(n, agg, xc)
         if a >= 0:
-            out[n] += xc[a]
+            out[n] += x
 
 
 # ----------------------------------------------------------------------------- box solve
-@njit(**_PAR)
+@_jit(**_PAR)
 def box_scale(h, ex, ey, ez):
     """``h /= ex[i] + ey[j] + ez[k]`` (0 where the sum is 0: the mean mode), in place.
 
@@ -528,15 +583,13 @@ def box_scale(h, ex, ey, ez):
     with one transform axis fewer.
     """
     n0, n1, n2 = h.shape
-    zero = const(h, 0.0)
     for i in prange(n0):
         for j in range(n1):
             for k in range(n2):
-                s = ex[i] + ey[j] + ez[k]
-                h[i, j, k] = h[i, j, k] / s if s != zero else zero
+                h[i, j, k] = box_scaled(i, j, k, h, ex, ey, ez)
 
 
-@njit(**_PAR)
+@_jit(**_PAR)
 def box_solve_x(h, ey, ez, dx):
     """Solve the Neumann box Laplacian along axis 0 in the DCT basis of axes 1 and 2.
 

@@ -1,11 +1,15 @@
 """Numba CUDA drivers: one GPU thread per cell or face, calling the pointwise functions.
 
-The per-cell physics is :mod:`kernels.pointwise`, compiled here as CUDA device functions;
-the kernels below only index, bounds-check and store, and mirror the Numba CPU drivers of
-:mod:`kernels.cpu` expression for expression (``cpu.py`` is their reference in
-``tests/parity``). :class:`NumbaCudaKernels` exposes them with the CPU drivers' names and
-argument lists; drivers that return a value on the CPU (``dot``, ``max_abs``,
-``cg_update_xr``, ...) return a Python float.
+The per-cell physics and the per-item body of every stage are :mod:`kernels.pointwise`,
+compiled here as CUDA device functions: the functions the Numba CPU drivers of
+:mod:`kernels.cpu` call (``cpu.py`` is the reference in ``tests/parity``). The kernels only
+loop, index and store: three skeletons close over a pointwise item, as ``_make_predict(c)``
+closes over ``c`` -- ``_cells`` stores the item's value in every cell (or face) of the
+output, unchanged ones included; ``_scatter`` stores or adds it (atomically) into the cell
+a listed row names; ``_reduction`` sums or maxes it -- and each kernel is a one-line stub that
+names its arguments and hands them on as a tuple. :class:`NumbaCudaKernels` exposes them
+with the CPU drivers' names and argument lists; drivers that return a value on the CPU
+(``dot``, ``max_abs``, ``cg_update_xr``, ...) return a Python float.
 
 Launch layout
     Every kernel is a 1D launch over the flattened C-order index ``n = (i*n1 + j)*n2 + k``
@@ -61,7 +65,6 @@ from numba import config, cuda, float64
 from common.errors import InputError
 
 from . import pointwise
-from .pointwise import const
 
 #: Largest block (and the shared-memory size of the block reductions).
 MAX_THREADS = 256
@@ -81,14 +84,9 @@ def device_jit():
 
 _dev = device_jit()
 _P = pointwise.build(_dev)
-momentum_rate = _P.momentum_rate
-component = _P.component
-temperature_rate = _P.temperature_rate
-face_open = _P.face_open
-divergence_at = _P.divergence
-laplacian_at = _P.laplacian
-chen_xu_nut = _P.chen_xu_nut
-advection_rate = _P.advection_rate
+component, face_open, fluid = _P.component, _P.face_open, _P.fluid
+momentum_rate, temperature_rate = _P.momentum_rate, _P.temperature_rate
+intake_sample, restricted, prolonged = _P.intake_sample, _P.restricted, _P.prolonged
 
 
 @_dev
@@ -100,30 +98,18 @@ def _ijk(n, n1, n2):
 
 
 @_dev
-def _block_sum(sm, val):
-    """Sum of ``val`` over the block (valid in every thread). Block size: a power of two."""
+def _block_reduce(sm, val, is_max):
+    """Sum (or, ``is_max``, maximum) of ``val`` over the block, valid in every thread.
+    Block size: a power of two."""
     t = cuda.threadIdx.x
     sm[t] = val
     cuda.syncthreads()
     s = cuda.blockDim.x // 2
     while s > 0:
         if t < s:
-            sm[t] += sm[t + s]
-        cuda.syncthreads()
-        s //= 2
-    return sm[0]
-
-
-@_dev
-def _block_max(sm, val):
-    """Maximum of ``val`` over the block (valid in every thread). Block size: a power of two."""
-    t = cuda.threadIdx.x
-    sm[t] = val
-    cuda.syncthreads()
-    s = cuda.blockDim.x // 2
-    while s > 0:
-        if t < s:
-            if sm[t + s] > sm[t]:
+            if not is_max:
+                sm[t] += sm[t + s]
+            elif sm[t + s] > sm[t]:
                 sm[t] = sm[t + s]
         cuda.syncthreads()
         s //= 2
@@ -145,26 +131,97 @@ def _finish(buf, slot, val, is_max, nan):
             buf[1 - slot, 1] = 0.0
 
 
+# ----------------------------------------------------------------------------- skeletons
+def _cells(item):
+    """Device loop ``run(out, args)``: ``out[i, j, k] = item(i, j, k, *args)`` for every
+    cell (or face) of ``out``, one thread each, with the grid stride."""
+
+    @_dev
+    def run(out, args):
+        n0, n1, n2 = out.shape
+        n = cuda.grid(1)
+        while n < n0 * n1 * n2:
+            i, j, k = _ijk(n, n1, n2)
+            out[i, j, k] = item(i, j, k, *args)
+            n += cuda.gridsize(1)
+    return run
+
+
+def _scatter(item, add):
+    """Device loop ``run(out, rows, args)`` over the rows of a list: ``i, j, k, x =
+    item(n, *args)``, then ``out[i, j, k] += x`` (``add``; atomic, as rows may share a
+    cell) or ``out[i, j, k] = x``."""
+
+    @_dev
+    def run(out, rows, args):
+        n = cuda.grid(1)
+        while n < rows:
+            i, j, k, x = item(n, *args)
+            if add:
+                cuda.atomic.add(out, (i, j, k), x)
+            else:
+                out[i, j, k] = x
+            n += cuda.gridsize(1)
+    return run
+
+
+def _reduction(item, is_max, keep_nan=True):
+    """Device loop ``run(shape, args, buf, slot)``: the float64 sum (``is_max`` False) or
+    maximum of ``item(i, j, k, *args)`` over the cells of ``shape``, folded into
+    ``buf[slot]`` (:func:`_finish`). A maximum raises the NaN flag when an item is NaN,
+    unless ``keep_nan`` is False (NaNs are then ignored)."""
+
+    @_dev
+    def run(shape, args, buf, slot):
+        sm = cuda.shared.array(MAX_THREADS, float64)
+        n0, n1, n2 = shape
+        acc = 0.0
+        nan = False
+        n = cuda.grid(1)
+        while n < n0 * n1 * n2:
+            i, j, k = _ijk(n, n1, n2)
+            x = item(i, j, k, *args)
+            if not is_max:
+                acc += x
+            elif x != x:
+                nan = True
+            elif x > acc:
+                acc = x
+            n += cuda.gridsize(1)
+        _finish(buf, slot, _block_reduce(sm, acc, is_max), is_max, keep_nan and nan)
+    return run
+
+
+#: The launch functions by name, for tests that compile them for a GPU architecture
+#: without one.
+KERNELS = {}
+
+
+def _kernel(name, stub):
+    """``cuda.jit(stub)`` for a one-line stub, named ``name`` (in the PTX and profilers),
+    listed in :data:`KERNELS`."""
+    stub.__name__ = stub.__qualname__ = name
+    KERNELS[name] = cuda.jit(stub)
+    return KERNELS[name]
+
+
 # ----------------------------------------------------------------------------- momentum
 def _make_predict(c):
     """Predictor for component ``c`` with ``c`` a compile-time constant."""
 
+    @_dev
+    def item(i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw, dt):
+        q = component(c, u, v, w)
+        f = i if c == 0 else (j if c == 1 else k)
+        if f >= 1 and f <= solid.shape[c] - 1 and face_open(c, i, j, k, solid):
+            return q[i, j, k] + dt * momentum_rate(c, i, j, k, u, v, w, nut, T, solid, dx, dy,
+                                                   dz, nu, gbeta, tref, bc_slip, bc_uw, False)
+        return q[i, j, k]
+    run = _cells(item)
+
     @cuda.jit
     def predict(u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw, dt):
-        q = component(c, u, v, w)
-        n0, n1, n2 = out.shape
-        nc = solid.shape[c]
-        n = cuda.grid(1)
-        while n < n0 * n1 * n2:
-            i, j, k = _ijk(n, n1, n2)
-            f = i if c == 0 else (j if c == 1 else k)
-            if f >= 1 and f <= nc - 1 and face_open(c, i, j, k, solid):
-                out[i, j, k] = q[i, j, k] + dt * momentum_rate(
-                    c, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
-                    bc_slip, bc_uw, False)
-            else:
-                out[i, j, k] = q[i, j, k]
-            n += cuda.gridsize(1)
+        run(out, (u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw, dt))
     return predict
 
 
@@ -174,17 +231,18 @@ def _make_correct(c):
     e1 = 1 if c == 1 else 0
     e2 = 1 if c == 2 else 0
 
+    @_dev
+    def item(i, j, k, q, phi, solid, d):
+        f = i if c == 0 else (j if c == 1 else k)
+        x = q[i, j, k]
+        if f >= 1 and f <= solid.shape[c] - 1 and face_open(c, i, j, k, solid):
+            return x - (phi[i, j, k] - phi[i - e0, j - e1, k - e2]) / d
+        return x
+    run = _cells(item)
+
     @cuda.jit
     def correct(q, phi, solid, d):
-        n0, n1, n2 = q.shape
-        nc = solid.shape[c]
-        n = cuda.grid(1)
-        while n < n0 * n1 * n2:
-            i, j, k = _ijk(n, n1, n2)
-            f = i if c == 0 else (j if c == 1 else k)
-            if f >= 1 and f <= nc - 1 and face_open(c, i, j, k, solid):
-                q[i, j, k] -= (phi[i, j, k] - phi[i - e0, j - e1, k - e2]) / d
-            n += cuda.gridsize(1)
+        run(q, (q, phi, solid, d))
     return correct
 
 
@@ -192,236 +250,78 @@ _PREDICT = (_make_predict(0), _make_predict(1), _make_predict(2))
 _CORRECT = (_make_correct(0), _make_correct(1), _make_correct(2))
 
 
-@cuda.jit
-def _apply_resistance(q, faces, k_loss, d, dt):
-    n = cuda.grid(1)
-    while n < faces.shape[0]:
-        i = faces[n, 0]
-        j = faces[n, 1]
-        k = faces[n, 2]
-        qq = q[i, j, k]
-        q[i, j, k] = qq / (const(q, 1.0) + dt * k_loss[n] * abs(qq) / (const(q, 2.0) * d))
-        n += cuda.gridsize(1)
+_resist_rows = _scatter(_P.resisted, add=False)
+_apply_resistance = _kernel("apply_resistance", lambda q, faces, k_loss, d, dt:
+                            _resist_rows(q, faces.shape[0], (q, faces, k_loss, d, dt)))
 
 
-# ----------------------------------------------------------------------------- pressure
-@cuda.jit
-def _divergence(out, u, v, w, solid, dx, dy, dz):
-    n0, n1, n2 = out.shape
-    n = cuda.grid(1)
-    while n < n0 * n1 * n2:
-        i, j, k = _ijk(n, n1, n2)
-        if (solid[i, j, k] & 1) == 0:
-            out[i, j, k] = divergence_at(i, j, k, u, v, w, dx, dy, dz)
-        else:
-            out[i, j, k] = 0.0
-        n += cuda.gridsize(1)
+# ----------------------------------------------------------------------------- cell updates
+@_dev
+def _temperature_item(i, j, k, T, u, v, w, nut, solid, dx, dy, dz, alpha, inv_prt, bc_hk,
+                      bc_tb, dt):
+    if fluid(solid, i, j, k):
+        return T[i, j, k] + dt * temperature_rate(i, j, k, u, v, w, nut, T, solid, dx, dy, dz,
+                                                  alpha, inv_prt, bc_hk, bc_tb)
+    return T[i, j, k]
 
 
-@cuda.jit
-def _laplacian(out, phi, solid, cx, cy, cz):
-    """``cx`` = 1 / dx**2 and so on (the driver computes them once, in the field type)."""
-    n0, n1, n2 = out.shape
-    n = cuda.grid(1)
-    while n < n0 * n1 * n2:
-        i, j, k = _ijk(n, n1, n2)
-        out[i, j, k] = laplacian_at(i, j, k, phi, solid, cx, cy, cz)
-        n += cuda.gridsize(1)
-
-
-@cuda.jit
-def _cg_residual_inplace(r, Ax, solid):
-    n0, n1, n2 = r.shape
-    n = cuda.grid(1)
-    while n < n0 * n1 * n2:
-        i, j, k = _ijk(n, n1, n2)
-        if (solid[i, j, k] & 1) == 0:
-            r[i, j, k] -= Ax[i, j, k]
-        else:
-            r[i, j, k] = 0.0
-        n += cuda.gridsize(1)
-
-
-@cuda.jit
-def _mask_solid(a, solid):
-    n0, n1, n2 = a.shape
-    n = cuda.grid(1)
-    while n < n0 * n1 * n2:
-        i, j, k = _ijk(n, n1, n2)
-        if (solid[i, j, k] & 1) != 0:
-            a[i, j, k] = 0.0
-        n += cuda.gridsize(1)
-
-
-@cuda.jit
-def _masked_shift(a, solid, shift):
-    n0, n1, n2 = a.shape
-    n = cuda.grid(1)
-    while n < n0 * n1 * n2:
-        i, j, k = _ijk(n, n1, n2)
-        if (solid[i, j, k] & 1) == 0:
-            a[i, j, k] -= shift
-        else:
-            a[i, j, k] = 0.0
-        n += cuda.gridsize(1)
-
-
-@cuda.jit
-def _cg_update_p(p, z, beta):
-    n0, n1, n2 = p.shape
-    n = cuda.grid(1)
-    while n < n0 * n1 * n2:
-        i, j, k = _ijk(n, n1, n2)
-        p[i, j, k] = z[i, j, k] + beta * p[i, j, k]
-        n += cuda.gridsize(1)
-
+_div_cells = _cells(_P.fluid_divergence)
+_divergence = _kernel("divergence", lambda out, u, v, w, solid, dx, dy, dz:
+                      _div_cells(out, (u, v, w, solid, dx, dy, dz)))
+_lap_cells = _cells(_P.laplacian)       # cx = 1 / dx**2 and so on, in the field type
+_laplacian = _kernel("laplacian", lambda out, phi, solid, cx, cy, cz:
+                     _lap_cells(out, (phi, solid, cx, cy, cz)))
+_diff_cells = _cells(_P.masked_difference)
+_cg_residual_inplace = _kernel("cg_residual_inplace", lambda r, Ax, solid:
+                               _diff_cells(r, (r, Ax, solid)))
+_mask_cells = _cells(_P.fluid_only)
+_mask_solid = _kernel("mask_solid", lambda a, solid: _mask_cells(a, (a, solid)))
+_shift_cells = _cells(_P.masked_shifted)
+_masked_shift = _kernel("masked_shift", lambda a, solid, shift:
+                        _shift_cells(a, (a, solid, shift)))
+_p_cells = _cells(_P.cg_direction)
+_cg_update_p = _kernel("cg_update_p", lambda p, z, beta: _p_cells(p, (p, z, beta)))
+_nut_cells = _cells(_P.eddy_viscosity)
+_update_nut = _kernel("update_nut", lambda nut, u, v, w, walldist, nu_t_const, model:
+                      _nut_cells(nut, (u, v, w, walldist, nu_t_const, model)))
+_box_cells = _cells(_P.box_scaled)
+_box_scale = _kernel("box_scale", lambda h, ex, ey, ez: _box_cells(h, (h, ex, ey, ez)))
+_t_cells = _cells(_temperature_item)
+_temperature_step = _kernel(
+    "temperature_step", lambda Tn, T, u, v, w, nut, solid, dx, dy, dz, alpha, inv_prt, bc_hk,
+    bc_tb, dt: _t_cells(Tn, (T, u, v, w, nut, solid, dx, dy, dz, alpha, inv_prt, bc_hk, bc_tb,
+                             dt)))
 
 # ----------------------------------------------------------------------------- reductions
-@cuda.jit
-def _cg_update_xr(x, r, p, Ap, alpha, buf, slot):
-    sm = cuda.shared.array(MAX_THREADS, float64)
-    n0, n1, n2 = x.shape
-    acc = 0.0
-    n = cuda.grid(1)
-    while n < n0 * n1 * n2:
-        i, j, k = _ijk(n, n1, n2)
-        x[i, j, k] += alpha * p[i, j, k]
-        r[i, j, k] -= alpha * Ap[i, j, k]
-        acc += float64(r[i, j, k]) * float64(r[i, j, k])
-        n += cuda.gridsize(1)
-    _finish(buf, slot, _block_sum(sm, acc), False, False)
+_xr_sum = _reduction(_P.cg_advance, False)
+_cg_update_xr = _kernel("cg_update_xr", lambda x, r, p, Ap, alpha, buf, slot:
+                        _xr_sum(x.shape, (x, r, p, Ap, alpha), buf, slot))
+_dot_sum = _reduction(_P.dot_item, False)
+_dot = _kernel("dot", lambda a, b, buf, slot: _dot_sum(a.shape, (a, b), buf, slot))
+_fluid_sum = _reduction(_P.fluid_value64, False)
+_masked_sum = _kernel("masked_sum", lambda a, solid, buf, slot:
+                      _fluid_sum(a.shape, (a, solid), buf, slot))
+_abs_max = _reduction(_P.abs64, True)
+_max_abs = _kernel("max_abs", lambda a, buf, slot: _abs_max(a.shape, (a,), buf, slot))
+_abs_diff_max = _reduction(_P.abs_diff64, True)
+_max_abs_diff = _kernel("max_abs_diff", lambda a, b, buf, slot:
+                        _abs_diff_max(a.shape, (a, b), buf, slot))
+_rate_max = _reduction(_P.advection_rate64, True)
+_max_advection_rate = _kernel(
+    "max_advection_rate", lambda u, v, w, idx, idy, idz, buf, slot: _rate_max(
+        (u.shape[0] - 1, v.shape[1] - 1, w.shape[2] - 1), (u, v, w, idx, idy, idz), buf, slot))
+_residual_max = _reduction(_P.residual_stored, True, keep_nan=False)   # as on the CPU
+_residual = _kernel("residual", lambda r, b, Ax, solid, buf, slot:
+                    _residual_max(r.shape, (r, b, Ax, solid), buf, slot))
 
-
-@cuda.jit
-def _dot(a, b, buf, slot):
-    sm = cuda.shared.array(MAX_THREADS, float64)
-    n0, n1, n2 = a.shape
-    acc = 0.0
-    n = cuda.grid(1)
-    while n < n0 * n1 * n2:
-        i, j, k = _ijk(n, n1, n2)
-        acc += float64(a[i, j, k]) * float64(b[i, j, k])
-        n += cuda.gridsize(1)
-    _finish(buf, slot, _block_sum(sm, acc), False, False)
-
-
-@cuda.jit
-def _masked_sum(a, solid, buf, slot):
-    sm = cuda.shared.array(MAX_THREADS, float64)
-    n0, n1, n2 = a.shape
-    acc = 0.0
-    n = cuda.grid(1)
-    while n < n0 * n1 * n2:
-        i, j, k = _ijk(n, n1, n2)
-        if (solid[i, j, k] & 1) == 0:
-            acc += float64(a[i, j, k])
-        n += cuda.gridsize(1)
-    _finish(buf, slot, _block_sum(sm, acc), False, False)
-
-
-@cuda.jit
-def _max_abs(a, buf, slot):
-    sm = cuda.shared.array(MAX_THREADS, float64)
-    n0, n1, n2 = a.shape
-    m = 0.0
-    nan = False
-    n = cuda.grid(1)
-    while n < n0 * n1 * n2:
-        i, j, k = _ijk(n, n1, n2)
-        x = abs(float64(a[i, j, k]))
-        if x != x:
-            nan = True
-        elif x > m:
-            m = x
-        n += cuda.gridsize(1)
-    _finish(buf, slot, _block_max(sm, m), True, nan)
-
-
-@cuda.jit
-def _max_advection_rate(u, v, w, idx, idy, idz, buf, slot):
-    sm = cuda.shared.array(MAX_THREADS, float64)
-    n0, n1, n2 = u.shape[0] - 1, v.shape[1] - 1, w.shape[2] - 1
-    m = 0.0
-    nan = False
-    n = cuda.grid(1)
-    while n < n0 * n1 * n2:
-        i, j, k = _ijk(n, n1, n2)
-        x = float64(advection_rate(i, j, k, u, v, w, idx, idy, idz))
-        if x != x:
-            nan = True
-        elif x > m:
-            m = x
-        n += cuda.gridsize(1)
-    _finish(buf, slot, _block_max(sm, m), True, nan)
-
-
-@cuda.jit
-def _max_abs_diff(a, b, buf, slot):
-    sm = cuda.shared.array(MAX_THREADS, float64)
-    n0, n1, n2 = a.shape
-    m = 0.0
-    nan = False
-    n = cuda.grid(1)
-    while n < n0 * n1 * n2:
-        i, j, k = _ijk(n, n1, n2)
-        x = abs(float64(a[i, j, k] - b[i, j, k]))
-        if x != x:
-            nan = True
-        elif x > m:
-            m = x
-        n += cuda.gridsize(1)
-    _finish(buf, slot, _block_max(sm, m), True, nan)
-
-
-@cuda.jit
-def _residual(r, b, Ax, solid, buf, slot):
-    sm = cuda.shared.array(MAX_THREADS, float64)
-    n0, n1, n2 = r.shape
-    m = 0.0
-    n = cuda.grid(1)
-    while n < n0 * n1 * n2:
-        i, j, k = _ijk(n, n1, n2)
-        if (solid[i, j, k] & 1) == 0:
-            val = b[i, j, k] - Ax[i, j, k]
-            r[i, j, k] = val
-            x = abs(float64(val))
-            if x > m:                 # NaN never passes: ignored, as on the CPU
-                m = x
-        else:
-            r[i, j, k] = 0.0
-        n += cuda.gridsize(1)
-    _finish(buf, slot, _block_max(sm, m), True, False)
-
-
-# ----------------------------------------------------------------------------- heat
-@cuda.jit
-def _temperature_step(Tn, T, u, v, w, nut, solid, dx, dy, dz, alpha, inv_prt, bc_hk, bc_tb,
-                      dt):
-    n0, n1, n2 = T.shape
-    n = cuda.grid(1)
-    while n < n0 * n1 * n2:
-        i, j, k = _ijk(n, n1, n2)
-        if (solid[i, j, k] & 1) == 0:
-            Tn[i, j, k] = T[i, j, k] + dt * temperature_rate(
-                i, j, k, u, v, w, nut, T, solid, dx, dy, dz, alpha, inv_prt, bc_hk, bc_tb)
-        else:
-            Tn[i, j, k] = T[i, j, k]
-        n += cuda.gridsize(1)
-
-
-@cuda.jit
-def _update_nut(nut, u, v, w, walldist, nu_t_const, model):
-    n0, n1, n2 = nut.shape
-    n = cuda.grid(1)
-    while n < n0 * n1 * n2:
-        i, j, k = _ijk(n, n1, n2)
-        if model == 2:
-            nut[i, j, k] = chen_xu_nut(i, j, k, u, v, w, walldist)
-        elif model == 1:
-            nut[i, j, k] = nu_t_const
-        else:
-            nut[i, j, k] = 0.0
-        n += cuda.gridsize(1)
+# ----------------------------------------------------------------------------- sparse stages
+_port_rows = _scatter(_P.port_heat, add=True)
+_apply_ports = _kernel("apply_ports", lambda Tn, T, pf_cell, pf_dev, pf_role, pf_rate, dev_tout,
+                       dt: _port_rows(Tn, pf_cell.shape[0],
+                                      (T, pf_cell, pf_dev, pf_role, pf_rate, dev_tout, dt)))
+_source_rows = _scatter(_P.source_heat, add=True)
+_apply_sources = _kernel("apply_sources", lambda Tn, src_cell, src_rate, dt:
+                         _source_rows(Tn, src_cell.shape[0], (src_cell, src_rate, dt)))
 
 
 @cuda.jit
@@ -437,45 +337,20 @@ def _stats_init(sums, maxs):
 def _stats_accumulate(T, pf_cell, pf_dev, pf_role, sums, maxs):
     n = cuda.grid(1)
     while n < pf_cell.shape[0]:
-        if pf_role[n] == 0:
-            t = T[pf_cell[n, 0], pf_cell[n, 1], pf_cell[n, 2]]
-            d = pf_dev[n]
+        d, t = intake_sample(n, T, pf_cell, pf_dev, pf_role)
+        if d >= 0:
             cuda.atomic.add(sums, d, t)
             cuda.atomic.max(maxs, d, t)
         n += cuda.gridsize(1)
 
 
 @cuda.jit
-def _apply_ports(Tn, T, pf_cell, pf_dev, pf_role, pf_rate, dev_tout, dt):
-    n = cuda.grid(1)
-    while n < pf_cell.shape[0]:
-        i = pf_cell[n, 0]
-        j = pf_cell[n, 1]
-        k = pf_cell[n, 2]
-        if pf_role[n] == 0:
-            cuda.atomic.add(Tn, (i, j, k), -(dt * pf_rate[n] * T[i, j, k]))
-        else:
-            cuda.atomic.add(Tn, (i, j, k), dt * pf_rate[n] * dev_tout[pf_dev[n]])
-        n += cuda.gridsize(1)
-
-
-@cuda.jit
-def _apply_sources(Tn, src_cell, src_rate, dt):
-    n = cuda.grid(1)
-    while n < src_cell.shape[0]:
-        cuda.atomic.add(Tn, (src_cell[n, 0], src_cell[n, 1], src_cell[n, 2]),
-                        dt * src_rate[n])
-        n += cuda.gridsize(1)
-
-
-# ----------------------------------------------------------------------------- coarse space
-@cuda.jit
 def _coarse_restrict(r, agg, rc):
     n = cuda.grid(1)
     while n < r.shape[0]:
-        a = agg[n]
+        a, x = restricted(n, r, agg)
         if a >= 0:
-            cuda.atomic.add(rc, a, float64(r[n]))
+            cuda.atomic.add(rc, a, x)
         n += cuda.gridsize(1)
 
 
@@ -483,22 +358,9 @@ def _coarse_restrict(r, agg, rc):
 def _coarse_prolong_add(out, agg, xc):
     n = cuda.grid(1)
     while n < out.shape[0]:
-        a = agg[n]
+        a, x = prolonged(n, agg, xc)
         if a >= 0:
-            out[n] += xc[a]
-        n += cuda.gridsize(1)
-
-
-# ----------------------------------------------------------------------------- box solve
-@cuda.jit
-def _box_scale(h, ex, ey, ez):
-    n0, n1, n2 = h.shape
-    n = cuda.grid(1)
-    while n < n0 * n1 * n2:
-        i, j, k = _ijk(n, n1, n2)
-        s = ex[i] + ey[j] + ez[k]
-        zero = const(h, 0.0)
-        h[i, j, k] = h[i, j, k] / s if s != zero else zero
+            out[n] += x
         n += cuda.gridsize(1)
 
 
@@ -563,10 +425,10 @@ class NumbaCudaKernels:
 
     def _prepare(self, args):
         """Wrap foreign device arrays (no stream sync) and find the stream to launch on
-        (``None``: Numba's default stream)."""
+        (0: Numba's default stream, what a launch without one takes)."""
         if self.simulator:
-            return args, None
-        stream = None
+            return args, 0
+        stream = 0
         out = []
         for a in args:
             cai = None
@@ -585,14 +447,9 @@ class NumbaCudaKernels:
         return b if cap is None else min(b, cap)
 
     def _launch(self, kernel, total, *args):
-        if total <= 0:
-            return
-        args, stream = self._prepare(args)
-        grid = self._blocks(total, self.max_blocks)
-        if stream is not None:
-            kernel[grid, self.threads_per_block, stream](*args)
-        else:
-            kernel[grid, self.threads_per_block](*args)
+        if total > 0:
+            args, stream = self._prepare(args)
+            kernel[self._blocks(total, self.max_blocks), self.threads_per_block, stream](*args)
 
     def _reduce(self, kernel, total, *args):
         """Launch a reduction kernel ``kernel(*args, buf, slot)``; return its float."""
@@ -603,16 +460,11 @@ class NumbaCudaKernels:
         slot = self._slot
         args, stream = self._prepare(args)
         grid = self._blocks(total, self.reduction_blocks)
-        if stream is not None:
-            kernel[grid, self.threads_per_block, stream](*args, self._scratch, slot)
-        else:
-            kernel[grid, self.threads_per_block](*args, self._scratch, slot)
+        kernel[grid, self.threads_per_block, stream](*args, self._scratch, slot)
         self._slot = 1 - slot           # only once the launch (which zeroes that row) is queued
-        if stream is not None:
-            host = self._scratch.copy_to_host(stream=stream)
+        host = self._scratch.copy_to_host(stream=stream)
+        if not isinstance(stream, int):     # a named stream: the copy was asynchronous
             stream.synchronize()
-        else:
-            host = self._scratch.copy_to_host()
         if host[slot, 1] != 0.0:
             return math.nan
         return float(host[slot, 0])
@@ -727,20 +579,7 @@ class NumbaCudaKernels:
                      Tn.dtype.type(dt))
 
 
-#: The launch functions, for tests that compile them for a GPU architecture without one.
-KERNELS = {
-    "predict_velocity_0": _PREDICT[0], "predict_velocity_1": _PREDICT[1],
-    "predict_velocity_2": _PREDICT[2], "correct_velocity_0": _CORRECT[0],
-    "correct_velocity_1": _CORRECT[1], "correct_velocity_2": _CORRECT[2],
-    "apply_resistance": _apply_resistance, "divergence": _divergence,
-    "laplacian": _laplacian, "cg_residual_inplace": _cg_residual_inplace,
-    "mask_solid": _mask_solid, "masked_shift": _masked_shift, "cg_update_p": _cg_update_p,
-    "cg_update_xr": _cg_update_xr, "dot": _dot, "masked_sum": _masked_sum,
-    "max_abs": _max_abs, "max_abs_diff": _max_abs_diff, "residual": _residual,
-    "max_advection_rate": _max_advection_rate,
-    "temperature_step": _temperature_step, "update_nut": _update_nut,
-    "stats_init": _stats_init, "stats_accumulate": _stats_accumulate,
-    "apply_ports": _apply_ports, "apply_sources": _apply_sources,
-    "coarse_restrict": _coarse_restrict, "coarse_prolong_add": _coarse_prolong_add,
-    "box_scale": _box_scale,
-}
+KERNELS.update({f"predict_velocity_{c}": k for c, k in enumerate(_PREDICT)})
+KERNELS.update({f"correct_velocity_{c}": k for c, k in enumerate(_CORRECT)})
+KERNELS.update(stats_init=_stats_init, stats_accumulate=_stats_accumulate,
+               coarse_restrict=_coarse_restrict, coarse_prolong_add=_coarse_prolong_add)

@@ -3,7 +3,19 @@
 :func:`build` takes a JIT decorator (``numba.njit(inline="always")`` for the CPU,
 ``numba.cuda.jit(device=True, inline=True)`` for CUDA) and returns a namespace of
 compiled scalar functions of ``(i, j, k, fields..., params...)``. The backend drivers in
-``cpu.py`` and ``cuda_numba.py`` only index, bounds-check and store.
+``cpu.py`` and ``cuda_numba.py`` only loop, index, bounds-check and store or accumulate.
+
+Besides the physics, every stage's per-item body is here once:
+
+* the cell updates of the projection and the CG solver (:func:`fluid_divergence`,
+  :func:`masked_difference`, :func:`cg_direction`, :func:`box_scaled`, ...) return the new
+  value of the cell; the driver stores it;
+* the sparse stages take row ``n`` of their list and return where and what to store or
+  add (:func:`resisted`, :func:`port_heat`, :func:`source_heat`, :func:`intake_sample`,
+  :func:`restricted`, :func:`prolonged`);
+* the reductions' items return a cell's float64 contribution (:func:`product64`,
+  :func:`abs64`, ...). The two fused update-and-reduce items (:func:`cg_advance`,
+  :func:`residual_stored`) store their cell themselves and return its contribution.
 
 Discretisation (finite volume on a staggered MAC grid, ``kernels/README.md``):
 
@@ -28,6 +40,7 @@ from __future__ import annotations
 import math
 from types import SimpleNamespace
 
+from numba import float64
 from numba import types as _nbtypes
 from numba.extending import overload
 
@@ -482,7 +495,165 @@ def build(jit, nonneg=None):
         """Chen & Xu (1998) zero-equation eddy viscosity, ``0.03874 * |V| * l`` [m2/s]."""
         return const(u, 0.03874) * speed_at_centre(i, j, k, u, v, w) * at(walldist, i, j, k)
 
+    # ------------------------------------------------------------------ cell updates
+    @jit
+    def fluid(solid, i, j, k):
+        """Cell ``(i, j, k)`` is fluid: bit 0 of its code is clear."""
+        return (solid[i, j, k] & 1) == 0
+
+    @jit
+    def fluid_divergence(i, j, k, u, v, w, solid, dx, dy, dz):
+        """:func:`divergence` in a fluid cell, 0 in a solid one."""
+        if fluid(solid, i, j, k):
+            return divergence(i, j, k, u, v, w, dx, dy, dz)
+        return const(u, 0.0)
+
+    @jit
+    def eddy_viscosity(i, j, k, u, v, w, walldist, nu_t_const, model):
+        """``nut`` of cell ``(i, j, k)`` [m2/s]: model 0 laminar (0), 1 the constant
+        ``nu_t_const``, 2 Chen-Xu (:func:`chen_xu_nut`)."""
+        if model == 2:
+            return chen_xu_nut(i, j, k, u, v, w, walldist)
+        if model == 1:
+            return nu_t_const
+        return const(u, 0.0)
+
+    @jit
+    def masked_difference(i, j, k, a, b, solid):
+        """``a - b`` in a fluid cell, 0 in a solid one (the CG residual ``r - Ax``)."""
+        x = a[i, j, k] - b[i, j, k]
+        return x if fluid(solid, i, j, k) else const(x, 0.0)
+
+    @jit
+    def masked_shifted(i, j, k, a, solid, shift):
+        """``a - shift`` in a fluid cell, 0 in a solid one."""
+        x = a[i, j, k] - shift
+        return x if fluid(solid, i, j, k) else const(x, 0.0)
+
+    @jit
+    def fluid_only(i, j, k, a, solid):
+        """``a`` in a fluid cell, 0 in a solid one."""
+        x = a[i, j, k]
+        return x if fluid(solid, i, j, k) else const(x, 0.0)
+
+    @jit
+    def cg_direction(i, j, k, p, z, beta):
+        """The new CG search direction ``z + beta p`` at cell ``(i, j, k)``."""
+        return z[i, j, k] + beta * p[i, j, k]
+
+    @jit
+    def box_scaled(i, j, k, h, ex, ey, ez):
+        """DCT coefficient ``(i, j, k)`` of ``h`` over the eigenvalue ``ex[i] + ey[j] +
+        ez[k]`` of the Neumann box Laplacian; 0 where that is 0 (the mean mode)."""
+        s = ex[i] + ey[j] + ez[k]
+        zero = const(s, 0.0)
+        return h[i, j, k] / s if s != zero else zero
+
+    # ------------------------------------------------------------------ reduction items
+    @jit
+    def product64(x, y):
+        """``x * y`` in float64 (the reductions sum in float64 whatever the field type)."""
+        return float64(x) * float64(y)
+
+    @jit
+    def dot_item(i, j, k, a, b):
+        return product64(a[i, j, k], b[i, j, k])
+
+    @jit
+    def fluid_value64(i, j, k, a, solid):
+        """``a`` in float64 in a fluid cell, 0 in a solid one (a masked sum's term)."""
+        return float64(a[i, j, k]) if fluid(solid, i, j, k) else 0.0
+
+    @jit
+    def abs64(i, j, k, a):
+        return abs(float64(a[i, j, k]))
+
+    @jit
+    def abs_diff64(i, j, k, a, b):
+        """``|a - b|`` in float64 (the difference in the field type)."""
+        return abs(float64(a[i, j, k] - b[i, j, k]))
+
+    @jit
+    def advection_rate64(i, j, k, u, v, w, idx, idy, idz):
+        return float64(advection_rate(i, j, k, u, v, w, idx, idy, idz))
+
+    @jit
+    def cg_advance(i, j, k, x, r, p, Ap, alpha):
+        """``x += alpha p``, ``r -= alpha Ap`` at cell ``(i, j, k)``; returns the new ``r``
+        squared in float64 (a term of ``r.r``), from the value stored."""
+        x[i, j, k] += alpha * p[i, j, k]
+        r[i, j, k] -= alpha * Ap[i, j, k]
+        return product64(r[i, j, k], r[i, j, k])
+
+    @jit
+    def residual_stored(i, j, k, r, b, Ax, solid):
+        """``r = b - Ax`` in a fluid cell, 0 in a solid one; returns ``|r|`` in float64."""
+        x = masked_difference(i, j, k, b, Ax, solid)
+        r[i, j, k] = x
+        return abs(float64(x))
+
+    # ------------------------------------------------------------------ sparse stages
+    @jit
+    def listed(cells, n):
+        """Row ``n`` of an ``(m, 3)`` list of cells or faces: ``(i, j, k)``."""
+        return cells[n, 0], cells[n, 1], cells[n, 2]
+
+    @jit
+    def resisted(n, q, faces, k_loss, d, dt):
+        """Listed face ``n`` of ``q`` after the implicit quadratic loss over ``dt``:
+        ``(i, j, k, q / (1 + dt K |q| / (2 d)))`` with ``K = k_loss[n]``."""
+        i, j, k = listed(faces, n)
+        qq = q[i, j, k]
+        return i, j, k, qq / (const(qq, 1.0) + dt * k_loss[n] * abs(qq) / (const(qq, 2.0) * d))
+
+    @jit
+    def port_heat(n, T, pf_cell, pf_dev, pf_role, pf_rate, dev_tout, dt):
+        """``(i, j, k, dT)``: the temperature change over ``dt`` of the cell of port face
+        ``n``. ``pf_rate`` is the face speed over the cell length along the port axis
+        [1/s]; an intake face (role 0) carries the cell's temperature out, an exhaust
+        face brings in the device's outlet temperature."""
+        i, j, k = listed(pf_cell, n)
+        if pf_role[n] == 0:
+            return i, j, k, -(dt * pf_rate[n] * T[i, j, k])
+        return i, j, k, dt * pf_rate[n] * dev_tout[pf_dev[n]]
+
+    @jit
+    def source_heat(n, src_cell, src_rate, dt):
+        """``(i, j, k, dT)`` of listed source cell ``n`` (``src_rate`` in K/s)."""
+        i, j, k = listed(src_cell, n)
+        return i, j, k, dt * src_rate[n]
+
+    @jit
+    def intake_sample(n, T, pf_cell, pf_dev, pf_role):
+        """``(device, T)`` of port face ``n`` where it is an intake; device -1 (and 0)
+        where it is an exhaust."""
+        if pf_role[n] == 0:
+            i, j, k = listed(pf_cell, n)
+            return pf_dev[n], T[i, j, k]
+        return -1, const(T, 0.0)
+
+    @jit
+    def restricted(n, r, agg):
+        """``(a, r[n])`` with ``a`` the aggregate of flat cell ``n`` (< 0: a solid cell)
+        and ``r[n]`` in float64 (coarse sums are float64)."""
+        return agg[n], float64(r[n])
+
+    @jit
+    def prolonged(n, agg, xc):
+        """``(a, xc[a])`` with ``a`` the aggregate of flat cell ``n``; ``(a, 0)`` where
+        ``a < 0`` (a solid cell, which keeps its value)."""
+        a = agg[n]
+        return a, (xc[a] if a >= 0 else const(xc, 0.0))
+
     return SimpleNamespace(
+        fluid=fluid, fluid_divergence=fluid_divergence, eddy_viscosity=eddy_viscosity,
+        masked_difference=masked_difference, masked_shifted=masked_shifted,
+        fluid_only=fluid_only, cg_direction=cg_direction, box_scaled=box_scaled,
+        product64=product64, dot_item=dot_item, fluid_value64=fluid_value64, abs64=abs64,
+        abs_diff64=abs_diff64, advection_rate64=advection_rate64, cg_advance=cg_advance,
+        residual_stored=residual_stored, listed=listed, resisted=resisted,
+        port_heat=port_heat, source_heat=source_heat, intake_sample=intake_sample,
+        restricted=restricted, prolonged=prolonged,
         at=at, nonneg=nonneg, component=component, vanleer=vanleer, muscl_flux=muscl_flux,
         opened=opened, vel=vel, unit=unit, momentum_normal=momentum_normal,
         momentum_cross=momentum_cross, momentum_rate=momentum_rate, face_open=face_open,
