@@ -16,7 +16,7 @@ import click
 from common.errors import InputError
 from kernels.backend import CHOICES as _BACKENDS
 from twin.cli.checks import ranged
-from twin.loop.settings import THERMAL_MODES
+from twin.loop.settings import RACK_AIRFLOW, THERMAL_MODES
 from twin.models.profiles import PROFILES
 from twin.outputs.files import OutputError, command_line, output_folder, results_kind
 from twin.outputs.results import results_path, summary_path
@@ -62,7 +62,7 @@ def _fmt_h(h: float) -> str:
 @click.option("--flow-tol", type=float, default=0.10, show_default=True,
               callback=ranged(0, 1, lo_open=True, what="the airflow tolerance (a fraction)"),
               help="Re-solve the flow when a device's airflow moves by more than this fraction.")
-@click.option("--rack-airflow", type=click.Choice(["model", "design"]), default="model", show_default=True,
+@click.option("--rack-airflow", type=click.Choice(RACK_AIRFLOW), default="model", show_default=True,
               help="Airflow of the racks in the thermal field: the ITE model's (moves with load and "
                    "inlet temperature) or the design airflow (one flow solve per hall).")
 @click.option("--snapshot-every", default=None,

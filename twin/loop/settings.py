@@ -18,6 +18,10 @@ from .modes import THERMAL_MODES      # the names of the registered modes (the C
 #: :mod:`twin.thermal.racks` with the rack model the steady commands share).
 RACK_BEHAVIOUR = _RACK_BEHAVIOUR
 
+#: ``RunSettings.rack_airflow``: the racks' server airflow follows the rack model, or
+#: stays at design (the CLI's choices).
+RACK_AIRFLOW = ("model", "design")
+
 _RHO_CP = AIR_DENSITY_KG_M3 * AIR_CP_J_KG_K
 
 #: CRAH fan: total pressure and wire-to-air efficiency at design (est., as the
@@ -156,8 +160,9 @@ class RunSettings:
                              "number of seconds >= 0 (0: after every step)")
         if not (self.flow_tol_frac > 0):
             raise InputError(f"run setting flow_tol_frac = {self.flow_tol_frac} must be > 0 (inf: never re-solve)")
-        if self.rack_airflow not in ("model", "design"):
-            raise InputError(f"rack_airflow '{self.rack_airflow}' is unknown; choose model or design")
+        if self.rack_airflow not in RACK_AIRFLOW:
+            raise InputError(f"rack_airflow '{self.rack_airflow}' is unknown; choose "
+                             f"{' or '.join(RACK_AIRFLOW)}")
         if self.thermal not in THERMAL_MODES:
             raise InputError(f"thermal mode '{self.thermal}' is unknown; choose one of {', '.join(THERMAL_MODES)}")
         if self.ashrae_class not in ASHRAE_CLASSES:
