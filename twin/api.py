@@ -93,13 +93,15 @@ class Solution:
         return self.hall_solution.solver.fields()
 
     def write(self, out_dir) -> Path:
-        """``OUT/results.h5`` and ``OUT/summary.json``, as ``twin solve --out``."""
+        """``OUT/results.h5``, ``OUT/summary.json``, ``OUT/racks.csv`` and
+        ``OUT/cooling_units.csv``, as ``twin solve --out``."""
         from twin.outputs.files import write_json
-        from twin.thermal.steady import write_steady_h5
+        from twin.thermal.steady import write_solution_csv, write_steady_h5
         out = Path(out_dir)
         text = self.facility.to_toml() if self.facility is not None else ""
         write_steady_h5(out / "results.h5", [self.hall_solution], text)
         write_json(out / "summary.json", self.summary)
+        write_solution_csv(out, self.summary)
         return out / "results.h5"
 
 

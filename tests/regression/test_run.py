@@ -309,6 +309,22 @@ def test_liquid_campus_replicas_cdus_and_renewables(tmp_path):
     assert s["co2_t"] > 0 and s["pue"] > 1.0
 
 
+def test_run_writes_its_time_series_as_csv(full):
+    """``timeseries.csv``: a row per step, clock time beside ``time_h``, the campus series
+    as ``group.name`` columns equal to the results file's."""
+    import csv
+    _, out, _ = full
+    with open(out / "timeseries.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    d = read_results(out / "results.h5")
+    assert len(rows) == d.steps_done == 4
+    assert rows[0]["local_time"] == "2027-01-01T00:15" and float(rows[0]["time_h"]) == 0.25
+    for key in ("campus.pue", "campus.it_power_w", "weather.dry_bulb_c", "racks.inlet_max_c"):
+        assert key in rows[0], key
+    pue = [float(r["campus.pue"]) for r in rows]
+    assert pue == pytest.approx(list(d.series["campus"]["pue"]), rel=1e-12)
+
+
 def test_run_report_reads_in_clock_time_and_names_hot_spots(full, tmp_path):
     """The report of a run (issue 20): charts in clock time, the hot spots named by their
     rack, no empty renewable chart for a campus without renewable supply."""

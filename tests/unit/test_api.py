@@ -28,6 +28,16 @@ def test_docs_api_example_runs_as_written(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "hottest intake" in out and "PUE over two hours" in out
     assert (tmp_path / "runs" / "api-example" / "results.h5").is_file()
+    # the tables as CSV, the summary's keys as columns, hottest intake first
+    import csv
+    with open(tmp_path / "runs" / "api-example" / "racks.csv", newline="") as fh:
+        racks = list(csv.DictReader(fh))
+    assert racks and {"name", "intake_temp_c", "air_heat_w", "power_w"} <= set(racks[0])
+    inlets = [float(r["intake_max_c"]) for r in racks]
+    assert inlets == sorted(inlets, reverse=True)
+    with open(tmp_path / "runs" / "api-example" / "cooling_units.csv", newline="") as fh:
+        units = list(csv.DictReader(fh))
+    assert units and all(float(u["heat_removed_w"]) > 0 for u in units)
 
 
 def test_with_changes_leaves_the_original_and_refuses_bad_paths():

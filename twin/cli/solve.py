@@ -101,7 +101,8 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
     from kernels.solver import SolverSettings
     from twin.facility import load_facility
     from twin.outputs.files import write_json
-    from twin.thermal.steady import convergence_text, progress_text, solve_hall, write_steady_h5
+    from twin.thermal.steady import (convergence_text, progress_text, solve_hall,
+                                     write_solution_csv, write_steady_h5)
 
     fac = load_facility(facility)
     settings = SolverSettings(max_steps=max_steps) if max_steps else None
@@ -170,5 +171,6 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
         text = Path(facility).read_text(errors="replace")
         write_steady_h5(Path(out_dir) / "results.h5", [sol], text)
         write_json(Path(out_dir) / "summary.json", s)
+        write_solution_csv(out_dir, s)
     if not s["converged"]:
         sys.exit(3)

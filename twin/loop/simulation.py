@@ -108,8 +108,9 @@ from twin.models.power import (DEFAULT_TARIFF, KOREA_GRID_CARBON_KG_PER_KWH, ele
                                tou_price_krw_per_kwh)
 from twin.models.profiles import utilization_profile
 from twin.models.weather import load_weather, weather_at, wet_bulb_temp_c
-from twin.outputs.files import write_json
-from twin.outputs.results import RunData, read_results, results_path, summary_path, write_results
+from twin.outputs.files import write_csv, write_json
+from twin.outputs.results import (RunData, read_results, results_path, summary_path,
+                                  timeseries_table, write_results)
 from twin.thermal.racks import rack_spec_for
 
 from .hall import HallModel
@@ -654,10 +655,13 @@ class Simulation:
                    "thermal": s.thermal, "wall_s": self.wall_s})
 
     def write(self, out_dir) -> tuple[Path, Path]:
-        """Write ``results.h5`` and ``summary.json`` into ``out_dir`` (atomically)."""
+        """Write ``results.h5``, ``summary.json`` and ``timeseries.csv``
+        (:func:`twin.outputs.results.timeseries_table`) into ``out_dir``, each atomically;
+        returns the first two."""
         data = self.run_data()
         p = write_results(results_path(out_dir), data)
         q = write_json(summary_path(out_dir), data.summary)
+        write_csv(Path(out_dir) / "timeseries.csv", *timeseries_table(data))
         return p, q
 
     # ------------------------------------------------------------------ resume

@@ -122,6 +122,22 @@ def write_json(path, obj) -> Path:
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
+def write_csv(path, header, rows) -> Path:
+    """Write a CSV table (RFC 4180, ``,`` and ``"``, a header line) atomically
+    (:func:`atomic_write`); floats as Python prints them, NaN and None as empty fields."""
+    import csv
+    import io
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for row in rows:
+        vals = (x.item() if hasattr(x, "item") else x for x in row)       # numpy scalars
+        w.writerow(["" if v is None or (isinstance(v, float) and math.isnan(v)) else v
+                    for v in vals])
+    text = buf.getvalue()
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
 def _nearest_existing(path: Path) -> Path:
     p = path
     while not p.exists() and not p.is_symlink():

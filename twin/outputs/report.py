@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from twin.models.metrics import rci_hi_pct, rci_lo_pct, rti_pct
-from twin.models.metrics import ALLOWABLE_MAX_C, RECOMMENDED_MAX_C, RECOMMENDED_MIN_C
+from twin.models.metrics import (ALLOWABLE_MAX_C, RECOMMENDED_MAX_C, RECOMMENDED_MIN_C, rci_hi_pct,
+                                 rci_lo_pct, rti_pct)
+from twin.outputs.results import CALENDAR_YEAR
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf"]
@@ -30,9 +31,6 @@ PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e
 DASHES = ("", "7 3", "2 2")
 #: Outdoor series of a run, as a person names them.
 WEATHER_LABELS = {"dry_bulb_c": "dry bulb", "wet_bulb_c": "wet bulb", "dew_point_c": "dew point"}
-#: Calendar of a run's ``time_h`` (hours after 1 January 00:00 local standard time of a
-#: typical year: 365 days, so a non-leap year).
-CALENDAR_YEAR = 2027
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;

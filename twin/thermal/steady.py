@@ -284,6 +284,24 @@ def write_steady_h5(path, solutions: list[HallSolution], facility_text: str = ""
     atomic_write(Path(path), write)
 
 
+#: Columns of ``racks.csv`` and ``cooling_units.csv`` (the summary's keys, units in names).
+RACK_CSV = ("name", "hall", "intake_temp_c", "intake_max_c", "exhaust_temp_c", "flow_m3_s",
+            "air_heat_w", "power_w", "work_fraction")
+UNIT_CSV = ("name", "hall", "heat_removed_w", "supply_temp_c", "return_temp_c", "airflow_m3_s")
+
+
+def write_solution_csv(out_dir, summary: dict) -> list[Path]:
+    """``racks.csv`` (hottest intake first) and ``cooling_units.csv`` of a steady
+    summary, beside ``results.h5`` (each written atomically; a value the rack model did not
+    give, e.g. ``power_w`` of fixed racks, is an empty field)."""
+    from twin.outputs.files import write_csv
+    out = Path(out_dir)
+    return [write_csv(out / "racks.csv", RACK_CSV,
+                      [[r.get(k) for k in RACK_CSV] for r in summary["racks"]]),
+            write_csv(out / "cooling_units.csv", UNIT_CSV,
+                      [[u.get(k) for k in UNIT_CSV] for u in summary["cooling_units"]])]
+
+
 def check_cell(cell_m: float) -> float:
     if not np.isfinite(cell_m) or cell_m <= 0:
         raise InputError(f"--cell {cell_m}: the cell size must be a positive number of metres "
