@@ -342,3 +342,54 @@ def test_run_report_reads_in_clock_time_and_names_hot_spots(full, tmp_path):
     hot = re.search(r'<section id="hot-spots">(.*?)</section>', page, flags=re.S).group(1)
     names = re.findall(r"<tr><td>([^<]*)</td>", hot)
     assert names and all(re.fullmatch(r"H1/[AB]/0\d", n) for n in names), names
+
+
+def test_weather_and_grid_what_ifs(full, memo):
+    """A heat wave (+8 K dry bulb at the same moisture) and a grid scenario: the outdoor
+    series move as asked, the wet bulb less than the dry bulb, the plant works harder, the
+    carbon follows the grid's intensity; the what-if is in the summary (issue 20)."""
+    _, out, _ = full
+    base = read_results(out / "results.h5")
+    sim = Simulation(SMALL, RunSettings(**FAST, dry_bulb_offset_k=8.0, grid_carbon_kg_per_kwh=0.2),
+                     flow_memo=memo)
+    assert sim.run() == "complete"
+    hot = sim.run_data()
+    wb, wh = base.series["weather"], hot.series["weather"]
+    assert np.allclose(wh["dry_bulb_c"] - wb["dry_bulb_c"], 8.0)
+    assert np.allclose(wh["dew_point_c"], wb["dew_point_c"])
+    d_wb = wh["wet_bulb_c"] - wb["wet_bulb_c"]
+    assert np.all(d_wb > 0.5) and np.all(d_wb < 8.0)
+    assert np.all(wh["rel_humidity_frac"] < wb["rel_humidity_frac"])
+    cool = hot.series["campus"]["cooling_power_w"].sum()
+    assert cool >= base.series["campus"]["cooling_power_w"].sum()
+    s = hot.summary
+    assert s["grid_carbon_kg_per_kwh"] == 0.2 and s["what_if"]["dry_bulb_offset_k"] == 8.0
+    assert np.allclose(hot.series["power"]["carbon_kg_per_kwh"], 0.2)
+    with pytest.raises(InputError, match="wind_scale"):
+        RunSettings(**FAST, wind_scale=-1.0)
+
+
+def test_renewable_what_ifs_scale_the_supply():
+    """--wind-scale 0 (the wind drops) removes the wind contracts' supply and nothing else;
+    --solar-scale 0.5 halves the solar (the Ulsan campus has both)."""
+    from types import SimpleNamespace
+
+    from twin.facility import load_facility
+    from twin.loop.simulation import _renewable_supply
+    from twin.loop.specs import _weather_spec
+    from twin.models.weather import load_weather
+    fac = load_facility(BUILTIN_DIR / "ulsan-campus.toml")
+    weather = load_weather(_weather_spec(fac))
+    t = np.arange(0.5, 24 * 14, 1.0)
+
+    def supply(**kw):
+        sim = SimpleNamespace(facility=fac, weather=weather, settings=RunSettings(**kw))
+        return _renewable_supply(sim, t)
+
+    base, calm, dim = supply(), supply(wind_scale=0.0), supply(solar_scale=0.5)
+    assert base["wind_w"].sum() > 0 and base["contract_solar_w"].sum() + base["onsite_pv_w"].sum() > 0
+    assert np.all(calm["wind_w"] == 0)
+    assert np.allclose(calm["renewable_w"], base["renewable_w"] - base["wind_w"])
+    assert np.allclose(dim["onsite_pv_w"], 0.5 * base["onsite_pv_w"])
+    assert np.allclose(dim["contract_solar_w"], 0.5 * base["contract_solar_w"])
+    assert np.allclose(dim["wind_w"], base["wind_w"])

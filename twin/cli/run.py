@@ -70,14 +70,33 @@ def _fmt_h(h: float) -> str:
 @click.option("--checkpoint-every", "checkpoint_every", default="30s", show_default=True,
               help="Wall time between rewrites of results.h5 while running (e.g. 30s, 5m; 0: after "
                    "every step); a killed run resumes from the last one.")
+@click.option("--dry-bulb-offset", type=float, default=0.0, show_default=True,
+              callback=ranged(-30, 30, what="the dry-bulb offset [K]"),
+              help="What-if: the outdoor air this many kelvin warmer (a heat wave), at the same "
+                   "moisture unless --dew-point-offset says otherwise.")
+@click.option("--dew-point-offset", type=float, default=0.0,
+              show_default=True, callback=ranged(-30, 30, what="the dew-point offset [K]"),
+              help="What-if: the outdoor dew point this many kelvin higher (more humid air).")
+@click.option("--wind-scale", type=float, default=1.0, show_default=True,
+              callback=ranged(0, 2, what="the wind output scale"),
+              help="What-if: wind contracts deliver this fraction of their usual output "
+                   "(0: the wind drops).")
+@click.option("--solar-scale", type=float, default=1.0, show_default=True,
+              callback=ranged(0, 2, what="the solar output scale"),
+              help="What-if: on-site PV and solar contracts deliver this fraction of their "
+                   "usual output.")
+@click.option("--grid-carbon", "grid_carbon", type=float, default=None,
+              callback=ranged(0, 2, what="the grid carbon intensity [kg/kWh]"),
+              help="What-if: the grid's carbon intensity [kg CO2/kWh] (default: the facility's, "
+                   "or Korea's 0.4173).")
 @click.option("--force", is_flag=True, help="Overwrite results already in --out.")
 @click.option("--quiet", is_flag=True,
               help="No progress bar and no summary table (errors and warnings still print; "
                    "the summary is in OUT/summary.json).")
 @click.pass_context
 def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, profile, utilization,
-        start_day, halls, target_inlet, flow_tol, rack_airflow, snapshot_every, checkpoint_every, force,
-        quiet):
+        start_day, halls, target_inlet, flow_tol, rack_airflow, snapshot_every, checkpoint_every,
+        dry_bulb_offset, dew_point_offset, wind_scale, solar_scale, grid_carbon, force, quiet):
     """Simulate FACILITY over time: IT load, airflow and heat, cooling plant, power.
 
     \b
@@ -86,6 +105,8 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
       twin run meshes/small-hall.toml --hours 8760 --step 1h
       twin run meshes/ulsan-campus.toml --backend numba-cuda --out runs/ulsan
       twin run meshes/small-hall.toml --resume              # after Ctrl-C
+      twin run meshes/ulsan-campus.toml --start-day 213 --hours 168 --dry-bulb-offset 4
+      twin run meshes/ulsan-campus.toml --hours 168 --wind-scale 0   # a windless week
     """
     from rich.console import Console
 
@@ -118,6 +139,11 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
                 "target_inlet": ("target_inlet_temp_c", lambda: target_inlet),
                 "flow_tol": ("flow_tol_frac", lambda: flow_tol),
                 "rack_airflow": ("rack_airflow", lambda: rack_airflow),
+                "dry_bulb_offset": ("dry_bulb_offset_k", lambda: dry_bulb_offset),
+                "dew_point_offset": ("dew_point_offset_k", lambda: dew_point_offset),
+                "wind_scale": ("wind_scale", lambda: wind_scale),
+                "solar_scale": ("solar_scale", lambda: solar_scale),
+                "grid_carbon": ("grid_carbon_kg_per_kwh", lambda: grid_carbon),
                 "snapshot_every": ("snapshot_every_h",
                                    lambda: parse_duration_s(snapshot_every) / 3600.0 if snapshot_every else 0.0)}
             stored = RunSettings.from_dict(read_results(rp, restart=False).settings)
@@ -144,6 +170,9 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
                 backend=backend, thermal=thermal, profile=profile, utilization=utilization,
                 halls=tuple(halls), target_inlet_temp_c=target_inlet, flow_tol_frac=flow_tol,
                 rack_airflow=rack_airflow, checkpoint_every_s=every_s,
+                dry_bulb_offset_k=dry_bulb_offset, dew_point_offset_k=dew_point_offset,
+                wind_scale=wind_scale, solar_scale=solar_scale,
+                grid_carbon_kg_per_kwh=grid_carbon,
                 snapshot_every_h=parse_duration_s(snapshot_every) / 3600.0 if snapshot_every else 0.0)
             sim = Simulation(facility, settings)
         try:

@@ -122,6 +122,15 @@ class RunSettings:
         Wall time between checkpoints of the results file [s] (0: after every step).
     solver : dict
         Overrides of :class:`kernels.solver.SolverSettings`.
+    dry_bulb_offset_k, dew_point_offset_k : float
+        Weather what-if: the site's outdoor air that much warmer (a heat wave), at the
+        same moisture unless the dew point is shifted too
+        (:func:`twin.models.weather.shifted_weather`) [K].
+    solar_scale, wind_scale : float
+        Renewable what-if: on-site PV and solar contracts, and wind contracts, delivering
+        this fraction of their usual output (0: a windless or dark period) [-].
+    grid_carbon_kg_per_kwh : float or None
+        Grid what-if: this carbon intensity instead of the facility's (or Korea's) [kg/kWh].
     """
 
     hours: float = 24.0
@@ -149,6 +158,11 @@ class RunSettings:
     substeps: int = 12
     checkpoint_every_s: float = 30.0
     solver: dict = field(default_factory=dict)
+    dry_bulb_offset_k: float = 0.0
+    dew_point_offset_k: float = 0.0
+    solar_scale: float = 1.0
+    wind_scale: float = 1.0
+    grid_carbon_kg_per_kwh: float | None = None
 
     def __post_init__(self):
         for name in ("hours", "step_s", "cell_m", "airflow_ratio", "control_tol_k", "linear_tol_k"):
@@ -181,6 +195,21 @@ class RunSettings:
             raise InputError(f"{self.hours} h is not a whole number of {self.step_s:g} s steps")
         if self.step_s > 3600.0 + 1e-9:
             raise InputError(f"step {self.step_s:g} s is longer than an hour; the weather and tariffs are hourly")
+        for name in ("dry_bulb_offset_k", "dew_point_offset_k"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and -30.0 <= v <= 30.0):
+                raise InputError(f"run setting {name} = {v!r} must be a number of kelvin "
+                                 "within -30..30")
+        for name in ("solar_scale", "wind_scale"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and 0.0 <= v <= 2.0):
+                raise InputError(f"run setting {name} = {v!r} must be a fraction within 0..2 "
+                                 "(1: the usual output, 0: none)")
+        g = self.grid_carbon_kg_per_kwh
+        if g is not None and not (isinstance(g, (int, float)) and math.isfinite(g)
+                                  and 0.0 <= g <= 2.0):
+            raise InputError(f"run setting grid_carbon_kg_per_kwh = {g!r} must be within "
+                             "0..2 kg/kWh (Korea 2023: 0.4173)")
         object.__setattr__(self, "halls", tuple(self.halls))
         if self.snapshot_times_h is not None:
             object.__setattr__(self, "snapshot_times_h", tuple(float(t) for t in self.snapshot_times_h))

@@ -107,7 +107,7 @@ from twin.models.plant import plant_step
 from twin.models.power import (DEFAULT_TARIFF, KOREA_GRID_CARBON_KG_PER_KWH, electrical_chain,
                                tou_price_krw_per_kwh)
 from twin.models.profiles import utilization_profile
-from twin.models.weather import load_weather, weather_at, wet_bulb_temp_c
+from twin.models.weather import load_weather, shifted_weather, weather_at, wet_bulb_temp_c
 from twin.outputs.files import write_csv, write_json
 from twin.outputs.results import (RunData, read_results, results_path, summary_path,
                                   timeseries_table, write_results)
@@ -233,6 +233,8 @@ class Simulation:
         self.t_mid_h = self.t_start_h + 0.5 * dt_h
         self.weather = load_weather(_weather_spec(fac))
         ws = weather_at(self.weather, self.t_mid_h)
+        if s.dry_bulb_offset_k or s.dew_point_offset_k:        # weather what-if
+            ws = shifted_weather(ws, s.dry_bulb_offset_k, s.dew_point_offset_k)
         self.env = {"dry_bulb_c": np.asarray(ws.dry_bulb_temp_c, float),
                     "wet_bulb_c": np.minimum(np.asarray(wet_bulb_temp_c(ws), float), ws.dry_bulb_temp_c),
                     "dew_point_c": np.asarray(ws.dew_point_temp_c, float),
@@ -242,6 +244,8 @@ class Simulation:
         self.supply = _renewable_supply(self, self.t_mid_h)
         pw = fac.power
         self.grid_carbon = (pw.grid.carbon_kg_per_kwh if pw and pw.grid else KOREA_GRID_CARBON_KG_PER_KWH)
+        if s.grid_carbon_kg_per_kwh is not None:                # grid what-if
+            self.grid_carbon = float(s.grid_carbon_kg_per_kwh)
         if pw and pw.grid:
             self.price = np.full(n, float(pw.grid.tariff_krw_per_kwh))
             self.tariff_name = f"flat {pw.grid.tariff_krw_per_kwh:g} KRW/kWh (facility file)"
@@ -604,6 +608,9 @@ class Simulation:
             "cost_krw": float(np.sum(pw["cost_krw"])),
             "tariff": self.tariff_name,
             "grid_carbon_kg_per_kwh": float(self.grid_carbon),
+            "what_if": {k: getattr(self.settings, k) for k in (
+                "dry_bulb_offset_k", "dew_point_offset_k", "solar_scale", "wind_scale",
+                "grid_carbon_kg_per_kwh")},
             "energy_closure": {
                 "it_max_w": float(np.max(np.abs(c["it_balance_w"]))),
                 "air_max_frac": float(np.max(np.abs(c["air_balance_frac"]))),
@@ -732,7 +739,8 @@ def _renewable_supply(sim: Simulation, t_mid_h) -> dict:
     On-site PV: PVWatts v5 on the site weather (:func:`twin.models.renewables.pv_output`).
     Contracts: solar follows the same PV shape, wind the Ulsan offshore farm's shape
     (:func:`twin.models.renewables.ulsan_offshore_farm`), other kinds flat; each scaled
-    so that its annual mean is ``capacity x capacity_factor_frac`` of the contract.
+    so that its annual mean is ``capacity x capacity_factor_frac`` of the contract. The
+    run's ``solar_scale`` and ``wind_scale`` (what-ifs) scale the solar and wind output.
     """
     from twin.models.pv import PvSystem, pv_output
     from twin.models.wind import ulsan_offshore_farm, wind_farm_power_w
@@ -756,8 +764,9 @@ def _renewable_supply(sim: Simulation, t_mid_h) -> dict:
             farm = ulsan_offshore_farm()
             wp = np.asarray(wind_farm_power_w(weather.wind_speed_m_s, farm), float)
             wind_unit = wp / farm.rated_power_w
+    st = sim.settings                        # renewable what-if: scaled output
     if pw.solar_mw > 0 and pv_unit is not None:
-        out["onsite_pv_w"] = pw.solar_mw * 1e6 * pv_unit[idx]
+        out["onsite_pv_w"] = pw.solar_mw * 1e6 * pv_unit[idx] * st.solar_scale
     for c in pw.contracts:
         cap = c.capacity_mw * 1e6
         if c.kind == "solar":
@@ -770,6 +779,10 @@ def _renewable_supply(sim: Simulation, t_mid_h) -> dict:
             p = np.full(n, cap * c.capacity_factor_frac)
         else:
             p = cap * c.capacity_factor_frac * shape[idx] / shape.mean()
+        if c.kind == "solar":
+            p = p * st.solar_scale
+        elif c.kind in ("onshore-wind", "offshore-wind"):
+            p = p * st.wind_scale
         if c.kind == "solar":
             out["contract_solar_w"] += p
         elif "wind" in c.kind:

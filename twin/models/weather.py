@@ -405,6 +405,28 @@ def weather_at(weather: Weather, times_h) -> WeatherSample:
     )
 
 
+def shifted_weather(sample: WeatherSample, dry_bulb_offset_k: float = 0.0,
+                    dew_point_offset_k: float = 0.0) -> WeatherSample:
+    """The same weather warmer (or cooler): the "shift" of weather-file morphing (Belcher,
+    Hacker & Powell, Building Serv. Eng. Res. Technol. 26 (2005) 49-61), applied to the
+    dry bulb and, separately, to the dew point.
+
+    With ``dew_point_offset_k = 0`` the air keeps its moisture (humidity ratio): the wet
+    bulb (:func:`wet_bulb_temp_c`) rises less than the dry bulb and the relative humidity
+    falls. The dew point is capped at the shifted dry bulb; relative humidity is
+    recomputed from the two (:func:`twin.models.psychrometrics.rel_humidity_from_dew_point`).
+    Pressure, sun and wind are unchanged.
+    """
+    from dataclasses import replace as _replace
+
+    from .psychrometrics import rel_humidity_from_dew_point
+    tdb = np.asarray(sample.dry_bulb_temp_c, dtype=float) + float(dry_bulb_offset_k)
+    tdp = np.minimum(np.asarray(sample.dew_point_temp_c, dtype=float) + float(dew_point_offset_k),
+                     tdb)
+    rh = np.clip(np.asarray(rel_humidity_from_dew_point(tdb, tdp), dtype=float), 0.0, 1.0)
+    return _replace(sample, dry_bulb_temp_c=tdb, dew_point_temp_c=tdp, rel_humidity_frac=rh)
+
+
 def wet_bulb_temp_c(weather) -> np.ndarray:
     """Thermodynamic wet-bulb temperature of a :class:`Weather` or :class:`WeatherSample`.
 
