@@ -151,6 +151,8 @@ def test_cli_resume_of_complete_run_and_refusals(full, tmp_path):
     res = runner.invoke(main, ["run", str(SMALL), "--out", str(out), "--resume"])
     assert res.exit_code == 0, res.output
     assert "PUE" in res.output and "steps done" in res.output
+    # the kernels are readied first, said in plain lines when the output is not a terminal
+    assert "preparing the thermal kernels" in res.output and "kernels ready in" in res.output
     res = runner.invoke(main, ["run", str(SMALL), "--out", str(out), "--quiet"])
     assert res.exit_code == 2 and "--resume" in res.output
     res = runner.invoke(main, ["run", str(SMALL), "--out", str(out), "--resume", "--step", "1h"])

@@ -175,6 +175,8 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
                 grid_carbon_kg_per_kwh=grid_carbon,
                 snapshot_every_h=parse_duration_s(snapshot_every) / 3600.0 if snapshot_every else 0.0)
             sim = Simulation(facility, settings)
+        from twin.cli.warm import prepare_kernels
+        prepare_kernels(console, sim.settings.backend)     # the first compile, said out loud
         try:
             status = _run_with_progress(sim, out_dir, console, quiet)
         except OutputError as exc:

@@ -107,13 +107,8 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
     fac = load_facility(facility)
     settings = SolverSettings(max_steps=max_steps) if max_steps else None
 
-    from twin.thermal.warmup import WARMUP_NOTE, warm_up
-    if not con.is_terminal:                 # a log or pipe: plain lines, no spinner
-        click.echo(WARMUP_NOTE, err=True)
-    with con.status(WARMUP_NOTE):
-        ready_s = warm_up(backend)
-    if not con.is_terminal:
-        click.echo(f"kernels ready in {ready_s:.1f} s; solving", err=True)
+    from twin.cli.warm import prepare_kernels
+    ready_s = prepare_kernels(con, backend)
     with con.status("meshing and solving") as status:
         def progress(n, info):
             status.update(f"step {n}: {progress_text(info)}, simulated {info['time_s']:.1f} s")

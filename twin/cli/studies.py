@@ -10,6 +10,7 @@ import click
 from kernels.backend import CHOICES as _BACKENDS
 from twin.cli.checks import (dashboard_option, holds_output_folder, rack_model_option, ranged,
                              scheduler_option)
+from twin.cli.warm import prepare_cpu_kernels
 
 
 def _common_solve(f):
@@ -103,6 +104,8 @@ def whatif(facility, sets, sweep_file, hall, cell_m, backend, max_steps, schedul
     con = Console(stderr=True)
     con.print(f"{len(cases)} cases ({len(cases) - 1} + baseline) at {cell_m} m cells"
               + (f" on {scheduler}" if scheduler else ""))
+    fac.hall(hall)                      # a bad --hall fails here, before any work
+    prepare_cpu_kernels(con, backend)   # workers then load them from the disk cache
     recs = run_whatif(cases, hall=hall, cell_m=cell_m, backend=backend,
                       settings=_settings(max_steps), scheduler=scheduler, workers=workers,
                       progress=_progress(con, "case"), coarse_start=coarse_start,
@@ -204,6 +207,7 @@ def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_st
 
     from common.errors import InputError
     from twin.studies.failure import fmt_time, hall_units, run_n_minus_1, write_failure_outputs
+    from twin.studies.whatif import unit_device_names
     fac = _load(facility, cell_m)
     if each and units:
         raise InputError("give --unit NAME or --each, not both")
@@ -213,9 +217,13 @@ def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_st
     if not (math.isfinite(minutes) and minutes > 0):
         raise InputError(f"--minutes {minutes}: give a positive number of minutes")
     todo = hall_units(fac, hall) if each else list(units)
+    lay = fac.layout(fac.hall(hall).name)
+    for u in todo:
+        unit_device_names(lay, [u])     # a bad name fails here, before any work
     con = Console(stderr=True)
     con.print(f"N-1 for {len(todo)} unit(s): steady state, then {minutes:g} min in real time "
               f"at {cell_m} m cells")
+    prepare_cpu_kernels(con, backend)   # workers then load them from the disk cache
     status = con.status("solving") if len(todo) == 1 else None
 
     def run_prog(t_s, total_s):
@@ -298,7 +306,7 @@ def capacity(facility, rack_type, hall, cell_m, backend, max_steps, utilization,
     from rich.console import Console
     from rich.table import Table
 
-    from twin.studies.capacity import find_capacity, write_capacity_outputs
+    from twin.studies.capacity import check_rack_type, find_capacity, write_capacity_outputs
     fac = _load(facility, cell_m)
     con = Console(stderr=True)
 
@@ -307,6 +315,9 @@ def capacity(facility, rack_type, hall, cell_m, backend, max_steps, utilization,
                 f"max inlet {rec['inlet_max_c']:.1f} C, RCI_HI {rec['rci_hi_pct']:.1f} %")
         con.print(f"[dim]+{n} racks: {what}[/]")
 
+    check_rack_type(fac, rack_type)     # bad input before any work
+    fac.hall(hall)
+    prepare_cpu_kernels(con, backend)   # workers then load them from the disk cache
     res = find_capacity(fac, hall, rack_type, cell_m=cell_m, backend=backend,
                         settings=_settings(max_steps), utilization=utilization, tiles=tiles,
                         max_add=max_add, scheduler=scheduler, workers=workers, progress=prog,

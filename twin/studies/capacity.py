@@ -217,6 +217,16 @@ def ordered_candidates(facility, hall_name, cands, baseline_solver, max_add=None
     return accepted, skipped, facs
 
 
+def check_rack_type(facility, rack_type: str) -> None:
+    """Refuse a rack type the facility does not define, with the nearest name."""
+    if rack_type not in facility.rack_types:
+        import difflib
+        m = difflib.get_close_matches(rack_type, list(facility.rack_types), n=1)
+        hint = f" (did you mean '{m[0]}'?)" if m else ""
+        raise InputError(f"--rack-type {rack_type}: no such rack type{hint}; types: "
+                         f"{', '.join(sorted(facility.rack_types)) or '(none)'}")
+
+
 def find_capacity(facility, hall=None, rack_type: str = "", cell_m: float = 0.3,
                   backend="auto", settings=None, utilization: float = 1.0, tiles: bool = True,
                   max_add: int | None = 40, rci_min: float = RCI_HI_MIN_PCT, scheduler=None,
@@ -235,12 +245,7 @@ def find_capacity(facility, hall=None, rack_type: str = "", cell_m: float = 0.3,
     from twin.studies.sweep import TaskRunner
     from twin.studies.whatif import solve_case
     hall_name = facility.hall(hall).name
-    if rack_type not in facility.rack_types:
-        import difflib
-        m = difflib.get_close_matches(rack_type, list(facility.rack_types), n=1)
-        hint = f" (did you mean '{m[0]}'?)" if m else ""
-        raise InputError(f"--rack-type {rack_type}: no such rack type{hint}; types: "
-                         f"{', '.join(sorted(facility.rack_types)) or '(none)'}")
+    check_rack_type(facility, rack_type)
     if not 0.0 <= utilization <= 1.0:
         raise InputError(f"--utilization {utilization}: give a number between 0 and 1")
     if max_add is not None and max_add < 0:
