@@ -395,3 +395,28 @@ def test_renewable_what_ifs_scale_the_supply():
     assert np.allclose(dim["onsite_pv_w"], 0.5 * base["onsite_pv_w"])
     assert np.allclose(dim["contract_solar_w"], 0.5 * base["contract_solar_w"])
     assert np.allclose(dim["wind_w"], base["wind_w"])
+
+
+def test_hottest_week_is_found_in_the_sites_weather_and_run(tmp_path):
+    """--week hottest starts the run on the first day of the site's hottest week (Ulsan's
+    built-in year: high summer); the coldest week lies in winter (issue 20)."""
+    from twin.facility import load_facility
+    from twin.loop.specs import _weather_spec
+    from twin.models.weather import extreme_window_start_day, load_weather
+    weather = load_weather(_weather_spec(load_facility(SMALL)))
+    hot = extreme_window_start_day(weather, 7, hottest=True)
+    cold = extreme_window_start_day(weather, 7, hottest=False)
+    assert 182 <= hot <= 243 and (cold <= 59 or cold >= 335), (hot, cold)
+    daily = weather.dry_bulb_temp_c.reshape(365, 24).mean(axis=1)
+    week = np.roll(daily, -(hot - 1))[:7].mean()
+    assert all(np.roll(daily, -d)[:7].mean() <= week + 1e-12 for d in range(365))
+    out = tmp_path / "hot"
+    res = CliRunner().invoke(main, ["run", str(SMALL), "--week", "hottest", "--hours", "1",
+                                    "--step", "30m", "--cell", "0.4", "--rack-airflow", "design",
+                                    "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    d = read_results(out / "results.h5", restart=False)
+    assert d.settings["start_h"] == (hot - 1) * 24.0
+    res = CliRunner().invoke(main, ["run", str(SMALL), "--week", "hottest", "--start-day", "3",
+                                    "--out", str(tmp_path / "both")])
+    assert res.exit_code == 2 and "give one of them" in res.output

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from common.errors import InputError
 from kernels.backend import CHOICES as _BACKENDS
@@ -55,6 +56,10 @@ def _fmt_h(h: float) -> str:
               help="Level of the constant/training profile, mean of inference (0..1).")
 @click.option("--start-day", type=click.IntRange(1, 365), default=1, show_default=True,
               help="Day of the year the run starts (00:00 local standard time).")
+@click.option("--week", type=click.Choice(["hottest", "coldest"]), default=None,
+              help="What-if: start on the first day of the site's hottest (coldest) week, from "
+                   "its weather file, and run that week (168 h unless --hours is given); "
+                   "instead of --start-day.")
 @click.option("--hall", "halls", multiple=True, help="Only this hall (repeatable).")
 @click.option("--target-inlet", type=float, default=27.0, show_default=True,
               callback=ranged(5, 45, what="the target rack inlet [degC] (ASHRAE A1-A4 allowable)"),
@@ -95,7 +100,7 @@ def _fmt_h(h: float) -> str:
                    "the summary is in OUT/summary.json).")
 @click.pass_context
 def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, profile, utilization,
-        start_day, halls, target_inlet, flow_tol, rack_airflow, snapshot_every, checkpoint_every,
+        start_day, week, halls, target_inlet, flow_tol, rack_airflow, snapshot_every, checkpoint_every,
         dry_bulb_offset, dew_point_offset, wind_scale, solar_scale, grid_carbon, force, quiet):
     """Simulate FACILITY over time: IT load, airflow and heat, cooling plant, power.
 
@@ -114,6 +119,13 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
 
     console = Console(stderr=True, quiet=quiet)
     every_s = _checkpoint_s(checkpoint_every)
+    if week is not None:
+        if ctx.get_parameter_source("start_day") == ParameterSource.COMMANDLINE:
+            raise InputError("--week and --start-day both say when to start: give one of them")
+        start_day = _week_start_day(facility, week)
+        if ctx.get_parameter_source("hours") != ParameterSource.COMMANDLINE:
+            hours = 168.0
+        console.print(f"the {week} week of the site's weather starts on day {start_day}")
     out_dir = out_dir or Path("runs") / facility.stem
     rp = results_path(out_dir)
     with output_folder(out_dir, command_line()) as lock:
@@ -126,8 +138,6 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
             if kind != "run":
                 raise InputError(f"nothing to resume: {rp} holds {_KIND_TEXT[kind]}, not a twin run; "
                                  "give the --out of the run to continue")
-            from click.core import ParameterSource
-
             from twin.outputs.results import read_results
             given = {
                 "step": ("step_s", lambda: parse_duration_s(step)),
@@ -135,6 +145,7 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
                 "thermal": ("thermal", lambda: thermal), "profile": ("profile", lambda: profile),
                 "utilization": ("utilization", lambda: utilization),
                 "start_day": ("start_h", lambda: (start_day - 1) * 24.0),
+                "week": ("start_h", lambda: (start_day - 1) * 24.0),
                 "halls": ("halls", lambda: tuple(halls)),
                 "target_inlet": ("target_inlet_temp_c", lambda: target_inlet),
                 "flow_tol": ("flow_tol_frac", lambda: flow_tol),
@@ -191,6 +202,15 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
                        f"are in {rp}. Continue with:\n  twin run {facility} --out {out_dir} --resume",
                        err=True)        # also with --quiet
             sys.exit(128 + getattr(sim, "stopped_signum", 2))
+
+
+def _week_start_day(facility, week: str) -> int:
+    """First day of the site's hottest or coldest week (its weather file's year)."""
+    from twin.facility import load_facility
+    from twin.loop.specs import _weather_spec
+    from twin.models.weather import extreme_window_start_day, load_weather
+    weather = load_weather(_weather_spec(load_facility(facility)))
+    return extreme_window_start_day(weather, 7, hottest=(week == "hottest"))
 
 
 _KIND_TEXT = {"run": "a twin run", "steady": "a steady solve (twin solve)",

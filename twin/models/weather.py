@@ -405,6 +405,19 @@ def weather_at(weather: Weather, times_h) -> WeatherSample:
     )
 
 
+def extreme_window_start_day(weather: Weather, days: int = 7, hottest: bool = True) -> int:
+    """First day of the year (1..365) of the ``days``-day window with the highest (or,
+    with ``hottest=False``, the lowest) mean dry-bulb temperature of ``weather``'s year;
+    windows wrap around the year's end. The "hot week" of a what-if, from the site's own
+    weather file."""
+    if not 1 <= int(days) <= 365:
+        raise InputError(f"window of {days} days: give 1 to 365")
+    daily = np.asarray(weather.dry_bulb_temp_c, dtype=float)[:8760].reshape(365, 24).mean(axis=1)
+    ext = np.concatenate([daily, daily[:int(days) - 1]])
+    sums = np.convolve(ext, np.ones(int(days)), mode="valid")[:365]
+    return int(np.argmax(sums) if hottest else np.argmin(sums)) + 1
+
+
 def shifted_weather(sample: WeatherSample, dry_bulb_offset_k: float = 0.0,
                     dew_point_offset_k: float = 0.0) -> WeatherSample:
     """The same weather warmer (or cooler): the "shift" of weather-file morphing (Belcher,
