@@ -59,3 +59,22 @@ def test_import_twin_loads_nothing_heavy():
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_one_rack_of_a_row_gets_its_own_power():
+    """``halls[H1].rows[A].racks[03].power_kw``: that rack alone changes, the change is
+    written back as ``[halls.rows.racks.03]`` and reads back the same; a rack the row does
+    not have is refused by number (issue 20)."""
+    from twin.facility import BUILTIN_DIR, loads_facility
+    fac = twin.load(BUILTIN_DIR / "small-hall.toml")
+    hot = twin.with_changes(fac, {"halls[H1].rows[A].racks[03].power_kw": 30})
+    before = {r.name: r.design_power_w for r in fac.layout("H1").racks}
+    after = {r.name: r.design_power_w for r in hot.layout("H1").racks}
+    assert after["H1/A/03"] == 30e3 and before["H1/A/03"] != 30e3
+    assert all(after[n] == before[n] for n in before if n != "H1/A/03")
+    text = hot.to_toml()
+    assert "[halls.rows.racks.03]" in text
+    again = loads_facility(text, folder=BUILTIN_DIR)
+    assert {r.name: r.design_power_w for r in again.layout("H1").racks} == after
+    with pytest.raises(InputError, match="01 to 05"):
+        twin.with_changes(fac, {"halls[H1].rows[A].racks[09].power_kw": 30})

@@ -314,6 +314,9 @@ def _build_layout(fac: Facility, hall: Hall, hidx: int, col: _Collector | None =
             fx = _footprint(x0, y0, rt.width_m, rt.depth_m, row.facing)
             num = f"{i + 1:02d}"
             p = rt.nameplate_power_kw if row.power_kw is None else row.power_kw
+            own = (row.racks or {}).get(num)
+            if own is not None and own.power_kw is not None:       # this rack differs
+                p = own.power_kw
             scale = p / rt.nameplate_power_kw
             lay.racks.append(PlacedRack(
                 name=f"{hall.name}/{row.name}/{num}", path=f"{rp}.racks[{num}]", hall=hall.name,

@@ -262,13 +262,20 @@ def _check_along_facing(along, facing, what):
                          f"(they stand side by side along {along}); facing = '{facing}'")
 
 
+class RackInRow(_Model):
+    """One rack of a row, by its number (``racks."03"``): what differs from the row."""
+
+    power_kw: RackPower | None = None
+
+
 class Row(_Model):
     """``count`` racks of one ``type`` (or one per entry of ``types``) side by side.
 
     ``(x_m, y_m)`` is the lower corner of the row; rack ``i`` (numbered from 1, device
     name ``HALL/ROW/NN``) starts ``(i-1) * pitch_m`` along ``along`` (default: each rack
     beside the previous). Fronts (intakes) are aligned when depths differ.
-    ``power_kw`` overrides every rack's design power.
+    ``power_kw`` overrides every rack's design power; ``racks`` overrides single racks by
+    their two-digit number (``racks."03".power_kw``).
     """
 
     name: Name
@@ -281,6 +288,7 @@ class Row(_Model):
     pitch_m: HallSize | None = None
     facing: Facing
     power_kw: RackPower | None = None
+    racks: Annotated[dict[str, RackInRow], Field(max_length=MAX_ROW_RACKS)] | None = None
 
     @model_validator(mode="after")
     def _check(self):
@@ -294,6 +302,11 @@ class Row(_Model):
             if self.count is not None and self.count != len(self.types):
                 raise ValueError(f"count = {self.count} but types lists {len(self.types)} racks")
         _check_along_facing(self.along, self.facing, "racks")
+        n = len(self.type_names())
+        for key in self.racks or {}:
+            if not (key.isdigit() and key == f"{int(key):02d}" and 1 <= int(key) <= n):
+                raise ValueError(f"racks.{key}: name a rack of this row by its number, "
+                                 f"01 to {n:02d}")
         return self
 
     def type_names(self) -> list[str]:

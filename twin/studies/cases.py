@@ -158,6 +158,9 @@ def _container_kind(ann) -> str:
     return "scalar"
 
 
+#: Tables whose entries a ``--set`` path may create (per-rack overrides of a row).
+_NEW_ENTRIES = ("RackInRow",)
+
 _VIRTUAL = {
     "Facility": {"utilization": "IT utilisation of every rack (0..1)", "load": "alias of utilization"},
     "CoolingUnit": {"enabled": "false: the unit moves no air"},
@@ -214,6 +217,9 @@ def _apply(edit: _Edit, path: str, raw: str):
                     cont = parent.get(key) if isinstance(parent, dict) else parent[key]
                     if cont is None and parent is obj:
                         cont = parent[key] = {} if kind == "dict" else []
+                    if (kind == "dict" and isinstance(cont, dict) and k != "*" and k not in cont
+                            and _inner_model(ann).__name__ in _NEW_ENTRIES):
+                        cont[k] = {}        # a new override entry; the validator checks its key
                     step += _select(cont, k, f"{here}", path)
                 items = [(c, idx, lab) for c, idx, lab in step]
             model = _inner_model(ann)
