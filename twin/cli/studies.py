@@ -117,7 +117,9 @@ def whatif(facility, sets, sweep_file, hall, cell_m, backend, max_steps, schedul
     con.print("wrote " + ", ".join(str(p) for p in files))
 
 
-def _print_whatif(recs):
+def _print_whatif(recs, width: int = 80):
+    """The cases side by side, metrics down the page, in blocks of as many cases as fit
+    ``width`` columns (a terminal's own width when wider)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -125,46 +127,49 @@ def _print_whatif(recs):
     shown = ["inlet_max_c", "inlet_mean_c", "racks_over_27", "rci_hi_pct", "rti_pct",
              "cooling_kw", "return_c"]
     cols = [c for c in METRIC_COLUMNS if c[0] in shown]
-    t = Table(title="What-if cases: rack inlets (intake-face mean) and indices; "
-                    "(+d) = difference to the baseline, red worse, green better")
-    t.add_column("case", no_wrap=True)
-    t.add_column("changes", min_width=16)
-    for _, head, _, _ in cols:
-        t.add_column(head, justify="right", no_wrap=True)
-    t.add_column("worst rack", no_wrap=True)
-    for r in recs:
-        cells = []
-        for key, _, fmt, worse_up in cols:
-            v = r.get(key)
-            if v is None or (isinstance(v, float) and not math.isfinite(v)):
-                cells.append("-")
-                continue
-            txt = fmt.format(v)
-            d = r.get("delta", {}).get(key)
-            if r["case"] != "baseline" and isinstance(d, (int, float)) and math.isfinite(d) \
-                    and abs(d) >= 0.05:
-                ds = fmt.format(d) if isinstance(d, int) else f"{d:+.1f}"
-                if isinstance(d, int):
-                    ds = f"{d:+d}"
-                colour = "" if worse_up is None else ("red" if (d > 0) == worse_up else "green")
-                txt += f" [{colour}]({ds})[/]" if colour else f" ({ds})"
-            cells.append(txt)
-        label = r["label"]
-        if r.get("error"):
-            label += " [red](solve failed)[/]"
-        elif not r.get("converged", True):
-            label += f" [yellow](NOT converged, {r.get('iterations', 0)} steps)[/]"
-        style = "bold" if r["case"] == "baseline" else ""
-        t.add_row(r["case"], label, *cells, r.get("worst_rack", ""), style=style)
     con = Console()
     if not con.is_terminal:
-        con = Console(width=170)            # a file or pipe: do not squeeze the table
-    con.print(t)
+        con = Console(width=width)          # a file or pipe: 80 columns
+    per = max(1, (con.width - 18) // 19)
+    for start in range(0, len(recs), per):
+        block = recs[start:start + per]
+        t = Table(title="What-if cases: rack inlets (intake-face mean) and indices; (+d) = "
+                        "difference to the baseline, red worse, green better"
+                  if start == 0 else None)
+        t.add_column("", no_wrap=True)
+        for r in block:
+            t.add_column(r["case"], justify="right", max_width=18, overflow="fold",
+                         style="bold" if r["case"] == "baseline" else "")
+        t.add_row("change", *[r["label"] for r in block])
+        t.add_row("solve", *["[red]failed[/]" if r.get("error") else
+                             ("converged" if r.get("converged", True) else
+                              "[yellow]NOT converged[/]") for r in block])
+        t.add_row("steps", *[str(r.get("iterations", 0)) for r in block])
+        for key, head, fmt, worse_up in cols:
+            t.add_row(head, *[_whatif_cell(r, key, fmt, worse_up) for r in block])
+        t.add_row("worst rack", *[r.get("worst_rack", "") for r in block])
+        con.print(t)
     loose = [r["case"] for r in recs if not r.get("error") and not r.get("converged", True)]
     if loose:
         con.print(f"[yellow]{len(loose)} case(s) did not converge ({', '.join(loose)}): their "
                   "values are the record mean at the step cap and their differences are left "
                   "blank; raise --max-steps or use a coarser --cell[/]")
+
+
+def _whatif_cell(r, key, fmt, worse_up) -> str:
+    """One metric of one case, with its difference to the baseline (coloured worse or
+    better where the direction has a meaning)."""
+    v = r.get(key)
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    txt = fmt.format(v)
+    d = r.get("delta", {}).get(key)
+    if r["case"] != "baseline" and isinstance(d, (int, float)) and math.isfinite(d) \
+            and abs(d) >= 0.05:
+        ds = f"{d:+d}" if isinstance(d, int) else f"{d:+.1f}"
+        colour = "" if worse_up is None else ("red" if (d > 0) == worse_up else "green")
+        txt += f" [{colour}]({ds})[/]" if colour else f" ({ds})"
+    return txt
 
 
 # ------------------------------------------------------------------------------ fail
@@ -243,27 +248,34 @@ def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_st
     finally:
         if status is not None:
             status.stop()
-    t = Table(title=f"N-1: time until the hottest rack inlet passes the limits "
-                    f"(followed for {minutes:g} min)")
-    for c in ("failed unit", "to 27 C", "to 32 C", f"worst racks at {minutes:g} min",
-              "capacity left / load kW", "airflow left / racks m3/s", "steady inlet max C",
-              "holds"):
-        t.add_column(c, justify="left" if c.startswith(("failed", "worst")) else "right")
-    for r in recs:
-        c = r["capacity"]
-        worst = ", ".join(f"{w['rack'].split('/', 1)[-1]} {w['inlet_end_c']:.1f}"
-                          for w in r["worst_racks"][:3])
-        hold = "[green]yes[/]" if r["holds_recommended"] else (
-            "[yellow]within allowable[/]" if r["holds_allowable"] else "[red]no[/]")
-        t.add_row(r["unit"], fmt_time(r["time_to_recommended_s"], minutes),
-                  fmt_time(r["time_to_allowable_s"], minutes), worst,
-                  f"{c['remaining_capacity_kw']:.0f} / {c['air_load_kw']:.0f}",
-                  f"{c['remaining_airflow_m3_s']:.1f} / {c['rack_airflow_m3_s']:.1f}",
-                  f"{r['steady']['inlet_max_c']:.1f}", hold)
     out = Console()
     if not out.is_terminal:
-        out = Console(width=170)            # a file or pipe: do not squeeze the table
-    out.print(t)
+        out = Console(width=80)             # a file or pipe: 80 columns
+    per = max(1, (out.width - 28) // 21)
+    for start in range(0, len(recs), per):
+        block = recs[start:start + per]
+        t = Table(title=f"N-1: time until the hottest rack inlet passes the limits "
+                        f"(followed for {minutes:g} min)" if start == 0 else None)
+        t.add_column("failed unit", no_wrap=True)
+        for r in block:
+            t.add_column(r["unit"].split("/", 1)[-1], justify="right", max_width=20,
+                         overflow="fold")
+        t.add_row("to 27 C", *[fmt_time(r["time_to_recommended_s"], minutes) for r in block])
+        t.add_row("to 32 C", *[fmt_time(r["time_to_allowable_s"], minutes) for r in block])
+        t.add_row(f"worst racks at {minutes:g} min", *[
+            "\n".join(f"{w['rack'].split('/', 1)[-1]} {w['inlet_end_c']:.1f} C"
+                      for w in r["worst_racks"][:3]) for r in block])
+        t.add_row("capacity left / load kW", *[
+            f"{r['capacity']['remaining_capacity_kw']:.0f} / {r['capacity']['air_load_kw']:.0f}"
+            for r in block])
+        t.add_row("airflow left / racks m3/s", *[
+            f"{r['capacity']['remaining_airflow_m3_s']:.1f} / "
+            f"{r['capacity']['rack_airflow_m3_s']:.1f}" for r in block])
+        t.add_row("steady inlet max C", *[f"{r['steady']['inlet_max_c']:.1f}" for r in block])
+        t.add_row("holds", *["[green]yes[/]" if r["holds_recommended"] else (
+            "[yellow]within allowable[/]" if r["holds_allowable"] else "[red]no[/]")
+            for r in block])
+        out.print(t)
     if out_dir:
         files = write_failure_outputs(out_dir, recs, {"facility": str(facility),
                                                       "minutes": minutes, "cell_m": cell_m},
