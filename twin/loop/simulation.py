@@ -109,8 +109,8 @@ from twin.models.power import (DEFAULT_TARIFF, KOREA_GRID_CARBON_KG_PER_KWH, ele
 from twin.models.profiles import utilization_profile
 from twin.models.weather import load_weather, shifted_weather, weather_at, wet_bulb_temp_c
 from twin.outputs.files import write_csv, write_json
-from twin.outputs.results import (RunData, read_results, results_path, summary_path,
-                                  timeseries_table, write_results)
+from twin.outputs.results import RunData, read_results, results_path, summary_path, write_results
+from twin.outputs.tables import timeseries_table
 from twin.thermal.racks import rack_spec_for
 
 from .hall import HallModel
@@ -663,7 +663,7 @@ class Simulation:
 
     def write(self, out_dir) -> tuple[Path, Path]:
         """Write ``results.h5``, ``summary.json`` and ``timeseries.csv``
-        (:func:`twin.outputs.results.timeseries_table`) into ``out_dir``, each atomically;
+        (:func:`twin.outputs.tables.timeseries_table`) into ``out_dir``, each atomically;
         returns the first two."""
         data = self.run_data()
         p = write_results(results_path(out_dir), data)

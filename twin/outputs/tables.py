@@ -1,0 +1,39 @@
+"""Tables of a run for spreadsheets and pandas: ``timeseries.csv`` beside ``results.h5``.
+
+Written by :meth:`twin.loop.simulation.Simulation.write` with
+:func:`twin.outputs.files.write_csv` (atomically, at every checkpoint).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from twin.outputs.results import CALENDAR_YEAR, RunData
+
+#: Groups whose per-step scalars go into ``timeseries.csv``.
+CSV_GROUPS = ("campus", "power", "plant", "weather")
+
+
+def timeseries_table(data: RunData) -> tuple[list, list]:
+    """``timeseries.csv`` of a run: one row per completed step. Columns: ``time_h`` (the
+    middle of the step, hours after 1 January 00:00 local standard time), ``local_time``
+    (the same in a non-leap calendar year, ISO 8601 without a zone), every per-step
+    scalar of :data:`CSV_GROUPS` as ``group.name`` (units in the names), and the hottest
+    and mean rack inlet of the campus."""
+    import datetime as dt
+    t = np.asarray(data.time_h, dtype=float)
+    cols = {"time_h": t}
+    start = dt.datetime(CALENDAR_YEAR, 1, 1)
+    cols["local_time"] = [(start + dt.timedelta(hours=float(h))).strftime("%Y-%m-%dT%H:%M")
+                          for h in t]
+    for g in CSV_GROUPS:
+        for name, arr in sorted(data.series.get(g, {}).items()):
+            a = np.asarray(arr)
+            if a.ndim == 1 and a.shape[0] == t.size and a.dtype.kind in "fiub":
+                cols[f"{g}.{name}"] = a
+    inl = np.asarray(data.series.get("racks", {}).get("inlet_temp_c", np.zeros((0, 0))))
+    if inl.ndim == 2 and inl.shape[0] == t.size and inl.shape[1]:
+        cols["racks.inlet_max_c"] = np.nanmax(inl, axis=1)
+        cols["racks.inlet_mean_c"] = np.nanmean(inl, axis=1)
+    header = list(cols)
+    rows = [[cols[c][k] for c in header] for k in range(t.size)]
+    return header, rows
