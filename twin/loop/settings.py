@@ -10,13 +10,8 @@ from common.errors import InputError
 from twin.models.airside import AIR_CP_J_KG_K, AIR_DENSITY_KG_M3
 from twin.models.metrics import ASHRAE_CLASSES
 from twin.models.profiles import PROFILES
-from twin.thermal.racks import RACK_BEHAVIOUR as _RACK_BEHAVIOUR
 
 from .modes import THERMAL_MODES      # the names of the registered modes (the CLI's choices)
-
-#: Facility rack types -> behaviour records: one table for every command (moved to
-#: :mod:`twin.thermal.racks` with the rack model the steady commands share).
-RACK_BEHAVIOUR = _RACK_BEHAVIOUR
 
 #: ``RunSettings.rack_airflow``: the racks' server airflow follows the rack model, or
 #: stays at design (the CLI's choices).

@@ -111,12 +111,11 @@ from twin.models.weather import load_weather, shifted_weather, weather_at, wet_b
 from twin.outputs.files import write_csv, write_json
 from twin.outputs.results import RunData, read_results, results_path, summary_path, write_results
 from twin.outputs.tables import timeseries_table
-from twin.thermal.racks import rack_spec_for
+from twin.thermal.racks import RACK_BEHAVIOUR, rack_spec_for
 
 from .hall import HallModel
 from .records import HallStep, StepRecord
-from .settings import (_FAN_DP_PA, _FAN_EFF, RACK_BEHAVIOUR, THERMAL_MODES, RunSettings,
-                       parse_duration_s)
+from .settings import _FAN_DP_PA, _FAN_EFF, THERMAL_MODES, RunSettings, parse_duration_s
 from .specs import _hall_signature, _weather_spec, chain_for, plant_spec_for
 
 __all__ = ["THERMAL_MODES", "RACK_BEHAVIOUR", "RunSettings", "HallStep", "StepRecord", "Simulation",

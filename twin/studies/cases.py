@@ -218,7 +218,7 @@ def _apply(edit: _Edit, path: str, raw: str):
                     if cont is None and parent is obj:
                         cont = parent[key] = {} if kind == "dict" else []
                     if (kind == "dict" and isinstance(cont, dict) and k != "*" and k not in cont
-                            and _inner_model(ann).__name__ in _NEW_ENTRIES):
+                            and getattr(_inner_model(ann), "__name__", "") in _NEW_ENTRIES):
                         cont[k] = {}        # a new override entry; the validator checks its key
                     step += _select(cont, k, f"{here}", path)
                 items = [(c, idx, lab) for c, idx, lab in step]

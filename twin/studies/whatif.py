@@ -162,13 +162,10 @@ def solve_case(facility, hall: str | None = None, cell_m: float = 0.3, backend="
 def hall_summary(facility, report, solver, run, cell_m, wall_s, rack_info=None) -> dict:
     """The summary of :func:`twin.thermal.steady.solve_hall` (same keys) plus ``metrics``
     (``rack_info``: :func:`twin.thermal.steady.settle_hall_racks`)."""
-    from twin.thermal.steady import RESULT_SCHEMA, convergence_summary, rack_rows
+    from twin.thermal.steady import RESULT_SCHEMA, convergence_summary, rack_rows, unit_rows
     rack_info = rack_info or {}
     racks = rack_rows(solver, report.hall, rack_info)
-    units = [{"name": rec["name"], "hall": report.hall, "heat_removed_w": rec["heat_w"],
-              "supply_temp_c": rec["supply_temp_c"], "return_temp_c": rec["return_temp_c"],
-              "airflow_m3_s": rec["flow_m3_s"]}
-             for rec in solver.device_report() if rec["kind"] != "rack"]
+    units = unit_rows(solver, report.hall)
     return {
         "schema": RESULT_SCHEMA,
         "facility": str(getattr(facility, "source", "") or ""),

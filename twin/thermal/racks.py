@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from common.fluids import AIR_CP_J_KG_K, AIR_DENSITY_KG_M3
+from common.fluids import Fluid
 from twin.models.it_load import RACK_SPECS, RackSpec, rack_power
 
 #: Facility rack types -> the :data:`twin.models.it_load.RACK_SPECS` record whose
@@ -36,10 +36,8 @@ RACK_BEHAVIOUR = {
 #: the black box at design heat and airflow (the OpenFOAM cross-check's racks).
 RACK_MODELS = ("ite", "design", "fixed")
 
-_RHO_CP = AIR_DENSITY_KG_M3 * AIR_CP_J_KG_K
 
-
-def rack_spec_for(rack, rho_cp_j_m3k: float = _RHO_CP) -> RackSpec:
+def rack_spec_for(rack, rho_cp_j_m3k: float = Fluid().rho_cp) -> RackSpec:
     """The :class:`~twin.models.it_load.RackSpec` of a placed rack (``PlacedRack``).
 
     Nameplate (the rack's design power), idle power, liquid share and design air

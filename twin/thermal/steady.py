@@ -156,6 +156,14 @@ def rack_rows(solver, hall_name: str, rack_info: dict) -> list[dict]:
     return racks
 
 
+def unit_rows(solver, hall_name: str) -> list[dict]:
+    """The summary's ``cooling_units`` rows (the keys of the module docstring)."""
+    return [{"name": rec["name"], "hall": hall_name, "heat_removed_w": rec["heat_w"],
+             "supply_temp_c": rec["supply_temp_c"], "return_temp_c": rec["return_temp_c"],
+             "airflow_m3_s": rec["flow_m3_s"]}
+            for rec in solver.device_report() if rec["kind"] != "rack"]
+
+
 def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="auto",
                settings: SolverSettings | None = None, progress=None,
                utilization: float = 1.0, coarse_start: bool = False,
@@ -178,10 +186,7 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
     wall = time.perf_counter() - t0
     hall_name = report.hall
     racks = rack_rows(solver, hall_name, rack_info)
-    units = [{"name": rec["name"], "hall": hall_name, "heat_removed_w": rec["heat_w"],
-              "supply_temp_c": rec["supply_temp_c"], "return_temp_c": rec["return_temp_c"],
-              "airflow_m3_s": rec["flow_m3_s"]}
-             for rec in solver.device_report() if rec["kind"] != "rack"]
+    units = unit_rows(solver, hall_name)
     summary = {
         "schema": RESULT_SCHEMA,
         "facility": str(getattr(facility, "source", "") or ""),
