@@ -207,9 +207,8 @@ def setup_arrays(solver):
     fluid = p.fluid_mask
     block = solver.settings.coarse_block
     if block < 0 and not be.is_gpu:
-        # measured on 2 CPU cores (kernels/README.md): the coarse solve and transfers
-        # cost as much as the CG iterations they save; small hall steady at 0.25 m
-        # 30.9 s without, 36.0 s with, at 0.2 m 109.6 s against 112.7 s
+        # on the CPU the coarse solve and transfers cost as much as the CG iterations
+        # they save (benchmarks/results/kernels-notes.md)
         block = 0
     if block and not fluid.all() and g.cells >= 512:
         from .coarse import CoarseSpace, aggregates

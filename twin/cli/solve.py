@@ -60,8 +60,8 @@ def backends(as_json):
               callback=ranged(1, 100_000, integer=True, what="the number of rack rows printed"))
 @click.option("--coarse-start", is_flag=True,
               help="First solve the hall at twice (or 1.5 times) the cell size and start from "
-                   "that flow (grid sequencing: 1.1-1.5x faster on the shipped halls at 0.2 m, "
-                   "see kernels/README.md).")
+                   "that flow (grid sequencing; what it gains on the shipped halls: "
+                   "benchmarks/results/kernels-notes.md).")
 @rack_model_option
 def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, force, max_steps, top,
           coarse_start, rack_model):

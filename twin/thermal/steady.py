@@ -74,9 +74,7 @@ def steady_solve(problem, mesh_at, cell_m: float, backend="auto", settings=None,
     then says what that cost (``cell_m``, ``cells``, ``steps``, ``wall_s``,
     ``converged``), or why it was skipped; it is ``None`` without ``coarse_start``.
 
-    Measured on 2 CPU cores (kernels/README.md, 2026-12-05): the AI hall at 0.2 m (from
-    0.3 m) in 150 s instead of 246 s, the small hall at 0.2 m in 46 s instead of 53 s; no
-    gain at 0.25 m.
+    What it gains on the shipped halls is measured in ``benchmarks/results/kernels-notes.md``.
     """
     coarse = None
     start = None
