@@ -173,6 +173,10 @@ source_heat = _P.source_heat
 intake_sample = _P.intake_sample
 restricted = _P.restricted
 prolonged = _P.prolonged
+k_item = _P.k_item
+eps_item = _P.eps_item
+ke_nut = _P.ke_nut
+wall_viscosity = _P.wall_viscosity
 
 #: Numba options of every parallel driver. ``error_model="numpy"``: a float division by
 #: zero gives inf/NaN (caught by the solver's divergence check) instead of a test and a
@@ -181,11 +185,11 @@ _PAR = dict(parallel=True, error_model="numpy")
 
 
 @_jit(inline="always", error_model="numpy")
-def _predict_face(c, i, j, k, q, u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
-                  bc_slip, bc_uw, dt, k_inner):
+def _predict_face(c, i, j, k, q, u, v, w, out, nut, nutw, T, solid, dx, dy, dz, nu, gbeta,
+                  tref, bc_slip, bc_uw, dt, k_inner):
     """``out = q + dt * rate`` at interior face ``(i, j, k)`` of component ``c`` where the
     face is open (the lower-face bit of its upper cell), ``q`` where it is not: a select."""
-    r = momentum_rate(c, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
+    r = momentum_rate(c, i, j, k, u, v, w, nut, nutw, T, solid, dx, dy, dz, nu, gbeta, tref,
                       bc_slip, bc_uw, k_inner)
     keep = ((at(solid, i, j, k) >> (2 + 2 * c)) & 1) != 0
     out[nn(i), nn(j), nn(k)] = at(q, i, j, k) + (dt * r if keep else const(q, 0.0))
@@ -203,7 +207,8 @@ def _make_predict(c):
     """
 
     @_jit(**_PAR)
-    def predict(u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw, dt):
+    def predict(u, v, w, out, nut, nutw, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw,
+                dt):
         q = component(c, u, v, w)
         n0, n1, n2 = out.shape
         e0 = 1 if c == 0 else 0
@@ -218,15 +223,15 @@ def _make_predict(c):
                     out[i, j, 0] = q[i, j, 0]
                     out[i, j, n2 - 1] = q[i, j, n2 - 1]
                     for k in range(1, n2 - 1):
-                        _predict_face(c, i, j, k, q, u, v, w, out, nut, T, solid, dx, dy, dz,
+                        _predict_face(c, i, j, k, q, u, v, w, out, nut, nutw, T, solid, dx, dy, dz,
                                       nu, gbeta, tref, bc_slip, bc_uw, dt, False)
                 else:
                     for k in range(2, n2 - 2):
-                        _predict_face(c, i, j, k, q, u, v, w, out, nut, T, solid, dx, dy, dz,
+                        _predict_face(c, i, j, k, q, u, v, w, out, nut, nutw, T, solid, dx, dy, dz,
                                       nu, gbeta, tref, bc_slip, bc_uw, dt, True)
                     for t in range(min(4, n2)):
                         k = t if (t < 2 or n2 < 4) else n2 - 4 + t
-                        _predict_face(c, i, j, k, q, u, v, w, out, nut, T, solid, dx, dy, dz,
+                        _predict_face(c, i, j, k, q, u, v, w, out, nut, nutw, T, solid, dx, dy, dz,
                                       nu, gbeta, tref, bc_slip, bc_uw, dt, False)
     return predict
 
@@ -235,9 +240,11 @@ _PREDICT = (_make_predict(0), _make_predict(1), _make_predict(2))
 
 
 def predict_velocity(c, u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip,
-                     bc_uw, dt):
-    """``out = q + dt * rate`` on open interior faces of component ``c``; copy elsewhere."""
-    _PREDICT[c](u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw, dt)
+                     bc_uw, dt, nutw=None):
+    """``out = q + dt * rate`` on open interior faces of component ``c``; copy elsewhere.
+    ``nutw``: the wall-side eddy viscosity (k-epsilon's wall functions), ``nut`` if None."""
+    _PREDICT[c](u, v, w, out, nut, nut if nutw is None else nutw, T, solid, dx, dy, dz, nu,
+                gbeta, tref, bc_slip, bc_uw, dt)
 
 
 @_jit()
@@ -327,6 +334,48 @@ def update_nut(nut, u, v, w, walldist, nu_t_const, model):
         for j in range(n1):
             for k in range(n2):
                 nut[i, j, k] = eddy_viscosity(i, j, k, u, v, w, walldist, nu_t_const, model)
+
+
+@_jit(**_PAR)
+def turbulence_k(kn, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip, bc_zero,
+                 kec, dt):
+    """``kn``: the turbulent kinetic energy one step on (:func:`kernels.pointwise.k_item`);
+    ``kec`` the model's coefficients in the field type (``kernels.setup.ke_coefficients``)."""
+    n0, n1, n2 = kn.shape
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                kn[i, j, k] = k_item(i, j, k, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy,
+                                     dz, bc_slip, bc_zero, kec[0], kec[1], kec[3], kec[7],
+                                     kec[8], kec[9], kec[10], kec[11], kec[12], dt)
+
+
+@_jit(**_PAR)
+def turbulence_eps(en, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip, bc_zero,
+                   kec, dt):
+    """``en``: the dissipation rate one step on (:func:`kernels.pointwise.eps_item`)."""
+    n0, n1, n2 = en.shape
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                en[i, j, k] = eps_item(i, j, k, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy,
+                                       dz, bc_slip, bc_zero, kec[0], kec[2], kec[3], kec[4],
+                                       kec[5], kec[7], kec[8], kec[9], kec[10], kec[11],
+                                       kec[12], dt)
+
+
+@_jit(**_PAR)
+def turbulence_viscosity(nut, nutw, tk, teps, solid, wallc, dx, dy, dz, kec):
+    """``nut = Cmu k^2 / eps`` and the wall-side ``nutw`` of every cell
+    (:func:`kernels.pointwise.ke_nut`, :func:`kernels.pointwise.wall_viscosity`)."""
+    n0, n1, n2 = nut.shape
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                nut[i, j, k] = ke_nut(i, j, k, tk, teps, solid, kec[6], kec[11], kec[12])
+            for k in range(n2):
+                nutw[i, j, k] = wall_viscosity(i, j, k, tk, nut, wallc, kec[0], dx, dy, dz,
+                                               kec[7], kec[8], kec[9], kec[10], kec[11])
 
 
 @_jit()

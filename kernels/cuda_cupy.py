@@ -40,7 +40,8 @@ DELEGATED = (
     "predict_velocity", "apply_resistance", "cg_residual_inplace", "mask_solid",
     "masked_shift", "masked_sum", "max_abs_diff", "residual", "temperature_step",
     "update_nut", "port_intake_stats", "apply_ports", "apply_sources", "coarse_restrict",
-    "coarse_prolong_add", "box_scale", "max_advection_rate",
+    "coarse_prolong_add", "box_scale", "max_advection_rate", "turbulence_k", "turbulence_eps",
+    "turbulence_viscosity",
 )
 
 

@@ -210,18 +210,22 @@ def _make_predict(c):
     """Predictor for component ``c`` with ``c`` a compile-time constant."""
 
     @_dev
-    def item(i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw, dt):
+    def item(i, j, k, u, v, w, nut, nutw, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw,
+             dt):
         q = component(c, u, v, w)
         f = i if c == 0 else (j if c == 1 else k)
         if f >= 1 and f <= solid.shape[c] - 1 and face_open(c, i, j, k, solid):
-            return q[i, j, k] + dt * momentum_rate(c, i, j, k, u, v, w, nut, T, solid, dx, dy,
-                                                   dz, nu, gbeta, tref, bc_slip, bc_uw, False)
+            return q[i, j, k] + dt * momentum_rate(c, i, j, k, u, v, w, nut, nutw, T, solid, dx,
+                                                   dy, dz, nu, gbeta, tref, bc_slip, bc_uw,
+                                                   False)
         return q[i, j, k]
     run = _cells(item)
 
     @cuda.jit
-    def predict(u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw, dt):
-        run(out, (u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw, dt))
+    def predict(u, v, w, out, nut, nutw, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw,
+                dt):
+        run(out, (u, v, w, nut, nutw, T, solid, dx, dy, dz, nu, gbeta, tref, bc_slip, bc_uw,
+                  dt))
     return predict
 
 
@@ -291,6 +295,52 @@ _temperature_step = _kernel(
     "temperature_step", lambda Tn, T, u, v, w, nut, solid, dx, dy, dz, alpha, inv_prt, bc_hk,
     bc_tb, dt: _t_cells(Tn, (T, u, v, w, nut, solid, dx, dy, dz, alpha, inv_prt, bc_hk, bc_tb,
                              dt)))
+
+
+
+@_dev
+def _k_item(i, j, k, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip, bc_zero, kec,
+            dt):
+    return _P.k_item(i, j, k, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip,
+                     bc_zero, kec[0], kec[1], kec[3], kec[7], kec[8], kec[9], kec[10], kec[11],
+                     kec[12], dt)
+
+
+@_dev
+def _eps_item(i, j, k, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip, bc_zero,
+              kec, dt):
+    return _P.eps_item(i, j, k, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip,
+                       bc_zero, kec[0], kec[2], kec[3], kec[4], kec[5], kec[7], kec[8], kec[9],
+                       kec[10], kec[11], kec[12], dt)
+
+
+@_dev
+def _ke_nut_item(i, j, k, tk, teps, solid, kec):
+    return _P.ke_nut(i, j, k, tk, teps, solid, kec[6], kec[11], kec[12])
+
+
+@_dev
+def _nutw_item(i, j, k, tk, nut, wallc, dx, dy, dz, kec):
+    return _P.wall_viscosity(i, j, k, tk, nut, wallc, kec[0], dx, dy, dz, kec[7], kec[8],
+                             kec[9], kec[10], kec[11])
+
+
+_k_cells = _cells(_k_item)
+_turbulence_k = _kernel(
+    "turbulence_k", lambda kn, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip,
+    bc_zero, kec, dt: _k_cells(kn, (tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz,
+                                    bc_slip, bc_zero, kec, dt)))
+_eps_cells = _cells(_eps_item)
+_turbulence_eps = _kernel(
+    "turbulence_eps", lambda en, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip,
+    bc_zero, kec, dt: _eps_cells(en, (tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz,
+                                      bc_slip, bc_zero, kec, dt)))
+_ke_nut_cells = _cells(_ke_nut_item)
+_ke_nut = _kernel("ke_nut", lambda nut, tk, teps, solid, kec:
+                  _ke_nut_cells(nut, (tk, teps, solid, kec)))
+_nutw_cells = _cells(_nutw_item)
+_nutw = _kernel("wall_viscosity", lambda nutw, tk, nut, wallc, dx, dy, dz, kec:
+                _nutw_cells(nutw, (tk, nut, wallc, dx, dy, dz, kec)))
 
 # ----------------------------------------------------------------------------- reductions
 _xr_sum = _reduction(_P.cg_advance, False)
@@ -471,11 +521,13 @@ class NumbaCudaKernels:
 
     # -- momentum
     def predict_velocity(self, c, u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
-                         bc_slip, bc_uw, dt):
-        """``out = q + dt * rate`` on open interior faces of component ``c``; copy elsewhere."""
+                         bc_slip, bc_uw, dt, nutw=None):
+        """``out = q + dt * rate`` on open interior faces of component ``c``; copy elsewhere.
+        ``nutw``: the wall-side eddy viscosity (k-epsilon), ``nut`` if None."""
         f = out.dtype.type
-        self._launch(_PREDICT[c], _size(out), u, v, w, out, nut, T, solid, f(dx), f(dy),
-                     f(dz), f(nu), f(gbeta), f(tref), bc_slip, bc_uw, f(dt))
+        self._launch(_PREDICT[c], _size(out), u, v, w, out, nut, nut if nutw is None else nutw,
+                     T, solid, f(dx), f(dy), f(dz), f(nu), f(gbeta), f(tref), bc_slip, bc_uw,
+                     f(dt))
 
     def apply_resistance(self, q, faces, k_loss, d, dt):
         """Implicit quadratic loss on listed faces: ``q /= 1 + dt * K * |q| / (2 d)``."""
@@ -551,6 +603,26 @@ class NumbaCudaKernels:
         """model 0 laminar, 1 constant, 2 Chen-Xu."""
         self._launch(_update_nut, _size(nut), nut, u, v, w, walldist,
                      nut.dtype.type(nu_t_const), int(model))
+
+    def turbulence_k(self, kn, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip,
+                     bc_zero, kec, dt):
+        """k one step on (see ``cpu.turbulence_k``)."""
+        f = kn.dtype.type
+        self._launch(_turbulence_k, _size(kn), kn, tk, teps, u, v, w, nut, T, solid, wallc,
+                     f(dx), f(dy), f(dz), bc_slip, bc_zero, kec, f(dt))
+
+    def turbulence_eps(self, en, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip,
+                       bc_zero, kec, dt):
+        """eps one step on (see ``cpu.turbulence_eps``)."""
+        f = en.dtype.type
+        self._launch(_turbulence_eps, _size(en), en, tk, teps, u, v, w, nut, T, solid, wallc,
+                     f(dx), f(dy), f(dz), bc_slip, bc_zero, kec, f(dt))
+
+    def turbulence_viscosity(self, nut, nutw, tk, teps, solid, wallc, dx, dy, dz, kec):
+        """``nut`` and the wall-side ``nutw`` from k and eps (see ``cpu``)."""
+        f = nut.dtype.type
+        self._launch(_ke_nut, _size(nut), nut, tk, teps, solid, kec)
+        self._launch(_nutw, _size(nutw), nutw, tk, nut, wallc, f(dx), f(dy), f(dz), kec)
 
     def port_intake_stats(self, T, pf_cell, pf_dev, pf_role, sums, maxs):
         """Per device: sum and max of the temperature over its intake-port cells."""

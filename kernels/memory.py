@@ -25,6 +25,11 @@ a complex copy of the grid during a DCT: 2 s per cell, counted here as 8 B in fl
 table counted (67 B/cell in float32 on a GPU). The coarse space's other arrays are per
 aggregate (a few thousand numbers) and its factorisation stays on the host.
 
+The k-epsilon model (``Turbulence("k-epsilon")``) has no wall distance but adds k, eps
+and the wall-side eddy viscosity (3 s) and a byte of wall bits per cell
+(``setup.wall_codes``): ``KEPS_EXTRA_WORDS`` = 2 s and ``KEPS_EXTRA_BYTES`` = 1 more,
+72 B per cell in float32 with the transform's work space.
+
 A steady solve (``Solver.solve_steady``) keeps its flow statistics on the host: the
 previous velocity sample (3 s, for the residual), the float64 sum of the current
 averaging window (24 B) and the record's mean flows in at most eight float32 batches
@@ -44,13 +49,18 @@ AGG_BYTES = 2         # int16 coarse-space aggregate map
 FFT_WORDS = 2         # complex work copy of one field during the DCT
 STEADY_HOST_BYTES = 120  # window sum (float64) + 8 record batches (float32), 3 components
 STEADY_HOST_WORDS = 3   # the previous velocity sample
+KEPS_EXTRA_WORDS = 2    # k-epsilon: k, eps, wall nu_t, less the wall distance
+KEPS_EXTRA_BYTES = 1    # k-epsilon: wall bits
 
 
-def bytes_per_cell(dtype_bytes: int = 4) -> int:
-    return FIELD_WORDS * dtype_bytes + FLAG_BYTES + AGG_BYTES + FFT_WORDS * dtype_bytes
+def bytes_per_cell(dtype_bytes: int = 4, keps: bool = False) -> int:
+    """Device bytes per cell; ``keps``: with the k-epsilon model's fields."""
+    words = FIELD_WORDS + FFT_WORDS + (KEPS_EXTRA_WORDS if keps else 0)
+    return words * dtype_bytes + FLAG_BYTES + AGG_BYTES + (KEPS_EXTRA_BYTES if keps else 0)
 
 
-def estimate_bytes(grid: Grid, backend_name: str = "numba-cpu", dtype_bytes: int = 4) -> dict:
+def estimate_bytes(grid: Grid, backend_name: str = "numba-cpu", dtype_bytes: int = 4,
+                   keps: bool = False) -> dict:
     """Bytes needed on the device and on the host for a solve on ``grid``.
 
     The host always keeps one copy of the solid mask, the temperature and three velocity
@@ -59,20 +69,21 @@ def estimate_bytes(grid: Grid, backend_name: str = "numba-cpu", dtype_bytes: int
     is the host.
     """
     n = grid.cells
-    dev = n * bytes_per_cell(dtype_bytes)
+    dev = n * bytes_per_cell(dtype_bytes, keps)
     host_extra = n * ((4 + STEADY_HOST_WORDS) * dtype_bytes + 1 + STEADY_HOST_BYTES)
     if backend_name == "numba-cpu":
         return {"device_bytes": dev + host_extra, "host_bytes": dev + host_extra,
-                "bytes_per_cell": bytes_per_cell(dtype_bytes)}
+                "bytes_per_cell": bytes_per_cell(dtype_bytes, keps)}
     return {"device_bytes": dev, "host_bytes": host_extra,
-            "bytes_per_cell": bytes_per_cell(dtype_bytes)}
+            "bytes_per_cell": bytes_per_cell(dtype_bytes, keps)}
 
 
-def check_fits(grid: Grid, backend, dtype_bytes: int = 4, headroom: float = 0.9) -> dict:
+def check_fits(grid: Grid, backend, dtype_bytes: int = 4, headroom: float = 0.9,
+               keps: bool = False) -> dict:
     """Raise :class:`MemoryLimitError` (with the numbers) if ``grid`` will not fit."""
     from .backend import get_backend
     be = get_backend(backend) if isinstance(backend, str) else backend
-    est = estimate_bytes(grid, be.name, dtype_bytes)
+    est = estimate_bytes(grid, be.name, dtype_bytes, keps)
     limit = be.memory_bytes * headroom
     if est["device_bytes"] > limit:
         gib = 1024 ** 3

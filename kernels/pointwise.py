@@ -187,7 +187,7 @@ def build(jit, nonneg=None):
         return -(f_hi - f_lo) / d + nue * (qp1 - two * q0 + qm1) / (d * d)
 
     @jit
-    def momentum_cross(rate, c, b, i, j, k, q, a, solid, d, q0, nue, code_hi, code_lo,
+    def momentum_cross(rate, c, b, i, j, k, q, a, solid, d, q0, nue, nuw, code_hi, code_lo,
                        bc_slip, bc_uw, k_inner):
         """``rate`` plus the advection by component ``b`` and the diffusion along axis ``b``
         (``b != c``) of velocity component ``c`` at interior face ``(i, j, k)`` [m/s2].
@@ -201,7 +201,10 @@ def build(jit, nonneg=None):
         diffusion, ``U_wall`` advected across it; ``U_wall`` is the box face's wall
         velocity, 0 at an internal solid) or, on a slip box face, zero shear (``q``
         mirrored, 0 advected). The face two away counts for MUSCL when it lies in the
-        box and a cell beside it is fluid.
+        box and a cell beside it is fluid. The shear on a no-slip wall side is taken with
+        the wall viscosity ``nuw`` (``nu`` plus the wall function's ``nu_t``, k-epsilon)
+        instead of ``nue``: added as ``(nuw - nue)`` times the wall term, an exact zero
+        where the two are equal (every other model passes ``nut`` as the wall field).
 
         Written without branches on the data, as :func:`heat_axis`: neighbour indices are
         clamped into the box, every term is formed, and the bits select. The terms are
@@ -250,6 +253,9 @@ def build(jit, nonneg=None):
         gp = qp1 if open_p else (q0 if slip_p else two * wall_p - q0)
         gm = qm1 if open_m else (q0 if slip_m else two * wall_m - q0)
         rate += nue * (gp - two * q0 + gm) / (d * d)
+        wall_term = ((zero if (open_p or slip_p) else two * wall_p - two * q0)
+                     + (zero if (open_m or slip_m) else two * wall_m - two * q0))
+        rate += (nuw - nue) * wall_term / (d * d)
         # advection by the b velocity at the two edges; the wall side carries the wall's
         a_hi = half * (at(a, i - ec0 + eb0, j - ec1 + eb1, k - ec2 + eb2)
                        + at(a, i + eb0, j + eb1, k + eb2))
@@ -264,7 +270,7 @@ def build(jit, nonneg=None):
         return rate
 
     @jit
-    def momentum_rate(c, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
+    def momentum_rate(c, i, j, k, u, v, w, nut, nutw, T, solid, dx, dy, dz, nu, gbeta, tref,
                       bc_slip, bc_uw, k_inner):
         """Time derivative of velocity component ``c`` at its face ``(i, j, k)`` [m/s2].
 
@@ -277,7 +283,8 @@ def build(jit, nonneg=None):
         branches on the data (small hall at 0.2 m, float64, one core, the three
         components: 3.4 -> 1.9 ms against a fast path for faces between two cells two clear
         of walls plus a tested general path; 64^3 room 11.5 -> 8.2 ms).
-        ``k_inner``: see :func:`momentum_cross`.
+        ``k_inner``: see :func:`momentum_cross`. ``nutw``: the eddy viscosity of the
+        cells' wall faces (:func:`wall_viscosity` with k-epsilon, else ``nut`` itself).
         """
         ec0 = unit(0, c)
         ec1 = unit(1, c)
@@ -286,24 +293,25 @@ def build(jit, nonneg=None):
         half = const(q, 0.5)
         q0 = at(q, i, j, k)
         nue = nu + half * (at(nut, i, j, k) + at(nut, i - ec0, j - ec1, k - ec2))
+        nuw = nu + half * (at(nutw, i, j, k) + at(nutw, i - ec0, j - ec1, k - ec2))
         code_hi = at(solid, i, j, k)
         code_lo = at(solid, i - ec0, j - ec1, k - ec2)
         # the axes written out (see temperature_rate)
         if c == 0:
             rate = momentum_normal(0, i, j, k, q, dx, q0, nue)
         else:
-            rate = momentum_cross(const(q, 0.0), c, 0, i, j, k, q, u, solid, dx, q0, nue,
+            rate = momentum_cross(const(q, 0.0), c, 0, i, j, k, q, u, solid, dx, q0, nue, nuw,
                                   code_hi, code_lo, bc_slip, bc_uw, k_inner)
         if c == 1:
             rate += momentum_normal(1, i, j, k, q, dy, q0, nue)
         else:
-            rate = momentum_cross(rate, c, 1, i, j, k, q, v, solid, dy, q0, nue, code_hi,
+            rate = momentum_cross(rate, c, 1, i, j, k, q, v, solid, dy, q0, nue, nuw, code_hi,
                                   code_lo, bc_slip, bc_uw, k_inner)
         if c == 2:
             rate += momentum_normal(2, i, j, k, q, dz, q0, nue)
             rate += gbeta * (half * (at(T, i, j, k) + at(T, i, j, k - 1)) - tref)
         else:
-            rate = momentum_cross(rate, c, 2, i, j, k, q, w, solid, dz, q0, nue, code_hi,
+            rate = momentum_cross(rate, c, 2, i, j, k, q, w, solid, dz, q0, nue, nuw, code_hi,
                                   code_lo, bc_slip, bc_uw, k_inner)
         return rate
 
@@ -521,6 +529,241 @@ def build(jit, nonneg=None):
             return nu_t_const
         return const(u, 0.0)
 
+    # ------------------------------------------------------------------ k-epsilon
+    # Standard k-epsilon (Launder, B.E. & Spalding, D.B., "The numerical computation of
+    # turbulent flows", Comput. Methods Appl. Mech. Eng. 3 (1974) 269-289) with the
+    # constants of that paper, the wall functions of the same paper as OpenFOAM writes them
+    # (kqRWallFunction, epsilonWallFunction, nutkWallFunction), and the buoyancy
+    # production of Rodi (1987, "Examples of calculation methods for flow and mixing in
+    # stratified fluids", J. Geophys. Res. 92(C5) 5305-5328): G_b = -g beta nu_t/Pr_t dT/dz,
+    # in the epsilon equation with C3 = 1 where it produces and 0 where it damps.
+    # The constants are in kernels/problem.py (KEPS_*), passed in the field type.
+
+    @jit
+    def centre_velocity(c, u, v, w, i, j, k):
+        """Component ``c`` at the centre of cell ``(i, j, k)``: the mean of its two faces."""
+        half = const(u, 0.5)
+        if c == 0:
+            return half * (at(u, i, j, k) + at(u, i + 1, j, k))
+        if c == 1:
+            return half * (at(v, i, j, k) + at(v, i, j + 1, k))
+        return half * (at(w, i, j, k) + at(w, i, j, k + 1))
+
+    @jit
+    def centre_gradient(a, b, i, j, k, u, v, w, solid, code, d, bc_slip):
+        """``d(q_a)/d(x_b)`` at the centre of fluid cell ``(i, j, k)``, ``a != b`` [1/s].
+
+        Central difference of the neighbours' centre values across open faces; across a
+        closed face (wall, port or solid body) the value is 0 at the face, half a cell
+        away (no slip; a port's tangential velocity is 0); across a slip box face it is
+        the cell's own (zero gradient). Branch-free like :func:`heat_axis`: neighbour
+        indices are clamped into the box and the face bits select."""
+        eb0 = unit(0, b)
+        eb1 = unit(1, b)
+        eb2 = unit(2, b)
+        half = const(u, 0.5)
+        zero = const(u, 0.0)
+        nb = solid.shape[b]
+        x = i if b == 0 else (j if b == 1 else k)
+        dn = 1 if x > 0 else 0
+        up = 1 if x < nb - 1 else 0
+        qc = centre_velocity(a, u, v, w, i, j, k)
+        qm = centre_velocity(a, u, v, w, i - dn * eb0, j - dn * eb1, k - dn * eb2)
+        qp = centre_velocity(a, u, v, w, i + up * eb0, j + up * eb1, k + up * eb2)
+        open_m = ((code >> (2 + 2 * b)) & 1) != 0
+        open_p = ((code >> (3 + 2 * b)) & 1) != 0
+        slip_m = dn == 0 and bc_slip[2 * b] != 0
+        slip_p = up == 0 and bc_slip[2 * b + 1] != 0
+        gm = qm if open_m else (qc if slip_m else zero)
+        gp = qp if open_p else (qc if slip_p else zero)
+        lm = d if (open_m or slip_m) else half * d
+        lp = d if (open_p or slip_p) else half * d
+        return (gp - gm) / (lp + lm)
+
+    @jit
+    def strain_rate_sq(i, j, k, u, v, w, solid, dx, dy, dz, bc_slip):
+        """``S^2 = 2 S_ij S_ij`` at the centre of fluid cell ``(i, j, k)`` [1/s2], so that
+        the shear production of k is ``nu_t S^2``. Normal strains from the cell's faces,
+        shear strains from :func:`centre_gradient`."""
+        code = solid[i, j, k]
+        two = const(u, 2.0)
+        sxx = (at(u, i + 1, j, k) - at(u, i, j, k)) / dx
+        syy = (at(v, i, j + 1, k) - at(v, i, j, k)) / dy
+        szz = (at(w, i, j, k + 1) - at(w, i, j, k)) / dz
+        sxy = (centre_gradient(0, 1, i, j, k, u, v, w, solid, code, dy, bc_slip)
+               + centre_gradient(1, 0, i, j, k, u, v, w, solid, code, dx, bc_slip))
+        sxz = (centre_gradient(0, 2, i, j, k, u, v, w, solid, code, dz, bc_slip)
+               + centre_gradient(2, 0, i, j, k, u, v, w, solid, code, dx, bc_slip))
+        syz = (centre_gradient(1, 2, i, j, k, u, v, w, solid, code, dz, bc_slip)
+               + centre_gradient(2, 1, i, j, k, u, v, w, solid, code, dy, bc_slip))
+        return two * (sxx * sxx + syy * syy + szz * szz) + sxy * sxy + sxz * sxz + syz * syz
+
+    @jit
+    def vertical_gradient(i, j, k, T, solid, dz):
+        """``dT/dz`` at the centre of fluid cell ``(i, j, k)`` [K/m]: central difference
+        over ``2 dz``, the cell's own value standing in across a closed face (adiabatic)."""
+        nz = solid.shape[2]
+        code = solid[i, j, k]
+        dn = 1 if k > 0 else 0
+        up = 1 if k < nz - 1 else 0
+        tc = T[i, j, k]
+        tm = T[i, j, k - dn] if ((code >> 6) & 1) != 0 else tc
+        tp = T[i, j, k + up] if ((code >> 7) & 1) != 0 else tc
+        return (tp - tm) / (const(T, 2.0) * dz)
+
+    @jit
+    def log_law_nut(kp, y, nu, cmu25, kappa, elog, ylam):
+        """Wall eddy viscosity of the log law (OpenFOAM's ``nutkWallFunction``) [m2/s]:
+        ``nu (y+ kappa / ln(E y+) - 1)`` with ``y+ = Cmu^1/4 sqrt(k) y / nu``, 0 in the
+        viscous sublayer (``y+ <= y+_lam``)."""
+        yplus = cmu25 * math.sqrt(kp) * y / nu
+        nw = nu * (yplus * kappa / math.log(elog * yplus) - const(nu, 1.0))
+        return nw if yplus > ylam else const(nu, 0.0)
+
+    @jit
+    def wall_count(wc, axis, x):
+        """How many of the two faces along ``axis`` are no-slip walls (wall bits ``wc``),
+        in the float type of ``x`` (an integer count would promote float32 to float64)."""
+        one = const(x, 1.0)
+        zero = const(x, 0.0)
+        return ((one if ((wc >> (2 * axis)) & 1) != 0 else zero)
+                + (one if ((wc >> (2 * axis + 1)) & 1) != 0 else zero))
+
+    @jit
+    def wall_axis(acc, axis, wc, kp, ut, d, nu, cmu25, kappa, elog, ylam):
+        """``acc`` plus the wall-function terms of the cell's wall faces along ``axis``
+        (``wc`` the cell's wall bits, bit ``2 * axis + side``): ``(count, production G,
+        dissipation, wall nu_t)`` each summed over those faces. ``ut``: the speed
+        tangential to them at the cell centre; the wall is half a cell ``d`` away."""
+        n_w, g_w, e_w, nut_w = acc
+        f = wall_count(wc, axis, kp)
+        y = const(kp, 0.5) * d
+        nw = log_law_nut(kp, y, nu, cmu25, kappa, elog, ylam)
+        ustar = cmu25 * math.sqrt(kp)
+        tau = (nu + nw) * ut / y                    # wall shear stress / rho [m2/s2]
+        return (n_w + f, g_w + f * tau * ustar / (kappa * y),
+                e_w + f * cmu25 * cmu25 * cmu25 * kp * math.sqrt(kp) / (kappa * y),
+                nut_w + f * nw)
+
+    @jit
+    def wall_terms(i, j, k, u, v, w, tk, wallc, nu, dx, dy, dz, cmu25, kappa, elog, ylam,
+                   kmin):
+        """Log-law wall functions of fluid cell ``(i, j, k)`` (Launder & Spalding 1974):
+        ``(n, G, eps, nut_w)``, the number of its no-slip wall faces (``wallc`` bits,
+        ``kernels.setup.wall_codes``) and the sums over them of the production
+        ``tau_w/rho * Cmu^1/4 sqrt(k) / (kappa y)``, the dissipation
+        ``Cmu^3/4 k^3/2 / (kappa y)`` and the wall eddy viscosity (:func:`log_law_nut`);
+        ``tau_w/rho = (nu + nut_w) U_t / y`` with ``U_t`` the tangential speed at the
+        centre and ``y`` half the cell. A wall cell's production and dissipation are the
+        means over its wall faces (OpenFOAM's ``epsilonWallFunction`` weights)."""
+        wc = wallc[i, j, k]
+        kp = larger(tk[i, j, k], kmin)
+        uc = centre_velocity(0, u, v, w, i, j, k)
+        vc = centre_velocity(1, u, v, w, i, j, k)
+        wcv = centre_velocity(2, u, v, w, i, j, k)
+        zero = const(kp, 0.0)
+        acc = (zero, zero, zero, zero)
+        acc = wall_axis(acc, 0, wc, kp, math.sqrt(vc * vc + wcv * wcv), dx, nu, cmu25, kappa,
+                        elog, ylam)
+        acc = wall_axis(acc, 1, wc, kp, math.sqrt(uc * uc + wcv * wcv), dy, nu, cmu25, kappa,
+                        elog, ylam)
+        return wall_axis(acc, 2, wc, kp, math.sqrt(uc * uc + vc * vc), dz, nu, cmu25, kappa,
+                         elog, ylam)
+
+    @jit
+    def ke_sources(i, j, k, u, v, w, nut, T, tk, solid, wallc, dx, dy, dz, bc_slip, nu,
+                   gbeta_prt, cmu25, kappa, elog, ylam, kmin):
+        """``(P, G_b, n_wall, eps_wall)`` of fluid cell ``(i, j, k)``: the shear production
+        ``nu_t S^2`` (the wall function's mean in a wall cell), the buoyancy production
+        ``-g beta nu_t / Pr_t dT/dz`` (``gbeta_prt`` = g beta / Pr_t; 0 turns it off),
+        and the wall cell's count of wall faces and fixed dissipation [m2/s3]."""
+        n_w, g_w, e_w, nut_w = wall_terms(i, j, k, u, v, w, tk, wallc, nu, dx, dy, dz, cmu25,
+                                          kappa, elog, ylam, kmin)
+        one = const(nu, 1.0)
+        nc = nut[i, j, k]
+        prod = nc * strain_rate_sq(i, j, k, u, v, w, solid, dx, dy, dz, bc_slip)
+        inv_n = one / (n_w if n_w > const(nu, 0.0) else one)
+        prod = g_w * inv_n if n_w > const(nu, 0.0) else prod
+        gb = -gbeta_prt * nc * vertical_gradient(i, j, k, T, solid, dz)
+        return prod, gb, n_w, e_w * inv_n
+
+    @jit
+    def k_item(i, j, k, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip,
+               bc_zero, nu, inv_sk, gbeta_prt, cmu25, kappa, elog, ylam, kmin, emin, dt):
+        """New turbulent kinetic energy of cell ``(i, j, k)`` over ``dt`` [m2/s2].
+
+        ``dk/dt = -div(u k) + div((nu + nu_t/sigma_k) grad k) + P + G_b - eps``:
+        advection and diffusion as for heat (:func:`temperature_rate`, zero flux through
+        walls and ports; the ports' inflow is the sparse port stage), the sources of
+        :func:`ke_sources`; dissipation and a damping G_b implicit in ``k`` (point-implicit:
+        ``k`` stays positive at any step). At least ``kmin``; a solid cell keeps its value."""
+        kc = larger(tk[i, j, k], kmin)
+        ec = larger(teps[i, j, k], emin)
+        zero = const(kc, 0.0)
+        trans = temperature_rate(i, j, k, u, v, w, nut, tk, solid, dx, dy, dz, nu, inv_sk,
+                                 bc_zero, bc_zero)
+        prod, gb, n_w, e_w = ke_sources(i, j, k, u, v, w, nut, T, tk, solid, wallc, dx, dy,
+                                        dz, bc_slip, nu, gbeta_prt, cmu25, kappa, elog, ylam,
+                                        kmin)
+        gain = prod + (gb if gb > zero else zero)
+        loss = (ec - (gb if gb < zero else zero)) / kc
+        kn = (tk[i, j, k] + dt * (trans + gain)) / (const(kc, 1.0) + dt * loss)
+        kn = larger(kn, kmin)
+        return kn if (solid[i, j, k] & 1) == 0 else tk[i, j, k]
+
+    @jit
+    def eps_item(i, j, k, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip,
+                 bc_zero, nu, inv_se, gbeta_prt, c1, c2, cmu25, kappa, elog, ylam, kmin, emin,
+                 dt):
+        """New dissipation rate of cell ``(i, j, k)`` over ``dt`` [m2/s3].
+
+        ``d(eps)/dt = -div(u eps) + div((nu + nu_t/sigma_eps) grad eps)
+        + (eps/k) (C1 (P + C3 G_b) - C2 eps)``, ``C3`` 1 where ``G_b > 0``, else 0; the
+        destruction implicit in ``eps``. In a wall cell ``eps`` is the wall function's
+        (:func:`wall_terms`). At least ``emin``; a solid cell keeps its value."""
+        kc = larger(tk[i, j, k], kmin)
+        ec = larger(teps[i, j, k], emin)
+        zero = const(kc, 0.0)
+        trans = temperature_rate(i, j, k, u, v, w, nut, teps, solid, dx, dy, dz, nu, inv_se,
+                                 bc_zero, bc_zero)
+        prod, gb, n_w, e_w = ke_sources(i, j, k, u, v, w, nut, T, tk, solid, wallc, dx, dy,
+                                        dz, bc_slip, nu, gbeta_prt, cmu25, kappa, elog, ylam,
+                                        kmin)
+        ratio = ec / kc
+        gain = c1 * ratio * (prod + (gb if gb > zero else zero))
+        en = (teps[i, j, k] + dt * (trans + gain)) / (const(kc, 1.0) + dt * c2 * ratio)
+        en = e_w if n_w > zero else en
+        en = larger(en, emin)
+        return en if (solid[i, j, k] & 1) == 0 else teps[i, j, k]
+
+    @jit
+    def ke_nut(i, j, k, tk, teps, solid, cmu, kmin, emin):
+        """``nu_t = Cmu k^2 / eps`` of cell ``(i, j, k)`` [m2/s]; 0 in a solid cell."""
+        kc = larger(tk[i, j, k], kmin)
+        ec = larger(teps[i, j, k], emin)
+        nt = cmu * kc * kc / ec
+        return nt if (solid[i, j, k] & 1) == 0 else const(kc, 0.0)
+
+    @jit
+    def wall_viscosity(i, j, k, tk, nut, wallc, nu, dx, dy, dz, cmu25, kappa, elog, ylam,
+                       kmin):
+        """The eddy viscosity that the momentum update uses on the no-slip wall sides of
+        cell ``(i, j, k)`` [m2/s]: the mean log-law ``nu_t`` of its wall faces
+        (:func:`log_law_nut`, ``y`` half the cell along each), the cell's ``nut`` where it
+        has none. Independent of the velocity: only ``k`` and the wall bits."""
+        wc = wallc[i, j, k]
+        kp = larger(tk[i, j, k], kmin)
+        half = const(kp, 0.5)
+        zero = const(kp, 0.0)
+        nx_ = wall_count(wc, 0, kp)
+        ny_ = wall_count(wc, 1, kp)
+        nz_ = wall_count(wc, 2, kp)
+        n = nx_ + ny_ + nz_
+        s = (nx_ * log_law_nut(kp, half * dx, nu, cmu25, kappa, elog, ylam)
+             + ny_ * log_law_nut(kp, half * dy, nu, cmu25, kappa, elog, ylam)
+             + nz_ * log_law_nut(kp, half * dz, nu, cmu25, kappa, elog, ylam))
+        return s / n if n > zero else nut[i, j, k]
+
     @jit
     def masked_difference(i, j, k, a, b, solid):
         """``a - b`` in a fluid cell, 0 in a solid one (the CG residual ``r - Ax``)."""
@@ -663,5 +906,10 @@ def build(jit, nonneg=None):
         temperature_rate=temperature_rate, heat_axis=heat_axis, divergence=divergence,
         laplacian=laplacian, open_difference=open_difference,
         speed_at_centre=speed_at_centre, chen_xu_nut=chen_xu_nut, larger=larger,
+        centre_velocity=centre_velocity, centre_gradient=centre_gradient,
+        strain_rate_sq=strain_rate_sq, vertical_gradient=vertical_gradient,
+        log_law_nut=log_law_nut, wall_count=wall_count, wall_axis=wall_axis, wall_terms=wall_terms,
+        ke_sources=ke_sources, k_item=k_item, eps_item=eps_item, ke_nut=ke_nut,
+        wall_viscosity=wall_viscosity,
         face_speeds=face_speeds, advection_rate=advection_rate,
     )

@@ -45,23 +45,62 @@ class Turbulence:
     (Chen, Q. & Xu, W., "A zero-equation turbulence model for indoor airflow
     simulation", Energy and Buildings 28 (1998) 137-144). This is the default for halls:
     it was calibrated on room airflows and costs one pointwise pass.
+    ``"k-epsilon"``: the standard two-equation model of Launder & Spalding (1974,
+    Comput. Methods Appl. Mech. Eng. 3, 269-289) with its log-law wall functions and
+    the buoyancy production of Rodi (1987) (``buoyancy_production``); constants in
+    :data:`KEPS`, the terms in ``kernels/pointwise.py`` (``k_item``, ``eps_item``).
+    Every inflow (supply, rack exhaust, cooler outlet) brings ``k = 1.5 (I U)^2`` and
+    ``eps = Cmu^3/4 k^3/2 / L`` with the intensity ``inlet_intensity`` and the mixing
+    length ``inlet_mixing_length_m`` (OpenFOAM's turbulentIntensityKineticEnergyInlet
+    and turbulentMixingLengthDissipationRateInlet); the air starts at ``initial_k_m2_s2``
+    and ``initial_eps_m2_s3``.
     ``"constant"``: a constant effective viscosity ``nu_t_m2_s``.
     ``"laminar"``: ``nu_t = 0`` (verification cases).
     The turbulent Prandtl number ``prandtl_t`` turns ``nu_t`` into a heat diffusivity.
     """
 
-    model: Literal["laminar", "constant", "chen-xu"] = "chen-xu"
+    model: Literal["laminar", "constant", "chen-xu", "k-epsilon"] = "chen-xu"
     nu_t_m2_s: float = 0.0
     prandtl_t: float = 0.9
+    inlet_intensity: float = 0.05
+    inlet_mixing_length_m: float = 0.1
+    initial_k_m2_s2: float = 1e-3
+    initial_eps_m2_s3: float = 1e-4
+    buoyancy_production: bool = True
 
     def __post_init__(self):
-        if self.model not in ("laminar", "constant", "chen-xu"):
+        if self.model not in TURBULENCE_MODELS:
             raise InputError(
-                f"turbulence model '{self.model}' is unknown; use laminar, constant or chen-xu")
+                f"turbulence model '{self.model}' is unknown; use "
+                + ", ".join(TURBULENCE_MODELS))
         if not np.isfinite(self.nu_t_m2_s) or self.nu_t_m2_s < 0:
             raise InputError("turbulence: nu_t_m2_s must be >= 0")
         if not np.isfinite(self.prandtl_t) or self.prandtl_t <= 0:
             raise InputError("turbulence: prandtl_t must be > 0")
+        if not (0 < self.inlet_intensity <= 0.5):
+            raise InputError("turbulence: inlet_intensity must be in (0, 0.5]")
+        for name in ("inlet_mixing_length_m", "initial_k_m2_s2", "initial_eps_m2_s3"):
+            x = getattr(self, name)
+            if not np.isfinite(x) or x <= 0:
+                raise InputError(f"turbulence: {name} must be > 0")
+
+    def inlet_k_eps(self, speed_m_s):
+        """``(k, eps)`` an inflow at ``speed_m_s`` brings [m2/s2, m2/s3] (see above)."""
+        k = np.maximum(1.5 * (self.inlet_intensity * np.asarray(speed_m_s, float)) ** 2,
+                       KEPS["k_min"])
+        return k, np.maximum(KEPS["c_mu"] ** 0.75 * k ** 1.5 / self.inlet_mixing_length_m,
+                             KEPS["eps_min"])
+
+
+#: Turbulence models the kernels know, in the order of their integer code.
+TURBULENCE_MODELS = ("laminar", "constant", "chen-xu", "k-epsilon")
+
+#: Constants of the standard k-epsilon model (Launder & Spalding 1974) and of its log-law
+#: wall functions (von Karman's kappa, the roughness constant E of a smooth wall, and the
+#: y+ where the viscous sublayer meets the log law: y+ = ln(E y+) / kappa, as OpenFOAM
+#: computes it); ``k_min``, ``eps_min``: floors that keep ``k`` and ``eps`` positive.
+KEPS = {"c_mu": 0.09, "c1": 1.44, "c2": 1.92, "sigma_k": 1.0, "sigma_eps": 1.3,
+        "kappa": 0.41, "e_log": 9.8, "yplus_lam": 11.53, "k_min": 1e-10, "eps_min": 1e-12}
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,26 @@ class KernelSet(Protocol):
         """``nut`` per cell: 0 laminar, 1 constant ``nu_t_const``, 2 Chen-Xu from the wall
         distance and the local speed."""
 
+    def turbulence_k(self, kn, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip,
+                     bc_zero, kec, dt) -> None:
+        """k-epsilon: ``kn`` = k one step of ``dt`` on (``pointwise.k_item``); ``wallc`` the
+        wall bits (``setup.wall_codes``), ``kec`` the coefficients
+        (``setup.ke_coefficients``), ``bc_zero`` six zeros (no flux through the box)."""
+
+    def turbulence_eps(self, en, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip,
+                       bc_zero, kec, dt) -> None:
+        """k-epsilon: ``en`` = eps one step on (``pointwise.eps_item``)."""
+
+    def turbulence_viscosity(self, nut, nutw, tk, teps, solid, wallc, dx, dy, dz, kec) -> None:
+        """k-epsilon: ``nut = Cmu k^2/eps`` and the wall-side ``nutw``
+        (``pointwise.ke_nut``, ``pointwise.wall_viscosity``)."""
+
     # -- 2. momentum
     def predict_velocity(self, c, u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
-                         bc_slip, bc_uw, dt) -> None:
+                         bc_slip, bc_uw, dt, nutw=None) -> None:
         """``out = q + dt * rate`` on the open interior faces of component ``c`` (0, 1, 2);
-        a copy of ``q`` elsewhere."""
+        a copy of ``q`` elsewhere. ``nutw``: the eddy viscosity on no-slip wall sides
+        (k-epsilon's wall functions); ``nut`` when None."""
 
     # -- 3. resistances
     def apply_resistance(self, q, faces, k_loss, d, dt) -> None:

@@ -166,7 +166,8 @@ def _neighbour(q, c, b, m, touches, bc_slip, bc_uw):
 
 
 # ---------------------------------------------------------------------- operators
-def momentum_rate(c, u, v, w, nut, T, solid, spacing, nu, gbeta, tref, bc_slip, bc_uw):
+def momentum_rate(c, u, v, w, nut, T, solid, spacing, nu, gbeta, tref, bc_slip, bc_uw,
+                  nutw=None):
     """Time derivative of velocity component ``c`` on its faces [m/s2].
 
     Advection + diffusion + Boussinesq buoyancy (on ``w``), no pressure. Returns an
@@ -185,6 +186,9 @@ def momentum_rate(c, u, v, w, nut, T, solid, spacing, nu, gbeta, tref, bc_slip, 
     tref : Boussinesq reference temperature [degC]
     bc_slip : (6,) int, 1 where a box face is slip
     bc_uw : (6, 3) wall velocity of each box face [m/s]
+    nutw : eddy viscosity of the cells' no-slip wall sides [m2/s] (k-epsilon's wall
+        functions): a wall side's shear is ``(nu + (nutw_A + nutw_B)/2) (U_wall - q) /
+        (d/2)``; ``nut`` when None
     """
     vel = [_f64(u), _f64(v), _f64(w)]
     nut = _f64(nut)
@@ -201,6 +205,8 @@ def momentum_rate(c, u, v, w, nut, T, solid, spacing, nu, gbeta, tref, bc_slip, 
     cell_b = _ax(c, slice(1, None))         # cell f     (above the face)
     q0 = q[inner]
     nue = nu + 0.5 * (nut[cell_b] + nut[cell_a])
+    nutw = nut if nutw is None else _f64(nutw)
+    nuw = nu + 0.5 * (nutw[cell_b] + nutw[cell_a])
     touches = _touches_fluid(c, fluid)
     rate = np.zeros(q0.shape)
     for b in range(3):
@@ -230,9 +236,11 @@ def momentum_rate(c, u, v, w, nut, T, solid, spacing, nu, gbeta, tref, bc_slip, 
         (qm2, sm2, _), (qm1, sm1, wm1) = nb[-2], nb[-1]
         (qp1, sp1, wp1), (qp2, sp2, _) = nb[1], nb[2]
         # diffusion: mirror about a no-slip wall, zero gradient at a slip face
-        gp = np.where(sp1 == _WALL, 2.0 * wp1 - q0, np.where(sp1 == _SLIP, q0, qp1))
-        gm = np.where(sm1 == _WALL, 2.0 * wm1 - q0, np.where(sm1 == _SLIP, q0, qm1))
-        rate += nue * (gp - 2.0 * q0 + gm) / (d * d)
+        dp = np.where(sp1 == _WALL, nuw * 2.0 * (wp1 - q0),
+                      np.where(sp1 == _SLIP, 0.0, nue * (qp1 - q0)))
+        dm = np.where(sm1 == _WALL, nuw * 2.0 * (wm1 - q0),
+                      np.where(sm1 == _SLIP, 0.0, nue * (qm1 - q0)))
+        rate += (dp + dm) / (d * d)
         # advection: MUSCL between fluid neighbours, upwind against a wall or slip side;
         # air coming in across a wall or slip side brings the wall's velocity (0 on a slip
         # face): it matters where a port on the box (a supply patch) moves air across it

@@ -56,7 +56,7 @@ def interpolate(a: np.ndarray, src_coords, dst_coords) -> np.ndarray:
 
 def resample_state(state: dict, src: Grid, src_fluid: np.ndarray, dst: Grid,
                    dst_fluid: np.ndarray) -> dict:
-    """``u``, ``v``, ``w`` and ``T`` of ``state`` (a :meth:`Solver.get_state` of a solver on
+    """``u``, ``v``, ``w`` and ``T`` (and k-epsilon's ``tk``, ``teps``) of ``state`` (a :meth:`Solver.get_state` of a solver on
     ``src``) interpolated to ``dst``; ``*_fluid`` are the boolean fluid masks of the two
     grids. The boxes must coincide (the meshes of one hall at two cell sizes)."""
     L = max(src.size_m)
@@ -87,9 +87,14 @@ def resample_state(state: dict, src: Grid, src_fluid: np.ndarray, dst: Grid,
     s_xyz = [src.centers(ax) for ax in range(3)]
     d_xyz = [dst.centers(ax) for ax in range(3)]
     f = src_fluid.astype(np.float64)
-    num = interpolate(np.where(src_fluid, state["T"], 0.0), s_xyz, d_xyz)
     den = interpolate(f, s_xyz, d_xyz)
-    mean_t = float(np.mean(np.asarray(state["T"], float)[src_fluid])) if src_fluid.any() else 0.0
-    T = np.where(den > 1e-9, num / np.maximum(den, 1e-9), mean_t)
-    out["T"] = np.where(dst_fluid, T, mean_t)
+    # cell-centred scalars: the temperature, and k and eps of a k-epsilon state
+    for name in ("T", "tk", "teps"):
+        if name not in state:
+            continue
+        a = np.asarray(state[name], float)
+        num = interpolate(np.where(src_fluid, a, 0.0), s_xyz, d_xyz)
+        mean = float(np.mean(a[src_fluid])) if src_fluid.any() else 0.0
+        x = np.where(den > 1e-9, num / np.maximum(den, 1e-9), mean)
+        out[name] = np.where(dst_fluid, x, mean)
     return out

@@ -9,14 +9,16 @@ import numpy as np
 from common.errors import InputError
 
 from .backend import PARALLEL_MIN_CELLS
-from .problem import FACES, Problem
+from .problem import FACES, KEPS, TURBULENCE_MODELS, Problem
 
 #: Turbulence models as the kernels' integer code.
-_MODEL_CODE = {"laminar": 0, "constant": 1, "chen-xu": 2}
+_MODEL_CODE = {name: n for n, name in enumerate(TURBULENCE_MODELS)}
+#: The kernels' code of the k-epsilon model.
+KEPS_CODE = _MODEL_CODE["k-epsilon"]
 #: Most aggregates the automatic coarse space may have (``kernels/README.md``).
 COARSE_MAX = 4000
 
-__all__ = ["COARSE_MAX", "cell_codes", "check_problem", "check_continuity", "setup_arrays",
+__all__ = ["COARSE_MAX", "KEPS_CODE", "cell_codes", "ke_coefficients", "wall_codes", "check_problem", "check_continuity", "setup_arrays",
            "cpu_threads", "wall_distance"]
 
 
@@ -167,6 +169,66 @@ def check_continuity(solver):
             "the flows")
 
 
+def wall_codes(codes: np.ndarray, problem: Problem, pf_cell, pf_axis, pf_side) -> np.ndarray:
+    """The no-slip wall faces of every fluid cell, bit ``2 * axis + side`` (side 1 the
+    upper), for k-epsilon's wall functions (``pointwise.wall_terms``).
+
+    A face is a wall where the cell code says it is closed (a solid neighbour or the box,
+    ``cell_codes``), except a device port face (air crosses it: OpenFOAM's inlet and
+    outlet patches have no wall function either) and a slip box face (no shear)."""
+    codes = np.asarray(codes)
+    fluid = (codes & 1) == 0
+    out = np.zeros(codes.shape, np.uint8)
+    for f in range(6):
+        closed = fluid & (((codes >> (2 + f)) & 1) == 0)
+        out |= (closed.astype(np.uint8) << f)
+    for f, name in enumerate(FACES):
+        if problem.boundaries[name].velocity == "slip":
+            edge = [slice(None)] * 3
+            edge[f // 2] = -1 if f % 2 else 0
+            out[tuple(edge)] &= np.uint8(~(1 << f) & 0xFF)
+    if len(pf_cell):
+        bit = (2 * np.asarray(pf_axis) + (np.asarray(pf_side) > 0)).astype(np.uint8)
+        c = np.asarray(pf_cell)
+        np.bitwise_and.at(out, (c[:, 0], c[:, 1], c[:, 2]),
+                          (~(np.uint8(1) << bit)).astype(np.uint8))
+    return out
+
+
+def ke_coefficients(problem: Problem, dtype) -> np.ndarray:
+    """The k-epsilon kernels' coefficients as one array of the field type, in the order
+    the drivers read them: ``nu, 1/sigma_k, 1/sigma_eps, g beta / Pr_t (0 without buoyancy
+    production), C1, C2, Cmu, Cmu^1/4, kappa, E, y+_lam, k_min, eps_min``."""
+    fl, tu = problem.fluid, problem.turbulence
+    gb = fl.gravity_m_s2 * fl.expansion_1_k / tu.prandtl_t if tu.buoyancy_production else 0.0
+    c = KEPS
+    return np.array([fl.viscosity_m2_s, 1.0 / c["sigma_k"], 1.0 / c["sigma_eps"], gb,
+                     c["c1"], c["c2"], c["c_mu"], c["c_mu"] ** 0.25, c["kappa"], c["e_log"],
+                     c["yplus_lam"], c["k_min"], c["eps_min"]], dtype=dtype)
+
+
+def _setup_k_epsilon(solver):
+    """k, eps, the wall-side eddy viscosity and the wall bits of the k-epsilon model; with
+    another model ``tk`` is None and ``nutw`` is ``nut`` itself."""
+    be, p, dt = solver.backend, solver.problem, solver.dtype
+    if solver.model_code != KEPS_CODE:
+        solver.tk = solver.teps = solver.wallc = None
+        solver.nutw = solver.nut
+        return
+    tu = p.turbulence
+    fluid = p.fluid_mask
+    solver.tk = be.asarray(np.where(fluid, tu.initial_k_m2_s2, 0.0).astype(dt))
+    solver.teps = be.asarray(np.where(fluid, tu.initial_eps_m2_s3, 0.0).astype(dt))
+    nut0 = KEPS["c_mu"] * tu.initial_k_m2_s2 ** 2 / tu.initial_eps_m2_s3
+    solver.nut = be.asarray(np.where(fluid, nut0, 0.0).astype(dt))
+    solver.nutw = be.asarray(np.where(fluid, nut0, 0.0).astype(dt))
+    codes = cell_codes(p.solid)
+    solver.wallc = be.asarray(wall_codes(codes, p, solver.pf_cell_h, solver.pf_axis_h,
+                                         solver.pf_side_h))
+    solver.kec = be.asarray(ke_coefficients(p, dt))
+    solver.bc_zero = be.zeros(6, dt)
+
+
 def setup_arrays(solver):
     be, p, g, dt = solver.backend, solver.problem, solver.problem.grid, solver.dtype
     nx, ny, nz = g.shape
@@ -310,6 +372,7 @@ def setup_arrays(solver):
     solver.dev_tin = np.full(ndev, p.initial_temp_c)
     solver.dev_tin_max = np.full(ndev, p.initial_temp_c)
     solver.dev_tout = np.full(ndev, p.initial_temp_c)
+    _setup_k_epsilon(solver)
 
 
 def set_devices(solver, devices) -> None:
@@ -337,6 +400,15 @@ def set_devices(solver, devices) -> None:
             else:       # each face its share of the flow over its own area
                 speeds[m] = dev.flow_m3_s * solver.pf_frac_h[m] / area[solver.pf_axis_h[m]]
     solver.pf_speed_h = speeds
+    if solver.model_code == KEPS_CODE:
+        # what each device's outflow brings in: k and eps of its mean exhaust speed
+        ex = np.zeros(len(devices))
+        for n, dev in enumerate(devices):
+            area = sum(g.face_area_m2(int(a)) for a in dev.exhaust.axes)
+            ex[n] = dev.flow_m3_s / area if area > 0 else 0.0
+        k_in, e_in = p.turbulence.inlet_k_eps(ex)
+        solver.dev_k_in = be.asarray(k_in.astype(dt))
+        solver.dev_eps_in = be.asarray(e_in.astype(dt))
     d_axis = np.array(g.spacing_m)[solver.pf_axis_h] if len(speeds) else np.zeros(0)
     solver.pf_rate = be.asarray((speeds / np.where(d_axis > 0, d_axis, 1.0)).astype(dt))
     vel = [be.to_host(a).copy() for a in (solver.u, solver.v, solver.w)]

@@ -101,7 +101,8 @@ class Solver:
         self.backend: Backend = get_backend(backend)
         self.dtype = np.dtype(self.settings.dtype)
         g = problem.grid
-        check_fits(g, self.backend, self.dtype.itemsize)
+        check_fits(g, self.backend, self.dtype.itemsize,
+                   keps=problem.turbulence.model == "k-epsilon")
         check_problem(self)
         setup_arrays(self)
         self.set_devices(problem.devices)
@@ -256,6 +257,14 @@ class Solver:
         return budget.max_divergence(self)
 
     STATE_FIELDS = ("u", "v", "w", "nut", "phi", "T")
+    #: Added to the state by the k-epsilon model: k, eps and the wall-side eddy viscosity.
+    KEPS_FIELDS = ("tk", "teps", "nutw")
+
+    @property
+    def state_fields(self) -> tuple:
+        """The fields of this solver's state: :data:`STATE_FIELDS`, plus
+        :data:`KEPS_FIELDS` with the k-epsilon model."""
+        return self.STATE_FIELDS + (self.KEPS_FIELDS if self.tk is not None else ())
 
     def get_state(self) -> dict:
         """Host copies of the fields that define the solver's state (staggered velocities,
@@ -266,14 +275,14 @@ class Solver:
         """
         be = self.backend
         return {name: np.array(be.to_host(getattr(self, name)), copy=True)
-                for name in self.STATE_FIELDS}
+                for name in self.state_fields}
 
     def set_state(self, state: dict) -> None:
         """Load fields from :meth:`get_state` (any subset; shapes must match, values finite)."""
-        unknown = sorted(set(state) - set(self.STATE_FIELDS))
+        unknown = sorted(set(state) - set(self.state_fields))
         if unknown:
             raise InputError(f"set_state: unknown field(s) {', '.join(unknown)}; "
-                             f"the state holds {', '.join(self.STATE_FIELDS)}")
+                             f"the state holds {', '.join(self.state_fields)}")
         be = self.backend
         for name, a in state.items():
             a = np.asarray(a)
@@ -288,11 +297,20 @@ class Solver:
     def start_from(self, other: "Solver") -> None:
         """Start from ``other``'s flow and temperature, solved on another grid of the same
         box (grid sequencing, ``resample.py``): interpolated to this grid, then projected
-        onto this grid's mask. The pressure potential and eddy viscosity start afresh."""
+        onto this grid's mask. The pressure potential and eddy viscosity start afresh
+        (k-epsilon: k and eps are interpolated as the temperature, when both solvers use
+        it, and the eddy viscosities follow from them)."""
         from .resample import resample_state
         state = resample_state(other.get_state(), other.problem.grid, other.problem.fluid_mask,
                                self.problem.grid, self.problem.fluid_mask)
+        if self.tk is None:
+            state.pop("tk", None)
+            state.pop("teps", None)
         self.set_state(state)
+        if self.tk is not None and "tk" in state:
+            d = [self.dtype.type(x) for x in self.problem.grid.spacing_m]
+            self.backend.kernels.turbulence_viscosity(self.nut, self.nutw, self.tk, self.teps,
+                                                      self.solid, self.wallc, *d, self.kec)
         self.set_devices(self.devices)        # the port faces' prescribed velocities
         self.phi[...] = 0
         self.device_temperatures()

@@ -8,7 +8,9 @@ functions and Oceananigans' tendencies: the step is the composition :data:`STEP`
 
 One step, in order (:func:`step`)::
 
-    update_eddy_viscosity   nut  <- turbulence model (pointwise.chen_xu_nut)
+    update_eddy_viscosity   nut  <- turbulence model (pointwise.chen_xu_nut), or k-epsilon:
+                                    k, eps one step on (pointwise.k_item, eps_item), then
+                                    nut = Cmu k^2/eps and the wall functions' nutw
     predict_momentum        us   <- u + dt * (advection + diffusion + buoyancy)
                                     (pointwise.momentum_rate)
     apply_resistances       us   <- us / (1 + dt k |us| / 2d) on tile and grille faces
@@ -34,10 +36,44 @@ CHEN_XU_C = 0.03874
 
 # ----------------------------------------------------------------------------- momentum
 def update_eddy_viscosity(s, dt=None):
-    """``nut`` from the turbulence model of the problem (none, constant or Chen-Xu)."""
+    """``nut`` from the turbulence model of the problem: none, constant, Chen-Xu, or
+    k-epsilon (:func:`advance_turbulence`, which needs the step ``dt``)."""
+    if s.tk is not None:
+        advance_turbulence(s, dt)
+        return
     t = s.problem.turbulence
     s.backend.kernels.update_nut(s.nut, s.u, s.v, s.w, s.walldist,
                                  s.dtype.type(t.nu_t_m2_s), s.model_code)
+
+
+def advance_turbulence(s, dt):
+    """k-epsilon: ``tk, teps`` one step of ``dt`` on, with the flow ``u, v, w``, ``nut``
+    and ``T`` of the step's start (``pointwise.k_item``, ``pointwise.eps_item``), the
+    inflow of k and eps through the device ports (the port stage of the heat equation,
+    with each device's inflow values ``dev_k_in``, ``dev_eps_in``), then ``nut`` and the
+    wall-side ``nutw`` from the new values. The new values are formed in the work arrays
+    ``r`` and ``z`` (free before the projection), which then swap with ``tk`` and
+    ``teps``."""
+    k = s.backend.kernels
+    F = s.dtype.type
+    dx, dy, dz = (F(d) for d in s.problem.grid.spacing_m)
+    kn, en = s.r, s.z
+    if dt is None:
+        dt = 0.0
+    args = (s.u, s.v, s.w, s.nut, s.T, s.solid, s.wallc, dx, dy, dz, s.bc_slip, s.bc_zero,
+            s.kec, F(dt))
+    with stencil_cores(s):
+        k.turbulence_k(kn, s.tk, s.teps, *args)
+        k.turbulence_eps(en, s.tk, s.teps, *args)
+    if len(s.pf_cell_h):
+        k.apply_ports(kn, s.tk, s.pf_cell, s.pf_dev, s.pf_role, s.pf_rate, s.dev_k_in, F(dt))
+        k.apply_ports(en, s.teps, s.pf_cell, s.pf_dev, s.pf_role, s.pf_rate, s.dev_eps_in,
+                      F(dt))
+    s.tk, s.r = kn, s.tk
+    s.teps, s.z = en, s.teps
+    with stencil_cores(s):
+        k.turbulence_viscosity(s.nut, s.nutw, s.tk, s.teps, s.solid, s.wallc, dx, dy, dz,
+                               s.kec)
 
 
 def predict_momentum(s, dt):
@@ -51,7 +87,7 @@ def predict_momentum(s, dt):
         for c, out in enumerate((s.us, s.vs, s.ws)):
             k.predict_velocity(c, s.u, s.v, s.w, out, s.nut, s.T, s.solid, dx, dy, dz,
                                F(fl.viscosity_m2_s), gbeta, F(fl.reference_temp_c),
-                               s.bc_slip, s.bc_uw, F(dt))
+                               s.bc_slip, s.bc_uw, F(dt), nutw=s.nutw)
 
 
 def apply_resistances(s, dt):

@@ -48,7 +48,8 @@ DRIVER_CHECKS = (
     "residual", "residual_value", "temperature_step", "update_nut_0", "update_nut_1",
     "update_nut_2", "port_intake_stats_sums", "port_intake_stats_maxs", "apply_ports",
     "apply_sources", "coarse_restrict", "coarse_prolong_add", "box_scale",
-    "max_advection_rate",
+    "max_advection_rate", "turbulence_k", "turbulence_eps", "turbulence_nut",
+    "turbulence_nutw", "predict_velocity_wall_0",
 )
 STEP_CHECKS = ("T", "u", "v", "w", "phi", "nut", "dev_tin", "dev_tout", "cg_iterations")
 
@@ -173,6 +174,36 @@ def _driver_checks(cpu, gpu, dtype) -> dict:
         both(f"update_nut_{model}",
              lambda k, nut, u, v, w, wd, m=model: k.update_nut(nut, u, v, w, wd, R(2e-3), m),
              "nut", "u", "v", "w", "walldist")
+    # k-epsilon: k over eight decades, wall bits on most closed faces
+    from kernels.problem import KEPS
+    rng = np.random.default_rng(3)
+    d["tk"] = (10.0 ** rng.uniform(-6, 0, SHAPE)).astype(R)
+    d["teps"] = (10.0 ** rng.uniform(-5, 0, SHAPE)).astype(R)
+    wallc = np.zeros(SHAPE, np.uint8)
+    for b in range(6):
+        closed = ((s & 1) == 0) & (((s >> (2 + b)) & 1) == 0) & (rng.random(SHAPE) < 0.8)
+        wallc |= closed.astype(np.uint8) << b
+    c = KEPS
+    kec = np.array([1.5e-5, 1.0, 1 / 1.3, 0.037, c["c1"], c["c2"], c["c_mu"],
+                    c["c_mu"] ** 0.25, c["kappa"], c["e_log"], c["yplus_lam"], c["k_min"],
+                    c["eps_min"]], R)
+    zero6 = np.zeros(6, R)
+    d["out"] = np.zeros(SHAPE, R)
+    for name in ("turbulence_k", "turbulence_eps"):
+        both(name, lambda k, o, tk, te, u, v, w, nut, T, name=name: getattr(k, name)(
+            o, tk, te, u, v, w, nut, T, s, wallc, dx, dy, dz, slip, zero6, kec, R(0.01)),
+            "out", "tk", "teps", "u", "v", "w", "nut", "T")
+    d["out2"] = np.zeros(SHAPE, R)
+    both("turbulence_nut", lambda k, o, o2, tk, te: k.turbulence_viscosity(
+        o, o2, tk, te, s, wallc, dx, dy, dz, kec), "out", "out2", "tk", "teps")
+    both("turbulence_nutw", lambda k, o2, o, tk, te: k.turbulence_viscosity(
+        o, o2, tk, te, s, wallc, dx, dy, dz, kec), "out2", "out", "tk", "teps")
+    d["out"] = np.zeros_like(d["u"])
+    both("predict_velocity_wall_0",
+         lambda k, out, u, v, w, nut, T, walln: k.predict_velocity(
+             0, u, v, w, out, nut, T, s, dx, dy, dz, R(1.5e-5), R(0.033), R(22.0), slip,
+             uw, R(0.01), nutw=walln),
+         "out", "u", "v", "w", "nut", "T", "walldist")
     sums = [np.full(2, 5.0), np.full(2, 7.0)]
     maxs = [np.full(2, 5.0), np.full(2, 7.0)]
     for k, sm, mx in zip((cpu, gpu), sums, maxs):
@@ -205,7 +236,7 @@ def _driver_checks(cpu, gpu, dtype) -> dict:
     return out
 
 
-def _problem():
+def _problem(turbulence="chen-xu"):
     """A 6x5x4 room: a rack with its intake and exhaust ports, a grille, a heat source."""
     from kernels import (BoundaryFace, Device, Grid, HeatSource, Port, Problem, Resistance,
                          Turbulence)
@@ -222,25 +253,29 @@ def _problem():
     bnd = {"z+": BoundaryFace(thermal="convective", temp_c=30.0, h_w_m2k=2.0),
            "y-": BoundaryFace(velocity="slip")}
     return Problem(grid=grid, solid=solid, devices=(rack,), resistances=(grille,),
-                   sources=(lamp,), boundaries=bnd, turbulence=Turbulence("chen-xu"),
+                   sources=(lamp,), boundaries=bnd, turbulence=Turbulence(turbulence),
                    initial_temp_c=24.0, name="sim-room")
 
 
-def _step_checks(gpu_kernels, dtype, steps) -> dict:
+def _step_checks(gpu_kernels, dtype, steps, turbulence="chen-xu") -> dict:
     """``steps`` solver steps on the simulator backend and on numba-cpu, same dt."""
     from kernels.backend import Backend
     from kernels.solver import Solver, SolverSettings
     be = Backend(name="numba-cuda-simulator", xp=np, kernels=gpu_kernels,
                  device="Numba CUDA simulator", memory_bytes=1 << 30, is_gpu=False)
     settings = SolverSettings(dtype=dtype, pressure_max_iter=40)
-    solvers = [Solver(_problem(), backend=b, settings=settings) for b in ("numba-cpu", be)]
+    solvers = [Solver(_problem(turbulence), backend=b, settings=settings)
+               for b in ("numba-cpu", be)]
     dt = solvers[0].compute_dt()
     for s in solvers:
         for _ in range(steps):
             s.step(dt)
     ref, sim = solvers
     out = {}
-    for name in ("T", "u", "v", "w", "phi", "nut"):
+    fields = ("T", "u", "v", "w", "phi", "nut")
+    if ref.tk is not None:
+        fields += ("tk", "teps", "nutw")
+    for name in fields:
         out[name] = _rel(getattr(sim, name), getattr(ref, name))
     for name in ("dev_tin", "dev_tout"):
         out[name] = _rel(getattr(sim, name), getattr(ref, name))
@@ -268,6 +303,8 @@ def _child():
     for dtype, steps in (("float64", 2), ("float32", 1)):
         for name, rel in _step_checks(gpu, dtype, steps).items():
             records[f"step_{name}[{dtype}]"] = rel
+    for name, rel in _step_checks(gpu, "float64", 2, "k-epsilon").items():
+        records[f"keps_step_{name}"] = rel
     print(json.dumps(records, default=str))
 
 
@@ -342,6 +379,16 @@ def test_solver_step_on_simulator_matches_cpu(sim_records, check, dtype):
     assert rel <= tol, f"solver step {check} ({dtype}): relative difference {rel:.3g}"
 
 
+@pytest.mark.parametrize("check", STEP_CHECKS + ("tk", "teps", "nutw"))
+def test_keps_solver_step_on_simulator_matches_cpu(sim_records, check):
+    """Two full float64 steps of the same room with the k-epsilon model (the turbulence
+    stage, its port inflow, the wall-side viscosity in the predictor) on the simulator,
+    against numba-cpu: 1e-10 relative."""
+    rel = sim_records[f"keps_step_{check}"]
+    tol = 0.0 if check == "cg_iterations" else 1e-10
+    assert rel <= tol, f"k-epsilon solver step {check}: relative difference {rel:.3g}"
+
+
 # ----------------------------------------------------------------------------- PTX
 def _ptx_child():
     """Compile every Numba CUDA kernel for sm_90 (float32) with the real CUDA target."""
@@ -367,7 +414,9 @@ def _ptx_child():
     A3, U8 = t.Array(R, 3, "C"), t.Array(t.uint8, 3, "C")
     I2, I1, R1 = t.Array(t.int64, 2, "C"), t.Array(t.int64, 1, "C"), t.Array(R, 1, "C")
     F1, B, S = t.Array(t.float64, 1, "C"), t.Array(t.float64, 2, "C"), t.int64
-    pred = (A3,) * 6 + (U8,) + (R,) * 6 + (t.Array(t.int32, 1, "C"), t.Array(R, 2, "C"), R)
+    pred = (A3,) * 7 + (U8,) + (R,) * 6 + (t.Array(t.int32, 1, "C"), t.Array(R, 2, "C"), R)
+    I32 = t.Array(t.int32, 1, "C")
+    ke = (A3,) * 8 + (U8, U8, R, R, R, I32, R1, R1, R)
     sigs = {
         "predict_velocity_0": pred, "predict_velocity_1": pred, "predict_velocity_2": pred,
         "correct_velocity_0": (A3, A3, U8, R), "correct_velocity_1": (A3, A3, U8, R),
@@ -384,6 +433,8 @@ def _ptx_child():
         "coarse_restrict": (R1, t.Array(t.int16, 1, "C"), F1),
         "coarse_prolong_add": (R1, t.Array(t.int16, 1, "C"), F1),
         "box_scale": (A3, R1, R1, R1), "max_advection_rate": (A3, A3, A3, R, R, R, B, S),
+        "turbulence_k": ke, "turbulence_eps": ke, "ke_nut": (A3, A3, A3, U8, R1),
+        "wall_viscosity": (A3, A3, A3, U8, R, R, R, R1),
     }
     assert set(sigs) == set(cn.KERNELS), set(sigs) ^ set(cn.KERNELS)
     from numba.cuda.cudadrv.error import CudaSupportError
@@ -414,7 +465,8 @@ FLOAT32_PURE = ("predict_velocity_0", "predict_velocity_1", "predict_velocity_2"
                 "correct_velocity_0", "correct_velocity_1", "correct_velocity_2",
                 "temperature_step", "laplacian", "divergence", "update_nut",
                 "apply_resistance", "cg_update_p", "cg_residual_inplace", "mask_solid",
-                "masked_shift", "apply_ports", "apply_sources", "box_scale")
+                "masked_shift", "apply_ports", "apply_sources", "box_scale",
+                "turbulence_k", "turbulence_eps", "ke_nut", "wall_viscosity")
 
 
 def test_float32_cuda_kernels_have_no_double_arithmetic(children):

@@ -30,16 +30,36 @@ def _cells(out, u, v, w, nut, T, solid, walldist, dx, dy, dz, nu, gbeta, tref, b
            alpha, inv_prt, bc_hk, bc_tb, i, j, k):
     # the momentum update (walls, slip faces; along k clamped and not), the heat update,
     # the Laplacian, the eddy viscosity
-    out[0] = momentum_rate(0, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
+    out[0] = momentum_rate(0, i, j, k, u, v, w, nut, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
                            bc_slip, bc_uw, False)
-    out[4] = momentum_rate(2, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
+    out[4] = momentum_rate(2, i, j, k, u, v, w, nut, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
                            bc_slip, bc_uw, False)
-    out[5] = momentum_rate(1, i, j, k, u, v, w, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
+    out[5] = momentum_rate(1, i, j, k, u, v, w, nut, nut, T, solid, dx, dy, dz, nu, gbeta, tref,
                            bc_slip, bc_uw, True)
     out[1] = temperature_rate(i, j, k, u, v, w, nut, T, solid, dx, dy, dz, alpha, inv_prt,
                               bc_hk, bc_tb)
     out[2] = laplacian(i, j, k, T, solid, dx, dy, dz)     # (1/dx**2 ... in the solver)
     out[3] = chen_xu_nut(i, j, k, u, v, w, walldist)
+
+
+k_item = _P.k_item
+eps_item = _P.eps_item
+ke_nut = _P.ke_nut
+wall_viscosity = _P.wall_viscosity
+
+
+@njit
+def _keps_cells(out, u, v, w, nut, T, solid, tk, teps, wallc, dx, dy, dz, bc_slip, bc_zero, c,
+                dt, i, j, k):
+    # the k-epsilon items: sources, wall functions (log, sqrt), point-implicit updates
+    out[0] = k_item(i, j, k, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip,
+                    bc_zero, c[0], c[1], c[3], c[7], c[8], c[9], c[10], c[11], c[12], dt)
+    out[1] = eps_item(i, j, k, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip,
+                      bc_zero, c[0], c[2], c[3], c[4], c[5], c[7], c[8], c[9], c[10], c[11],
+                      c[12], dt)
+    out[2] = ke_nut(i, j, k, tk, teps, solid, c[6], c[11], c[12])
+    out[3] = wall_viscosity(i, j, k, tk, nut, wallc, c[0], dx, dy, dz, c[7], c[8], c[9],
+                            c[10], c[11])
 
 
 _DOUBLE = re.compile(r"\b(fadd|fsub|fmul|fdiv|frem|fneg|fcmp \w+|fpext|fptrunc|sitofp|uitofp)"
@@ -91,6 +111,21 @@ def test_pointwise_float32_arithmetic_stays_float32():
     double = _double_lines(_cells, _args("float32"))
     assert not double, (f"{len(double)} double-precision instructions in the float32 "
                         f"kernel, e.g. {double[:3]}")
+
+
+def test_keps_float32_arithmetic_stays_float32():
+    """The k-epsilon items (``math.log``, ``math.sqrt`` of float32 values, the wall
+    counts as floats) compile to float32 arithmetic only."""
+    n = 6
+    a = lambda *s: np.ones(s, np.float32)  # noqa: E731
+    f = np.float32
+    args = (a(4), a(n + 1, n, n), a(n, n + 1, n), a(n, n, n + 1), a(n, n, n), a(n, n, n),
+            np.zeros((n, n, n), np.uint8), a(n, n, n), a(n, n, n), np.zeros((n, n, n), np.uint8),
+            f(0.1), f(0.1), f(0.1), np.zeros(6, np.int32), np.zeros(6, np.float32),
+            np.ones(13, np.float32), f(0.01), 2, 2, 2)
+    double = _double_lines(_keps_cells, args)
+    assert not double, (f"{len(double)} double-precision instructions in the float32 "
+                        f"k-epsilon items, e.g. {double[:3]}")
 
 
 def test_the_check_sees_a_promoted_literal():

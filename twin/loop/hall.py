@@ -252,7 +252,7 @@ class HallModel:
         return self.solver.get_state()
 
     def _restore(self, fields: dict):
-        self.solver.set_state({k: v for k, v in fields.items() if k in self.solver.STATE_FIELDS})
+        self.solver.set_state({k: v for k, v in fields.items() if k in self.solver.state_fields})
 
     def _set_T(self, T):
         self.solver.set_state({"T": T})
