@@ -137,11 +137,16 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
             out.print(f"[red]{r['name']} throttles[/]: {r['work_fraction']:.0%} of its work done "
                       f"at {r['intake_temp_c']:.1f} degC inlet")
     t = Table(title="Rack inlets, worst first (ASHRAE recommended 18-27 degC)")
-    for col in ("rack", "inlet mean C", "inlet max C", "exhaust C", "flow m3/s", "air kW"):
+    # racks whose cabinets leak: the servers' inlet beside the cabinet's face
+    leaky = any(abs(r.get("server_inlet_temp_c", r["intake_temp_c"]) - r["intake_temp_c"])
+                > 1e-9 for r in s["racks"])
+    for col in ("rack", "inlet mean C") + (("server inlet C",) if leaky else ()) + (
+            "inlet max C", "exhaust C", "flow m3/s", "air kW"):
         t.add_column(col, justify="right" if col != "rack" else "left")
     for r in s["racks"][:top]:
         style = "red" if r["intake_max_c"] > 27 else ("yellow" if r["intake_max_c"] > 25 else "")
-        t.add_row(r["name"], f"{r['intake_temp_c']:.1f}", f"{r['intake_max_c']:.1f}",
+        srv = (f"{r['server_inlet_temp_c']:.1f}",) if leaky else ()
+        t.add_row(r["name"], f"{r['intake_temp_c']:.1f}", *srv, f"{r['intake_max_c']:.1f}",
                   f"{r['exhaust_temp_c']:.1f}", f"{r['flow_m3_s']:.2f}",
                   f"{r['air_heat_w'] / 1e3:.1f}", style=style)
     out.print(t)

@@ -1,7 +1,7 @@
 """The facility schema, hall level (pydantic v2, ``extra=forbid``): campus, air,
 buildings, rack types, rows, racks, cooling units, patches, tiles, containment,
-CDUs, halls; the ranges every quantity must lie in (``MAX_*``) and the shared
-constants of the format."""
+CDUs, obstructions, halls; the ranges every quantity must lie in (``MAX_*``) and the
+shared constants of the format."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,6 +25,10 @@ MIN_INTAKE_CLEARANCE_M = 0.6
 MIN_EXHAUST_CLEARANCE_M = 0.3
 #: Free space in front of a cooling unit's supply and return faces [m].
 MIN_UNIT_CLEARANCE_M = 0.3
+#: Largest share of a cabinet's server exhaust that may recirculate inside it, or of its
+#: intake that may bypass the servers [-]: an open frame without blanking panels reaches a
+#: few tenths (est.); beyond 0.8 the cabinet is not a rack but an open box.
+MAX_CABINET_LEAK_FRAC = 0.8
 
 _AIR = Fluid()          # air properties shared with the thermal core (rho, cp)
 _W_PER_KW = 1e3
@@ -43,15 +47,11 @@ NAME_HELP = ("names may use letters, digits, '_', '.' and '-' and start with a l
 
 # ------------------------------------------------------------------------------- schema
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, min_length=1, max_length=64)]
-
 PosReal = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-
 NonNegReal = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-
 Frac = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-
 OpenFrac = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
-
+LeakFrac = Annotated[float, Field(ge=0, le=MAX_CABINET_LEAK_FRAC, allow_inf_nan=False)]
 PosInt = Annotated[int, Field(ge=1)]
 
 # Plausible ranges: what an engineer could mean. A value outside is a typo or a wrong unit,
@@ -61,9 +61,7 @@ MAX_HALL_SIZE_M = 500.0
 
 #: Highest ceiling above the slab [m]; deepest raised floor and return plenum [m].
 MAX_HALL_HEIGHT_M = 30.0
-
 MAX_RAISED_FLOOR_M = 3.0
-
 MAX_PLENUM_M = 10.0
 
 #: Largest rack body [m]: width, depth, height (racks are 0.6-1.2 x 1.0-1.4 x 2.0-2.6 m).
@@ -74,46 +72,33 @@ MAX_RACK_POWER_KW = 2000.0
 
 #: Most racks in one row, cooling units in one entry, patches or tiles in one row of them.
 MAX_ROW_RACKS = 500
-
 MAX_UNIT_COUNT = 200
-
 MAX_PATCH_COUNT = 1000
-
 MAX_TILE_COUNT = 1000
 
 #: Most copies of one hall entry (``count`` of a hall), and of one plant or power item.
 MAX_HALL_COPIES = 200
-
 MAX_ITEM_COUNT = 1000
 
 #: Largest cooling unit or air handler: airflow [m3/s] and capacity [kW] (the largest air
 #: handlers move ~50 m3/s and remove ~2 MW); most air through one rack [m3/s].
 MAX_UNIT_AIRFLOW_M3_S = 100.0
-
 MAX_UNIT_CAPACITY_KW = 10_000.0
-
 MAX_RACK_AIRFLOW_M3_S = 50.0
 
 #: One item of the plant or power system [kW, kVA] (chillers, CDUs, towers, UPS and
 #: transformers stay below ~100 MW a unit); a site's grid, PPAs and solar [MW].
 MAX_PLANT_ITEM_KW = 100_000.0
-
 MAX_SITE_MW = 10_000.0
 
 #: Temperature differences (approach, range, rise) [K]; chiller COP; pumps; voltages;
 #: prices [KRW/kWh] and grid carbon [kg CO2/kWh] (coal is ~1).
 MAX_DELTA_T_K = 50.0
-
 MAX_COP = 50.0
-
 MAX_PUMP_FLOW_M3_S = 50.0
-
 MAX_PUMP_HEAD_KPA = 5_000.0
-
 MAX_VOLTAGE_KV = 1_200.0
-
 MAX_PRICE_KRW_PER_KWH = 10_000.0
-
 MAX_CARBON_KG_PER_KWH = 2.0
 
 #: Site elevation [m] (the Dead Sea shore to the highest towns).
@@ -130,31 +115,18 @@ HallSize = Annotated[float, Field(gt=0, le=MAX_HALL_SIZE_M, allow_inf_nan=False)
 
 #: A position in a hall [m]: from its corner, within the largest hall (and as far outside).
 Coord = Annotated[float, Field(ge=-MAX_HALL_SIZE_M, le=MAX_HALL_SIZE_M, allow_inf_nan=False)]
-
 UnitFlow = _upto(MAX_UNIT_AIRFLOW_M3_S)
-
 DeltaT = _upto(MAX_DELTA_T_K)
-
 ItemKw = _upto(MAX_PLANT_ITEM_KW)
-
 SiteMw = _upto(MAX_SITE_MW)
-
 Price = _upto(MAX_PRICE_KRW_PER_KWH, strict_lo=False)
-
 Carbon = _upto(MAX_CARBON_KG_PER_KWH, strict_lo=False)
-
 Voltage = _upto(MAX_VOLTAGE_KV)
-
 RackPower = Annotated[float, Field(gt=0, le=MAX_RACK_POWER_KW, allow_inf_nan=False)]
-
 ItemCount = Annotated[int, Field(ge=1, le=MAX_ITEM_COUNT)]
-
 Facing = Literal["+x", "-x", "+y", "-y"]
-
 Axis = Literal["x", "y"]
-
 CoolerType = Literal["crah-downflow", "crah-front", "fan-wall", "inrow", "air-handler"]
-
 Surface = Literal["floor", "ceiling", "-x", "+x", "-y", "+y"]
 
 
@@ -219,6 +191,10 @@ class RackType(_Model):
     and ``design_delta_t_k`` (intake-to-exhaust rise of the *air-side* heat at nameplate
     power); the other follows from ``Q = P_air / (rho * cp * dT)``.
     ``liquid_capture_frac`` is the share of the power carried away by liquid.
+    ``cabinet_recirculation_frac`` (share of the servers' exhaust that flows back to their
+    intake inside the cabinet: missing blanking panels) and ``cabinet_bypass_frac`` (share
+    of the cabinet's intake that passes beside the servers) are the cabinet as installed
+    (:func:`twin.thermal.racks.cabinet_air`); rows and racks may override them.
     """
 
     description: str = ""
@@ -228,6 +204,8 @@ class RackType(_Model):
     design_airflow_m3_s: _upto(MAX_RACK_AIRFLOW_M3_S) | None = None
     design_delta_t_k: DeltaT | None = None
     liquid_capture_frac: Frac = 0.0
+    cabinet_recirculation_frac: LeakFrac = 0.0
+    cabinet_bypass_frac: LeakFrac = 0.0
     width_m: Annotated[float, Field(gt=0, le=MAX_RACK_WIDTH_M, allow_inf_nan=False)]
     depth_m: Annotated[float, Field(gt=0, le=MAX_RACK_DEPTH_M, allow_inf_nan=False)]
     height_m: Annotated[float, Field(gt=0, le=MAX_RACK_HEIGHT_M, allow_inf_nan=False)]
@@ -266,6 +244,8 @@ class RackInRow(_Model):
     """One rack of a row, by its number (``racks."03"``): what differs from the row."""
 
     power_kw: RackPower | None = None
+    cabinet_recirculation_frac: LeakFrac | None = None
+    cabinet_bypass_frac: LeakFrac | None = None
 
 
 class Row(_Model):
@@ -274,8 +254,9 @@ class Row(_Model):
     ``(x_m, y_m)`` is the lower corner of the row; rack ``i`` (numbered from 1, device
     name ``HALL/ROW/NN``) starts ``(i-1) * pitch_m`` along ``along`` (default: each rack
     beside the previous). Fronts (intakes) are aligned when depths differ.
-    ``power_kw`` overrides every rack's design power; ``racks`` overrides single racks by
-    their two-digit number (``racks."03".power_kw``).
+    ``power_kw`` overrides every rack's design power, ``cabinet_recirculation_frac`` and
+    ``cabinet_bypass_frac`` the rack type's cabinet leakage; ``racks`` overrides single
+    racks by their two-digit number (``racks."03".power_kw``).
     """
 
     name: Name
@@ -288,6 +269,8 @@ class Row(_Model):
     pitch_m: HallSize | None = None
     facing: Facing
     power_kw: RackPower | None = None
+    cabinet_recirculation_frac: LeakFrac | None = None
+    cabinet_bypass_frac: LeakFrac | None = None
     racks: Annotated[dict[str, RackInRow], Field(max_length=MAX_ROW_RACKS)] | None = None
 
     @model_validator(mode="after")
@@ -322,6 +305,8 @@ class Rack(_Model):
     y_m: Coord
     facing: Facing
     power_kw: RackPower | None = None
+    cabinet_recirculation_frac: LeakFrac | None = None
+    cabinet_bypass_frac: LeakFrac | None = None
 
 
 _UNIT_BODY_KEYS = ("x_m", "y_m", "width_m", "depth_m", "height_m", "facing")
@@ -548,6 +533,27 @@ class CDU(_Model):
     serves: Annotated[list[str], Field(min_length=1)]
 
 
+ObstructionKind = Literal["column", "wall", "cable-tray", "pipe", "duct", "cable-ladder", "other"]
+
+
+class Obstruction(_Model):
+    """A solid box in a hall or in its plenums (``[[halls.obstructions]]``): a column, an
+    internal wall, an under-floor cable tray or pipe, an overhead duct or cable ladder.
+    Lower corner ``(x_m, y_m, z_m)`` (``z_m`` above the slab, default 0) and size
+    ``length_m`` (along x), ``width_m`` (along y), ``height_m`` (default: up to the top of
+    the hall, a column from slab to roof). No air passes through it (a pipe or an open
+    ladder is its bounding box)."""
+
+    name: Name
+    kind: ObstructionKind
+    x_m: Coord
+    y_m: Coord
+    z_m: Annotated[float, Field(ge=0, le=MAX_HALL_HEIGHT_M, allow_inf_nan=False)] = 0.0
+    length_m: HallSize
+    width_m: HallSize
+    height_m: _upto(MAX_HALL_HEIGHT_M) | None = None
+
+
 class Hall(_Model):
     """A data hall. Heights are z above the structural slab: the room is between
     ``raised_floor_height_m`` (0: no raised floor) and ``ceiling_height_m``; a return
@@ -570,6 +576,7 @@ class Hall(_Model):
     ceiling_grilles: list[TileGroup] = []
     containment: list[Containment] = []
     cdus: list[CDU] = []
+    obstructions: list[Obstruction] = []
 
     @property
     def height_m(self) -> float:

@@ -31,7 +31,7 @@ import numpy as np
 
 from common.errors import InputError
 from twin.models.metrics import ALLOWABLE_MAX_C, RECOMMENDED_MAX_C
-from twin.studies.whatif import inlet_metrics, solve_case, unit_device_names
+from twin.studies.whatif import inlet_metrics, rack_leakage, solve_case, unit_device_names
 
 
 def time_to_limit(t_s, temp_c, limit_c: float):
@@ -116,7 +116,7 @@ def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: fl
             res = model.response(solver.dev_tin[model.device_index])
             new = list(solver.devices)
             for k, i in enumerate(model.device_index):
-                flow = res["flow_m3_s"][k] if rack_model == "ite" else new[i].flow_m3_s
+                flow = res["cabinet_flow_m3_s"][k] if rack_model == "ite" else new[i].flow_m3_s
                 new[i] = replace(new[i], heat_w=float(res["air_w"][k]), flow_m3_s=float(flow))
             solver.set_devices(new)
 
@@ -137,7 +137,7 @@ def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: fl
               "time_to_recommended_s": time_to_limit(t, T[:, k], RECOMMENDED_MAX_C),
               "time_to_allowable_s": time_to_limit(t, T[:, k], ALLOWABLE_MAX_C)}
              for k in order]
-    end_metrics = inlet_metrics(s)
+    end_metrics = inlet_metrics(s, rack_leakage(sol.report.layout))
     out = {"unit": failed[0] if len(failed) == 1 else unit, "failed_devices": failed,
            "hall": sol.hall, "minutes": float(minutes), "cell_m": float(cell_m),
            "baseline": {k: v for k, v in base.items() if k != "racks"},
@@ -166,7 +166,7 @@ def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: fl
     settled = settle_racks(s, model, rack_model)
     if settled["run"] is not None:
         steady = settled["run"]
-    m = inlet_metrics(s)
+    m = inlet_metrics(s, rack_leakage(sol.report.layout))
     out["steady"] = {k: v for k, v in m.items() if k != "racks"}
     out["steady"]["converged"] = bool(steady.converged and settled["settled"])
     out["steady"]["racks"] = m["racks"]

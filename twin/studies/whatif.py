@@ -56,6 +56,7 @@ from .cases import Case, _suggest
 #: Comparison columns: key, heading, format, whether higher is worse (for the marks).
 METRIC_COLUMNS = [
     ("inlet_max_c", "max inlet C", "{:.1f}", True),
+    ("server_inlet_max_c", "max server inlet C", "{:.1f}", True),
     ("inlet_mean_c", "mean inlet C", "{:.1f}", True),
     ("inlet_cell_max_c", "hottest cell C", "{:.1f}", True),
     ("racks_over_27", "racks >27C", "{:d}", True),
@@ -71,8 +72,12 @@ METRIC_COLUMNS = [
 
 
 # ------------------------------------------------------------------------------ metrics
-def inlet_metrics(solver) -> dict:
-    """Comparison metrics of a solved hall (a :class:`kernels.solver.Solver`)."""
+def inlet_metrics(solver, leakage: dict | None = None) -> dict:
+    """Comparison metrics of a solved hall (a :class:`kernels.solver.Solver`);
+    ``leakage`` ({rack device name: (recirculation, bypass)}) gives the servers' inlets
+    behind leaky cabinets (``server_inlet_max_c``: the hottest,
+    :func:`twin.thermal.racks.server_inlet_from_cabinet`; the face's without it)."""
+    from twin.thermal.racks import server_inlet_from_cabinet
     T = solver.backend.to_host(solver.T)
     racks, units = [], []
     cells = []
@@ -92,8 +97,11 @@ def inlet_metrics(solver) -> dict:
         worst = int(np.argmax(tin))
         q = np.array([r[0].flow_m3_s for r in racks])
         tout = np.array([r[3] for r in racks])
+        leak = np.array([(leakage or {}).get(r[0].name, (0.0, 0.0)) for r in racks], float)
+        t_srv = server_inlet_from_cabinet(tin, tout, leak[:, 0], leak[:, 1])
         out.update(
-            inlet_max_c=float(tin.max()), inlet_mean_c=float(tin.mean()),
+            inlet_max_c=float(tin.max()), server_inlet_max_c=float(t_srv.max()),
+            inlet_mean_c=float(tin.mean()),
             inlet_cell_max_c=float(allc.max()), worst_rack=racks[worst][0].name,
             racks_over_27=int((tin > RECOMMENDED_MAX_C).sum()),
             racks_over_32=int((tin > ALLOWABLE_MAX_C).sum()),
@@ -179,8 +187,13 @@ def hall_summary(facility, report, solver, run, cell_m, wall_s, rack_info=None) 
         "rack_model": rack_info.get("_settle"),
         "energy_budget": solver.energy_budget(),
         "max_divergence_m_s": float(solver.max_divergence()),
-        "metrics": inlet_metrics(solver),
+        "metrics": inlet_metrics(solver, rack_leakage(report.layout)),
     }
+
+
+def rack_leakage(layout) -> dict:
+    """{rack device name: (recirculation, bypass)} of a hall's cabinets (``inlet_metrics``)."""
+    return {r.name: (r.recirculation_frac, r.bypass_frac) for r in layout.racks}
 
 
 def unit_device_names(lay, names) -> list[str]:

@@ -14,6 +14,8 @@ What the solver sees (flags from :mod:`kernels.flags`, one ``uint8`` per cell):
   CRAH from the slab up: its supply port is on its front face inside the plenum);
   containment roofs are ``SOLID|PANEL`` one cell thick, outside the aisle; doors are
   ``PANEL`` air cells behind a quadratic leakage loss (``door_leakage_frac``, 0: solid);
+  obstructions (columns, walls, trays, pipes, ducts) are ``SOLID|WALL`` boxes, in the
+  room or its plenums, over the floor, tiles and plenum air they cover;
 * every rack and unit becomes a :class:`kernels.Device` whose two :class:`kernels.Port`
   are the fluid cells touching its intake and exhaust (supply) faces;
 * an air handler (outside the hall) becomes a cooler :class:`kernels.Device` whose
@@ -109,6 +111,7 @@ class MeshReport:
     coolers: int = 0
     tile_cells: int = 0
     panel_cells: int = 0
+    obstruction_cells: int = 0
     plenum_layers: int = 0
     it_power_w: float = 0.0
     air_heat_w: float = 0.0
@@ -143,6 +146,7 @@ class MeshReport:
             f"{self.cooler_flow_m3_s:.2f} m3/s)",
             f"  openings  {self.tile_cells} tile/grille cells, {self.panel_cells} panel cells, "
             f"{self.plenum_layers} plenum air layers"
+            + (f", {self.obstruction_cells} obstruction cells" if self.obstruction_cells else "")
             + (f", {self.supply_patches} diffusers and {self.return_patches} returns of air "
                f"handlers ({self.patch_faces} faces)" if self.supply_patches else ""),
         ]
@@ -230,7 +234,7 @@ def _face_cells(spans, facing: str, krange=None):
 def _describe(flags: np.ndarray) -> str:
     parts = []
     for flag, word in ((Flag.RACK, "rack"), (Flag.COOLER, "cooling unit"), (Flag.FLOOR, "floor slab"),
-                       (Flag.PANEL, "panel/ceiling"), (Flag.WALL, "wall")):
+                       (Flag.PANEL, "panel/ceiling"), (Flag.WALL, "obstruction")):
         if np.any(flags & int(flag)):
             parts.append(word)
     return " and ".join(parts) or "solid"
@@ -390,6 +394,17 @@ def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
             region[...] = int(flag)
             store.append(spans)
 
+    # obstructions: solid over floor, tiles and plenum air, never over a body
+    obstruction_cells = 0
+    for ob in lay.obstructions:
+        (i0, i1), (j0, j1), (k0, k1) = snap.box(ob.box, ob.path)
+        region = solid[i0:i1, j0:j1, k0:k1]
+        if np.any(region & _BODY):
+            problems.append(f"{ob.path}: {ob.kind} {ob.name} lands on cells of a rack or "
+                            "cooling unit after snapping; move them apart or use a smaller cell")
+        obstruction_cells += int(np.count_nonzero((region & _BODY) == 0))
+        region[(region & _BODY) == 0] = int(Flag.SOLID | Flag.WALL)
+
     # containment panels: one cell thick on the outer side of each plane, air cells only
     panel_cells = 0
     door_faces = []
@@ -458,7 +473,9 @@ def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
         liq_w += rec.liquid_heat_w
         if intake is None or exhaust is None:
             continue
-        devices.append(Device(r.name, "rack", intake, exhaust, r.flow_m3_s, heat_w=rec.air_heat_w))
+        # the room sees the cabinet's airflow (servers' flow with the cabinet's leakage)
+        devices.append(Device(r.name, "rack", intake, exhaust, r.cabinet_flow_m3_s,
+                              heat_w=rec.air_heat_w))
         ports += [PortInfo(r.name, "rack-intake", intake), PortInfo(r.name, "rack-exhaust", exhaust)]
     for u, spans in zip(body_units, unit_spans):
         what = f"{u.path} (cooling unit {u.name})"
@@ -514,9 +531,9 @@ def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
         device_bytes=int(mem["device_bytes"]), host_bytes=int(mem["host_bytes"]),
         bytes_per_cell=int(mem.get("bytes_per_cell", 0)),
         racks=len(lay.racks), coolers=len(lay.units), tile_cells=tile_cells,
-        panel_cells=panel_cells, plenum_layers=plenum_layers, it_power_w=it_w, air_heat_w=air_w,
+        panel_cells=panel_cells, obstruction_cells=obstruction_cells, plenum_layers=plenum_layers, it_power_w=it_w, air_heat_w=air_w,
         liquid_heat_w=liq_w, cooling_capacity_w=sum(u.capacity_w for u in lay.units),
-        rack_flow_m3_s=sum(r.flow_m3_s for r in lay.racks),
+        rack_flow_m3_s=sum(r.cabinet_flow_m3_s for r in lay.racks),
         cooler_flow_m3_s=sum(u.airflow_m3_s for u in lay.units),
         supply_patches=sum(p.role == "supply" for p in lay.patches),
         return_patches=sum(p.role == "return" for p in lay.patches), patch_faces=n_faces,

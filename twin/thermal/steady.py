@@ -1,7 +1,9 @@
 """One steady state of a hall: mesh, solve, report (``twin solve``).
 
 The summary's keys are stable (scripts rely on them): ``racks`` (name, hall,
-intake_temp_c, intake_max_c, exhaust_temp_c, flow_m3_s, air_heat_w), ``cooling_units``
+intake_temp_c, intake_max_c, exhaust_temp_c, flow_m3_s, air_heat_w, server_inlet_temp_c:
+the cabinet's face and back, its airflow and heat, and the inlet its servers see with the
+cabinet's leakage, :func:`twin.thermal.racks.cabinet_air`), ``cooling_units``
 (name, hall, heat_removed_w, supply_temp_c, return_temp_c, airflow_m3_s), ``cells``,
 ``backend``, ``iterations``, ``converged``, ``wall_s``; plus ``hot_spots``,
 ``energy_budget``, ``convergence`` (the rule that ended the solve, its averaging windows
@@ -112,10 +114,12 @@ def settle_hall_racks(facility, problem, solver, run, rack_model: str = "ite",
     (:func:`twin.thermal.racks.settle_racks`; the airflow only after a converged ``run``). Returns ``(run, racks_info)``: the run with
     the settling's flow solves counted in (``converged`` only if every solve converged
     and the racks settled), and per rack device name ``power_w`` and ``work_fraction``
-    with the settling's ``rounds``, ``flow_solves`` and ``settled`` under ``"_settle"``."""
+    (not for fixed racks) and ``server_inlet_temp_c`` (the servers' inlet from the
+    cabinet's face and back, :func:`twin.thermal.racks.server_inlet_from_cabinet`), with
+    the settling's ``rounds``, ``flow_solves`` and ``settled`` under ``"_settle"``."""
     from dataclasses import replace as _replace
 
-    from twin.thermal.racks import hall_racks, settle_racks
+    from twin.thermal.racks import hall_racks, server_inlet_from_cabinet, settle_racks
     racks = hall_racks(facility, problem, utilization, rack_utilization)
     # a flow that did not settle is not worth solving again for the racks' airflow: their
     # heat still follows the intakes (heat solves at that flow)
@@ -131,10 +135,12 @@ def settle_hall_racks(facility, problem, solver, run, rack_model: str = "ite",
     out = {"_settle": {k: info[k] for k in ("model", "rounds", "flow_solves", "settled",
                                              "heat_change_frac")}}
     res = info["response"]
-    if res is not None:
-        for n, name in enumerate(racks.names):
-            out[name] = {"power_w": float(res["power_w"][n]),
-                         "work_fraction": float(res["work"][n])}
+    ix = racks.device_index
+    t_srv = server_inlet_from_cabinet(solver.dev_tin[ix], solver.dev_tout[ix], *racks.leakage())
+    for n, name in enumerate(racks.names):
+        out[name] = {"server_inlet_temp_c": float(t_srv[n])}
+        if res is not None:
+            out[name].update(power_w=float(res["power_w"][n]), work_fraction=float(res["work"][n]))
     return run, out
 
 
@@ -288,8 +294,8 @@ def write_steady_h5(path, solutions: list[HallSolution], facility_text: str = ""
 
 
 #: Columns of ``racks.csv`` and ``cooling_units.csv`` (the summary's keys, units in names).
-RACK_CSV = ("name", "hall", "intake_temp_c", "intake_max_c", "exhaust_temp_c", "flow_m3_s",
-            "air_heat_w", "power_w", "work_fraction")
+RACK_CSV = ("name", "hall", "intake_temp_c", "server_inlet_temp_c", "intake_max_c",
+            "exhaust_temp_c", "flow_m3_s", "air_heat_w", "power_w", "work_fraction")
 UNIT_CSV = ("name", "hall", "heat_removed_w", "supply_temp_c", "return_temp_c", "airflow_m3_s")
 
 
