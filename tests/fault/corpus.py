@@ -379,6 +379,20 @@ def structural_mutants(rng: random.Random) -> list[Mutant]:
         base = (S, A, U)[i % 3]
         add(f"epw-{tag}", base, '"builtin:ulsan"', '"site.epw"', ["campus.weather", "site.epw", says],
             extra={"site.epw": data})
+    # the hall as built: cabinet leakage shares and obstructions (issue 24)
+    add("recirculation-in-percent", S, 'facing = "+y"', 'facing = "+y"\ncabinet_recirculation_frac = 25',
+        ["rows[A].cabinet_recirculation_frac", "0.8"])
+    add("bypass-negative", S, "height_m = 2.2", "height_m = 2.2\ncabinet_bypass_frac = -0.1",
+        ["racks.toml", "rack_types[hgx-h100-air].cabinet_bypass_frac"], rel=RACKS)
+    col = ('\n[[halls.obstructions]]\nname = "C1"\nkind = "{k}"\nx_m = {x}\ny_m = {y}\n'
+           'length_m = 0.6\nwidth_m = {w}\n')
+    for tag, k, x, y, w, where in (
+            ("column-outside-hall", "column", 11.8, 0.2, 0.6, ["obstructions[C1]", "outside the hall"]),
+            ("column-on-a-rack", "column", 3.2, 3.0, 0.6, ["obstructions[C1]", "overlaps rack H1/A/01"]),
+            ("column-before-an-intake", "column", 4.0, 4.3, 0.2, ["rows[A].racks", "blocked by column H1/C1"]),
+            ("obstruction-kind-unknown", "beam", 11.0, 0.2, 0.6, ["obstructions", "kind"])):
+        add(tag, S, "capacity_kw = 170.0", "capacity_kw = 170.0\n" + col.format(k=k, x=x, y=y, w=w),
+            ["halls[H1]"] + where, nth=1)
     return out
 
 
@@ -518,6 +532,9 @@ def accept_mutants(rng: random.Random) -> list[Mutant]:
         "include-string": _sub(small[MAIN], 'include = ["racks/racks.toml"]', 'include = "racks/racks.toml"'),
         "include-builtin": _sub(small[MAIN], 'include = ["racks/racks.toml"]', 'include = ["builtin:racks"]'),
         "table-before-campus": _sub(small[MAIN], "[campus]", "[power]\nsolar_mw = 0.0\n\n[campus]"),
+        "plenum-cable-tray": small[MAIN] + ('\n[[halls.obstructions]]\nname = "TRAY"\nkind = '
+                                             '"cable-tray"\nx_m = 8.0\ny_m = 0.2\nlength_m = 3.0\n'
+                                             'width_m = 0.4\nheight_m = 0.3\n'),
     }
     for tag, new in extra.items():
         out.append(Mutant(f"accept-{tag}-small", _encode({**small, MAIN: new}), "accept"))

@@ -7,9 +7,10 @@ JSON in the group's ``summary_json`` attribute, the facility text in the file's
 its fields are 4D (time first, with a ``time_s`` scale), ``twin run``.
 
 The scene: the hall's outline and raised floor, racks coloured by their inlet
-temperature (intake-face mean), cooling units, obstructions, the air above a limit (default the ASHRAE
-recommended 27 degC) as a translucent threshold of cells, streamlines seeded on the
-cooling units' supply faces, and a horizontal slice of air temperature at mid-rack height.
+temperature (intake-face mean), cooling units, obstructions, the air above a limit
+(default the ASHRAE recommended 27 degC) as a translucent threshold of cells, streamlines
+seeded on the cooling units' supply faces, and a horizontal slice of air temperature at
+mid-rack height.
 One colour scale (coolwarm) for all temperatures.
 
 Off-screen rendering needs no display: VTK 9.4+ wheels pick EGL (``libEGL`` with Mesa
