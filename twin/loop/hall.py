@@ -20,12 +20,12 @@ from twin.models.liquid import CduSpec, cdu_step
 from twin.models.metrics import (ASHRAE_CLASSES, RECOMMENDED, hot_spots, rci_hi_pct, rci_lo_pct,
                                  rti_pct, shi_rhi)
 from twin.outputs.results import Snapshot
+from twin.thermal.racks import rack_spec_for, server_inlet_fixed_point
 
 from .flowstates import FlowState, FlowStates, digest
 from .modes import LoopState, StepInput, StepOutcome, mode_for
 from .records import HallStep
 from .settings import _FAN_DP_PA, _FAN_EFF, _FAN_MIN_SPEED
-from twin.thermal.racks import rack_spec_for
 
 if TYPE_CHECKING:
     from .simulation import Simulation
@@ -82,6 +82,11 @@ class HallModel:
                                            for r in self.racks])
         self.rack_liquid = np.array([r.liquid_capture_frac > 0 for r in self.racks])
         self.rack_design_flow = np.array([r.flow_m3_s for r in self.racks], dtype=float)
+        # leaky cabinets (twin.thermal.racks.cabinet_air): the servers see their inlet, the
+        # room the cabinet's flow, (1 - r) / (1 - b) of the servers'
+        self.rack_recirc = np.array([r.recirculation_frac for r in self.racks], dtype=float)
+        self.rack_cabinet_ratio = np.array([(1.0 - r.recirculation_frac) / (1.0 - r.bypass_frac)
+                                            for r in self.racks], dtype=float)
         # cooling units: design flow, fan and coil records
         self.cooler_design_flow = np.array([u.airflow_m3_s for u in self.units])
         self.cooler_capacity_w = np.array([u.capacity_w for u in self.units])
@@ -371,10 +376,25 @@ class HallModel:
 
     # ------------------------------------------------------------------ physics of a step
     def rack_models(self, u, tin, coolant) -> RackLoads:
-        """Power, heat to air and liquid, airflow, fan power and work of every rack."""
+        """Power, heat to air and liquid, server airflow, fan power and work of every rack,
+        at its servers' inlet: the cabinet face's ``tin`` raised by the cabinet's
+        recirculation (:func:`twin.thermal.racks.server_inlet_fixed_point`)."""
         out = RackLoads(*(np.zeros(self.n_r) for _ in range(6)))
+        design = self.sim.settings.rack_airflow == "design"
         for spec, ix in self.spec_groups:
-            r = rack_power(u[ix], tin[ix], spec,
+            t_srv = np.array(tin[ix], dtype=float)
+            for m, i in enumerate(ix):
+                if self.rack_recirc[i] <= 0.0:
+                    continue
+                cool = coolant[i] if spec.liquid_capture_fraction > 0 else None
+
+                def rise(t, i=i, cool=cool, spec=spec):
+                    r = rack_power(u[i], t, spec, cool)
+                    v = self.rack_design_flow[i] if design else float(r.airflow_m3_s)
+                    return float(r.heat_to_air_w) / (spec.air_rho_cp_j_m3k * v)
+                k = self.rack_recirc[i] / (1.0 - self.rack_recirc[i])
+                t_srv[m] = server_inlet_fixed_point(float(tin[i]), k, rise)
+            r = rack_power(u[ix], t_srv, spec,
                            coolant[ix] if spec.liquid_capture_fraction > 0 else None)
             out.power_w[ix] = r.power_w
             out.air_w[ix] = r.heat_to_air_w
@@ -385,10 +405,12 @@ class HallModel:
         return out
 
     def desired_flows(self, rack_flow) -> tuple[np.ndarray, float]:
-        """Per-device flows: racks at their server airflow, units at the matched speed."""
+        """Per-device flows: racks at their cabinets' airflow (the servers' with the
+        cabinet's leakage), units at the matched speed."""
         flows = np.zeros(len(self.problem.devices))
         if self.sim.settings.rack_airflow == "design":
             rack_flow = self.rack_design_flow
+        rack_flow = rack_flow * self.rack_cabinet_ratio
         flows[self.rack_dev] = rack_flow
         total = float(self.cooler_design_flow.sum())
         speed = 1.0

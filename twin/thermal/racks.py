@@ -139,7 +139,7 @@ def server_inlet_from_cabinet(face_temp_c, cabinet_exhaust_c, recirculation_frac
         1.0 - np.asarray(bypass_frac, dtype=float)) * (np.asarray(cabinet_exhaust_c) - t_face)
 
 
-def _server_inlet(t_face: float, k: float, rise) -> float:
+def server_inlet_fixed_point(t_face: float, k: float, rise) -> float:
     """Solve ``T = t_face + k rise(T)`` (``k = r / (1 - r)``) by bisection to 1e-10 K:
     ``T - k rise(T)`` rises with ``T`` because the servers' fans speed up as their inlet
     warms (their rise falls) far faster than their leakage power grows."""
@@ -207,7 +207,7 @@ class HallRacks:
                 def rise(t, model=model, spec=spec):
                     r, v = model(t)
                     return float(r.heat_to_air_w) / (spec.air_rho_cp_j_m3k * v)
-                t_srv = _server_inlet(t_srv, rec[n] / (1.0 - rec[n]), rise)
+                t_srv = server_inlet_fixed_point(t_srv, rec[n] / (1.0 - rec[n]), rise)
             r, v = model(t_srv)
             out["power_w"][n] = r.power_w
             out["air_w"][n] = r.heat_to_air_w
