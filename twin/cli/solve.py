@@ -158,7 +158,12 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
                   f"{c['return_temp_c']:.1f}", f"{c['airflow_m3_s']:.2f}")
     out.print(u)
     b = s["energy_budget"]
-    out.print(f"heat balance: racks {b['rack_heat_w'] / 1e3:.1f} kW in, units "
+    hb = s.get("heat_balance") or {}
+    doors = (f" ({hb['servers_air_heat_w'] / 1e3:.1f} kW from the servers, rear doors "
+             f"{hb['door_heat_w'] / 1e3:.1f} kW to water)" if hb.get("door_heat_w") else "")
+    env = (f", envelope {hb['envelope_heat_w'] / 1e3:+.2f} kW (outdoors "
+           f"{s['envelope']['outdoor_temp_c']:.1f} degC)" if s.get("envelope") else "")
+    out.print(f"heat balance: racks {b['rack_heat_w'] / 1e3:.1f} kW in{doors}{env}, units "
               f"{b['cooler_heat_w'] / 1e3:.1f} kW out, walls {b['boundary_heat_w'] / 1e3:.2f} kW, "
               f"imbalance {100 * b['imbalance_frac']:.3f} %")
     for h in s["hot_spots"]:

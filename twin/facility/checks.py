@@ -33,6 +33,11 @@ def check_facility(fac: Facility) -> list[Diagnostic]:
         if not re.match(NAME_PATTERN, name):
             col.add("error", f"rack_types[{name}]", f"rack type name '{name}': {NAME_HELP}",
                     file=fac._origins.get(("rack_types", name)))
+    for name in fac.rear_doors:
+        if not re.match(NAME_PATTERN, name) or name == "none":
+            col.add("error", f"rear_doors[{name}]", f"rear door name '{name}': {NAME_HELP}"
+                    + (" ('none' means no door)" if name == "none" else ""),
+                    file=fac._origins.get(("rear_doors", name)))
     w = fac.campus.weather
     if w.startswith("builtin:"):
         from twin.models.climate import BUILTIN_CLIMATES
@@ -98,6 +103,11 @@ def _check_hall(fac: Facility, hall: Hall, lay: HallLayout, col: _Collector):
                 f"ceiling at z = {ceil} m leaves {ceil - floor:.2f} m above the raised floor "
                 f"({floor} m); z is measured from the structural slab, so ceiling_height_m "
                 "includes the raised floor")
+    if hall.floor_leakage_open_frac > 0 and floor <= 0:
+        col.add("error", hp + ".floor_leakage_open_frac",
+                f"floor_leakage_open_frac = {hall.floor_leakage_open_frac} but the hall has no "
+                "raised floor (raised_floor_height_m = 0); remove it or give the raised floor")
+    _check_doors(fac, hp, lay, col)
     _unique(col, hp + ".rows", [r.name for r in hall.rows], "row")
     _unique(col, hp + ".tiles", [t.name for t in hall.tiles], "tile group")
     _unique(col, hp + ".ceiling_grilles", [t.name for t in hall.ceiling_grilles], "grille group")
@@ -253,6 +263,23 @@ def _check_hall(fac: Facility, hall: Hall, lay: HallLayout, col: _Collector):
         if cdu_w < liq_w:
             col.add("warning", f"{hp}.cdus", f"CDU capacity {cdu_w / 1e3:.0f} kW is below the "
                     f"liquid design load {liq_w / 1e3:.0f} kW ({100 * cdu_w / liq_w:.0f}%)")
+
+
+def _check_doors(fac: Facility, hp: str, lay: HallLayout, col: _Collector):
+    """Rear doors: a door rated far from its rack's airflow (outside 0.5-2 times) is
+    a typo or a door of another size (its pressure drop and fans are scaled from it)."""
+    seen = set()
+    for r in lay.racks:
+        if r.rear_door is None or (r.rear_door, r.type_name) in seen:
+            continue
+        door = fac.rear_doors[r.rear_door]
+        ratio = r.cabinet_flow_m3_s / door.rated_airflow_m3_s
+        if not 0.5 <= ratio <= 2.0:
+            seen.add((r.rear_door, r.type_name))
+            col.add("warning", r.path, f"rack {r.name} moves {r.cabinet_flow_m3_s:.2f} m3/s "
+                    f"through rear door '{r.rear_door}' rated for {door.rated_airflow_m3_s:.2f} "
+                    "m3/s; its pressure drop and fan power are scaled from the rating (x^2, "
+                    "x^3): check rated_airflow_m3_s")
 
 
 def _check_patches(hall: Hall, hp: str, lay: HallLayout, col, bodies, others=()):

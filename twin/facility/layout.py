@@ -62,6 +62,7 @@ class PlacedRack:
     flow_m3_s: float                    # the servers' design airflow
     recirculation_frac: float = 0.0     # of the servers' exhaust, back to their intake
     bypass_frac: float = 0.0            # of the cabinet's intake, beside the servers
+    rear_door: str | None = None        # its rear-door heat exchanger ([rear_doors.NAME])
 
     @property
     def liquid_capture_frac(self) -> float:
@@ -281,6 +282,8 @@ def _build_layout(fac: Facility, hall: Hall, hidx: int, col: _Collector | None =
                 box=Box(*fx, floor, floor + rt.height_m), facing=row.facing,
                 design_power_w=p * _W_PER_KW, idle_power_w=rt.idle_power_kw * scale * _W_PER_KW,
                 flow_m3_s=rt.design_flow_m3_s(p, fac.campus.air.rho_cp),
+                rear_door=_rear_door(fac, col, ((f"rack_types[{tn}]", rt), (rp, row),
+                                                (f"{rp}.racks[{num}]", own))),
                 **_leakage(rt, row, own)))
     # individual racks
     for rk in hall.racks:
@@ -299,7 +302,9 @@ def _build_layout(fac: Facility, hall: Hall, hidx: int, col: _Collector | None =
             name=f"{hall.name}/{rk.name}", path=rp, hall=hall.name, row=None, type_name=rk.type,
             rack_type=rt, box=Box(*fx, floor, floor + rt.height_m), facing=rk.facing,
             design_power_w=p * _W_PER_KW, idle_power_w=rt.idle_power_kw * scale * _W_PER_KW,
-            flow_m3_s=rt.design_flow_m3_s(p, fac.campus.air.rho_cp), **_leakage(rt, rk)))
+            flow_m3_s=rt.design_flow_m3_s(p, fac.campus.air.rho_cp),
+            rear_door=_rear_door(fac, col, ((f"rack_types[{rk.type}]", rt), (rp, rk))),
+            **_leakage(rt, rk)))
     # cooling units
     for cu in hall.cooling_units:
         if cu.outside:
@@ -370,6 +375,27 @@ def _leakage(rack_type: RackType, *overrides) -> dict:
         vals = [getattr(o, field_) for o in (rack_type, *overrides) if o is not None]
         out[key] = float([v for v in vals if v is not None][-1])
     return out
+
+
+def _rear_door(fac: Facility, col: _Collector, levels) -> str | None:
+    """A rack's rear door: the last of its rack type, row and own entry (``levels``:
+    ``(path, entry)``) that sets ``rear_door``; ``"none"`` is no door. An unknown name is
+    reported once per place that names it."""
+    from .schema import NO_REAR_DOOR
+    chosen = None
+    for path, entry in levels:
+        name = getattr(entry, "rear_door", None) if entry is not None else None
+        if name is None:
+            continue
+        if name != NO_REAR_DOOR and name not in fac.rear_doors:
+            known = ", ".join(sorted(fac.rear_doors)) or "(none defined)"
+            msg = (f"rear door '{name}' does not exist{did_you_mean(name, fac.rear_doors)}; "
+                   f"define [rear_doors.{name}] or use one of: {known}, or '{NO_REAR_DOOR}'")
+            if not any(d.path == f"{path}.rear_door" and d.message == msg for d in col.items):
+                col.add("error", f"{path}.rear_door", msg)
+            continue
+        chosen = name
+    return None if chosen in (None, NO_REAR_DOOR) else chosen
 
 
 def _place_patches(hall: Hall, hp: str, lay: HallLayout, col):

@@ -17,6 +17,11 @@ intake inside it (missing blanking panels) and part of the air it draws passes b
 servers. The room (the CFD) sees the cabinet: its face draws and its back releases the
 cabinet's airflow, heated by the whole heat to air; the rack model sees the servers, at
 the server inlet that follows from the cabinet's face temperature.
+
+A cabinet may have a rear-door heat exchanger (:func:`door_air`,
+:func:`twin.models.reardoor.rear_door`): the cabinet's exhaust crosses the door's water
+coil, which takes ``Q_door`` to its water loop; the room sees the exhaust cooled, the
+device's heat to air being ``P_air + P_fans - Q_door`` (``room_w``).
 """
 from __future__ import annotations
 
@@ -24,8 +29,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from common.fluids import Fluid
+from common.fluids import WATER_CP_J_KG_K, WATER_DENSITY_KG_M3, Fluid
 from twin.models.it_load import RACK_SPECS, RackSpec, rack_power
+from twin.models.reardoor import RearDoorSpec, rear_door
 
 #: Facility rack types -> the :data:`twin.models.it_load.RACK_SPECS` record whose
 #: behaviour (fan share, throttling limits, leakage) they take; power, idle power, liquid
@@ -159,12 +165,82 @@ def server_inlet_fixed_point(t_face: float, k: float, rise) -> float:
     return 0.5 * (lo + hi)
 
 
+def door_spec_for(facility, rack) -> RearDoorSpec | None:
+    """The :class:`~twin.models.reardoor.RearDoorSpec` of a placed rack's rear door
+    (``None``: no door): the facility's ``[rear_doors.NAME]``, its water at the door's
+    ``water_supply_temp_c`` or else its loop's supply in ``[plant]`` (the plant's
+    defaults when the facility has none)."""
+    if rack.rear_door is None:
+        return None
+    from twin.facility.plant import Plant
+    door = facility.rear_doors[rack.rear_door]
+    t_w = door.water_supply_temp_c
+    if t_w is None:
+        plant = facility.plant or Plant()
+        t_w = (plant.chilled_water_supply_temp_c if door.water_loop == "chilled-water"
+               else plant.facility_water_supply_temp_c)
+    return RearDoorSpec(name=rack.rear_door, kind=door.kind, ua_w_k=door.ua_w_k,
+                        water_flow_m3_s=door.water_flow_m3_s, water_supply_temp_c=float(t_w),
+                        rated_airflow_m3_s=door.rated_airflow_m3_s,
+                        rated_dp_pa=door.rated_dp_pa, fan_power_w=door.fan_power_w,
+                        source=door.source or door.description)
+
+
+#: Keys of :func:`door_air` (zeros for a rack without a door, ``room_w`` its ``air_w``).
+DOOR_KEYS = ("door_w", "door_fan_w", "door_dp_pa", "door_air_in_c", "door_effectiveness",
+             "door_water_return_c", "door_capped", "room_w")
+
+
+def door_air(face_temp_c, air_w, cabinet_flow_m3_s, doors, rho_cp_j_m3k: float) -> dict:
+    """What the cabinets' rear doors do to their exhaust (one value per rack).
+
+    The exhaust reaches the door at ``T_x = T_face + P_air / (rho cp V_c)`` (the cabinet's
+    mixing balance, :func:`cabinet_air`), the coil takes ``Q_door``
+    (:func:`twin.models.reardoor.rear_door`), an active door's fans add ``P_fans``, and
+    the room gets ``room_w = P_air + P_fans - Q_door``: energy closes rack by rack,
+    ``P_air + P_fans = room_w + Q_door``. The thermal core's rack cannot cool the room: a
+    door whose water would take more than ``P_air + P_fans`` (cooling the exhaust below
+    the cabinet's intake) is held to that, ``door_capped`` 1.
+
+    Returns ``door_w`` (to the water), ``door_fan_w``, ``door_dp_pa`` (air side),
+    ``door_air_in_c`` (``T_x``), ``door_effectiveness``, ``door_water_return_c``,
+    ``door_capped`` (0/1) and ``room_w`` [W, degC, Pa].
+    """
+    t_face = np.asarray(face_temp_c, dtype=float)
+    air = np.asarray(air_w, dtype=float)
+    v = np.asarray(cabinet_flow_m3_s, dtype=float)
+    n = len(doors)
+    out = {k: np.zeros(n) for k in DOOR_KEYS}
+    out["room_w"] = air.copy()
+    for i, spec in enumerate(doors):
+        if spec is None or v[i] <= 0:
+            continue
+        t_x = t_face[i] + air[i] / (rho_cp_j_m3k * v[i])
+        st = rear_door(v[i], t_x, spec, air_rho_cp_j_m3k=rho_cp_j_m3k)
+        fan = float(st.fan_power_w)
+        q = float(st.heat_w)
+        if q > air[i] + fan:
+            q = air[i] + fan
+            out["door_capped"][i] = 1.0
+        out["door_w"][i] = q
+        out["door_fan_w"][i] = fan
+        out["door_dp_pa"][i] = float(st.dp_pa)
+        out["door_air_in_c"][i] = t_x
+        out["door_effectiveness"][i] = float(st.effectiveness)
+        out["door_water_return_c"][i] = spec.water_supply_temp_c + q / (
+            WATER_DENSITY_KG_M3 * WATER_CP_J_KG_K * spec.water_flow_m3_s)
+        out["room_w"][i] = air[i] + fan - q
+    return out
+
+
 @dataclass(frozen=True)
 class HallRacks:
     """The racks of one meshed hall: their device index in the problem, their specs and
     utilisation [-] (``RackSpec`` of each, in device order), their cabinets' leakage
-    (``recirculation``, ``bypass``: :func:`cabinet_air`; ``None``: none) and the servers'
-    design airflow ``design_flow_m3_s`` (``None``: the specs')."""
+    (``recirculation``, ``bypass``: :func:`cabinet_air`; ``None``: none), the servers'
+    design airflow ``design_flow_m3_s`` (``None``: the specs'), their rear doors
+    (``doors``: a :class:`~twin.models.reardoor.RearDoorSpec` or ``None`` per rack) and the
+    air's ``rho_cp_j_m3k``."""
 
     names: tuple
     device_index: np.ndarray
@@ -173,6 +249,12 @@ class HallRacks:
     recirculation: np.ndarray | None = None
     bypass: np.ndarray | None = None
     design_flow_m3_s: np.ndarray | None = None
+    doors: tuple | None = None
+    rho_cp_j_m3k: float = Fluid().rho_cp
+
+    @property
+    def has_doors(self) -> bool:
+        return self.doors is not None and any(d is not None for d in self.doors)
 
     def leakage(self) -> tuple[np.ndarray, np.ndarray]:
         """``(recirculation, bypass)`` of every rack [-] (zeros where not given)."""
@@ -180,14 +262,25 @@ class HallRacks:
         return (zero if self.recirculation is None else np.asarray(self.recirculation, float),
                 zero if self.bypass is None else np.asarray(self.bypass, float))
 
-    def response(self, inlet_temp_c, design_flow: bool = False) -> dict:
+    def response(self, inlet_temp_c, design_flow: bool = False, cabinet_flow_m3_s=None,
+                 air_w=None) -> dict:
         """The rack model at the given cabinet-face temperatures [degC]: ``power_w``,
         ``air_w`` (heat to the air), ``flow_m3_s`` (server airflow), ``work`` (done over
         asked, 1 unless throttled), ``fan_w``, ``server_inlet_c`` (what the servers draw,
         with the cabinet's recirculation: :func:`cabinet_air`) and ``cabinet_flow_m3_s``
         (what the cabinet draws from the room). ``design_flow``: the servers move their
-        design airflow whatever their inlet (``--racks design``)."""
+        design airflow whatever their inlet (``--racks design``). With rear doors, the
+        keys of :func:`door_air` too, the doors at the cabinets' airflow
+        ``cabinet_flow_m3_s`` (default: the answer's), and ``room_w``, the heat the room
+        gets (``air_w`` without doors). ``air_w`` given: fixed racks of that heat to air
+        (only the doors respond)."""
         tin = np.asarray(inlet_temp_c, dtype=float)
+        if air_w is not None:
+            out = {"air_w": np.asarray(air_w, dtype=float).copy()}
+            flows = np.asarray(cabinet_flow_m3_s, dtype=float)
+            out.update(door_air(tin, out["air_w"], flows, self.doors or (None,) * len(tin),
+                                self.rho_cp_j_m3k))
+            return out
         rec, byp = self.leakage()
         out = {k: np.zeros(len(self.names)) for k in (
             "power_w", "air_w", "flow_m3_s", "work", "fan_w", "server_inlet_c",
@@ -216,6 +309,10 @@ class HallRacks:
             out["fan_w"][n] = r.fan_power_w
             out["server_inlet_c"][n] = t_srv
             out["cabinet_flow_m3_s"][n] = v * (1.0 - rec[n]) / (1.0 - byp[n])
+        flows = out["cabinet_flow_m3_s"] if cabinet_flow_m3_s is None else np.asarray(
+            cabinet_flow_m3_s, dtype=float)
+        out.update(door_air(tin, out["air_w"], flows, self.doors or (None,) * len(tin),
+                            self.rho_cp_j_m3k))
         return out
 
 
@@ -243,7 +340,9 @@ def hall_racks(facility, problem, utilization: float = 1.0,
                      np.array(util, dtype=float),
                      recirculation=np.array([r.recirculation_frac for r in racks], dtype=float),
                      bypass=np.array([r.bypass_frac for r in racks], dtype=float),
-                     design_flow_m3_s=np.array([r.flow_m3_s for r in racks], dtype=float))
+                     design_flow_m3_s=np.array([r.flow_m3_s for r in racks], dtype=float),
+                     doors=tuple(door_spec_for(facility, r) for r in racks),
+                     rho_cp_j_m3k=rho_cp)
 
 
 def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: float = 0.10,
@@ -256,7 +355,10 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
     (``Solver.finish_energy``), and, under ``model="ite"``, the cabinet's airflow through a
     new steady solve when any rack's airflow differs by more than ``flow_tol_frac`` from
     the one the field was solved with. Stops when no rack's heat
-    moves more than ``heat_tol_frac``. ``model="fixed"`` leaves the racks alone.
+    moves more than ``heat_tol_frac``. ``model="fixed"`` leaves the racks alone (but for
+    their rear doors, which follow the intakes). With rear doors the device's heat is the
+    heat the room gets (``room_w``: :func:`door_air`), and a last heat solve puts the
+    answer's heats in the field exactly.
 
     Returns ``rounds``, ``flow_solves``, ``heat_change_frac`` (largest relative change of
     the last round), ``settled``, ``steps`` (pseudo-steps of the flow solves), the last
@@ -266,23 +368,33 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
         raise ValueError(f"rack model {model!r}: one of {', '.join(RACK_MODELS)}")
     info = {"model": model, "rounds": 0, "flow_solves": 0, "heat_change_frac": 0.0,
             "settled": True, "steps": 0, "run": None, "response": None}
-    if model == "fixed" or not racks.names:
+    if not racks.names or (model == "fixed" and not racks.has_doors):
         return info
     ix = racks.device_index
+    # fixed racks keep the heat they were meshed with; only their doors respond
+    fixed_air = (np.array([solver.devices[i].heat_w for i in ix]) if model == "fixed"
+                 else None)
+
+    def answer(devices):
+        flows = np.array([devices[i].flow_m3_s for i in ix]) if racks.has_doors else None
+        return racks.response(solver.dev_tin[ix], design_flow=model == "design",
+                              cabinet_flow_m3_s=flows, air_w=fixed_air)
     info["settled"] = False
     for rnd in range(1, max_rounds + 1):
         devices = list(solver.devices)
-        res = racks.response(solver.dev_tin[ix], design_flow=model == "design")
+        res = answer(devices)
         old_air = np.array([devices[i].heat_w for i in ix])
         old_flow = np.array([devices[i].flow_m3_s for i in ix])
-        change = float(np.max(np.abs(res["air_w"] - old_air) / np.maximum(old_air, 1.0)))
-        flow_move = np.abs(res["cabinet_flow_m3_s"] - old_flow) / np.maximum(old_flow, 1e-9)
-        resolve = model == "ite" and float(np.max(flow_move)) > flow_tol_frac
+        change = float(np.max(np.abs(res["room_w"] - old_air) / np.maximum(old_air, 1.0)))
+        resolve = False
+        if model == "ite":
+            flow_move = np.abs(res["cabinet_flow_m3_s"] - old_flow) / np.maximum(old_flow, 1e-9)
+            resolve = float(np.max(flow_move)) > flow_tol_frac
         info.update(rounds=rnd, heat_change_frac=change, response=res)
         if change <= heat_tol_frac and not resolve:
             info["settled"] = True
             break
-        air = old_air + 0.5 * (res["air_w"] - old_air) if rnd > 1 else res["air_w"]
+        air = old_air + 0.5 * (res["room_w"] - old_air) if rnd > 1 else res["room_w"]
         for k, i in enumerate(ix):
             d = devices[i]
             devices[i] = replace(d, heat_w=float(air[k]), flow_m3_s=float(
@@ -295,4 +407,14 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
             info["run"] = run
         else:
             solver.finish_energy()
+    if racks.has_doors:
+        # the field at exactly the answer's heats (no relaxation left), so that every
+        # cabinet's heat to the room and to its door add up to its heat, rack by rack
+        devices = list(solver.devices)
+        res = answer(devices)
+        for k, i in enumerate(ix):
+            devices[i] = replace(devices[i], heat_w=float(res["room_w"][k]))
+        solver.set_devices(devices)
+        solver.finish_energy()
+        info["response"] = res
     return info
