@@ -22,6 +22,7 @@ LEGACY = BUILTIN_DIR / "legacy-hall.toml"
 SETTINGS = SolverSettings(max_steps=4000)
 CELL = 0.4
 RCP = 1200.0
+UA = 350.0           # the legacy hall's rdhx-passive
 
 
 def _door(kind="passive", fan=0.0, ua=1500.0, water=0.0015, t_w=20.0):
@@ -161,7 +162,7 @@ def test_energy_closes_per_rack_with_rear_doors(solved):
         it_air = row["servers_air_heat_w"] + row["door_fan_power_w"]
         assert abs(room + row["door_heat_w"] - it_air) <= 1e-6 * it_air, name
         c_air = rcp * d.flow_m3_s
-        cr, ntu = min(c_air, c_w) / max(c_air, c_w), 1500.0 / min(c_air, c_w)
+        cr, ntu = min(c_air, c_w) / max(c_air, c_w), UA / min(c_air, c_w)
         eps = (1 / cr) * (1 - math.exp(-cr * (1 - math.exp(-ntu))))     # air C_min, unmixed
         assert row["door_effectiveness"] == pytest.approx(eps, rel=1e-9)
         assert row["door_heat_w"] == pytest.approx(
@@ -170,7 +171,7 @@ def test_energy_closes_per_rack_with_rear_doors(solved):
         assert row["door_air_in_temp_c"] == pytest.approx(
             float(solver.dev_tin[n]) + row["servers_air_heat_w"] / c_air, abs=0.05)
         assert row["door_dp_pa"] == pytest.approx(25.0 * (d.flow_m3_s / 0.6) ** 2, rel=1e-9)
-        assert row["door_heat_w"] > 0.5 * row["servers_air_heat_w"] and not row["door_capped"]
+        assert row["door_heat_w"] > 0.25 * row["servers_air_heat_w"] and not row["door_capped"]
     assert doors == 6
     hb = s["heat_balance"]
     assert hb["servers_air_heat_w"] == pytest.approx(hb["rack_heat_to_room_w"]
@@ -179,24 +180,24 @@ def test_energy_closes_per_rack_with_rear_doors(solved):
         < 2e-5 * hb["cooler_heat_w"]
 
 
-def test_rear_doors_on_the_hottest_row_is_one_set_path():
+def test_rear_doors_on_the_hottest_row_is_one_set_path(solved):
     """``twin whatif legacy-hall.toml --set "halls[H1].rows[A].rear_door=rdhx-passive"``
-    (the cases and records the command solves): row A, the hottest, gets doors; the
-    hottest inlet and the hottest server inlet fall, the units remove less and the doors
-    take more."""
-    fac = load_facility(LEGACY)
-    hottest = max(fac.layout().racks, key=lambda r: r.recirculation_frac).row
+    (the cases and records the command solves): row A, the hottest (its servers draw the
+    hottest air), gets doors; the hottest inlet and the hottest server inlet fall, the
+    units remove less and the doors take more."""
+    srv = {r["name"]: r["server_inlet_temp_c"] for r in solved.summary["racks"]}
+    hottest = max(srv, key=srv.get).split("/")[1]
     assert hottest == "A"
+    fac = load_facility(LEGACY)
     cases = build_cases(fac, [f"halls[H1].rows[{hottest}].rear_door=rdhx-passive"])
     assert all(r.rear_door == "rdhx-passive" for r in cases[1].facility.layout().racks)
     recs = add_deltas([run_case(c, cell_m=CELL, backend="numba-cpu", settings=SETTINGS)
                        for c in cases])
     base, doors = recs
     assert base["converged"] and doors["converged"]
-    assert base["worst_rack"].startswith("H1/A/")
     d = doors["delta"]
-    assert d["inlet_max_c"] < -0.5, d
-    assert d["server_inlet_max_c"] < -0.5, d
-    assert d["door_kw"] > 20.0 and d["cooling_kw"] < -20.0, d
+    assert d["inlet_max_c"] < -0.08, d
+    assert d["server_inlet_max_c"] < -0.2, d
+    assert d["door_kw"] > 10.0 and d["cooling_kw"] < -10.0, d
     # the servers of row A still see their own recirculation (the door is behind it)
     assert doors["server_inlet_max_c"] > doors["inlet_max_c"] + 2.0

@@ -501,23 +501,24 @@ def idelchik_perforated_plate_k(open_area_frac: float) -> float:
 
 
 def floor_leak_k(open_area_frac: float) -> float:
-    """Loss coefficient of a leaky raised floor, referred to the velocity over the whole
-    floor: the floor as a thin plate of open fraction ``f`` (cable cut-outs and panel
-    seams), Idelchik's ``zeta`` (:func:`idelchik_perforated_plate_k`,
-    diagram 8-1), so that ``dp = zeta rho v^2 / 2`` is the orifice relation
-    ``Q = mu f A sqrt(2 dp / rho)`` with ``mu = 1 / (f sqrt(zeta))`` (0.6 for small f).
+    """Loss coefficient of the openings of a leaky raised floor (cable cut-outs and panel
+    seams), referred to the velocity over the floor they open: a thin plate of open
+    fraction ``f``, Idelchik's ``zeta`` (:func:`idelchik_perforated_plate_k`, diagram
+    8-1), so that ``dp = zeta rho v^2 / 2`` is the orifice relation
+    ``Q = mu f A sqrt(2 dp / rho)`` with ``mu = 1 / (f sqrt(zeta))`` (0.59 for small f).
+    The mesh gathers a floor's open area into openings of a tile's open fraction
+    (``twin.thermal.mesh.LEAK_CELL_OPEN_FRAC``).
 
-    Typical open areas (the range of the format's docs): panel seams of a well-kept floor
-    about 0.1-0.2 % of the floor; unsealed cable cut-outs raise the total to 0.5-2 %, so
-    that 5-15 % (seams) and up to half (cut-outs) of the plenum's air bypasses the tiles:
-    A. Radmehr, R.R. Schmidt, K.C. Karki, S.V. Patankar, *Distributed leakage flow in
-    raised-floor data centers*, ASME InterPACK 2005 (IPACK2005-73273) (measured seam and
-    cut-out leakage, 5-15 % of the supply); R.F. Sullivan, L. Strong, K.G. Brill,
-    *Reducing Bypass Airflow Is Essential for Eliminating Computer Room Hot Spots*, Uptime
-    Institute white paper (2004/2006) (unsealed cable openings; bypass of most of the
-    supply in surveyed rooms); ASHRAE TC 9.9, *Design Considerations for Datacom Equipment
-    Centers*, 2nd ed. (2009), ch. 4 (seal cable cut-outs). The open fractions are est.
-    from these leak shares.
+    Typical open areas (est. from the leak shares measured in the sources): panel seams of
+    a well-kept floor about 0.1-0.2 % of the floor; unsealed cable cut-outs raise it to
+    0.5-2 %, so that 5-15 % (seams) and up to half (cut-outs) of the plenum's air
+    bypasses the tiles. A. Radmehr, R.R. Schmidt, K.C. Karki, S.V. Patankar, *Distributed
+    leakage flow in raised-floor data centers*, ASME InterPACK 2005 (IPACK2005-73273)
+    (measured leakage through seams and cut-outs, 5-15 % of the supply); R.F. Sullivan,
+    L. Strong, K.G. Brill, *Reducing Bypass Airflow Is Essential for Eliminating Computer
+    Room Hot Spots*, Uptime Institute white paper (2004) (unsealed cable openings: most of
+    the supply bypassed in the rooms surveyed); ASHRAE TC 9.9, *Design Considerations for
+    Datacom Equipment Centers*, 2nd ed. (2009), ch. 4 (seal cable cut-outs).
     """
     return idelchik_perforated_plate_k(open_area_frac)
 
