@@ -145,7 +145,7 @@ def settle_hall_racks(facility, problem, solver, run, rack_model: str = "ite",
         if res is not None and racks.doors is not None and racks.doors[n] is not None:
             out[name].update({"rear_door": racks.doors[n].name,
                               "servers_air_heat_w": float(res["air_w"][n]),
-                              **{_DOOR_ROW[k]: float(res[k][n]) for k in _DOOR_ROW}})
+                              **{k: float(res[v][n]) for k, v in _DOOR_ROW.items()}})
     return run, out
 
 
@@ -163,11 +163,11 @@ def server_inlets(solver, racks, response) -> np.ndarray:
     return server_inlet_from_cabinet(solver.dev_tin[ix], t_back, *racks.leakage())
 
 
-#: The rear-door keys of a rack's summary row (``twin.thermal.racks.door_air``'s keys).
-_DOOR_ROW = {"door_w": "door_heat_w", "door_fan_w": "door_fan_power_w",
-             "door_dp_pa": "door_dp_pa", "door_air_in_c": "door_air_in_temp_c",
+#: The rear-door keys of a rack's summary row -> ``twin.thermal.racks.door_air``'s keys.
+_DOOR_ROW = {"door_heat_w": "door_w", "door_fan_power_w": "door_fan_w",
+             "door_dp_pa": "door_dp_pa", "door_air_in_temp_c": "door_air_in_c",
              "door_effectiveness": "door_effectiveness",
-             "door_water_return_c": "door_water_return_temp_c", "door_capped": "door_capped"}
+             "door_water_return_temp_c": "door_water_return_c", "door_capped": "door_capped"}
 
 
 def rack_rows(solver, hall_name: str, rack_info: dict) -> list[dict]:
