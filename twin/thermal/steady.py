@@ -7,9 +7,11 @@ cabinet's leakage, :func:`twin.thermal.racks.cabinet_air`), ``cooling_units``
 (name, hall, heat_removed_w, supply_temp_c, return_temp_c, airflow_m3_s), ``cells``,
 ``backend``, ``iterations``, ``converged``, ``wall_s``; plus ``hot_spots``,
 ``energy_budget``, ``heat_balance`` (servers, rear doors, room, envelope, units:
-:func:`heat_balance`), ``envelope`` (per wall and roof, or ``None``), ``convergence`` (the rule that ended the solve, its averaging windows
-and, for a record mean, the intake temperatures' standard error) and ``coarse_start``
-(what a coarse start cost, or ``None``).
+:func:`heat_balance`), ``envelope`` (per wall and roof, or ``None``), ``convergence``
+(the rule that ended the solve, its averaging windows and, for a record mean, the intake
+temperatures' standard error) and ``coarse_start`` (what a coarse start cost, or
+``None``). A rack with a rear door adds ``rear_door``, ``servers_air_heat_w`` and the
+``door_*`` keys of :data:`_DOOR_ROW`.
 """
 from __future__ import annotations
 
