@@ -163,6 +163,17 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
              f"{hb['door_heat_w'] / 1e3:.1f} kW to water)" if hb.get("door_heat_w") else "")
     env = (f", envelope {hb['envelope_heat_w'] / 1e3:+.2f} kW (outdoors "
            f"{s['envelope']['outdoor_temp_c']:.1f} degC)" if s.get("envelope") else "")
+    door_rows = [r for r in s["racks"] if r.get("rear_door")]
+    if door_rows:
+        dp = [r["door_dp_pa"] for r in door_rows]
+        capped = sum(bool(r["door_capped"]) for r in door_rows)
+        out.print(f"rear doors: {len(door_rows)} racks, {hb['door_heat_w'] / 1e3:.1f} kW to "
+                  f"water, effectiveness {min(r['door_effectiveness'] for r in door_rows):.2f}"
+                  f"-{max(r['door_effectiveness'] for r in door_rows):.2f}, air-side "
+                  f"{min(dp):.0f}-{max(dp):.0f} Pa (the servers' fans are taken to hold their "
+                  "airflow against it: no rack fan curve yet)"
+                  + (f"; {capped} held to their cabinet's heat (water colder than the room)"
+                     if capped else ""))
     out.print(f"heat balance: racks {b['rack_heat_w'] / 1e3:.1f} kW in{doors}{env}, units "
               f"{b['cooler_heat_w'] / 1e3:.1f} kW out, walls {b['boundary_heat_w'] / 1e3:.2f} kW, "
               f"imbalance {100 * b['imbalance_frac']:.3f} %")
