@@ -74,3 +74,23 @@ def test_envelope_follows_the_weather(run):
         assert np.abs(powers - hand).sum() <= tol + 1e-9
         assert rec[k] == pytest.approx(float(powers.sum()), abs=0.5)
     assert db[-1] > db[0] and sun[-1] > sun[0] and rec[-1] > rec[1]
+
+
+def test_active_rear_doors_fans_are_counted():
+    """The same hall with active doors (300 W of fans at the rated airflow): their fans'
+    power is cooling power and heat in the air, and IT + fans = room + liquid + doors."""
+    from twin.facility import loads_facility
+    doc = (BUILTIN_DIR / "legacy-hall.toml").read_text(encoding="utf-8").replace(
+        'kind = "passive"', 'kind = "active"\nfan_power_w = 300.0')
+    sim = Simulation(loads_facility(doc, folder=BUILTIN_DIR),
+                     RunSettings(hours=1.0, step_s=3600.0, cell_m=0.4, backend="cpu",
+                                 start_h=24 * 200 + 6))
+    sim.run()
+    c, pw, pl = sim.series["campus"], sim.series["power"], sim.series["plant"]
+    fans = np.asarray(c["door_fan_power_w"], float)
+    assert np.all(fans > 6 * 50.0) and np.all(fans < 6 * 600.0)
+    it = np.asarray(c["it_power_w"], float)
+    assert np.max(np.abs(np.asarray(c["it_balance_w"], float))) < 1e-6 * it.max()
+    other = (np.asarray(pl["total_power_w"], float) + np.asarray(pw["crah_fan_power_w"], float)
+             + np.asarray(pw["cdu_pump_power_w"], float))
+    assert np.asarray(pw["cooling_power_w"], float) - other == pytest.approx(fans, rel=1e-9)
