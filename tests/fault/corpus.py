@@ -379,6 +379,39 @@ def structural_mutants(rng: random.Random) -> list[Mutant]:
         base = (S, A, U)[i % 3]
         add(f"epw-{tag}", base, '"builtin:ulsan"', '"site.epw"', ["campus.weather", "site.epw", says],
             extra={"site.epw": data})
+    # the hall as built: cabinet leakage shares and obstructions (issue 24)
+    add("recirculation-in-percent", S, 'facing = "+y"', 'facing = "+y"\ncabinet_recirculation_frac = 25',
+        ["rows[A].cabinet_recirculation_frac", "0.8"])
+    add("bypass-negative", S, "height_m = 2.2", "height_m = 2.2\ncabinet_bypass_frac = -0.1",
+        ["racks.toml", "rack_types[hgx-h100-air].cabinet_bypass_frac"], rel=RACKS)
+    col = ('\n[[halls.obstructions]]\nname = "C1"\nkind = "{k}"\nx_m = {x}\ny_m = {y}\n'
+           'length_m = 0.6\nwidth_m = {w}\n')
+    for tag, k, x, y, w, where in (
+            ("column-outside-hall", "column", 11.8, 0.2, 0.6, ["obstructions[C1]", "outside the hall"]),
+            ("column-on-a-rack", "column", 3.2, 3.0, 0.6, ["obstructions[C1]", "overlaps rack H1/A/01"]),
+            ("column-before-an-intake", "column", 4.0, 4.3, 0.2, ["rows[A].racks", "blocked by column H1/C1"]),
+            ("obstruction-kind-unknown", "beam", 11.0, 0.2, 0.6, ["obstructions", "kind"])):
+        add(tag, S, "capacity_kw = 170.0", "capacity_kw = 170.0\n" + col.format(k=k, x=x, y=y, w=w),
+            ["halls[H1]"] + where, nth=1)
+    # rear doors, floor leakage and the envelope (issue 24)
+    floor = "raised_floor_height_m = 0.8"
+    add("floor-leak-in-percent", S, floor, floor + "\nfloor_leakage_open_frac = 4.0",
+        ["halls[H1].floor_leakage_open_frac", "0.1"])
+    env = "\n[halls.envelope]\nwall_u_w_m2k = {u}\nroof_u_w_m2k = 0.4\n{more}"
+    top = "return_plenum_height_m = 0.0"
+    add("wall-u-in-mW", S, top, top + env.format(u=600.0, more=""),
+        ["halls[H1].envelope.wall_u_w_m2k", "6"])
+    add("roof-sun-without-roof", S, top, top + env.format(
+        u=0.5, more="roof = false\nroof_solar_absorptance = 0.7\n"),
+        ["halls[H1].envelope", "need a roof to the outdoors"])
+    add("rear-door-unknown", S, 'facing = "+y"', 'facing = "+y"\nrear_door = "rdhx"',
+        ["rows[A].rear_door", "rear door 'rdhx' does not exist"])
+    door = ('\n[rear_doors.rdhx]\nkind = "{k}"\nua_w_k = 2000.0\nwater_flow_m3_s = 0.0015\n'
+            'rated_airflow_m3_s = 1.5\nrated_dp_pa = {dp}\n\n[campus]')
+    add("active-door-without-fans", S, "[campus]", door.format(k="active", dp=25.0),
+        ["rear_doors", "fan_power_w"])
+    add("door-dp-in-mbar-as-kpa", S, "[campus]", door.format(k="passive", dp=25000.0),
+        ["rear_doors", "rated_dp_pa", "1000"])
     return out
 
 
@@ -518,6 +551,19 @@ def accept_mutants(rng: random.Random) -> list[Mutant]:
         "include-string": _sub(small[MAIN], 'include = ["racks/racks.toml"]', 'include = "racks/racks.toml"'),
         "include-builtin": _sub(small[MAIN], 'include = ["racks/racks.toml"]', 'include = ["builtin:racks"]'),
         "table-before-campus": _sub(small[MAIN], "[campus]", "[power]\nsolar_mw = 0.0\n\n[campus]"),
+        "leaky-floor-envelope-and-doors": _sub(_sub(small[MAIN], "return_plenum_height_m = 0.0",
+                                                    "return_plenum_height_m = 0.0\n"
+                                                    "floor_leakage_open_frac = 0.003\n"
+                                                    "[halls.envelope]\nwall_u_w_m2k = 0.4\n"
+                                                    "roof_u_w_m2k = 0.3\n"
+                                                    "roof_solar_absorptance = 0.6\n"),
+                                               "[campus]", '[rear_doors.rdhx]\nkind = "active"\n'
+                                               "ua_w_k = 2000.0\nwater_flow_m3_s = 0.002\n"
+                                               "rated_airflow_m3_s = 1.5\nrated_dp_pa = 30.0\n"
+                                               "fan_power_w = 400.0\n\n[campus]"),
+        "plenum-cable-tray": small[MAIN] + ('\n[[halls.obstructions]]\nname = "TRAY"\nkind = '
+                                             '"cable-tray"\nx_m = 8.0\ny_m = 0.2\nlength_m = 3.0\n'
+                                             'width_m = 0.4\nheight_m = 0.3\n'),
     }
     for tag, new in extra.items():
         out.append(Mutant(f"accept-{tag}-small", _encode({**small, MAIN: new}), "accept"))

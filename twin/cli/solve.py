@@ -137,11 +137,16 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
             out.print(f"[red]{r['name']} throttles[/]: {r['work_fraction']:.0%} of its work done "
                       f"at {r['intake_temp_c']:.1f} degC inlet")
     t = Table(title="Rack inlets, worst first (ASHRAE recommended 18-27 degC)")
-    for col in ("rack", "inlet mean C", "inlet max C", "exhaust C", "flow m3/s", "air kW"):
+    # racks whose cabinets leak: the servers' inlet beside the cabinet's face
+    leaky = any(abs(r.get("server_inlet_temp_c", r["intake_temp_c"]) - r["intake_temp_c"])
+                > 1e-9 for r in s["racks"])
+    for col in ("rack", "inlet mean C") + (("server inlet C",) if leaky else ()) + (
+            "inlet max C", "exhaust C", "flow m3/s", "air kW"):
         t.add_column(col, justify="right" if col != "rack" else "left")
     for r in s["racks"][:top]:
         style = "red" if r["intake_max_c"] > 27 else ("yellow" if r["intake_max_c"] > 25 else "")
-        t.add_row(r["name"], f"{r['intake_temp_c']:.1f}", f"{r['intake_max_c']:.1f}",
+        srv = (f"{r['server_inlet_temp_c']:.1f}",) if leaky else ()
+        t.add_row(r["name"], f"{r['intake_temp_c']:.1f}", *srv, f"{r['intake_max_c']:.1f}",
                   f"{r['exhaust_temp_c']:.1f}", f"{r['flow_m3_s']:.2f}",
                   f"{r['air_heat_w'] / 1e3:.1f}", style=style)
     out.print(t)
@@ -153,7 +158,23 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
                   f"{c['return_temp_c']:.1f}", f"{c['airflow_m3_s']:.2f}")
     out.print(u)
     b = s["energy_budget"]
-    out.print(f"heat balance: racks {b['rack_heat_w'] / 1e3:.1f} kW in, units "
+    hb = s.get("heat_balance") or {}
+    doors = (f" ({hb['servers_air_heat_w'] / 1e3:.1f} kW from the servers, rear doors "
+             f"{hb['door_heat_w'] / 1e3:.1f} kW to water)" if hb.get("door_heat_w") else "")
+    env = (f", envelope {hb['envelope_heat_w'] / 1e3:+.2f} kW (outdoors "
+           f"{s['envelope']['outdoor_temp_c']:.1f} degC)" if s.get("envelope") else "")
+    door_rows = [r for r in s["racks"] if r.get("rear_door")]
+    if door_rows:
+        dp = [r["door_dp_pa"] for r in door_rows]
+        capped = sum(bool(r["door_capped"]) for r in door_rows)
+        out.print(f"rear doors: {len(door_rows)} racks, {hb['door_heat_w'] / 1e3:.1f} kW to "
+                  f"water, effectiveness {min(r['door_effectiveness'] for r in door_rows):.2f}"
+                  f"-{max(r['door_effectiveness'] for r in door_rows):.2f}, air-side "
+                  f"{min(dp):.0f}-{max(dp):.0f} Pa (the servers' fans are taken to hold their "
+                  "airflow against it: no rack fan curve yet)"
+                  + (f"; {capped} held to their cabinet's heat (water colder than the room)"
+                     if capped else ""))
+    out.print(f"heat balance: racks {b['rack_heat_w'] / 1e3:.1f} kW in{doors}{env}, units "
               f"{b['cooler_heat_w'] / 1e3:.1f} kW out, walls {b['boundary_heat_w'] / 1e3:.2f} kW, "
               f"imbalance {100 * b['imbalance_frac']:.3f} %")
     for h in s["hot_spots"]:

@@ -126,6 +126,12 @@ def _print_whatif(recs, width: int = 80):
     from twin.studies.whatif import METRIC_COLUMNS
     shown = ["inlet_max_c", "inlet_mean_c", "racks_over_27", "rci_hi_pct", "rti_pct",
              "cooling_kw", "return_c"]
+    if any(abs(r.get("server_inlet_max_c", 0.0) - r.get("inlet_max_c", 0.0)) > 1e-9
+           for r in recs):            # leaky cabinets: the servers' hottest inlet too
+        shown.insert(1, "server_inlet_max_c")
+    for key in ("door_kw", "envelope_kw"):          # rear doors, envelope: where present
+        if any(abs(r.get(key) or 0.0) > 0 for r in recs):
+            shown.append(key)
     cols = [c for c in METRIC_COLUMNS if c[0] in shown]
     con = Console()
     if not con.is_terminal:

@@ -32,7 +32,8 @@ of them; warnings stay on :attr:`Facility.warnings`.
 
 Modules: :mod:`.diagnostics` (problems and their wording), :mod:`.schema` and
 :mod:`.plant` (the pydantic schema and the ranges of every quantity), :mod:`.model`
-(:class:`Facility`), :mod:`.layout` (a hall in metres), :mod:`.checks` (engineering
+(:class:`Facility`), :mod:`.layout` (a hall in metres; boxes and facings in
+:mod:`.geometry`, obstructions in :mod:`.obstructions`), :mod:`.checks` (engineering
 checks), :mod:`.includes` (safe reading, includes, hall copies), :mod:`.messages`
 (pydantic errors in the format's words) and :mod:`.load` (the entry points).
 """
@@ -42,11 +43,13 @@ from .layout import (Box, CoolingUnitRecord, HallLayout, PlacedOpening, PlacedPa
                      PlacedRack, PlacedUnit, RackRecord)
 from .load import flow_for_delta_t, load_facility, loads_facility, parse_facility  # noqa: F401
 from .model import Facility  # noqa: F401
+from .obstructions import PlacedObstruction  # noqa: F401
 from .plant import Plant, Power  # noqa: F401
 from .schema import (BUILTIN_DIR, CDU, MAX_FILE_BYTES, MAX_NESTING,  # noqa: F401
                      MIN_EXHAUST_CLEARANCE_M, MIN_INTAKE_CLEARANCE_M, MIN_UNIT_CLEARANCE_M,
-                     NAME_HELP, NAME_PATTERN, Air, Building, Campus, Containment, CoolingUnit, Hall,
-                     Patch, Rack, RackType, Row, TileGroup, idelchik_perforated_plate_k)
+                     NAME_HELP, NAME_PATTERN, Air, Building, Campus, Containment, CoolingUnit,
+                     Envelope, Hall, Obstruction, Patch, Rack, RackType, RearDoorType, Row,
+                     TileGroup, floor_leak_k, idelchik_perforated_plate_k)
 
 __all__ = ["Diagnostic", "FacilityError", "Facility", "Campus", "Building", "RackType", "Row",
            "Rack", "CoolingUnit", "TileGroup", "Containment", "CDU", "Hall", "Plant",
@@ -56,4 +59,5 @@ __all__ = ["Diagnostic", "FacilityError", "Facility", "Campus", "Building", "Rac
            "PlacedOpening", "PlacedPanel", "HallLayout", "RackRecord",
            "CoolingUnitRecord", "BUILTIN_DIR", "MIN_INTAKE_CLEARANCE_M",
            "MIN_EXHAUST_CLEARANCE_M", "MIN_UNIT_CLEARANCE_M", "MAX_FILE_BYTES",
-           "MAX_NESTING", "did_you_mean", "Air", "Patch", "NAME_PATTERN", "NAME_HELP"]
+           "MAX_NESTING", "did_you_mean", "Air", "Patch", "NAME_PATTERN", "NAME_HELP",
+           "Obstruction", "PlacedObstruction", "RearDoorType", "Envelope", "floor_leak_k"]

@@ -9,10 +9,11 @@ import numpy as np
 from common.errors import InputError
 
 from .diagnostics import Diagnostic, did_you_mean
+from .geometry import _FACING_AXIS, _FACING_SIGN, _OPPOSITE, Box, _front_box
 from .includes import _inside, _PathError
-from .layout import (_FACING_AXIS, _FACING_SIGN, _OPPOSITE, Box, HallLayout, _build_layout,
-                     _Collector, _front_box, _hall_file)
+from .layout import HallLayout, _build_layout, _Collector, _hall_file
 from .model import Facility, _hall_index
+from .obstructions import check_obstructions, obstacles
 from .schema import (_TOL, _W_PER_KW, MIN_EXHAUST_CLEARANCE_M, MIN_INTAKE_CLEARANCE_M,
                      MIN_UNIT_CLEARANCE_M, NAME_HELP, NAME_PATTERN, Hall)
 
@@ -32,6 +33,11 @@ def check_facility(fac: Facility) -> list[Diagnostic]:
         if not re.match(NAME_PATTERN, name):
             col.add("error", f"rack_types[{name}]", f"rack type name '{name}': {NAME_HELP}",
                     file=fac._origins.get(("rack_types", name)))
+    for name in fac.rear_doors:
+        if not re.match(NAME_PATTERN, name) or name == "none":
+            col.add("error", f"rear_doors[{name}]", f"rear door name '{name}': {NAME_HELP}"
+                    + (" ('none' means no door)" if name == "none" else ""),
+                    file=fac._origins.get(("rear_doors", name)))
     w = fac.campus.weather
     if w.startswith("builtin:"):
         from twin.models.climate import BUILTIN_CLIMATES
@@ -97,6 +103,11 @@ def _check_hall(fac: Facility, hall: Hall, lay: HallLayout, col: _Collector):
                 f"ceiling at z = {ceil} m leaves {ceil - floor:.2f} m above the raised floor "
                 f"({floor} m); z is measured from the structural slab, so ceiling_height_m "
                 "includes the raised floor")
+    if hall.floor_leakage_open_frac > 0 and floor <= 0:
+        col.add("error", hp + ".floor_leakage_open_frac",
+                f"floor_leakage_open_frac = {hall.floor_leakage_open_frac} but the hall has no "
+                "raised floor (raised_floor_height_m = 0); remove it or give the raised floor")
+    _check_doors(fac, hp, lay, col)
     _unique(col, hp + ".rows", [r.name for r in hall.rows], "row")
     _unique(col, hp + ".tiles", [t.name for t in hall.tiles], "tile group")
     _unique(col, hp + ".ceiling_grilles", [t.name for t in hall.ceiling_grilles], "grille group")
@@ -160,13 +171,15 @@ def _check_hall(fac: Facility, hall: Hall, lay: HallLayout, col: _Collector):
             col.add("error", p1, f"{k1} {n1} overlaps {k2} {n2} by {ov[0]:.2f} m x "
                     f"{ov[1]:.2f} m in plan; move one of them",
                     kind=("error", hp, "overlap"))
-    # breathing space in front of intakes and behind exhausts
-    index = _BoxIndex([b for *_, b in bodies])
+    check_obstructions(hall, hp, lay, col, bodies)
+    # breathing space in front of intakes and behind exhausts (bodies and obstructions)
+    solids = bodies + obstacles(lay)
+    index = _BoxIndex([b for *_, b in solids])
     for r in lay.racks:
         _clearance(col, hp, r.path, f"rack {r.name}", "intake", r.box, r.facing,
-                   MIN_INTAKE_CLEARANCE_M, L, W, bodies, index)
+                   MIN_INTAKE_CLEARANCE_M, L, W, solids, index)
         _clearance(col, hp, r.path, f"rack {r.name}", "exhaust", r.box, _OPPOSITE[r.facing],
-                   MIN_EXHAUST_CLEARANCE_M, L, W, bodies, index)
+                   MIN_EXHAUST_CLEARANCE_M, L, W, solids, index)
     for u in lay.units:
         if u.outside:
             continue
@@ -174,11 +187,11 @@ def _check_hall(fac: Facility, hall: Hall, lay: HallLayout, col: _Collector):
         if u.type == "crah-downflow":
             supply_box = Box(u.box.x0, u.box.x1, u.box.y0, u.box.y1, 0.0, floor)
         _clearance(col, hp, u.path, f"cooling unit {u.name}", "supply", supply_box, u.facing,
-                   MIN_UNIT_CLEARANCE_M, L, W, bodies, index)
+                   MIN_UNIT_CLEARANCE_M, L, W, solids, index)
         if u.intake == "back":
             _clearance(col, hp, u.path, f"cooling unit {u.name}", "return (back)", u.box,
-                       _OPPOSITE[u.facing], MIN_UNIT_CLEARANCE_M, L, W, bodies, index)
-    _check_patches(hall, hp, lay, col, bodies)
+                       _OPPOSITE[u.facing], MIN_UNIT_CLEARANCE_M, L, W, solids, index)
+    _check_patches(hall, hp, lay, col, bodies, obstacles(lay))
     # tiles and grilles
     for op in lay.openings:
         x0, x1, y0, y1 = op.rect
@@ -221,7 +234,7 @@ def _check_hall(fac: Facility, hall: Hall, lay: HallLayout, col: _Collector):
         col.add("warning", hp, f"cooling capacity {cap_w / 1e3:.0f} kW is below the air-side "
                 f"design load {air_w / 1e3:.0f} kW ({100 * cap_w / air_w:.0f}%); the supply "
                 "temperature will rise: add units or capacity")
-    rack_q = sum(r.flow_m3_s for r in lay.racks)
+    rack_q = sum(r.cabinet_flow_m3_s for r in lay.racks)
     unit_q = sum(u.airflow_m3_s for u in lay.units)
     if lay.units and rack_q > 0 and unit_q < 0.9 * rack_q:
         col.add("warning", hp, f"cooling units move {unit_q:.2f} m3/s but the racks draw "
@@ -252,8 +265,26 @@ def _check_hall(fac: Facility, hall: Hall, lay: HallLayout, col: _Collector):
                     f"liquid design load {liq_w / 1e3:.0f} kW ({100 * cdu_w / liq_w:.0f}%)")
 
 
-def _check_patches(hall: Hall, hp: str, lay: HallLayout, col, bodies):
-    """Diffusers and returns: on their surface, apart, not under a body, with free air."""
+def _check_doors(fac: Facility, hp: str, lay: HallLayout, col: _Collector):
+    """Rear doors: a door rated far from its rack's airflow (outside 0.5-2 times) is
+    a typo or a door of another size (its pressure drop and fans are scaled from it)."""
+    seen = set()
+    for r in lay.racks:
+        if r.rear_door is None or (r.rear_door, r.type_name) in seen:
+            continue
+        door = fac.rear_doors[r.rear_door]
+        ratio = r.cabinet_flow_m3_s / door.rated_airflow_m3_s
+        if not 0.5 <= ratio <= 2.0:
+            seen.add((r.rear_door, r.type_name))
+            col.add("warning", r.path, f"rack {r.name} moves {r.cabinet_flow_m3_s:.2f} m3/s "
+                    f"through rear door '{r.rear_door}' rated for {door.rated_airflow_m3_s:.2f} "
+                    "m3/s; its pressure drop and fan power are scaled from the rating (x^2, "
+                    "x^3): check rated_airflow_m3_s")
+
+
+def _check_patches(hall: Hall, hp: str, lay: HallLayout, col, bodies, others=()):
+    """Diffusers and returns: on their surface, apart, not under a body, with free air
+    (no body, obstruction of ``others`` or panel in front)."""
     L, W = hall.length_m, hall.width_m
     floor, ceil = hall.raised_floor_height_m, hall.ceiling_height_m
     extent = (L, W, ceil)
@@ -323,6 +354,10 @@ def _check_patches(hall: Hall, hp: str, lay: HallLayout, col, bodies):
                             kind=("error", hp, "patch under body"))
                     blocked = ""
                     break
+            if front.intersects(bb):
+                blocked = f"{kind} {name}"
+                break
+        for kind, name, _, bb in others if blocked is None else ():
             if front.intersects(bb):
                 blocked = f"{kind} {name}"
                 break
@@ -414,7 +449,8 @@ def cell_size_warnings(fac: Facility, cell_m: float, hall_name: str | None = Non
         col = _Collector(_hall_file(fac, _hall_index(fac, h)))
         hp = f"halls[{h.name}]"
         items = [(r.path, f"rack {r.name}", r.box) for r in lay.racks] + \
-                [(u.path, f"cooling unit {u.name}", u.box) for u in lay.units if not u.outside]
+                [(u.path, f"cooling unit {u.name}", u.box) for u in lay.units if not u.outside] + \
+                [(o.path, f"{o.kind} {o.name}", o.box) for o in lay.obstructions]
         for pt in lay.patches:
             small = [f"{'xyz'[a]} {pt.box.size(a):.3f} m" for a in range(3)
                      if a != pt.axis and pt.box.size(a) < cell_m - _TOL]

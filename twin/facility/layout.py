@@ -11,6 +11,8 @@ import numpy as np
 from common.errors import InputError
 
 from .diagnostics import Diagnostic, _display, did_you_mean
+from .geometry import _FACING_AXIS, _FACING_SIGN, Box, _footprint
+from .obstructions import PlacedObstruction, place_obstructions
 from .schema import (_MAX_PER_KIND, _TOL, _W_PER_KW, MIN_INTAKE_CLEARANCE_M, Containment, Hall,
                      RackType)
 
@@ -19,60 +21,6 @@ if TYPE_CHECKING:
 
 
 # ------------------------------------------------------------------------------ layout
-@dataclass(frozen=True)
-class Box:
-    """Axis-aligned box [m] in hall coordinates."""
-
-    x0: float
-    x1: float
-    y0: float
-    y1: float
-    z0: float
-    z1: float
-
-    def lo(self, axis: int) -> float:
-        return (self.x0, self.y0, self.z0)[axis]
-
-    def hi(self, axis: int) -> float:
-        return (self.x1, self.y1, self.z1)[axis]
-
-    def size(self, axis: int) -> float:
-        return self.hi(axis) - self.lo(axis)
-
-    def bounds(self):
-        return (self.x0, self.x1, self.y0, self.y1, self.z0, self.z1)
-
-    def intersects(self, other: "Box", tol: float = _TOL) -> bool:
-        return all(self.lo(a) < other.hi(a) - tol and other.lo(a) < self.hi(a) - tol
-                   for a in range(3))
-
-
-_FACING_AXIS = {"+x": 0, "-x": 0, "+y": 1, "-y": 1}
-
-_FACING_SIGN = {"+x": 1, "-x": -1, "+y": 1, "-y": -1}
-
-_OPPOSITE = {"+x": "-x", "-x": "+x", "+y": "-y", "-y": "+y"}
-
-
-def _footprint(x_m, y_m, width_m, depth_m, facing):
-    """(x0, x1, y0, y1) of a body whose face of width ``width_m`` looks along ``facing``."""
-    if _FACING_AXIS[facing] == 1:
-        return (x_m, x_m + width_m, y_m, y_m + depth_m)
-    return (x_m, x_m + depth_m, y_m, y_m + width_m)
-
-
-def _front_box(box: Box, facing: str, reach: float) -> Box:
-    """The slab of space of thickness ``reach`` in front of ``box``'s ``facing`` face."""
-    a, s = _FACING_AXIS[facing], _FACING_SIGN[facing]
-    lo = [box.x0, box.y0, box.z0]
-    hi = [box.x1, box.y1, box.z1]
-    if s > 0:
-        lo[a], hi[a] = hi[a], hi[a] + reach
-    else:
-        lo[a], hi[a] = lo[a] - reach, lo[a]
-    return Box(lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])
-
-
 @dataclass(frozen=True)
 class RackRecord:
     """A rack's load at one utilization (what the solver, plant and reports use)."""
@@ -111,11 +59,20 @@ class PlacedRack:
     facing: str
     design_power_w: float
     idle_power_w: float
-    flow_m3_s: float
+    flow_m3_s: float                    # the servers' design airflow
+    recirculation_frac: float = 0.0     # of the servers' exhaust, back to their intake
+    bypass_frac: float = 0.0            # of the cabinet's intake, beside the servers
+    rear_door: str | None = None        # its rear-door heat exchanger ([rear_doors.NAME])
 
     @property
     def liquid_capture_frac(self) -> float:
         return self.rack_type.liquid_capture_frac
+
+    @property
+    def cabinet_flow_m3_s(self) -> float:
+        """Air the cabinet draws from the room at the servers' design airflow [m3/s]
+        (:func:`twin.thermal.racks.cabinet_air`); ``flow_m3_s`` without leakage."""
+        return self.flow_m3_s * (1.0 - self.recirculation_frac) / (1.0 - self.bypass_frac)
 
     def power_w(self, utilization: float = 1.0) -> float:
         """Electrical power at ``utilization`` (0: idle, 1: design), linear in between."""
@@ -229,6 +186,7 @@ class HallLayout:
     patches: list[PlacedPatch] = field(default_factory=list)
     openings: list[PlacedOpening] = field(default_factory=list)
     panels: list[PlacedPanel] = field(default_factory=list)
+    obstructions: list[PlacedObstruction] = field(default_factory=list)
     cdu_racks: dict = field(default_factory=dict)     # CDU name -> rack device names
 
     @property
@@ -323,7 +281,10 @@ def _build_layout(fac: Facility, hall: Hall, hidx: int, col: _Collector | None =
                 row=row.name, type_name=tn, rack_type=rt,
                 box=Box(*fx, floor, floor + rt.height_m), facing=row.facing,
                 design_power_w=p * _W_PER_KW, idle_power_w=rt.idle_power_kw * scale * _W_PER_KW,
-                flow_m3_s=rt.design_flow_m3_s(p, fac.campus.air.rho_cp)))
+                flow_m3_s=rt.design_flow_m3_s(p, fac.campus.air.rho_cp),
+                rear_door=_rear_door(fac, col, ((f"rack_types[{tn}]", rt), (rp, row),
+                                                (f"{rp}.racks[{num}]", own))),
+                **_leakage(rt, row, own)))
     # individual racks
     for rk in hall.racks:
         rp = f"{hp}.racks[{rk.name}]"
@@ -341,7 +302,9 @@ def _build_layout(fac: Facility, hall: Hall, hidx: int, col: _Collector | None =
             name=f"{hall.name}/{rk.name}", path=rp, hall=hall.name, row=None, type_name=rk.type,
             rack_type=rt, box=Box(*fx, floor, floor + rt.height_m), facing=rk.facing,
             design_power_w=p * _W_PER_KW, idle_power_w=rt.idle_power_kw * scale * _W_PER_KW,
-            flow_m3_s=rt.design_flow_m3_s(p, fac.campus.air.rho_cp)))
+            flow_m3_s=rt.design_flow_m3_s(p, fac.campus.air.rho_cp),
+            rear_door=_rear_door(fac, col, ((f"rack_types[{rk.type}]", rt), (rp, rk))),
+            **_leakage(rt, rk)))
     # cooling units
     for cu in hall.cooling_units:
         if cu.outside:
@@ -369,6 +332,7 @@ def _build_layout(fac: Facility, hall: Hall, hidx: int, col: _Collector | None =
                 facing=cu.facing, intake=cu.intake_side, airflow_m3_s=cu.airflow_m3_s,
                 supply_temp_c=cu.supply_temp_c, capacity_w=cu.capacity_kw * _W_PER_KW))
     _place_patches(hall, hp, lay, col)
+    lay.obstructions = place_obstructions(hall, hp)
     # tiles and grilles
     for kind, groups in (("tile", hall.tiles), ("grille", hall.ceiling_grilles)):
         key = "tiles" if kind == "tile" else "ceiling_grilles"
@@ -400,6 +364,38 @@ def _build_layout(fac: Facility, hall: Hall, hidx: int, col: _Collector | None =
             served += hit
         lay.cdu_racks[cdu.name] = list(dict.fromkeys(served))
     return lay, col
+
+
+def _leakage(rack_type: RackType, *overrides) -> dict:
+    """A rack's cabinet leakage: the last of its rack type, row and own entry that sets
+    each fraction (``PlacedRack`` keys)."""
+    out = {}
+    for key, field_ in (("recirculation_frac", "cabinet_recirculation_frac"),
+                        ("bypass_frac", "cabinet_bypass_frac")):
+        vals = [getattr(o, field_) for o in (rack_type, *overrides) if o is not None]
+        out[key] = float([v for v in vals if v is not None][-1])
+    return out
+
+
+def _rear_door(fac: Facility, col: _Collector, levels) -> str | None:
+    """A rack's rear door: the last of its rack type, row and own entry (``levels``:
+    ``(path, entry)``) that sets ``rear_door``; ``"none"`` is no door. An unknown name is
+    reported once per place that names it."""
+    from .schema import NO_REAR_DOOR
+    chosen = None
+    for path, entry in levels:
+        name = getattr(entry, "rear_door", None) if entry is not None else None
+        if name is None:
+            continue
+        if name != NO_REAR_DOOR and name not in fac.rear_doors:
+            known = ", ".join(sorted(fac.rear_doors)) or "(none defined)"
+            msg = (f"rear door '{name}' does not exist{did_you_mean(name, fac.rear_doors)}; "
+                   f"define [rear_doors.{name}] or use one of: {known}, or '{NO_REAR_DOOR}'")
+            if not any(d.path == f"{path}.rear_door" and d.message == msg for d in col.items):
+                col.add("error", f"{path}.rear_door", msg)
+            continue
+        chosen = name
+    return None if chosen in (None, NO_REAR_DOOR) else chosen
 
 
 def _place_patches(hall: Hall, hp: str, lay: HallLayout, col):

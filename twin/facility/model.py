@@ -14,7 +14,7 @@ from common.fluids import Fluid
 from .diagnostics import Diagnostic, FacilityError, _fmt, did_you_mean
 from .layout import CoolingUnitRecord, HallLayout, RackRecord, _build_layout
 from .plant import Plant, Power
-from .schema import _W_PER_KW, Building, Campus, Hall, RackType, _Model
+from .schema import _W_PER_KW, Building, Campus, Hall, RackType, RearDoorType, _Model
 
 
 class Facility(_Model):
@@ -28,6 +28,7 @@ class Facility(_Model):
     campus: Campus
     buildings: list[Building] = []
     rack_types: dict[str, RackType] = {}
+    rear_doors: dict[str, RearDoorType] = {}
     halls: list[Hall] = []
     plant: Plant | None = None
     power: Power | None = None

@@ -1,7 +1,10 @@
 """The facility schema, hall level (pydantic v2, ``extra=forbid``): campus, air,
-buildings, rack types, rows, racks, cooling units, patches, tiles, containment,
-CDUs, halls; the ranges every quantity must lie in (``MAX_*``) and the shared
-constants of the format."""
+buildings, rack types, rear doors, rows, racks, cooling units, patches, tiles,
+containment, CDUs, obstructions, the envelope, halls; the ranges every quantity must lie in
+(``MAX_*``) and the shared constants of the format.
+
+(Longer than the project's 600-line guide: every key of a hall and its parts is declared
+here, with its range and its meaning, so that the format reads in one place.)"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,6 +28,12 @@ MIN_INTAKE_CLEARANCE_M = 0.6
 MIN_EXHAUST_CLEARANCE_M = 0.3
 #: Free space in front of a cooling unit's supply and return faces [m].
 MIN_UNIT_CLEARANCE_M = 0.3
+#: Largest share of a cabinet's server exhaust that may recirculate inside it, or of its
+#: intake that may bypass the servers [-]: an open frame without blanking panels reaches a
+#: few tenths (est.); beyond 0.8 the cabinet is not a rack but an open box.
+MAX_CABINET_LEAK_FRAC = 0.8
+#: ``rear_door`` value that removes a door a rack type or row gave (a rack without one).
+NO_REAR_DOOR = "none"
 
 _AIR = Fluid()          # air properties shared with the thermal core (rho, cp)
 _W_PER_KW = 1e3
@@ -43,15 +52,11 @@ NAME_HELP = ("names may use letters, digits, '_', '.' and '-' and start with a l
 
 # ------------------------------------------------------------------------------- schema
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, min_length=1, max_length=64)]
-
 PosReal = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-
 NonNegReal = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-
 Frac = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-
 OpenFrac = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
-
+LeakFrac = Annotated[float, Field(ge=0, le=MAX_CABINET_LEAK_FRAC, allow_inf_nan=False)]
 PosInt = Annotated[int, Field(ge=1)]
 
 # Plausible ranges: what an engineer could mean. A value outside is a typo or a wrong unit,
@@ -61,9 +66,7 @@ MAX_HALL_SIZE_M = 500.0
 
 #: Highest ceiling above the slab [m]; deepest raised floor and return plenum [m].
 MAX_HALL_HEIGHT_M = 30.0
-
 MAX_RAISED_FLOOR_M = 3.0
-
 MAX_PLENUM_M = 10.0
 
 #: Largest rack body [m]: width, depth, height (racks are 0.6-1.2 x 1.0-1.4 x 2.0-2.6 m).
@@ -74,46 +77,33 @@ MAX_RACK_POWER_KW = 2000.0
 
 #: Most racks in one row, cooling units in one entry, patches or tiles in one row of them.
 MAX_ROW_RACKS = 500
-
 MAX_UNIT_COUNT = 200
-
 MAX_PATCH_COUNT = 1000
-
 MAX_TILE_COUNT = 1000
 
 #: Most copies of one hall entry (``count`` of a hall), and of one plant or power item.
 MAX_HALL_COPIES = 200
-
 MAX_ITEM_COUNT = 1000
 
 #: Largest cooling unit or air handler: airflow [m3/s] and capacity [kW] (the largest air
 #: handlers move ~50 m3/s and remove ~2 MW); most air through one rack [m3/s].
 MAX_UNIT_AIRFLOW_M3_S = 100.0
-
 MAX_UNIT_CAPACITY_KW = 10_000.0
-
 MAX_RACK_AIRFLOW_M3_S = 50.0
 
 #: One item of the plant or power system [kW, kVA] (chillers, CDUs, towers, UPS and
 #: transformers stay below ~100 MW a unit); a site's grid, PPAs and solar [MW].
 MAX_PLANT_ITEM_KW = 100_000.0
-
 MAX_SITE_MW = 10_000.0
 
 #: Temperature differences (approach, range, rise) [K]; chiller COP; pumps; voltages;
 #: prices [KRW/kWh] and grid carbon [kg CO2/kWh] (coal is ~1).
 MAX_DELTA_T_K = 50.0
-
 MAX_COP = 50.0
-
 MAX_PUMP_FLOW_M3_S = 50.0
-
 MAX_PUMP_HEAD_KPA = 5_000.0
-
 MAX_VOLTAGE_KV = 1_200.0
-
 MAX_PRICE_KRW_PER_KWH = 10_000.0
-
 MAX_CARBON_KG_PER_KWH = 2.0
 
 #: Site elevation [m] (the Dead Sea shore to the highest towns).
@@ -130,31 +120,18 @@ HallSize = Annotated[float, Field(gt=0, le=MAX_HALL_SIZE_M, allow_inf_nan=False)
 
 #: A position in a hall [m]: from its corner, within the largest hall (and as far outside).
 Coord = Annotated[float, Field(ge=-MAX_HALL_SIZE_M, le=MAX_HALL_SIZE_M, allow_inf_nan=False)]
-
 UnitFlow = _upto(MAX_UNIT_AIRFLOW_M3_S)
-
 DeltaT = _upto(MAX_DELTA_T_K)
-
 ItemKw = _upto(MAX_PLANT_ITEM_KW)
-
 SiteMw = _upto(MAX_SITE_MW)
-
 Price = _upto(MAX_PRICE_KRW_PER_KWH, strict_lo=False)
-
 Carbon = _upto(MAX_CARBON_KG_PER_KWH, strict_lo=False)
-
 Voltage = _upto(MAX_VOLTAGE_KV)
-
 RackPower = Annotated[float, Field(gt=0, le=MAX_RACK_POWER_KW, allow_inf_nan=False)]
-
 ItemCount = Annotated[int, Field(ge=1, le=MAX_ITEM_COUNT)]
-
 Facing = Literal["+x", "-x", "+y", "-y"]
-
 Axis = Literal["x", "y"]
-
 CoolerType = Literal["crah-downflow", "crah-front", "fan-wall", "inrow", "air-handler"]
-
 Surface = Literal["floor", "ceiling", "-x", "+x", "-y", "+y"]
 
 
@@ -212,6 +189,41 @@ class Building(_Model):
     floor_area_m2: _upto(1e6) | None = None
 
 
+class RearDoorType(_Model):
+    """A rear-door heat exchanger (``[rear_doors.NAME]``), by its rating for one door:
+    ``kind`` ``"passive"`` (no fans: the servers' fans push the air through the coil
+    against ``rated_dp_pa``) or ``"active"`` (fans of ``fan_power_w`` at the rated
+    airflow, counted as cooling power and released as heat in the air); ``ua_w_k`` the
+    coil's conductance; ``water_flow_m3_s`` the water through one door;
+    ``water_loop`` the loop that feeds it and takes its heat to the plant
+    (``"chilled-water"``: a CDU on the chilled water, the usual retrofit; or
+    ``"facility-water"``) at ``water_supply_temp_c`` (default: that loop's supply in
+    ``[plant]``); ``rated_airflow_m3_s`` and ``rated_dp_pa`` the air-side pressure drop
+    at that airflow. Model: :func:`twin.models.reardoor.rear_door` (effectiveness-NTU,
+    cross-flow with one fluid mixed, Incropera Table 11.3)."""
+
+    description: str = ""
+    source: str = ""
+    kind: Literal["passive", "active"]
+    ua_w_k: _upto(1e6)
+    water_flow_m3_s: _upto(1.0)
+    water_loop: Literal["chilled-water", "facility-water"] = "chilled-water"
+    water_supply_temp_c: Annotated[float, Field(ge=5, le=45, allow_inf_nan=False)] | None = None
+    rated_airflow_m3_s: _upto(MAX_RACK_AIRFLOW_M3_S)
+    rated_dp_pa: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
+    fan_power_w: Annotated[float, Field(ge=0, le=50_000, allow_inf_nan=False)] = 0.0
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.kind == "active" and self.fan_power_w <= 0:
+            raise ValueError("an active rear door has fans: give fan_power_w > 0 (its fans' "
+                             "power at rated_airflow_m3_s), or make it kind = 'passive'")
+        if self.kind == "passive" and self.fan_power_w > 0:
+            raise ValueError("a passive rear door has no fans: leave out fan_power_w, or make "
+                             "it kind = 'active'")
+        return self
+
+
 class RackType(_Model):
     """Nameplate data of a kind of rack (one entry of ``[rack_types.NAME]``).
 
@@ -219,6 +231,11 @@ class RackType(_Model):
     and ``design_delta_t_k`` (intake-to-exhaust rise of the *air-side* heat at nameplate
     power); the other follows from ``Q = P_air / (rho * cp * dT)``.
     ``liquid_capture_frac`` is the share of the power carried away by liquid.
+    ``cabinet_recirculation_frac`` (share of the servers' exhaust that flows back to their
+    intake inside the cabinet: missing blanking panels) and ``cabinet_bypass_frac`` (share
+    of the cabinet's intake that passes beside the servers) are the cabinet as installed
+    (:func:`twin.thermal.racks.cabinet_air`); rows and racks may override them, and so
+    ``rear_door`` (a ``[rear_doors.NAME]``, or ``"none"``).
     """
 
     description: str = ""
@@ -228,6 +245,9 @@ class RackType(_Model):
     design_airflow_m3_s: _upto(MAX_RACK_AIRFLOW_M3_S) | None = None
     design_delta_t_k: DeltaT | None = None
     liquid_capture_frac: Frac = 0.0
+    cabinet_recirculation_frac: LeakFrac = 0.0
+    cabinet_bypass_frac: LeakFrac = 0.0
+    rear_door: Name | None = None
     width_m: Annotated[float, Field(gt=0, le=MAX_RACK_WIDTH_M, allow_inf_nan=False)]
     depth_m: Annotated[float, Field(gt=0, le=MAX_RACK_DEPTH_M, allow_inf_nan=False)]
     height_m: Annotated[float, Field(gt=0, le=MAX_RACK_HEIGHT_M, allow_inf_nan=False)]
@@ -266,6 +286,9 @@ class RackInRow(_Model):
     """One rack of a row, by its number (``racks."03"``): what differs from the row."""
 
     power_kw: RackPower | None = None
+    cabinet_recirculation_frac: LeakFrac | None = None
+    cabinet_bypass_frac: LeakFrac | None = None
+    rear_door: Name | None = None
 
 
 class Row(_Model):
@@ -274,8 +297,9 @@ class Row(_Model):
     ``(x_m, y_m)`` is the lower corner of the row; rack ``i`` (numbered from 1, device
     name ``HALL/ROW/NN``) starts ``(i-1) * pitch_m`` along ``along`` (default: each rack
     beside the previous). Fronts (intakes) are aligned when depths differ.
-    ``power_kw`` overrides every rack's design power; ``racks`` overrides single racks by
-    their two-digit number (``racks."03".power_kw``).
+    ``power_kw`` overrides every rack's design power, ``cabinet_recirculation_frac`` and
+    ``cabinet_bypass_frac`` the rack type's cabinet leakage; ``racks`` overrides single
+    racks by their two-digit number (``racks."03".power_kw``).
     """
 
     name: Name
@@ -288,6 +312,9 @@ class Row(_Model):
     pitch_m: HallSize | None = None
     facing: Facing
     power_kw: RackPower | None = None
+    cabinet_recirculation_frac: LeakFrac | None = None
+    cabinet_bypass_frac: LeakFrac | None = None
+    rear_door: Name | None = None
     racks: Annotated[dict[str, RackInRow], Field(max_length=MAX_ROW_RACKS)] | None = None
 
     @model_validator(mode="after")
@@ -322,6 +349,9 @@ class Rack(_Model):
     y_m: Coord
     facing: Facing
     power_kw: RackPower | None = None
+    cabinet_recirculation_frac: LeakFrac | None = None
+    cabinet_bypass_frac: LeakFrac | None = None
+    rear_door: Name | None = None
 
 
 _UNIT_BODY_KEYS = ("x_m", "y_m", "width_m", "depth_m", "height_m", "facing")
@@ -470,6 +500,29 @@ def idelchik_perforated_plate_k(open_area_frac: float) -> float:
     return (0.707 * (1.0 - f) ** 0.375 + 1.0 - f) ** 2 / f ** 2
 
 
+def floor_leak_k(open_area_frac: float) -> float:
+    """Loss coefficient of the openings of a leaky raised floor (cable cut-outs and panel
+    seams), referred to the velocity over the floor they open: a thin plate of open
+    fraction ``f``, Idelchik's ``zeta`` (:func:`idelchik_perforated_plate_k`, diagram
+    8-1), so that ``dp = zeta rho v^2 / 2`` is the orifice relation
+    ``Q = mu f A sqrt(2 dp / rho)`` with ``mu = 1 / (f sqrt(zeta))`` (0.59 for small f).
+    The mesh gathers a floor's open area into openings of a tile's open fraction
+    (``twin.thermal.mesh.LEAK_CELL_OPEN_FRAC``).
+
+    Typical open areas (est. from the leak shares measured in the sources): panel seams of
+    a well-kept floor about 0.1-0.2 % of the floor; unsealed cable cut-outs raise it to
+    0.5-2 %, so that 5-15 % (seams) and up to half (cut-outs) of the plenum's air
+    bypasses the tiles. A. Radmehr, R.R. Schmidt, K.C. Karki, S.V. Patankar, *Distributed
+    leakage flow in raised-floor data centers*, ASME InterPACK 2005 (IPACK2005-73273)
+    (measured leakage through seams and cut-outs, 5-15 % of the supply); R.F. Sullivan,
+    L. Strong, K.G. Brill, *Reducing Bypass Airflow Is Essential for Eliminating Computer
+    Room Hot Spots*, Uptime Institute white paper (2004) (unsealed cable openings: most of
+    the supply bypassed in the rooms surveyed); ASHRAE TC 9.9, *Design Considerations for
+    Datacom Equipment Centers*, 2nd ed. (2009), ch. 4 (seal cable cut-outs).
+    """
+    return idelchik_perforated_plate_k(open_area_frac)
+
+
 class TileGroup(_Model):
     """Perforated floor tiles (or ceiling return grilles): a row of ``count`` square tiles
     of ``tile_m`` along ``along``, or a ``length_m`` x ``width_m`` area (x by y); lower
@@ -548,10 +601,84 @@ class CDU(_Model):
     serves: Annotated[list[str], Field(min_length=1)]
 
 
+ObstructionKind = Literal["column", "wall", "cable-tray", "pipe", "duct", "cable-ladder", "other"]
+
+
+class Obstruction(_Model):
+    """A solid box in a hall or in its plenums (``[[halls.obstructions]]``): a column, an
+    internal wall, an under-floor cable tray or pipe, an overhead duct or cable ladder.
+    Lower corner ``(x_m, y_m, z_m)`` (``z_m`` above the slab, default 0) and size
+    ``length_m`` (along x), ``width_m`` (along y), ``height_m`` (default: up to the top of
+    the hall, a column from slab to roof). No air passes through it (a pipe or an open
+    ladder is its bounding box)."""
+
+    name: Name
+    kind: ObstructionKind
+    x_m: Coord
+    y_m: Coord
+    z_m: Annotated[float, Field(ge=0, le=MAX_HALL_HEIGHT_M, allow_inf_nan=False)] = 0.0
+    length_m: HallSize
+    width_m: HallSize
+    height_m: _upto(MAX_HALL_HEIGHT_M) | None = None
+
+
+#: Most open area of raised-floor leaks per floor area [-]: seams leak ~0.1-0.2 % and
+#: unsealed cable cut-outs a few per cent of the floor (``floor_leakage_open_frac``); beyond
+#: 10 % the floor is a grate, not a leaky floor.
+MAX_FLOOR_LEAK_FRAC = 0.1
+#: Largest U-value of a hall's wall or roof [W/(m2 K)] (single glazing is ~5.7).
+MAX_U_W_M2K = 6.0
+#: Outside surface film coefficient for the sol-air temperature [W/(m2 K)]: 17 W/(m2 K),
+#: ASHRAE Handbook - Fundamentals 2021, ch. 18 (``alpha / h_o`` = 0.026 m2K/W for a light
+#: and 0.052 for a dark surface at 17 W/(m2 K)).
+OUTSIDE_FILM_W_M2K = 17.0
+
+EnvelopeFace = Literal["-x", "+x", "-y", "+y"]
+
+
+class Envelope(_Model):
+    """What separates a hall from the outdoor air (``[halls.envelope]``): the walls named
+    in ``walls`` (default all four: ``"-x"`` is x = 0, ``"+x"`` x = ``length_m``, ...)
+    with ``wall_u_w_m2k`` and, when ``roof`` (default true: nothing heated above), the roof
+    with ``roof_u_w_m2k`` and the solar absorptance ``roof_solar_absorptance`` of its outer
+    surface (sol-air temperature, ASHRAE Handbook - Fundamentals 2021, ch. 18). The slab
+    on the ground and walls shared with heated rooms are left adiabatic.
+    ``design_outdoor_temp_c`` is the outdoor air of ``twin solve`` and the steady studies
+    (default: the 0.4 % annual cooling design dry-bulb of the campus weather) and
+    ``design_roof_irradiance_w_m2`` the sun on the roof there (default 0); ``twin run``
+    takes both from the weather hour by hour. Model:
+    :func:`twin.thermal.envelope.envelope_heat_w`."""
+
+    wall_u_w_m2k: _upto(MAX_U_W_M2K, strict_lo=False) = 0.0
+    roof_u_w_m2k: _upto(MAX_U_W_M2K, strict_lo=False) = 0.0
+    walls: Annotated[list[EnvelopeFace], Field(max_length=4)] = ["-x", "+x", "-y", "+y"]
+    roof: bool = True
+    roof_solar_absorptance: Frac = 0.0
+    design_outdoor_temp_c: Annotated[float, Field(ge=-60, le=60, allow_inf_nan=False)] | None = None
+    design_roof_irradiance_w_m2: _upto(1400.0, strict_lo=False) = 0.0
+
+    @model_validator(mode="after")
+    def _check(self):
+        if len(set(self.walls)) != len(self.walls):
+            raise ValueError(f"walls = {list(self.walls)} names a wall twice; list each of "
+                             "-x, +x, -y, +y once")
+        if (self.roof_solar_absorptance > 0 or self.design_roof_irradiance_w_m2 > 0) and (
+                not self.roof or self.roof_u_w_m2k <= 0):
+            raise ValueError("roof_solar_absorptance and design_roof_irradiance_w_m2 need a "
+                             "roof to the outdoors: set roof = true and roof_u_w_m2k > 0")
+        return self
+
+
 class Hall(_Model):
     """A data hall. Heights are z above the structural slab: the room is between
     ``raised_floor_height_m`` (0: no raised floor) and ``ceiling_height_m``; a return
-    plenum of ``return_plenum_height_m`` (0: none) sits above the ceiling."""
+    plenum of ``return_plenum_height_m`` (0: none) sits above the ceiling.
+
+    ``floor_leakage_open_frac``: the open area of the raised floor's cable cut-outs and
+    panel seams per m2 of floor [-] (0: a sealed floor), a distributed leak from the
+    plenum into the room (meshed as a loss on every floor cell that is not a tile,
+    Idelchik diagram 8-1: :func:`floor_leak_k`). ``envelope``: walls and
+    roof to the outdoor air (:class:`Envelope`; default none: adiabatic)."""
 
     name: Name
     building: Name | None = None
@@ -561,6 +688,8 @@ class Hall(_Model):
     ceiling_height_m: Annotated[float, Field(gt=0, le=MAX_HALL_HEIGHT_M, allow_inf_nan=False)]
     raised_floor_height_m: Annotated[float, Field(ge=0, le=MAX_RAISED_FLOOR_M, allow_inf_nan=False)] = 0.0
     return_plenum_height_m: Annotated[float, Field(ge=0, le=MAX_PLENUM_M, allow_inf_nan=False)] = 0.0
+    floor_leakage_open_frac: Annotated[float, Field(ge=0, le=MAX_FLOOR_LEAK_FRAC, allow_inf_nan=False)] = 0.0
+    envelope: Envelope | None = None
     rows: list[Row] = []
     racks: list[Rack] = []
     cooling_units: list[CoolingUnit] = []
@@ -570,6 +699,7 @@ class Hall(_Model):
     ceiling_grilles: list[TileGroup] = []
     containment: list[Containment] = []
     cdus: list[CDU] = []
+    obstructions: list[Obstruction] = []
 
     @property
     def height_m(self) -> float:

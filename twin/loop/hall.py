@@ -1,7 +1,12 @@
 """One hall over time (:class:`HallModel`): its mesh and thermal core, its flow states
 (:mod:`twin.loop.flowstates`) and the linear heat response, the rack, coil, CDU and supply
 control models of a step, and the records. How a step finds its heat field is the thermal
-mode's (:mod:`twin.loop.modes`)."""
+mode's (:mod:`twin.loop.modes`), how its envelope follows the weather
+:mod:`twin.loop.envelope`'s.
+
+(Longer than the project's 600-line guide: :class:`HallModel` gathers every model of a
+hall's step around its one solver: racks and their rear doors, coils, CDUs, controls and
+the records; what could stand apart, the modes and the envelope, does.)"""
 from __future__ import annotations
 
 import math
@@ -20,12 +25,12 @@ from twin.models.liquid import CduSpec, cdu_step
 from twin.models.metrics import (ASHRAE_CLASSES, RECOMMENDED, hot_spots, rci_hi_pct, rci_lo_pct,
                                  rti_pct, shi_rhi)
 from twin.outputs.results import Snapshot
+from twin.thermal.racks import door_air, door_spec_for, rack_spec_for, server_inlet_fixed_point
 
 from .flowstates import FlowState, FlowStates, digest
 from .modes import LoopState, StepInput, StepOutcome, mode_for
 from .records import HallStep
 from .settings import _FAN_DP_PA, _FAN_EFF, _FAN_MIN_SPEED
-from twin.thermal.racks import rack_spec_for
 
 if TYPE_CHECKING:
     from .simulation import Simulation
@@ -41,6 +46,8 @@ class RackLoads:
     flow_m3_s: np.ndarray             # server airflow
     fan_w: np.ndarray
     work: np.ndarray                  # work fraction (below 1: throttled)
+    door_w: np.ndarray | None = None      # to the rear doors' water (air_w: to the room)
+    door_fan_w: np.ndarray | None = None  # the rear doors' fans
 
 
 # ==================================================================================== one hall
@@ -82,6 +89,20 @@ class HallModel:
                                            for r in self.racks])
         self.rack_liquid = np.array([r.liquid_capture_frac > 0 for r in self.racks])
         self.rack_design_flow = np.array([r.flow_m3_s for r in self.racks], dtype=float)
+        # leaky cabinets (twin.thermal.racks.cabinet_air): the servers see their inlet, the
+        # room the cabinet's flow, (1 - r) / (1 - b) of the servers'
+        self.rack_recirc = np.array([r.recirculation_frac for r in self.racks], dtype=float)
+        self.rack_cabinet_ratio = np.array([(1.0 - r.recirculation_frac) / (1.0 - r.bypass_frac)
+                                            for r in self.racks], dtype=float)
+        # rear doors (twin.thermal.racks.door_air): what they take goes to their water loop
+        self.rack_doors = tuple(door_spec_for(fac, r) for r in self.racks)
+        self.has_doors = any(d is not None for d in self.rack_doors)
+        self.door_chw = np.array([r.rear_door is not None and fac.rear_doors[r.rear_door]
+                                  .water_loop == "chilled-water" for r in self.racks], dtype=bool)
+        # the envelope's heat sources follow the weather (set_envelope)
+        self.env_faces = list(self.report.envelope)
+        self.env_powers = np.array([src.power_w for src in p.sources
+                                    if "/envelope/" in src.name], dtype=float)
         # cooling units: design flow, fan and coil records
         self.cooler_design_flow = np.array([u.airflow_m3_s for u in self.units])
         self.cooler_capacity_w = np.array([u.capacity_w for u in self.units])
@@ -330,7 +351,8 @@ class HallModel:
         s = self.sim.settings
         src_key = warm.key if warm is not None else self._fresh_key
         key = digest(src_key, np.asarray(flows, float), np.asarray(x, float), s.solver, s.cell_m,
-                     self.backend_name, [c[2] for c in self.columns])
+                     self.backend_name, [c[2] for c in self.columns],
+                     *(() if not self.env_faces else (np.asarray(self.env_powers, float),)))
         memo = self.sim.flow_memo
         sid = self.flows.new_sid()
         if memo is not None and key in memo:
@@ -371,10 +393,25 @@ class HallModel:
 
     # ------------------------------------------------------------------ physics of a step
     def rack_models(self, u, tin, coolant) -> RackLoads:
-        """Power, heat to air and liquid, airflow, fan power and work of every rack."""
+        """Power, heat to air and liquid, server airflow, fan power and work of every rack,
+        at its servers' inlet: the cabinet face's ``tin`` raised by the cabinet's
+        recirculation (:func:`twin.thermal.racks.server_inlet_fixed_point`)."""
         out = RackLoads(*(np.zeros(self.n_r) for _ in range(6)))
+        design = self.sim.settings.rack_airflow == "design"
         for spec, ix in self.spec_groups:
-            r = rack_power(u[ix], tin[ix], spec,
+            t_srv = np.array(tin[ix], dtype=float)
+            for m, i in enumerate(ix):
+                if self.rack_recirc[i] <= 0.0:
+                    continue
+                cool = coolant[i] if spec.liquid_capture_fraction > 0 else None
+
+                def rise(t, i=i, cool=cool, spec=spec):
+                    r = rack_power(u[i], t, spec, cool)
+                    v = self.rack_design_flow[i] if design else float(r.airflow_m3_s)
+                    return float(r.heat_to_air_w) / (spec.air_rho_cp_j_m3k * v)
+                k = self.rack_recirc[i] / (1.0 - self.rack_recirc[i])
+                t_srv[m] = server_inlet_fixed_point(float(tin[i]), k, rise)
+            r = rack_power(u[ix], t_srv, spec,
                            coolant[ix] if spec.liquid_capture_fraction > 0 else None)
             out.power_w[ix] = r.power_w
             out.air_w[ix] = r.heat_to_air_w
@@ -382,13 +419,26 @@ class HallModel:
             out.flow_m3_s[ix] = r.airflow_m3_s
             out.fan_w[ix] = r.fan_power_w
             out.work[ix] = r.work_fraction
+        if self.has_doors:
+            flow = (self.rack_design_flow if design else out.flow_m3_s) * self.rack_cabinet_ratio
+            d = door_air(tin, out.air_w, flow, self.rack_doors, self.rho_cp)
+            out.air_w, out.door_w, out.door_fan_w = d["room_w"], d["door_w"], d["door_fan_w"]
         return out
 
+    # ------------------------------------------------------------------ envelope
+    def set_envelope(self, outdoor_temp_c: float, irradiance_w_m2: float):
+        """The walls' and roof's heat at this step's weather
+        (:func:`twin.loop.envelope.set_envelope`)."""
+        from .envelope import set_envelope
+        set_envelope(self, outdoor_temp_c, irradiance_w_m2)
+
     def desired_flows(self, rack_flow) -> tuple[np.ndarray, float]:
-        """Per-device flows: racks at their server airflow, units at the matched speed."""
+        """Per-device flows: racks at their cabinets' airflow (the servers' with the
+        cabinet's leakage), units at the matched speed."""
         flows = np.zeros(len(self.problem.devices))
         if self.sim.settings.rack_airflow == "design":
             rack_flow = self.rack_design_flow
+        rack_flow = rack_flow * self.rack_cabinet_ratio
         flows[self.rack_dev] = rack_flow
         total = float(self.cooler_design_flow.sum())
         speed = 1.0
@@ -476,6 +526,8 @@ class HallModel:
         """One step of this hall; returns ``(HallStep, Snapshot or None)``. Nothing is
         committed (the caller commits when the whole step succeeded)."""
         inp = StepInput(k=k, t_mid_h=t_mid_h, u=u, fw_supply_c=fw_supply_c, snapshot=snapshot)
+        if self.env_faces:
+            self.set_envelope(float(self.sim.env["dry_bulb_c"][k]), float(self.sim.ghi_w_m2[k]))
         out = self.mode.step(self, inp)
         self._next_state = out.state
         rec = self._record(inp, out)
@@ -498,7 +550,9 @@ class HallModel:
         with np.errstate(divide="ignore", invalid="ignore"):
             t_ex = tin + np.where(flow_r > 0,
                                   q_air / (self.rho_cp * np.where(flow_r > 0, flow_r, 1.0)), 0.0)
-        cooler_heat = self.rho_cp * flow_c * (t_ret - ts)
+        # a cooler never heats the air (kernels.stages.device_temperatures): a return below
+        # the supply set-point leaves it at the return (e.g. rear doors took the heat)
+        cooler_heat = self.rho_cp * flow_c * np.maximum(t_ret - ts, 0.0)
         deliv, coil_q, mw, lim = self.coils(flow_c, t_ret, out.setpoint)
         speed = flow_c / np.where(self.cooler_design_flow > 0, self.cooler_design_flow, 1.0)
         fan_w = np.zeros(self.n_c)
@@ -518,6 +572,11 @@ class HallModel:
         shi, rhi = shi_rhi(tin, t_ex, t_ref) if self.n_r else (float("nan"), float("nan"))
         budget = out.budget
         bnd = float(budget["boundary_heat_w"] + budget.get("source_heat_w", 0.0)) if budget else 0.0
+        if budget is None and self.env_faces:        # linear: the envelope's sources as set
+            bnd = float(np.sum(self.env_powers))
+        zero = np.zeros(self.n_r)
+        door_w = rm.door_w if rm.door_w is not None else zero
+        door_fan = rm.door_fan_w if rm.door_fan_w is not None else zero
         return HallStep(
             hall=self.name, replicas=len(self.replicas), thermal_mode=out.mode, reason=out.reason,
             inner_iterations=int(out.iterations), converged=bool(out.converged),
@@ -537,7 +596,8 @@ class HallModel:
             cdu_secondary_return_temp_c=sec_ret,
             cdu_facility_return_temp_c=fac_ret, cdu_pump_power_w=self.cdu_pump_w.copy(),
             boundary_heat_w=bnd, rci_hi_pct=rci_hi, rci_lo_pct=rci_lo, rti_pct=rti, shi=shi,
-            rhi=rhi)
+            rhi=rhi, rack_door_heat_w=door_w.copy(), rack_door_fan_power_w=door_fan.copy(),
+            door_chilled_water_heat_w=float(door_w[self.door_chw].sum()))
 
     def _snapshot(self, k, t_mid_h) -> Snapshot:
         f = self.solver.fields()
@@ -563,3 +623,5 @@ class HallModel:
         n = st.get("n_created")
         self.flows.load_trees(tree.get("flow_states", []), None if n is None else int(n))
         self._loaded = None
+        if self.env_faces:           # the states' answers are made again at the next step
+            self.env_powers = None

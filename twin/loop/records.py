@@ -51,6 +51,9 @@ class HallStep:
     rti_pct: float
     shi: float
     rhi: float
+    rack_door_heat_w: np.ndarray | None = None          # to the rear doors' water
+    rack_door_fan_power_w: np.ndarray | None = None     # the rear doors' fans
+    door_chilled_water_heat_w: float = 0.0              # of which on chilled water
 
     @property
     def it_power_w(self) -> float:
@@ -63,6 +66,16 @@ class HallStep:
     @property
     def heat_to_liquid_w(self) -> float:
         return float(self.rack_heat_to_liquid_w.sum())
+
+    @property
+    def door_heat_w(self) -> float:
+        """Heat the rear doors take to their water [W] (part of the racks' heat)."""
+        return float(self.rack_door_heat_w.sum()) if self.rack_door_heat_w is not None else 0.0
+
+    @property
+    def door_fan_power_w(self) -> float:
+        return (float(self.rack_door_fan_power_w.sum())
+                if self.rack_door_fan_power_w is not None else 0.0)
 
     @property
     def cooler_heat_total_w(self) -> float:

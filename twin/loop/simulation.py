@@ -234,6 +234,9 @@ class Simulation:
         ws = weather_at(self.weather, self.t_mid_h)
         if s.dry_bulb_offset_k or s.dew_point_offset_k:        # weather what-if
             ws = shifted_weather(ws, s.dry_bulb_offset_k, s.dew_point_offset_k)
+        self.ghi_w_m2 = np.asarray(ws.ghi_w_m2, float)          # the sun on roofs (envelopes)
+        self.has_doors = any(r.rear_door is not None for h in fac.halls
+                             for r in fac.layout(h.name).racks)
         self.env = {"dry_bulb_c": np.asarray(ws.dry_bulb_temp_c, float),
                     "wet_bulb_c": np.minimum(np.asarray(wet_bulb_temp_c(ws), float), ws.dry_bulb_temp_c),
                     "dew_point_c": np.asarray(ws.dew_point_temp_c, float),
@@ -415,8 +418,12 @@ class Simulation:
         bnd_w = tot(lambda h: h.boundary_heat_w)
         fan_w = tot(lambda h: float(h.cooler_fan_power_w.sum()))
         cdu_pump_w = np.where(liq_w > 0, tot(lambda h: float(h.cdu_pump_power_w.sum())), 0.0)
-        chw_load = np.maximum(cooler_w + fan_w, 0.0)
-        liq_load = liq_w + cdu_pump_w
+        # rear doors: their heat to their loop's plant side, their fans as cooling power
+        door_w = tot(lambda h: h.door_heat_w)
+        door_chw = tot(lambda h: h.door_chilled_water_heat_w)
+        door_fan_w = tot(lambda h: h.door_fan_power_w)
+        chw_load = np.maximum(cooler_w + fan_w + door_chw, 0.0)
+        liq_load = liq_w + cdu_pump_w + (door_w - door_chw)
         db, wb = self.env["dry_bulb_c"][ks], self.env["wet_bulb_c"][ks]
         pr = plant_step(chw_load, liq_load, db, wb, self.plant_spec, dt_s=dt)
         plant = {f.name: np.asarray(getattr(pr, f.name), float) * np.ones(len(ks))
@@ -425,7 +432,7 @@ class Simulation:
         plant["liquid_load_w"] = liq_load
         plant["balance_w"] = plant["heat_rejected_w"] - (plant["heat_removed_w"] + plant["chiller_power_w"]
                                                          + plant["pump_power_w"])
-        cooling_w = plant["total_power_w"] + fan_w + cdu_pump_w
+        cooling_w = plant["total_power_w"] + fan_w + cdu_pump_w + door_fan_w
         ch = electrical_chain(it_w, self.chain, non_ups_load_w=cooling_w)
         fac_w = np.asarray(ch.grid_power_w, float)
         # renewables, grid, carbon and cost
@@ -459,11 +466,13 @@ class Simulation:
                 "ppue_cooling": np.where(it_w > 0, (it_w + cooling_w) / it_w, np.nan),
                 "ppue_electrical": np.where(it_w > 0, (it_w + losses) / it_w, np.nan),
                 "water_l": plant["water_use_l"], "co2_kg": co2, "cost_krw": cost,
-                "it_balance_w": it_w - air_w - liq_w,
+                "it_balance_w": it_w + door_fan_w - air_w - liq_w - door_w,
                 "air_balance_frac": np.where(air_w > 0, (air_w + bnd_w - cooler_w) / air_w, 0.0),
                 "plant_balance_w": plant["balance_w"],
                 "max_inlet_c": np.array([r.max_inlet_c for r in recs]),
             }
+            if self.has_doors:                      # rear doors: their heat and fans
+                campus.update(door_heat_w=door_w, door_fan_power_w=door_fan_w)
         weather = {n: v[ks] for n, v in self.env.items()}
         return {"campus": campus, "plant": plant, "power": power, "weather": weather}
 
@@ -487,6 +496,10 @@ class Simulation:
                            ("heat_removed_w", "cooler_heat_w"), ("capacity_limited", "cooler_capacity_limited"),
                            ("chw_flow_kg_s", "cooler_chw_flow_kg_s")):
             put("cooling_units", name, cat(attr))
+        if self.has_doors:                          # rear doors: heat to their water
+            put("racks", "door_heat_w", np.concatenate([
+                h.rack_door_heat_w if h.rack_door_heat_w is not None
+                else np.zeros(len(h.rack_power_w)) for h in hs]))
         if any(len(h.cdu_heat_w) for h in hs):
             for name, attr in (("heat_w", "cdu_heat_w"), ("secondary_supply_temp_c", "cdu_secondary_supply_temp_c"),
                                ("secondary_return_temp_c", "cdu_secondary_return_temp_c"),
@@ -643,7 +656,8 @@ class Simulation:
             "halls/air_balance_frac": "(rack air heat + wall heat - unit heat removed) / rack air heat",
             "halls/linear_error_k": "largest inlet error of the linear response at a direct check (NaN: no check)",
             "halls/direct": "1 where the recorded thermal state is a direct solve",
-            "campus/it_balance_w": "IT power - heat to air - heat to liquid (energy closure)",
+            "campus/it_balance_w": "IT power + rear-door fans - heat to air - heat to liquid - "
+                                   "heat to rear doors (energy closure)",
             "campus/plant_balance_w": "heat rejected - (heat removed + compressor + pump work)",
             "power/co2_kg": "CO2-equivalent of the step (grid import x factor + contracts)",
         }

@@ -7,9 +7,10 @@ JSON in the group's ``summary_json`` attribute, the facility text in the file's
 its fields are 4D (time first, with a ``time_s`` scale), ``twin run``.
 
 The scene: the hall's outline and raised floor, racks coloured by their inlet
-temperature (intake-face mean), cooling units, the air above a limit (default the ASHRAE
-recommended 27 degC) as a translucent threshold of cells, streamlines seeded on the
-cooling units' supply faces, and a horizontal slice of air temperature at mid-rack height.
+temperature (intake-face mean), cooling units, obstructions, the air above a limit
+(default the ASHRAE recommended 27 degC) as a translucent threshold of cells, streamlines
+seeded on the cooling units' supply faces, and a horizontal slice of air temperature at
+mid-rack height.
 One colour scale (coolwarm) for all temperatures.
 
 Off-screen rendering needs no display: VTK 9.4+ wheels pick EGL (``libEGL`` with Mesa
@@ -360,9 +361,10 @@ def _flag_boxes(view, bit):
 
 
 def build_scene(view: ResultView, limit_c: float = DEFAULT_LIMIT_C) -> dict:
-    """The pyvista datasets of the picture: ``fields`` (ImageData), ``racks``,
-    ``cooling_units``, ``hot_air`` (cells above ``limit_c``), ``streamlines``, ``slice``."""
+    """The pyvista datasets of the picture: ``fields`` (ImageData), ``racks``, ``cooling_units``,
+    ``obstructions``, ``hot_air`` (cells above ``limit_c``), ``streamlines``, ``slice``."""
     import pyvista as pv
+
     from kernels.flags import Flag
     img = _image(view)
     scene = {"fields": img}
@@ -371,6 +373,7 @@ def build_scene(view: ResultView, limit_c: float = DEFAULT_LIMIT_C) -> dict:
         vals = [view.rack_inlet_c.get(r.name, np.nan) for r in lay.racks]
         scene["racks"] = _boxes(lay.racks, vals)
         scene["cooling_units"] = _boxes([u for u in lay.units if u.box is not None])
+        scene["obstructions"] = _boxes(lay.obstructions)
         floor = lay.hall.raised_floor_height_m
         rack_h = max((r.box.z1 - r.box.z0 for r in lay.racks), default=2.0)
     else:
@@ -491,6 +494,8 @@ def render_png(view: ResultView, png, limit_c: float = DEFAULT_LIMIT_C,
         if scene.get("cooling_units") is not None:
             pl.add_mesh(scene["cooling_units"], color="lightsteelblue", show_edges=True,
                         edge_color="gray")
+        if scene.get("obstructions") is not None:       # columns, walls, trays, ducts
+            pl.add_mesh(scene["obstructions"], color="tan", show_edges=True, edge_color="gray")
         racks = scene.get("racks")
         if racks is not None:
             if "inlet_c" in racks.cell_data:
@@ -563,15 +568,16 @@ def _set_camera(pl, view):
 def export_vtk(view: ResultView, out_dir, limit_c: float = DEFAULT_LIMIT_C,
                scene: dict | None = None) -> list[Path]:
     """Write the scene for ParaView: ``fields.vti`` (temperature, velocity, speed,
-    flags), ``racks.vtp`` (``inlet_c``), ``cooling_units.vtp``, ``hot_air.vtu``,
-    ``streamlines.vtp``, ``slice.vtp`` and ``view.vtm`` (all of them)."""
+    flags), ``racks.vtp`` (``inlet_c``), ``cooling_units.vtp``, ``obstructions.vtp``,
+    ``hot_air.vtu``, ``streamlines.vtp``, ``slice.vtp`` and ``view.vtm`` (all of them)."""
     import pyvista as pv
     scene = scene or build_scene(view, limit_c)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ext = {"fields": ".vti", "hot_air": ".vtu"}
     written, blocks = [], {}
-    for name in ("fields", "racks", "cooling_units", "hot_air", "streamlines", "slice"):
+    for name in ("fields", "racks", "cooling_units", "obstructions", "hot_air", "streamlines",
+                 "slice"):
         mesh = scene.get(name)
         if mesh is None:
             continue

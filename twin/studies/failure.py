@@ -31,7 +31,7 @@ import numpy as np
 
 from common.errors import InputError
 from twin.models.metrics import ALLOWABLE_MAX_C, RECOMMENDED_MAX_C
-from twin.studies.whatif import inlet_metrics, solve_case, unit_device_names
+from twin.studies.whatif import inlet_metrics, rack_leakage, solve_case, unit_device_names
 
 
 def time_to_limit(t_s, temp_c, limit_c: float):
@@ -116,8 +116,8 @@ def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: fl
             res = model.response(solver.dev_tin[model.device_index])
             new = list(solver.devices)
             for k, i in enumerate(model.device_index):
-                flow = res["flow_m3_s"][k] if rack_model == "ite" else new[i].flow_m3_s
-                new[i] = replace(new[i], heat_w=float(res["air_w"][k]), flow_m3_s=float(flow))
+                flow = res["cabinet_flow_m3_s"][k] if rack_model == "ite" else new[i].flow_m3_s
+                new[i] = replace(new[i], heat_w=float(res["room_w"][k]), flow_m3_s=float(flow))
             solver.set_devices(new)
 
     prog = None
@@ -137,7 +137,9 @@ def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: fl
               "time_to_recommended_s": time_to_limit(t, T[:, k], RECOMMENDED_MAX_C),
               "time_to_allowable_s": time_to_limit(t, T[:, k], ALLOWABLE_MAX_C)}
              for k in order]
-    end_metrics = inlet_metrics(s)
+    end_metrics = inlet_metrics(s, rack_leakage(sol.report.layout),
+                                _rack_info(s, model, model.response(s.dev_tin[model.device_index])
+                                           if model.names and model.has_doors else None))
     out = {"unit": failed[0] if len(failed) == 1 else unit, "failed_devices": failed,
            "hall": sol.hall, "minutes": float(minutes), "cell_m": float(cell_m),
            "baseline": {k: v for k, v in base.items() if k != "racks"},
@@ -166,7 +168,8 @@ def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: fl
     settled = settle_racks(s, model, rack_model)
     if settled["run"] is not None:
         steady = settled["run"]
-    m = inlet_metrics(s)
+    m = inlet_metrics(s, rack_leakage(sol.report.layout),
+                      _rack_info(s, model, settled["response"]))
     out["steady"] = {k: v for k, v in m.items() if k != "racks"}
     out["steady"]["converged"] = bool(steady.converged and settled["settled"])
     out["steady"]["racks"] = m["racks"]
@@ -311,3 +314,16 @@ def write_failure_h5(path, recs: list[dict], facility_text: str = "") -> None:
                 g.attrs["holds_recommended"] = r["holds_recommended"]
                 g.attrs["result_json"] = json.dumps(_jsonable(r), default=float)
     atomic_write(Path(path), write)
+
+
+def _rack_info(solver, racks, response) -> dict | None:
+    """The servers' inlets and rear doors' heat of settled racks for
+    :func:`twin.studies.whatif.inlet_metrics` (``None`` without rear doors: the cabinets'
+    faces and backs say it all)."""
+    if response is None or not racks.has_doors:
+        return None
+    from twin.thermal.steady import server_inlets
+    t_srv = server_inlets(solver, racks, response)
+    return {name: {"server_inlet_temp_c": float(t_srv[n]),
+                   "door_heat_w": float(response["door_w"][n])}
+            for n, name in enumerate(racks.names)}

@@ -56,6 +56,7 @@ from .cases import Case, _suggest
 #: Comparison columns: key, heading, format, whether higher is worse (for the marks).
 METRIC_COLUMNS = [
     ("inlet_max_c", "max inlet C", "{:.1f}", True),
+    ("server_inlet_max_c", "max server inlet C", "{:.1f}", True),
     ("inlet_mean_c", "mean inlet C", "{:.1f}", True),
     ("inlet_cell_max_c", "hottest cell C", "{:.1f}", True),
     ("racks_over_27", "racks >27C", "{:d}", True),
@@ -65,14 +66,23 @@ METRIC_COLUMNS = [
     ("rti_pct", "RTI %", "{:.0f}", None),
     ("cooling_kw", "cooling kW", "{:.1f}", None),
     ("rack_heat_kw", "rack heat kW", "{:.1f}", None),
+    ("door_kw", "rear doors kW", "{:.1f}", None),
+    ("envelope_kw", "envelope kW", "{:.2f}", None),
     ("supply_c", "supply C", "{:.1f}", None),
     ("return_c", "return C", "{:.1f}", None),
 ]
 
 
 # ------------------------------------------------------------------------------ metrics
-def inlet_metrics(solver) -> dict:
-    """Comparison metrics of a solved hall (a :class:`kernels.solver.Solver`)."""
+def inlet_metrics(solver, leakage: dict | None = None, rack_info: dict | None = None,
+                  envelope: dict | None = None) -> dict:
+    """Comparison metrics of a solved hall (a :class:`kernels.solver.Solver`);
+    ``leakage`` ({rack device name: (recirculation, bypass)}) gives the servers' inlets
+    behind leaky cabinets (``server_inlet_max_c``: the hottest,
+    :func:`twin.thermal.racks.server_inlet_from_cabinet`; the face's without it);
+    ``rack_info`` (:func:`twin.thermal.steady.settle_hall_racks`) the rear doors' heat to
+    water ``door_kw``; ``envelope`` the walls' and roof's gain ``envelope_kw``."""
+    from twin.thermal.racks import server_inlet_from_cabinet
     T = solver.backend.to_host(solver.T)
     racks, units = [], []
     cells = []
@@ -92,8 +102,16 @@ def inlet_metrics(solver) -> dict:
         worst = int(np.argmax(tin))
         q = np.array([r[0].flow_m3_s for r in racks])
         tout = np.array([r[3] for r in racks])
+        leak = np.array([(leakage or {}).get(r[0].name, (0.0, 0.0)) for r in racks], float)
+        t_srv = server_inlet_from_cabinet(tin, tout, leak[:, 0], leak[:, 1])
+        # behind a rear door the back face is cooled: the settled racks' own figure
+        srv = {k: v.get("server_inlet_temp_c") for k, v in (rack_info or {}).items()
+               if not k.startswith("_")}
+        t_srv = np.array([srv.get(r[0].name) if srv.get(r[0].name) is not None else t_srv[n]
+                          for n, r in enumerate(racks)], dtype=float)
         out.update(
-            inlet_max_c=float(tin.max()), inlet_mean_c=float(tin.mean()),
+            inlet_max_c=float(tin.max()), server_inlet_max_c=float(t_srv.max()),
+            inlet_mean_c=float(tin.mean()),
             inlet_cell_max_c=float(allc.max()), worst_rack=racks[worst][0].name,
             racks_over_27=int((tin > RECOMMENDED_MAX_C).sum()),
             racks_over_32=int((tin > ALLOWABLE_MAX_C).sum()),
@@ -114,6 +132,9 @@ def inlet_metrics(solver) -> dict:
     else:
         out.update(supply_c=float("nan"), return_c=float("nan"), rti_pct=float("nan"),
                    cooling_kw=0.0)
+    rows = [v for k, v in (rack_info or {}).items() if not k.startswith("_")]
+    out["door_kw"] = float(sum(r.get("door_heat_w", 0.0) for r in rows) / 1e3)
+    out["envelope_kw"] = float(envelope["heat_w"] / 1e3) if envelope else 0.0
     return out
 
 
@@ -131,7 +152,7 @@ def solve_case(facility, hall: str | None = None, cell_m: float = 0.3, backend="
     Returns a :class:`twin.thermal.steady.HallSolution` whose summary also has ``metrics``.
     """
     from twin.thermal.mesh import mesh_hall
-    from twin.thermal.steady import HallSolution, hot_spots, settle_hall_racks, steady_solve
+    from twin.thermal.steady import HallSolution, hot_spots, settle_hall, steady_solve
 
     lay = facility.layout(facility.hall(hall).name)
     rack_power, rack_util = _rack_power(lay, rack_utilization)
@@ -149,20 +170,22 @@ def solve_case(facility, hall: str | None = None, cell_m: float = 0.3, backend="
     t0 = time.perf_counter()
     solver, run, coarse = steady_solve(problem, lambda cell: mesh_at(cell)[0], cell_m, backend,
                                        settings, progress, coarse_start)
-    run, rack_info = settle_hall_racks(facility, problem, solver, run, rack_model, utilization,
-                                       rack_util, progress)
+    solver, run, rack_info, envelope = settle_hall(facility, report, solver, run, rack_model,
+                                                   utilization, rack_util, progress)
     summary = hall_summary(facility, report, solver, run, cell_m, time.perf_counter() - t0,
-                           rack_info)
+                           rack_info, envelope)
     summary["coarse_start"] = coarse
     summary["hot_spots"] = hot_spots(solver)
     summary["off_units"] = sorted(off)
     return HallSolution(report.hall, solver, report, run, summary)
 
 
-def hall_summary(facility, report, solver, run, cell_m, wall_s, rack_info=None) -> dict:
+def hall_summary(facility, report, solver, run, cell_m, wall_s, rack_info=None,
+                 envelope=None) -> dict:
     """The summary of :func:`twin.thermal.steady.solve_hall` (same keys) plus ``metrics``
     (``rack_info``: :func:`twin.thermal.steady.settle_hall_racks`)."""
-    from twin.thermal.steady import RESULT_SCHEMA, convergence_summary, rack_rows, unit_rows
+    from twin.thermal.steady import (RESULT_SCHEMA, convergence_summary, heat_balance, rack_rows,
+                                     unit_rows)
     rack_info = rack_info or {}
     racks = rack_rows(solver, report.hall, rack_info)
     units = unit_rows(solver, report.hall)
@@ -178,9 +201,16 @@ def hall_summary(facility, report, solver, run, cell_m, wall_s, rack_info=None) 
         "convergence": convergence_summary(run),
         "rack_model": rack_info.get("_settle"),
         "energy_budget": solver.energy_budget(),
+        "heat_balance": heat_balance(solver, rack_info, envelope),
+        "envelope": envelope,
         "max_divergence_m_s": float(solver.max_divergence()),
-        "metrics": inlet_metrics(solver),
+        "metrics": inlet_metrics(solver, rack_leakage(report.layout), rack_info, envelope),
     }
+
+
+def rack_leakage(layout) -> dict:
+    """{rack device name: (recirculation, bypass)} of a hall's cabinets (``inlet_metrics``)."""
+    return {r.name: (r.recirculation_frac, r.bypass_frac) for r in layout.racks}
 
 
 def unit_device_names(lay, names) -> list[str]:

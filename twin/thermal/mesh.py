@@ -8,12 +8,23 @@ What the solver sees (flags from :mod:`kernels.flags`, one ``uint8`` per cell):
   the air under it is ``PLENUM``; a perforated tile is a ``TILE`` (fluid) cell in that
   layer with a :class:`kernels.Resistance` on the vertical face at the bottom of the
   cell (loss from Idelchik, diagram 8-1, unless the file gives ``k_loss``);
+* a leaky raised floor (``floor_leakage_open_frac``: cable cut-outs and panel seams) has
+  that open share of its floor under room air (not tiles) gathered into openings of
+  ``LEAK_CELL_OPEN_FRAC``, ``FLOOR`` fluid cells spread evenly over it behind the loss of
+  their open fraction (:func:`twin.facility.floor_leak_k`): a distributed leak from the
+  plenum;
 * a return plenum is a one-cell ``SOLID|PANEL`` suspended ceiling with ``TILE`` grilles
   (resistance on the grille cell's bottom face) and ``PLENUM`` air above;
 * racks are ``SOLID|RACK`` bodies, cooling units ``SOLID|COOLER`` bodies (a downflow
   CRAH from the slab up: its supply port is on its front face inside the plenum);
   containment roofs are ``SOLID|PANEL`` one cell thick, outside the aisle; doors are
   ``PANEL`` air cells behind a quadratic leakage loss (``door_leakage_frac``, 0: solid);
+  obstructions (columns, walls, trays, pipes, ducts) are ``SOLID|WALL`` boxes, in the
+  room or its plenums, over the floor, tiles and plenum air they cover;
+* an envelope (``[halls.envelope]``) is a ``kernels.HeatSource`` per outside wall and
+  roof on the fluid cells that touch it (:mod:`twin.thermal.envelope`), its power at the
+  outdoor air given (``outdoor``; default the design day) and the supply temperature
+  inside, until the steady solve refines it;
 * every rack and unit becomes a :class:`kernels.Device` whose two :class:`kernels.Port`
   are the fluid cells touching its intake and exhaust (supply) faces;
 * an air handler (outside the hall) becomes a cooler :class:`kernels.Device` whose
@@ -41,7 +52,8 @@ from kernels.flags import Flag
 from kernels.grid import Grid
 from kernels.problem import Device, Port, Problem, Resistance
 from twin.facility import (Box, Facility, HallLayout, cell_size_warnings, did_you_mean,
-                           idelchik_perforated_plate_k, load_facility)
+                           floor_leak_k, idelchik_perforated_plate_k, load_facility)
+from twin.thermal.envelope import design_outdoor, envelope_faces, envelope_heat_w, envelope_sources
 
 __all__ = ["MeshError", "MeshReport", "PortInfo", "mesh_hall", "snap_index"]
 
@@ -52,6 +64,15 @@ _SOLID = int(Flag.SOLID)
 
 
 _BODY = int(Flag.RACK | Flag.COOLER)
+
+
+#: Open fraction of the openings a leaky raised floor's open area is gathered into [-]:
+#: that of a standard tile, so that leaks and tiles meet the same loss law in the thermal
+#: core. Its implicit loss ``q / (1 + beta)``, ``beta = dt K |q| / (2 dx)``, holds a steady
+#: drop of ``K / (1 + beta)`` rho q^2 / 2: near a tile's (beta ~ 1) for a tile's K, far
+#: below it for a floor open 0.4 % everywhere (K ~ 2e5, beta ~ 300: 14 times the orifice
+#: flow, measured on the legacy hall at 0.4 m).
+LEAK_CELL_OPEN_FRAC = 0.25
 
 
 _TIE = 1e-9     # ties snap upwards; also absorbs round-off in coordinates like 3.0 + 0.8 * i
@@ -109,6 +130,8 @@ class MeshReport:
     coolers: int = 0
     tile_cells: int = 0
     panel_cells: int = 0
+    obstruction_cells: int = 0
+    leak_cells: int = 0
     plenum_layers: int = 0
     it_power_w: float = 0.0
     air_heat_w: float = 0.0
@@ -122,6 +145,8 @@ class MeshReport:
     warnings: list = field(default_factory=list)
     ports: list = field(default_factory=list)
     layout: HallLayout | None = None
+    envelope: list = field(default_factory=list)        # twin.thermal.envelope.EnvelopeFace
+    outdoor: tuple = (0.0, 0.0)          # (outdoor temperature degC, roof irradiance W/m2)
 
     def lines(self) -> list[str]:
         """A few lines for the terminal."""
@@ -143,9 +168,14 @@ class MeshReport:
             f"{self.cooler_flow_m3_s:.2f} m3/s)",
             f"  openings  {self.tile_cells} tile/grille cells, {self.panel_cells} panel cells, "
             f"{self.plenum_layers} plenum air layers"
+            + (f", {self.obstruction_cells} obstruction cells" if self.obstruction_cells else "")
+            + (f", {self.leak_cells} leaky floor cells" if self.leak_cells else "")
             + (f", {self.supply_patches} diffusers and {self.return_patches} returns of air "
                f"handlers ({self.patch_faces} faces)" if self.supply_patches else ""),
         ]
+        if self.envelope:
+            out.append(f"  envelope  {', '.join(f'{f.name} {f.ua_w_k:.0f} W/K' for f in self.envelope)}"
+                       f" to {self.outdoor[0]:.1f} degC outdoors")
         out += [f"  warning: {w}" for w in self.warnings]
         return out
 
@@ -230,7 +260,7 @@ def _face_cells(spans, facing: str, krange=None):
 def _describe(flags: np.ndarray) -> str:
     parts = []
     for flag, word in ((Flag.RACK, "rack"), (Flag.COOLER, "cooling unit"), (Flag.FLOOR, "floor slab"),
-                       (Flag.PANEL, "panel/ceiling"), (Flag.WALL, "wall")):
+                       (Flag.PANEL, "panel/ceiling"), (Flag.WALL, "obstruction")):
         if np.any(flags & int(flag)):
             parts.append(word)
     return " and ".join(parts) or "solid"
@@ -297,7 +327,7 @@ def _patch_port(solid, grid, snap, pt, problems, taken) -> Port | None:
 
 def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
               utilization: float = 1.0, rack_power_w: Mapping[str, float] | None = None,
-              backend: str | None = "auto", check_memory: bool = True):
+              backend: str | None = "auto", check_memory: bool = True, outdoor=None):
     """Voxelize one hall of ``facility`` into a :class:`kernels.Problem`.
 
     Parameters
@@ -321,6 +351,10 @@ def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
         ``"numba-cuda"``, ``"cupy"``); ``None`` estimates for the CPU without checking.
     check_memory : bool
         Refuse (:class:`common.errors.MemoryLimitError`) a grid that will not fit.
+    outdoor : (float, float), optional
+        Outdoor air [degC] and sun on the roof [W/m2] of the envelope (a hall with
+        ``[halls.envelope]``); default: the design condition
+        (:func:`twin.thermal.envelope.design_outdoor`).
 
     Returns
     -------
@@ -390,6 +424,17 @@ def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
             region[...] = int(flag)
             store.append(spans)
 
+    # obstructions: solid over floor, tiles and plenum air, never over a body
+    obstruction_cells = 0
+    for ob in lay.obstructions:
+        (i0, i1), (j0, j1), (k0, k1) = snap.box(ob.box, ob.path)
+        region = solid[i0:i1, j0:j1, k0:k1]
+        if np.any(region & _BODY):
+            problems.append(f"{ob.path}: {ob.kind} {ob.name} lands on cells of a rack or "
+                            "cooling unit after snapping; move them apart or use a smaller cell")
+        obstruction_cells += int(np.count_nonzero((region & _BODY) == 0))
+        region[(region & _BODY) == 0] = int(Flag.SOLID | Flag.WALL)
+
     # containment panels: one cell thick on the outer side of each plane, air cells only
     panel_cells = 0
     door_faces = []
@@ -424,8 +469,29 @@ def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
             region[free] = int(Flag.SOLID | Flag.PANEL)
         panel_cells += int(free.sum())
 
+    # a leaky raised floor: floor cells under room air, not tiles, open behind a loss
+    leak_cells = 0
+    leak_faces = []
+    if hall.floor_leakage_open_frac > 0 and k_floor >= 2:
+        layer = solid[:, :, k_floor - 1]
+        above = solid[:, :, k_floor] if k_floor < nz else np.full_like(layer, _SOLID)
+        ii, jj = np.nonzero((layer == int(Flag.SOLID | Flag.FLOOR)) & ((above & _SOLID) == 0))
+        if ii.size:
+            # the open area of the floor under room air gathered into openings of
+            # LEAK_CELL_OPEN_FRAC, spread evenly over it (the same open area in all)
+            open_cells = hall.floor_leakage_open_frac * ii.size
+            n = max(1, int(round(open_cells / LEAK_CELL_OPEN_FRAC)))
+            pick = np.unique(np.linspace(0, ii.size - 1, n).round().astype(np.int64))
+            ii, jj = ii[pick], jj[pick]
+            layer[ii, jj] = int(Flag.FLOOR)
+            leak_cells = int(ii.size)
+            f_cell = min(open_cells / ii.size, 0.9)
+            leak_faces.append(Resistance(f"{hall.name}/floor-leakage",
+                                         np.stack([ii, jj, np.full(ii.shape, k_floor - 1)], axis=1),
+                                         2, floor_leak_k(f_cell)))
+
     # resistances of the openings that stayed open
-    resistances = list(door_faces)
+    resistances = list(door_faces) + leak_faces
     tile_cells = 0
     for op, si, sj, k in opening_spans:
         sub = solid[si[0]:si[1], sj[0]:sj[1], k]
@@ -458,7 +524,9 @@ def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
         liq_w += rec.liquid_heat_w
         if intake is None or exhaust is None:
             continue
-        devices.append(Device(r.name, "rack", intake, exhaust, r.flow_m3_s, heat_w=rec.air_heat_w))
+        # the room sees the cabinet's airflow (servers' flow with the cabinet's leakage)
+        devices.append(Device(r.name, "rack", intake, exhaust, r.cabinet_flow_m3_s,
+                              heat_w=rec.air_heat_w))
         ports += [PortInfo(r.name, "rack-intake", intake), PortInfo(r.name, "rack-exhaust", exhaust)]
     for u, spans in zip(body_units, unit_spans):
         what = f"{u.path} (cooling unit {u.name})"
@@ -503,10 +571,16 @@ def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
     warnings = [f"{d.path}: {d.message}" for d in cell_size_warnings(fac, cell_m, hall.name)]
     warnings += snap.forced
     supply = [u.supply_temp_c for u in lay.units]
+    t0 = float(np.mean(supply)) if supply else 22.0
+    env_faces = envelope_faces(hall, grid, solid)
+    sources = ()
+    if env_faces:
+        outdoor = design_outdoor(fac, hall) if outdoor is None else tuple(map(float, outdoor))
+        sources = envelope_sources(env_faces, envelope_heat_w(
+            env_faces, np.full(len(env_faces), t0), *outdoor), hall.name)
     problem = Problem(grid=grid, solid=solid, devices=tuple(devices),
-                      resistances=tuple(resistances), fluid=fac.fluid,
-                      initial_temp_c=float(np.mean(supply)) if supply else 22.0,
-                      name=f"{fac.campus.name}/{hall.name}")
+                      resistances=tuple(resistances), sources=sources, fluid=fac.fluid,
+                      initial_temp_c=t0, name=f"{fac.campus.name}/{hall.name}")
     report = MeshReport(
         facility=fac.campus.name, hall=hall.name, cell_m=float(cell_m), spacing_m=grid.spacing_m,
         shape=grid.shape, cells=grid.cells, fluid_cells=int(np.count_nonzero((solid & _SOLID) == 0)),
@@ -514,11 +588,13 @@ def mesh_hall(facility, hall_name: str | None = None, cell_m: float = 0.1,
         device_bytes=int(mem["device_bytes"]), host_bytes=int(mem["host_bytes"]),
         bytes_per_cell=int(mem.get("bytes_per_cell", 0)),
         racks=len(lay.racks), coolers=len(lay.units), tile_cells=tile_cells,
-        panel_cells=panel_cells, plenum_layers=plenum_layers, it_power_w=it_w, air_heat_w=air_w,
+        panel_cells=panel_cells, obstruction_cells=obstruction_cells, leak_cells=leak_cells,
+        plenum_layers=plenum_layers, it_power_w=it_w, air_heat_w=air_w,
         liquid_heat_w=liq_w, cooling_capacity_w=sum(u.capacity_w for u in lay.units),
-        rack_flow_m3_s=sum(r.flow_m3_s for r in lay.racks),
+        rack_flow_m3_s=sum(r.cabinet_flow_m3_s for r in lay.racks),
         cooler_flow_m3_s=sum(u.airflow_m3_s for u in lay.units),
         supply_patches=sum(p.role == "supply" for p in lay.patches),
         return_patches=sum(p.role == "return" for p in lay.patches), patch_faces=n_faces,
-        warnings=warnings, ports=ports, layout=lay)
+        warnings=warnings, ports=ports, layout=lay, envelope=env_faces,
+        outdoor=tuple(outdoor) if env_faces else (0.0, 0.0))
     return problem, report

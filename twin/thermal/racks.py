@@ -11,6 +11,17 @@ A steady hall is brought to the rack model's fixed point by :func:`settle_racks`
 follows the intakes through the exact steady heat solve at the solved flow (cheap), and
 the flow is solved again only when a rack's airflow moves more than ``flow_tol_frac`` from
 the flow in the field (as ``twin run`` does).
+
+A cabinet may leak (:func:`cabinet_air`): part of the servers' exhaust flows back to their
+intake inside it (missing blanking panels) and part of the air it draws passes beside the
+servers. The room (the CFD) sees the cabinet: its face draws and its back releases the
+cabinet's airflow, heated by the whole heat to air; the rack model sees the servers, at
+the server inlet that follows from the cabinet's face temperature.
+
+A cabinet may have a rear-door heat exchanger (:func:`door_air`,
+:func:`twin.models.reardoor.rear_door`): the cabinet's exhaust crosses the door's water
+coil, which takes ``Q_door`` to its water loop; the room sees the exhaust cooled, the
+device's heat to air being ``P_air + P_fans - Q_door`` (``room_w``).
 """
 from __future__ import annotations
 
@@ -18,8 +29,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from common.fluids import Fluid
+from common.fluids import WATER_CP_J_KG_K, WATER_DENSITY_KG_M3, Fluid
 from twin.models.it_load import RACK_SPECS, RackSpec, rack_power
+from twin.models.reardoor import RearDoorSpec, rear_door
 
 #: Facility rack types -> the :data:`twin.models.it_load.RACK_SPECS` record whose
 #: behaviour (fan share, throttling limits, leakage) they take; power, idle power, liquid
@@ -59,30 +71,248 @@ def rack_spec_for(rack, rho_cp_j_m3k: float = Fluid().rho_cp) -> RackSpec:
     return replace(base, **kw)
 
 
+def cabinet_air(face_temp_c, air_w, server_flow_m3_s, recirculation_frac, bypass_frac,
+                rho_cp_j_m3k: float = Fluid().rho_cp) -> dict:
+    """The air inside a leaky cabinet at steady state (a mixing balance).
+
+    Parameters
+    ----------
+    face_temp_c : array_like
+        Mean temperature of the air at the cabinet's intake face [degC] (what the CFD gives).
+    air_w : array_like
+        The servers' heat to air [W].
+    server_flow_m3_s : array_like
+        Air through the servers [m3/s] (the rack model's airflow).
+    recirculation_frac : array_like
+        ``r``: share of the servers' exhaust that flows back to their intake inside the
+        cabinet (open U space without blanking panels, gaps under and over the servers),
+        0 <= r < 1.
+    bypass_frac : array_like
+        ``b``: share of the air the cabinet draws at its face that passes beside the
+        servers (gaps between rails and side panels) to the back, 0 <= b < 1.
+    rho_cp_j_m3k : float
+        ``rho * cp`` of the air [J/(m3 K)].
+
+    Returns
+    -------
+    dict
+        ``server_inlet_c`` ``T_s``, ``server_exhaust_c`` ``T_e``, ``cabinet_exhaust_c``
+        ``T_x`` (mean at the back face), ``cabinet_flow_m3_s`` ``V_c`` [m3/s].
+
+    Notes
+    -----
+    With ``V_s`` the servers' flow and ``dT = P / (rho cp V_s)`` their rise, mass at the
+    server intake and at the back: ``(1 - b) V_c + r V_s = V_s``, so
+    ``V_c = V_s (1 - r) / (1 - b)``. Energy at the server intake,
+    ``T_s = (1 - r) T_face + r T_e`` with ``T_e = T_s + dT``, gives
+    ``T_s = T_face + r / (1 - r) dT`` and ``T_e = T_face + dT / (1 - r)``; the exhaust and
+    the bypass mix at the back, ``V_c T_x = (1 - r) V_s T_e + b V_c T_face``, so
+    ``T_x = T_face + P / (rho cp V_c)``: the cabinet releases exactly the servers' heat,
+    and the room sees a black box of flow ``V_c`` (``kernels.Device``). Recirculation
+    lowers the cabinet's draw and heats the servers' inlet; bypass raises the draw and
+    cools the exhaust, not the servers.
+
+    Sources: the inlet rise from exhaust recirculating inside a cabinet without blanking
+    panels is described and measured in N. Rasmussen, *Improving Rack Cooling Performance
+    Using Airflow Management Blanking Panels*, APC (Schneider Electric) White Paper 44,
+    rev. 4; L. Strong, K. Karki, B. Merchant, *Two-Dimensional CFD Analysis of Blanking
+    Panel Solutions*, Upsite Technologies white paper (blanking panels lowered the mean
+    server intake temperature by 20 % with gaps left and 37 % without). ASHRAE TC 9.9,
+    *Best Practices for Datacom Facility Energy Efficiency*, 2nd ed. (2009), asks for
+    blanking panels in every open U. Typical shares (est., no survey publishes them per
+    cabinet): r 0.05-0.3 with open U space, under 0.02 fully blanked; b 0.05-0.15 around
+    the rails of an unsealed cabinet.
+    """
+    r = np.asarray(recirculation_frac, dtype=float)
+    b = np.asarray(bypass_frac, dtype=float)
+    if np.any((r < 0) | (r >= 1) | (b < 0) | (b >= 1)):
+        raise ValueError("recirculation_frac and bypass_frac must lie in [0, 1)")
+    t_face = np.asarray(face_temp_c, dtype=float)
+    v_s = np.asarray(server_flow_m3_s, dtype=float)
+    rise = np.asarray(air_w, dtype=float) / (rho_cp_j_m3k * v_s)
+    v_c = v_s * (1.0 - r) / (1.0 - b)
+    return {"server_inlet_c": t_face + r / (1.0 - r) * rise,
+            "server_exhaust_c": t_face + rise / (1.0 - r),
+            "cabinet_exhaust_c": t_face + np.asarray(air_w, dtype=float) / (rho_cp_j_m3k * v_c),
+            "cabinet_flow_m3_s": v_c}
+
+
+def server_inlet_from_cabinet(face_temp_c, cabinet_exhaust_c, recirculation_frac, bypass_frac):
+    """The servers' inlet [degC] from a cabinet's face and back temperatures (the
+    balance of :func:`cabinet_air`): ``T_s = T_face + r / (1 - b) (T_x - T_face)``."""
+    t_face = np.asarray(face_temp_c, dtype=float)
+    return t_face + np.asarray(recirculation_frac, dtype=float) / (
+        1.0 - np.asarray(bypass_frac, dtype=float)) * (np.asarray(cabinet_exhaust_c) - t_face)
+
+
+def server_inlet_fixed_point(t_face: float, k: float, rise) -> float:
+    """Solve ``T = t_face + k rise(T)`` (``k = r / (1 - r)``) by bisection to 1e-10 K:
+    ``T - k rise(T)`` rises with ``T`` because the servers' fans speed up as their inlet
+    warms (their rise falls) far faster than their leakage power grows."""
+    lo = t_face
+    step = k * rise(lo) + 1.0
+    hi = lo + step
+    for _ in range(60):
+        if hi - t_face - k * rise(hi) >= 0.0:
+            break
+        lo, hi = hi, hi + 2.0 * step
+    while hi - lo > 1e-10:
+        mid = 0.5 * (lo + hi)
+        if mid - t_face - k * rise(mid) < 0.0:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def door_spec_for(facility, rack) -> RearDoorSpec | None:
+    """The :class:`~twin.models.reardoor.RearDoorSpec` of a placed rack's rear door
+    (``None``: no door): the facility's ``[rear_doors.NAME]``, its water at the door's
+    ``water_supply_temp_c`` or else its loop's supply in ``[plant]`` (the plant's
+    defaults when the facility has none)."""
+    if rack.rear_door is None:
+        return None
+    from twin.facility.plant import Plant
+    door = facility.rear_doors[rack.rear_door]
+    t_w = door.water_supply_temp_c
+    if t_w is None:
+        plant = facility.plant or Plant()
+        t_w = (plant.chilled_water_supply_temp_c if door.water_loop == "chilled-water"
+               else plant.facility_water_supply_temp_c)
+    return RearDoorSpec(name=rack.rear_door, kind=door.kind, ua_w_k=door.ua_w_k,
+                        water_flow_m3_s=door.water_flow_m3_s, water_supply_temp_c=float(t_w),
+                        rated_airflow_m3_s=door.rated_airflow_m3_s,
+                        rated_dp_pa=door.rated_dp_pa, fan_power_w=door.fan_power_w,
+                        source=door.source or door.description)
+
+
+#: Keys of :func:`door_air` (zeros for a rack without a door, ``room_w`` its ``air_w``).
+DOOR_KEYS = ("door_w", "door_fan_w", "door_dp_pa", "door_air_in_c", "door_effectiveness",
+             "door_water_return_c", "door_capped", "room_w")
+
+
+def door_air(face_temp_c, air_w, cabinet_flow_m3_s, doors, rho_cp_j_m3k: float) -> dict:
+    """What the cabinets' rear doors do to their exhaust (one value per rack).
+
+    The exhaust reaches the door at ``T_x = T_face + P_air / (rho cp V_c)`` (the cabinet's
+    mixing balance, :func:`cabinet_air`), the coil takes ``Q_door``
+    (:func:`twin.models.reardoor.rear_door`), an active door's fans add ``P_fans``, and
+    the room gets ``room_w = P_air + P_fans - Q_door``: energy closes rack by rack,
+    ``P_air + P_fans = room_w + Q_door``. The thermal core's rack cannot cool the room: a
+    door whose water would take more than ``P_air + P_fans`` (cooling the exhaust below
+    the cabinet's intake) is held to that, ``door_capped`` 1.
+
+    Returns ``door_w`` (to the water), ``door_fan_w``, ``door_dp_pa`` (air side),
+    ``door_air_in_c`` (``T_x``), ``door_effectiveness``, ``door_water_return_c``,
+    ``door_capped`` (0/1) and ``room_w`` [W, degC, Pa].
+    """
+    t_face = np.asarray(face_temp_c, dtype=float)
+    air = np.asarray(air_w, dtype=float)
+    v = np.asarray(cabinet_flow_m3_s, dtype=float)
+    n = len(doors)
+    out = {k: np.zeros(n) for k in DOOR_KEYS}
+    out["room_w"] = air.copy()
+    for i, spec in enumerate(doors):
+        if spec is None or v[i] <= 0:
+            continue
+        t_x = t_face[i] + air[i] / (rho_cp_j_m3k * v[i])
+        st = rear_door(v[i], t_x, spec, air_rho_cp_j_m3k=rho_cp_j_m3k)
+        fan = float(st.fan_power_w)
+        q = float(st.heat_w)
+        if q > air[i] + fan:
+            q = air[i] + fan
+            out["door_capped"][i] = 1.0
+        out["door_w"][i] = q
+        out["door_fan_w"][i] = fan
+        out["door_dp_pa"][i] = float(st.dp_pa)
+        out["door_air_in_c"][i] = t_x
+        out["door_effectiveness"][i] = float(st.effectiveness)
+        out["door_water_return_c"][i] = spec.water_supply_temp_c + q / (
+            WATER_DENSITY_KG_M3 * WATER_CP_J_KG_K * spec.water_flow_m3_s)
+        out["room_w"][i] = air[i] + fan - q
+    return out
+
+
 @dataclass(frozen=True)
 class HallRacks:
     """The racks of one meshed hall: their device index in the problem, their specs and
-    utilisation [-] (``RackSpec`` of each, in device order)."""
+    utilisation [-] (``RackSpec`` of each, in device order), their cabinets' leakage
+    (``recirculation``, ``bypass``: :func:`cabinet_air`; ``None``: none), the servers'
+    design airflow ``design_flow_m3_s`` (``None``: the specs'), their rear doors
+    (``doors``: a :class:`~twin.models.reardoor.RearDoorSpec` or ``None`` per rack) and the
+    air's ``rho_cp_j_m3k``."""
 
     names: tuple
     device_index: np.ndarray
     specs: tuple
     utilization: np.ndarray
+    recirculation: np.ndarray | None = None
+    bypass: np.ndarray | None = None
+    design_flow_m3_s: np.ndarray | None = None
+    doors: tuple | None = None
+    rho_cp_j_m3k: float = Fluid().rho_cp
 
-    def response(self, inlet_temp_c) -> dict:
-        """The rack model at the given intake temperatures [degC]: ``power_w``,
+    @property
+    def has_doors(self) -> bool:
+        return self.doors is not None and any(d is not None for d in self.doors)
+
+    def leakage(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(recirculation, bypass)`` of every rack [-] (zeros where not given)."""
+        zero = np.zeros(len(self.names))
+        return (zero if self.recirculation is None else np.asarray(self.recirculation, float),
+                zero if self.bypass is None else np.asarray(self.bypass, float))
+
+    def response(self, inlet_temp_c, design_flow: bool = False, cabinet_flow_m3_s=None,
+                 air_w=None) -> dict:
+        """The rack model at the given cabinet-face temperatures [degC]: ``power_w``,
         ``air_w`` (heat to the air), ``flow_m3_s`` (server airflow), ``work`` (done over
-        asked, 1 unless throttled), ``fan_w``."""
+        asked, 1 unless throttled), ``fan_w``, ``server_inlet_c`` (what the servers draw,
+        with the cabinet's recirculation: :func:`cabinet_air`) and ``cabinet_flow_m3_s``
+        (what the cabinet draws from the room). ``design_flow``: the servers move their
+        design airflow whatever their inlet (``--racks design``). With rear doors, the
+        keys of :func:`door_air` too, the doors at the cabinets' airflow
+        ``cabinet_flow_m3_s`` (default: the answer's), and ``room_w``, the heat the room
+        gets (``air_w`` without doors). ``air_w`` given: fixed racks of that heat to air
+        (only the doors respond)."""
         tin = np.asarray(inlet_temp_c, dtype=float)
-        out = {k: np.zeros(len(self.names)) for k in ("power_w", "air_w", "flow_m3_s",
-                                                       "work", "fan_w")}
+        if air_w is not None:
+            out = {"air_w": np.asarray(air_w, dtype=float).copy()}
+            flows = np.asarray(cabinet_flow_m3_s, dtype=float)
+            out.update(door_air(tin, out["air_w"], flows, self.doors or (None,) * len(tin),
+                                self.rho_cp_j_m3k))
+            return out
+        rec, byp = self.leakage()
+        out = {k: np.zeros(len(self.names)) for k in (
+            "power_w", "air_w", "flow_m3_s", "work", "fan_w", "server_inlet_c",
+            "cabinet_flow_m3_s")}
         for n, spec in enumerate(self.specs):
-            r = rack_power(self.utilization[n], tin[n], spec)
+            u = self.utilization[n]
+            fixed = None
+            if design_flow:
+                fixed = (spec.design_airflow_m3_s if self.design_flow_m3_s is None
+                         else float(self.design_flow_m3_s[n]))
+
+            def model(t, spec=spec, u=u, fixed=fixed):
+                r = rack_power(u, t, spec)
+                return r, (r.airflow_m3_s if fixed is None else fixed)
+            t_srv = float(tin[n])
+            if rec[n] > 0.0:
+                def rise(t, model=model, spec=spec):
+                    r, v = model(t)
+                    return float(r.heat_to_air_w) / (spec.air_rho_cp_j_m3k * v)
+                t_srv = server_inlet_fixed_point(t_srv, rec[n] / (1.0 - rec[n]), rise)
+            r, v = model(t_srv)
             out["power_w"][n] = r.power_w
             out["air_w"][n] = r.heat_to_air_w
-            out["flow_m3_s"][n] = r.airflow_m3_s
+            out["flow_m3_s"][n] = v
             out["work"][n] = r.work_fraction
             out["fan_w"][n] = r.fan_power_w
+            out["server_inlet_c"][n] = t_srv
+            out["cabinet_flow_m3_s"][n] = v * (1.0 - rec[n]) / (1.0 - byp[n])
+        flows = out["cabinet_flow_m3_s"] if cabinet_flow_m3_s is None else np.asarray(
+            cabinet_flow_m3_s, dtype=float)
+        out.update(door_air(tin, out["air_w"], flows, self.doors or (None,) * len(tin),
+                            self.rho_cp_j_m3k))
         return out
 
 
@@ -105,20 +335,30 @@ def hall_racks(facility, problem, utilization: float = 1.0,
         index.append(n)
         specs.append(rack_spec_for(placed[d.name], rho_cp))
         util.append(float(over.get(d.name, utilization)))
+    racks = [placed[n] for n in names]
     return HallRacks(tuple(names), np.array(index, dtype=np.int64), tuple(specs),
-                     np.array(util, dtype=float))
+                     np.array(util, dtype=float),
+                     recirculation=np.array([r.recirculation_frac for r in racks], dtype=float),
+                     bypass=np.array([r.bypass_frac for r in racks], dtype=float),
+                     design_flow_m3_s=np.array([r.flow_m3_s for r in racks], dtype=float),
+                     doors=tuple(door_spec_for(facility, r) for r in racks),
+                     rho_cp_j_m3k=rho_cp)
 
 
 def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: float = 0.10,
                  heat_tol_frac: float = 0.005, max_rounds: int = 12, progress=None) -> dict:
     """Bring a solved hall to the rack model's fixed point.
 
-    Each round reads the intakes, evaluates the rack model, and updates the rack devices:
-    the heat (relaxed by one half against oscillation) through the exact steady heat solve
-    at the current flow (``Solver.finish_energy``), and, under ``model="ite"``, the
-    airflow through a new steady solve when any rack's airflow differs by more than
-    ``flow_tol_frac`` from the one the field was solved with. Stops when no rack's heat
-    moves more than ``heat_tol_frac``. ``model="fixed"`` leaves the racks alone.
+    Each round reads the intakes, evaluates the rack model (at the servers' inlet, with
+    the cabinet's leakage), and updates the rack devices: the heat (relaxed by one half
+    against oscillation) through the exact steady heat solve at the current flow
+    (``Solver.finish_energy``), and, under ``model="ite"``, the cabinet's airflow through a
+    new steady solve when any rack's airflow differs by more than ``flow_tol_frac`` from
+    the one the field was solved with. Stops when no rack's heat
+    moves more than ``heat_tol_frac``. ``model="fixed"`` leaves the racks alone (but for
+    their rear doors, which follow the intakes). With rear doors the device's heat is the
+    heat the room gets (``room_w``: :func:`door_air`), and a last heat solve puts the
+    answer's heats in the field exactly.
 
     Returns ``rounds``, ``flow_solves``, ``heat_change_frac`` (largest relative change of
     the last round), ``settled``, ``steps`` (pseudo-steps of the flow solves), the last
@@ -128,27 +368,37 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
         raise ValueError(f"rack model {model!r}: one of {', '.join(RACK_MODELS)}")
     info = {"model": model, "rounds": 0, "flow_solves": 0, "heat_change_frac": 0.0,
             "settled": True, "steps": 0, "run": None, "response": None}
-    if model == "fixed" or not racks.names:
+    if not racks.names or (model == "fixed" and not racks.has_doors):
         return info
     ix = racks.device_index
+    # fixed racks keep the heat they were meshed with; only their doors respond
+    fixed_air = (np.array([solver.devices[i].heat_w for i in ix]) if model == "fixed"
+                 else None)
+
+    def answer(devices):
+        flows = np.array([devices[i].flow_m3_s for i in ix]) if racks.has_doors else None
+        return racks.response(solver.dev_tin[ix], design_flow=model == "design",
+                              cabinet_flow_m3_s=flows, air_w=fixed_air)
     info["settled"] = False
     for rnd in range(1, max_rounds + 1):
         devices = list(solver.devices)
-        res = racks.response(solver.dev_tin[ix])
+        res = answer(devices)
         old_air = np.array([devices[i].heat_w for i in ix])
         old_flow = np.array([devices[i].flow_m3_s for i in ix])
-        change = float(np.max(np.abs(res["air_w"] - old_air) / np.maximum(old_air, 1.0)))
-        flow_move = np.abs(res["flow_m3_s"] - old_flow) / np.maximum(old_flow, 1e-9)
-        resolve = model == "ite" and float(np.max(flow_move)) > flow_tol_frac
+        change = float(np.max(np.abs(res["room_w"] - old_air) / np.maximum(old_air, 1.0)))
+        resolve = False
+        if model == "ite":
+            flow_move = np.abs(res["cabinet_flow_m3_s"] - old_flow) / np.maximum(old_flow, 1e-9)
+            resolve = float(np.max(flow_move)) > flow_tol_frac
         info.update(rounds=rnd, heat_change_frac=change, response=res)
         if change <= heat_tol_frac and not resolve:
             info["settled"] = True
             break
-        air = old_air + 0.5 * (res["air_w"] - old_air) if rnd > 1 else res["air_w"]
+        air = old_air + 0.5 * (res["room_w"] - old_air) if rnd > 1 else res["room_w"]
         for k, i in enumerate(ix):
             d = devices[i]
-            devices[i] = replace(d, heat_w=float(air[k]),
-                                 flow_m3_s=float(res["flow_m3_s"][k]) if resolve else d.flow_m3_s)
+            devices[i] = replace(d, heat_w=float(air[k]), flow_m3_s=float(
+                res["cabinet_flow_m3_s"][k]) if resolve else d.flow_m3_s)
         solver.set_devices(devices)
         if resolve:
             run = solver.solve_steady(progress=progress)
@@ -157,4 +407,14 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
             info["run"] = run
         else:
             solver.finish_energy()
+    if racks.has_doors:
+        # the field at exactly the answer's heats (no relaxation left), so that every
+        # cabinet's heat to the room and to its door add up to its heat, rack by rack
+        devices = list(solver.devices)
+        res = answer(devices)
+        for k, i in enumerate(ix):
+            devices[i] = replace(devices[i], heat_w=float(res["room_w"][k]))
+        solver.set_devices(devices)
+        solver.finish_energy()
+        info["response"] = res
     return info

@@ -1,12 +1,17 @@
 """One steady state of a hall: mesh, solve, report (``twin solve``).
 
 The summary's keys are stable (scripts rely on them): ``racks`` (name, hall,
-intake_temp_c, intake_max_c, exhaust_temp_c, flow_m3_s, air_heat_w), ``cooling_units``
+intake_temp_c, intake_max_c, exhaust_temp_c, flow_m3_s, air_heat_w, server_inlet_temp_c:
+the cabinet's face and back, its airflow and heat, and the inlet its servers see with the
+cabinet's leakage, :func:`twin.thermal.racks.cabinet_air`), ``cooling_units``
 (name, hall, heat_removed_w, supply_temp_c, return_temp_c, airflow_m3_s), ``cells``,
 ``backend``, ``iterations``, ``converged``, ``wall_s``; plus ``hot_spots``,
-``energy_budget``, ``convergence`` (the rule that ended the solve, its averaging windows
-and, for a record mean, the intake temperatures' standard error) and ``coarse_start``
-(what a coarse start cost, or ``None``).
+``energy_budget``, ``heat_balance`` (servers, rear doors, room, envelope, units:
+:func:`heat_balance`), ``envelope`` (per wall and roof, or ``None``), ``convergence``
+(the rule that ended the solve, its averaging windows and, for a record mean, the intake
+temperatures' standard error) and ``coarse_start`` (what a coarse start cost, or
+``None``). A rack with a rear door adds ``rear_door``, ``servers_air_heat_w`` and the
+``door_*`` keys of :data:`_DOOR_ROW`.
 """
 from __future__ import annotations
 
@@ -112,7 +117,9 @@ def settle_hall_racks(facility, problem, solver, run, rack_model: str = "ite",
     (:func:`twin.thermal.racks.settle_racks`; the airflow only after a converged ``run``). Returns ``(run, racks_info)``: the run with
     the settling's flow solves counted in (``converged`` only if every solve converged
     and the racks settled), and per rack device name ``power_w`` and ``work_fraction``
-    with the settling's ``rounds``, ``flow_solves`` and ``settled`` under ``"_settle"``."""
+    (not for fixed racks) and ``server_inlet_temp_c`` (the servers' inlet from the
+    cabinet's face and back, :func:`twin.thermal.racks.server_inlet_from_cabinet`), with
+    the settling's ``rounds``, ``flow_solves`` and ``settled`` under ``"_settle"``."""
     from dataclasses import replace as _replace
 
     from twin.thermal.racks import hall_racks, settle_racks
@@ -131,11 +138,38 @@ def settle_hall_racks(facility, problem, solver, run, rack_model: str = "ite",
     out = {"_settle": {k: info[k] for k in ("model", "rounds", "flow_solves", "settled",
                                              "heat_change_frac")}}
     res = info["response"]
-    if res is not None:
-        for n, name in enumerate(racks.names):
-            out[name] = {"power_w": float(res["power_w"][n]),
-                         "work_fraction": float(res["work"][n])}
+    out["_racks"], out["_response"] = racks, res
+    t_srv = server_inlets(solver, racks, res)
+    for n, name in enumerate(racks.names):
+        out[name] = {"server_inlet_temp_c": float(t_srv[n])}
+        if res is not None and "power_w" in res:
+            out[name].update(power_w=float(res["power_w"][n]), work_fraction=float(res["work"][n]))
+        if res is not None and racks.doors is not None and racks.doors[n] is not None:
+            out[name].update({"rear_door": racks.doors[n].name,
+                              "servers_air_heat_w": float(res["air_w"][n]),
+                              **{k: float(res[v][n]) for k, v in _DOOR_ROW.items()}})
     return run, out
+
+
+def server_inlets(solver, racks, response) -> np.ndarray:
+    """The servers' inlet of every rack [degC] from its cabinet's face and back in the
+    field (:func:`twin.thermal.racks.server_inlet_from_cabinet`), the back taken before
+    the rear door (the back face's plus what the door took, less its fans' heat)."""
+    from twin.thermal.racks import server_inlet_from_cabinet
+    ix = racks.device_index
+    t_back = np.array(solver.dev_tout[ix], dtype=float)
+    if racks.has_doors and response is not None:
+        flows = np.array([solver.devices[i].flow_m3_s for i in ix])
+        t_back = t_back + (response["door_w"] - response["door_fan_w"]) / (
+            racks.rho_cp_j_m3k * flows)
+    return server_inlet_from_cabinet(solver.dev_tin[ix], t_back, *racks.leakage())
+
+
+#: The rear-door keys of a rack's summary row -> ``twin.thermal.racks.door_air``'s keys.
+_DOOR_ROW = {"door_heat_w": "door_w", "door_fan_power_w": "door_fan_w",
+             "door_dp_pa": "door_dp_pa", "door_air_in_temp_c": "door_air_in_c",
+             "door_effectiveness": "door_effectiveness",
+             "door_water_return_temp_c": "door_water_return_c", "door_capped": "door_capped"}
 
 
 def rack_rows(solver, hall_name: str, rack_info: dict) -> list[dict]:
@@ -179,8 +213,8 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
     t0 = time.perf_counter()
     solver, run, coarse = steady_solve(problem, mesh_at, cell_m, backend, settings, progress,
                                        coarse_start)
-    run, rack_info = settle_hall_racks(facility, problem, solver, run, rack_model,
-                                       utilization, progress=progress)
+    solver, run, rack_info, envelope = settle_hall(facility, report, solver, run, rack_model,
+                                                   utilization, progress=progress)
     wall = time.perf_counter() - t0
     hall_name = report.hall
     racks = rack_rows(solver, hall_name, rack_info)
@@ -203,10 +237,56 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
         "coarse_start": coarse,
         "rack_model": rack_info["_settle"],
         "energy_budget": solver.energy_budget(),
+        "heat_balance": heat_balance(solver, rack_info, envelope),
+        "envelope": envelope,
         "max_divergence_m_s": float(solver.max_divergence()),
         "hot_spots": hot_spots(solver),
     }
     return HallSolution(hall_name, solver, report, run, summary)
+
+
+def settle_hall(facility, report, solver, run, rack_model: str = "ite", utilization: float = 1.0,
+                rack_utilization=None, progress=None):
+    """After the flow solve: the racks at the rack model's fixed point
+    (:func:`settle_hall_racks`) and, for a hall with an envelope, its walls' and roof's
+    heat at the field's air temperatures (:func:`twin.thermal.envelope.refine_envelope`,
+    before and after the racks). Returns ``(solver, run, rack_info, envelope)``, the
+    solver being a new one when the envelope's sources moved, ``envelope`` ``None``
+    without one."""
+    from twin.thermal.envelope import refine_envelope
+    faces = report.envelope
+    if faces:
+        solver, _ = refine_envelope(solver, faces, *report.outdoor, report.hall)
+    run, rack_info = settle_hall_racks(facility, solver.problem, solver, run, rack_model,
+                                       utilization, rack_utilization, progress)
+    envelope = None
+    if faces:
+        solver, envelope = refine_envelope(solver, faces, *report.outdoor, report.hall)
+        racks = rack_info["_racks"]           # the servers' inlets in the final field
+        t_srv = server_inlets(solver, racks, rack_info["_response"])
+        for n, name in enumerate(racks.names):
+            rack_info[name]["server_inlet_temp_c"] = float(t_srv[n])
+    return solver, run, rack_info, envelope
+
+
+def heat_balance(solver, rack_info: dict, envelope: dict | None) -> dict:
+    """Where the hall's heat goes [W]: the servers' heat to air, the part the rear doors
+    take to their water (``door_heat_w``) and their fans add, the heat the racks release
+    into the room (``rack_heat_to_room_w``, the field's), the envelope's gain (negative: a
+    loss), what the cooling units remove and what is left (``imbalance_w``: room heat +
+    envelope + walls of the thermal core - units)."""
+    b = solver.energy_budget()
+    rows = [v for k, v in rack_info.items() if not k.startswith("_")]
+    door = float(sum(r.get("door_heat_w", 0.0) for r in rows))
+    fans = float(sum(r.get("door_fan_power_w", 0.0) for r in rows))
+    env = float(envelope["heat_w"]) if envelope else 0.0
+    room = float(b["rack_heat_w"])
+    return {"servers_air_heat_w": room + door - fans, "door_heat_w": door,
+            "door_fan_power_w": fans, "rack_heat_to_room_w": room, "envelope_heat_w": env,
+            "boundary_heat_w": float(b["boundary_heat_w"]),
+            "other_sources_w": float(b["source_heat_w"]) - env,
+            "cooler_heat_w": float(b["cooler_heat_w"]),
+            "imbalance_w": float(b["imbalance_w"])}
 
 
 def convergence_summary(run) -> dict:
@@ -288,8 +368,9 @@ def write_steady_h5(path, solutions: list[HallSolution], facility_text: str = ""
 
 
 #: Columns of ``racks.csv`` and ``cooling_units.csv`` (the summary's keys, units in names).
-RACK_CSV = ("name", "hall", "intake_temp_c", "intake_max_c", "exhaust_temp_c", "flow_m3_s",
-            "air_heat_w", "power_w", "work_fraction")
+RACK_CSV = ("name", "hall", "intake_temp_c", "server_inlet_temp_c", "intake_max_c",
+            "exhaust_temp_c", "flow_m3_s", "air_heat_w", "power_w", "work_fraction",
+            "rear_door", "door_heat_w", "door_dp_pa", "door_fan_power_w")
 UNIT_CSV = ("name", "hall", "heat_removed_w", "supply_temp_c", "return_temp_c", "airflow_m3_s")
 
 

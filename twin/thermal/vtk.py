@@ -62,9 +62,11 @@ def write_vtk(problem: Problem, report: MeshReport, out_dir) -> list[Path]:
     * ``grid.vti``: the grid (ImageData) with cell data ``flags`` (the ``kernels.flags``
       bits), ``solid`` (0/1) and ``port`` (1 rack intake, 2 rack exhaust, 3 cooler return,
       4 cooler supply, 5 air-handler diffuser, 6 air-handler return);
-    * ``racks.vtp``, ``cooling_units.vtp``, ``tiles.vtp``, ``panels.vtp``: the geometry
-      as described in the file (metres, before snapping), with ``object_id`` and the
-      load, flow and capacity per object, names in the field data ``name``;
+    * ``racks.vtp``, ``cooling_units.vtp``, ``tiles.vtp``, ``panels.vtp``,
+      ``obstructions.vtp``: the geometry as described in the file (metres, before
+      snapping), with ``object_id`` and the load, flow and capacity per object (an
+      obstruction's ``kind_id`` into the field data ``kind``), names in the field data
+      ``name``;
     * ``patches.vtp``: the air handlers' diffusers and returns as described (``role`` 5
       supply, 6 return; ``airflow_m3_s``; ``unit_id`` into the field data ``unit``);
     * ``ports.vtp``: the port faces as meshed (role, device id, ``patch_id`` into the field
@@ -140,6 +142,13 @@ def write_vtk(problem: Problem, report: MeshReport, out_dir) -> list[Path]:
         blocks.append(("panels", "panels.vtp", _polydata(
             quads, [np.array([[0, 1, 2, 3]])] * len(quads), [p.name for p in lay.panels],
             {"axis": [p.axis for p in lay.panels]})))
+    if lay.obstructions:
+        kinds = sorted({o.kind for o in lay.obstructions})
+        om = _polydata([_box_points(o.box) for o in lay.obstructions],
+                       [_BOX_FACES] * len(lay.obstructions), [o.name for o in lay.obstructions],
+                       {"kind_id": [kinds.index(o.kind) for o in lay.obstructions]})
+        om.field_data["kind"] = np.array(kinds, dtype=str)
+        blocks.append(("obstructions", "obstructions.vtp", om))
     if report.ports:
         quads, roles, dev, pid = [], [], [], []
         names = sorted({pi.device for pi in report.ports})
