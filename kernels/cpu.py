@@ -248,10 +248,11 @@ def predict_velocity(c, u, v, w, out, nut, T, solid, dx, dy, dz, nu, gbeta, tref
 
 
 @_jit()
-def apply_resistance(q, faces, k_loss, d, dt):
-    """Implicit quadratic loss on listed faces: ``q /= 1 + dt * K * |q| / (2 d)``."""
+def apply_resistance(q, qold, faces, k_loss, d, dt, phi, solid, c):
+    """Quadratic loss on the listed faces of component ``c`` (``pointwise.resisted``):
+    ``q = (q - g) / (1 + dt K |qold| / (2 d)) + g``, ``g`` the face gradient of ``phi``."""
     for n in range(faces.shape[0]):
-        i, j, k, x = resisted(n, q, faces, k_loss, d, dt)
+        i, j, k, x = resisted(n, q, qold, faces, k_loss, d, dt, phi, solid, c)
         q[i, j, k] = x
 
 

@@ -255,8 +255,9 @@ _CORRECT = (_make_correct(0), _make_correct(1), _make_correct(2))
 
 
 _resist_rows = _scatter(_P.resisted, add=False)
-_apply_resistance = _kernel("apply_resistance", lambda q, faces, k_loss, d, dt:
-                            _resist_rows(q, faces.shape[0], (q, faces, k_loss, d, dt)))
+_apply_resistance = _kernel("apply_resistance", lambda q, qold, faces, k_loss, d, dt, phi, solid,
+                           c: _resist_rows(q, faces.shape[0], (q, qold, faces, k_loss, d, dt,
+                                                               phi, solid, c)))
 
 
 # ----------------------------------------------------------------------------- cell updates
@@ -529,10 +530,11 @@ class NumbaCudaKernels:
                      T, solid, f(dx), f(dy), f(dz), f(nu), f(gbeta), f(tref), bc_slip, bc_uw,
                      f(dt))
 
-    def apply_resistance(self, q, faces, k_loss, d, dt):
-        """Implicit quadratic loss on listed faces: ``q /= 1 + dt * K * |q| / (2 d)``."""
+    def apply_resistance(self, q, qold, faces, k_loss, d, dt, phi, solid, c):
+        """Quadratic loss on listed faces of component ``c`` (see ``cpu.apply_resistance``)."""
         f = q.dtype.type
-        self._launch(_apply_resistance, int(faces.shape[0]), q, faces, k_loss, f(d), f(dt))
+        self._launch(_apply_resistance, int(faces.shape[0]), q, qold, faces, k_loss, f(d),
+                     f(dt), phi, solid, int(c))
 
     # -- pressure
     def divergence(self, out, u, v, w, solid, dx, dy, dz):

@@ -845,12 +845,35 @@ def build(jit, nonneg=None):
         return cells[n, 0], cells[n, 1], cells[n, 2]
 
     @jit
-    def resisted(n, q, faces, k_loss, d, dt):
-        """Listed face ``n`` of ``q`` after the implicit quadratic loss over ``dt``:
-        ``(i, j, k, q / (1 + dt K |q| / (2 d)))`` with ``K = k_loss[n]``."""
+    def resisted(n, q, qold, faces, k_loss, d, dt, phi, solid, c):
+        """Listed face ``n`` of the predicted component ``c``, ``q``, after the quadratic
+        loss over ``dt``, implicit in the new velocity with the coefficient of the old
+        one, ``qold`` (Picard): ``(i, j, k, (q - g) / (1 + dt K |qold| / (2 d)) + g)``
+        with ``K = k_loss[n]`` and ``g`` the face's gradient of the last pressure
+        potential ``phi`` (0 where the face is not open).
+
+        The loss divides the velocity with that step's pressure gradient taken out and
+        the projection then puts the gradient back (its warm start is ``phi``): at a
+        steady state the face balances ``K |u| u / (2 d)`` against the pressure drop
+        exactly, at any ``dt``. Dividing the predicted velocity alone (until
+        2026-12-06) left the pressure gradient divided too: a steady loss of
+        ``K / (1 + beta)``, ``beta = dt K |q| / (2 d)``, which depends on the step."""
         i, j, k = listed(faces, n)
+        e0 = unit(0, c)
+        e1 = unit(1, c)
+        e2 = unit(2, c)
+        nc = solid.shape[c]
+        f = i if c == 0 else (j if c == 1 else k)
+        inside = f >= 1 and f <= nc - 1
+        ii = i if (inside or c != 0) else (1 if i < 1 else nc - 1)
+        jj = j if (inside or c != 1) else (1 if j < 1 else nc - 1)
+        kk = k if (inside or c != 2) else (1 if k < 1 else nc - 1)
         qq = q[i, j, k]
-        return i, j, k, qq / (const(qq, 1.0) + dt * k_loss[n] * abs(qq) / (const(qq, 2.0) * d))
+        zero = const(qq, 0.0)
+        g = (phi[ii, jj, kk] - phi[ii - e0, jj - e1, kk - e2]) / d
+        g = g if (inside and face_open(c, ii, jj, kk, solid)) else zero
+        beta = dt * k_loss[n] * abs(qold[i, j, k]) / (const(qq, 2.0) * d)
+        return i, j, k, (qq - g) / (const(qq, 1.0) + beta) + g
 
     @jit
     def port_heat(n, T, pf_cell, pf_dev, pf_role, pf_rate, dev_tout, dt):

@@ -50,8 +50,10 @@ class KernelSet(Protocol):
         (k-epsilon's wall functions); ``nut`` when None."""
 
     # -- 3. resistances
-    def apply_resistance(self, q, faces, k_loss, d, dt) -> None:
-        """Implicit quadratic loss on the listed faces: ``q /= 1 + dt K abs(q) / (2 d)``."""
+    def apply_resistance(self, q, qold, faces, k_loss, d, dt, phi, solid, c) -> None:
+        """Quadratic loss on the listed faces of component ``c``, implicit with the old
+        speed ``qold``, the last pressure gradient (``phi``) taken out and put back:
+        ``q = (q - g) / (1 + dt K abs(qold) / (2 d)) + g`` (``pointwise.resisted``)."""
 
     # -- 4. projection
     def divergence(self, out, u, v, w, solid, dx, dy, dz) -> None:

@@ -377,18 +377,35 @@ def wall_distance(solid, spacing) -> np.ndarray:
     return np.where(fluid, d, 0.0)
 
 
-def apply_resistance(q, faces, k_loss, d, dt):
-    """Implicit quadratic loss on listed faces: ``q / (1 + dt K |q| / (2 d))``.
+def apply_resistance(q, qold, faces, k_loss, d, dt, phi, solid, c):
+    """Quadratic loss on the listed faces of component ``c``.
 
     The momentum sink of a loss ``dp = K rho q^2 / 2`` spread over a cell of length ``d``,
-    taken implicitly in ``|q|``. Returns a new array; faces are assumed distinct.
+    implicit in the new velocity with the old speed ``|qold|`` as coefficient; the face
+    gradient ``g`` of the last pressure potential ``phi`` (where the face is open, i.e.
+    fluid on both sides) is taken out before the division and put back after it, so that
+    at a steady state ``K |q| q / (2 d)`` balances the pressure drop at any ``dt``:
+    ``(q - g) / (1 + dt K |qold| / (2 d)) + g``. Returns a new array; faces are assumed
+    distinct.
     """
     q = _f64(q).copy()
     faces = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
     if len(faces):
+        fluid = _fluid(solid)
+        phi = _f64(phi)
+        n_c = fluid.shape[c]
         i, j, k = faces.T
-        qq = q[i, j, k]
-        q[i, j, k] = qq / (1.0 + dt * np.asarray(k_loss, dtype=np.float64) * np.abs(qq) / (2.0 * d))
+        f = faces[:, c]
+        inside = (f >= 1) & (f <= n_c - 1)
+        lo = faces.copy()
+        lo[:, c] = np.clip(f - 1, 0, n_c - 1)
+        hi = faces.copy()
+        hi[:, c] = np.clip(f, 0, n_c - 1)
+        hi_t, lo_t = tuple(hi.T), tuple(lo.T)
+        open_ = inside & fluid[hi_t] & fluid[lo_t]
+        g = np.where(open_, (phi[hi_t] - phi[lo_t]) / d, 0.0)
+        beta = dt * np.asarray(k_loss, dtype=np.float64) * np.abs(_f64(qold)[i, j, k]) / (2.0 * d)
+        q[i, j, k] = (q[i, j, k] - g) / (1.0 + beta) + g
     return q
 
 
@@ -805,7 +822,8 @@ def step(state: dict, params: Params, dt: float, pressure: str = "pcg",
     star = [predict_velocity(c, u, v, w, nut, T, params, dt) for c in range(3)]
     lap("predict_momentum")
     for axis, faces, k_loss in params.resistances:
-        star[axis] = apply_resistance(star[axis], faces, k_loss, sp[axis], dt)
+        star[axis] = apply_resistance(star[axis], (u, v, w)[axis], faces, k_loss, sp[axis],
+                                      dt, phi0, params.solid, axis)
     lap("apply_resistances")
     b = divergence(*star, params.solid, sp)
     phi, iters, rmax = solve_pressure(b, params.solid, sp, phi0, pressure, tol, max_iter)

@@ -13,7 +13,8 @@ One step, in order (:func:`step`)::
                                     nut = Cmu k^2/eps and the wall functions' nutw
     predict_momentum        us   <- u + dt * (advection + diffusion + buoyancy)
                                     (pointwise.momentum_rate)
-    apply_resistances       us   <- us / (1 + dt k |us| / 2d) on tile and grille faces
+    apply_resistances       us   <- (us - grad phi) / (1 + dt k |u| / 2d) + grad phi on tile
+                                    and grille faces
     project                 u    <- us - grad(phi), div u = 0 (pointwise.divergence,
                                     pointwise.laplacian; CG with the box preconditioner)
     device_temperatures     intake means and outlet temperatures of racks and coolers
@@ -92,12 +93,17 @@ def predict_momentum(s, dt):
 
 def apply_resistances(s, dt):
     """Quadratic pressure loss of perforated tiles and grilles on the listed faces of
-    ``us, vs, ws``, implicit in the face speed (stable at any ``dt``)."""
+    ``us, vs, ws``, implicit in the new face speed with the old one's coefficient (stable
+    at any ``dt``), the last pressure gradient ``grad(phi)`` taken out of the division
+    (``pointwise.resisted``): a steady state balances the loss exactly at any ``dt``.
+    Reads ``u, v, w`` (still the old flow) and ``phi``."""
     k = s.backend.kernels
     arrays = (s.us, s.vs, s.ws)
+    old = (s.u, s.v, s.w)
     for ax, faces, kl in s.res:
-        k.apply_resistance(arrays[ax], faces, kl, s.dtype.type(s.problem.grid.spacing_m[ax]),
-                           s.dtype.type(dt))
+        k.apply_resistance(arrays[ax], old[ax], faces, kl,
+                           s.dtype.type(s.problem.grid.spacing_m[ax]), s.dtype.type(dt),
+                           s.phi, s.solid, ax)
 
 
 # ----------------------------------------------------------------------------- pressure

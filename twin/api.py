@@ -107,9 +107,11 @@ class Solution:
 
 def solve(facility, hall: str | None = None, *, cell_m: float = 0.2, backend: str = "auto",
           utilization: float = 1.0, max_steps: int | None = None,
-          coarse_start: bool = False, racks: str = "ite") -> Solution:
+          coarse_start: bool = False, racks: str = "ite",
+          turbulence: str = "chen-xu") -> Solution:
     """Mesh ``hall`` and solve airflow and heat to steady state (``twin solve``); ``racks``
-    is ``twin solve --racks`` (:data:`twin.thermal.racks.RACK_MODELS`)."""
+    is ``twin solve --racks`` (:data:`twin.thermal.racks.RACK_MODELS`), ``turbulence``
+    ``--turbulence`` (``chen-xu`` or ``k-epsilon``)."""
     from kernels.solver import SolverSettings
     from twin.thermal.racks import RACK_MODELS
     from twin.thermal.steady import check_cell, solve_hall
@@ -121,7 +123,8 @@ def solve(facility, hall: str | None = None, *, cell_m: float = 0.2, backend: st
     settings = SolverSettings(max_steps=max_steps) if max_steps else None
     fac = _facility(facility)
     sol = solve_hall(fac, hall, cell_m=cell_m, backend=backend, settings=settings,
-                     utilization=utilization, coarse_start=coarse_start, rack_model=racks)
+                     utilization=utilization, coarse_start=coarse_start, rack_model=racks,
+                     turbulence=turbulence)
     return Solution(sol, fac)
 
 

@@ -141,8 +141,9 @@ def _driver_checks(cpu, gpu, dtype) -> dict:
         both(f"correct_velocity_{c}",
              lambda k, q_, phi, c=c: k.correct_velocity(c, q_, phi, s, R(SPACING[c])), q, "phi")
     both("apply_resistance",
-         lambda k, w, faces, kl: k.apply_resistance(w, faces, kl, dz, R(0.05)),
-         "w", "faces", "k_loss")
+         lambda k, w, wold, faces, kl, phi: k.apply_resistance(w, wold, faces, kl, dz, R(0.05),
+                                                               phi, s, 2),
+         "w", "w", "faces", "k_loss", "phi")
     d["out"] = np.zeros(SHAPE, R)
     both("divergence", lambda k, o, u, v, w: k.divergence(o, u, v, w, s, dx, dy, dz),
          "out", "u", "v", "w")
@@ -420,7 +421,7 @@ def _ptx_child():
     sigs = {
         "predict_velocity_0": pred, "predict_velocity_1": pred, "predict_velocity_2": pred,
         "correct_velocity_0": (A3, A3, U8, R), "correct_velocity_1": (A3, A3, U8, R),
-        "correct_velocity_2": (A3, A3, U8, R), "apply_resistance": (A3, I2, R1, R, R),
+        "correct_velocity_2": (A3, A3, U8, R), "apply_resistance": (A3, A3, I2, R1, R, R, A3, U8, S),
         "divergence": (A3,) * 4 + (U8, R, R, R), "laplacian": (A3, A3, U8, R, R, R),
         "cg_residual_inplace": (A3, A3, U8), "mask_solid": (A3, U8), "masked_shift": (A3, U8, R),
         "cg_update_p": (A3, A3, R), "cg_update_xr": (A3,) * 4 + (R, B, S),

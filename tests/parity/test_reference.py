@@ -243,9 +243,38 @@ def test_resistance(case):
     faces = np.unique(np.column_stack([rng.integers(0, n, 12) for n in f["w"].shape]), axis=0)
     k = rng.uniform(1.0, 20.0, len(faces))
     w = f["w"].copy()
-    cpu.apply_resistance(w, faces, k, SPACING[2], 0.05)
-    assert_parity(w, ref.apply_resistance(f["w"], faces, k, SPACING[2], 0.05),
-                  what="resistance")
+    wold = f["w"] * rng.uniform(0.5, 1.5, f["w"].shape)
+    cpu.apply_resistance(w, wold, faces, k, SPACING[2], 0.05, f["phi"], f["solid"], 2)
+    want = ref.apply_resistance(f["w"], wold, faces, k, SPACING[2], 0.05, f["phi"], f["solid"],
+                                2)
+    assert_parity(w, want, what="resistance")
+    # the pressure gradient is taken out of the division on open faces only
+    plain = ref.apply_resistance(f["w"], wold, faces, k, SPACING[2], 0.05,
+                                 np.zeros_like(f["phi"]), f["solid"], 2)
+    assert np.abs(want - plain).max() > 1e-3
+
+
+def test_resistance_steady_balance_is_exact_at_any_step():
+    """A face in steady balance (``q = u``, the predictor adding ``dt * rate`` with
+    ``rate = g / dt + K |u| u / (2 d)``) is left unchanged by the loss and the projection
+    at every ``dt``: the loss balances the pressure drop exactly (before 2026-12-06 the
+    balance held for ``K / (1 + beta)``)."""
+    shape = (1, 1, 4)
+    solid = cell_codes(np.zeros(shape, np.uint8))
+    d, K, u = 0.2, 40.0, 2.0
+    for dt in (1e-3, 0.03, 0.3):
+        phi = np.array([[[0.0, 0.0, 0.0, 0.0]]])
+        drop = dt * K * u * u / 2.0                 # phi = p dt / rho across the face
+        phi[0, 0, 2:] = -drop
+        g = -drop / d
+        w_old = np.full((1, 1, 5), u)
+        rate = g / dt + K * abs(u) * u / (2 * d)
+        w_pred = w_old + dt * rate
+        faces = np.array([[0, 0, 2]])
+        out = w_pred.copy()
+        cpu.apply_resistance(out, w_old, faces, np.array([K]), d, dt, phi, solid, 2)
+        corrected = out[0, 0, 2] - (phi[0, 0, 2] - phi[0, 0, 1]) / d
+        assert corrected == pytest.approx(u, rel=1e-12), dt
 
 
 def test_cg_updates(case):

@@ -63,8 +63,13 @@ def backends(as_json):
                    "that flow (grid sequencing; what it gains on the shipped halls: "
                    "benchmarks/results/kernels-notes.md).")
 @rack_model_option
+@click.option("--turbulence", default="chen-xu", show_default=True,
+              type=click.Choice(["chen-xu", "k-epsilon"]),
+              help="Turbulence model: the Chen-Xu zero-equation model, or standard k-epsilon "
+                   "with wall functions (slower; the cross-check against OpenFOAM: "
+                   "docs/validation.md).")
 def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, force, max_steps, top,
-          coarse_start, rack_model):
+          coarse_start, rack_model, turbulence):
     """Mesh a hall, solve airflow and heat to steady state, print rack inlets worst first.
 
     \b
@@ -90,11 +95,11 @@ def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, forc
                 raise InputError(f"--out {out_dir}: its results.h5 holds {what}; choose another --out, "
                                  "or replace it with --force")
         _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir, max_steps,
-               top, coarse_start, rack_model)
+               top, coarse_start, rack_model, turbulence)
 
 
 def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir, max_steps, top,
-           coarse_start, rack_model="ite"):
+           coarse_start, rack_model="ite", turbulence="chen-xu"):
     from rich.console import Console
     from rich.table import Table
 
@@ -114,7 +119,7 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
             status.update(f"step {n}: {progress_text(info)}, simulated {info['time_s']:.1f} s")
         sol = solve_hall(fac, hall, cell_m=cell_m, backend=backend, progress=progress,
                          settings=settings, utilization=utilization, coarse_start=coarse_start,
-                         rack_model=rack_model)
+                         rack_model=rack_model, turbulence=turbulence)
     s = sol.summary
     out = Console()
     out.print(f"[bold]{s['hall']}[/]: {s['cells']:,} cells on {s['backend']} ({s['device']}), "

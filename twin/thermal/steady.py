@@ -199,17 +199,25 @@ def unit_rows(solver, hall_name: str) -> list[dict]:
 def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="auto",
                settings: SolverSettings | None = None, progress=None,
                utilization: float = 1.0, coarse_start: bool = False,
-               rack_model: str = "ite") -> HallSolution:
+               rack_model: str = "ite", turbulence: str = "chen-xu") -> HallSolution:
     """Mesh ``hall`` of ``facility`` at ``cell_m`` and solve it to steady state
     (``coarse_start``: see :func:`steady_solve`) with the racks at the rack model's
-    fixed point (``rack_model``: :data:`twin.thermal.racks.RACK_MODELS`)."""
+    fixed point (``rack_model``: :data:`twin.thermal.racks.RACK_MODELS`) and the
+    turbulence model ``turbulence`` (:data:`kernels.problem.TURBULENCE_MODELS`; the
+    cross-check's evidence on which serves halls best: ``docs/validation.md``)."""
+    from dataclasses import replace
+
+    from kernels import Turbulence
     from twin.thermal.mesh import mesh_hall
+    tu = Turbulence(turbulence)
 
     def mesh_at(cell):
-        return mesh_hall(facility, hall, cell_m=cell, utilization=utilization,
-                         backend=backend if isinstance(backend, str) else None)[0]
+        p = mesh_hall(facility, hall, cell_m=cell, utilization=utilization,
+                      backend=backend if isinstance(backend, str) else None)[0]
+        return replace(p, turbulence=tu)
     problem, report = mesh_hall(facility, hall, cell_m=cell_m, utilization=utilization,
                                 backend=backend if isinstance(backend, str) else None)
+    problem = replace(problem, turbulence=tu)
     t0 = time.perf_counter()
     solver, run, coarse = steady_solve(problem, mesh_at, cell_m, backend, settings, progress,
                                        coarse_start)
@@ -236,6 +244,7 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
         "convergence": convergence_summary(run),
         "coarse_start": coarse,
         "rack_model": rack_info["_settle"],
+        "turbulence": turbulence,
         "energy_budget": solver.energy_budget(),
         "heat_balance": heat_balance(solver, rack_info, envelope),
         "envelope": envelope,
