@@ -200,3 +200,18 @@ def test_grid_keys(tmp_path, old, new, says):
         load_facility(f)
     msgs = [str(e) for e in exc.value.errors]
     assert len(msgs) == 1 and says in msgs[0], msgs
+
+
+def test_shipped_storage_example_is_the_campus_plus_storage():
+    plain = load_facility(BUILTIN_DIR / "ulsan-campus.toml").to_dict()
+    ex = load_facility(BUILTIN_DIR / "ulsan-campus-storage.toml").to_dict()
+    pw, pw0 = ex.pop("power"), plain.pop("power")
+    ex["campus"].pop("name")
+    plain["campus"].pop("name")
+    assert ex == plain
+    assert pw["storage"]["energy_mwh"] == 200.0 and pw["grid"]["import_cap_mw"] == 120.0
+    for key in ("storage", "flexible_load"):
+        pw.pop(key)
+    pw["grid"] = {k: v for k, v in pw["grid"].items() if k not in ("tariff", "import_cap_mw")}
+    pw0["grid"].pop("tariff_krw_per_kwh")
+    assert pw == pw0

@@ -1,7 +1,7 @@
 """The co-simulation loop of ``twin run``: IT load, air and liquid cooling, plant, power.
 
 (Longer than the project's 600-line guide: about 100 lines of this docstring document the
-loop; the :class:`Simulation` class itself is about 590.)
+loop; the :class:`Simulation` class itself is about 625.)
 
 A :class:`Simulation` steps a campus through time on an explicit schedule (after the
 ``Simulation``/callback pattern of Oceananigans.jl and the ``tick()`` of ExaDigiT RAPS).

@@ -5,10 +5,11 @@ energies in J (stored energy on the cell side), fractions 0-1.
 
 Battery (:func:`battery_step`)
 ------------------------------
-A "bucket" (energy-reservoir) model, the one of NREL's System Advisor Model and
-REopt for dispatch studies (DiOrio, N., Dobos, A., Janzou, S. (2015) *Economic Analysis
-Case Studies of Battery Energy Storage with SAM*, NREL/TP-6A20-64987; Anderson, K. et
-al. (2021) *REopt Lite: Technical Manual*, NREL/TP-7A40-62235 storage constraints):
+A "bucket" (energy-reservoir) model, the one NREL's System Advisor Model and REopt use
+for dispatch studies (DiOrio, N., Dobos, A., Janzou, S. (2015) *Economic Analysis Case
+Studies of Battery Energy Storage with SAM*, NREL/TP-6A20-64987; Cutler, D. et al.
+(2017) *REopt: A Platform for Energy System Integration and Optimization*,
+NREL/TP-7A40-70022, storage state-of-charge constraints):
 
 * the round-trip efficiency ``eta_rt`` is split evenly, ``eta_c = eta_d = sqrt(eta_rt)``;
 * charging at ``P_c`` (bus side) for ``dt`` stores ``eta_c P_c dt``; discharging at ``P_d``
@@ -314,8 +315,9 @@ def dispatch_series(load_w, carbon_free_w, spec: BatterySpec | None, state: Batt
     surplus = cfe - direct
     deficit = load - direct
     z = {k: np.zeros(n) for k in ("charge_w", "charge_from_grid_w", "discharge_w", "loss_w",
-                                  "stored_energy_j", "energy_change_j", "capacity_j", "throughput_j", "carbon_free_stored_j",
-                                  "grid_import_w", "shortfall_w", "curtailed_w", "carbon_free_served_w")}
+                                  "stored_energy_j", "energy_change_j", "capacity_j", "throughput_j",
+                                  "carbon_free_stored_j", "grid_import_w", "shortfall_w", "curtailed_w",
+                                  "carbon_free_served_w")}
     for k in range(n):
         s, d = float(surplus[k]), float(deficit[k])
         c_r = c_g = p_d = 0.0
