@@ -99,6 +99,8 @@ def test_cycle_ageing_throughput_model():
     assert capacity_j(sp, 5000 * sp.energy_j) == pytest.approx(0.8 * sp.energy_j, rel=1e-12)
     # cost R E0 / N per EFC: 10 MWh at 300,000 KRW/kWh over 5000 cycles, 10 EFC
     assert ageing_cost_krw(sp, 10 * sp.energy_j, 300_000.0) == pytest.approx(300_000 * 10_000 / 5000 * 10)
+    np.testing.assert_allclose(ageing_cost_krw(sp, np.array([1.0, 2.0]) * sp.energy_j, 300_000.0),
+                               [300_000 * 10_000 / 5000, 2 * 300_000 * 10_000 / 5000])
     # an aged battery holds less: 90 % of 80 % capacity
     old = BatteryState(stored_energy_j=0.5 * MWH, throughput_j=5000 * sp.energy_j)
     st = old
@@ -219,3 +221,16 @@ def test_dispatch_bad_input():
     with pytest.raises(InputError, match="target"):
         dispatch_series(LOAD, CFE, spec(), BatteryState(5 * MWH), H, "peak-shaving")
     assert math.isclose(spec().charge_efficiency_frac, 0.9)
+
+
+def test_battery_holds_the_cap_whatever_the_policy():
+    # mid band: arbitrage would idle, but the load is 3 MW above the 7 MW cap
+    load = np.full(3, 10 * MW)
+    r = dispatch_series(load, np.zeros(3), spec(), BatteryState(stored_energy_j=8 * MWH), H, "tou-arbitrage",
+                        band=np.ones(3, int), import_cap_w=7 * MW)
+    np.testing.assert_allclose(r.discharge_w[:2], 3 * MW)
+    np.testing.assert_allclose(r.grid_import_w, 7 * MW)
+    assert r.shortfall_w[:2].sum() == 0.0
+    # the third hour finds the store near its 10 % floor: the rest is reported, not imported
+    assert r.shortfall_w[2] > 0 and r.discharge_w[2] < 3 * MW
+    np.testing.assert_allclose(r.discharge_w + r.shortfall_w, 3 * MW, rtol=1e-12)

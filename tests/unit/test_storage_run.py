@@ -37,6 +37,7 @@ price_krw_per_kwh = 160.0
 [power.storage]
 energy_mwh = 0.4
 power_mw = 0.1
+replacement_cost_krw_per_kwh = 300000.0
 policy = "renewable-shifting"
 
 [power.flexible_load]
@@ -94,6 +95,11 @@ def test_storage_run_closes_and_keeps_the_cap(run):
     np.testing.assert_allclose(ds["direct_w"] + ds["charge_w"] - ds["charge_from_grid_w"] + ds["curtailed_w"],
                                cfe, rtol=1e-12)
     assert d["curtailed_mwh"] < d["without_storage"]["curtailed_mwh"]
+    # cycle ageing: R E0 / N per equivalent full cycle, the cycles from the cells' throughput
+    b = d["battery"]
+    assert b["equivalent_full_cycles"] == pytest.approx(ds["throughput_j"][-1] / (0.4 * 3.6e9), rel=1e-12)
+    assert b["ageing_cost_krw"] == pytest.approx(300000.0 * 400.0 * b["equivalent_full_cycles"] / 6000.0, rel=1e-9)
+    assert b["capacity_end_frac"] == pytest.approx(1 - 0.2 * b["equivalent_full_cycles"] / 6000.0, rel=1e-12)
 
 
 def test_storage_run_metrics_with_and_without(run):

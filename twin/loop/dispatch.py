@@ -140,12 +140,8 @@ class CampusDispatch:
         n = len(ks)
         age = np.zeros(n)
         if self.spec is not None:
-            thr_before = before.throughput_j
-            thr = res.throughput_j
-            prev = np.concatenate([[thr_before], thr[:-1]])
-            age = np.array([ageing_cost_krw(self.spec, b, self.replacement_krw_per_kwh)
-                            - ageing_cost_krw(self.spec, a, self.replacement_krw_per_kwh)
-                            for a, b in zip(prev, thr)])
+            used_j = np.diff(np.concatenate([[before.throughput_j], res.throughput_j]))
+            age = np.asarray(ageing_cost_krw(self.spec, used_j, self.replacement_krw_per_kwh), float)
             soc = np.where(res.capacity_j > 0, res.stored_energy_j / np.where(res.capacity_j > 0,
                                                                               res.capacity_j, 1.0), 0.0)
         else:

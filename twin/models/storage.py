@@ -67,7 +67,7 @@ import numpy as np
 from common.errors import InputError
 from common.units import J_PER_KWH
 
-from .inputs import as_array, check_param
+from .inputs import as_array, check_param, scalar_or_array
 
 __all__ = ["POLICIES", "BatterySpec", "BatteryState", "StepFlows", "battery_step", "capacity_j",
            "equivalent_full_cycles", "ageing_cost_krw", "DispatchResult", "dispatch_series",
@@ -173,12 +173,12 @@ def capacity_j(spec: BatterySpec, throughput_j) -> float:
     return spec.energy_j * max(0.0, 1.0 - fade)
 
 
-def ageing_cost_krw(spec: BatterySpec, throughput_j, replacement_cost_krw_per_kwh: float) -> float:
-    """Cycle-ageing cost of a throughput, KRW: ``R E_0 / N`` per equivalent full cycle,
-    ``R`` the replacement cost per kWh of nameplate (Xu et al. 2018, one segment)."""
-    e0_kwh = spec.energy_j / J_PER_KWH
-    return float(replacement_cost_krw_per_kwh) * e0_kwh * equivalent_full_cycles(spec, throughput_j) \
-        / spec.cycle_life_efc
+def ageing_cost_krw(spec: BatterySpec, throughput_j, replacement_cost_krw_per_kwh: float):
+    """Cycle-ageing cost of a throughput (J, scalar or array), KRW: ``R E_0 / N`` per
+    equivalent full cycle, ``R`` the replacement cost per kWh of nameplate (Xu et al. 2018,
+    one segment), i.e. ``R / N`` per kWh discharged from the cells."""
+    return scalar_or_array(float(replacement_cost_krw_per_kwh) * np.asarray(throughput_j, dtype=float)
+                           / J_PER_KWH / spec.cycle_life_efc)
 
 
 @dataclass(frozen=True)
