@@ -101,10 +101,17 @@ def summary_lines(fac: Facility, file) -> list[str]:
         parts = []
         if pw.grid is not None:
             parts.append(f"grid {pw.grid.capacity_mw:g} MW at {pw.grid.carbon_kg_per_kwh:g} kg CO2/kWh")
+            if pw.grid.import_cap_mw is not None:
+                parts.append(f"import cap {pw.grid.import_cap_mw:g} MW")
         if pw.solar_mw:
             parts.append(f"on-site solar {pw.solar_mw:g} MW")
         for ct in pw.contracts:
             parts.append(f"{ct.kind} PPA {ct.capacity_mw:g} MW")
+        if pw.storage is not None:
+            parts.append(f"battery {pw.storage.energy_mwh:g} MWh / {pw.storage.power_mw:g} MW "
+                         f"({pw.storage.policy})")
+        if pw.flexible_load is not None:
+            parts.append(f"flexible load {pw.flexible_load.share_frac:.0%} ({pw.flexible_load.mode})")
         lines.append("  power      " + (", ".join(parts) or "(empty)"))
     return lines
 

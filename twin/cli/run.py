@@ -301,6 +301,19 @@ def _print_summary(sim, out_dir, console):
     row("CO2", "co2_t", "{:.2f}", " t")
     row("renewable share", "renewable_share", "{:.1%}")
     row("cost", "cost_krw", "{:,.0f}", " KRW")
+    d = sm.get("dispatch")
+    if d:
+        w, wo = d["with_storage"], d["without_storage"]
+        t.add_row("hourly CFE", f"{w['cfe_score']:.1%} (without storage {wo['cfe_score']:.1%})")
+        t.add_row("cost, CO2 without storage", f"{wo['cost_krw']:,.0f} KRW, {wo['co2_t']:.2f} t")
+        t.add_row("curtailed, unserved (cap)", f"{d['curtailed_mwh']:,.1f} MWh, {d['shortfall_mwh']:,.2f} MWh")
+        if d.get("battery"):
+            b = d["battery"]
+            t.add_row("battery", f"{b['discharged_mwh']:,.1f} MWh out, {b['losses_mwh']:,.1f} MWh lost, "
+                                 f"{b['equivalent_full_cycles']:.1f} cycles")
+        if d.get("flexible_load"):
+            f = d["flexible_load"]
+            t.add_row("flexible work", f"{f['work_cut_mwh']:,.1f} MWh cut, {f['work_lost_frac']:.2%} lost")
     row("cells", "cells", "{:,d}")
     row("backend", "backend", "{}")
     row("wall time", "wall_s", "{:.1f}", " s")

@@ -15,8 +15,9 @@ from .schema import (MAX_CARBON_KG_PER_KWH, MAX_COP, MAX_DELTA_T_K, MAX_ELEVATIO
                      MAX_PLANT_ITEM_KW, MAX_PLENUM_M, MAX_PRICE_KRW_PER_KWH, MAX_PUMP_FLOW_M3_S,
                      MAX_PUMP_HEAD_KPA, MAX_RACK_AIRFLOW_M3_S, MAX_RACK_DEPTH_M, MAX_RACK_HEIGHT_M,
                      MAX_RACK_POWER_KW, MAX_RACK_WIDTH_M, MAX_RAISED_FLOOR_M, MAX_ROW_RACKS,
-                     MAX_SITE_MW, MAX_TILE_COUNT, MAX_UNIT_AIRFLOW_M3_S, MAX_UNIT_CAPACITY_KW,
-                     MAX_UNIT_COUNT, MAX_VOLTAGE_KV, MIN_ELEVATION_M, NAME_HELP)
+                     MAX_SITE_MW, MAX_STORAGE_MWH, MAX_TILE_COUNT, MAX_UNIT_AIRFLOW_M3_S,
+                     MAX_UNIT_CAPACITY_KW, MAX_UNIT_COUNT, MAX_VOLTAGE_KV, MIN_ELEVATION_M,
+                     NAME_HELP)
 
 
 # ------------------------------------------------------------ pydantic error translation
@@ -139,6 +140,15 @@ _LIMIT_WHY = {
     "flow_m3_s": f"one pump moves at most {MAX_PUMP_FLOW_M3_S:g} m3/s; check the unit: m3/s, not L/s",
     "head_kpa": f"a pump head is at most {MAX_PUMP_HEAD_KPA:,.0f} kPa (50 bar); check the unit: kPa",
     "capacity_mw": f"a grid connection or contract is at most {MAX_SITE_MW:,.0f} MW; check the unit: MW",
+    "import_cap_mw": f"a grid import cap is at most {MAX_SITE_MW:,.0f} MW; check the unit: MW",
+    "power_mw": f"a battery delivers at most {MAX_SITE_MW:,.0f} MW; check the unit: MW",
+    "peak_shave_mw": f"a peak-shaving target is at most {MAX_SITE_MW:,.0f} MW; check the unit: MW",
+    "energy_mwh": f"a battery stores at most {MAX_STORAGE_MWH:,.0f} MWh; check the unit: MWh",
+    "cycle_life_efc": "a battery lasts at most 100,000 equivalent full cycles (LFP: about 6,000)",
+    "replacement_cost_krw_per_kwh": "a battery's replacement cost is below 10,000,000 KRW per kWh; "
+                                    "check the unit: KRW/kWh",
+    "max_defer_h": "flexible work waits at most 168 h (a week); check the unit: hours",
+    "planning_pue": "a planning PUE lies between 1 and 10",
     "solar_mw": f"on-site solar is at most {MAX_SITE_MW:,.0f} MW; check the unit: MW",
     "voltage_kv": _KV_WHY, "primary_kv": _KV_WHY, "secondary_kv": _KV_WHY,
     "tariff_krw_per_kwh": _PRICE_WHY, "price_krw_per_kwh": _PRICE_WHY,

@@ -1,13 +1,15 @@
 """The facility schema, plant and power: chillers, towers, dry coolers, pumps,
-economizer, UPS, transformers, the grid supply and renewable contracts."""
+economizer, UPS, transformers, the grid supply and renewable contracts, battery storage
+and flexible training load."""
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from .schema import (MAX_COP, MAX_PUMP_FLOW_M3_S, MAX_PUMP_HEAD_KPA, MAX_SITE_MW, Carbon, DeltaT,
-                     ItemCount, ItemKw, Name, Price, SiteMw, Voltage, _Model, _upto)
+from .schema import (MAX_COP, MAX_DEFER_H, MAX_PUMP_FLOW_M3_S, MAX_PUMP_HEAD_KPA, MAX_SITE_MW,
+                     MAX_STORAGE_MWH, Carbon, DeltaT, Frac, ItemCount, ItemKw, Name, Price, SiteMw,
+                     Voltage, _Model, _upto)
 
 
 # --- plant and power: typed records for the plant, power and carbon models ----------------
@@ -98,12 +100,32 @@ class Transformer(_Model):
 
 
 class GridSupply(_Model):
-    """Utility supply: connection size, emission factor and energy tariff."""
+    """Utility supply: connection size, emission factor and energy tariff.
+
+    ``tariff = "flat"`` charges ``tariff_krw_per_kwh`` for every kWh; ``"kepco-tou"`` the
+    KEPCO industrial (B) time-of-use rates in force (``twin.models.power.DEFAULT_TARIFF``),
+    which ``tou-arbitrage`` storage needs. ``import_cap_mw`` caps the power drawn from the
+    grid (none by default): storage and flexible load keep under it where they can, and
+    the run reports what it could not serve."""
 
     capacity_mw: SiteMw
     carbon_kg_per_kwh: Carbon
-    tariff_krw_per_kwh: Price
+    tariff_krw_per_kwh: Price | None = None
+    tariff: Literal["flat", "kepco-tou"] = "flat"
     voltage_kv: Voltage | None = None
+    import_cap_mw: SiteMw | None = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.tariff == "flat" and self.tariff_krw_per_kwh is None:
+            raise ValueError("a flat tariff needs tariff_krw_per_kwh (or set tariff = \"kepco-tou\")")
+        if self.tariff == "kepco-tou" and self.tariff_krw_per_kwh is not None:
+            raise ValueError("tariff_krw_per_kwh is the flat rate; remove it with tariff = \"kepco-tou\" "
+                             "(the KEPCO time-of-use rates apply)")
+        if self.import_cap_mw is not None and self.import_cap_mw > self.capacity_mw:
+            raise ValueError(f"import_cap_mw = {self.import_cap_mw:g} is above the connection's "
+                             f"capacity_mw = {self.capacity_mw:g}; lower the cap or raise the capacity")
+        return self
 
 
 class Contract(_Model):
@@ -118,6 +140,53 @@ class Contract(_Model):
     carbon_kg_per_kwh: Carbon = 0.0
 
 
+class Storage(_Model):
+    """Battery energy storage at the campus bus (``twin.models.storage``): nameplate
+    ``energy_mwh`` and ``power_mw``, AC round-trip efficiency, state-of-charge window,
+    cycle life in equivalent full cycles to ``end_of_life_frac`` (throughput ageing, Xu et
+    al. 2018), optional replacement cost for the ageing cost, and the dispatch ``policy``
+    (``peak_shave_mw``: the import the ``peak-shaving`` policy keeps to; default the
+    grid's ``import_cap_mw``)."""
+
+    energy_mwh: _upto(MAX_STORAGE_MWH)
+    power_mw: SiteMw
+    round_trip_efficiency_frac: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.85
+    soc_min_frac: Frac = 0.1
+    soc_max_frac: Frac = 0.9
+    initial_soc_frac: Frac = 0.5
+    cycle_life_efc: Annotated[float, Field(gt=0, le=100_000, allow_inf_nan=False)] = 6000.0
+    end_of_life_frac: Frac = 0.8
+    replacement_cost_krw_per_kwh: Annotated[float, Field(ge=0, le=10_000_000, allow_inf_nan=False)] = 0.0
+    policy: Literal["renewable-shifting", "tou-arbitrage", "peak-shaving"] = "renewable-shifting"
+    peak_shave_mw: SiteMw | None = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.soc_min_frac >= self.soc_max_frac:
+            raise ValueError(f"soc_min_frac = {self.soc_min_frac:g} must be below soc_max_frac = "
+                             f"{self.soc_max_frac:g}")
+        if not self.soc_min_frac <= self.initial_soc_frac <= self.soc_max_frac:
+            raise ValueError(f"initial_soc_frac = {self.initial_soc_frac:g} must lie within soc_min_frac "
+                             f"= {self.soc_min_frac:g} and soc_max_frac = {self.soc_max_frac:g}")
+        if self.peak_shave_mw is not None and self.policy != "peak-shaving":
+            raise ValueError(f"peak_shave_mw is for policy = \"peak-shaving\" (this storage's policy is "
+                             f"\"{self.policy}\"); remove it or change the policy")
+        return self
+
+
+class FlexibleLoad(_Model):
+    """Flexible training load (``twin.models.flexload``): ``share_frac`` of the GPU work
+    may be slowed (``mode = "slow"``, the work is lost) or deferred up to ``max_defer_h``
+    (``"defer"``) when the planned load (IT x ``planning_pue``) exceeds the carbon-free
+    supply (``trigger = "carbon-free"``) or that plus the grid import cap (``"grid-cap"``)."""
+
+    share_frac: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+    mode: Literal["slow", "defer"] = "defer"
+    max_defer_h: Annotated[float, Field(gt=0, le=MAX_DEFER_H, allow_inf_nan=False)] = 24.0
+    planning_pue: Annotated[float, Field(ge=1, le=10, allow_inf_nan=False)] = 1.2
+    trigger: Literal["carbon-free", "grid-cap"] = "carbon-free"
+
+
 class Power(_Model):
     grid: GridSupply | None = None
     solar_mw: _upto(MAX_SITE_MW, strict_lo=False) = 0.0
@@ -125,3 +194,20 @@ class Power(_Model):
     contracts: list[Contract] = []
     ups: list[Ups] = []
     transformers: list[Transformer] = []
+    storage: Storage | None = None
+    flexible_load: FlexibleLoad | None = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        cap = self.grid.import_cap_mw if self.grid is not None else None
+        st = self.storage
+        if st is not None and st.policy == "peak-shaving" and st.peak_shave_mw is None and cap is None:
+            raise ValueError("storage policy \"peak-shaving\" needs a target: set storage.peak_shave_mw "
+                             "or grid.import_cap_mw")
+        if st is not None and st.policy == "tou-arbitrage" and (self.grid is None or self.grid.tariff != "kepco-tou"):
+            raise ValueError("storage policy \"tou-arbitrage\" needs a time-of-use tariff: set "
+                             "grid.tariff = \"kepco-tou\" (a flat tariff has nothing to arbitrage)")
+        fl = self.flexible_load
+        if fl is not None and fl.trigger == "grid-cap" and cap is None:
+            raise ValueError("flexible_load trigger \"grid-cap\" needs grid.import_cap_mw")
+        return self

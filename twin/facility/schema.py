@@ -96,6 +96,12 @@ MAX_RACK_AIRFLOW_M3_S = 50.0
 MAX_PLANT_ITEM_KW = 100_000.0
 MAX_SITE_MW = 10_000.0
 
+#: Largest battery [MWh] (the largest built are a few GWh) and longest deferral of
+#: flexible work [h] (a week).
+MAX_STORAGE_MWH = 100_000.0
+
+MAX_DEFER_H = 168.0
+
 #: Temperature differences (approach, range, rise) [K]; chiller COP; pumps; voltages;
 #: prices [KRW/kWh] and grid carbon [kg CO2/kWh] (coal is ~1).
 MAX_DELTA_T_K = 50.0

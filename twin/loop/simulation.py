@@ -1,7 +1,7 @@
 """The co-simulation loop of ``twin run``: IT load, air and liquid cooling, plant, power.
 
 (Longer than the project's 600-line guide: about 100 lines of this docstring document the
-loop; the :class:`Simulation` class itself is about 590.)
+loop; the :class:`Simulation` class itself is about 625.)
 
 A :class:`Simulation` steps a campus through time on an explicit schedule (after the
 ``Simulation``/callback pattern of Oceananigans.jl and the ``tick()`` of ExaDigiT RAPS).
@@ -35,7 +35,10 @@ Each step is the mean over ``step_s`` seconds, quasi-steady by default:
    fans: the coil takes it), the facility-water load the CDU heat plus CDU pump heat.
 7. **Power**: electrical chain losses (transformer, UPS, PDU:
    :func:`twin.models.power.electrical_chain`), on-site PV and contracted solar/wind
-   (:mod:`twin.models.renewables`), hour-by-hour matching, grid carbon and tariff.
+   (:mod:`twin.models.renewables`), hour-by-hour matching, grid carbon and tariff; with
+   ``[power.storage]``, ``[power.flexible_load]`` or a grid ``import_cap_mw`` the battery
+   dispatch, curtailment, the import cap and the flexible-load plan
+   (:class:`twin.loop.dispatch.CampusDispatch`).
 8. **Metrics** (:mod:`twin.models.metrics`): RCI, RTI, SHI, ASHRAE compliance, PUE, WUE, CUE.
 
 Thermal state: exact linear response at a frozen flow
@@ -113,6 +116,7 @@ from twin.outputs.results import RunData, read_results, results_path, summary_pa
 from twin.outputs.tables import timeseries_table
 from twin.thermal.racks import RACK_BEHAVIOUR, rack_spec_for
 
+from .dispatch import DISPATCH_DESCRIPTIONS, CampusDispatch
 from .hall import HallModel
 from .records import HallStep, StepRecord
 from .settings import _FAN_DP_PA, _FAN_EFF, THERMAL_MODES, RunSettings, parse_duration_s
@@ -160,6 +164,7 @@ class Simulation:
         self.snapshots: list = []
         self.halls: list[HallModel] = []
         self._campus_pending: list = []
+        self.dispatch: CampusDispatch | None = None
         self._prepared = False
         self._t_wall0 = None
         self._last_checkpoint = None
@@ -248,13 +253,16 @@ class Simulation:
         self.grid_carbon = (pw.grid.carbon_kg_per_kwh if pw and pw.grid else KOREA_GRID_CARBON_KG_PER_KWH)
         if s.grid_carbon_kg_per_kwh is not None:                # grid what-if
             self.grid_carbon = float(s.grid_carbon_kg_per_kwh)
-        if pw and pw.grid:
+        if pw and pw.grid and pw.grid.tariff == "flat":
             self.price = np.full(n, float(pw.grid.tariff_krw_per_kwh))
             self.tariff_name = f"flat {pw.grid.tariff_krw_per_kwh:g} KRW/kWh (facility file)"
         else:
             self.price = np.asarray(tou_price_krw_per_kwh(self.t_mid_h, DEFAULT_TARIFF,
                                                           self.weather.first_weekday), float)
             self.tariff_name = DEFAULT_TARIFF.name
+        self.dispatch = CampusDispatch(self) if CampusDispatch.wanted(fac) else None
+        if self.dispatch is not None:                     # flexible load: the planned utilisation
+            self.dispatch.plan_flexible_load(self)
         # snapshots
         snaps = set()
         times = s.snapshot_times_h
@@ -444,6 +452,12 @@ class Simulation:
         used = np.where(cfe_w > 0, matched_w / np.where(cfe_w > 0, cfe_w, 1.0), 0.0)
         co2 = e_grid_kwh * self.grid_carbon + sup["contract_carbon_kg_per_h"] * dt / 3600.0 * used
         cost = e_grid_kwh * self.price[ks] + sup["ppa_cost_krw_per_h"] * dt / 3600.0
+        extra = {}
+        if self.dispatch is not None:                     # storage, curtailment, grid cap
+            upd, extra["dispatch"] = self.dispatch.block(
+                ks, fac_w, cfe_w, self.price[ks], self.grid_carbon,
+                sup["contract_carbon_kg_per_h"] * dt / 3600.0, sup["ppa_cost_krw_per_h"] * dt / 3600.0)
+            grid_w, matched_w, co2, cost = (upd[k] for k in ("grid_import_w", "matched_w", "co2_kg", "cost_krw"))
         losses = np.asarray(ch.pdu_loss_w + ch.ups_loss_w + ch.transformer_loss_w, float)
         power = {
             "it_power_w": it_w, "pdu_loss_w": np.asarray(ch.pdu_loss_w, float),
@@ -474,7 +488,7 @@ class Simulation:
             if self.has_doors:                      # rear doors: their heat and fans
                 campus.update(door_heat_w=door_w, door_fan_power_w=door_fan_w)
         weather = {n: v[ks] for n, v in self.env.items()}
-        return {"campus": campus, "plant": plant, "power": power, "weather": weather}
+        return {"campus": campus, "plant": plant, "power": power, "weather": weather, **extra}
 
     # ------------------------------------------------------------------ series
     def _append(self, rec: StepRecord):
@@ -629,11 +643,14 @@ class Simulation:
                 "plant_max_w": float(np.max(np.abs(c["plant_balance_w"]))),
             },
             "thermal_solves": dict(self.counters),
+            **({"dispatch": self.dispatch.summary(a, load, ren)} if self.dispatch is not None else {}),
             "max_linear_error_k": (float(np.nanmax(hl["linear_error_k"]))
                                    if np.any(np.isfinite(hl["linear_error_k"])) else None),
             "inner_iterations_max": int(np.max(hl["inner_iterations"])),
             "inner_not_converged_steps": int(np.sum(~hl["converged"].astype(bool))),
         })
+        if self.dispatch is not None:                     # hourly CFE with storage
+            out["cfe_score"] = out["dispatch"]["with_storage"]["cfe_score"]
         return out
 
     def run_data(self) -> RunData:
@@ -660,6 +677,7 @@ class Simulation:
                                    "heat to rear doors (energy closure)",
             "campus/plant_balance_w": "heat rejected - (heat removed + compressor + pump work)",
             "power/co2_kg": "CO2-equivalent of the step (grid import x factor + contracts)",
+            **DISPATCH_DESCRIPTIONS,
         }
         return RunData(
             settings=s.to_dict(), facility_name=fac.campus.name,
@@ -733,6 +751,8 @@ class Simulation:
             self.series[g] = {name: list(arr) for name, arr in cols.items()}
         self.snapshots = list(data.snapshots)
         self._campus_pending = []
+        if self.dispatch is not None:
+            self.dispatch.restore(self.series)
         halls = r.get("halls", {})
         for h in self.halls:
             tree = halls.get(h.name.replace("/", "_"))

@@ -287,6 +287,11 @@ def run_charts(path) -> list[str]:
                              np.nan)
             chart([("renewable share", share)], "Renewable share of the load [%]", "%",
                   yrange=(0.0, 100.0))
+        stored, grid = get("dispatch", "stored_energy_j"), get("power", "grid_import_w")
+        if stored is not None and grid is not None:
+            chart([("stored energy [MWh]", stored / 3.6e9), ("grid import [MW]", grid / 1e6),
+                   ("curtailed [MW]", get("dispatch", "curtailed_w") / 1e6)],
+                  "Storage and the grid connection", "MWh, MW")
         if "weather" in rf.series_groups():
             wx = [(WEATHER_LABELS.get(k, k), np.asarray(v, dtype=float))
                   for k, v in rf.group("weather")[0].items()
@@ -389,6 +394,40 @@ def _f(v, fmt="{:.1f}"):
     return fmt.format(v) if isinstance(v, (int, float)) and math.isfinite(v) else "-"
 
 
+def dispatch_section(d: dict) -> str:
+    """The report's storage and grid section: the metrics with and without storage, the
+    battery, curtailment, the import cap and the flexible load (summary's ``dispatch``)."""
+    w, wo = d["with_storage"], d["without_storage"]
+    rows = [[label, fmt.format(wo[k]), fmt.format(w[k])] for k, label, fmt in (
+        ("cfe_score", "hourly CFE score", "{:.1%}"), ("renewable_share", "renewable share (volume)", "{:.1%}"),
+        ("carbon_free_used_share", "carbon-free supply used / load", "{:.1%}"),
+        ("grid_import_mwh", "grid import MWh", "{:,.1f}"), ("cost_krw", "cost KRW", "{:,.0f}"),
+        ("co2_t", "CO2 t", "{:,.2f}"))]
+    rows += [["curtailed MWh", f"{wo['curtailed_mwh']:,.1f}", f"{d['curtailed_mwh']:,.1f}"],
+             ["unserved under the import cap MWh", f"{wo['shortfall_mwh']:,.2f}", f"{d['shortfall_mwh']:,.2f}"]]
+    notes = []
+    b = d.get("battery")
+    if b:
+        notes.append(f"battery {b['energy_mwh']:g} MWh / {b['power_mw']:g} MW, policy {d['policy']}: "
+                     f"charged {b['charged_mwh']:,.1f} MWh ({b['charged_from_grid_mwh']:,.1f} from the grid), "
+                     f"discharged {b['discharged_mwh']:,.1f} MWh, losses {b['losses_mwh']:,.1f} MWh, "
+                     f"{b['equivalent_full_cycles']:.1f} equivalent full cycles, capacity "
+                     f"{b['capacity_end_frac']:.2%} of nameplate at the end")
+    if d.get("import_cap_mw") is not None:
+        notes.append(f"grid import cap {d['import_cap_mw']:g} MW, largest import {d['grid_import_max_mw']:.2f} MW")
+    f = d.get("flexible_load")
+    if f:
+        notes.append(f"flexible load ({f['mode']}, {f['share_frac']:.0%} of the GPU work): "
+                     f"{f['work_cut_mwh']:,.2f} MWh of work cut in {f['steps_cut']} steps, "
+                     f"{f['work_caught_up_mwh']:,.2f} run later, {f['work_lost_mwh']:,.2f} lost "
+                     f"({f['work_lost_frac']:.2%}), {f['work_waiting_end_mwh']:,.2f} still waiting; "
+                     f"planned CFE {f['planned_cfe_score_without_flex']:.1%} -> "
+                     f"{f['planned_cfe_score_with_flex']:.1%}")
+    return ('<section id="dispatch"><h2>Storage and the grid connection</h2>'
+            + _table(["metric", "without storage", "with storage"], rows)
+            + "".join(f'<p class="note">{html.escape(n)}.</p>' for n in notes) + "</section>")
+
+
 def build_report(result, hall=None, limit_c: float = RECOMMENDED_MAX_C, picture=True,
                  time_s=None) -> str:
     """The HTML text of the report of ``result`` (a results .h5 file)."""
@@ -446,6 +485,8 @@ def build_report(result, hall=None, limit_c: float = RECOMMENDED_MAX_C, picture=
                     'contracts): the whole load is met from the grid.</p>')
         parts.append('<section id="timeseries"><h2>Time series</h2>' + "".join(
             f"<figure>{c}</figure>" for c in charts) + note + "</section>")
+    if run.get("dispatch"):
+        parts.append(dispatch_section(run["dispatch"]))
     # --- N-1 table
     n1 = [ts for ts in series if "time_to_recommended_s" in ts["attrs"]]
     if n1:

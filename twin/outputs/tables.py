@@ -10,7 +10,7 @@ import numpy as np
 from twin.outputs.results import CALENDAR_YEAR, RunData
 
 #: Groups whose per-step scalars go into ``timeseries.csv``.
-CSV_GROUPS = ("campus", "power", "plant", "weather")
+CSV_GROUPS = ("campus", "power", "plant", "weather", "dispatch")
 
 
 def timeseries_table(data: RunData) -> tuple[list, list]:
