@@ -297,33 +297,35 @@ _temperature_step = _kernel(
     bc_tb, dt: _t_cells(Tn, (T, u, v, w, nut, solid, dx, dy, dz, alpha, inv_prt, bc_hk, bc_tb,
                              dt)))
 
+# the k-epsilon items: the skeletons take the coefficient array ``kec``
+# (``setup.ke_coefficients``) and unpack it for the pointwise functions
+_k_fn, _eps_fn, _ke_nut_fn, _nutw_fn = _P.k_item, _P.eps_item, _P.ke_nut, _P.wall_viscosity
 
 
 @_dev
 def _k_item(i, j, k, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip, bc_zero, kec,
             dt):
-    return _P.k_item(i, j, k, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip,
-                     bc_zero, kec[0], kec[1], kec[3], kec[7], kec[8], kec[9], kec[10], kec[11],
-                     kec[12], dt)
+    return _k_fn(i, j, k, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip, bc_zero,
+                 kec[0], kec[1], kec[3], kec[7], kec[8], kec[9], kec[10], kec[11], kec[12], dt)
 
 
 @_dev
 def _eps_item(i, j, k, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip, bc_zero,
               kec, dt):
-    return _P.eps_item(i, j, k, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip,
-                       bc_zero, kec[0], kec[2], kec[3], kec[4], kec[5], kec[7], kec[8], kec[9],
-                       kec[10], kec[11], kec[12], dt)
+    return _eps_fn(i, j, k, tk, teps, u, v, w, nut, T, solid, wallc, dx, dy, dz, bc_slip,
+                   bc_zero, kec[0], kec[2], kec[3], kec[4], kec[5], kec[7], kec[8], kec[9],
+                   kec[10], kec[11], kec[12], dt)
 
 
 @_dev
 def _ke_nut_item(i, j, k, tk, teps, solid, kec):
-    return _P.ke_nut(i, j, k, tk, teps, solid, kec[6], kec[11], kec[12])
+    return _ke_nut_fn(i, j, k, tk, teps, solid, kec[6], kec[11], kec[12])
 
 
 @_dev
 def _nutw_item(i, j, k, tk, nut, wallc, dx, dy, dz, kec):
-    return _P.wall_viscosity(i, j, k, tk, nut, wallc, kec[0], dx, dy, dz, kec[7], kec[8],
-                             kec[9], kec[10], kec[11])
+    return _nutw_fn(i, j, k, tk, nut, wallc, kec[0], dx, dy, dz, kec[7], kec[8], kec[9],
+                    kec[10], kec[11])
 
 
 _k_cells = _cells(_k_item)
