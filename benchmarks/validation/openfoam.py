@@ -62,7 +62,9 @@ __all__ = ["DIFFERENCES", "INLET_INTENSITY", "INLET_MIXING_LENGTH_M", "OPENFOAM_
 #: Every way the OpenFOAM case differs from the twin's model of the same hall.
 DIFFERENCES = (
     "turbulence: standard k-epsilon with wall functions (OpenFOAM) against the Chen-Xu "
-    "zero-equation model with no wall functions (twin default)",
+    "zero-equation model with no wall functions (twin default; the twin's own k-epsilon, "
+    "twin solve --turbulence k-epsilon, is compared in "
+    "benchmarks/results/keps-crosscheck-2026-12-06.md)",
     "rack heat: the twin releases the exhaust air at T_in + P/(rho cp Q); OpenFOAM "
     "releases it at T_in and adds P as a source in the first cell layer in front of the "
     "exhaust (same heat, spread over one cell)",
