@@ -11,6 +11,11 @@ names its arguments and hands them on as a tuple. :class:`NumbaCudaKernels` expo
 with the CPU drivers' names and argument lists; drivers that return a value on the CPU
 (``dot``, ``max_abs``, ``cg_update_xr``, ...) return a Python float.
 
+Over the project's 600 lines: one launch wrapper and one stub per driver of the kernel
+protocol (``kernels/protocol.py``, the k-epsilon drivers included) and the reduction
+machinery that the CPU drivers do not need; splitting them would separate a stub from the
+method that launches it.
+
 Launch layout
     Every kernel is a 1D launch over the flattened C-order index ``n = (i*n1 + j)*n2 + k``
     of the array it writes, decomposed back into ``(i, j, k)`` in the kernel. Consecutive
