@@ -61,9 +61,9 @@ def test_stencil_updates_use_all_cores_from_their_own_threshold(monkeypatch):
     seen = []
     predict = s.backend.kernels.predict_velocity
 
-    def spy(*args):
+    def spy(*args, **kwargs):
         seen.append(numba.get_num_threads())
-        return predict(*args)
+        return predict(*args, **kwargs)
     monkeypatch.setattr(s.backend.kernels, "predict_velocity", spy)
     dt = s.compute_dt()
     for _ in range(3):
