@@ -173,6 +173,9 @@ source_heat = _P.source_heat
 intake_sample = _P.intake_sample
 restricted = _P.restricted
 prolonged = _P.prolonged
+mg_relaxed = _P.mg_relaxed
+mg_restricted = _P.mg_restricted
+mg_prolonged = _P.mg_prolonged
 k_item = _P.k_item
 eps_item = _P.eps_item
 ke_nut = _P.ke_nut
@@ -621,6 +624,42 @@ def coarse_prolong_add(out, agg, xc):
         a, x = prolonged(n, agg, xc)
         if a >= 0:
             out[n] += x
+
+
+# ----------------------------------------------------------------------------- multigrid
+@_jit(**_PAR)
+def mg_relax(x, b, solid, gx, gy, gz, cx, cy, cz, fine, colour):
+    """One half sweep of red-black Gauss-Seidel on a multigrid level, in place: the cells
+    of ``colour`` only (``pointwise.mg_relaxed``; ``kernels.multigrid`` for the level's
+    arrays and ``fine``)."""
+    n0, n1, n2 = x.shape
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range((i + j + colour) % 2, n2, 2):
+                x[i, j, k] = mg_relaxed(i, j, k, x, b, solid, gx, gy, gz, cx, cy, cz, fine,
+                                        colour)
+
+
+@_jit(**_PAR)
+def mg_restrict(bc, x, b, solid, gx, gy, gz, cx, cy, cz, fine):
+    """``bc`` = the residual ``b - A x`` of the finer level restricted to the coarser one
+    (``pointwise.mg_restricted``)."""
+    n0, n1, n2 = bc.shape
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                bc[i, j, k] = mg_restricted(i, j, k, x, b, solid, gx, gy, gz, cx, cy, cz, fine)
+
+
+@_jit(**_PAR)
+def mg_prolong(x, xc, solid, gx, gy, gz, cx, cy, cz, fine):
+    """``x += xc`` of each cell's parent, on cells with an open face
+    (``pointwise.mg_prolonged``)."""
+    n0, n1, n2 = x.shape
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(n2):
+                x[i, j, k] = mg_prolonged(i, j, k, x, xc, solid, gx, gy, gz, cx, cy, cz, fine)
 
 
 # ----------------------------------------------------------------------------- box solve

@@ -41,7 +41,7 @@ DELEGATED = (
     "masked_shift", "masked_sum", "max_abs_diff", "residual", "temperature_step",
     "update_nut", "port_intake_stats", "apply_ports", "apply_sources", "coarse_restrict",
     "coarse_prolong_add", "box_scale", "max_advection_rate", "turbulence_k", "turbulence_eps",
-    "turbulence_viscosity",
+    "turbulence_viscosity", "mg_relax", "mg_restrict", "mg_prolong",
 )
 
 

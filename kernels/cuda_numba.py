@@ -296,6 +296,15 @@ _update_nut = _kernel("update_nut", lambda nut, u, v, w, walldist, nu_t_const, m
                       _nut_cells(nut, (u, v, w, walldist, nu_t_const, model)))
 _box_cells = _cells(_P.box_scaled)
 _box_scale = _kernel("box_scale", lambda h, ex, ey, ez: _box_cells(h, (h, ex, ey, ez)))
+_mg_relax_cells = _cells(_P.mg_relaxed)
+_mg_relax = _kernel("mg_relax", lambda x, b, solid, gx, gy, gz, cx, cy, cz, fine, colour:
+                    _mg_relax_cells(x, (x, b, solid, gx, gy, gz, cx, cy, cz, fine, colour)))
+_mg_restrict_cells = _cells(_P.mg_restricted)
+_mg_restrict = _kernel("mg_restrict", lambda bc, x, b, solid, gx, gy, gz, cx, cy, cz, fine:
+                       _mg_restrict_cells(bc, (x, b, solid, gx, gy, gz, cx, cy, cz, fine)))
+_mg_prolong_cells = _cells(_P.mg_prolonged)
+_mg_prolong = _kernel("mg_prolong", lambda x, xc, solid, gx, gy, gz, cx, cy, cz, fine:
+                      _mg_prolong_cells(x, (x, xc, solid, gx, gy, gz, cx, cy, cz, fine)))
 _t_cells = _cells(_temperature_item)
 _temperature_step = _kernel(
     "temperature_step", lambda Tn, T, u, v, w, nut, solid, dx, dy, dz, alpha, inv_prt, bc_hk,
@@ -653,6 +662,23 @@ class NumbaCudaKernels:
     def coarse_prolong_add(self, out, agg, xc):
         """``out += xc[aggregate of each cell]`` on fluid cells (flat arrays)."""
         self._launch(_coarse_prolong_add, _size(out), out, agg, xc)
+
+    # -- multigrid (every cell of the level is a thread; a sweep leaves the other colour
+    #    as it is: ``pointwise.mg_relaxed``)
+    def mg_relax(self, x, b, solid, gx, gy, gz, cx, cy, cz, fine, colour):
+        f = x.dtype.type
+        self._launch(_mg_relax, _size(x), x, b, solid, gx, gy, gz, f(cx), f(cy), f(cz),
+                     bool(fine), int(colour))
+
+    def mg_restrict(self, bc, x, b, solid, gx, gy, gz, cx, cy, cz, fine):
+        f = x.dtype.type
+        self._launch(_mg_restrict, _size(bc), bc, x, b, solid, gx, gy, gz, f(cx), f(cy),
+                     f(cz), bool(fine))
+
+    def mg_prolong(self, x, xc, solid, gx, gy, gz, cx, cy, cz, fine):
+        f = x.dtype.type
+        self._launch(_mg_prolong, _size(x), x, xc, solid, gx, gy, gz, f(cx), f(cy), f(cz),
+                     bool(fine))
 
     def apply_sources(self, Tn, src_cell, src_rate, dt):
         """Volumetric heat: ``src_rate`` is W / (rho cp V) [K/s] per listed cell."""

@@ -47,6 +47,10 @@ from numba import float64
 from numba import types as _nbtypes
 from numba.extending import overload
 
+#: Chen & Xu (1998) constant of ``nu_t = C |V| l`` (also the time-step bound of
+#: ``stages.stable_dt``).
+CHEN_XU_C = 0.03874
+
 
 def const(x, value):
     """The float ``value`` in the float type of ``x`` (a float scalar or a float array).
@@ -503,8 +507,9 @@ def build(jit, nonneg=None):
 
     @jit
     def chen_xu_nut(i, j, k, u, v, w, walldist):
-        """Chen & Xu (1998) zero-equation eddy viscosity, ``0.03874 * |V| * l`` [m2/s]."""
-        return const(u, 0.03874) * speed_at_centre(i, j, k, u, v, w) * at(walldist, i, j, k)
+        """Chen & Xu (1998) zero-equation eddy viscosity, ``C * |V| * l`` [m2/s] with
+        ``C`` = :data:`CHEN_XU_C`."""
+        return const(u, CHEN_XU_C) * speed_at_centre(i, j, k, u, v, w) * at(walldist, i, j, k)
 
     # ------------------------------------------------------------------ cell updates
     @jit
@@ -855,9 +860,9 @@ def build(jit, nonneg=None):
         The loss divides the velocity with that step's pressure gradient taken out and
         the projection then puts the gradient back (its warm start is ``phi``): at a
         steady state the face balances ``K |u| u / (2 d)`` against the pressure drop
-        exactly, at any ``dt``. Dividing the predicted velocity alone (until
-        2026-12-06) left the pressure gradient divided too: a steady loss of
-        ``K / (1 + beta)``, ``beta = dt K |q| / (2 d)``, which depends on the step."""
+        exactly, at any ``dt`` (dividing the predicted velocity alone would divide the
+        pressure gradient too: a steady loss of ``K / (1 + beta)``, ``beta = dt K |q| /
+        (2 d)``, which depends on the step)."""
         i, j, k = listed(faces, n)
         e0 = unit(0, c)
         e1 = unit(1, c)
@@ -914,6 +919,88 @@ def build(jit, nonneg=None):
         a = agg[n]
         return a, (xc[a] if a >= 0 else const(xc, 0.0))
 
+    # -------------------------------------------------------------- multigrid levels
+    @jit
+    def mg_terms(i, j, k, x, solid, gx, gy, gz, cx, cy, cz, fine):
+        """``(sum_faces g x_nb / d^2, sum_faces g / d^2)`` of cell ``(i, j, k)`` on a
+        multigrid level (:mod:`kernels.multigrid`). On the finest level (``fine``) ``g``
+        is the open-face bit of the solver's cell code (:func:`opened`), and ``gx, gy,
+        gz`` are not read; on a coarse level it is the face coefficient of ``gx`` (shape
+        ``(n0+1, n1, n2)``), ``gy``, ``gz``, and ``solid`` is not read. Neighbour indices
+        past the box are clamped onto the cell (its face coefficient there is 0)."""
+        n0, n1, n2 = x.shape
+        im = i - (1 if i > 0 else 0)
+        ip = i + (1 if i < n0 - 1 else 0)
+        jm = j - (1 if j > 0 else 0)
+        jp = j + (1 if j < n1 - 1 else 0)
+        km = k - (1 if k > 0 else 0)
+        kp = k + (1 if k < n2 - 1 else 0)
+        one = const(x, 1.0)
+        zero = const(x, 0.0)
+        if fine:
+            code = solid[i, j, k]
+            a0 = one if (code >> 2) & 1 else zero
+            a1 = one if (code >> 3) & 1 else zero
+            a2 = one if (code >> 4) & 1 else zero
+            a3 = one if (code >> 5) & 1 else zero
+            a4 = one if (code >> 6) & 1 else zero
+            a5 = one if (code >> 7) & 1 else zero
+        else:
+            a0 = gx[i, j, k]
+            a1 = gx[i + 1, j, k]
+            a2 = gy[i, j, k]
+            a3 = gy[i, j + 1, k]
+            a4 = gz[i, j, k]
+            a5 = gz[i, j, k + 1]
+        s = ((a0 * x[im, j, k] + a1 * x[ip, j, k]) * cx
+             + (a2 * x[i, jm, k] + a3 * x[i, jp, k]) * cy
+             + (a4 * x[i, j, km] + a5 * x[i, j, kp]) * cz)
+        d = (a0 + a1) * cx + (a2 + a3) * cy + (a4 + a5) * cz
+        return s, d
+
+    @jit
+    def mg_relaxed(i, j, k, x, b, solid, gx, gy, gz, cx, cy, cz, fine, colour):
+        """Red-black Gauss-Seidel on a multigrid level: a cell of ``colour`` (``(i + j + k)
+        % 2``) takes ``(sum g x_nb / d^2 - b) / diag`` (it satisfies ``A x = b`` with
+        its neighbours' present values); other cells, and cells with no open face, keep
+        their value."""
+        xc = x[i, j, k]
+        s, d = mg_terms(i, j, k, x, solid, gx, gy, gz, cx, cy, cz, fine)
+        new = (s - b[i, j, k]) / d
+        return new if (d > const(x, 0.0) and (i + j + k) % 2 == colour) else xc
+
+    @jit
+    def mg_residual(i, j, k, x, b, solid, gx, gy, gz, cx, cy, cz, fine):
+        """``b - A x`` of cell ``(i, j, k)`` on a multigrid level."""
+        s, d = mg_terms(i, j, k, x, solid, gx, gy, gz, cx, cy, cz, fine)
+        return b[i, j, k] - (s - d * x[i, j, k])
+
+    @jit
+    def mg_restricted(ic, jc, kc, x, b, solid, gx, gy, gz, cx, cy, cz, fine):
+        """The coarse right side of coarse cell ``(ic, jc, kc)``: the fine residual
+        ``b - A x`` summed over its (up to) eight children, over eight (the mean over the
+        coarse cell's volume; children past an odd edge count as 0)."""
+        n0, n1, n2 = x.shape
+        acc = const(x, 0.0)
+        for a in range(2):
+            i = 2 * ic + a
+            for bb in range(2):
+                j = 2 * jc + bb
+                for c in range(2):
+                    k = 2 * kc + c
+                    if i < n0 and j < n1 and k < n2:
+                        acc += mg_residual(i, j, k, x, b, solid, gx, gy, gz, cx, cy, cz,
+                                           fine)
+        return acc * const(x, 0.125)
+
+    @jit
+    def mg_prolonged(i, j, k, x, xc, solid, gx, gy, gz, cx, cy, cz, fine):
+        """``x + xc`` of the parent cell (piecewise-constant prolongation) on a cell with an
+        open face; ``x`` elsewhere."""
+        s, d = mg_terms(i, j, k, x, solid, gx, gy, gz, cx, cy, cz, fine)
+        return x[i, j, k] + (xc[i // 2, j // 2, k // 2] if d > const(x, 0.0)
+                             else const(x, 0.0))
+
     return SimpleNamespace(
         fluid=fluid, fluid_divergence=fluid_divergence, eddy_viscosity=eddy_viscosity,
         masked_difference=masked_difference, masked_shifted=masked_shifted,
@@ -923,6 +1010,8 @@ def build(jit, nonneg=None):
         residual_stored=residual_stored, listed=listed, resisted=resisted,
         port_heat=port_heat, source_heat=source_heat, intake_sample=intake_sample,
         restricted=restricted, prolonged=prolonged,
+        mg_terms=mg_terms, mg_relaxed=mg_relaxed, mg_residual=mg_residual,
+        mg_restricted=mg_restricted, mg_prolonged=mg_prolonged,
         at=at, nonneg=nonneg, component=component, vanleer=vanleer, muscl_flux=muscl_flux,
         opened=opened, vel=vel, unit=unit, momentum_normal=momentum_normal,
         momentum_cross=momentum_cross, momentum_rate=momentum_rate, face_open=face_open,

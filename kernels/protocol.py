@@ -86,6 +86,17 @@ class KernelSet(Protocol):
     def coarse_prolong_add(self, out, agg, xc) -> None:
         """``out += xc[aggregate of each cell]`` on fluid cells."""
 
+    def mg_relax(self, x, b, solid, gx, gy, gz, cx, cy, cz, fine, colour) -> None:
+        """Red-black Gauss-Seidel half sweep of a multigrid level on the cells of
+        ``colour`` (``kernels.multigrid``: the level's face coefficients ``gx, gy, gz``,
+        or the cell codes ``solid`` on the finest level, ``fine``; ``cx = 1 / dx**2``)."""
+
+    def mg_restrict(self, bc, x, b, solid, gx, gy, gz, cx, cy, cz, fine) -> None:
+        """``bc`` = the mean over each coarse cell's children of the residual ``b - A x``."""
+
+    def mg_prolong(self, x, xc, solid, gx, gy, gz, cx, cy, cz, fine) -> None:
+        """``x += xc`` of each cell's parent, on cells with an open face."""
+
     # -- 5. devices
     def port_intake_stats(self, T, pf_cell, pf_dev, pf_role, sums, maxs) -> None:
         """Per device: sum and maximum of ``T`` over its intake-port cells."""

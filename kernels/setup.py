@@ -272,6 +272,11 @@ def setup_arrays(solver):
         # on the CPU the coarse solve and transfers cost as much as the CG iterations
         # they save (benchmarks/results/kernels-notes.md)
         block = 0
+    solver.mg = None
+    if solver.settings.pressure_preconditioner == "multigrid":
+        from .multigrid import Multigrid
+        solver.mg = Multigrid(be, solver.solid, fluid, g.spacing_m, dt)
+        block = 0
     if block and not fluid.all() and g.cells >= 512:
         from .coarse import CoarseSpace, aggregates
         agg = None

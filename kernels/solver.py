@@ -36,6 +36,10 @@ from .steady import RunResult, solve_steady
 
 
 
+#: The pressure preconditioners (``SolverSettings.pressure_preconditioner``).
+PRECONDITIONERS = ("box", "multigrid")
+
+
 @dataclass(frozen=True)
 class SolverSettings:
     """Numerical settings (all dimensionless unless the name says otherwise).
@@ -67,6 +71,8 @@ class SolverSettings:
                                       # of the record's halves [K]
     min_windows: int = 3
     record_min_windows: int = 4       # fewest windows a record mean is judged on
+    pressure_preconditioner: str = "box"   # "box" (DCT box solve + coarse space) or
+                                      # "multigrid" (kernels.multigrid)
     coarse_block: int = -1            # aggregate size of the pressure coarse space (-1: on
                                       # GPU backends the smallest of 2, 4, 8 giving
                                       # <= COARSE_MAX aggregates, off on the CPU; 0: off)
@@ -82,6 +88,10 @@ class SolverSettings:
         for name in ("min_windows", "record_min_windows"):
             if int(getattr(self, name)) < 2:
                 raise InputError(f"solver setting {name} = {getattr(self, name)} must be >= 2")
+        if self.pressure_preconditioner not in PRECONDITIONERS:
+            raise InputError(f"solver setting pressure_preconditioner = "
+                             f"'{self.pressure_preconditioner}' must be one of "
+                             + ", ".join(PRECONDITIONERS))
         if self.cfl > 0.5:
             raise InputError(f"solver setting cfl = {self.cfl} must be <= 0.5 (explicit TVD limit)")
 
@@ -112,6 +122,7 @@ class Solver:
         self.dt = None
         self.div_tol = 0.0            # projection tolerance of this step [1/s]
         self.last_cg = (0, 0.0)       # CG iterations and max residual of the last projection
+        self.last_div0 = 0.0          # its imbalance before the iterations [1/s]
         self.walldist_max_m = None
         cpu = self.backend.name == "numba-cpu"
         self.threads = cpu_threads(g.cells) if cpu else None

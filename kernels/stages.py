@@ -31,8 +31,8 @@ import numpy as np
 
 from common.errors import DivergenceError
 
-#: Chen & Xu (1998) constant of ``nu_t = C |V| l`` (also in ``pointwise.chen_xu_nut``).
-CHEN_XU_C = 0.03874
+from .pointwise import CHEN_XU_C
+
 
 
 # ----------------------------------------------------------------------------- momentum
@@ -111,7 +111,9 @@ def project(s, dt=None):
     """Make ``us, vs, ws`` divergence-free to ``s.div_tol`` [1/s]; they become ``u, v, w``
     (the arrays are swapped). ``phi`` is the pressure potential, warm-started from the
     last step; ``r, z, pdir`` are work arrays. Sets ``s.last_cg`` = (iterations, max
-    residual) and returns the iterations."""
+    residual) and ``s.last_div0``, the largest ``|div u* - lap phi|`` before the
+    iterations (the imbalance the last step's pressure leaves: 0 at a steady state), and
+    returns the iterations."""
     k = s.backend.kernels
     F = s.dtype.type
     dx, dy, dz = (F(d) for d in s.problem.grid.spacing_m)
@@ -121,6 +123,7 @@ def project(s, dt=None):
     k.cg_residual_inplace(r, z, s.solid)                      # r = b - A phi
     tol = s.div_tol
     rmax = k.max_abs(r)
+    s.last_div0 = float(rmax)          # the mass imbalance left by the last pressure [1/s]
     it = 0
     if rmax > tol:
         precondition(s, r, z)
@@ -153,7 +156,8 @@ def project(s, dt=None):
 
 
 def precondition(s, r, out):
-    """``out = A_box^-1 r`` masked to the fluid, plus the coarse correction.
+    """``out = A_box^-1 r`` masked to the fluid, plus the coarse correction; or, with
+    ``pressure_preconditioner = "multigrid"``, one V-cycle (:mod:`kernels.multigrid`).
 
     ``A_box`` is the Laplacian of the same box without obstacles (Neumann walls), solved
     exactly: a DCT-II over y and z and Thomas sweeps along x where the kernels have them
@@ -163,6 +167,9 @@ def precondition(s, r, out):
     """
     be = s.backend
     k = be.kernels
+    if s.mg is not None:
+        s.mg.apply(r, out)             # a V-cycle (kernels.multigrid)
+        return
     if s.box_x is not None:
         rh = be.dctn(r, axes=(1, 2))
         k.box_solve_x(rh, *s.box_x)

@@ -197,6 +197,10 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
     t0 = time.perf_counter()
     dt = solver.compute_dt()
     prev = [be.to_host(a).copy() for a in (solver.u, solver.v, solver.w)]
+    prev_T = be.to_host(solver.T).astype(np.float64)
+    fluid = solver.problem.fluid_mask
+    normalized = {}
+    history_normalized = []
     t_prev = solver.time_s
     L = min(solver.problem.grid.size_m)
     res_u = np.inf
@@ -222,17 +226,24 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
             stages.check_finite(solver)
             dt = solver.compute_dt()
             U = stages.velocity_scale(solver)
+            span = max(solver.time_s - t_prev, 1e-30)
             sq = 0.0
+            comp = []
             for acc, old, a in zip(w_sum, prev, (solver.u, solver.v, solver.w)):
                 cur = be.to_host(a)
                 acc += cur
-                sq += float(np.sum((cur.astype(np.float64) - old) ** 2))
+                sqa = float(np.sum((cur.astype(np.float64) - old) ** 2))
+                comp.append(steady_residual(np.sqrt(sqa / old.size) / span, L, U))
+                sq += sqa
                 old[...] = cur
             w_n += 1
             nf = sum(a.size for a in prev)
-            res_u = steady_residual(np.sqrt(sq / nf) / max(solver.time_s - t_prev, 1e-30), L, U)
+            res_u = steady_residual(np.sqrt(sq / nf) / span, L, U)
+            T_now = be.to_host(solver.T).astype(np.float64)
+            normalized = normalized_residuals(solver, comp, T_now, prev_T, span, fluid, L, U)
             t_prev = solver.time_s
             history.append((n, res_u))
+            history_normalized.append((n,) + tuple(normalized.values()))
             if solver.time_s - w_start >= window and w_n > 0:
                 # the window's mean flow, its exact steady heat field, its intake means;
                 # the instantaneous flow waits in the predictor's buffers meanwhile
@@ -262,8 +273,10 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
                 for acc in w_sum:
                     acc[...] = 0.0
                 w_n, w_start = 0, solver.time_s
+            prev_T = be.to_host(solver.T).astype(np.float64)   # after any window's finish
             if progress is not None:
-                progress(n, {"res_velocity": res_u, "time_s": solver.time_s, "dt_s": dt,
+                progress(n, {"res_velocity": res_u, "residuals": normalized,
+                             "time_s": solver.time_s, "dt_s": dt,
                              "cg": solver.last_cg, "window_change_k": max_change,
                              "windows": windows, "record_windows": rec["windows"],
                              "record_uncertainty_k": rec["uncertainty_k"],
@@ -290,6 +303,8 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
                      wall_s=time.perf_counter() - t0, sim_time_s=solver.time_s,
                      residuals={"velocity": res_u, "energy_imbalance": bud["imbalance_frac"],
                                 "energy_finish": energy, "history": history,
+                                "normalized": normalized,
+                                "history_normalized": history_normalized,
                                 "mode": mode, "windows": windows,
                                 "window_change_k": max_change,
                                 "record_windows": rec["windows"],
@@ -315,6 +330,32 @@ def window_heat_tol_k(solver) -> float:
     iterations, intake means within 1.5e-4 K; at 2e-2 K 6-15 iterations, within
     1.1e-3 K (fields within 0.03 K); at 5e-2 K 5-12 iterations, within 2.7e-3 K."""
     return max(solver.settings.tol_temp_k / 10.0, solver._heat_tol_k())
+
+
+#: The normalised residuals of a steady solve, in the order of ``history_normalized``.
+RESIDUALS = ("continuity", "u", "v", "w", "energy")
+
+
+def normalized_residuals(solver, comp, T_now, T_prev, span_s, fluid, L, U) -> dict:
+    """The residuals a CFD engineer reads, each scaled to be dimensionless (in the spirit
+    of the scaled residuals of commercial finite-volume codes, for a pseudo-time march):
+
+    * ``continuity``: the largest mass imbalance the last step's pressure left before the
+      projection (``|div u* - lap phi|``) times ``L / U``;
+    * ``u``, ``v``, ``w``: the RMS change of each velocity component per unit time since
+      the last check, times ``L / U^2`` (:func:`steady_residual`);
+    * ``energy``: the RMS change of the fluid temperature per unit time, times ``L / (U
+      dT)`` with ``dT`` the spread of the fluid temperatures (at least 1 K).
+
+    ``L`` is the smallest box side, ``U`` the largest face speed. Each tends to 0 at a
+    steady state; a flow that keeps oscillating holds them at a plateau."""
+    d = (T_now - T_prev)[fluid]
+    Tf = T_now[fluid]
+    spread = max(float(Tf.max() - Tf.min()) if Tf.size else 0.0, 1.0)
+    rms_T = float(np.sqrt(np.mean(d * d))) / span_s if d.size else 0.0
+    vals = (float(solver.last_div0) * L / U,) + tuple(float(c) for c in comp) + (
+        rms_T * L / (U * spread),)
+    return dict(zip(RESIDUALS, vals))
 
 
 def steady_residual(rms_rate_m_s2, length_m, speed_m_s):

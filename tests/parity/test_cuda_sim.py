@@ -49,7 +49,9 @@ DRIVER_CHECKS = (
     "update_nut_2", "port_intake_stats_sums", "port_intake_stats_maxs", "apply_ports",
     "apply_sources", "coarse_restrict", "coarse_prolong_add", "box_scale",
     "max_advection_rate", "turbulence_k", "turbulence_eps", "turbulence_nut",
-    "turbulence_nutw", "predict_velocity_wall_0",
+    "turbulence_nutw", "predict_velocity_wall_0", "mg_relax_fine_0", "mg_relax_fine_1",
+    "mg_relax_coarse_0", "mg_relax_coarse_1", "mg_restrict_fine", "mg_restrict_coarse",
+    "mg_prolong_fine", "mg_prolong_coarse",
 )
 STEP_CHECKS = ("T", "u", "v", "w", "phi", "nut", "dev_tin", "dev_tout", "cg_iterations")
 
@@ -234,6 +236,30 @@ def _driver_checks(cpu, gpu, dtype) -> dict:
     eig = [((2.0 * np.cos(np.pi * np.arange(n) / n) - 2.0) / (h * h)).astype(R)
            for n, h in zip(SHAPE, SPACING)]
     both("box_scale", lambda k, a: k.box_scale(a, *eig), "a")
+    # multigrid: the finest level (cell codes) and a coarse level (face coefficients)
+    from kernels import multigrid as mg
+    levels = mg.levels_for(fluid, SPACING, coarsest_cells=1, exact_cells=0)
+    no_g, no_c = np.zeros((1, 1, 1), R), np.zeros((1, 1, 1), np.uint8)
+    c0 = tuple(R(1 / h ** 2) for h in SPACING)
+    c1 = tuple(R(1 / h ** 2) for h in levels[1].spacing_m)
+    g1 = tuple(np.ascontiguousarray(g, dtype=R) for g in levels[1].g)
+    rng = np.random.default_rng(5)
+    lv_args = {"fine": (s, no_g, no_g, no_g) + c0 + (True,),
+               "coarse": (no_c,) + g1 + c1 + (False,)}
+    shapes = {"fine": SHAPE, "coarse": levels[1].shape}
+    cshape = {"fine": levels[1].shape, "coarse": levels[2].shape}
+    for lvl, args in lv_args.items():
+        d["mx"] = rng.standard_normal(shapes[lvl]).astype(R)
+        d["mb"] = rng.standard_normal(shapes[lvl]).astype(R)
+        d["mc"] = np.zeros(cshape[lvl], R)
+        d["mxc"] = rng.standard_normal(cshape[lvl]).astype(R)
+        for colour in (0, 1):
+            both(f"mg_relax_{lvl}_{colour}",
+                 lambda k, x, b, a=args, c=colour: k.mg_relax(x, b, *a, c), "mx", "mb")
+        both(f"mg_restrict_{lvl}", lambda k, bc, x, b, a=args: k.mg_restrict(bc, x, b, *a),
+             "mc", "mx", "mb")
+        both(f"mg_prolong_{lvl}", lambda k, x, xc, a=args: k.mg_prolong(x, xc, *a),
+             "mx", "mxc")
     return out
 
 
@@ -436,6 +462,9 @@ def _ptx_child():
         "box_scale": (A3, R1, R1, R1), "max_advection_rate": (A3, A3, A3, R, R, R, B, S),
         "turbulence_k": ke, "turbulence_eps": ke, "ke_nut": (A3, A3, A3, U8, R1),
         "wall_viscosity": (A3, A3, A3, U8, R, R, R, R1),
+        "mg_relax": (A3, A3, U8, A3, A3, A3, R, R, R, t.boolean, S),
+        "mg_restrict": (A3, A3, A3, U8, A3, A3, A3, R, R, R, t.boolean),
+        "mg_prolong": (A3, A3, U8, A3, A3, A3, R, R, R, t.boolean),
     }
     assert set(sigs) == set(cn.KERNELS), set(sigs) ^ set(cn.KERNELS)
     from numba.cuda.cudadrv.error import CudaSupportError

@@ -250,3 +250,6 @@ def test_summary_and_texts_report_how_a_solve_ended():
                           "record_windows": 6, "record_uncertainty_k": 0.15,
                           "record_drift_k": 0.3})
     assert "9 windows" in text and "record of 6" in text and "0.15 K" in text
+    text = progress_text({"res_velocity": 0.02, "residuals": {
+        "continuity": 1e-4, "u": 2e-3, "v": 3e-3, "w": 4e-3, "energy": 5e-4}})
+    assert "continuity 1.0e-04" in text and "w 4.0e-03" in text and "energy 5.0e-04" in text

@@ -301,15 +301,19 @@ def heat_balance(solver, rack_info: dict, envelope: dict | None) -> dict:
 def convergence_summary(run) -> dict:
     """How a steady solve ended (``Solver.solve_steady``): the rule that stopped it, the
     averaging windows it used, the range of the last three windows' intake means
-    (``window_change_k``, largest over devices) and, for a record mean, the standard error
-    of the intake means [K]; a figure not reached is ``None``."""
+    (``window_change_k``, largest over devices), for a record mean the standard error of
+    the intake means [K], and the last normalised residuals (``residuals``: continuity,
+    u, v, w, energy; ``kernels.steady.normalized_residuals``); a figure not reached is
+    ``None``."""
     r = run.residuals
 
     def num(key):
         v = r.get(key)
         return float(v) if v is not None and np.isfinite(v) else None
 
+    norm = r.get("normalized") or {}
     return {"mode": str(r.get("mode", "")), "windows": int(r.get("windows", 0)),
+            "residuals": {k: (float(v) if np.isfinite(v) else None) for k, v in norm.items()},
             "window_change_k": num("window_change_k"),
             "record_windows": int(r.get("record_windows", 0)),
             "record_uncertainty_k": num("record_uncertainty_k"),
@@ -320,6 +324,10 @@ def progress_text(info: dict) -> str:
     """One line on where a steady solve stands, from its progress ``info``."""
     tol = SolverSettings()
     text = f"velocity residual {info['res_velocity']:.2e} (target {tol.tol_velocity:.0e})"
+    norm = info.get("residuals")
+    if norm:
+        text += "; normalised residuals " + " ".join(
+            f"{k} {v:.1e}" for k, v in norm.items())
     if info.get("stage"):
         text = f"{info['stage']}: {text}"
     if info.get("windows"):
