@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.outputs.results import CALENDAR_YEAR, RunData
+from twin.outputs.cf import CALENDAR_YEAR
+from twin.outputs.results import RunData
 
 #: Groups whose per-step scalars go into ``timeseries.csv``.
 CSV_GROUPS = ("campus", "power", "plant", "weather", "dispatch")
