@@ -26,8 +26,9 @@ from datetime import datetime, timedelta, timezone
 
 import h5py
 
-__all__ = ["CALENDAR_YEAR", "NOT_A_VARIABLE", "FIELD_LONG_NAMES", "utc_offset_text", "time_units",
-           "local_time", "dimension", "describe", "is_pure_dimension", "long_name_of"]
+__all__ = ["CALENDAR_YEAR", "NOT_A_VARIABLE", "FIELD_LONG_NAMES", "unit_of", "utc_offset_text",
+           "time_units", "local_time", "dimension", "describe", "is_pure_dimension", "long_name_of",
+           "write_fields"]
 
 #: Calendar of ``time_h`` (hours after 1 January 00:00 local standard time of a typical
 #: year: 365 days, so a non-leap year), for clock times in files, tables and charts.
@@ -36,6 +37,24 @@ CALENDAR_YEAR = 2027
 #: ``NAME`` of a dimension scale that is a netCDF dimension without a variable (the
 #: netCDF-C library's marker, which h5netcdf reads the same way).
 NOT_A_VARIABLE = "This is a netCDF dimension but not a netCDF variable."
+
+# longest suffix first
+_UNITS = (
+    ("_krw_per_kwh", "KRW/kWh"), ("_kg_per_kwh", "kg/kWh"), ("_l_per_kwh", "L/kWh"),
+    ("_m3_s", "m3/s"), ("_kg_s", "kg/s"), ("_m_s", "m/s"), ("_w_m2", "W/m2"),
+    ("_pct", "%"), ("_frac", "1"), ("_kwh", "kWh"), ("_krw", "KRW"), ("_c", "degC"),
+    ("_k", "K"), ("_w", "W"), ("_j", "J"), ("_pa", "Pa"), ("_kg", "kg"), ("_l", "L"),
+    ("_t", "t"), ("_h", "h"), ("_s", "s"), ("_m", "m"),
+)
+
+
+def unit_of(name: str) -> str:
+    """The unit a name's suffix declares (``"supply_temp_c"`` -> ``"degC"``); ``"1"`` if none."""
+    for suffix, unit in _UNITS:
+        if name.endswith(suffix):
+            return unit
+    return "1"
+
 
 #: long_name of the 3D fields (:func:`kernels.budget.fields`).
 FIELD_LONG_NAMES = {
@@ -106,3 +125,20 @@ def long_name_of(name: str, unit_suffixes, owner: str = "") -> str:
     words = stem.replace("_", " ").strip()
     return f"{owner} {words}".strip() if owner else words
 
+
+
+def write_fields(group: h5py.Group, centres_m, fields: dict, **dataset_kw) -> None:
+    """3D cell-centred fields of a hall into ``group``: the coordinates ``x_m``, ``y_m``,
+    ``z_m`` (``centres_m``, three 1D arrays) as dimension scales, each field on them, all
+    with ``units`` and ``long_name`` (what ``twin solve`` and ``twin fail`` write)."""
+    scales = []
+    for name, c in zip(("x_m", "y_m", "z_m"), centres_m):
+        d = group.create_dataset(name, data=c)
+        describe(d, "m", FIELD_LONG_NAMES[name])
+        d.make_scale(name)
+        scales.append(d)
+    for key, arr in fields.items():
+        d = group.create_dataset(key, data=arr, **dataset_kw)
+        describe(d, unit_of(key), FIELD_LONG_NAMES.get(key, long_name_of(key, _UNITS)))
+        for a in range(3):
+            d.dims[a].attach_scale(scales[a])

@@ -76,8 +76,8 @@ import h5py
 import numpy as np
 
 from common.errors import InputError
-from twin.outputs.cf import (CALENDAR_YEAR, FIELD_LONG_NAMES, describe, dimension,
-                             is_pure_dimension, local_time, long_name_of, time_units)
+from twin.outputs.cf import (_UNITS, CALENDAR_YEAR, FIELD_LONG_NAMES, describe, dimension,
+                             is_pure_dimension, local_time, long_name_of, time_units, unit_of)
 from twin.outputs.files import atomic_write, json_text
 
 __all__ = [
@@ -122,24 +122,6 @@ SUMMARY_UNITS_NOTE = ("SI, with the unit in each key's suffix (common/units.py):
 
 #: Per-object groups and the name of their second dimension.
 GROUP_DIMS = {"racks": "rack", "cooling_units": "cooling_unit", "cdus": "cdu", "halls": "hall"}
-
-# longest suffix first
-_UNITS = (
-    ("_krw_per_kwh", "KRW/kWh"), ("_kg_per_kwh", "kg/kWh"), ("_l_per_kwh", "L/kWh"),
-    ("_m3_s", "m3/s"), ("_kg_s", "kg/s"), ("_m_s", "m/s"), ("_w_m2", "W/m2"),
-    ("_pct", "%"), ("_frac", "1"), ("_kwh", "kWh"), ("_krw", "KRW"), ("_c", "degC"),
-    ("_k", "K"), ("_w", "W"), ("_j", "J"), ("_pa", "Pa"), ("_kg", "kg"), ("_l", "L"),
-    ("_t", "t"), ("_h", "h"), ("_s", "s"), ("_m", "m"),
-)
-
-
-def unit_of(name: str) -> str:
-    """The unit a name's suffix declares (``"supply_temp_c"`` -> ``"degC"``); ``"1"`` if none."""
-    for suffix, unit in _UNITS:
-        if name.endswith(suffix):
-            return unit
-    return "1"
-
 
 @dataclass
 class Snapshot:
@@ -191,6 +173,29 @@ class RunData:
     @property
     def facility_sha256(self) -> str:
         return hashlib.sha256(self.facility_expanded_toml.encode("utf-8")).hexdigest()
+
+    def to_dataframe(self, group: str):
+        """One group of series as a pandas DataFrame. The index is the middle of each step
+        as time-zone-aware local standard time (``time``); per-object groups (``racks``,
+        ``cooling_units``, ...) are long, indexed by ``(time, <object>)``. Columns are the
+        series names (their suffix is the unit); ``.attrs["units"]`` maps them to units."""
+        import pandas as pd
+        if group not in self.series:
+            raise InputError(f"results: no group {group!r}; groups: {', '.join(sorted(self.series))}")
+        t0 = pd.Timestamp(local_time(0.0, self.utc_offset_h))
+        times = t0 + pd.to_timedelta(np.asarray(self.time_h, dtype=float), unit="h")
+        cols = self.series[group]
+        if group in GROUP_DIMS:
+            dim = GROUP_DIMS[group]
+            names = [str(n) for n in self.labels[group][dim]]
+            idx = pd.MultiIndex.from_product([times, names], names=["time", dim])
+            data = {k: np.asarray(v).reshape(len(times) * len(names)) for k, v in cols.items()}
+            df = pd.DataFrame(data, index=idx)
+        else:
+            df = pd.DataFrame({k: np.asarray(v) for k, v in cols.items()},
+                              index=pd.Index(times, name="time"))
+        df.attrs["units"] = {c: unit_of(c) for c in df.columns}
+        return df
 
     @property
     def start_time(self) -> str:
