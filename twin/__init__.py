@@ -1,7 +1,8 @@
 """dc-twin: a digital twin of AI data-center campuses with a GPU-accelerated thermal core.
 
 From Python (``docs/api.md``): :func:`load`, :func:`with_changes`, :func:`solve`,
-:func:`run`, :func:`open_results` (:mod:`twin.api`); importing ``twin`` loads nothing else until they are used.
+:func:`run`, :func:`open_results` (:mod:`twin.api`); importing ``twin`` loads nothing
+else until they are used.
 """
 __version__ = "0.1.0"
 
