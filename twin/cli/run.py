@@ -62,13 +62,11 @@ def _fmt_h(h: float) -> str:
                    "its weather file, and run that week (168 h unless --hours is given); "
                    "instead of --start-day.")
 @click.option("--period", type=click.Choice(list(PERIODS)), default=None,
-              help="Run a named period of the site's weather from its first day 00:00 (a day, "
-                   "or a week, unless --hours is given): the ASHRAE design days "
-                   "design-cooling-0.4, design-cooling-extreme, design-heating-99.6, "
-                   "design-heating-extreme (the day of the weather year nearest the condition, "
-                   "its dry bulb brought to the design figure: ASHRAE Handbook 2009 for Ulsan, "
-                   "else derived from the weather file; docs/results.md), or hottest-week, "
-                   "coldest-week; instead of --start-day.")
+              help="Run a named period of the site's weather from 00:00 of its first day (a "
+                   "day or a week unless --hours is given): an ASHRAE design day (the day of the "
+                   "weather year nearest the condition, its dry bulb brought to the design "
+                   "figure: ASHRAE Handbook 2009 for Ulsan, else derived from the weather file; "
+                   "docs/results.md) or the hottest or coldest week; instead of --start-day.")
 @click.option("--hall", "halls", multiple=True, help="Only this hall (repeatable).")
 @click.option("--target-inlet", type=float, default=27.0, show_default=True,
               callback=ranged(5, 45, what="the target rack inlet [degC] (ASHRAE A1-A4 allowable)"),
