@@ -9,6 +9,11 @@ example)::
     sol = twin.solve(warm, cell_m=0.25)
     sol.worst_rack["intake_max_c"]
 
+Results as tables and arrays: :meth:`Solution.racks_frame` and
+:meth:`Solution.units_frame` (pandas), :meth:`twin.outputs.results.RunData.to_dataframe`
+(a run's group as pandas), :func:`open_results` (a results file as an xarray DataTree or
+Dataset).
+
 Paths are those of ``twin whatif --set`` (:mod:`twin.studies.whatif`): fields of the
 file as written, ``[NAME]`` to pick an item by name, ``[*]`` for all of them. Every
 changed facility passes the facility checks again; a bad path or value is one
@@ -21,7 +26,7 @@ from pathlib import Path
 
 from common.errors import InputError
 
-__all__ = ["load", "with_changes", "solve", "run", "Solution"]
+__all__ = ["load", "with_changes", "solve", "run", "open_results", "Solution"]
 
 
 def load(path):
@@ -80,6 +85,18 @@ class Solution:
     def units(self) -> list[dict]:
         return list(self.summary["cooling_units"])
 
+    def racks_frame(self):
+        """:attr:`racks` as a pandas DataFrame: one row per rack (index ``rack``, the
+        names), hottest intake first; columns the keys, whose suffix is the unit
+        (``intake_temp_c``, ``flow_m3_s``; ``work_fraction`` is ``work_frac``), and
+        ``.attrs["units"]`` maps each column to its unit."""
+        return _frame(self.racks, "rack")
+
+    def units_frame(self):
+        """:attr:`units` (the cooling units) as a pandas DataFrame, index ``cooling_unit``
+        (see :meth:`racks_frame`)."""
+        return _frame(self.units, "cooling_unit")
+
     @property
     def worst_rack(self) -> dict:
         return self.racks[0]
@@ -103,6 +120,50 @@ class Solution:
         write_json(out / "summary.json", self.summary)
         write_solution_csv(out, self.summary)
         return out / "results.h5"
+
+
+#: Keys of the summary rows renamed in the DataFrames so that each carries its unit.
+_FRAME_NAMES = {"work_fraction": "work_frac"}
+
+
+def _frame(rows: list[dict], index: str):
+    import pandas as pd
+
+    from twin.outputs.cf import unit_of
+    df = pd.DataFrame(rows).rename(columns=_FRAME_NAMES).set_index("name")
+    df.index.name = index
+    df.attrs["units"] = {c: unit_of(c) for c in df.columns}
+    return df
+
+
+def open_results(path, group: str | None = None):
+    """A results file of ``twin run`` or ``twin solve`` (``OUT/results.h5`` or ``OUT``) as
+    xarray: the whole file as a ``DataTree`` (``xarray.open_datatree(path,
+    engine="h5netcdf")``), or one group as a ``Dataset`` (``group="racks"``,
+    ``"halls/H1"``). Times decode to datetimes (UTC; the file's ``time`` units say the
+    site's offset); every variable has ``units`` and ``long_name``
+    (``docs/results.md``). Close it (or use ``with``) before a run rewrites the file."""
+    import xarray as xr
+
+    from twin.outputs.files import results_kind
+    from twin.outputs.results import SCHEMA_VERSION, open_h5
+    p = Path(path)
+    if p.is_dir():
+        p = p / "results.h5"
+    with open_h5(p, "write one with twin run or twin solve --out DIR") as f:
+        version = int(f.attrs.get("schema_version", SCHEMA_VERSION))
+        groups = sorted(k for k in f.keys())
+        if group is not None and group.strip("/") not in f:
+            raise InputError(f"{p}: no group {group!r}; groups: {', '.join(groups)}")
+    kind = results_kind(p)
+    if kind == "other":
+        raise InputError(f"{p} is not a dc-twin results file")
+    if kind == "run" and version < 2:
+        raise InputError(f"{p} was written by an older dc-twin (results schema {version}, not "
+                         "netCDF); read it with twin.outputs.results.read_results, or run again")
+    if group is not None:
+        return xr.open_dataset(p, engine="h5netcdf", group=group)
+    return xr.open_datatree(p, engine="h5netcdf")
 
 
 def solve(facility, hall: str | None = None, *, cell_m: float = 0.2, backend: str = "auto",

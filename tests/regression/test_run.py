@@ -320,7 +320,7 @@ def test_run_writes_its_time_series_as_csv(full):
         rows = list(csv.DictReader(fh))
     d = read_results(out / "results.h5")
     assert len(rows) == d.steps_done == 4
-    assert rows[0]["local_time"] == "2027-01-01T00:15" and float(rows[0]["time_h"]) == 0.25
+    assert rows[0]["local_time"] == "2027-01-01T00:15+09:00" and float(rows[0]["time_h"]) == 0.25
     for key in ("campus.pue", "campus.it_power_w", "weather.dry_bulb_c", "racks.inlet_max_c"):
         assert key in rows[0], key
     pue = [float(r["campus.pue"]) for r in rows]

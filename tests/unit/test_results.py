@@ -86,19 +86,91 @@ def test_round_trip(tmp_path):
 
 
 def test_self_describing_layout(tmp_path):
-    p = R.write_results(tmp_path / "r.h5", _data())
+    d = _data()
+    d.utc_offset_h = 9.0
+    p = R.write_results(tmp_path / "r.h5", d)
     with h5py.File(p, "r") as f:
         assert f.attrs["schema"] == R.SCHEMA_NAME and f.attrs["schema_version"] == R.SCHEMA_VERSION
+        assert f.attrs["Conventions"] == "CF-1.10"
+        assert f.attrs["start_time"] == "2027-01-01T00:00:00+09:00"
         d = f["racks/inlet_temp_c"]
-        assert d.attrs["units"] == "degC"
-        assert d.dims[0][0].name == "/time_h" and d.dims[1][0].name == "/racks/rack"
-        assert f["time_h"].attrs["units"] == "h"
-        assert f["campus/pue"].dims[0][0].name == "/time_h"
+        assert d.attrs["units"] == "degC" and d.attrs["long_name"] == "mean over the intake face"
+        assert f["racks/throttled"].attrs["long_name"] == "rack throttled"
+        assert d.dims[0][0].name == "/racks/time" and d.dims[1][0].name == "/racks/rack"
+        assert f["time"].attrs["units"] == "hours since 2027-01-01 00:00:00+09:00"
+        np.testing.assert_array_equal(f["racks/time"][()], f["time"][()])
+        assert f["campus/pue"].dims[0][0].name == "/campus/time"
         t = f["snapshots/0000/temp_c"]
-        assert [t.dims[a][0].name for a in range(3)] == ["/grids/H1/x_m", "/grids/H1/y_m", "/grids/H1/z_m"]
+        assert [t.dims[a][0].name for a in range(3)] == ["/snapshots/0000/x_m", "/snapshots/0000/y_m",
+                                                        "/snapshots/0000/z_m"]
+        assert f["snapshots/0000"].attrs["time"] == "2027-01-01T00:45:00+09:00"
         assert "Test hall" in f["facility/source_text"].asstr()[()]
         assert json.loads(f["settings/json"].asstr()[()])["step_s"] == 1800.0
         assert f["settings"].attrs["hours"] == 1.5
+
+
+def _write_version_1(path, d: R.RunData):
+    """A results file in the version-1 layout (time_h at the root, /grids, (n, 4) hot
+    spots), as dc-twin wrote it before 2026-12-07."""
+    with h5py.File(path, "w") as f:
+        f.attrs.update({"schema": R.SCHEMA_NAME, "schema_version": 1, "status": d.status,
+                        "steps_done": d.steps_done, "steps_planned": d.steps_planned,
+                        "step_s": d.step_s, "start_h": d.start_h, "facility_name": d.facility_name,
+                        "backend": "numba-cpu"})
+        t = f.create_dataset("time_h", data=d.time_h)
+        t.make_scale("time_h")
+        for group, cols in d.series.items():
+            g = f.create_group(group)
+            if group in R.GROUP_DIMS:
+                for lname, vals in d.labels[group].items():
+                    v = np.asarray(vals)
+                    ds = (g.create_dataset(lname, data=[str(x) for x in v], dtype=h5py.string_dtype())
+                          if v.dtype.kind in "OU" else g.create_dataset(lname, data=v))
+                    ds.attrs["kind"] = "label"
+            for name, arr in cols.items():
+                g.create_dataset(name, data=np.asarray(arr, dtype=float)).dims[0].attach_scale(t)
+        fg = f.create_group("facility")
+        fg.create_dataset("source_text", data=d.facility_source_text, dtype=h5py.string_dtype())
+        fg.create_dataset("expanded_toml", data=d.facility_expanded_toml, dtype=h5py.string_dtype())
+        fg.attrs["source_path"] = d.facility_source_path
+        f.create_group("settings").create_dataset("json", data=json.dumps(d.settings),
+                                                  dtype=h5py.string_dtype())
+        s = d.snapshots[0]
+        gg = f.create_group("grids/H1")
+        for c in ("x_m", "y_m", "z_m"):
+            gg.create_dataset(c, data=s.coords[c])
+        sg = f.create_group("snapshots/0000")
+        sg.attrs.update({"hall": "H1", "step": 1, "time_h": 0.75})
+        for name, arr in s.fields.items():
+            sg.create_dataset(name, data=arr)
+        sg.create_dataset("hot_spots", data=s.hot_spots)
+        f.create_dataset("log", data=d.log, dtype=h5py.string_dtype())
+        f.create_dataset("summary", data=json.dumps({"pue": 1.25}), dtype=h5py.string_dtype())
+
+
+def test_version_1_files_still_read(tmp_path):
+    """Runs written before the CF layout read as they did (``--resume``, view, report)."""
+    d = _data()
+    p = tmp_path / "v1.h5"
+    _write_version_1(p, d)
+    back = R.read_results(p)
+    np.testing.assert_array_equal(back.time_h, d.time_h)
+    np.testing.assert_array_equal(back.series["racks"]["inlet_temp_c"], d.series["racks"]["inlet_temp_c"])
+    assert list(back.labels["racks"]["rack"]) == ["H1/A/01", "H1/A/02"]
+    s = back.snapshots[0]
+    assert sorted(s.fields) == ["temp_c", "u_m_s"]
+    np.testing.assert_array_equal(s.hot_spots, [[29.0, 1.5, 2.5, 0.5]])
+    np.testing.assert_array_equal(s.coords["y_m"], d.snapshots[0].coords["y_m"])
+    assert back.utc_offset_h == 0.0 and back.summary == {"pue": 1.25}
+
+
+def test_restart_tree_keeps_string_arrays_and_shapes(tmp_path):
+    d = _data()
+    d.restart = {"names": np.array([["a", "b"], ["c", "d"]], dtype=object),
+                 "one": np.array("x", dtype=object), "empty": np.zeros((0, 3))}
+    r = R.read_results(R.write_results(tmp_path / "r.h5", d)).restart
+    assert r["names"].tolist() == [["a", "b"], ["c", "d"]] and r["one"].item() == "x"
+    assert r["empty"].shape == (0, 3)
 
 
 def test_atomic_write_keeps_previous_file_on_error(tmp_path):
@@ -157,7 +229,7 @@ def test_read_rejects_other_files(tmp_path):
     p = R.write_results(tmp_path / "z.h5", _data())
     with h5py.File(p, "a") as f:
         f.attrs["schema_version"] = 99
-    with pytest.raises(InputError, match="version 99"):
+    with pytest.raises(InputError, match="version 99; this dc-twin reads versions 1, 2"):
         R.read_results(p)
 
 

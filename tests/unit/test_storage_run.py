@@ -221,3 +221,17 @@ def test_shipped_storage_example_is_the_campus_plus_storage():
     pw["grid"] = {k: v for k, v in pw["grid"].items() if k not in ("tariff", "import_cap_mw")}
     pw0["grid"].pop("tariff_krw_per_kwh")
     assert pw == pw0
+
+
+def test_storage_run_opens_in_xarray_with_its_dispatch_group(run):
+    """The dispatch group (storage, the grid cap, flexible load) is as CF-clean as the rest
+    (issue 20): every group opens, every variable has units and long_name."""
+    import xarray as xr
+    _, out, _ = run
+    with xr.open_datatree(out / "results.h5", engine="h5netcdf") as tree:
+        ds = tree["dispatch"].ds
+        assert ds["time"].size == 6 and "stored_energy_j" in ds
+        assert ds["stored_energy_j"].attrs["units"] == "J"
+        bad = [f"{n.path}/{k}" for n in tree.subtree for k, v in n.ds.variables.items()
+               if not (v.attrs.get("units") or v.encoding.get("units")) or not v.attrs.get("long_name")]
+        assert bad == []

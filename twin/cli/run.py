@@ -18,6 +18,7 @@ from common.errors import InputError
 from kernels.backend import CHOICES as _BACKENDS
 from twin.cli.checks import ranged
 from twin.loop.settings import RACK_AIRFLOW, THERMAL_MODES
+from twin.models.design_days import PERIODS
 from twin.models.profiles import PROFILES
 from twin.outputs.files import OutputError, command_line, output_folder, results_kind
 from twin.outputs.results import results_path, summary_path
@@ -60,6 +61,12 @@ def _fmt_h(h: float) -> str:
               help="What-if: start on the first day of the site's hottest (coldest) week, from "
                    "its weather file, and run that week (168 h unless --hours is given); "
                    "instead of --start-day.")
+@click.option("--period", type=click.Choice(list(PERIODS)), default=None,
+              help="Run a named period of the site's weather from 00:00 of its first day (a "
+                   "day or a week unless --hours is given): an ASHRAE design day (the day of the "
+                   "weather year nearest the condition, its dry bulb brought to the design "
+                   "figure: ASHRAE Handbook 2009 for Ulsan, else derived from the weather file; "
+                   "docs/results.md) or the hottest or coldest week; instead of --start-day.")
 @click.option("--hall", "halls", multiple=True, help="Only this hall (repeatable).")
 @click.option("--target-inlet", type=float, default=27.0, show_default=True,
               callback=ranged(5, 45, what="the target rack inlet [degC] (ASHRAE A1-A4 allowable)"),
@@ -100,7 +107,7 @@ def _fmt_h(h: float) -> str:
                    "the summary is in OUT/summary.json).")
 @click.pass_context
 def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, profile, utilization,
-        start_day, week, halls, target_inlet, flow_tol, rack_airflow, snapshot_every, checkpoint_every,
+        start_day, week, period, halls, target_inlet, flow_tol, rack_airflow, snapshot_every, checkpoint_every,
         dry_bulb_offset, dew_point_offset, wind_scale, solar_scale, grid_carbon, force, quiet):
     """Simulate FACILITY over time: IT load, airflow and heat, cooling plant, power.
 
@@ -112,6 +119,7 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
       twin run meshes/small-hall.toml --resume              # after Ctrl-C
       twin run meshes/ulsan-campus.toml --start-day 213 --hours 168 --dry-bulb-offset 4
       twin run meshes/ulsan-campus.toml --hours 168 --wind-scale 0   # a windless week
+      twin run meshes/ulsan-campus.toml --period design-cooling-0.4 --step 1h  # ASHRAE 0.4 % day
     """
     from rich.console import Console
 
@@ -120,12 +128,18 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
     console = Console(stderr=True, quiet=quiet)
     every_s = _checkpoint_s(checkpoint_every)
     if week is not None:
+        if period is not None:
+            raise InputError("--week and --period both say when to start: give one of them "
+                             "(--week hottest is --period hottest-week)")
+        period = f"{week}-week"
+    if period is not None:
         if ctx.get_parameter_source("start_day") == ParameterSource.COMMANDLINE:
-            raise InputError("--week and --start-day both say when to start: give one of them")
-        start_day = _week_start_day(facility, week)
+            raise InputError(f"--{'week' if week else 'period'} and --start-day both say when to "
+                             "start: give one of them")
+        start_day, days = _period_start_day(facility, period)
         if ctx.get_parameter_source("hours") != ParameterSource.COMMANDLINE:
-            hours = 168.0
-        console.print(f"the {week} week of the site's weather starts on day {start_day}")
+            hours = 24.0 * days
+        console.print(f"{period} of the site's weather starts on day {start_day}")
     out_dir = out_dir or Path("runs") / facility.stem
     rp = results_path(out_dir)
     with output_folder(out_dir, command_line()) as lock:
@@ -146,6 +160,7 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
                 "utilization": ("utilization", lambda: utilization),
                 "start_day": ("start_h", lambda: (start_day - 1) * 24.0),
                 "week": ("start_h", lambda: (start_day - 1) * 24.0),
+                "period": ("period", lambda: period or ""),
                 "halls": ("halls", lambda: tuple(halls)),
                 "target_inlet": ("target_inlet_temp_c", lambda: target_inlet),
                 "flow_tol": ("flow_tol_frac", lambda: flow_tol),
@@ -183,7 +198,7 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
                 rack_airflow=rack_airflow, checkpoint_every_s=every_s,
                 dry_bulb_offset_k=dry_bulb_offset, dew_point_offset_k=dew_point_offset,
                 wind_scale=wind_scale, solar_scale=solar_scale,
-                grid_carbon_kg_per_kwh=grid_carbon,
+                grid_carbon_kg_per_kwh=grid_carbon, period=period or "",
                 snapshot_every_h=parse_duration_s(snapshot_every) / 3600.0 if snapshot_every else 0.0)
             sim = Simulation(facility, settings)
         from twin.cli.warm import prepare_kernels
@@ -204,13 +219,15 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
             sys.exit(128 + getattr(sim, "stopped_signum", 2))
 
 
-def _week_start_day(facility, week: str) -> int:
-    """First day of the site's hottest or coldest week (its weather file's year)."""
+def _period_start_day(facility, period: str) -> tuple[int, int]:
+    """First day and length in days of a named period of the site's weather
+    (:mod:`twin.models.design_days`)."""
     from twin.facility import load_facility
     from twin.loop.specs import _weather_spec
-    from twin.models.weather import extreme_window_start_day, load_weather
+    from twin.models.design_days import period_start_day
+    from twin.models.weather import load_weather
     weather = load_weather(_weather_spec(load_facility(facility)))
-    return extreme_window_start_day(weather, 7, hottest=(week == "hottest"))
+    return period_start_day(weather, period), PERIODS[period][0]
 
 
 _KIND_TEXT = {"run": "a twin run", "steady": "a steady solve (twin solve)",

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 
 from common.errors import InputError
 from twin.models.airside import AIR_CP_J_KG_K, AIR_DENSITY_KG_M3
+from twin.models.design_days import PERIODS
 from twin.models.metrics import ASHRAE_CLASSES
 from twin.models.profiles import PROFILES
 
-from .modes import THERMAL_MODES      # the names of the registered modes (the CLI's choices)
+from .modes import THERMAL_MODES  # the names of the registered modes (the CLI's choices)
 
 #: ``RunSettings.rack_airflow``: the racks' server airflow follows the rack model, or
 #: stays at design (the CLI's choices).
@@ -126,6 +127,9 @@ class RunSettings:
         this fraction of their usual output (0: a windless or dark period) [-].
     grid_carbon_kg_per_kwh : float or None
         Grid what-if: this carbon intensity instead of the facility's (or Korea's) [kg/kWh].
+    period : str
+        The named period of the site's weather the run covers (``twin run --period``, a key
+        of :data:`twin.models.design_days.PERIODS`; ``""``: none); ``start_h`` is its start.
     """
 
     hours: float = 24.0
@@ -158,6 +162,7 @@ class RunSettings:
     solar_scale: float = 1.0
     wind_scale: float = 1.0
     grid_carbon_kg_per_kwh: float | None = None
+    period: str = ""
 
     def __post_init__(self):
         for name in ("hours", "step_s", "cell_m", "airflow_ratio", "control_tol_k", "linear_tol_k"):
@@ -205,6 +210,9 @@ class RunSettings:
                                   and 0.0 <= g <= 2.0):
             raise InputError(f"run setting grid_carbon_kg_per_kwh = {g!r} must be within "
                              "0..2 kg/kWh (Korea 2023: 0.4173)")
+        if self.period and self.period not in PERIODS:
+            raise InputError(f"run setting period = {self.period!r} is unknown; choose one of "
+                             f"{', '.join(PERIODS)}")
         object.__setattr__(self, "halls", tuple(self.halls))
         if self.snapshot_times_h is not None:
             object.__setattr__(self, "snapshot_times_h", tuple(float(t) for t in self.snapshot_times_h))

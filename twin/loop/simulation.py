@@ -104,6 +104,7 @@ import numpy as np
 from common.errors import InputError
 from common.units import J_PER_KWH
 from twin.facility import Facility, load_facility
+from twin.models.design_days import period_offset_k, period_summary
 from twin.models.metrics import (ASHRAE_CLASSES, RECOMMENDED, inlet_class_compliance, rci_hi_pct,
                                  rci_lo_pct)
 from twin.models.plant import plant_step
@@ -111,8 +112,10 @@ from twin.models.power import (DEFAULT_TARIFF, KOREA_GRID_CARBON_KG_PER_KWH, ele
                                tou_price_krw_per_kwh)
 from twin.models.profiles import utilization_profile
 from twin.models.weather import load_weather, shifted_weather, weather_at, wet_bulb_temp_c
+from twin.outputs.cf import local_time
 from twin.outputs.files import write_csv, write_json
-from twin.outputs.results import RunData, read_results, results_path, summary_path, write_results
+from twin.outputs.results import (SUMMARY_SCHEMA, SUMMARY_SCHEMA_VERSION, SUMMARY_UNITS_NOTE,
+                                  RunData, read_results, results_path, summary_path, write_results)
 from twin.outputs.tables import timeseries_table
 from twin.thermal.racks import RACK_BEHAVIOUR, rack_spec_for
 
@@ -237,8 +240,9 @@ class Simulation:
         self.t_mid_h = self.t_start_h + 0.5 * dt_h
         self.weather = load_weather(_weather_spec(fac))
         ws = weather_at(self.weather, self.t_mid_h)
-        if s.dry_bulb_offset_k or s.dew_point_offset_k:        # weather what-if
-            ws = shifted_weather(ws, s.dry_bulb_offset_k, s.dew_point_offset_k)
+        db_off = s.dry_bulb_offset_k + (period_offset_k(self.weather, s.period) if s.period else 0.0)
+        if db_off or s.dew_point_offset_k:        # weather what-if, design day
+            ws = shifted_weather(ws, db_off, s.dew_point_offset_k)
         self.ghi_w_m2 = np.asarray(ws.ghi_w_m2, float)          # the sun on roofs (envelopes)
         self.has_doors = any(r.rear_door is not None for h in fac.halls
                              for r in fac.layout(h.name).racks)
@@ -579,8 +583,18 @@ class Simulation:
         s = self.settings
         a = self._arrays()
         dt = s.step_s
-        out = {"status": self.status, "steps": self.k, "steps_planned": self.n_steps,
+        w = self._weather_record()
+        out = {"schema": SUMMARY_SCHEMA, "schema_version": SUMMARY_SCHEMA_VERSION,
+               "units": SUMMARY_UNITS_NOTE,
+               "status": self.status, "steps": self.k, "steps_planned": self.n_steps,
                "hours": self.k * dt / 3600.0, "step_s": dt, "start_h": s.start_h,
+               "start_time": local_time(s.start_h, w.utc_offset_h).isoformat(),
+               "end_time": local_time(s.start_h + self.k * dt / 3600.0, w.utc_offset_h).isoformat(),
+               "weather": {"source": self.facility.campus.weather, "description": w.source,
+                           "site": w.site_name, "latitude_deg": w.latitude_deg,
+                           "longitude_deg": w.longitude_deg, "elevation_m": w.elevation_m,
+                           "utc_offset_h": w.utc_offset_h},
+               **({"period": period_summary(w, s.period)} if s.period else {}),
                "thermal": s.thermal, "profile": s.profile,
                "cells": int(sum(h.report.cells for h in self.halls)),
                "backend": self.halls[0].backend_name if self.halls else "",
@@ -688,6 +702,7 @@ class Simulation:
             series=self._arrays(), labels=self.labels(), descriptions=descriptions,
             snapshots=list(self.snapshots), log=self.log_lines(), restart=restart,
             summary=self.summary(),
+            utc_offset_h=self.utc_offset_h, weather_source=fac.campus.weather,
             attrs={"backend": self.halls[0].backend_name if self.halls else "",
                    "cells": int(sum(h.report.cells for h in self.halls)),
                    "thermal": s.thermal, "wall_s": self.wall_s})
@@ -764,6 +779,18 @@ class Simulation:
 
     def backend_name(self) -> str:
         return self.halls[0].backend_name if self.halls else ""
+
+    def _weather_record(self):
+        """The run's weather (loaded by :meth:`prepare`; read here when not prepared)."""
+        w = getattr(self, "weather", None)
+        if w is None:
+            w = self.weather = load_weather(_weather_spec(self.facility))
+        return w
+
+    @property
+    def utc_offset_h(self) -> float:
+        """Time zone of the run's time axis [h east of UTC]: the weather file's."""
+        return float(self._weather_record().utc_offset_h)
 
 
 def _renewable_supply(sim: Simulation, t_mid_h) -> dict:

@@ -23,7 +23,7 @@ import numpy as np
 
 from twin.models.metrics import (ALLOWABLE_MAX_C, RECOMMENDED_MAX_C, RECOMMENDED_MIN_C, rci_hi_pct,
                                  rci_lo_pct, rti_pct)
-from twin.outputs.results import CALENDAR_YEAR
+from twin.outputs.cf import CALENDAR_YEAR
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf"]

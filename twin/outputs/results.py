@@ -1,50 +1,64 @@
 """Results of a ``twin run``: a self-describing, versioned HDF5 file and ``summary.json``.
 
-Schema ``dc-twin-results``, version 1
+Schema ``dc-twin-results``, version 2
 =====================================
-Every dimensional dataset carries a ``units`` attribute (derived from the unit suffix of
-its name, see :func:`unit_of` and the glossary in :mod:`common.units`) and a
-``description`` where one helps. Time series have the step as their first axis, attached
-to the dimension scale ``/time_h``; per-object series have a second axis attached to the
-group's name scale (``/racks/rack``, ``/cooling_units/cooling_unit``, ...), so the file
-reads with plain h5py, h5netcdf/xarray or HDFView without this code (layout after the
-Dedalus evaluator's self-describing HDF5 output).
+A netCDF-4 file with CF conventions (written with h5py through :mod:`twin.outputs.cf`):
+``xarray.open_datatree(path, engine="h5netcdf")`` (or :func:`twin.open_results`) opens
+every group. Every variable has ``units`` (from the unit suffix of its name, see
+:func:`unit_of` and the glossary in :mod:`common.units`; ``"1"`` for numbers without a
+unit, labels and text) and ``long_name``; ``description`` where more helps. Each group
+holds the coordinates of its own axes (layout after the Dedalus evaluator's
+self-describing HDF5 output, in netCDF form).
 
 ``/`` attributes
-    ``schema`` (``"dc-twin-results"``), ``schema_version`` (1), ``status``
-    (``"running"``, ``"interrupted"`` or ``"complete"``), ``steps_done``,
-    ``steps_planned``, ``step_s``, ``start_h``, ``facility_name``, ``dc_twin_version``,
+    ``Conventions`` (``"CF-1.10"``), ``schema`` (``"dc-twin-results"``),
+    ``schema_version`` (2), ``status`` (``"running"``, ``"interrupted"`` or
+    ``"complete"``), ``steps_done``, ``steps_planned``, ``step_s``, ``start_h``,
+    ``start_time`` (ISO 8601 local standard time with its UTC offset),
+    ``utc_offset_h``, ``weather_source``, ``facility_name``, ``dc_twin_version``,
     ``written_utc`` and the run attributes (``backend``, ``cells``, ...).
-``/time_h`` (time)
-    Middle of each step, hours after 1 January 00:00 local standard time (dimension
-    scale ``time_h``); ``/step`` the step number. A step's values are its means over
-    ``[time_h - step_s/2, time_h + step_s/2)``.
+``/time`` (time)
+    Middle of each step, CF time: ``units = "hours since 2027-01-01 00:00:00+09:00"``
+    (1 January 00:00 local standard time of the site, its UTC offset from the weather
+    file), ``calendar = "proleptic_gregorian"``; the values are ``time_h``, hours after
+    1 January (:data:`twin.outputs.cf.CALENDAR_YEAR` is the calendar of the typical
+    year). A step's values are its means over ``[time_h - step_s/2, time_h + step_s/2)``.
+    ``/step`` the step number.
 ``/racks``, ``/cooling_units``, ``/cdus``, ``/halls`` (time, object)
-    Per-object series; ``/racks/rack`` (the names, a dimension scale) and label datasets
+    Per-object series, with the group's own ``time`` coordinate and name coordinate
+    (``/racks/rack``, ``/cooling_units/cooling_unit``, ...) and label variables
     (``/racks/hall``, ``/racks/type`` ...). Only the halls that were solved are listed;
     ``/halls/replicas`` says how many identical halls each one stands for.
-``/campus``, ``/plant``, ``/power``, ``/weather`` (time)
-    Campus totals, plant, electrical chain and renewables, outdoor conditions.
+``/campus``, ``/plant``, ``/power``, ``/weather``, ``/dispatch`` (time)
+    Campus totals, plant, electrical chain and renewables, outdoor conditions, storage;
+    each with its own ``time`` coordinate.
 ``/facility``
     ``source_text`` (the facility file as read), ``expanded_toml`` (includes and hall
     templates expanded: enough to rebuild the facility), attributes ``source_path`` and
     ``sha256`` (of ``expanded_toml``).
 ``/settings``
     The run settings, one attribute each, and ``json`` (all of them as JSON text).
-``/grids/<hall>``
-    Cell-centre coordinates ``x_m``, ``y_m``, ``z_m`` (dimension scales) of each hall
-    that has snapshots.
 ``/snapshots/<nnnn>``
     3D fields of one hall at one step (cell-centred, float32, NaN in solids):
-    ``temp_c``, ``u_m_s``, ``v_m_s``, ``w_m_s``, attributes ``hall``, ``step``,
-    ``time_h``; ``hot_spots`` (n, 4: temp_c, x_m, y_m, z_m).
+    ``temp_c``, ``u_m_s``, ``v_m_s``, ``w_m_s`` on the group's cell-centre coordinates
+    ``x_m``, ``y_m``, ``z_m``; attributes ``hall``, ``step``, ``time_h``, ``time``
+    (ISO 8601); hot spots along the dimension ``hot_spot``: ``hot_spot_temp_c``,
+    ``hot_spot_x_m``, ``hot_spot_y_m``, ``hot_spot_z_m`` (local maxima of the air
+    temperature in front of rack intakes above the ASHRAE recommended maximum, hottest
+    first).
 ``/log``
     Notes of the run (fallbacks, approximations, warnings), one string each.
 ``/summary``
-    The summary (JSON text), also written beside the file as ``summary.json``.
+    The summary (JSON text), also written beside the file as ``summary.json``
+    (its schema: ``twin/outputs/summary.schema.json``).
 ``/restart``
     What a resumed run needs (controller states, frozen flow fields, thermal response
     matrices); not meant for analysis.
+
+Version 1 (written before 2026-12-07) kept ``time_h`` (hours, not CF) at the root only,
+the snapshots' coordinates in ``/grids/<hall>`` and the hot spots as one ``(n, 4)``
+array; :class:`RunFile` reads both versions, and a resumed version-1 run is written
+as version 2.
 
 Writing is atomic: :func:`write_results` writes a temporary file in the same folder and
 renames it over the target (``os.replace``), so a reader never sees half a file and an
@@ -62,6 +76,8 @@ import h5py
 import numpy as np
 
 from common.errors import InputError
+from twin.outputs.cf import (_UNITS, CALENDAR_YEAR, FIELD_LONG_NAMES, describe, dimension,
+                             is_pure_dimension, local_time, long_name_of, time_units, unit_of)
 from twin.outputs.files import atomic_write, json_text
 
 __all__ = [
@@ -78,31 +94,34 @@ __all__ = [
     "RunFile",
     "SnapshotEntry",
     "summary_path",
+    "CALENDAR_YEAR",
+    "READS_VERSIONS",
+    "SUMMARY_SCHEMA",
+    "SUMMARY_SCHEMA_VERSION",
+    "SUMMARY_SCHEMA_FILE",
+    "SUMMARY_UNITS_NOTE",
 ]
 
 SCHEMA_NAME = "dc-twin-results"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Versions :class:`RunFile` reads.
+READS_VERSIONS = (1, 2)
+
+#: ``summary.json`` of a run: its schema name and version (JSON schema:
+#: :data:`SUMMARY_SCHEMA_FILE`, ``docs/results.md``).
+SUMMARY_SCHEMA = "dc-twin-run-summary"
+SUMMARY_SCHEMA_VERSION = 1
+SUMMARY_SCHEMA_FILE = Path(__file__).with_name("summary.schema.json")
+#: The ``units`` note of ``summary.json``.
+SUMMARY_UNITS_NOTE = ("SI, with the unit in each key's suffix (common/units.py): _c degC, _k K, "
+                      "_w W, _kwh kWh, _j J, _s s, _h h, _m3_s m3/s, _pct percent, _frac and no "
+                      "suffix dimensionless, _krw Korean won, _t tonnes, _l litres, "
+                      "_l_per_kwh L/kWh, _kg_per_kwh kg CO2e/kWh; times ISO 8601 local standard "
+                      "time with the UTC offset; start_h hours after 1 January 00:00 local "
+                      "standard time")
 
 #: Per-object groups and the name of their second dimension.
 GROUP_DIMS = {"racks": "rack", "cooling_units": "cooling_unit", "cdus": "cdu", "halls": "hall"}
-
-# longest suffix first
-_UNITS = (
-    ("_krw_per_kwh", "KRW/kWh"), ("_kg_per_kwh", "kg/kWh"), ("_l_per_kwh", "L/kWh"),
-    ("_m3_s", "m3/s"), ("_kg_s", "kg/s"), ("_m_s", "m/s"), ("_w_m2", "W/m2"),
-    ("_pct", "%"), ("_frac", "1"), ("_kwh", "kWh"), ("_krw", "KRW"), ("_c", "degC"),
-    ("_k", "K"), ("_w", "W"), ("_j", "J"), ("_pa", "Pa"), ("_kg", "kg"), ("_l", "L"),
-    ("_t", "t"), ("_h", "h"), ("_s", "s"), ("_m", "m"),
-)
-
-
-def unit_of(name: str) -> str:
-    """The unit a name's suffix declares (``"supply_temp_c"`` -> ``"degC"``); ``"1"`` if none."""
-    for suffix, unit in _UNITS:
-        if name.endswith(suffix):
-            return unit
-    return "1"
-
 
 @dataclass
 class Snapshot:
@@ -144,6 +163,8 @@ class RunData:
     restart: dict | None = None
     summary: dict = field(default_factory=dict)
     attrs: dict = field(default_factory=dict)
+    utc_offset_h: float = 0.0         # time zone of time_h (the weather's), h east of UTC
+    weather_source: str = ""          # the facility's weather (builtin name or EPW path)
 
     @property
     def steps_done(self) -> int:
@@ -153,10 +174,33 @@ class RunData:
     def facility_sha256(self) -> str:
         return hashlib.sha256(self.facility_expanded_toml.encode("utf-8")).hexdigest()
 
+    def to_dataframe(self, group: str):
+        """One group of series as a pandas DataFrame. The index is the middle of each step
+        as time-zone-aware local standard time (``time``); per-object groups (``racks``,
+        ``cooling_units``, ...) are long, indexed by ``(time, <object>)``. Columns are the
+        series names (their suffix is the unit); ``.attrs["units"]`` maps them to units."""
+        import pandas as pd
+        if group not in self.series:
+            raise InputError(f"results: no group {group!r}; groups: {', '.join(sorted(self.series))}")
+        t0 = pd.Timestamp(local_time(0.0, self.utc_offset_h))
+        times = t0 + pd.to_timedelta(np.asarray(self.time_h, dtype=float), unit="h")
+        cols = self.series[group]
+        if group in GROUP_DIMS:
+            dim = GROUP_DIMS[group]
+            names = [str(n) for n in self.labels[group][dim]]
+            idx = pd.MultiIndex.from_product([times, names], names=["time", dim])
+            data = {k: np.asarray(v).reshape(len(times) * len(names)) for k, v in cols.items()}
+            df = pd.DataFrame(data, index=idx)
+        else:
+            df = pd.DataFrame({k: np.asarray(v) for k, v in cols.items()},
+                              index=pd.Index(times, name="time"))
+        df.attrs["units"] = {c: unit_of(c) for c in df.columns}
+        return df
 
-#: Calendar of ``time_h`` (hours after 1 January 00:00 local standard time of a typical
-#: year: 365 days, so a non-leap year), for clock times in tables and charts.
-CALENDAR_YEAR = 2027
+    @property
+    def start_time(self) -> str:
+        """The start of the run, ISO 8601 local standard time with its UTC offset."""
+        return local_time(self.start_h, self.utc_offset_h).isoformat()
 
 def results_path(out_dir) -> Path:
     """``OUT/results.h5``."""
@@ -178,26 +222,53 @@ def _atomic(path: Path, write):
 _STR = h5py.string_dtype()
 
 
-def _str_dataset(g, name, values):
+def _str_dataset(g, name, values, long_name: str = ""):
     arr = np.array([str(v) for v in values], dtype=object)
-    return g.create_dataset(name, data=arr, dtype=_STR)
+    d = g.create_dataset(name, data=arr, dtype=_STR)
+    if long_name:
+        describe(d, "1", long_name)
+    return d
 
 
-def _scalar_str(g, name, text):
-    return g.create_dataset(name, data=str(text), dtype=_STR)
+def _scalar_str(g, name, text, long_name: str = ""):
+    d = g.create_dataset(name, data=str(text), dtype=_STR)
+    if long_name:
+        describe(d, "1", long_name)
+    return d
 
 
 def _attr_value(v):
     if v is None:
         return "null"
     if isinstance(v, (bool, np.bool_)):
-        return np.bool_(v)
+        return np.int8(bool(v))        # netCDF has no boolean attribute type
     if isinstance(v, (int, float, np.integer, np.floating, str)):
         return v
     return json_text(v)
 
 
-def _series_dataset(g, name, arr, time_scale, dim_scale, description):
+def _pure_dims(g, d, name: str, first: int = 0):
+    """Give the axes ``first..`` of ``d`` dimensions of their own, ``<name>__<axis>``."""
+    for ax in range(first, d.ndim):
+        dim = f"{name}__{ax}"
+        if dim not in g:
+            dimension(g, dim, d.shape[ax])
+        d.dims[ax].attach_scale(g[dim])
+
+
+def _time_coord(g, data: RunData):
+    """The group's CF time coordinate ``time`` (the values of ``time_h``)."""
+    t = g.create_dataset("time", data=np.asarray(data.time_h, dtype=float))
+    describe(t, time_units(data.utc_offset_h),
+             "middle of the step (each series is its mean over the step)")
+    t.attrs["calendar"] = "proleptic_gregorian"
+    t.attrs["standard_name"] = "time"
+    t.attrs["axis"] = "T"
+    t.make_scale("time")
+    return t
+
+
+def _series_dataset(g, name, arr, time_scale, dim_scale, description, owner=""):
     arr = np.asarray(arr)
     if arr.dtype == bool:
         arr = arr.astype(np.uint8)
@@ -206,14 +277,18 @@ def _series_dataset(g, name, arr, time_scale, dim_scale, description):
         kw = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
     d = g.create_dataset(name, data=arr, **kw)
     d.attrs["kind"] = "series"
-    d.attrs["units"] = unit_of(name)
+    describe(d, unit_of(name), description or long_name_of(name, _UNITS, owner))
     if description:
         d.attrs["description"] = description
     if time_scale is not None and arr.ndim >= 1:
         d.dims[0].attach_scale(time_scale)
     if dim_scale is not None and arr.ndim >= 2:
         d.dims[1].attach_scale(dim_scale)
+    _pure_dims(g, d, name, first=1 + (dim_scale is not None))
     return d
+
+
+_RESTART_NAME = "restart state of a run (for --resume; not for analysis)"
 
 
 def _write_tree(g, obj):
@@ -227,9 +302,13 @@ def _write_tree(g, obj):
             elif isinstance(v, np.ndarray):
                 kw = {"compression": "gzip", "compression_opts": 4} if v.size > 4096 else {}
                 if v.dtype.kind in "OU":
-                    _str_dataset(g, k, v.tolist())
+                    d = _str_dataset(g, k, v.ravel().tolist()) if v.ndim else _scalar_str(g, k, v.item())
+                    if v.ndim > 1:
+                        d.attrs["_shape"] = np.asarray(v.shape, dtype=np.int64)
                 else:
-                    g.create_dataset(k, data=v, **kw)
+                    d = g.create_dataset(k, data=v, **kw)
+                describe(d, "1", _RESTART_NAME)
+                _pure_dims(g, d, k)
             else:
                 g.attrs[k] = json_text(v)
     else:
@@ -256,8 +335,13 @@ def _read_tree(g):
     for k, item in g.items():
         if isinstance(item, h5py.Group):
             out[k] = _read_tree(item)
+        elif is_pure_dimension(item):
+            continue
         elif h5py.check_string_dtype(item.dtype) is not None:
-            out[k] = np.array(item.asstr()[()], dtype=object)
+            arr = np.array(item.asstr()[()], dtype=object)
+            if "_shape" in item.attrs:
+                arr = arr.reshape(tuple(int(n) for n in item.attrs["_shape"]))
+            out[k] = arr
         else:
             out[k] = item[()]
     if kind == "boxed":
@@ -265,10 +349,68 @@ def _read_tree(g):
     return out
 
 
+def _write_labels(g, group, data: RunData):
+    """The name coordinate of a per-object group and its label variables."""
+    labels = data.labels.get(group, {})
+    dim = GROUP_DIMS[group]
+    if dim not in labels:
+        raise InputError(f"results: group {group} needs its '{dim}' labels")
+    dim_scale = _str_dataset(g, dim, labels[dim], f"{dim.replace('_', ' ')} name")
+    dim_scale.attrs["kind"] = "label"
+    dim_scale.make_scale(dim)
+    for lname, vals in labels.items():
+        if lname == dim:
+            continue
+        vals = np.asarray(vals)
+        if vals.dtype.kind in "OU":
+            ds = _str_dataset(g, lname, vals.tolist(), long_name_of(lname, _UNITS, dim.replace("_", " ")))
+        else:
+            ds = g.create_dataset(lname, data=vals)
+            describe(ds, unit_of(lname), long_name_of(lname, _UNITS, dim.replace("_", " ")))
+        ds.attrs["kind"] = "label"
+        ds.dims[0].attach_scale(dim_scale)
+    return dim_scale
+
+
+def _write_snapshot(g, s: Snapshot, utc_offset_h: float):
+    g.attrs["hall"] = s.hall
+    g.attrs["step"] = int(s.step)
+    g.attrs["time_h"] = float(s.time_h)
+    g.attrs["time"] = local_time(s.time_h, utc_offset_h).isoformat()
+    scales = []
+    for c in ("x_m", "y_m", "z_m"):
+        d = g.create_dataset(c, data=np.asarray(s.coords[c], dtype=float))
+        describe(d, "m", FIELD_LONG_NAMES[c])
+        d.make_scale(c)
+        scales.append(d)
+    for name, arr in s.fields.items():
+        d = g.create_dataset(name, data=np.asarray(arr, dtype=np.float32),
+                             compression="gzip", compression_opts=4, shuffle=True)
+        describe(d, unit_of(name), FIELD_LONG_NAMES.get(name, long_name_of(name, _UNITS)))
+        for ax in range(3):
+            d.dims[ax].attach_scale(scales[ax])
+    hs = np.asarray(s.hot_spots, dtype=float).reshape(-1, 4)
+    dim = dimension(g, "hot_spot", hs.shape[0])
+    for k, (col, text) in enumerate(_HOT_SPOT_COLUMNS):
+        d = g.create_dataset(col, data=hs[:, k])
+        describe(d, unit_of(col), text)
+        d.dims[0].attach_scale(dim)
+
+
+#: The hot-spot variables of a snapshot (columns of :attr:`Snapshot.hot_spots`).
+_HOT_SPOT_COLUMNS = (
+    ("hot_spot_temp_c", "air temperature of a hot spot in front of rack intakes (above the ASHRAE "
+                        "recommended maximum; hottest first)"),
+    ("hot_spot_x_m", "x of the hot spot"), ("hot_spot_y_m", "y of the hot spot"),
+    ("hot_spot_z_m", "z of the hot spot"))
+
+
 def _write_file(tmp: str, data: RunData):
-    from twin import __version__ as version     # noqa: PLC0415
+    from twin import __version__ as version  # noqa: PLC0415
     with h5py.File(tmp, "w") as f:
         a = f.attrs
+        a["Conventions"] = "CF-1.10"
+        a["title"] = f"dc-twin run of {data.facility_name}"
         a["schema"] = SCHEMA_NAME
         a["schema_version"] = SCHEMA_VERSION
         a["status"] = data.status
@@ -276,86 +418,47 @@ def _write_file(tmp: str, data: RunData):
         a["steps_planned"] = int(data.steps_planned)
         a["step_s"] = float(data.step_s)
         a["start_h"] = float(data.start_h)
+        a["start_time"] = data.start_time
+        a["utc_offset_h"] = float(data.utc_offset_h)
+        a["weather_source"] = data.weather_source
         a["facility_name"] = data.facility_name
         a["dc_twin_version"] = str(version)
         a["written_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for k, v in data.attrs.items():
             a[k] = _attr_value(v)
-        t = f.create_dataset("time_h", data=np.asarray(data.time_h, dtype=float))
-        t.attrs["units"] = "h"
-        t.attrs["description"] = ("middle of each step, hours after 1 January 00:00 local "
-                                  "standard time")
-        t.make_scale("time_h")
+        t = _time_coord(f, data)
         st = f.create_dataset("step", data=np.arange(data.steps_done, dtype=np.int64))
+        describe(st, "1", "step number (from 0)")
         st.dims[0].attach_scale(t)
-        # series
+        # series, each group with its own time coordinate
         for group, cols in data.series.items():
             g = f.require_group(group)
-            dim_scale = None
-            if group in GROUP_DIMS:
-                labels = data.labels.get(group, {})
-                dim = GROUP_DIMS[group]
-                if dim not in labels:
-                    raise InputError(f"results: group {group} needs its '{dim}' labels")
-                dim_scale = _str_dataset(g, dim, labels[dim])
-                dim_scale.attrs["kind"] = "label"
-                dim_scale.make_scale(dim)
-                for lname, vals in labels.items():
-                    if lname == dim:
-                        continue
-                    vals = np.asarray(vals)
-                    if vals.dtype.kind in "OU":
-                        ds = _str_dataset(g, lname, vals.tolist())
-                    else:
-                        ds = g.create_dataset(lname, data=vals)
-                        ds.attrs["units"] = unit_of(lname)
-                    ds.attrs["kind"] = "label"
-                    ds.dims[0].attach_scale(dim_scale)
+            tg = _time_coord(g, data)
+            dim_scale = _write_labels(g, group, data) if group in GROUP_DIMS else None
+            owner = GROUP_DIMS.get(group, group).replace("_", " ")
             for name, arr in cols.items():
-                _series_dataset(g, name, arr, t, dim_scale, data.descriptions.get(f"{group}/{name}", ""))
+                _series_dataset(g, name, arr, tg, dim_scale,
+                                data.descriptions.get(f"{group}/{name}", ""), owner)
         # facility and settings
         fg = f.create_group("facility")
-        _scalar_str(fg, "source_text", data.facility_source_text)
-        _scalar_str(fg, "expanded_toml", data.facility_expanded_toml)
+        _scalar_str(fg, "source_text", data.facility_source_text, "the facility file as read")
+        _scalar_str(fg, "expanded_toml", data.facility_expanded_toml,
+                    "the facility with includes and hall templates expanded (TOML)")
         fg.attrs["source_path"] = data.facility_source_path
         fg.attrs["sha256"] = data.facility_sha256
         sg = f.create_group("settings")
         for k, v in data.settings.items():
             sg.attrs[k] = _attr_value(v)
-        _scalar_str(sg, "json", json_text(data.settings, sort_keys=True))
+        _scalar_str(sg, "json", json_text(data.settings, sort_keys=True), "the run settings (JSON)")
         # snapshots
         if data.snapshots:
-            grids = f.create_group("grids")
             snaps = f.create_group("snapshots")
-            scales = {}
             for k, s in enumerate(data.snapshots):
-                if s.hall not in scales:
-                    gg = grids.create_group(s.hall.replace("/", "_"))
-                    gg.attrs["hall"] = s.hall
-                    sc = []
-                    for c in ("x_m", "y_m", "z_m"):
-                        d = gg.create_dataset(c, data=np.asarray(s.coords[c], dtype=float))
-                        d.attrs["units"] = "m"
-                        d.attrs["description"] = "cell centres"
-                        d.make_scale(c)
-                        sc.append(d)
-                    scales[s.hall] = sc
-                sg2 = snaps.create_group(f"{k:04d}")
-                sg2.attrs["hall"] = s.hall
-                sg2.attrs["step"] = int(s.step)
-                sg2.attrs["time_h"] = float(s.time_h)
-                for name, arr in s.fields.items():
-                    d = sg2.create_dataset(name, data=np.asarray(arr, dtype=np.float32),
-                                           compression="gzip", compression_opts=4, shuffle=True)
-                    d.attrs["units"] = unit_of(name)
-                    for ax in range(3):
-                        d.dims[ax].attach_scale(scales[s.hall][ax])
-                hs = sg2.create_dataset("hot_spots", data=np.asarray(s.hot_spots, dtype=float).reshape(-1, 4))
-                hs.attrs["columns"] = "temp_c, x_m, y_m, z_m"
-                hs.attrs["description"] = ("local maxima of the air temperature in front of rack "
-                                           "intakes above the ASHRAE recommended maximum, hottest first")
-        _str_dataset(f, "log", data.log)
-        _scalar_str(f, "summary", json_text(data.summary, indent=1))
+                _write_snapshot(snaps.create_group(f"{k:04d}"), s, data.utc_offset_h)
+        log = _str_dataset(f, "log", data.log, "notes of the run (fallbacks, approximations, warnings)")
+        log.dims[0].attach_scale(dimension(f, "log_line", len(data.log)))
+        _scalar_str(f, "summary", json_text(data.summary, indent=1), "summary of the run (JSON, as "
+                    "summary.json)")
         if data.restart is not None:
             _write_tree(f.create_group("restart"), data.restart)
 
@@ -383,10 +486,13 @@ def open_h5(path, missing_hint: str = ""):
 #: Root attributes that :func:`_write_file` sets itself (the others are the run's).
 _RESERVED_ATTRS = frozenset({"schema", "schema_version", "status", "steps_done", "steps_planned",
                              "step_s", "start_h", "facility_name", "dc_twin_version",
-                             "written_utc"})
+                             "written_utc", "Conventions", "title", "start_time", "utc_offset_h",
+                             "weather_source"})
 #: Root members that are not groups of series.
-_NOT_SERIES = frozenset({"time_h", "step", "facility", "settings", "grids", "snapshots", "log",
-                         "summary", "restart"})
+_NOT_SERIES = frozenset({"time_h", "time", "step", "facility", "settings", "grids", "snapshots",
+                         "log", "log_line", "summary", "restart"})
+#: Members of a version-2 snapshot group that are not 3D fields.
+_SNAPSHOT_OTHER = frozenset({"x_m", "y_m", "z_m", "hot_spot"} | {c for c, _ in _HOT_SPOT_COLUMNS})
 _REQUIRED = object()
 
 
@@ -430,9 +536,14 @@ class RunFile:
             raise InputError(f"{self.path} is not a dc-twin results file "
                              f"(schema {a.get('schema')!r})")
         ver = int(a.get("schema_version", 0))
-        if ver != SCHEMA_VERSION:
+        if ver not in READS_VERSIONS:
             raise InputError(f"{self.path} has results schema version {ver}; this dc-twin reads "
-                             f"version {SCHEMA_VERSION}")
+                             f"versions {', '.join(map(str, READS_VERSIONS))}")
+
+    @property
+    def version(self) -> int:
+        """The file's schema version (1 or 2)."""
+        return int(self.f.attrs.get("schema_version", SCHEMA_VERSION))
 
     def _member(self, name, default):
         if default is not _REQUIRED and name not in self.f:
@@ -470,8 +581,12 @@ class RunFile:
     # ---------------------------------------------------------------- series
     def time_h(self, default=_REQUIRED) -> np.ndarray:
         """Middle of each step [h] (the time axis of every series)."""
-        d = self._member("time_h", default)
+        d = self._member("time_h" if self.version == 1 else "time", default)
         return default if d is None else d[()]
+
+    def utc_offset_h(self) -> float:
+        """Time zone of ``time_h`` [h east of UTC] (version 1 did not say: 0)."""
+        return float(self.attr("utc_offset_h", 0.0))
 
     def series_groups(self) -> list[str]:
         """Names of the groups of series (per object or campus-wide)."""
@@ -482,6 +597,8 @@ class RunFile:
         """``(series, labels, descriptions)`` of one group (see :class:`RunData`)."""
         cols, labels, desc = {}, {}, {}
         for name, d in self.f[group].items():
+            if name == "time" or is_pure_dimension(d):
+                continue
             if d.attrs.get("kind") == "label":
                 if h5py.check_string_dtype(d.dtype) is not None:
                     labels[name] = np.array(d.asstr()[()], dtype=object)
@@ -528,12 +645,18 @@ class RunFile:
     def snapshot(self, entry: SnapshotEntry) -> Snapshot:
         """The fields, grid and hot spots of one snapshot."""
         sg = self.f["snapshots"][entry.key]
-        gg = self.f["grids"][entry.hall.replace("/", "_")]
-        hs = (np.asarray(sg["hot_spots"][()]).reshape(-1, 4) if "hot_spots" in sg
-              else np.zeros((0, 4)))
-        return Snapshot(hall=entry.hall, step=entry.step, time_h=entry.time_h,
-                        fields={n: sg[n][()] for n in sg if n != "hot_spots"},
-                        coords={c: gg[c][()] for c in ("x_m", "y_m", "z_m")}, hot_spots=hs)
+        if self.version == 1:
+            gg = self.f["grids"][entry.hall.replace("/", "_")]
+            hs = (np.asarray(sg["hot_spots"][()]).reshape(-1, 4) if "hot_spots" in sg
+                  else np.zeros((0, 4)))
+            fields = {n: sg[n][()] for n in sg if n != "hot_spots"}
+        else:
+            gg = sg
+            hs = np.column_stack([np.asarray(sg[c][()], dtype=float) for c, _ in _HOT_SPOT_COLUMNS])
+            fields = {n: sg[n][()] for n in sg if n not in _SNAPSHOT_OTHER}
+        return Snapshot(hall=entry.hall, step=entry.step, time_h=entry.time_h, fields=fields,
+                        coords={c: gg[c][()] for c in ("x_m", "y_m", "z_m")},
+                        hot_spots=hs.reshape(-1, 4))
 
     # ---------------------------------------------------------------- the rest
     def log(self) -> list[str]:
@@ -549,7 +672,7 @@ class RunFile:
 
 
 def read_results(path, restart: bool = True) -> RunData:
-    """Read a results file written by :func:`write_results` (schema version 1)."""
+    """Read a results file written by :func:`write_results` (schema version 1 or 2)."""
     p = Path(path)
     with open_h5(p) as f:
         rf = RunFile(f, p)
@@ -561,7 +684,8 @@ def read_results(path, restart: bool = True) -> RunData:
             facility_expanded_toml=rf.facility("expanded_toml"),
             status=str(rf.attr("status")), steps_planned=int(rf.attr("steps_planned")),
             step_s=float(rf.attr("step_s")), start_h=float(rf.attr("start_h")),
-            time_h=rf.time_h(), attrs=rf.run_attrs())
+            time_h=rf.time_h(), attrs=rf.run_attrs(), utc_offset_h=rf.utc_offset_h(),
+            weather_source=str(rf.attr("weather_source", "")))
         for group in rf.series_groups():
             cols, labels, desc = rf.group(group)
             data.descriptions.update(desc)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.outputs.results import CALENDAR_YEAR, RunData
+from twin.outputs.cf import local_time
+from twin.outputs.results import RunData
 
 #: Groups whose per-step scalars go into ``timeseries.csv``.
 CSV_GROUPS = ("campus", "power", "plant", "weather", "dispatch")
@@ -16,14 +17,13 @@ CSV_GROUPS = ("campus", "power", "plant", "weather", "dispatch")
 def timeseries_table(data: RunData) -> tuple[list, list]:
     """``timeseries.csv`` of a run: one row per completed step. Columns: ``time_h`` (the
     middle of the step, hours after 1 January 00:00 local standard time), ``local_time``
-    (the same in a non-leap calendar year, ISO 8601 without a zone), every per-step
+    (the same in a non-leap calendar year, ISO 8601 with the site's UTC offset, e.g.
+    ``2027-01-01T00:15+09:00``), every per-step
     scalar of :data:`CSV_GROUPS` as ``group.name`` (units in the names), and the hottest
     and mean rack inlet of the campus."""
-    import datetime as dt
     t = np.asarray(data.time_h, dtype=float)
     cols = {"time_h": t}
-    start = dt.datetime(CALENDAR_YEAR, 1, 1)
-    cols["local_time"] = [(start + dt.timedelta(hours=float(h))).strftime("%Y-%m-%dT%H:%M")
+    cols["local_time"] = [local_time(h, data.utc_offset_h).isoformat(timespec="minutes")
                           for h in t]
     for g in CSV_GROUPS:
         for name, arr in sorted(data.series.get(g, {}).items()):

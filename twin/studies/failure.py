@@ -266,6 +266,7 @@ def write_failure_h5(path, recs: list[dict], facility_text: str = "") -> None:
 
     import h5py
 
+    from twin.outputs.cf import write_fields
     from twin.outputs.files import atomic_write
     from twin.thermal.steady import RESULT_SCHEMA
     worst = min((r for r in recs if "fields" in r), key=_rank)
@@ -277,16 +278,8 @@ def write_failure_h5(path, recs: list[dict], facility_text: str = "") -> None:
             f.attrs["facility_toml"] = facility_text
             f.attrs["fields_case"] = worst["unit"]
             h = f.create_group(f"halls/{worst['hall']}")
-            for a, name in enumerate(("x_m", "y_m", "z_m")):
-                ds = h.create_dataset(name, data=worst["centers_m"][a])
-                ds.attrs["units"] = "m"
-                ds.make_scale(name)
-            for key, arr in worst["fields"].items():
-                ds = h.create_dataset(key, data=arr, compression="gzip", compression_opts=1)
-                unit = key.rsplit("_", 1)[-1] if "_" in key else ""
-                ds.attrs["units"] = {"c": "degC", "s": "m/s", "pa": "Pa"}.get(unit, "1")
-                for a, name in enumerate(("x_m", "y_m", "z_m")):
-                    ds.dims[a].attach_scale(h[name])
+            write_fields(h, worst["centers_m"], worst["fields"], compression="gzip",
+                         compression_opts=1)
             h.attrs["summary_json"] = json.dumps(worst["summary"], default=float)
             h.attrs["time_s"] = worst["summary"]["time_s"]
             for r in recs:
@@ -298,6 +291,8 @@ def write_failure_h5(path, recs: list[dict], facility_text: str = "") -> None:
                 T = np.asarray(r["rack_inlet_c"], dtype=np.float32)
                 names = g.create_dataset("rack", data=np.array(r["rack_names"], dtype=object),
                                          dtype=h5py.string_dtype())
+                names.attrs["units"] = "1"
+                names.attrs["long_name"] = "rack name"
                 names.make_scale("rack")
                 ds = g.create_dataset("rack_inlet_c", data=T)
                 ds.attrs["units"] = "degC"

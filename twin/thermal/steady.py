@@ -359,26 +359,24 @@ def convergence_text(conv: dict) -> str:
 
 
 def write_steady_h5(path, solutions: list[HallSolution], facility_text: str = "") -> None:
-    """3D fields of each solved hall: ``/halls/<name>/{temp_c,u_m_s,...}`` with coordinates."""
+    """3D fields of each solved hall: ``/halls/<name>/{temp_c,u_m_s,...}`` on its
+    coordinates ``x_m``, ``y_m``, ``z_m`` (netCDF-4/CF: every group opens in
+    ``xarray.open_datatree(path, engine="h5netcdf")``; :func:`twin.outputs.cf.write_fields`)."""
     import h5py
+
+    from twin.outputs.cf import write_fields
 
     def write(p):
         with h5py.File(p, "w") as f:
+            f.attrs["Conventions"] = "CF-1.10"
+            f.attrs["title"] = "dc-twin steady solve"
             f.attrs["schema"] = RESULT_SCHEMA
             f.attrs["facility_toml"] = facility_text
             for sol in solutions:
                 g = sol.solver.problem.grid
                 h = f.create_group(f"halls/{sol.hall}")
-                for a, name in enumerate(("x_m", "y_m", "z_m")):
-                    ds = h.create_dataset(name, data=g.centers(a))
-                    ds.attrs["units"] = "m"
-                    ds.make_scale(name)
-                for key, arr in sol.solver.fields().items():
-                    ds = h.create_dataset(key, data=arr, compression="gzip", compression_opts=1)
-                    unit = key.rsplit("_", 1)[-1] if "_" in key else ""
-                    ds.attrs["units"] = {"c": "degC", "s": "m/s", "pa": "Pa"}.get(unit, "1")
-                    for a, name in enumerate(("x_m", "y_m", "z_m")):
-                        ds.dims[a].attach_scale(h[name])
+                write_fields(h, [g.centers(a) for a in range(3)], sol.solver.fields(),
+                             compression="gzip", compression_opts=1)
                 h.attrs["summary_json"] = json.dumps(sol.summary, default=float)
     from twin.outputs.files import atomic_write
     atomic_write(Path(path), write)
