@@ -191,8 +191,7 @@ def test_energy_closes_with_every_feature_on(starved, shipped):
 
 def test_without_a_curve_the_racks_ignore_the_pressure():
     """The same starved aisle without ``fan_curve_pa``: no rack has fan keys, none is
-    listed, and every cabinet moves the rack model's airflow (``--racks design`` keeps the
-    design airflow with a curve too)."""
+    listed, and every cabinet moves the rack model's airflow."""
     fac = _contained(2.5, curve=False)
     problem, _ = mesh_hall(fac, cell_m=CELL, backend=None)
     racks = hall_racks(fac, problem)
@@ -231,3 +230,21 @@ def test_bad_curves_are_one_clear_line(tmp_path, curve, words):
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert [ln for ln in res.output.splitlines() if ln.startswith("error")] == [
         ln for ln in res.output.splitlines() if "fan_curve_pa" in ln]
+
+
+def test_whatif_table_shows_the_airflow_columns_only_with_curves(capsys):
+    """``twin whatif`` prints "min rack airflow %" and "racks <95% airflow" when a case
+    has racks with fan curves, and neither without."""
+    from twin.cli.studies import _print_whatif
+    base = {"case": "baseline", "label": "baseline", "converged": True, "iterations": 10,
+            "inlet_max_c": 21.5, "min_airflow_pct": 88.2, "racks_low_airflow": 6, "delta": {}}
+    doors = dict(base, case="case-01", label="doors", racks_low_airflow=12,
+                 delta={"racks_low_airflow": 6})
+    _print_whatif([base, doors], width=120)
+    out = capsys.readouterr().out
+    assert "min rack airflow %" in out and "racks <95% airflow" in out and "12 (+6)" in out
+    plain = [{k: v for k, v in r.items() if k not in ("min_airflow_pct", "racks_low_airflow")}
+             for r in (base, doors)]
+    _print_whatif(plain, width=120)
+    out = capsys.readouterr().out
+    assert "airflow" not in out
