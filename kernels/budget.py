@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["boundary_heat_w", "stored_heat_j", "energy_budget", "device_report",
-           "max_divergence", "fields"]
+           "max_divergence", "fields", "port_pressures_pa"]
 
 
 def boundary_heat_w(solver, T=None, split=False):
@@ -108,3 +108,30 @@ def fields(solver) -> dict:
             "speed_m_s": np.sqrt(uc ** 2 + vc ** 2 + wc ** 2),
             "pressure_pa": np.where(solid, np.nan, p).astype(np.float32),
             "flags": solver.problem.solid}
+
+
+def port_pressures_pa(solver) -> np.ndarray:
+    """The static pressure in front of every device's intake and exhaust [Pa], now:
+    shape ``(2, devices)``, row 0 the intakes, row 1 the exhausts, each the flow-weighted
+    mean over the port's fluid cells of ``p = rho phi / dt`` (Chorin's projection,
+    ``kernels/solver.py``: ``u = u* - grad(phi)`` after a predictor without the pressure,
+    so ``phi = dt p / rho``; with the tiles' loss taken implicitly around the last
+    ``grad(phi)``, ``pointwise.resisted``, the steady ``phi / dt`` balances the loss
+    too). The level is the projection's (a pressure relative to an arbitrary constant):
+    only differences mean something. Zeros before the first step."""
+    ndev = len(solver.problem.devices)
+    out = np.zeros((2, ndev))
+    if not ndev or not len(solver.pf_cell_h) or not solver.dt:
+        return out
+    be = solver.backend
+    if getattr(solver, "_pf_idx", None) is None:
+        solver._pf_idx = tuple(be.asarray(solver.pf_cell_h[:, a].copy()) for a in range(3))
+    phi = be.to_host(solver.phi[solver._pf_idx]).astype(np.float64)
+    p = phi * solver.problem.fluid.density_kg_m3 / solver.dt
+    for role in (0, 1):
+        m = solver.pf_role_h == role
+        w = solver.pf_frac_h[m]
+        num = np.bincount(solver.pf_dev_h[m], weights=w * p[m], minlength=ndev)
+        den = np.bincount(solver.pf_dev_h[m], weights=w, minlength=ndev)
+        out[role] = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+    return out

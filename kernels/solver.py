@@ -123,6 +123,8 @@ class Solver:
         self.div_tol = 0.0            # projection tolerance of this step [1/s]
         self.last_cg = (0, 0.0)       # CG iterations and max residual of the last projection
         self.last_div0 = 0.0          # its imbalance before the iterations [1/s]
+        self.port_pressure_pa = None  # the ports' mean static pressure of the last steady
+                                      # solve, (2, devices) [Pa] (kernels.steady)
         self.walldist_max_m = None
         cpu = self.backend.name == "numba-cpu"
         self.threads = cpu_threads(g.cells) if cpu else None

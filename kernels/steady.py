@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import stages
+from .budget import port_pressures_pa
 
 __all__ = ["RunResult", "FlowRecord", "mser_start", "record_test", "solve_steady", "window_s",
            "steady_residual"]
@@ -215,6 +216,10 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
     record = FlowRecord()                         # windows from min_windows on
     rec = record.test(s.tol_temp_k, s.record_min_windows)
     recent = []                                   # intake means of the last 3 windows
+    # the ports' static pressure, sampled with the flow: the window's sum, then one
+    # (sum, samples) per record window, averaged as the record's flow is
+    sample_p = bool(solver.devices)
+    p_sum, p_n, p_record, p_last = 0.0, 0, [], (0.0, 0)
     windows = 0
     max_change = np.inf                           # their range, largest over devices
     while n < max_steps:
@@ -237,6 +242,9 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
                 sq += sqa
                 old[...] = cur
             w_n += 1
+            if sample_p:
+                p_sum = p_sum + port_pressures_pa(solver)
+                p_n += 1
             nf = sum(a.size for a in prev)
             res_u = steady_residual(np.sqrt(sq / nf) / span, L, U)
             T_now = be.to_host(solver.T).astype(np.float64)
@@ -262,6 +270,7 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
                 # agree by chance (kernels/README.md, "Steady state")
                 if windows >= s.min_windows:
                     record.add(w_sum, w_n, means)
+                    p_record.append((p_sum, p_n))
                     rec = record.test(s.tol_temp_k, s.record_min_windows)
                     if rec["converged"]:
                         solver._set_flow(record.mean_flow(rec["start"]))
@@ -273,6 +282,7 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
                 for acc in w_sum:
                     acc[...] = 0.0
                 w_n, w_start = 0, solver.time_s
+                p_last, p_sum, p_n = (p_sum, p_n), 0.0, 0
             prev_T = be.to_host(solver.T).astype(np.float64)   # after any window's finish
             if progress is not None:
                 progress(n, {"res_velocity": res_u, "residuals": normalized,
@@ -292,6 +302,10 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
         mode = "not converged (record mean)"
     elif not converged:
         mode = "not converged"
+    if sample_p:
+        solver.port_pressure_pa = _mean_port_pressure(
+            record, rec, p_record, (p_sum, p_n) if p_n else p_last,
+            converged or bool(record.means))
     solver.final_projection()
     energy = None
     if s.energy_finish:
@@ -311,6 +325,24 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
                                 "record_start": rec["start"],
                                 "record_uncertainty_k": rec["uncertainty_k"],
                                 "record_drift_k": rec["drift_k"]})
+
+
+def _mean_port_pressure(record, rec, p_record, current, from_record: bool):
+    """The ports' mean static pressure [Pa], shape ``(2, devices)``
+    (``budget.port_pressures_pa``), over the samples of the flow the answer is: the
+    record's windows from the first of the batches its mean flow uses
+    (``FlowRecord.mean_flow``), or, without a record, ``current``: the samples since
+    the last window ended, else that window's. ``None`` without samples."""
+    parts = p_record
+    if from_record and p_record:
+        _, first = record.start_batch(rec["start"])
+        parts = p_record[first:] or p_record[-1:]
+    else:
+        parts = [current] if current[1] else p_record[-1:]
+    n = sum(c for _, c in parts)
+    if not n:
+        return None
+    return sum(x for x, _ in parts) / n
 
 
 def window_s(solver) -> float:

@@ -184,7 +184,11 @@ def test_rear_doors_on_the_hottest_row_is_one_set_path(solved):
     """``twin whatif legacy-hall.toml --set "halls[H1].rows[A].rear_door=rdhx-passive"``
     (the cases and records the command solves): row A, the hottest (its servers draw the
     hottest air), gets doors; the hottest inlet and the hottest server inlet fall, the
-    units remove less and the doors take more."""
+    units remove less and the doors take more. The hall's servers have a fan curve: the
+    doors' drop slows row A's servers too (all six fall below 95 % of their fans' free
+    delivery), their rise and so the exhaust they recirculate grow, which takes most of
+    the doors' gain at the servers' inlet (-0.05 K at 0.4 m; -0.2 K or more without the
+    curve, before 2026-12-07)."""
     srv = {r["name"]: r["server_inlet_temp_c"] for r in solved.summary["racks"]}
     hottest = max(srv, key=srv.get).split("/")[1]
     assert hottest == "A"
@@ -197,7 +201,9 @@ def test_rear_doors_on_the_hottest_row_is_one_set_path(solved):
     assert base["converged"] and doors["converged"]
     d = doors["delta"]
     assert d["inlet_max_c"] < -0.08, d
-    assert d["server_inlet_max_c"] < -0.2, d
+    assert d["server_inlet_max_c"] < 0.0, d
+    assert d["racks_low_airflow"] == 6 and base["racks_low_airflow"] == 6, d
+    assert doors["min_airflow_pct"] < 95.0
     assert d["door_kw"] > 10.0 and d["cooling_kw"] < -10.0, d
     # the servers of row A still see their own recirculation (the door is behind it)
     assert doors["server_inlet_max_c"] > doors["inlet_max_c"] + 2.0

@@ -141,6 +141,8 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
         for r in slow:
             out.print(f"[red]{r['name']} throttles[/]: {r['work_fraction']:.0%} of its work done "
                       f"at {r['intake_temp_c']:.1f} degC inlet")
+        for line in fan_lines(s):
+            out.print(line)
     t = Table(title="Rack inlets, worst first (ASHRAE recommended 18-27 degC)")
     # racks whose cabinets leak: the servers' inlet beside the cabinet's face
     leaky = any(abs(r.get("server_inlet_temp_c", r["intake_temp_c"]) - r["intake_temp_c"])
@@ -175,8 +177,10 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
         out.print(f"rear doors: {len(door_rows)} racks, {hb['door_heat_w'] / 1e3:.1f} kW to "
                   f"water, effectiveness {min(r['door_effectiveness'] for r in door_rows):.2f}"
                   f"-{max(r['door_effectiveness'] for r in door_rows):.2f}, air-side "
-                  f"{min(dp):.0f}-{max(dp):.0f} Pa (the servers' fans are taken to hold their "
-                  "airflow against it: no rack fan curve yet)"
+                  f"{min(dp):.0f}-{max(dp):.0f} Pa"
+                  + ("" if any("airflow_free_frac" in r for r in door_rows) else
+                     " (the servers' fans are taken to hold their airflow against it: their "
+                     "rack type gives no fan_curve_pa)")
                   + (f"; {capped} held to their cabinet's heat (water colder than the room)"
                      if capped else ""))
     out.print(f"heat balance: racks {b['rack_heat_w'] / 1e3:.1f} kW in{doors}{env}, units "
@@ -195,3 +199,16 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
         write_solution_csv(out_dir, s)
     if not s["converged"]:
         sys.exit(3)
+
+
+def fan_lines(summary: dict) -> list[str]:
+    """One warning line per rack below its fans' free delivery (the summary's
+    ``fan_limited_racks``): its airflow against the back pressure it met."""
+    lines = []
+    for r in summary.get("fan_limited_racks", []):
+        lines.append(
+            f"[yellow]{r['name']} below its airflow[/]: {r['airflow_free_frac']:.0%} of its fans' "
+            f"free delivery ({r['airflow_design_frac']:.0%} of design) against "
+            f"{r['back_pressure_pa']:+.1f} Pa back pressure"
+            + (" (held at its fans' shut-off)" if r["fan_shutoff"] else ""))
+    return lines

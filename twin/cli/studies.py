@@ -132,6 +132,8 @@ def _print_whatif(recs, width: int = 80):
     for key in ("door_kw", "envelope_kw"):          # rear doors, envelope: where present
         if any(abs(r.get(key) or 0.0) > 0 for r in recs):
             shown.append(key)
+    if any(math.isfinite(r.get("min_airflow_pct", float("nan"))) for r in recs):
+        shown += ["min_airflow_pct", "racks_low_airflow"]      # racks with fan curves
     cols = [c for c in METRIC_COLUMNS if c[0] in shown]
     con = Console()
     if not con.is_terminal:

@@ -75,6 +75,13 @@ MAX_RACK_WIDTH_M, MAX_RACK_DEPTH_M, MAX_RACK_HEIGHT_M = 3.0, 3.0, 4.0
 #: Most power of one rack [kW] (liquid-cooled AI racks reach a few hundred kW).
 MAX_RACK_POWER_KW = 2000.0
 
+#: A rack's active flow curve (``fan_curve_pa``): most points, largest flow over the
+#: design airflow [-] and largest pressure difference either way [Pa] (server fans hold
+#: tens to a few hundred pascals; beyond 2,000 Pa a value is in the wrong unit).
+MAX_FAN_CURVE_POINTS = 50
+MAX_FAN_FLOW_FRAC = 5.0
+MAX_FAN_PRESSURE_PA = 2_000.0
+
 #: Most racks in one row, cooling units in one entry, patches or tiles in one row of them.
 MAX_ROW_RACKS = 500
 MAX_UNIT_COUNT = 200
@@ -134,6 +141,9 @@ Price = _upto(MAX_PRICE_KRW_PER_KWH, strict_lo=False)
 Carbon = _upto(MAX_CARBON_KG_PER_KWH, strict_lo=False)
 Voltage = _upto(MAX_VOLTAGE_KV)
 RackPower = Annotated[float, Field(gt=0, le=MAX_RACK_POWER_KW, allow_inf_nan=False)]
+#: One point of a fan curve, ``[flow_frac, dp_pa]`` (ranges checked by ``RackType``).
+FanPoint = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]],
+                     Field(min_length=2, max_length=2)]
 ItemCount = Annotated[int, Field(ge=1, le=MAX_ITEM_COUNT)]
 Facing = Literal["+x", "-x", "+y", "-y"]
 Axis = Literal["x", "y"]
@@ -242,6 +252,11 @@ class RackType(_Model):
     of the cabinet's intake that passes beside the servers) are the cabinet as installed
     (:func:`twin.thermal.racks.cabinet_air`); rows and racks may override them, and so
     ``rear_door`` (a ``[rear_doors.NAME]``, or ``"none"``).
+    ``fan_curve_pa``: the rack's active flow curve, ``[[flow_frac, dp_pa], ...]``: the
+    static pressure difference [Pa] (exhaust side minus intake side) its fans hold at
+    ``flow_frac`` of its design airflow, at design fan speed
+    (:class:`twin.models.fans.FanCurve`); without it the rack moves the rack model's
+    airflow whatever the pressure.
     """
 
     description: str = ""
@@ -254,6 +269,8 @@ class RackType(_Model):
     cabinet_recirculation_frac: LeakFrac = 0.0
     cabinet_bypass_frac: LeakFrac = 0.0
     rear_door: Name | None = None
+    fan_curve_pa: Annotated[list[FanPoint],
+                            Field(min_length=2, max_length=MAX_FAN_CURVE_POINTS)] | None = None
     width_m: Annotated[float, Field(gt=0, le=MAX_RACK_WIDTH_M, allow_inf_nan=False)]
     depth_m: Annotated[float, Field(gt=0, le=MAX_RACK_DEPTH_M, allow_inf_nan=False)]
     height_m: Annotated[float, Field(gt=0, le=MAX_RACK_HEIGHT_M, allow_inf_nan=False)]
@@ -265,6 +282,21 @@ class RackType(_Model):
         if self.idle_power_kw > self.nameplate_power_kw:
             raise ValueError(f"idle_power_kw = {self.idle_power_kw} is above nameplate_power_kw "
                              f"= {self.nameplate_power_kw}")
+        if self.fan_curve_pa is not None:
+            from twin.models.fans import check_curve
+            q = [x for x, _ in self.fan_curve_pa]
+            p = [y for _, y in self.fan_curve_pa]
+            problem = check_curve(q, p)
+            if max(q) > MAX_FAN_FLOW_FRAC:
+                problem = (f"a flow_frac of {max(q):g} is above {MAX_FAN_FLOW_FRAC:g} times the "
+                           "design airflow (flow_frac is a share of design_airflow_m3_s)")
+            elif max(abs(y) for y in p) > MAX_FAN_PRESSURE_PA:
+                problem = (f"a pressure of {max(p, key=abs):g} Pa is beyond "
+                           f"{MAX_FAN_PRESSURE_PA:g} Pa (server fans hold tens to a few "
+                           "hundred pascals; give the pressure in Pa)")
+            if problem:
+                raise ValueError(f"fan_curve_pa: {problem}, e.g. [[0, 60], [0.5, 45], "
+                                 "[1.0, 0], [1.3, -40]]")
         return self
 
     def design_flow_m3_s(self, design_power_kw: float | None = None,

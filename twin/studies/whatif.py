@@ -67,6 +67,8 @@ METRIC_COLUMNS = [
     ("cooling_kw", "cooling kW", "{:.1f}", None),
     ("rack_heat_kw", "rack heat kW", "{:.1f}", None),
     ("door_kw", "rear doors kW", "{:.1f}", None),
+    ("min_airflow_pct", "min rack airflow %", "{:.0f}", False),
+    ("racks_low_airflow", "racks <95% airflow", "{:d}", True),
     ("envelope_kw", "envelope kW", "{:.2f}", None),
     ("supply_c", "supply C", "{:.1f}", None),
     ("return_c", "return C", "{:.1f}", None),
@@ -81,7 +83,9 @@ def inlet_metrics(solver, leakage: dict | None = None, rack_info: dict | None = 
     behind leaky cabinets (``server_inlet_max_c``: the hottest,
     :func:`twin.thermal.racks.server_inlet_from_cabinet`; the face's without it);
     ``rack_info`` (:func:`twin.thermal.steady.settle_hall_racks`) the rear doors' heat to
-    water ``door_kw``; ``envelope`` the walls' and roof's gain ``envelope_kw``."""
+    water ``door_kw`` and, for racks with a fan curve, the lowest share of their fans'
+    free delivery ``min_airflow_pct`` (NaN without fan curves) and the racks below 95 %
+    of it ``racks_low_airflow``; ``envelope`` the walls' and roof's gain ``envelope_kw``."""
     from twin.thermal.racks import server_inlet_from_cabinet
     T = solver.backend.to_host(solver.T)
     racks, units = [], []
@@ -134,6 +138,9 @@ def inlet_metrics(solver, leakage: dict | None = None, rack_info: dict | None = 
                    cooling_kw=0.0)
     rows = [v for k, v in (rack_info or {}).items() if not k.startswith("_")]
     out["door_kw"] = float(sum(r.get("door_heat_w", 0.0) for r in rows) / 1e3)
+    fan = [r["airflow_free_frac"] for r in rows if "airflow_free_frac" in r]
+    out["min_airflow_pct"] = float(100.0 * min(fan)) if fan else float("nan")
+    out["racks_low_airflow"] = len((rack_info or {}).get("_fans", []))
     out["envelope_kw"] = float(envelope["heat_w"] / 1e3) if envelope else 0.0
     return out
 
@@ -200,6 +207,7 @@ def hall_summary(facility, report, solver, run, cell_m, wall_s, rack_info=None,
         "residual_velocity": float(run.residuals.get("velocity", np.nan)),
         "convergence": convergence_summary(run),
         "rack_model": rack_info.get("_settle"),
+        "fan_limited_racks": rack_info.get("_fans", []),
         "energy_budget": solver.energy_budget(),
         "heat_balance": heat_balance(solver, rack_info, envelope),
         "envelope": envelope,

@@ -22,6 +22,12 @@ A cabinet may have a rear-door heat exchanger (:func:`door_air`,
 :func:`twin.models.reardoor.rear_door`): the cabinet's exhaust crosses the door's water
 coil, which takes ``Q_door`` to its water loop; the room sees the exhaust cooled, the
 device's heat to air being ``P_air + P_fans - Q_door`` (``room_w``).
+
+A rack type may give its fans' active flow curve (``fan_curve_pa``:
+:class:`twin.models.fans.FanCurve`): its servers then move the airflow where that curve
+meets the static pressure the hall imposes across the cabinet (the solved field's mean
+pressure in front of its back minus in front of its face, plus a passive rear door's
+drop), found by :func:`settle_racks` with the flow field (:func:`fan_step`).
 """
 from __future__ import annotations
 
@@ -30,6 +36,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from common.fluids import WATER_CP_J_KG_K, WATER_DENSITY_KG_M3, Fluid
+from twin.models.fans import FAN_RELAX, REPORT_BELOW_FRAC, FanCurve, operating_point
 from twin.models.it_load import RACK_SPECS, RackSpec, rack_power
 from twin.models.reardoor import RearDoorSpec, rear_door
 
@@ -239,8 +246,9 @@ class HallRacks:
     utilisation [-] (``RackSpec`` of each, in device order), their cabinets' leakage
     (``recirculation``, ``bypass``: :func:`cabinet_air`; ``None``: none), the servers'
     design airflow ``design_flow_m3_s`` (``None``: the specs'), their rear doors
-    (``doors``: a :class:`~twin.models.reardoor.RearDoorSpec` or ``None`` per rack) and the
-    air's ``rho_cp_j_m3k``."""
+    (``doors``: a :class:`~twin.models.reardoor.RearDoorSpec` or ``None`` per rack), their
+    fans' active flow curves (``fan_curves``: a :class:`~twin.models.fans.FanCurve` or
+    ``None`` per rack) and the air's ``rho_cp_j_m3k``."""
 
     names: tuple
     device_index: np.ndarray
@@ -251,10 +259,21 @@ class HallRacks:
     design_flow_m3_s: np.ndarray | None = None
     doors: tuple | None = None
     rho_cp_j_m3k: float = Fluid().rho_cp
+    fan_curves: tuple | None = None
 
     @property
     def has_doors(self) -> bool:
         return self.doors is not None and any(d is not None for d in self.doors)
+
+    @property
+    def has_fans(self) -> bool:
+        return self.fan_curves is not None and any(c is not None for c in self.fan_curves)
+
+    def server_design_flow_m3_s(self) -> np.ndarray:
+        """The servers' design airflow of every rack [m3/s]."""
+        if self.design_flow_m3_s is not None:
+            return np.asarray(self.design_flow_m3_s, dtype=float)
+        return np.array([s.design_airflow_m3_s for s in self.specs], dtype=float)
 
     def leakage(self) -> tuple[np.ndarray, np.ndarray]:
         """``(recirculation, bypass)`` of every rack [-] (zeros where not given)."""
@@ -263,7 +282,7 @@ class HallRacks:
                 zero if self.bypass is None else np.asarray(self.bypass, float))
 
     def response(self, inlet_temp_c, design_flow: bool = False, cabinet_flow_m3_s=None,
-                 air_w=None) -> dict:
+                 air_w=None, fan_frac=None) -> dict:
         """The rack model at the given cabinet-face temperatures [degC]: ``power_w``,
         ``air_w`` (heat to the air), ``flow_m3_s`` (server airflow), ``work`` (done over
         asked, 1 unless throttled), ``fan_w``, ``server_inlet_c`` (what the servers draw,
@@ -273,7 +292,9 @@ class HallRacks:
         keys of :func:`door_air` too, the doors at the cabinets' airflow
         ``cabinet_flow_m3_s`` (default: the answer's), and ``room_w``, the heat the room
         gets (``air_w`` without doors). ``air_w`` given: fixed racks of that heat to air
-        (only the doors respond)."""
+        (only the doors respond). ``fan_frac``: the servers' airflow as a share of the
+        rack model's at their inlet (its free delivery, ``free_flow_m3_s``; the fan
+        curves' operating point, :func:`fan_step`), 1 for every rack by default."""
         tin = np.asarray(inlet_temp_c, dtype=float)
         if air_w is not None:
             out = {"air_w": np.asarray(air_w, dtype=float).copy()}
@@ -284,17 +305,18 @@ class HallRacks:
         rec, byp = self.leakage()
         out = {k: np.zeros(len(self.names)) for k in (
             "power_w", "air_w", "flow_m3_s", "work", "fan_w", "server_inlet_c",
-            "cabinet_flow_m3_s")}
+            "cabinet_flow_m3_s", "free_flow_m3_s")}
         for n, spec in enumerate(self.specs):
             u = self.utilization[n]
             fixed = None
             if design_flow:
                 fixed = (spec.design_airflow_m3_s if self.design_flow_m3_s is None
                          else float(self.design_flow_m3_s[n]))
+            share = 1.0 if fan_frac is None else float(fan_frac[n])
 
-            def model(t, spec=spec, u=u, fixed=fixed):
+            def model(t, spec=spec, u=u, fixed=fixed, share=share):
                 r = rack_power(u, t, spec)
-                return r, (r.airflow_m3_s if fixed is None else fixed)
+                return r, (r.airflow_m3_s * share if fixed is None else fixed)
             t_srv = float(tin[n])
             if rec[n] > 0.0:
                 def rise(t, model=model, spec=spec):
@@ -305,6 +327,7 @@ class HallRacks:
             out["power_w"][n] = r.power_w
             out["air_w"][n] = r.heat_to_air_w
             out["flow_m3_s"][n] = v
+            out["free_flow_m3_s"][n] = r.airflow_m3_s if fixed is None else fixed
             out["work"][n] = r.work_fraction
             out["fan_w"][n] = r.fan_power_w
             out["server_inlet_c"][n] = t_srv
@@ -342,11 +365,109 @@ def hall_racks(facility, problem, utilization: float = 1.0,
                      bypass=np.array([r.bypass_frac for r in racks], dtype=float),
                      design_flow_m3_s=np.array([r.flow_m3_s for r in racks], dtype=float),
                      doors=tuple(door_spec_for(facility, r) for r in racks),
-                     rho_cp_j_m3k=rho_cp)
+                     rho_cp_j_m3k=rho_cp,
+                     fan_curves=tuple(fan_curve_for(r) for r in racks))
+
+
+def fan_curve_for(rack) -> FanCurve | None:
+    """The :class:`~twin.models.fans.FanCurve` of a placed rack's type (``None``: the rack
+    moves the rack model's airflow whatever the pressure)."""
+    pts = getattr(rack.rack_type, "fan_curve_pa", None)
+    if not pts:
+        return None
+    return FanCurve(tuple(float(q) for q, _ in pts), tuple(float(p) for _, p in pts),
+                    name=rack.type_name)
+
+
+#: Per-rack keys :func:`fan_step` adds to the rack model's answer (zeros, and ``flow /
+#: free flow`` 1, for racks without a fan curve).
+FAN_KEYS = ("back_pressure_pa", "hall_dp_pa", "airflow_design_frac", "airflow_free_frac",
+            "fan_shutoff")
+
+
+def fan_step(racks: HallRacks, response: dict, field_flow_m3_s, hall_dp_pa, history: list,
+             relax: float = FAN_RELAX) -> dict:
+    """One update of the racks' fan operating points after a flow solve.
+
+    For every rack with a fan curve: the servers' airflow in the field ``q_f`` (as a share
+    of their design airflow ``V_d``, from the cabinet's ``field_flow_m3_s`` through its
+    leakage, :func:`cabinet_air`), the back pressure it met, ``dp = hall_dp_pa`` (the
+    field's mean pressure in front of the cabinet's back minus in front of its face) plus
+    a passive rear door's drop at that flow (``door_dp_pa``; an active door's fans are
+    taken to carry their own coil), and the fans' speed ``s = V_free / V_d`` (the rack
+    model's airflow at the servers' inlet, ``free_flow_m3_s``). The hall's response is
+    the line through the last two ``(q, dp)`` of the rack (``history``, one list per
+    rack, appended to), or, at the first solve, ``dp (q / q_f)^2`` (a resistance the
+    rack drives itself: slope ``2 dp / q_f``; none when ``dp`` <= 0); its crossing with
+    the curve (:func:`twin.models.fans.operating_point`) is approached by ``relax``:
+    ``q = q_f + relax (q_op - q_f)``.
+
+    Returns ``fan_frac`` (the servers' new airflow over ``V_free``, for
+    :meth:`HallRacks.response`), ``move`` (largest ``|q - q_f| / q_f`` over the racks
+    with a curve) and the arrays ``back_pressure_pa``, ``hall_dp_pa``, ``fan_shutoff``.
+    """
+    n = len(racks.names)
+    rec, byp = racks.leakage()
+    v_d = racks.server_design_flow_m3_s()
+    frac = np.ones(n)
+    back = np.zeros(n)
+    shut = np.zeros(n)
+    move = 0.0
+    for k in range(n):
+        curve = racks.fan_curves[k] if racks.fan_curves is not None else None
+        if curve is None:
+            continue
+        q_f = float(field_flow_m3_s[k]) * (1.0 - byp[k]) / (1.0 - rec[k]) / v_d[k]
+        door = racks.doors[k] if racks.doors is not None else None
+        dp = float(hall_dp_pa[k]) + (float(response["door_dp_pa"][k])
+                                    if door is not None and door.kind == "passive" else 0.0)
+        s = float(response["free_flow_m3_s"][k]) / v_d[k]
+        pts = history[k]
+        slope = 2.0 * dp / q_f if dp > 0 else 0.0
+        if pts and abs(pts[-1][0] - q_f) > 1e-6 * q_f:
+            slope = (dp - pts[-1][1]) / (q_f - pts[-1][0])
+        pts.append((q_f, dp))
+        op = operating_point(curve, s, dp, q_f, slope)
+        q = q_f + relax * (op["flow_frac"] - q_f)
+        frac[k] = q / s
+        back[k] = dp
+        shut[k] = 1.0 if op["shutoff"] else 0.0
+        move = max(move, abs(q - q_f) / q_f)
+    return {"fan_frac": frac, "move": move, "back_pressure_pa": back,
+            "hall_dp_pa": np.asarray(hall_dp_pa, dtype=float), "fan_shutoff": shut}
+
+
+def fan_report(racks: HallRacks, response: dict, step: dict | None) -> dict:
+    """The :data:`FAN_KEYS` of every rack from the rack model's ``response`` and the last
+    :func:`fan_step` (``None``: no back pressure found yet)."""
+    n = len(racks.names)
+    flow = np.asarray(response["flow_m3_s"], dtype=float)
+    free = np.asarray(response["free_flow_m3_s"], dtype=float)
+    out = {"airflow_design_frac": flow / racks.server_design_flow_m3_s(),
+           "airflow_free_frac": np.where(free > 0, flow / np.where(free > 0, free, 1.0), 1.0)}
+    for key in ("back_pressure_pa", "hall_dp_pa", "fan_shutoff"):
+        out[key] = np.zeros(n) if step is None else np.asarray(step[key], dtype=float).copy()
+    return out
+
+
+def starved_racks(racks: HallRacks, response: dict) -> list[dict]:
+    """Racks with a fan curve that move less than
+    :data:`twin.models.fans.REPORT_BELOW_FRAC` of their fans' free delivery: ``name``,
+    ``airflow_free_frac``, ``airflow_design_frac``, ``back_pressure_pa``, ``fan_shutoff``."""
+    if not racks.has_fans or response is None or "airflow_free_frac" not in response:
+        return []
+    out = []
+    for k, name in enumerate(racks.names):
+        if racks.fan_curves[k] is None or response["airflow_free_frac"][k] >= REPORT_BELOW_FRAC:
+            continue
+        out.append({"name": name, **{key: float(response[key][k]) for key in (
+            "airflow_free_frac", "airflow_design_frac", "back_pressure_pa", "fan_shutoff")}})
+    return out
 
 
 def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: float = 0.10,
-                 heat_tol_frac: float = 0.005, max_rounds: int = 12, progress=None) -> dict:
+                 heat_tol_frac: float = 0.005, max_rounds: int = 12, progress=None,
+                 fan_tol_frac: float = 0.02) -> dict:
     """Bring a solved hall to the rack model's fixed point.
 
     Each round reads the intakes, evaluates the rack model (at the servers' inlet, with
@@ -360,6 +481,13 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
     heat the room gets (``room_w``: :func:`door_air`), and a last heat solve puts the
     answer's heats in the field exactly.
 
+    Racks with a fan curve (``racks.fan_curves``; ``model="ite"`` and a finite
+    ``flow_tol_frac`` only): after every flow solve their airflow moves towards the
+    operating point at the pressure that solve found (``solver.port_pressure_pa``,
+    :func:`fan_step`), and the flow is solved again while it moves more than
+    ``fan_tol_frac``; the answer then carries :data:`FAN_KEYS` and ``info["fans"]``
+    the racks below their free delivery (:func:`starved_racks`). At least 20 rounds.
+
     Returns ``rounds``, ``flow_solves``, ``heat_change_frac`` (largest relative change of
     the last round), ``settled``, ``steps`` (pseudo-steps of the flow solves), the last
     flow solve's ``run`` (or ``None``) and the rack model's answer (``response``).
@@ -367,10 +495,17 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
     if model not in RACK_MODELS:
         raise ValueError(f"rack model {model!r}: one of {', '.join(RACK_MODELS)}")
     info = {"model": model, "rounds": 0, "flow_solves": 0, "heat_change_frac": 0.0,
-            "settled": True, "steps": 0, "run": None, "response": None}
+            "settled": True, "steps": 0, "run": None, "response": None, "fans": []}
     if not racks.names or (model == "fixed" and not racks.has_doors):
         return info
     ix = racks.device_index
+    fans = (model == "ite" and racks.has_fans and np.isfinite(flow_tol_frac))
+    fan_frac = np.ones(len(racks.names))
+    fan_last = None
+    history = [[] for _ in racks.names]
+    fresh = fans and solver.port_pressure_pa is not None
+    if fans:
+        max_rounds = max(max_rounds, 20)
     # fixed racks keep the heat they were meshed with; only their doors respond
     fixed_air = (np.array([solver.devices[i].heat_w for i in ix]) if model == "fixed"
                  else None)
@@ -378,18 +513,28 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
     def answer(devices):
         flows = np.array([devices[i].flow_m3_s for i in ix]) if racks.has_doors else None
         return racks.response(solver.dev_tin[ix], design_flow=model == "design",
-                              cabinet_flow_m3_s=flows, air_w=fixed_air)
+                              cabinet_flow_m3_s=flows, air_w=fixed_air,
+                              fan_frac=fan_frac if fans else None)
     info["settled"] = False
     for rnd in range(1, max_rounds + 1):
         devices = list(solver.devices)
         res = answer(devices)
         old_air = np.array([devices[i].heat_w for i in ix])
         old_flow = np.array([devices[i].flow_m3_s for i in ix])
+        fan_move = 0.0
+        if fresh:
+            # the operating points at the pressure the last flow solve found
+            p = solver.port_pressure_pa
+            fan_last = fan_step(racks, res, old_flow, p[1, ix] - p[0, ix], history)
+            fan_frac, fan_move, fresh = fan_last["fan_frac"], fan_last["move"], False
+            res = answer(devices)
+        if fans:
+            res.update(fan_report(racks, res, fan_last))
         change = float(np.max(np.abs(res["room_w"] - old_air) / np.maximum(old_air, 1.0)))
         resolve = False
         if model == "ite":
             flow_move = np.abs(res["cabinet_flow_m3_s"] - old_flow) / np.maximum(old_flow, 1e-9)
-            resolve = float(np.max(flow_move)) > flow_tol_frac
+            resolve = float(np.max(flow_move)) > flow_tol_frac or fan_move > fan_tol_frac
         info.update(rounds=rnd, heat_change_frac=change, response=res)
         if change <= heat_tol_frac and not resolve:
             info["settled"] = True
@@ -405,6 +550,7 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
             info["flow_solves"] += 1
             info["steps"] += int(run.iterations)
             info["run"] = run
+            fresh = fans and solver.port_pressure_pa is not None
         else:
             solver.finish_energy()
     if racks.has_doors:
@@ -412,9 +558,13 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
         # cabinet's heat to the room and to its door add up to its heat, rack by rack
         devices = list(solver.devices)
         res = answer(devices)
+        if fans:
+            res.update(fan_report(racks, res, fan_last))
         for k, i in enumerate(ix):
             devices[i] = replace(devices[i], heat_w=float(res["room_w"][k]))
         solver.set_devices(devices)
         solver.finish_energy()
         info["response"] = res
+    if fans and info["response"] is not None:
+        info["fans"] = starved_racks(racks, info["response"])
     return info

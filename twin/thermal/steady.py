@@ -9,8 +9,10 @@ cabinet's leakage, :func:`twin.thermal.racks.cabinet_air`), ``cooling_units``
 ``energy_budget``, ``heat_balance`` (servers, rear doors, room, envelope, units:
 :func:`heat_balance`), ``envelope`` (per wall and roof, or ``None``), ``convergence``
 (the rule that ended the solve, its averaging windows and, for a record mean, the intake
-temperatures' standard error) and ``coarse_start`` (what a coarse start cost, or
-``None``). A rack with a rear door adds ``rear_door``, ``servers_air_heat_w`` and the
+temperatures' standard error), ``coarse_start`` (what a coarse start cost, or
+``None``) and ``fan_limited_racks`` (racks with a fan curve below 95 % of their fans'
+free delivery: :func:`twin.thermal.racks.starved_racks`; empty without fan curves). A
+rack with a fan curve adds the keys of :data:`_FAN_ROW`. A rack with a rear door adds ``rear_door``, ``servers_air_heat_w`` and the
 ``door_*`` keys of :data:`_DOOR_ROW`.
 """
 from __future__ import annotations
@@ -119,7 +121,9 @@ def settle_hall_racks(facility, problem, solver, run, rack_model: str = "ite",
     and the racks settled), and per rack device name ``power_w`` and ``work_fraction``
     (not for fixed racks) and ``server_inlet_temp_c`` (the servers' inlet from the
     cabinet's face and back, :func:`twin.thermal.racks.server_inlet_from_cabinet`), with
-    the settling's ``rounds``, ``flow_solves`` and ``settled`` under ``"_settle"``."""
+    the settling's ``rounds``, ``flow_solves`` and ``settled`` under ``"_settle"``; a rack
+    with a fan curve adds the keys of :data:`_FAN_ROW`, and ``"_fans"`` lists the racks
+    below their fans' free delivery (:func:`twin.thermal.racks.starved_racks`)."""
     from dataclasses import replace as _replace
 
     from twin.thermal.racks import hall_racks, settle_racks
@@ -137,6 +141,7 @@ def settle_hall_racks(facility, problem, solver, run, rack_model: str = "ite",
         run = _replace(run, converged=False)
     out = {"_settle": {k: info[k] for k in ("model", "rounds", "flow_solves", "settled",
                                              "heat_change_frac")}}
+    out["_fans"] = list(info.get("fans", []))
     res = info["response"]
     out["_racks"], out["_response"] = racks, res
     t_srv = server_inlets(solver, racks, res)
@@ -144,6 +149,8 @@ def settle_hall_racks(facility, problem, solver, run, rack_model: str = "ite",
         out[name] = {"server_inlet_temp_c": float(t_srv[n])}
         if res is not None and "power_w" in res:
             out[name].update(power_w=float(res["power_w"][n]), work_fraction=float(res["work"][n]))
+        if res is not None and "airflow_free_frac" in res and racks.fan_curves[n] is not None:
+            out[name].update({k: float(res[k][n]) for k in _FAN_ROW})
         if res is not None and racks.doors is not None and racks.doors[n] is not None:
             out[name].update({"rear_door": racks.doors[n].name,
                               "servers_air_heat_w": float(res["air_w"][n]),
@@ -163,6 +170,14 @@ def server_inlets(solver, racks, response) -> np.ndarray:
         t_back = t_back + (response["door_w"] - response["door_fan_w"]) / (
             racks.rho_cp_j_m3k * flows)
     return server_inlet_from_cabinet(solver.dev_tin[ix], t_back, *racks.leakage())
+
+
+#: The fan-curve keys of a rack's summary row (``twin.thermal.racks.FAN_KEYS``): the
+#: back pressure its fans met [Pa] (the hall's ``hall_dp_pa``, back minus face, plus a
+#: passive door's drop), its servers' airflow over their design airflow and over their
+#: fans' free delivery at their speed, and 1 where the fans were held at shut-off.
+_FAN_ROW = ("back_pressure_pa", "hall_dp_pa", "airflow_design_frac", "airflow_free_frac",
+            "fan_shutoff")
 
 
 #: The rear-door keys of a rack's summary row -> ``twin.thermal.racks.door_air``'s keys.
@@ -244,6 +259,7 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
         "convergence": convergence_summary(run),
         "coarse_start": coarse,
         "rack_model": rack_info["_settle"],
+        "fan_limited_racks": rack_info.get("_fans", []),
         "turbulence": turbulence,
         "energy_budget": solver.energy_budget(),
         "heat_balance": heat_balance(solver, rack_info, envelope),
@@ -385,7 +401,8 @@ def write_steady_h5(path, solutions: list[HallSolution], facility_text: str = ""
 #: Columns of ``racks.csv`` and ``cooling_units.csv`` (the summary's keys, units in names).
 RACK_CSV = ("name", "hall", "intake_temp_c", "server_inlet_temp_c", "intake_max_c",
             "exhaust_temp_c", "flow_m3_s", "air_heat_w", "power_w", "work_fraction",
-            "rear_door", "door_heat_w", "door_dp_pa", "door_fan_power_w")
+            "rear_door", "door_heat_w", "door_dp_pa", "door_fan_power_w",
+            "back_pressure_pa", "airflow_design_frac", "airflow_free_frac")
 UNIT_CSV = ("name", "hall", "heat_removed_w", "supply_temp_c", "return_temp_c", "airflow_m3_s")
 
 
