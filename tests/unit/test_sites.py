@@ -197,3 +197,32 @@ def test_sites_hottest_week_starts_each_site_on_its_own(small_campus, tmp_path):
     r = CliRunner().invoke(main, ["sites", str(small_campus), "--week", "hottest", "--start-day", "3",
                                   "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and "give one of them" in r.output and "Traceback" not in r.output
+
+
+def test_reference_site_is_the_facility_climate(small_campus, tmp_path):
+    from twin.studies.sites import reference_site, site_facility
+    f = tmp_path / "jeju.toml"
+    shutil.copytree(BUILTIN_DIR / "racks", tmp_path / "racks")
+    f.write_text(small_campus.read_text().replace('"builtin:ulsan"', '"builtin:jeju"'))
+    fac = load_facility(f)
+    assert reference_site(fac) == "jeju"
+    at_jeju, _ = site_facility(fac, "jeju")
+    # the facility's own site: the file as it is
+    assert [c.capacity_factor_frac for c in at_jeju.power.contracts] == [0.15, 0.38]
+    at_ulsan, _ = site_facility(fac, "ulsan")
+    keep = 1.0 / (1.0 - get_site("jeju").curtailment_frac)     # Ulsan is not curtailed
+    assert at_ulsan.power.contracts[1].capacity_factor_frac == pytest.approx(0.38 * 0.38 / 0.327 * keep)
+
+
+def test_reference_row_is_twin_run_of_the_file(small_campus):
+    from twin.loop.simulation import RunSettings, Simulation
+    from twin.studies.sites import run_sites
+    settings = dict(hours=2.0, step_s=3600.0, cell_m=0.5, backend="cpu", rack_airflow="design",
+                    start_h=24.0 * 195 + 11)
+    fac = load_facility(small_campus)
+    (rec,) = run_sites(fac, ["ulsan"], settings)
+    sim = Simulation(fac, RunSettings(**settings))
+    sim.run()
+    s = sim.summary()
+    for k in ("pue", "wue_l_per_kwh", "cfe_score", "cost_krw", "co2_t"):
+        assert rec[k] == s[k], k

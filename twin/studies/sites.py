@@ -10,7 +10,8 @@ the site and nothing else:
   the site's resource: solar by the ratio of modelled PV yields (PVWatts, 30° south, on
   the two typical years, :func:`pv_yield_kwh_per_kwp`), onshore and offshore wind by the
   ratio of the regions' capacity factors (:class:`twin.models.sites.Site`), both times
-  (1 - the site's curtailment share); the contract's hourly shape comes from the site's
+  the ratio of the shares left after curtailment (1 - curtailment, site over reference),
+  so that the reference site's row is the facility as it is; the contract's hourly shape comes from the site's
   weather as in ``twin run`` (:func:`twin.loop.simulation._renewable_supply`);
 - nothing else: the halls, plant, grid tariff and emission factor are the facility's.
 
@@ -85,7 +86,7 @@ def site_facility(facility, site_key: str):
     camp["lat_deg"], camp["lon_deg"] = site.latitude_deg, site.longitude_deg
     camp["elevation_m"] = site.elevation_m
     camp["location"] = f"{site.name}, Republic of Korea"
-    keep = 1.0 - site.curtailment_frac
+    keep = (1.0 - site.curtailment_frac) / (1.0 - ref.curtailment_frac)
     ratio = {"solar": pv_yield_kwh_per_kwp(site.key) / pv_yield_kwh_per_kwp(ref.key),
              "onshore-wind": site.onshore_wind_cf_frac / ref.onshore_wind_cf_frac,
              "offshore-wind": site.offshore_wind_cf_frac / ref.offshore_wind_cf_frac}
