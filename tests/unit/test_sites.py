@@ -147,7 +147,7 @@ def test_site_facility_moves_weather_and_scales_contracts(small_campus):
 
 def test_sites_command_small_campus(small_campus, tmp_path):
     out = tmp_path / "out"
-    # 15 July 11:00-14:00 (midday sun) on the coarse small hall
+    # 15 July 00:00-03:00 on the coarse small hall (wind contracts only: night)
     r = CliRunner().invoke(main, ["sites", str(small_campus), "--hours", "3", "--start-day", "196",
                                   "--cell", "0.5", "--backend", "cpu", "--out", str(out)])
     assert r.exit_code == 0, r.output
