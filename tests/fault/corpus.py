@@ -357,7 +357,7 @@ def structural_mutants(rng: random.Random) -> list[Mutant]:
         'idle_power_kw = 1.0\ndesign_delta_t_k = 10.0\nwidth_m = 0.6\ndepth_m = 1.2\nheight_m = 2.0\n',
         ["rack_types[storage]", "defined differently"])
     # weather
-    add("weather-unknown-builtin", S, "builtin:ulsan", "builtin:seoul", ["campus.weather", "builtin:ulsan"])
+    add("weather-unknown-builtin", S, "builtin:ulsan", "builtin:busan", ["campus.weather", "builtin:ulsan"])
     add("weather-builtin-upper", A, "builtin:ulsan", "builtin:Ulsan", ["campus.weather"])
     add("weather-csv", U, "builtin:ulsan", "weather.csv", ["campus.weather", ".epw"])
     add("weather-epw-missing", S, '"builtin:ulsan"', '"site.epw"', ["campus.weather", "not found"])

@@ -172,8 +172,8 @@ def test_rack_power_override_in_range(tmp_path):
 
 # ------------------------------------------------------------------ 6. weather
 def test_unknown_builtin_weather_fails_validate(tmp_path):
-    err = one_error(doc(ROW_A).replace("builtin:ulsan", "builtin:seoul"), tmp_path)
-    assert "campus.weather: weather 'builtin:seoul' is not a built-in climate" in err
+    err = one_error(doc(ROW_A).replace("builtin:ulsan", "builtin:busan"), tmp_path)
+    assert "campus.weather: weather 'builtin:busan' is not a built-in climate" in err
     assert "'builtin:ulsan'" in err
 
 

@@ -11,7 +11,8 @@ from twin.models.psychrometrics import rel_humidity_from_dew_point
 from .solar import clear_sky_ghi_haurwitz_w_m2, erbs_diffuse_fraction, solar_position
 from .weather import _DAYS_IN_MONTH, HOURS_PER_YEAR, Weather
 
-__all__ = ["ulsan_climate", "ULSAN_MONTHLY_NORMALS", "BUILTIN_CLIMATES"]
+__all__ = ["ulsan_climate", "typical_year", "monthly_extraterrestrial_kwh_m2_day",
+           "ULSAN_MONTHLY_NORMALS", "BUILTIN_CLIMATES"]
 
 
 # ------------------------------------------------------------------------------------
@@ -109,50 +110,34 @@ def _demean_by_month(x: np.ndarray, month_of_day: np.ndarray) -> np.ndarray:
     return out
 
 
-def ulsan_climate(variability_seed: int | None = None) -> Weather:
-    """A typical Ulsan, Korea year generated from monthly normals.
+def typical_year(normals, site: dict, variability_seed: int | None = None,
+                 source: str = "") -> Weather:
+    """A typical year of hourly weather generated from monthly normals.
 
     Parameters
     ----------
-    variability_seed : int or None, optional
-        None (default): smooth, fully deterministic year. An integer adds seeded
-        day-to-day weather (temperature/dew-point anomalies, sunny and overcast days,
-        Weibull-distributed hourly wind) whose monthly means are kept equal to the
-        normals; the same seed always gives the same year.
-
-    Returns
-    -------
-    Weather
-        8760 hourly values, site WMO 471520 (35.55 N, 129.32 E, 33 m, UTC+9),
-        ``first_weekday`` = 0 (Monday).
+    normals : array_like (12, 9)
+        Per month: mean dry bulb °C, mean of daily max °C, mean of daily min °C, mean
+        dew point °C, mean daily global horizontal irradiation kWh/(m² day), mean daily
+        diffuse horizontal irradiation kWh/(m² day), mean wind speed m/s (10 m), mean
+        station pressure Pa, wind direction deg (from); the layout of
+        :data:`ULSAN_MONTHLY_NORMALS`.
+    site : dict
+        ``site_name``, ``latitude_deg``, ``longitude_deg``, ``elevation_m``,
+        ``utc_offset_h``.
+    variability_seed : int or None
+        As :func:`ulsan_climate`.
+    source : str
+        Stored as :attr:`Weather.source`.
 
     Notes
     -----
-    Generation, all from :data:`ULSAN_MONTHLY_NORMALS` (monthly statistics of the
-    ASHRAE IWEC file for Ulsan):
-
-    - daily means of every quantity: mean-preserving interpolation of the monthly
-      normals (:func:`_mean_preserving_daily`), so monthly means are reproduced exactly;
-    - dry bulb: T = T_day + A cos(2π (h - 15) / 24), A = (mean daily max - mean daily
-      min) / 2, peaking at 15:00 as the IWEC mean daily course does; the mean of the
-      24 stamps of a day is T_day exactly;
-    - dew point: daily value, capped at the dry bulb; RH from the two
-      (:func:`~twin.models.psychrometrics.rel_humidity_from_dew_point`);
-    - GHI: the Haurwitz clear-sky course (averaged over each hour, sun from
-      :func:`solar_position`) scaled so each day's sum equals the day's irradiation;
-      DHI by the Erbs correlation on the hourly clearness index, its level scaled per
-      month to the IWEC monthly diffuse irradiation; DNI = (GHI - DHI) / cos z;
-    - wind: daily mean times 1 + 0.48 cos(2π (h - 15)/24) (the afternoon sea breeze
-      of the IWEC mean course); with a seed, hourly Weibull (k = 1.31) values from an
-      AR(1) Gaussian process (lag-1 r = 0.94) by the probability-integral transform.
-
-    Validity: a climatological year for energy and cooling studies; extremes (design
-    days, heat waves) are damped compared with the IWEC file (smooth year: hourly max
-    30.4 °C and wet-bulb max 24.4 °C, against 35.4 °C and 27.8 °C in the IWEC year;
-    a seeded year comes closer, e.g. seed 3: 33.9 °C and 28.2 °C).
-    Size cooling plant on the EPW or on ASHRAE design conditions, not on this year.
+    The method of :func:`ulsan_climate` (which calls this): monthly means of every
+    quantity are reproduced exactly, dew point less where it is capped at the dry bulb.
+    The day-to-day and hourly statistics (diurnal peak hour, sea-breeze wind course,
+    anomaly spreads, Weibull shape) are Ulsan's IWEC figures, used for every site (est.).
     """
-    normals = np.asarray(ULSAN_MONTHLY_NORMALS, dtype=float)
+    normals = np.asarray(normals, dtype=float)
     tmean_m, tmax_m, tmin_m, tdp_m, ghi_day_m, dhi_day_m, wind_m, p_m, dir_m = normals.T
     month_of_day = _month_of_day()
     rng = np.random.default_rng(variability_seed) if variability_seed is not None else None
@@ -192,8 +177,8 @@ def ulsan_climate(variability_seed: int | None = None) -> Weather:
     n_sub = 6
     sub = (np.arange(n_sub) + 0.5) / n_sub                   # fractions of the hour
     t_sub = (hour_of_year - 1.0)[:, None] + sub[None, :]     # within (stamp-1, stamp]
-    sp = solar_position(t_sub, _ULSAN_SITE["latitude_deg"], _ULSAN_SITE["longitude_deg"],
-                        _ULSAN_SITE["utc_offset_h"])
+    sp = solar_position(t_sub, site["latitude_deg"], site["longitude_deg"],
+                        site["utc_offset_h"])
     cos_z = np.cos(np.radians(sp.zenith_deg))
     shape = clear_sky_ghi_haurwitz_w_m2(sp.zenith_deg).mean(axis=1)
     i0h = (sp.extraterrestrial_normal_w_m2 * np.maximum(cos_z, 0.0)).mean(axis=1)
@@ -254,17 +239,101 @@ def ulsan_climate(variability_seed: int | None = None) -> Weather:
             wind[s] *= wind_m[m - 1] / wind[s].mean()
     wind_dir = dir_m[month - 1]
 
-    src = ("builtin:ulsan - generated from monthly normals of ASHRAE IWEC KOR_Ulsan.471520 "
-           f"(variability_seed={variability_seed})")
     return Weather(
         hour_of_year=hour_of_year, month=month, day=day, hour=clock.astype(int),
         dry_bulb_temp_c=tdb, dew_point_temp_c=tdp, rel_humidity_frac=rh, pressure_pa=pressure,
         ghi_w_m2=ghi, dni_w_m2=dni, dhi_w_m2=dhi, wind_speed_m_s=wind, wind_dir_deg=wind_dir,
-        first_weekday=0, source=src, **_ULSAN_SITE,
+        first_weekday=0, source=source, **site,
     )
 
 
-_BUILTINS = {"ulsan": ulsan_climate}
+def ulsan_climate(variability_seed: int | None = None) -> Weather:
+    """A typical Ulsan, Korea year generated from monthly normals.
+
+    Parameters
+    ----------
+    variability_seed : int or None, optional
+        None (default): smooth, fully deterministic year. An integer adds seeded
+        day-to-day weather (temperature/dew-point anomalies, sunny and overcast days,
+        Weibull-distributed hourly wind) whose monthly means are kept equal to the
+        normals; the same seed always gives the same year.
+
+    Returns
+    -------
+    Weather
+        8760 hourly values, site WMO 471520 (35.55 N, 129.32 E, 33 m, UTC+9),
+        ``first_weekday`` = 0 (Monday).
+
+    Notes
+    -----
+    Generation, all from :data:`ULSAN_MONTHLY_NORMALS` (monthly statistics of the
+    ASHRAE IWEC file for Ulsan):
+
+    - daily means of every quantity: mean-preserving interpolation of the monthly
+      normals (:func:`_mean_preserving_daily`), so monthly means are reproduced exactly;
+    - dry bulb: T = T_day + A cos(2π (h - 15) / 24), A = (mean daily max - mean daily
+      min) / 2, peaking at 15:00 as the IWEC mean daily course does; the mean of the
+      24 stamps of a day is T_day exactly;
+    - dew point: daily value, capped at the dry bulb; RH from the two
+      (:func:`~twin.models.psychrometrics.rel_humidity_from_dew_point`);
+    - GHI: the Haurwitz clear-sky course (averaged over each hour, sun from
+      :func:`solar_position`) scaled so each day's sum equals the day's irradiation;
+      DHI by the Erbs correlation on the hourly clearness index, its level scaled per
+      month to the IWEC monthly diffuse irradiation; DNI = (GHI - DHI) / cos z;
+    - wind: daily mean times 1 + 0.48 cos(2π (h - 15)/24) (the afternoon sea breeze
+      of the IWEC mean course); with a seed, hourly Weibull (k = 1.31) values from an
+      AR(1) Gaussian process (lag-1 r = 0.94) by the probability-integral transform.
+
+    Validity: a climatological year for energy and cooling studies; extremes (design
+    days, heat waves) are damped compared with the IWEC file (smooth year: hourly max
+    30.4 °C and wet-bulb max 24.4 °C, against 35.4 °C and 27.8 °C in the IWEC year;
+    a seeded year comes closer, e.g. seed 3: 33.9 °C and 28.2 °C).
+    Size cooling plant on the EPW or on ASHRAE design conditions, not on this year.
+    """
+    src = ("builtin:ulsan - generated from monthly normals of ASHRAE IWEC KOR_Ulsan.471520 "
+           f"(variability_seed={variability_seed})")
+    return typical_year(ULSAN_MONTHLY_NORMALS, _ULSAN_SITE, variability_seed, src)
+
+
+def monthly_extraterrestrial_kwh_m2_day(latitude_deg: float, longitude_deg: float,
+                                        utc_offset_h: float):
+    """Mean daily extraterrestrial horizontal irradiation H_0 and mean sunset hour angle of
+    each month, on the hours and sub-hour samples :func:`typical_year` uses.
+
+    Returns
+    -------
+    h0_kwh_m2_day : ndarray (12,)
+        Σ G_on max(cos z, 0) over the month / days, kWh/(m² day) (Duffie & Beckman
+        2013, §1.10; sun from :func:`solar_position`).
+    sunset_hour_angle_deg : ndarray (12,)
+        ω_s = arccos(-tan φ tan δ) at the month's mean declination (D&B Eq. 1.6.10).
+    """
+    month = np.repeat(np.arange(12), _DAYS_IN_MONTH * 24)
+    n_sub = 6
+    t = np.arange(HOURS_PER_YEAR, dtype=float)[:, None] + (np.arange(n_sub) + 0.5)[None, :] / n_sub
+    sp = solar_position(t, latitude_deg, longitude_deg, utc_offset_h)
+    i0h = (sp.extraterrestrial_normal_w_m2
+           * np.maximum(np.cos(np.radians(sp.zenith_deg)), 0.0)).mean(axis=1)
+    h0 = np.array([i0h[month == m].sum() for m in range(12)]) / _DAYS_IN_MONTH / 1000.0
+    dec = np.array([sp.declination_deg[month == m].mean() for m in range(12)])
+    ws = np.degrees(np.arccos(np.clip(-np.tan(np.radians(latitude_deg)) * np.tan(np.radians(dec)),
+                                      -1.0, 1.0)))
+    return h0, ws
+
+
+def _site_climate(name):
+    def build(variability_seed: int | None = None) -> Weather:
+        from .sites import site_weather
+        return site_weather(name, variability_seed)
+    build.__name__ = f"{name}_climate"
+    return build
+
+
+# Ulsan and the candidate sites of :mod:`twin.models.sites` (their keys, kept in step
+# with ``sites.SITE_NAMES`` by a test; listed here so that this module needs no import of
+# the site records).
+_BUILTINS = {"ulsan": ulsan_climate,
+             **{k: _site_climate(k) for k in ("seoul", "gangneung", "jeju", "haenam")}}
 
 
 #: Names of the built-in climates (``"builtin:NAME"``), for checks that must not build one.

@@ -198,3 +198,28 @@ def erbs_diffuse_fraction(clearness_index):
     kt = np.clip(np.asarray(clearness_index, dtype=float), 0.0, 1.0)
     mid = 0.9511 - 0.1604 * kt + 4.388 * kt**2 - 16.638 * kt**3 + 12.336 * kt**4
     return np.where(kt <= 0.22, 1.0 - 0.09 * kt, np.where(kt <= 0.80, mid, 0.165))
+
+
+def erbs_monthly_diffuse_fraction(monthly_clearness_index, sunset_hour_angle_deg):
+    """Monthly-average diffuse fraction H_d / H from the monthly clearness index K_T.
+
+    Parameters
+    ----------
+    monthly_clearness_index : array_like
+        K_T = H / H_0, the month's mean daily global horizontal irradiation over the
+        extraterrestrial one, 0.3-0.8 (the correlation's range).
+    sunset_hour_angle_deg : array_like
+        ω_s of the month's mean day, deg.
+
+    Returns
+    -------
+    diffuse_frac : ndarray
+        Erbs, Klein & Duffie (1982) (Duffie & Beckman 2013, Eq. 2.12.1):
+        ω_s ≤ 81.4°: 1.391 - 3.560 K_T + 4.189 K_T² - 2.137 K_T³;
+        ω_s > 81.4°: 1.311 - 3.022 K_T + 3.427 K_T² - 1.821 K_T³.
+    """
+    kt = np.clip(np.asarray(monthly_clearness_index, dtype=float), 0.0, 1.0)
+    ws = np.asarray(sunset_hour_angle_deg, dtype=float)
+    winter = 1.391 - 3.560 * kt + 4.189 * kt**2 - 2.137 * kt**3
+    summer = 1.311 - 3.022 * kt + 3.427 * kt**2 - 1.821 * kt**3
+    return np.where(ws <= 81.4, winter, summer)
