@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-from pvlib import clearsky
 
 from .weather import HOURS_PER_YEAR, SOLAR_CONSTANT_W_M2
 
@@ -178,6 +176,8 @@ def clear_sky_ghi_haurwitz_w_m2(zenith_deg):
         154-166; Reno et al. 2012, SAND2012-2389, Eq. 4), computed by
         ``pvlib.clearsky.haurwitz``. Used here only for the *shape* of the daily course.
     """
+    import pandas as pd                    # here: pvlib costs ~0.5 s to import
+    from pvlib import clearsky
     z = np.asarray(zenith_deg, dtype=float)
     ghi = clearsky.haurwitz(pd.Series(z.ravel()))["ghi"].to_numpy()
     return ghi.reshape(z.shape)
