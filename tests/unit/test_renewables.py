@@ -1,9 +1,10 @@
 """Solar PV (PVWatts v5), offshore wind (IEA 15 MW), PPAs and hourly matching.
 
 Published values used:
-- PVWatts v5 manual (Dobos 2014, NREL/TP-6A20-62641): DC model at STC, temperature
-  coefficients, inverter curve whose efficiency at rated DC input is the nominal 96 %;
-- NOCT definition (IEC 61215): 800 W/m², 20 °C ambient, 1 m/s → cell at NOCT;
+- the former hand-written PV chain's figures on a Ulsan year (commit aa6d35e), which
+  the pvlib calls must reproduce to 1e-9; PVWatts v5 inverter clipping at the AC rating;
+- Haurwitz clear sky (Reno et al. 2012, SAND2012-2389, Eq. 4); Erbs k_d(k_t) against
+  ``pvlib.irradiance.erbs``;
 - Duffie & Beckman (2013) Example 1.6.1: Madison 43° N, 13 Feb (δ = -14°), 10:30 solar
   time (ω = -22.5°), surface tilted 45° facing 15° west of south: θ = 35°;
 - IEA 15 MW reference turbine (Gaertner et al. 2020, NREL/TP-5000-75698, Table 1):
