@@ -397,6 +397,13 @@ def structural_mutants(rng: random.Random) -> list[Mutant]:
     floor = "raised_floor_height_m = 0.8"
     add("floor-leak-in-percent", S, floor, floor + "\nfloor_leakage_open_frac = 4.0",
         ["halls[H1].floor_leakage_open_frac", "0.1"])
+    # the hall's orientation (issue 20, item 6): a compass bearing in [0, 360)
+    add("north-deg-full-turn", S, floor, floor + "\nnorth_deg = 360.0",
+        ["halls[H1].north_deg", "< 360", "write 0 for 360"])
+    add("north-deg-negative", S, floor, floor + "\nnorth_deg = -90",
+        ["halls[H1].north_deg", ">= 0", "270 for -90"])
+    add("north-deg-as-a-word", S, floor, floor + '\nnorth_deg = "north"',
+        ["halls[H1].north_deg", "expected a number"])
     env = "\n[halls.envelope]\nwall_u_w_m2k = {u}\nroof_u_w_m2k = 0.4\n{more}"
     top = "return_plenum_height_m = 0.0"
     add("wall-u-in-mW", S, top, top + env.format(u=600.0, more=""),
@@ -547,6 +554,7 @@ def accept_mutants(rng: random.Random) -> list[Mutant]:
         "exponents-underscores": _sub(_sub(small[MAIN], "length_m = 12.0", "length_m = 1.2e1"),
                                       "capacity_kw = 170.0", "capacity_kw = 1_70.0"),
         "plus-signs": _sub(small[MAIN], "lat_deg = 35.54", "lat_deg = +35.54"),
+        "hall-turned-west": _sub(small[MAIN], "width_m = 9.0", "width_m = 9.0\nnorth_deg = 270"),
         "quoted-keys": _sub(small[MAIN], "width_m = 9.0", '"width_m" = 9.0'),
         "include-string": _sub(small[MAIN], 'include = ["racks/racks.toml"]', 'include = "racks/racks.toml"'),
         "include-builtin": _sub(small[MAIN], 'include = ["racks/racks.toml"]', 'include = ["builtin:racks"]'),

@@ -402,7 +402,8 @@ def view(result, hall, time_s, png, vtk_dir, limit_c, size, hot_air, labels):
     """3D view of hot spots, rendered off screen (no display needed).
 
     Racks coloured by inlet temperature and named, the air above --limit, streamlines
-    from the cooling units, a slice at mid-rack height, axes in metres.
+    from the cooling units, a slice at mid-rack height, axes in metres, an x-y-z triad
+    and a compass (north from the hall's north_deg).
 
     \b
     Examples:

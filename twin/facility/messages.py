@@ -98,7 +98,7 @@ _POS_WHY = (f"a position is metres from the hall's corner, at most {MAX_HALL_SIZ
             "check the unit: metres")
 
 
-_LOWER_WHY = {"elevation_m", "x_m", "y_m", "z_m", "start_m", "end_m"}
+_LOWER_WHY = {"elevation_m", "x_m", "y_m", "z_m", "start_m", "end_m", "north_deg"}
 
 _LIMIT_WHY = {
     ("Hall", "length_m"): _SIZE_WHY, ("Hall", "width_m"): _SIZE_WHY,
@@ -157,6 +157,8 @@ _LIMIT_WHY = {
     "elevation_m": f"a site lies between {MIN_ELEVATION_M:,.0f} and {MAX_ELEVATION_M:,.0f} m above sea "
                    "level; check the unit: metres",
     "x_m": _POS_WHY, "y_m": _POS_WHY, "z_m": _POS_WHY, "start_m": _POS_WHY, "end_m": _POS_WHY,
+    "north_deg": "the compass bearing of the hall's +y axis in degrees clockwise from north, "
+                 "0 up to but not 360: write 0 for 360, 270 for -90",
     "floor_area_m2": "a building's floor is at most 1,000,000 m2; check the unit: m2",
     "k_loss": "a tile's or grille's loss coefficient is below 10,000 (a 50 % open tile: about 4)",
     "roof_z_m": f"a containment roof is at most {MAX_HALL_HEIGHT_M:g} m above the slab; "

@@ -716,7 +716,11 @@ class Hall(_Model):
     panel seams per m2 of floor [-] (0: a sealed floor), a distributed leak from the
     plenum into the room (meshed as a loss on every floor cell that is not a tile,
     Idelchik diagram 8-1: :func:`floor_leak_k`). ``envelope``: walls and
-    roof to the outdoor air (:class:`Envelope`; default none: adiabatic)."""
+    roof to the outdoor air (:class:`Envelope`; default none: adiabatic).
+    ``north_deg``: the compass bearing of the hall's +y axis, degrees clockwise from true
+    north, 0 <= north_deg < 360 (default 0: +y points north and +x east; 90: +y points
+    east, +x south). Only the 3D view uses it (its compass); the envelope's walls take no
+    sun."""
 
     name: Name
     building: Name | None = None
@@ -727,6 +731,7 @@ class Hall(_Model):
     raised_floor_height_m: Annotated[float, Field(ge=0, le=MAX_RAISED_FLOOR_M, allow_inf_nan=False)] = 0.0
     return_plenum_height_m: Annotated[float, Field(ge=0, le=MAX_PLENUM_M, allow_inf_nan=False)] = 0.0
     floor_leakage_open_frac: Annotated[float, Field(ge=0, le=MAX_FLOOR_LEAK_FRAC, allow_inf_nan=False)] = 0.0
+    north_deg: Annotated[float, Field(ge=0, lt=360, allow_inf_nan=False)] = 0.0
     envelope: Envelope | None = None
     rows: list[Row] = []
     racks: list[Rack] = []

@@ -7,10 +7,10 @@ Solar PV follows NREL's PVWatts Version 5 (Dobos, A.P. (2014). *PVWatts Version 
 Manual*. NREL/TP-6A20-62641) with two substitutions the brief asks for: an
 isotropic-sky transposition (Liu & Jordan 1963; Duffie & Beckman 2013 Eq. 2.15.1)
 instead of Perez, and the Faiman (2008) or NOCT cell-temperature model instead of
-PVWatts' Fuentes model. Wind uses a generic cubic power curve with the IEA Wind 15 MW
-offshore reference turbine's ratings (Gaertner, E. et al. (2020). *Definition of the
-IEA Wind 15-Megawatt Offshore Reference Wind Turbine*. NREL/TP-5000-75698) and a
-power-law wind shear.
+PVWatts' Fuentes model; each stage is a pvlib-python call (``twin/models/pv.py``).
+Wind uses a generic cubic power curve with the IEA Wind 15 MW offshore reference
+turbine's ratings (Gaertner, E. et al. (2020). *Definition of the IEA Wind 15-Megawatt
+Offshore Reference Wind Turbine*. NREL/TP-5000-75698) and a power-law wind shear.
 
 Hourly matching follows the 24/7 carbon-free-energy metric: CFE score
 = Σ_h min(load_h, supply_h) / Σ_h load_h (Google (2021), *24/7 by 2030: Realizing a

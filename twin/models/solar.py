@@ -1,5 +1,5 @@
 """Solar geometry: declination, equation of time, sun position (Spencer 1971), the
-extraterrestrial beam, a clear-sky GHI (Haurwitz) and the diffuse fraction (Erbs)."""
+extraterrestrial beam, a clear-sky GHI (Haurwitz, by pvlib) and the diffuse fraction (Erbs)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -166,17 +166,21 @@ def clear_sky_ghi_haurwitz_w_m2(zenith_deg):
     Parameters
     ----------
     zenith_deg : array_like
-        Solar zenith, deg.
+        Solar zenith, deg (any shape).
 
     Returns
     -------
     ghi_w_m2 : ndarray
-        1098 cos z exp(-0.059 / cos z) for cos z > 0, else 0 (Reno et al. 2012,
-        SAND2012-2389, Eq. 4). Used here only for the *shape* of the daily course.
+        1098 cos z exp(-0.059 / cos z) for cos z > 0, else 0 (Haurwitz, B. (1945).
+        Insolation in relation to cloudiness and cloud density. *J. Meteorol.* 2:
+        154-166; Reno et al. 2012, SAND2012-2389, Eq. 4), computed by
+        ``pvlib.clearsky.haurwitz``. Used here only for the *shape* of the daily course.
     """
-    cz = np.cos(np.radians(np.asarray(zenith_deg, dtype=float)))
-    safe = np.where(cz > 1e-6, cz, 1.0)
-    return np.where(cz > 1e-6, 1098.0 * safe * np.exp(-0.059 / safe), 0.0)
+    import pandas as pd                    # here: pvlib costs ~0.5 s to import
+    from pvlib import clearsky
+    z = np.asarray(zenith_deg, dtype=float)
+    ghi = clearsky.haurwitz(pd.Series(z.ravel()))["ghi"].to_numpy()
+    return ghi.reshape(z.shape)
 
 
 def erbs_diffuse_fraction(clearness_index):

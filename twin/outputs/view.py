@@ -10,7 +10,10 @@ The scene: the hall's outline and raised floor, racks coloured by their inlet
 temperature (intake-face mean), cooling units, obstructions, the air above a limit
 (default the ASHRAE recommended 27 degC) as a translucent threshold of cells, streamlines
 seeded on the cooling units' supply faces, and a horizontal slice of air temperature at
-mid-rack height.
+mid-rack height. Orientation: axes in metres along the hall's edges, an x-y-z triad in the
+lower-left corner and, where the facility is known, a compass on the floor beside the
+hall whose arrow points to true north (the hall's ``north_deg``: the compass bearing of
+its +y axis, :func:`north_xy`).
 One colour scale (coolwarm) for all temperatures.
 
 Off-screen rendering needs no display: VTK 9.4+ wheels pick EGL (``libEGL`` with Mesa
@@ -30,6 +33,8 @@ from common.errors import InputError
 
 DEFAULT_LIMIT_C = 27.0
 CMAP = "coolwarm"
+COMPASS_COLOR = "darkgreen"       # apart from the coolwarm scale of the temperatures
+AXES_VIEWPORT = (0.0, 0.0, 0.2, 0.26)   # the x-y-z triad: lower-left corner of the window
 
 
 @dataclass
@@ -360,9 +365,54 @@ def _flag_boxes(view, bit):
     return out if out.n_cells else None
 
 
+def north_xy(north_deg: float) -> np.ndarray:
+    """Unit vector in a hall's (x, y) that points to true north.
+
+    ``north_deg`` is the compass bearing of the hall's +y axis (degrees clockwise from
+    north, the facility key ``[[halls]] north_deg``); +x is then at ``north_deg + 90``
+    (x, y, z right-handed, z up). A bearing ``b`` lies ``b - north_deg`` clockwise of
+    +y, at ``(sin(b - north_deg), cos(b - north_deg))``; north (``b = 0``) is
+    ``(-sin(north_deg), cos(north_deg))``.
+    """
+    a = np.radians(float(north_deg))
+    return np.array([-np.sin(a), np.cos(a)])
+
+
+def compass_rose(bounds, north_deg: float) -> dict:
+    """A compass for the floor beside a hall: ``ring`` (a flat annulus), ``arrow`` (to
+    true north), ``centre``, ``tip`` and ``head`` (the middle of the arrow's head; world
+    points, m), ``radius_m``, ``north_deg``
+    and ``labels`` (``[(point, "N"), ...]``: N at the arrow's tip, E, S, W on the ring).
+
+    ``bounds`` are the hall's (x0, x1, y0, y1, z0, z1) [m]; the compass lies on z0,
+    beyond x1 (its centre 2.3 radii out) near y0, with a radius of 12 % of the hall's longer side (at least 0.5 m).
+    """
+    import pyvista as pv
+    x0, x1, y0, y1, z0, _ = (float(b) for b in bounds)
+    r = max(0.12 * max(x1 - x0, y1 - y0), 0.5)
+    c = np.array([x1 + 2.3 * r, y0 + 1.2 * r, z0 + 0.01 * r])
+    n = north_xy(north_deg)
+    east = np.array([n[1], -n[0]])                    # 90 deg clockwise of north, seen from above
+    d = np.array([n[0], n[1], 0.0])
+    arrow = pv.Arrow(start=tuple(c - 0.8 * r * d), direction=tuple(d), scale=1.6 * r,
+                     tip_length=0.35, tip_radius=0.14, shaft_radius=0.05)
+    ring = pv.Disc(center=tuple(c), inner=0.92 * r, outer=r, normal=(0.0, 0.0, 1.0), c_res=72)
+    tip = c + 0.8 * r * d
+    head = c + 0.55 * r * d                            # the middle of the arrow's head
+
+    def at(v, f):
+        return c + f * r * np.array([v[0], v[1], 0.0])
+
+    labels = [(at(n, 1.25), "N"), (at(east, 1.2), "E"), (at(-n, 1.2), "S"), (at(-east, 1.2), "W")]
+    return {"ring": ring, "arrow": arrow, "centre": c, "tip": tip, "head": head, "radius_m": r,
+            "north_deg": float(north_deg), "labels": labels}
+
+
 def build_scene(view: ResultView, limit_c: float = DEFAULT_LIMIT_C) -> dict:
     """The pyvista datasets of the picture: ``fields`` (ImageData), ``racks``, ``cooling_units``,
-    ``obstructions``, ``hot_air`` (cells above ``limit_c``), ``streamlines``, ``slice``."""
+    ``obstructions``, ``hot_air`` (cells above ``limit_c``), ``streamlines``, ``slice`` and
+    ``compass`` (:func:`compass_rose`; None without the facility, whose hall orientation
+    it needs)."""
     import pyvista as pv
 
     from kernels.flags import Flag
@@ -404,6 +454,9 @@ def build_scene(view: ResultView, limit_c: float = DEFAULT_LIMIT_C) -> dict:
     z = min(max(z, view.origin_m[2] + 1e-6), zmax - 1e-6)
     scene["slice"] = img.slice(normal="z", origin=(img.center[0], img.center[1], z))
     scene["slice_z_m"] = z
+    scene["compass"] = compass_rose(img.bounds, lay.hall.north_deg) if lay is not None else None
+    if lay is None:
+        view.notes.append("no facility: no compass (the hall's north_deg is unknown)")
     return scene
 
 
@@ -466,11 +519,13 @@ def render_png(view: ResultView, png, limit_c: float = DEFAULT_LIMIT_C,
                labels: bool = True) -> dict:
     """Render the scene off screen to ``png``: racks coloured by inlet temperature, the
     air above ``limit_c`` (translucent; ``hot_air=False`` leaves it out so the rows show),
-    streamlines, the mid-rack slice, rack and unit names (``labels``) and axes in metres
-    along the hall's edges (x, y, z: the facility file's coordinates). Returns the colour
-    range and, per rack, where its top face lands in the image (``rack_pixels[name] =
-    {"top": (col, row), "bbox": (c0, r0, c1, r1)}``, pixels from the top-left), for checks
-    and image maps."""
+    streamlines, the mid-rack slice, rack and unit names (``labels``), axes in metres
+    along the hall's edges (x, y, z: the facility file's coordinates), an x-y-z triad in
+    the lower-left corner (``AXES_VIEWPORT``, fractions of the window) and the compass
+    (:func:`compass_rose`). Returns the colour range, per rack where its top face lands in
+    the image (``rack_pixels[name] = {"top": (col, row), "bbox": (c0, r0, c1, r1)}``,
+    pixels from the top-left), and ``compass`` (``north_deg``, ``centre``, ``tip`` and
+    ``head`` of the arrow and ``label_n`` where N is written, in pixels; None without the facility), for checks and image maps."""
     import vtk
 
     from twin.outputs.files import atomic_write
@@ -513,6 +568,16 @@ def render_png(view: ResultView, png, limit_c: float = DEFAULT_LIMIT_C,
             pl.add_point_labels(np.asarray(pts, dtype=float), texts, font_size=10,
                                 text_color="black", shape_color="white", shape_opacity=0.5,
                                 show_points=False, always_visible=True, margin=1)
+        rose = scene.get("compass")
+        if rose is not None:
+            pl.add_mesh(rose["ring"], color="dimgray", lighting=False)
+            pl.add_mesh(rose["arrow"], color=COMPASS_COLOR, lighting=False)
+            pl.add_point_labels(np.array([p for p, _ in rose["labels"]]),
+                                [t for _, t in rose["labels"]], font_size=12, bold=True,
+                                text_color="black", shape_opacity=0.0, show_points=False,
+                                always_visible=True)
+        pl.add_axes(xlabel="x", ylabel="y", zlabel="z", line_width=3, color="black",
+                    viewport=AXES_VIEWPORT)
         pl.show_bounds(bounds=img.bounds, xtitle="x [m]", ytitle="y [m]", ztitle="z [m]",
                        color="black", font_size=9, location="outer", grid=False, ticks="outside",
                        fmt="%.0f")
@@ -534,6 +599,11 @@ def render_png(view: ResultView, png, limit_c: float = DEFAULT_LIMIT_C,
             x, y = coord.GetComputedDoubleDisplayValue(ren)
             return (float(x), float(H - y))
 
+        compass = None
+        if rose is not None:
+            compass = {"north_deg": rose["north_deg"], "centre": px(rose["centre"]),
+                       "tip": px(rose["tip"]), "head": px(rose["head"]),
+                       "label_n": px(rose["labels"][0][0])}
         pixels = {}
         if view.layout is not None:
             for r in view.layout.racks:
@@ -551,7 +621,8 @@ def render_png(view: ResultView, png, limit_c: float = DEFAULT_LIMIT_C,
     from PIL import Image
     atomic_write(Path(png), lambda p: Image.fromarray(shot).save(p, format="PNG"))
     return {"png": str(png), "size": (int(shot.shape[1]), int(shot.shape[0])), "clim": clim,
-            "rack_pixels": pixels, "rack_inlet_c": dict(view.rack_inlet_c), "notes": view.notes}
+            "rack_pixels": pixels, "rack_inlet_c": dict(view.rack_inlet_c), "notes": view.notes,
+            "compass": compass, "axes_viewport": AXES_VIEWPORT}
 
 
 def _set_camera(pl, view):
