@@ -641,25 +641,27 @@ def mg_relax(x, b, solid, gx, gy, gz, cx, cy, cz, fine, colour):
 
 
 @_jit(**_PAR)
-def mg_restrict(bc, x, b, solid, gx, gy, gz, cx, cy, cz, fine):
-    """``bc`` = the residual ``b - A x`` of the finer level restricted to the coarser one
-    (``pointwise.mg_restricted``)."""
+def mg_restrict(bc, x, b, solid, gx, gy, gz, cx, cy, cz, fine, fx, fy, fz):
+    """``bc`` = the residual ``b - A x`` of the finer level restricted to the coarser one,
+    coarsened by ``fx, fy, fz`` (``pointwise.mg_restricted``)."""
     n0, n1, n2 = bc.shape
     for i in prange(n0):
         for j in range(n1):
             for k in range(n2):
-                bc[i, j, k] = mg_restricted(i, j, k, x, b, solid, gx, gy, gz, cx, cy, cz, fine)
+                bc[i, j, k] = mg_restricted(i, j, k, x, b, solid, gx, gy, gz, cx, cy, cz, fine,
+                                            fx, fy, fz)
 
 
 @_jit(**_PAR)
-def mg_prolong(x, xc, solid, gx, gy, gz, cx, cy, cz, fine):
+def mg_prolong(x, xc, solid, gx, gy, gz, cx, cy, cz, fine, fx, fy, fz):
     """``x += xc`` of each cell's parent, on cells with an open face
     (``pointwise.mg_prolonged``)."""
     n0, n1, n2 = x.shape
     for i in prange(n0):
         for j in range(n1):
             for k in range(n2):
-                x[i, j, k] = mg_prolonged(i, j, k, x, xc, solid, gx, gy, gz, cx, cy, cz, fine)
+                x[i, j, k] = mg_prolonged(i, j, k, x, xc, solid, gx, gy, gz, cx, cy, cz, fine,
+                                          fx, fy, fz)
 
 
 # ----------------------------------------------------------------------------- box solve

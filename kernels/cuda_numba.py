@@ -300,11 +300,13 @@ _mg_relax_cells = _cells(_P.mg_relaxed)
 _mg_relax = _kernel("mg_relax", lambda x, b, solid, gx, gy, gz, cx, cy, cz, fine, colour:
                     _mg_relax_cells(x, (x, b, solid, gx, gy, gz, cx, cy, cz, fine, colour)))
 _mg_restrict_cells = _cells(_P.mg_restricted)
-_mg_restrict = _kernel("mg_restrict", lambda bc, x, b, solid, gx, gy, gz, cx, cy, cz, fine:
-                       _mg_restrict_cells(bc, (x, b, solid, gx, gy, gz, cx, cy, cz, fine)))
+_mg_restrict = _kernel("mg_restrict", lambda bc, x, b, solid, gx, gy, gz, cx, cy, cz, fine, fx,
+                       fy, fz: _mg_restrict_cells(bc, (x, b, solid, gx, gy, gz, cx, cy, cz,
+                                                       fine, fx, fy, fz)))
 _mg_prolong_cells = _cells(_P.mg_prolonged)
-_mg_prolong = _kernel("mg_prolong", lambda x, xc, solid, gx, gy, gz, cx, cy, cz, fine:
-                      _mg_prolong_cells(x, (x, xc, solid, gx, gy, gz, cx, cy, cz, fine)))
+_mg_prolong = _kernel("mg_prolong", lambda x, xc, solid, gx, gy, gz, cx, cy, cz, fine, fx, fy,
+                      fz: _mg_prolong_cells(x, (x, xc, solid, gx, gy, gz, cx, cy, cz, fine, fx,
+                                                fy, fz)))
 _t_cells = _cells(_temperature_item)
 _temperature_step = _kernel(
     "temperature_step", lambda Tn, T, u, v, w, nut, solid, dx, dy, dz, alpha, inv_prt, bc_hk,
@@ -670,15 +672,15 @@ class NumbaCudaKernels:
         self._launch(_mg_relax, _size(x), x, b, solid, gx, gy, gz, f(cx), f(cy), f(cz),
                      bool(fine), int(colour))
 
-    def mg_restrict(self, bc, x, b, solid, gx, gy, gz, cx, cy, cz, fine):
+    def mg_restrict(self, bc, x, b, solid, gx, gy, gz, cx, cy, cz, fine, fx, fy, fz):
         f = x.dtype.type
         self._launch(_mg_restrict, _size(bc), bc, x, b, solid, gx, gy, gz, f(cx), f(cy),
-                     f(cz), bool(fine))
+                     f(cz), bool(fine), int(fx), int(fy), int(fz))
 
-    def mg_prolong(self, x, xc, solid, gx, gy, gz, cx, cy, cz, fine):
+    def mg_prolong(self, x, xc, solid, gx, gy, gz, cx, cy, cz, fine, fx, fy, fz):
         f = x.dtype.type
         self._launch(_mg_prolong, _size(x), x, xc, solid, gx, gy, gz, f(cx), f(cy), f(cz),
-                     bool(fine))
+                     bool(fine), int(fx), int(fy), int(fz))
 
     def apply_sources(self, Tn, src_cell, src_rate, dt):
         """Volumetric heat: ``src_rate`` is W / (rho cp V) [K/s] per listed cell."""

@@ -976,29 +976,30 @@ def build(jit, nonneg=None):
         return b[i, j, k] - (s - d * x[i, j, k])
 
     @jit
-    def mg_restricted(ic, jc, kc, x, b, solid, gx, gy, gz, cx, cy, cz, fine):
+    def mg_restricted(ic, jc, kc, x, b, solid, gx, gy, gz, cx, cy, cz, fine, fx, fy, fz):
         """The coarse right side of coarse cell ``(ic, jc, kc)``: the fine residual
-        ``b - A x`` summed over its (up to) eight children, over eight (the mean over the
-        coarse cell's volume; children past an odd edge count as 0)."""
+        ``b - A x`` summed over its children, ``fx * fy * fz`` of them (the coarsening
+        factor, 1 or 2, along each axis), over their count (the mean over the coarse
+        cell's volume; children past an odd edge count as 0)."""
         n0, n1, n2 = x.shape
         acc = const(x, 0.0)
-        for a in range(2):
-            i = 2 * ic + a
-            for bb in range(2):
-                j = 2 * jc + bb
-                for c in range(2):
-                    k = 2 * kc + c
+        for a in range(fx):
+            i = fx * ic + a
+            for bb in range(fy):
+                j = fy * jc + bb
+                for c in range(fz):
+                    k = fz * kc + c
                     if i < n0 and j < n1 and k < n2:
                         acc += mg_residual(i, j, k, x, b, solid, gx, gy, gz, cx, cy, cz,
                                            fine)
-        return acc * const(x, 0.125)
+        return acc / const(x, fx * fy * fz)
 
     @jit
-    def mg_prolonged(i, j, k, x, xc, solid, gx, gy, gz, cx, cy, cz, fine):
-        """``x + xc`` of the parent cell (piecewise-constant prolongation) on a cell with an
-        open face; ``x`` elsewhere."""
+    def mg_prolonged(i, j, k, x, xc, solid, gx, gy, gz, cx, cy, cz, fine, fx, fy, fz):
+        """``x + xc`` of the parent cell (piecewise-constant prolongation; ``fx, fy, fz``
+        the coarsening factors) on a cell with an open face; ``x`` elsewhere."""
         s, d = mg_terms(i, j, k, x, solid, gx, gy, gz, cx, cy, cz, fine)
-        return x[i, j, k] + (xc[i // 2, j // 2, k // 2] if d > const(x, 0.0)
+        return x[i, j, k] + (xc[i // fx, j // fy, k // fz] if d > const(x, 0.0)
                              else const(x, 0.0))
 
     return SimpleNamespace(

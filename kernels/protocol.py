@@ -91,11 +91,13 @@ class KernelSet(Protocol):
         ``colour`` (``kernels.multigrid``: the level's face coefficients ``gx, gy, gz``,
         or the cell codes ``solid`` on the finest level, ``fine``; ``cx = 1 / dx**2``)."""
 
-    def mg_restrict(self, bc, x, b, solid, gx, gy, gz, cx, cy, cz, fine) -> None:
-        """``bc`` = the mean over each coarse cell's children of the residual ``b - A x``."""
+    def mg_restrict(self, bc, x, b, solid, gx, gy, gz, cx, cy, cz, fine, fx, fy, fz) -> None:
+        """``bc`` = the mean over each coarse cell's children (``fx * fy * fz`` of them) of
+        the residual ``b - A x``."""
 
-    def mg_prolong(self, x, xc, solid, gx, gy, gz, cx, cy, cz, fine) -> None:
-        """``x += xc`` of each cell's parent, on cells with an open face."""
+    def mg_prolong(self, x, xc, solid, gx, gy, gz, cx, cy, cz, fine, fx, fy, fz) -> None:
+        """``x += xc`` of each cell's parent (coarsening factors ``fx, fy, fz``), on cells
+        with an open face."""
 
     # -- 5. devices
     def port_intake_stats(self, T, pf_cell, pf_dev, pf_role, sums, maxs) -> None:

@@ -70,24 +70,26 @@ def relax(level: Level, x, b, colour):
     return x
 
 
-def restrict_residual(fine: Level, x, b, coarse_shape):
-    """The coarse right side: the mean over the (up to) eight children of the fine
-    residual ``b - A x`` (missing children past an odd edge count as 0)."""
-    r = b - apply(fine, x)
-    return restrict(r, coarse_shape)
+def restrict_residual(fine: Level, x, b, coarse: Level):
+    """The coarse right side: the mean over each coarse cell's children (``coarse.factors``
+    along each axis; missing children past an odd edge count as 0) of the fine residual
+    ``b - A x``."""
+    return restrict(b - apply(fine, x), coarse.shape, coarse.factors)
 
 
-def restrict(r, coarse_shape):
-    pad = [(0, 2 * nc - n) for n, nc in zip(r.shape, coarse_shape)]
+def restrict(r, coarse_shape, factors):
+    pad = [(0, f * nc - n) for n, nc, f in zip(r.shape, coarse_shape, factors)]
     rp = np.pad(r, pad)
-    n0, n1, n2 = coarse_shape
-    return rp.reshape(n0, 2, n1, 2, n2, 2).sum(axis=(1, 3, 5)) / 8.0
+    (n0, n1, n2), (f0, f1, f2) = coarse_shape, factors
+    return rp.reshape(n0, f0, n1, f1, n2, f2).sum(axis=(1, 3, 5)) / (f0 * f1 * f2)
 
 
-def prolong_add(fine: Level, x, xc):
+def prolong_add(fine: Level, x, xc, factors):
     """``x += xc`` of the parent cell, on cells with an open face."""
     _, diag = neighbour_sum(fine, np.zeros(fine.shape))
-    up = np.repeat(np.repeat(np.repeat(xc, 2, 0), 2, 1), 2, 2)
+    up = xc
+    for axis, f in enumerate(factors):
+        up = np.repeat(up, f, axis)
     up = up[:fine.shape[0], :fine.shape[1], :fine.shape[2]]
     return x + np.where(diag > 0, up, 0.0)
 
@@ -104,9 +106,9 @@ def vcycle(levels, b, x=None, pre=2, post=2, l=0, coarsest=None):
     for _ in range(pre):
         x = relax(lv, x, b, 0)
         x = relax(lv, x, b, 1)
-    bc = restrict_residual(lv, x, b, levels[l + 1].shape)
+    bc = restrict_residual(lv, x, b, levels[l + 1])
     xc = vcycle(levels, bc, None, pre, post, l + 1, coarsest)
-    x = prolong_add(lv, x, xc)
+    x = prolong_add(lv, x, xc, levels[l + 1].factors)
     for _ in range(post):
         x = relax(lv, x, b, 1)
         x = relax(lv, x, b, 0)

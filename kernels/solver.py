@@ -71,8 +71,9 @@ class SolverSettings:
                                       # of the record's halves [K]
     min_windows: int = 3
     record_min_windows: int = 4       # fewest windows a record mean is judged on
-    pressure_preconditioner: str = "box"   # "box" (DCT box solve + coarse space) or
-                                      # "multigrid" (kernels.multigrid)
+    pressure_preconditioner: str = "multigrid"   # a V-cycle (kernels.multigrid), or
+                                      # "box": the DCT box solve + coarse space
+                                      # (benchmarks/results/pressure-*.md)
     coarse_block: int = -1            # aggregate size of the pressure coarse space (-1: on
                                       # GPU backends the smallest of 2, 4, 8 giving
                                       # <= COARSE_MAX aggregates, off on the CPU; 0: off)

@@ -238,7 +238,7 @@ def _driver_checks(cpu, gpu, dtype) -> dict:
     both("box_scale", lambda k, a: k.box_scale(a, *eig), "a")
     # multigrid: the finest level (cell codes) and a coarse level (face coefficients)
     from kernels import multigrid as mg
-    levels = mg.levels_for(fluid, SPACING, coarsest_cells=1, exact_cells=0)
+    levels = mg.levels_for(fluid, SPACING, coarsest_cells=1, semi=False)
     no_g, no_c = np.zeros((1, 1, 1), R), np.zeros((1, 1, 1), np.uint8)
     c0 = tuple(R(1 / h ** 2) for h in SPACING)
     c1 = tuple(R(1 / h ** 2) for h in levels[1].spacing_m)
@@ -256,9 +256,10 @@ def _driver_checks(cpu, gpu, dtype) -> dict:
         for colour in (0, 1):
             both(f"mg_relax_{lvl}_{colour}",
                  lambda k, x, b, a=args, c=colour: k.mg_relax(x, b, *a, c), "mx", "mb")
-        both(f"mg_restrict_{lvl}", lambda k, bc, x, b, a=args: k.mg_restrict(bc, x, b, *a),
+        both(f"mg_restrict_{lvl}", lambda k, bc, x, b, a=args: k.mg_restrict(bc, x, b, *a, 2,
+                                                                            2, 2),
              "mc", "mx", "mb")
-        both(f"mg_prolong_{lvl}", lambda k, x, xc, a=args: k.mg_prolong(x, xc, *a),
+        both(f"mg_prolong_{lvl}", lambda k, x, xc, a=args: k.mg_prolong(x, xc, *a, 2, 2, 2),
              "mx", "mxc")
     return out
 
@@ -463,8 +464,8 @@ def _ptx_child():
         "turbulence_k": ke, "turbulence_eps": ke, "ke_nut": (A3, A3, A3, U8, R1),
         "wall_viscosity": (A3, A3, A3, U8, R, R, R, R1),
         "mg_relax": (A3, A3, U8, A3, A3, A3, R, R, R, t.boolean, S),
-        "mg_restrict": (A3, A3, A3, U8, A3, A3, A3, R, R, R, t.boolean),
-        "mg_prolong": (A3, A3, U8, A3, A3, A3, R, R, R, t.boolean),
+        "mg_restrict": (A3, A3, A3, U8, A3, A3, A3, R, R, R, t.boolean, S, S, S),
+        "mg_prolong": (A3, A3, U8, A3, A3, A3, R, R, R, t.boolean, S, S, S),
     }
     assert set(sigs) == set(cn.KERNELS), set(sigs) ^ set(cn.KERNELS)
     from numba.cuda.cudadrv.error import CudaSupportError

@@ -533,6 +533,7 @@ def test_solver_with_coarse_space_matches_plain_pcg():
     for block in (0, 2):
         s = Solver(p, backend="numba-cpu",
                    settings=SolverSettings(dtype="float64", coarse_block=block,
+                                           pressure_preconditioner="box",
                                            pressure_tol=1e-10))
         assert (s.coarse is not None) == (block > 0)
         its = []

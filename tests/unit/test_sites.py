@@ -86,6 +86,21 @@ def test_sites_differ_in_the_right_direction():
     assert {get_site(k).grid_region for k in SITE_NAMES if k != "jeju"} == {"mainland"}
 
 
+#: Annual mean temperatures 1981-2010 [degC], National Atlas of Korea via the Academy of
+#: Korean Studies, "GK 1.3.2 Temperatures" (cefia.aks.ac.kr): an independent check of the
+#: estimated site normals (Haenam's station is Mokpo).
+ANNUAL_MEAN_1981_2010_C = {"gangneung": 13.1, "haenam": 13.9, "jeju": 15.8, "ulsan": 14.1}
+
+
+def test_site_annual_means_agree_with_the_national_atlas():
+    """The synthesised years' annual means lie within -0.3 to +0.7 K of the 1981-2010 means
+    (the 1991-2020 normals run 0.2-0.5 K warmer than 1981-2010 at Korean stations)."""
+    for key, ref in ANNUAL_MEAN_1981_2010_C.items():
+        mean = float(load_weather(f"builtin:{key}").dry_bulb_temp_c.mean())
+        print(f"{key}: {mean:.2f} degC against {ref} (1981-2010)")
+        assert ref - 0.3 <= mean <= ref + 0.7, (key, mean, ref)
+
+
 def test_bad_site_name_is_one_line():
     with pytest.raises(InputError, match=r"site 'seol' is not known; did you mean 'seoul'"):
         get_site("seol")
