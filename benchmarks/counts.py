@@ -23,11 +23,21 @@ dot                       a, b                                   -           2 s
 max_abs                   a                                      -           1 s
 cg_residual_inplace       r, Ax, solid                           r           3 s + 1
 mask_solid                a, solid                               a           2 s + 1
+masked_sum                a, solid                               -           1 s + 1
+masked_shift              a, solid                               a           2 s + 1
+mg_relax                  x, b, solid                            x           3 s + 1
+mg_restrict               x, b, solid                            (bc: 1/8)   2 s + 1
+mg_prolong                x, solid (xc: 1/8)                     x           2 s + 1
 copy (reference)          a                                      b           2 s
 ========================  =====================================  ==========  =========
 
-The preconditioner (a DCT-II/DCT-III pair, and on the solver a coarse-space correction)
-is not a stencil; its traffic depends on the FFT library, so it is timed but not counted.
+The default preconditioner, a multigrid V-cycle (``kernels/multigrid.py``), is counted on
+its finest level (:data:`V_CYCLE_FINE`: four red-black sweeps of two half sweeps, each a
+pass over every cell on a GPU, the fused residual-restriction, the prolongation, and the
+mean taken out); the coarse levels add at most a third of that and the 1/8-sized arrays
+are left out. The DCT box preconditioner (``pressure_preconditioner = "box"``: a
+DCT-II/DCT-III pair and a coarse-space correction) is not a stencil; its traffic depends
+on the FFT library, so it is timed but not counted.
 
 A whole step (:data:`STEP_FIXED` once, :data:`STEP_PER_CG_ITERATION` per CG iteration)
 counts the kernels the solver calls (``kernels/solver.py``); sparse stages (resistances,
@@ -52,6 +62,11 @@ KERNEL_ARRAYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "max_abs": (("a",), ()),
     "cg_residual_inplace": (("r", "Ax", "solid"), ("r",)),
     "mask_solid": (("a", "solid"), ("a",)),
+    "masked_sum": (("a", "solid"), ()),
+    "masked_shift": (("a", "solid"), ("a",)),
+    "mg_relax": (("x", "b", "solid"), ("x",)),
+    "mg_restrict": (("x", "b", "solid"), ()),
+    "mg_prolong": (("x", "solid"), ("x",)),
     "copy": (("a",), ("b",)),
 }
 
@@ -65,12 +80,16 @@ STEP_FIXED = (
     "correct_velocity_u", "correct_velocity_v", "correct_velocity_w",
     "temperature_step",
 )
-# Once per step when CG runs at all: first preconditioning (masked), r.z, p = z.
-STEP_CG_START = ("mask_solid", "dot", "copy")
-# Per CG iteration: A p, p.Ap, the x/r update, the residual test, the preconditioner's
-# masking, r.z and the new direction.
-STEP_PER_CG_ITERATION = ("laplacian", "dot", "cg_update_xr", "max_abs", "mask_solid", "dot",
-                         "cg_update_p")
+# One V-cycle of the multigrid preconditioner on its finest level (2 pre- and 2 post-
+# sweeps of two half sweeps each, the fused residual-restriction, the prolongation, the
+# mean over the fluid taken out).
+V_CYCLE_FINE = ("mg_relax",) * 8 + ("mg_restrict", "mg_prolong", "masked_sum", "masked_shift")
+# Once per step when CG runs at all: first preconditioning, r.z, p = z.
+STEP_CG_START = V_CYCLE_FINE + ("dot", "copy")
+# Per CG iteration: A p, p.Ap, the x/r update, the residual test, the preconditioner, r.z
+# and the new direction.
+STEP_PER_CG_ITERATION = ("laplacian", "dot", "cg_update_xr", "max_abs") + V_CYCLE_FINE + (
+    "dot", "cg_update_p")
 
 
 def bytes_per_cell(kernel: str, itemsize: int) -> int:

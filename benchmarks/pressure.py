@@ -42,25 +42,31 @@ def _problem(hall: str, cell_m: float):
     return problem
 
 
-def march(problem, preconditioner: str, steps: int) -> dict:
-    """``steps`` solver steps from rest; CG iterations and stage times."""
+def march(problem, preconditioner: str, steps: int, backend: str = "numba-cpu") -> dict:
+    """``steps`` solver steps from rest; CG iterations and stage times (on a GPU backend
+    the device is synchronised around each timed stage)."""
     from kernels import stages
     from kernels.solver import Solver, SolverSettings
-    s = Solver(problem, "numba-cpu", SolverSettings(pressure_preconditioner=preconditioner))
+    s = Solver(problem, backend, SolverSettings(pressure_preconditioner=preconditioner))
+    sync = getattr(s.backend, "synchronize", None) or (lambda: None)
     its, t_proj, t_step = [], [], []
     for _ in range(steps):
         dt = s.compute_dt()
         s.div_tol = (s.settings.pressure_tol * stages.velocity_scale(s)
                      / min(problem.grid.size_m))
+        sync()
         t0 = time.perf_counter()
         for stage in stages.STEP:
             if stage is stages.project:
+                sync()
                 tp = time.perf_counter()
                 stage(s, dt)
+                sync()
                 t_proj.append(time.perf_counter() - tp)
                 its.append(s.last_cg[0])
             else:
                 stage(s, dt)
+        sync()
         s.steps += 1
         s.time_s += dt
         t_step.append(time.perf_counter() - t0)
@@ -128,20 +134,22 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--stem", default=None)
+    ap.add_argument("--backend", default="numba-cpu",
+                    help="backend of the march (numba-cpu, numba-cuda, cupy)")
     a = ap.parse_args(argv)
     from kernels.backend import get_backend
-    be = get_backend("numba-cpu")
+    be = get_backend(a.backend)
     load0 = os.getloadavg()
     records = []
     for hall in [h for h in a.halls.split(",") if h]:
         problem = _problem(hall, a.cell)
         # compile and warm both first
         for pc in PRECONDITIONERS:
-            march(problem, pc, 3)
+            march(problem, pc, 3, a.backend)
         runs = {pc: [] for pc in PRECONDITIONERS}
         for _ in range(a.rounds):
             for pc in PRECONDITIONERS:
-                runs[pc].append(march(problem, pc, a.steps))
+                runs[pc].append(march(problem, pc, a.steps, a.backend))
                 print(f"{hall} {pc}: {runs[pc][-1]}", flush=True)
         rec = {"hall": hall, "cell_m": a.cell, "cells": int(problem.grid.cells),
                "fluid_cells": int(problem.fluid_mask.sum()), "steps": a.steps,
@@ -154,9 +162,9 @@ def main(argv=None) -> int:
         records.append(rec)
     load1 = os.getloadavg()
     date = _dt.date.today().isoformat()
-    stem = a.stem or f"pressure-{date}"
+    stem = a.stem or (f"pressure-{date}" if not be.is_gpu else f"pressure-gpu-{date}")
     meta = {"schema": "dc-twin-benchmarks-pressure/1", "date": date, "device": be.device,
-            "dtype": "float32", "load_before": load0, "load_after": load1,
+            "backend": be.name, "dtype": "float32", "load_before": load0, "load_after": load1,
             "cpu_count": os.cpu_count()}
     a.out.mkdir(parents=True, exist_ok=True)
     from twin.outputs.files import atomic_write, write_json

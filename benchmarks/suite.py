@@ -13,12 +13,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kernels import reference as ref
+from kernels.solver import SolverSettings
 
 from . import counts
 from .cases import shipped_hall, synthetic_room
 from .targets import (Target, cpu_threads, gpu_pool_bytes, host_available_bytes,
                       host_resident_bytes, make_target, reference_kernels, set_cpu_threads,
                       solver_kernels, time_solver_stages, traced_peak)
+
+#: The NumPy reference step's pressure solve: the solver's default preconditioner, so that
+#: both do the same CG work (``tests/unit/test_benchmarks.py``).
+_REF_PRESSURE = ("multigrid" if SolverSettings().pressure_preconditioner == "multigrid"
+                 else "pcg")
 
 KERNEL_ORDER = ("predict_velocity_u", "predict_velocity_v", "predict_velocity_w",
                 "temperature_step", "update_nut", "divergence", "laplacian",
@@ -222,8 +228,10 @@ def _run_solver_steps(target: Target, case, problem, state, dt, opts, log, threa
            "threads": getattr(solver, "threads", None) or threads,
            "stencil_threads": getattr(solver, "stencil_threads", None),
            "setup_s": setup_s, "dt_s": dt, "cg_iterations": cg,
-           "preconditioner": "DCT + coarse space" if getattr(solver, "coarse", None) is not None
-           else "DCT", **t.as_dict()}
+           "preconditioner": ("multigrid V-cycle" if getattr(solver, "mg", None) is not None
+                              else "DCT + coarse space"
+                              if getattr(solver, "coarse", None) is not None else "DCT"),
+           **t.as_dict()}
     rec["cell_updates_per_s"] = cells / t.median_s
     b = counts.step_bytes_per_cell(target.dtype.itemsize, cg)
     rec["bytes_per_cell_counted"] = b
@@ -258,19 +266,21 @@ def _run_reference_steps(target: Target, case, problem, state, dt, opts, log, wi
     def one():
         nonlocal st
         stage = {}
-        st, info = ref.step(st, params, dt, pressure_tol=tol, timings=stage)
+        st, info = ref.step(st, params, dt, pressure=_REF_PRESSURE, pressure_tol=tol,
+                            timings=stage)
         iters.append(info["cg_iterations"])
         for k, v in stage.items():
             stage_acc.setdefault(k, []).append(v)
     for _ in range(max(0, min(opts.warmup, 1))):
-        ref.step(state, params, dt, pressure_tol=tol)
+        ref.step(state, params, dt, pressure=_REF_PRESSURE, pressure_tol=tol)
     t = target.time(one, opts.repeats, warmup=0)
     cells = problem.grid.cells
     cg = float(np.mean(iters)) if iters else 0.0
     rec = {"backend": "numpy", "dtype": "float64", "case": case,
            "shape": list(problem.grid.shape), "cells": cells, "timer": target.timer,
            "threads": None, "setup_s": 0.0, "dt_s": dt, "cg_iterations": cg,
-           "preconditioner": "DCT", **t.as_dict()}
+           "preconditioner": "multigrid V-cycle" if _REF_PRESSURE == "multigrid" else "DCT",
+           **t.as_dict()}
     rec["cell_updates_per_s"] = cells / t.median_s
     b = counts.step_bytes_per_cell(8, cg)
     rec["bytes_per_cell_counted"] = b
@@ -280,7 +290,7 @@ def _run_reference_steps(target: Target, case, problem, state, dt, opts, log, wi
     rec["memory_bytes_per_cell"] = resident / cells
     rec["memory_kind"] = "state + geometry arrays / cells"
     rec["step_peak_temporary_bytes_per_cell"] = traced_peak(
-        lambda: ref.step(state, params, dt, pressure_tol=tol)) / cells
+        lambda: ref.step(state, params, dt, pressure=_REF_PRESSURE, pressure_tol=tol)) / cells
     rec["stages_s"] = {k: float(np.median(v)) for k, v in stage_acc.items()}
     _say(log, f"    step {t.median_s * 1e3:10.2f} ms  {rec['cell_updates_per_s'] / 1e6:8.2f} "
               f"Mcell/s  CG {cg:.1f} it  "

@@ -683,14 +683,25 @@ def dct_precondition(r, solid, inv_eig):
     return z
 
 
-def _pcg(phi0, b, fluid, spacing, tol, max_iter):
+def _pcg(phi0, b, fluid, spacing, tol, max_iter, multigrid=False):
     """Conjugate gradients on ``lap(phi) = b``, preconditioned by the exact DCT solve of
-    the obstacle-free box; stops when ``max |r| <= tol``."""
+    the obstacle-free box, or (``multigrid``) by one V-cycle of
+    :func:`kernels.reference_multigrid.vcycle` with its fluid mean taken out, as the
+    solver's default; stops when ``max |r| <= tol``."""
     inv_eig = inverse_box_eigenvalues(b.shape, spacing)
     solid = ~fluid
+    if multigrid:
+        from . import multigrid as mg
+        from . import reference_multigrid as rm
+        levels = mg.levels_for(fluid, spacing)
+        coarsest = mg.CoarsestSolve(levels[-1])
 
-    def precondition(r):
-        return dct_precondition(r, solid, inv_eig)
+        def precondition(r):
+            z = rm.vcycle(levels, r, coarsest=coarsest)
+            return np.where(fluid, z - z[fluid].mean(), 0.0)
+    else:
+        def precondition(r):
+            return dct_precondition(r, solid, inv_eig)
 
     x = _f64(phi0).copy()
     r = np.where(fluid, b - laplacian(x, solid, spacing), 0.0)
@@ -754,9 +765,10 @@ def _direct(b, fluid, spacing):
 def solve_pressure(b, solid, spacing, phi0=None, method="pcg", tol=1e-10, max_iter=300):
     """``phi`` with ``lap(phi) = b`` (masked Laplacian); returns ``(phi, iterations, max|r|)``.
 
-    ``method="pcg"``: the solver's algorithm (DCT-preconditioned CG, warm start ``phi0``,
-    stop at ``max |r| <= tol``). ``method="direct"``: sparse LU, exact to round-off;
-    ``phi`` is then fixed up to a constant per fluid region.
+    ``method="pcg"``: the solver's algorithm with the box preconditioner (DCT-preconditioned
+    CG, warm start ``phi0``, stop at ``max |r| <= tol``); ``method="multigrid"``: the same
+    with the multigrid V-cycle (the solver's default). ``method="direct"``: sparse LU,
+    exact to round-off; ``phi`` is then fixed up to a constant per fluid region.
     """
     fluid = _fluid(solid)
     b = np.where(fluid, _f64(b), 0.0)
@@ -764,10 +776,10 @@ def solve_pressure(b, solid, spacing, phi0=None, method="pcg", tol=1e-10, max_it
         phi = _direct(b, fluid, spacing)
         r = np.where(fluid, b - laplacian(phi, solid, spacing), 0.0)
         return phi, 0, float(np.max(np.abs(r)))
-    if method != "pcg":
-        raise ValueError(f"pressure method '{method}' is unknown; use pcg or direct")
+    if method not in ("pcg", "multigrid"):
+        raise ValueError(f"pressure method '{method}' is unknown; use pcg, multigrid or direct")
     phi0 = np.zeros(b.shape) if phi0 is None else phi0
-    return _pcg(phi0, b, fluid, spacing, tol, max_iter)
+    return _pcg(phi0, b, fluid, spacing, tol, max_iter, multigrid=method == "multigrid")
 
 
 # ---------------------------------------------------------------------- the time step
@@ -797,7 +809,8 @@ def step(state: dict, params: Params, dt: float, pressure: str = "pcg",
 
     ``pressure_tol`` is the solver's criterion: ``max |div u| <= pressure_tol * U / L``
     (``U`` the largest face or lid speed before the step, ``L`` the smallest box side);
-    it is the stopping test of ``pressure="pcg"`` and ignored by ``"direct"``.
+    it is the stopping test of ``pressure="pcg"`` (box) and ``"multigrid"`` and ignored by
+    ``"direct"``.
     ``timings``, if given, receives the wall time of each stage [s] (the benchmarks).
     """
     import time

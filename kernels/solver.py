@@ -56,7 +56,7 @@ class SolverSettings:
     cfl: float = 0.35
     diffusion_safety: float = 0.8
     max_dt_s: float = 1.0
-    pressure_tol: float = 1e-3        # max |div u| after projection, times L / U
+    pressure_tol: float = 1e-4        # max |div u| after projection, times L / U
     final_pressure_tol: float = 1e-6  # the same for the last projection of a steady solve
     pressure_max_iter: int = 300
     tol_velocity: float = 2e-3
@@ -113,7 +113,8 @@ class Solver:
         self.dtype = np.dtype(self.settings.dtype)
         g = problem.grid
         check_fits(g, self.backend, self.dtype.itemsize,
-                   keps=problem.turbulence.model == "k-epsilon")
+                   keps=problem.turbulence.model == "k-epsilon",
+                   multigrid=self.settings.pressure_preconditioner == "multigrid")
         check_problem(self)
         setup_arrays(self)
         self.set_devices(problem.devices)

@@ -238,7 +238,7 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
                 cur = be.to_host(a)
                 acc += cur
                 sqa = float(np.sum((cur.astype(np.float64) - old) ** 2))
-                comp.append(steady_residual(np.sqrt(sqa / old.size) / span, L, U))
+                comp.append(np.sqrt(sqa / old.size) / span)     # RMS rate [m/s2]
                 sq += sqa
                 old[...] = cur
             w_n += 1
@@ -373,9 +373,10 @@ def normalized_residuals(solver, comp, T_now, T_prev, span_s, fluid, L, U) -> di
     of the scaled residuals of commercial finite-volume codes, for a pseudo-time march):
 
     * ``continuity``: the largest mass imbalance the last step's pressure left before the
-      projection (``|div u* - lap phi|``) times ``L / U``;
+      projection (``|div u* - lap phi|``) times ``L / U``; it falls to the projection's
+      tolerance (``pressure_tol``) and stays near it, since each projection stops there;
     * ``u``, ``v``, ``w``: the RMS change of each velocity component per unit time since
-      the last check, times ``L / U^2`` (:func:`steady_residual`);
+      the last check (``comp``, m/s2), times ``L / U^2`` (as :func:`steady_residual`);
     * ``energy``: the RMS change of the fluid temperature per unit time, times ``L / (U
       dT)`` with ``dT`` the spread of the fluid temperatures (at least 1 K).
 
@@ -385,7 +386,7 @@ def normalized_residuals(solver, comp, T_now, T_prev, span_s, fluid, L, U) -> di
     Tf = T_now[fluid]
     spread = max(float(Tf.max() - Tf.min()) if Tf.size else 0.0, 1.0)
     rms_T = float(np.sqrt(np.mean(d * d))) / span_s if d.size else 0.0
-    vals = (float(solver.last_div0) * L / U,) + tuple(float(c) for c in comp) + (
+    vals = (float(solver.last_div0) * L / U,) + tuple(float(c) * L / U ** 2 for c in comp) + (
         rms_T * L / (U * spread),)
     return dict(zip(RESIDUALS, vals))
 

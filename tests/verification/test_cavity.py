@@ -41,10 +41,12 @@ def test_ghia_centreline(re, n):
     assert rms < 0.02, f"Re={re}: RMS error {rms:.4f} of the lid speed"
     # the flow is divergence-free to the solver's tolerance
     assert s.max_divergence() < 1e-6
-    # the normalised residuals fell by orders of magnitude on the way (continuity, u, v;
-    # w and energy are 0 in this 2D isothermal case)
+    # the normalised momentum residuals fell by orders of magnitude on the way (w and
+    # energy are 0 in this 2D isothermal case); continuity sits at the projection's
+    # tolerance (each projection stops there)
     hist = np.array(res.residuals["history_normalized"])
     first, last = hist[1, 1:], hist[-1, 1:]
-    for name, a, b in zip(("continuity", "u", "v"), first[:3], last[:3]):
+    for name, a, b in zip(("u", "v"), first[1:3], last[1:3]):
         assert b < 1e-2 * a, f"{name} residual {a:.2e} -> {b:.2e}"
+    assert last[0] <= 3 * s.settings.pressure_tol
     assert set(res.residuals["normalized"]) == {"continuity", "u", "v", "w", "energy"}

@@ -9,6 +9,10 @@ the worst racks, the cooling units, the hot spots and the picture.
 Inlet metrics: rack inlet = intake-face mean; RCI_HI / RCI_LO over every intake cell
 when the facility in the file meshes to the result's grid (else over the rack means);
 see :mod:`twin.studies.whatif` for the definitions and references.
+
+Over the project's 600 lines: the page's SVG charts (lines, bars), tables and sections are
+one small HTML writer, and the candidate-sites page of ``twin sites`` reuses them
+(:func:`build_sites_report`); the sites page is the part to move out next.
 """
 from __future__ import annotations
 

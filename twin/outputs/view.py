@@ -19,6 +19,10 @@ One colour scale (coolwarm) for all temperatures.
 Off-screen rendering needs no display: VTK 9.4+ wheels pick EGL (``libEGL`` with Mesa
 ``libegl-mesa0`` / ``libgl1-mesa-dri``, or a GPU driver) or OSMesa (``libosmesa6``) when
 there is no X server; ``VTK_DEFAULT_OPENGL_WINDOW=vtkOSOpenGLRenderWindow`` forces OSMesa.
+
+Over the project's 600 lines: the loader of the three result layouts (solve, fail, run),
+the scene, the renderer and the VTK export share :class:`ResultView`; the loader
+(:func:`load_result` and its helpers) is the part to move out next.
 """
 from __future__ import annotations
 
