@@ -34,7 +34,6 @@ from common.errors import DivergenceError
 from .pointwise import CHEN_XU_C
 
 
-
 # ----------------------------------------------------------------------------- momentum
 def update_eddy_viscosity(s, dt=None):
     """``nut`` from the turbulence model of the problem: none, constant, Chen-Xu, or
