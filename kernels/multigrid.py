@@ -273,7 +273,8 @@ class Multigrid:
     The finest level is the solver's own grid: its cell codes (``solid``) give the open
     faces, and the cycle's arrays there are the preconditioner's input and output (no
     extra fine field). Each coarser level holds three face-coefficient arrays and two
-    cell arrays (``x``, ``b``) on the backend: about 3 B/cell over all levels in float32.
+    cell arrays (``x``, ``b``) on the backend: 0.7-0.9 words per fine cell over all levels
+    on the shipped halls (``kernels/memory.py``).
     """
 
     def __init__(self, backend, codes, fluid: np.ndarray, spacing_m, dtype, pre: int = 2,
