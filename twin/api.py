@@ -146,7 +146,8 @@ def open_results(path, group: str | None = None):
     import xarray as xr
 
     from twin.outputs.files import results_kind
-    from twin.outputs.results import SCHEMA_VERSION, open_h5
+    from twin.outputs.results import SCHEMA_VERSION
+    from twin.outputs.runfile import open_h5
     p = Path(path)
     if p.is_dir():
         p = p / "results.h5"
@@ -160,7 +161,7 @@ def open_results(path, group: str | None = None):
         raise InputError(f"{p} is not a dc-twin results file")
     if kind == "run" and version < 2:
         raise InputError(f"{p} was written by an older dc-twin (results schema {version}, not "
-                         "netCDF); read it with twin.outputs.results.read_results, or run again")
+                         "netCDF); read it with twin.outputs.runfile.read_results, or run again")
     if group is not None:
         return xr.open_dataset(p, engine="h5netcdf", group=group)
     return xr.open_datatree(p, engine="h5netcdf")

@@ -20,7 +20,7 @@ from common.errors import InputError
 from twin.cli import main
 from twin.facility import BUILTIN_DIR
 from twin.loop.simulation import RunSettings, Simulation, parse_duration_s
-from twin.outputs.results import read_results
+from twin.outputs.runfile import read_results
 
 SMALL = BUILTIN_DIR / "small-hall.toml"
 FAST = dict(hours=2.0, step_s=1800.0, cell_m=0.3, backend="cpu", rack_airflow="design",

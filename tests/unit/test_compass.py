@@ -54,7 +54,7 @@ def test_north_vector_follows_the_bearing_of_plus_y():
 
 # ------------------------------------------------------------------------ the view
 def _view(tmp_path, fac):
-    from twin.outputs.view import ResultView, _attach_geometry, _rack_inlets
+    from twin.outputs.loader import ResultView, _attach_geometry, _rack_inlets
     from twin.thermal.mesh import mesh_hall
     problem, _ = mesh_hall(fac, None, cell_m=0.5, check_memory=False)
     g = problem.grid
@@ -116,7 +116,8 @@ def test_view_draws_a_compass_that_turns_with_north_deg_and_an_axis_triad(tmp_pa
 
 
 def test_view_without_the_facility_says_why_there_is_no_compass(tmp_path):
-    from twin.outputs.view import ResultView, build_scene
+    from twin.outputs.loader import ResultView
+    from twin.outputs.view import build_scene
     c = (np.arange(4) + 0.5, np.arange(3) + 0.5, np.arange(2) + 0.5)
     view = ResultView(tmp_path / "x.h5", "H1", c, {"temp_c": np.full((4, 3, 2), 20.0)}, {})
     scene = build_scene(view)

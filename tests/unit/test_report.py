@@ -143,7 +143,8 @@ def test_chart_tells_more_series_than_colours_apart():
     """12 series, 10 colours: every series gets its own colour-and-dash style (issue 20)."""
     import numpy as np
 
-    from twin.outputs.report import clock_ticks, svg_line_chart
+    from twin.outputs.html_page import svg_line_chart
+    from twin.outputs.report import clock_ticks
     x = np.arange(5.0)
     svg = svg_line_chart(x, [(f"s{n}", x * n) for n in range(12)], "t", "x", "y")
     styles = re.findall(r'<polyline fill="none" stroke="([^"]+)" stroke-width="1.6"'

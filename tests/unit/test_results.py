@@ -10,6 +10,7 @@ import pytest
 
 from common.errors import InputError
 from twin.outputs import results as R
+from twin.outputs import runfile
 from twin.outputs.files import write_json
 
 
@@ -55,7 +56,7 @@ def test_unit_of_suffixes():
 def test_round_trip(tmp_path):
     d = _data()
     p = R.write_results(tmp_path / "results.h5", d)
-    back = R.read_results(p)
+    back = runfile.read_results(p)
     assert back.status == "complete" and back.steps_done == 3 and back.steps_planned == 4
     assert back.settings == d.settings
     assert back.facility_source_text == d.facility_source_text
@@ -153,7 +154,7 @@ def test_version_1_files_still_read(tmp_path):
     d = _data()
     p = tmp_path / "v1.h5"
     _write_version_1(p, d)
-    back = R.read_results(p)
+    back = runfile.read_results(p)
     np.testing.assert_array_equal(back.time_h, d.time_h)
     np.testing.assert_array_equal(back.series["racks"]["inlet_temp_c"], d.series["racks"]["inlet_temp_c"])
     assert list(back.labels["racks"]["rack"]) == ["H1/A/01", "H1/A/02"]
@@ -168,7 +169,7 @@ def test_restart_tree_keeps_string_arrays_and_shapes(tmp_path):
     d = _data()
     d.restart = {"names": np.array([["a", "b"], ["c", "d"]], dtype=object),
                  "one": np.array("x", dtype=object), "empty": np.zeros((0, 3))}
-    r = R.read_results(R.write_results(tmp_path / "r.h5", d)).restart
+    r = runfile.read_results(R.write_results(tmp_path / "r.h5", d)).restart
     assert r["names"].tolist() == [["a", "b"], ["c", "d"]] and r["one"].item() == "x"
     assert r["empty"].shape == (0, 3)
 
@@ -182,7 +183,7 @@ def test_atomic_write_keeps_previous_file_on_error(tmp_path):
     with pytest.raises(InputError, match="cooling_unit"):
         R.write_results(p, bad)
     assert p.read_bytes() == before                   # the old file, untouched
-    assert R.read_results(p).steps_done == 2
+    assert runfile.read_results(p).steps_done == 2
     assert sorted(os.listdir(tmp_path)) == ["results.h5"]   # no temporary file left
 
 
@@ -218,28 +219,28 @@ def test_json_atomic_and_nan(tmp_path):
 
 def test_read_rejects_other_files(tmp_path):
     with pytest.raises(InputError, match="not found"):
-        R.read_results(tmp_path / "nope.h5")
+        runfile.read_results(tmp_path / "nope.h5")
     (tmp_path / "x.h5").write_text("not hdf5")
     with pytest.raises(InputError, match="HDF5"):
-        R.read_results(tmp_path / "x.h5")
+        runfile.read_results(tmp_path / "x.h5")
     with h5py.File(tmp_path / "y.h5", "w") as f:
         f.attrs["schema"] = "something-else"
     with pytest.raises(InputError, match="not a dc-twin"):
-        R.read_results(tmp_path / "y.h5")
+        runfile.read_results(tmp_path / "y.h5")
     p = R.write_results(tmp_path / "z.h5", _data())
     with h5py.File(p, "a") as f:
         f.attrs["schema_version"] = 99
     with pytest.raises(InputError, match="version 99; this dc-twin reads versions 1, 2"):
-        R.read_results(p)
+        runfile.read_results(p)
 
 
 def test_run_file_reads_one_snapshot_and_one_step(tmp_path):
     """:class:`RunFile` reads parts of a file on demand (what ``twin view`` needs) and
     says when a member is missing only where it is asked to."""
     p = R.write_results(tmp_path / "r.h5", _data())
-    with R.open_h5(p) as f:
-        assert R.RunFile.is_run(f)
-        rf = R.RunFile(f, p)
+    with runfile.open_h5(p) as f:
+        assert runfile.RunFile.is_run(f)
+        rf = runfile.RunFile(f, p)
         rf.check_schema()
         [entry] = rf.snapshot_index()
         assert (entry.key, entry.hall, entry.step, entry.time_h) == ("0000", "H1", 1, 0.75)
@@ -256,8 +257,8 @@ def test_run_file_reads_one_snapshot_and_one_step(tmp_path):
         assert rf.settings()["step_s"] == 1800.0
     with h5py.File(p, "a") as f:
         del f["settings"], f["summary"]
-    with R.open_h5(p) as f:
-        rf = R.RunFile(f, p)
+    with runfile.open_h5(p) as f:
+        rf = runfile.RunFile(f, p)
         assert rf.settings({}) == {} and rf.summary(None) is None
         with pytest.raises(KeyError):
             rf.settings()

@@ -21,7 +21,8 @@ from twin.cli import main
 from twin.models.climate import ulsan_climate
 from twin.models.design_days import period_start_day
 from twin.outputs.cf import _UNITS, unit_of
-from twin.outputs.results import SUMMARY_SCHEMA_FILE, read_results
+from twin.outputs.results import SUMMARY_SCHEMA_FILE
+from twin.outputs.runfile import read_results
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = str(ROOT / "meshes" / "small-hall.toml")

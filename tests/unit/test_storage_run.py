@@ -16,7 +16,7 @@ from twin.facility import BUILTIN_DIR, FacilityError, load_facility
 from twin.loop.simulation import RunSettings, Simulation
 from twin.models.storage import BatteryState, dispatch_series
 from twin.outputs.report import build_report
-from twin.outputs.results import read_results
+from twin.outputs.runfile import read_results
 
 POWER = """
 [power]

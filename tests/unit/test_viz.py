@@ -50,7 +50,8 @@ def _shrink(poly, f=0.6):
 def test_view_png_has_hot_colours_at_the_hottest_rack(result, tmp_path):
     from PIL import Image
 
-    from twin.outputs.view import load_result, render_png
+    from twin.outputs.loader import load_result
+    from twin.outputs.view import render_png
     png = tmp_path / "view.png"
     vtk_dir = tmp_path / "vtk"
     r = CliRunner().invoke(main, ["view", str(result), "--png", str(png), "--vtk", str(vtk_dir),
@@ -119,7 +120,7 @@ def test_time_between_snapshots_says_which_state_is_shown(tmp_path):
     its first and last step unless ``--snapshot-every``)."""
     from twin.facility import BUILTIN_DIR
     from twin.loop.simulation import RunSettings, Simulation
-    from twin.outputs.view import load_result
+    from twin.outputs.loader import load_result
     sim = Simulation(BUILTIN_DIR / "small-hall.toml",
                      RunSettings(hours=2.0, step_s=900.0, cell_m=0.4, backend="cpu",
                                  rack_airflow="design"))

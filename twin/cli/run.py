@@ -152,7 +152,7 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
             if kind != "run":
                 raise InputError(f"nothing to resume: {rp} holds {_KIND_TEXT[kind]}, not a twin run; "
                                  "give the --out of the run to continue")
-            from twin.outputs.results import read_results
+            from twin.outputs.runfile import read_results
             given = {
                 "step": ("step_s", lambda: parse_duration_s(step)),
                 "backend": ("backend", lambda: backend), "cell_m": ("cell_m", lambda: cell_m),

@@ -411,7 +411,8 @@ def view(result, hall, time_s, png, vtk_dir, limit_c, size, hot_air, labels):
       twin view runs/small/results.h5 --png runs/small/view.png --vtk runs/small/vtk
     """
     from common.errors import InputError
-    from twin.outputs.view import build_scene, export_vtk, load_result, render_png
+    from twin.outputs.loader import load_result
+    from twin.outputs.view import build_scene, export_vtk, render_png
     try:
         w, h = (int(v) for v in size.lower().split("x"))
         if w < 64 or h < 64 or w > 8192 or h > 8192:

@@ -115,7 +115,8 @@ from twin.models.weather import load_weather, shifted_weather, weather_at, wet_b
 from twin.outputs.cf import local_time
 from twin.outputs.files import write_csv, write_json
 from twin.outputs.results import (SUMMARY_SCHEMA, SUMMARY_SCHEMA_VERSION, SUMMARY_UNITS_NOTE,
-                                  RunData, read_results, results_path, summary_path, write_results)
+                                  RunData, results_path, summary_path, write_results)
+from twin.outputs.runfile import read_results
 from twin.outputs.tables import timeseries_table
 from twin.thermal.racks import RACK_BEHAVIOUR, rack_spec_for
 

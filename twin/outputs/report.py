@@ -10,9 +10,8 @@ Inlet metrics: rack inlet = intake-face mean; RCI_HI / RCI_LO over every intake 
 when the facility in the file meshes to the result's grid (else over the rack means);
 see :mod:`twin.studies.whatif` for the definitions and references.
 
-Over the project's 600 lines: the page's SVG charts (lines, bars), tables and sections are
-one small HTML writer, and the candidate-sites page of ``twin sites`` reuses them
-(:func:`build_sites_report`); the sites page is the part to move out next.
+The page head, cards, tables and line charts are :mod:`twin.outputs.html_page`'s, shared
+with the candidate-sites page of ``twin sites`` (:mod:`twin.outputs.sites_page`).
 """
 from __future__ import annotations
 
@@ -20,7 +19,6 @@ import base64
 import html
 import math
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,152 +26,10 @@ import numpy as np
 from twin.models.metrics import (ALLOWABLE_MAX_C, RECOMMENDED_MAX_C, RECOMMENDED_MIN_C, rci_hi_pct,
                                  rci_lo_pct, rti_pct)
 from twin.outputs.cf import CALENDAR_YEAR
+from twin.outputs.html_page import card, fmt_value, page, svg_line_chart, table
 
-PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf"]
-#: Line styles after the palette runs out: series n gets colour n % 10 and dash n // 10.
-DASHES = ("", "7 3", "2 2")
 #: Outdoor series of a run, as a person names them.
 WEATHER_LABELS = {"dry_bulb_c": "dry bulb", "wet_bulb_c": "wet bulb", "dew_point_c": "dew point"}
-
-CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
-margin:0;color:#1d2330;background:#f5f6f8}
-header{background:#1d2330;color:#fff;padding:18px 32px}
-header h1{margin:0;font-size:22px}header p{margin:4px 0 0;color:#c5cad3;font-size:13px}
-main{padding:8px 32px 40px;max-width:1200px}
-section{background:#fff;border-radius:8px;padding:14px 20px;margin:16px 0;
-box-shadow:0 1px 3px rgba(0,0,0,.08)}
-h2{font-size:17px;margin:4px 0 12px}
-.cards{display:flex;flex-wrap:wrap;gap:10px}
-.card{border:1px solid #e3e6ea;border-radius:6px;padding:8px 12px;min-width:130px}
-.card .v{font-size:20px;font-weight:600}.card .k{font-size:12px;color:#5b6472}
-table{border-collapse:collapse;font-size:13px}
-th,td{padding:4px 10px;border-bottom:1px solid #eceef1;text-align:right}
-th:first-child,td:first-child{text-align:left}
-th{background:#f0f2f5}
-.hot{color:#b30000;font-weight:600}.warm{color:#b36b00}.ok{color:#1b7f3b}
-.note{font-size:12px;color:#5b6472}
-figure{margin:0}figcaption{font-size:12px;color:#5b6472}
-img.view{max-width:100%;height:auto;border:1px solid #e3e6ea}
-svg text{font-family:inherit}
-"""
-
-
-# ---------------------------------------------------------------------------------- SVG
-def _nice_ticks(lo, hi, n=5):
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return [0.0, 1.0]
-    if hi <= lo:
-        hi = lo + 1.0
-    raw = (hi - lo) / n
-    mag = 10 ** math.floor(math.log10(raw))
-    step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=10 * mag)
-    start = math.floor(lo / step) * step
-    ticks = []
-    t = start
-    while t <= hi + 1e-6 * step:
-        ticks.append(round(t, 10))
-        t += step
-    if ticks[-1] < hi - 1e-6 * step:
-        ticks.append(round(t, 10))
-    return ticks
-
-
-def _fmt(v):
-    return f"{v:g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
-
-
-def svg_line_chart(x, series, title="", xlabel="", ylabel="", hlines=(), width=720,
-                   height=320, xticks=None, yrange=None) -> str:
-    """An inline SVG line chart: ``series`` = [(label, y)], ``hlines`` = [(y, label,
-    colour)] (limits drawn dashed); ``xticks`` = [(x, label)] replaces the numeric x ticks
-    (clock time); ``yrange`` = (lo, hi) fixes the y axis. Series past the ten colours of
-    :data:`PALETTE` are told apart by their dashes (:data:`DASHES`)."""
-    x = np.asarray(x, dtype=float)
-    ml, mr, mt, mb = 62, 170, 30, 46
-    pw, ph = width - ml - mr, height - mt - mb
-    ys = [np.asarray(y, dtype=float) for _, y in series]
-    finite = [v[np.isfinite(v)] for v in ys]
-    allv = np.concatenate([f for f in finite if f.size] or [np.zeros(1)])
-    lo, hi = float(allv.min()), float(allv.max())
-    if yrange is not None:
-        lo, hi = min(lo, yrange[0]), max(hi, yrange[1])
-    for v, *_ in hlines:
-        if lo - 0.25 * (hi - lo + 1) <= v <= hi + 0.25 * (hi - lo + 1):
-            lo, hi = min(lo, v), max(hi, v)
-    yt = _nice_ticks(lo, hi)
-    y0, y1 = yt[0], yt[-1]
-    if xticks:
-        xt = [float(v) for v, _ in xticks]
-        xlabels = [str(lbl) for _, lbl in xticks]
-    else:
-        xt = _nice_ticks(float(x.min()) if x.size else 0.0, float(x.max()) if x.size else 1.0)
-        xlabels = [_fmt(t) for t in xt]
-    x0, x1 = xt[0], xt[-1]
-    if x1 <= x0:
-        x1 = x0 + 1.0
-
-    def sx(v):
-        return ml + (v - x0) / (x1 - x0) * pw
-
-    def sy(v):
-        return mt + ph - (v - y0) / (y1 - y0) * ph
-
-    e = html.escape
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label="{e(title)}">',
-           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
-           f'<text x="{ml}" y="18" font-size="14" font-weight="600">{e(title)}</text>']
-    for t in yt:
-        out.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{sy(t):.1f}" y2="{sy(t):.1f}" '
-                   'stroke="#e6e8eb"/>')
-        out.append(f'<text x="{ml - 6}" y="{sy(t) + 4:.1f}" font-size="11" '
-                   f'text-anchor="end">{_fmt(t)}</text>')
-    for t, lbl in zip(xt, xlabels):
-        out.append(f'<line x1="{sx(t):.1f}" x2="{sx(t):.1f}" y1="{mt}" y2="{mt + ph}" '
-                   'stroke="#f0f1f3"/>')
-        out.append(f'<text x="{sx(t):.1f}" y="{mt + ph + 16}" font-size="11" '
-                   f'text-anchor="middle">{e(lbl)}</text>')
-    out.append(f'<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="#9aa1ab"/>')
-    out.append(f'<text x="{ml + pw / 2:.1f}" y="{height - 8}" font-size="12" '
-               f'text-anchor="middle">{e(xlabel)}</text>')
-    out.append(f'<text x="14" y="{mt + ph / 2:.1f}" font-size="12" text-anchor="middle" '
-               f'transform="rotate(-90 14 {mt + ph / 2:.1f})">{e(ylabel)}</text>')
-    legend = []
-    for v, label, colour in hlines:
-        if y0 <= v <= y1:
-            out.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{sy(v):.1f}" y2="{sy(v):.1f}" '
-                       f'stroke="{colour}" stroke-dasharray="6 4" stroke-width="1.5"/>')
-            legend.append((label, colour, "6 4"))
-    for n, ((label, _), y) in enumerate(zip(series, ys)):
-        colour = PALETTE[n % len(PALETTE)]
-        dash = DASHES[(n // len(PALETTE)) % len(DASHES)]
-        style = f' stroke-dasharray="{dash}"' if dash else ""
-        segs, cur = [], []
-        for xv, yv in zip(x, y):
-            if np.isfinite(yv):
-                cur.append(f"{sx(xv):.1f},{sy(yv):.1f}")
-            elif cur:
-                segs.append(cur)
-                cur = []
-        if cur:
-            segs.append(cur)
-        for s in segs:
-            out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.6"{style} '
-                       f'points="{" ".join(s)}"/>')
-        legend.append((label, colour, dash))
-    for n, (label, colour, dashes) in enumerate(legend[:16]):
-        ly = mt + 8 + 16 * n
-        dash = f' stroke-dasharray="{dashes}"' if dashes else ""
-        out.append(f'<line x1="{ml + pw + 10}" x2="{ml + pw + 30}" y1="{ly}" y2="{ly}" '
-                   f'stroke="{colour}" stroke-width="2"{dash}/>')
-        out.append(f'<text x="{ml + pw + 34}" y="{ly + 4}" font-size="11">{e(str(label))[:24]}</text>')
-    if len(legend) > 16:
-        out.append(f'<text x="{ml + pw + 10}" y="{mt + 8 + 16 * 16 + 4}" font-size="11">'
-                   f'and {len(legend) - 16} more</text>')
-    out.append("</svg>")
-    return "".join(out)
 
 
 # ---------------------------------------------------------------------------- contents
@@ -241,7 +97,7 @@ def run_charts(path) -> list[str]:
     outdoor temperatures."""
     import h5py
 
-    from twin.outputs.results import RunFile
+    from twin.outputs.runfile import RunFile
     charts = []
     with h5py.File(path, "r") as f:
         rf = RunFile(f, path)
@@ -337,7 +193,7 @@ def _chart_for(ts: dict, limit_lines=True) -> list[str]:
 
 
 def inlet_summary(view) -> dict:
-    """Inlet metrics of a :class:`twin.outputs.view.ResultView` (see the module docstring)."""
+    """Inlet metrics of a :class:`twin.outputs.loader.ResultView` (see the module docstring)."""
     T = view.fields["temp_c"]
     cells = []
     if view.ports:
@@ -379,25 +235,6 @@ def _cls(t):
     return "ok"
 
 
-def _card(k, v):
-    return f'<div class="card"><div class="v">{html.escape(v)}</div><div class="k">{html.escape(k)}</div></div>'
-
-
-def _table(head, rows, classes=None) -> str:
-    e = html.escape
-    out = ["<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr></thead><tbody>"]
-    for i, r in enumerate(rows):
-        cl = classes[i] if classes else [""] * len(r)
-        out.append("<tr>" + "".join(f'<td class="{c}">{e(str(v))}</td>' if c else f"<td>{e(str(v))}</td>"
-                                    for v, c in zip(r, cl)) + "</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
-
-
-def _f(v, fmt="{:.1f}"):
-    return fmt.format(v) if isinstance(v, (int, float)) and math.isfinite(v) else "-"
-
-
 def dispatch_section(d: dict) -> str:
     """The report's storage and grid section: the metrics with and without storage, the
     battery, curtailment, the import cap and the flexible load (summary's ``dispatch``)."""
@@ -428,14 +265,15 @@ def dispatch_section(d: dict) -> str:
                      f"planned CFE {f['planned_cfe_score_without_flex']:.1%} -> "
                      f"{f['planned_cfe_score_with_flex']:.1%}")
     return ('<section id="dispatch"><h2>Storage and the grid connection</h2>'
-            + _table(["metric", "without storage", "with storage"], rows)
+            + table(["metric", "without storage", "with storage"], rows)
             + "".join(f'<p class="note">{html.escape(n)}.</p>' for n in notes) + "</section>")
 
 
 def build_report(result, hall=None, limit_c: float = RECOMMENDED_MAX_C, picture=True,
                  time_s=None) -> str:
     """The HTML text of the report of ``result`` (a results .h5 file)."""
-    from twin.outputs.view import load_result, render_png
+    from twin.outputs.loader import load_result
+    from twin.outputs.view import render_png
     e = html.escape
     view = load_result(result, hall, time_s=time_s)
     s = view.summary
@@ -444,15 +282,15 @@ def build_report(result, hall=None, limit_c: float = RECOMMENDED_MAX_C, picture=
     # --- summary
     bud = s.get("energy_budget", {})
     cards = [
-        _card("rack air heat", f"{bud.get('rack_heat_w', float('nan')) / 1e3:.1f} kW" if bud else "-"),
-        _card("heat removed by units", f"{bud.get('cooler_heat_w', float('nan')) / 1e3:.1f} kW" if bud else "-"),
-        _card("hottest rack inlet", f"{_f(m['inlet_max_c'])} degC"),
-        _card("mean rack inlet", f"{_f(m['inlet_mean_c'])} degC"),
-        _card(f"racks above {RECOMMENDED_MAX_C:g} degC", str(m["racks_over_27"])),
-        _card(f"racks above {ALLOWABLE_MAX_C:g} degC", str(m["racks_over_32"])),
-        _card("RCI_HI", f"{_f(m['rci_hi_pct'])} %"),
-        _card("RCI_LO", f"{_f(m['rci_lo_pct'])} %"),
-        _card("RTI", f"{_f(m['rti_pct'], '{:.0f}')} %"),
+        card("rack air heat", f"{bud.get('rack_heat_w', float('nan')) / 1e3:.1f} kW" if bud else "-"),
+        card("heat removed by units", f"{bud.get('cooler_heat_w', float('nan')) / 1e3:.1f} kW" if bud else "-"),
+        card("hottest rack inlet", f"{fmt_value(m['inlet_max_c'])} degC"),
+        card("mean rack inlet", f"{fmt_value(m['inlet_mean_c'])} degC"),
+        card(f"racks above {RECOMMENDED_MAX_C:g} degC", str(m["racks_over_27"])),
+        card(f"racks above {ALLOWABLE_MAX_C:g} degC", str(m["racks_over_32"])),
+        card("RCI_HI", f"{fmt_value(m['rci_hi_pct'])} %"),
+        card("RCI_LO", f"{fmt_value(m['rci_lo_pct'])} %"),
+        card("RTI", f"{fmt_value(m['rti_pct'], '{:.0f}')} %"),
     ]
     run = s.get("run") or {}
     for key, label, fmt in (("pue", "PUE (period)", "{:.3f}"), ("it_energy_kwh", "IT energy kWh", "{:,.0f}"),
@@ -460,10 +298,10 @@ def build_report(result, hall=None, limit_c: float = RECOMMENDED_MAX_C, picture=
                             ("co2_t", "CO2 t", "{:.2f}"), ("wue_l_per_kwh", "WUE L/kWh", "{:.2f}")):
         v = run.get(key)
         if isinstance(v, (int, float)) and math.isfinite(v):
-            cards.append(_card(label, fmt.format(v)))
+            cards.append(card(label, fmt.format(v)))
     conv = s.get("converged")
     meta = [f"hall {view.hall}", f"{s.get('cells', np.prod(view.shape)):,} cells of "
-            f"{_f(s.get('cell_m', min(view.spacing_m)), '{:.2f}')} m",
+            f"{fmt_value(s.get('cell_m', min(view.spacing_m)), '{:.2f}')} m",
             f"backend {s.get('backend', '?')}"]
     if conv is not None:
         meta.append(("converged" if conv else "NOT converged") + f" after {s.get('iterations', '?')} steps")
@@ -503,7 +341,7 @@ def build_report(result, hall=None, limit_c: float = RECOMMENDED_MAX_C, picture=
                          "yes" if held else "no"])
             cls.append(["", "warm" if _finite(tr) else "", "hot" if _finite(ta) else "",
                         "ok" if held else "hot"])
-        parts.append('<section id="n-1"><h2>N-1: a cooling unit fails</h2>' + _table(
+        parts.append('<section id="n-1"><h2>N-1: a cooling unit fails</h2>' + table(
             ["failed unit", f"time to {RECOMMENDED_MAX_C:g} degC", f"time to {ALLOWABLE_MAX_C:g} degC",
              "remaining units hold the load"], rows, cls) + "</section>")
     # --- worst racks
@@ -512,26 +350,26 @@ def build_report(result, hall=None, limit_c: float = RECOMMENDED_MAX_C, picture=
     rows, cls = [], []
     for name, t in worst:
         r = racks.get(name, {})
-        rows.append([name, _f(t), _f(r.get("intake_max_c")), _f(r.get("exhaust_temp_c")),
-                     _f(r.get("flow_m3_s"), "{:.2f}"), _f(r.get("air_heat_w", float("nan")) / 1e3)])
+        rows.append([name, fmt_value(t), fmt_value(r.get("intake_max_c")), fmt_value(r.get("exhaust_temp_c")),
+                     fmt_value(r.get("flow_m3_s"), "{:.2f}"), fmt_value(r.get("air_heat_w", float("nan")) / 1e3)])
         cls.append(["", _cls(t), _cls(r.get("intake_max_c", float("nan"))), "", "", ""])
-    parts.append('<section id="worst-racks"><h2>Worst racks</h2>' + _table(
+    parts.append('<section id="worst-racks"><h2>Worst racks</h2>' + table(
         ["rack", "inlet C", "hottest intake cell C", "exhaust C", "flow m3/s", "air heat kW"],
         rows, cls) + "</section>")
     # --- cooling units and hot spots
     units = s.get("cooling_units", [])
     if units:
-        parts.append('<section id="cooling-units"><h2>Cooling units</h2>' + _table(
+        parts.append('<section id="cooling-units"><h2>Cooling units</h2>' + table(
             ["unit", "removed kW", "supply C", "return C", "airflow m3/s"],
-            [[u["name"], _f(u["heat_removed_w"] / 1e3), _f(u["supply_temp_c"]),
-              _f(u["return_temp_c"]), _f(u["airflow_m3_s"], "{:.2f}")] for u in units])
+            [[u["name"], fmt_value(u["heat_removed_w"] / 1e3), fmt_value(u["supply_temp_c"]),
+              fmt_value(u["return_temp_c"]), fmt_value(u["airflow_m3_s"], "{:.2f}")] for u in units])
             + "</section>")
     spots = s.get("hot_spots", [])
     if spots:
-        parts.append('<section id="hot-spots"><h2>Hot spots</h2>' + _table(
+        parts.append('<section id="hot-spots"><h2>Hot spots</h2>' + table(
             ["rack intake", "temperature C", "x m", "y m", "z m"],
-            [[h.get("rack") or _rack_near(view, h["position_m"]), _f(h["temp_c"]),
-              *[_f(p) for p in h["position_m"]]] for h in spots],
+            [[h.get("rack") or _rack_near(view, h["position_m"]), fmt_value(h["temp_c"]),
+              *[fmt_value(p) for p in h["position_m"]]] for h in spots],
             [["", _cls(h["temp_c"]), "", "", ""] for h in spots]) + "</section>")
     # --- the picture
     if picture:
@@ -552,12 +390,7 @@ def build_report(result, hall=None, limit_c: float = RECOMMENDED_MAX_C, picture=
         parts.append('<section id="notes"><h2>Notes</h2><ul>' + "".join(
             f"<li>{e(n)}</li>" for n in view.notes) + "</ul></section>")
     title = f"dc-twin report: {s.get('facility') or view.path.name}, hall {view.hall}"
-    stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime())
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{e(title)}</title><style>{CSS}</style></head><body>"
-            f"<header><h1>{e(title)}</h1><p>{e(str(view.path))}, written {stamp} by dc-twin"
-            "</p></header><main>" + "".join(parts) + "</main></body></html>\n")
+    return page(title, parts, source=str(view.path))
 
 
 def _rack_near(view, position_m) -> str:
@@ -594,104 +427,3 @@ def write_report(result, out_html, hall=None, limit_c=RECOMMENDED_MAX_C, picture
     out = Path(out_html)
     atomic_write(out, lambda p: p.write_text(text, encoding="utf-8"))
     return out
-
-
-# ---------------------------------------------------------------------------- twin sites
-def svg_bar_chart(labels, values, title="", ylabel="", width=340, height=240, fmt="{:.3g}") -> str:
-    """An inline SVG bar chart, one bar per label (``values`` NaN or None: no bar, "-");
-    the y axis starts at zero unless a value is negative."""
-    vals = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
-    ml, mr, mt, mb = 52, 10, 30, 46
-    pw, ph = width - ml - mr, height - mt - mb
-    fin = vals[np.isfinite(vals)]
-    lo = min(0.0, float(fin.min())) if fin.size else 0.0
-    hi = max(0.0, float(fin.max())) if fin.size else 1.0
-    yt = _nice_ticks(lo, hi if hi > lo else lo + 1.0)
-    y0, y1 = yt[0], yt[-1]
-
-    def sy(v):
-        return mt + ph - (v - y0) / (y1 - y0) * ph
-
-    e = html.escape
-    n = max(len(labels), 1)
-    bw = pw / n
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label="{e(title)}">',
-           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
-           f'<text x="{ml}" y="18" font-size="13" font-weight="600">{e(title)}</text>']
-    for t in yt:
-        out.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{sy(t):.1f}" y2="{sy(t):.1f}" stroke="#e6e8eb"/>')
-        out.append(f'<text x="{ml - 6}" y="{sy(t) + 4:.1f}" font-size="10" text-anchor="end">{_fmt(t)}</text>')
-    for i, (lbl, v) in enumerate(zip(labels, vals)):
-        x = ml + i * bw
-        cx = x + bw / 2
-        if np.isfinite(v):
-            top, bot = sorted((sy(v), sy(0.0)))
-            out.append(f'<rect x="{x + 0.15 * bw:.1f}" y="{top:.1f}" width="{0.7 * bw:.1f}" '
-                       f'height="{max(bot - top, 0.5):.1f}" fill="{PALETTE[i % len(PALETTE)]}"/>')
-            out.append(f'<text x="{cx:.1f}" y="{top - 3:.1f}" font-size="10" '
-                       f'text-anchor="middle">{e(fmt.format(v))}</text>')
-        else:
-            out.append(f'<text x="{cx:.1f}" y="{sy(0.0) - 3:.1f}" font-size="10" '
-                       'text-anchor="middle">-</text>')
-        out.append(f'<text x="{cx:.1f}" y="{mt + ph + 14}" font-size="10" '
-                   f'text-anchor="middle">{e(str(lbl))[:12]}</text>')
-    out.append(f'<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="#9aa1ab"/>')
-    out.append(f'<text x="12" y="{mt + ph / 2:.1f}" font-size="11" text-anchor="middle" '
-               f'transform="rotate(-90 12 {mt + ph / 2:.1f})">{e(ylabel)}</text>')
-    out.append("</svg>")
-    return "".join(out)
-
-
-#: Charts of the sites page: (record key, title, y label, value format, factor).
-SITE_CHARTS = (("pue", "PUE", "", "{:.3f}", 1.0),
-               ("wue_l_per_kwh", "WUE", "L/kWh of IT", "{:.2f}", 1.0),
-               ("cfe_score", "Hourly CFE score", "%", "{:.0f}", 100.0),
-               ("cost_mkrw", "Energy cost", "M KRW", "{:,.0f}", 1.0),
-               ("co2_t", "CO2", "t", "{:,.0f}", 1.0),
-               ("hours_over_allowable_h", "Hours a rack inlet > allowable", "h", "{:.1f}", 1.0),
-               ("pv_yield_kwh_per_kwp", "PV yield (typical year)", "kWh/kWp", "{:.0f}", 1.0))
-
-
-def build_sites_report(recs, meta: dict) -> str:
-    """The HTML page of ``twin sites``: bar charts of each metric by site, the table, and
-    each site's grid region, renewable resource and sources (self-contained, as
-    :func:`build_report`)."""
-    e = html.escape
-    labels = [r["site"] for r in recs]
-    charts = []
-    for key, title, ylabel, fmt, factor in SITE_CHARTS:
-        vals = [None if r.get(key) is None else float(r[key]) * factor for r in recs]
-        charts.append(svg_bar_chart(labels, vals, title=title, ylabel=ylabel, fmt=fmt))
-    start = (f"the first day of each site's {meta['week']} week" if meta.get("week")
-             else f"hour {meta.get('start_h', 0):g}")
-    period = (f"{meta.get('hours', 0):g} h from {start} of the typical year, "
-              f"{meta.get('step_s', 3600) / 60:g}-minute steps")
-    parts = [f'<section id="sites-charts"><h2>The campus at each site</h2><p class="note">'
-             f'{e(period)}; the same halls, plant, grid tariff and emission factor everywhere; '
-             'weather, PV and contract capacity factors follow the site (twin/studies/sites.py).'
-             '</p><div class="cards">' + "".join(charts) + "</div></section>"]
-    head = ["site", "grid", "PUE", "WUE L/kWh", "CFE %", "cost M KRW", "CO2 t",
-            "h > allowable", "mean dry bulb C", "max wet bulb C"]
-    rows = [[r["site"], r["grid_region"], _f(r.get("pue"), "{:.3f}"), _f(r.get("wue_l_per_kwh"), "{:.3f}"),
-             _f(100.0 * r["cfe_score"] if r.get("cfe_score") is not None else None, "{:.1f}"),
-             _f(r.get("cost_mkrw"), "{:,.1f}"), _f(r.get("co2_t"), "{:,.1f}"),
-             _f(r.get("hours_over_allowable_h")), _f(r.get("dry_bulb_mean_c")),
-             _f(r.get("wet_bulb_max_c"))] for r in recs]
-    parts.append('<section id="sites-table"><h2>Results</h2>' + _table(head, rows) + "</section>")
-    res = [[r["site"], r["name"], r["station"], f"{r['latitude_deg']:.2f} N {r['longitude_deg']:.2f} E",
-            _f(r.get("pv_yield_kwh_per_kwp"), "{:.0f}"), _f(100 * r["onshore_wind_cf_frac"], "{:.1f}"),
-            _f(100 * r["offshore_wind_cf_frac"], "{:.1f}"), _f(100 * r["curtailment_frac"], "{:.0f}")]
-           for r in recs]
-    parts.append('<section id="sites-resource"><h2>Sites, grid and renewable resource</h2>' + _table(
-        ["site", "place", "station", "position", "PV kWh/kWp", "onshore wind CF %",
-         "offshore wind CF %", "curtailed %"], res)
-        + "<ul>" + "".join(f"<li><b>{e(r['site'])}</b>: {e(r['grid_note'])}. Sources: "
-                           f"{e(r['sources'])}.</li>" for r in recs) + "</ul></section>")
-    title = f"dc-twin sites: {meta.get('facility', '')}"
-    stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime())
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{e(title)}</title><style>{CSS}</style></head><body>"
-            f"<header><h1>{e(title)}</h1><p>written {stamp} by dc-twin</p></header><main>"
-            + "".join(parts) + "</main></body></html>\n")

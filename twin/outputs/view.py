@@ -1,10 +1,8 @@
 """3D views of hot spots: off-screen PNG and VTK export (``twin view``).
 
-Input: a result file with the layout of :func:`twin.thermal.steady.write_steady_h5`
-(``/halls/<hall>/{temp_c, u_m_s, v_m_s, w_m_s, flags, x_m, y_m, z_m}``, the summary as
-JSON in the group's ``summary_json`` attribute, the facility text in the file's
-``facility_toml``): ``twin solve --out``, ``twin fail --out`` (``fail.h5``) and, where
-its fields are 4D (time first, with a ``time_s`` scale), ``twin run``.
+Input: one hall of a result file as a :class:`twin.outputs.loader.ResultView`
+(:func:`twin.outputs.loader.load_result`: ``twin solve --out``, ``twin fail --out`` and
+``twin run``).
 
 The scene: the hall's outline and raised floor, racks coloured by their inlet
 temperature (intake-face mean), cooling units, obstructions, the air above a limit
@@ -19,272 +17,21 @@ One colour scale (coolwarm) for all temperatures.
 Off-screen rendering needs no display: VTK 9.4+ wheels pick EGL (``libEGL`` with Mesa
 ``libegl-mesa0`` / ``libgl1-mesa-dri``, or a GPU driver) or OSMesa (``libosmesa6``) when
 there is no X server; ``VTK_DEFAULT_OPENGL_WINDOW=vtkOSOpenGLRenderWindow`` forces OSMesa.
-
-Over the project's 600 lines: the loader of the three result layouts (solve, fail, run),
-the scene, the renderer and the VTK export share :class:`ResultView`; the loader
-(:func:`load_result` and its helpers) is the part to move out next.
 """
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from common.errors import InputError
+from twin.outputs.loader import ResultView
 
 DEFAULT_LIMIT_C = 27.0
 CMAP = "coolwarm"
 COMPASS_COLOR = "darkgreen"       # apart from the coolwarm scale of the temperatures
 AXES_VIEWPORT = (0.0, 0.0, 0.2, 0.26)   # the x-y-z triad: lower-left corner of the window
-
-
-@dataclass
-class ResultView:
-    """One hall of a result file, ready to draw."""
-
-    path: Path
-    hall: str
-    centers_m: tuple                    # (x, y, z) cell centres [m]
-    fields: dict                        # name -> (nx, ny, nz) array
-    summary: dict
-    facility: object = None             # twin.facility.Facility or None
-    layout: object = None               # twin.facility.HallLayout or None
-    ports: list = None                  # twin.thermal.mesh.PortInfo list (same grid) or None
-    rack_inlet_c: dict = field(default_factory=dict)
-    time_s: float | None = None
-    notes: list = field(default_factory=list)
-
-    @property
-    def spacing_m(self):
-        return tuple(float(c[1] - c[0]) if len(c) > 1 else 1.0 for c in self.centers_m)
-
-    @property
-    def origin_m(self):
-        return tuple(float(c[0]) - 0.5 * d for c, d in zip(self.centers_m, self.spacing_m))
-
-    @property
-    def shape(self):
-        return tuple(len(c) for c in self.centers_m)
-
-
-def result_halls(path) -> list[str]:
-    import h5py
-    with h5py.File(path, "r") as f:
-        return list(f["halls"].keys()) if "halls" in f else []
-
-
-def load_result(path, hall: str | None = None, time_s: float | None = None) -> ResultView:
-    """Read one hall of a result file (see the module docstring)."""
-    import h5py
-
-    from twin.outputs.results import RunFile, open_h5
-    p = Path(path)
-    f = open_h5(p, "write one with twin solve --out DIR")
-    with f:
-        if RunFile.is_run(f):
-            view, text = _load_run(RunFile(f, p), hall, time_s)
-            _attach_geometry(view, text)
-            view.rack_inlet_c = _rack_inlets(view)
-            return view
-        if "halls" not in f or not len(f["halls"]):
-            raise InputError(f"{path}: no /halls group; expected a results.h5 of twin solve "
-                             "--out, twin fail --out or twin run")
-        names = list(f["halls"].keys())
-        if hall is None:
-            hall = names[0]
-        if hall not in names:
-            raise InputError(f"{path}: no hall '{hall}'; halls: {', '.join(names)}")
-        h = f["halls"][hall]
-        if "temp_c" not in h:
-            raise InputError(f"{path}: hall {hall} has no temp_c field")
-        centers = tuple(np.asarray(h[k][...], dtype=float) for k in ("x_m", "y_m", "z_m"))
-        shape = tuple(len(c) for c in centers)
-        summary = json.loads(h.attrs["summary_json"]) if "summary_json" in h.attrs else {}
-        t_pick = None
-        times_seen = None
-        fields = {}
-        for key, ds in h.items():
-            if not isinstance(ds, h5py.Dataset) or key in ("x_m", "y_m", "z_m"):
-                continue
-            if ds.shape == shape:
-                fields[key] = ds[...]
-            elif ds.ndim == 4 and ds.shape[1:] == shape:
-                times = _times(h, ds)
-                times_seen = times
-                k = len(times) - 1 if time_s is None else int(np.argmin(np.abs(times - time_s)))
-                fields[key] = ds[k]
-                t_pick = float(times[k])
-        if t_pick is None and "time_s" in h.attrs:
-            t_pick = float(h.attrs["time_s"])
-        if time_s is not None and t_pick is None:
-            raise InputError(f"--time {time_s}: {path} holds one state, not a time series")
-        text = f.attrs.get("facility_toml", "")
-        text = text.decode() if isinstance(text, bytes) else str(text)
-    view = ResultView(p, hall, centers, fields, summary, time_s=t_pick)
-    if time_s is not None and t_pick is not None and times_seen is not None:
-        _note_time(view, time_s, t_pick, times_seen, "")
-    _attach_geometry(view, text)
-    view.rack_inlet_c = _rack_inlets(view)
-    return view
-
-
-def _load_run(rf, hall, time_s):
-    """A ``twin run`` results file (read through :class:`twin.outputs.results.RunFile`):
-    one 3D snapshot and the series values of its step, as a steady-style summary."""
-    p = rf.path
-    snaps = rf.snapshot_index()
-    if not snaps:
-        raise InputError(f"{p}: the run kept no 3D snapshot; run it with snapshots "
-                         "(snapshot_times_h or snapshot_every_h) to view it")
-    halls = list(dict.fromkeys(s.hall for s in snaps))
-    if hall is None:
-        hall = halls[0]
-    if hall not in halls:
-        raise InputError(f"{p}: no snapshot of hall '{hall}'; halls with snapshots: "
-                         + ", ".join(halls))
-    mine = [s for s in snaps if s.hall == hall]
-    if time_s is None:
-        pick = mine[-1]
-    else:
-        pick = min(mine, key=lambda s: abs(s.time_h * 3600.0 - time_s))
-    step, t_h = pick.step, pick.time_h
-    snap = rf.snapshot(pick)
-    centers = tuple(np.asarray(snap.coords[k], dtype=float) for k in ("x_m", "y_m", "z_m"))
-
-    def col(group, name):
-        return rf.hall_row(group, name, step, hall)
-
-    names, tin = col("racks", "inlet_temp_c")
-    racks = []
-    if names is not None:
-        extra = {k: col("racks", k)[1] for k in
-                 ("inlet_max_c", "exhaust_temp_c", "airflow_m3_s", "heat_to_air_w")}
-        for i, n in enumerate(names):
-            def ex(k, i=i):
-                return float(extra[k][i]) if extra[k] is not None else float("nan")
-            racks.append({"name": n, "hall": hall, "intake_temp_c": float(tin[i]),
-                          "intake_max_c": ex("inlet_max_c"), "exhaust_temp_c": ex("exhaust_temp_c"),
-                          "flow_m3_s": ex("airflow_m3_s"), "air_heat_w": ex("heat_to_air_w")})
-        racks.sort(key=lambda r: -r["intake_max_c"])
-    names, q = col("cooling_units", "heat_removed_w")
-    units = []
-    if names is not None:
-        extra = {k: col("cooling_units", k)[1] for k in
-                 ("supply_temp_c", "return_temp_c", "airflow_m3_s")}
-        for i, n in enumerate(names):
-            units.append({"name": n, "hall": hall, "heat_removed_w": float(q[i]),
-                          **{k: float(extra[k][i]) if extra[k] is not None else float("nan")
-                             for k in extra}})
-    settings = rf.settings({})
-    summary = {
-        "schema": str(rf.attr("schema", "")), "kind": "run",
-        "facility": rf.facility("source_path", ""),
-        "hall": hall, "racks": racks, "cooling_units": units,
-        "cells": int(np.prod([len(c) for c in centers])),
-        "cell_m": float(settings["cell_m"]) if "cell_m" in settings else None,
-        "backend": str(rf.attr("backend", "")), "step": step, "time_h": t_h,
-        "energy_budget": {"rack_heat_w": float(sum(r["air_heat_w"] for r in racks)),
-                          "cooler_heat_w": float(sum(u["heat_removed_w"] for u in units))},
-        "hot_spots": [{"temp_c": float(r[0]), "rack": "", "position_m": [float(x) for x in r[1:]]}
-                      for r in snap.hot_spots],
-    }
-    try:
-        summary["run"] = rf.summary()
-    except (KeyError, ValueError):          # no summary, or not JSON
-        pass
-    text = rf.facility("expanded_toml", "")
-    view = ResultView(p, hall, centers, snap.fields, summary, time_s=t_h * 3600.0)
-    if time_s is not None:
-        _note_time(view, time_s, t_h * 3600.0, np.array([s.time_h * 3600.0 for s in mine]),
-                   "; store more with twin run --snapshot-every")
-    return view, text
-
-
-def _fmt_s(t_s: float) -> str:
-    t = float(t_s)
-    if t >= 3600.0:
-        return f"{t / 3600.0:g} h"
-    return f"{t / 60.0:g} min" if t >= 60.0 else f"{t:g} s"
-
-
-def _note_time(view, asked_s, picked_s, stored_s, hint: str) -> None:
-    """Say so when ``--time`` is answered by a stored state at another time."""
-    if abs(asked_s - picked_s) <= 1.0:
-        return
-    stored = np.asarray(stored_s, float)
-    shown = ", ".join(_fmt_s(t) for t in stored[:8]) + (", ..." if len(stored) > 8 else "")
-    view.notes.append(f"--time {_fmt_s(asked_s)}: no state stored then; showing the nearest, at "
-                      f"{_fmt_s(picked_s)} (stored: {shown}){hint}")
-
-
-def _times(group, ds):
-    try:
-        scale = ds.dims[0][0]
-        return np.asarray(scale[...], dtype=float)
-    except (IndexError, KeyError, RuntimeError):
-        pass
-    for k in ("time_s", "t_s"):
-        if k in group:
-            return np.asarray(group[k][...], dtype=float)
-    return np.arange(ds.shape[0], dtype=float)
-
-
-def _attach_geometry(view: ResultView, text: str):
-    """The facility (from the embedded text), its layout and the ports on the same grid."""
-    from twin.facility import BUILTIN_DIR, loads_facility
-    if not text:
-        view.notes.append("no facility in the result file: geometry from the cell flags only")
-        return
-    folders = []
-    src = view.summary.get("facility") or ""
-    if src:
-        folders.append(Path(src).parent if Path(src).is_absolute() else Path.cwd() / Path(src).parent)
-    folders += [view.path.parent, BUILTIN_DIR]
-    fac, err = None, None
-    for folder in folders:
-        try:
-            fac = loads_facility(text, folder=folder)
-            break
-        except Exception as exc:            # try the next folder for the includes
-            err = exc
-    if fac is None:
-        view.notes.append(f"the embedded facility did not load ({str(err).splitlines()[0]}): "
-                          "geometry from the cell flags only")
-        return
-    view.facility = fac
-    try:
-        view.layout = fac.layout(view.hall)
-    except Exception as exc:
-        view.notes.append(f"no layout for hall {view.hall}: {exc}")
-        return
-    cell = view.summary.get("cell_m") or min(view.spacing_m)
-    try:
-        from twin.thermal.mesh import mesh_hall
-        problem, report = mesh_hall(fac, view.hall, cell_m=float(cell), check_memory=False)
-        if problem.grid.shape == view.shape:
-            view.ports = report.ports
-        else:
-            view.notes.append("the facility meshes to another grid than the result's: rack "
-                              "inlets from the summary")
-    except Exception as exc:
-        view.notes.append(f"could not mesh the facility again ({exc}): inlets from the summary")
-
-
-def _rack_inlets(view: ResultView) -> dict:
-    """Rack inlet temperatures [degC]: intake-face means of the field where the ports are
-    known (any time of a series), else the summary's."""
-    if view.ports:
-        T = view.fields["temp_c"]
-        out = {}
-        for pi in view.ports:
-            if pi.role == "rack-intake":
-                c = pi.port.cells
-                out[pi.device] = float(np.nanmean(T[c[:, 0], c[:, 1], c[:, 2]]))
-        return out
-    return {r["name"]: float(r["intake_temp_c"]) for r in view.summary.get("racks", [])}
 
 
 # -------------------------------------------------------------------------------- scene

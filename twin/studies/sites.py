@@ -204,7 +204,7 @@ def table_rows(recs) -> tuple[list[list[str]], list[list[str]]]:
 def write_outputs(out_dir, recs, meta: dict) -> list[Path]:
     """``sites.csv``, ``sites.json`` and ``sites.html`` in ``out_dir`` (each atomically)."""
     from twin.outputs.files import atomic_write, write_csv, write_json
-    from twin.outputs.report import build_sites_report
+    from twin.outputs.sites_page import build_sites_report
     out = Path(out_dir)
     keys = ["site", "name", "station", "latitude_deg", "longitude_deg", "elevation_m",
             "grid_region", "pv_yield_kwh_per_kwp", "onshore_wind_cf_frac",
