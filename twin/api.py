@@ -26,7 +26,7 @@ from pathlib import Path
 
 from common.errors import InputError
 
-__all__ = ["load", "with_changes", "solve", "run", "open_results", "Solution"]
+__all__ = ["load", "with_changes", "solve", "run", "run_sweep", "open_results", "Solution"]
 
 
 def load(path):
@@ -199,3 +199,38 @@ def run(facility, out_dir=None, **settings):
     sim = Simulation(_facility(facility), RunSettings(**settings))
     sim.run(out_dir=out_dir)
     return sim.run_data()
+
+
+def run_sweep(facility, changes: dict, *, scheduler: str | None = None, workers: int | None = None,
+              **settings):
+    """Run the baseline and every combination of ``changes`` (``{path: [values]}``) over the
+    same period, in parallel on Dask (``twin whatif-run``; :mod:`twin.studies.runsweep`).
+
+    Paths are facility paths (as :func:`with_changes`) or run settings ``run.NAME``
+    (``run.dry_bulb_offset_k``, ``run.wind_scale``, ``run.solar_scale``,
+    ``run.grid_carbon_kg_per_kwh``, ``run.utilization``, ...); ``settings`` are the shared
+    :class:`twin.loop.settings.RunSettings` (``hours``, ``step_s``, ``cell_m``, ...).
+    ``workers=1`` runs the cases one after the other in this process. Returns a pandas
+    DataFrame indexed by case (``baseline``, ``case-01``, ...): ``label``, the run metrics
+    (``pue``, ``wue_l_per_kwh``, ``cfe_score``, ``cost_krw``, ``max_rack_inlet_c``, ...),
+    ``status``, ``error`` and the differences to the baseline as ``d_<metric>``; the
+    records (with each case's changes and worker) are in ``.attrs["records"]``."""
+    from twin.studies.runsweep import build_run_cases, records_frame
+    from twin.studies.runsweep import run_sweep as _run_sweep
+    if not isinstance(changes, dict) or not changes:
+        raise InputError("run_sweep: give a dict {path: [values]}, e.g. "
+                         "{'run.dry_bulb_offset_k': [0, 4]}")
+
+    def text(v):
+        return ("true" if v else "false") if isinstance(v, bool) else str(v)
+    sets = []
+    for k, vals in changes.items():
+        vals = list(vals) if isinstance(vals, (list, tuple)) else [vals]
+        sets.append(f"{k}=" + ",".join(text(v) for v in vals))
+    fac = _facility(facility)
+    cases = build_run_cases(fac, sets)
+    settings.setdefault("checkpoint_every_s", 0.0)
+    recs = _run_sweep(cases, settings, scheduler=scheduler, workers=workers)
+    frame = records_frame(recs)
+    frame.attrs["records"] = recs
+    return frame

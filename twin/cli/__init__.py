@@ -56,5 +56,6 @@ from twin.cli.facility import validate, mesh; main.add_command(validate); main.a
 from twin.cli.solve import backends, solve; main.add_command(backends); main.add_command(solve)  # noqa: E402,E702
 from twin.cli.studies import whatif, fail, capacity, view, report; [main.add_command(c) for c in (whatif, fail, capacity, view, report)]  # noqa: E402,E702
 from twin.cli.run import run; main.add_command(run)  # noqa: E402,E702
+from twin.cli.runsweep import whatif_run; main.add_command(whatif_run)  # noqa: E402,E702
 from twin.cli.sites import sites; main.add_command(sites)  # noqa: E402,E702
 # cli-registrations-end

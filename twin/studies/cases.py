@@ -411,9 +411,12 @@ def read_sweep_file(path) -> tuple[list, list]:
     return grid, cases
 
 
-def build_cases(facility, sets=(), sweep_file=None) -> list[Case]:
+def build_cases(facility, sets=(), sweep_file=None, make=None) -> list[Case]:
     """The baseline, then every combination of the ``--set`` values, then the named cases
-    of the sweep file. All are validated before anything is solved."""
+    of the sweep file. All are validated before anything is solved. ``make`` builds each
+    case from ``(facility, changes, name=, label=)`` (default :func:`make_case`; a run
+    sweep's :func:`twin.studies.runsweep.make_run_case`)."""
+    make_case_ = make or make_case
     grid = [parse_set(s) for s in sets]
     named = []
     if sweep_file:
@@ -421,18 +424,18 @@ def build_cases(facility, sets=(), sweep_file=None) -> list[Case]:
         grid += g2
     if not grid and not named:
         raise InputError("nothing to compare: give --set PATH=V1,V2 or --sweep FILE")
-    cases = [make_case(facility, [], name="baseline", label="baseline")]
+    cases = [make_case_(facility, [], name="baseline", label="baseline")]
     n = 0
     if grid:
         paths = [g[0] for g in grid]
         for combo in itertools.product(*[g[1] for g in grid]):
             n += 1
-            cases.append(make_case(facility, list(zip(paths, combo)), name=f"case-{n:02d}"))
+            cases.append(make_case_(facility, list(zip(paths, combo)), name=f"case-{n:02d}"))
     for name, changes in named:
         n += 1
-        cases.append(make_case(facility, changes, name=f"case-{n:02d}",
-                               label=f"{name}: " + ", ".join(
-                                   f"{short_path(p, facility)}={v}" for p, v in changes)))
+        cases.append(make_case_(facility, changes, name=f"case-{n:02d}",
+                                label=f"{name}: " + ", ".join(
+                                    f"{short_path(p, facility)}={v}" for p, v in changes)))
     return cases
 
 
