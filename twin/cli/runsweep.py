@@ -71,8 +71,7 @@ def whatif_run(facility, sets, sweep_file, hours, step, start_day, period, cell_
     from twin.cli.run import _period_start_day
     from twin.facility import load_facility
     from twin.loop.settings import parse_duration_s
-    from twin.studies.runsweep import (build_run_cases, run_settings_for, run_sweep,
-                                       write_outputs)
+    from twin.studies.runsweep import build_run_cases, run_settings_for, run_sweep, write_outputs
     from twin.thermal.steady import check_cell
     check_cell(cell_m)
     fac = load_facility(facility)
