@@ -23,7 +23,7 @@ CODE_DIRS = ("common", "kernels", "twin", "benchmarks", "meshes", "tests")
 NOT_CODE = {"T_return", "U_wall", "ExecutionTime", "racks/racks.toml",
             # xarray's and pandas' names, and names inside the netCDF results file
             "DataTree", "Dataset", "open_datatree", "open_dataset", "tz_localize",
-            "Conventions", "hot_spot", "log_line", "summary_json",
+            "Conventions", "hot_spot", "log_line", "summary_json", "time_bnds", "cell_methods",
             # the shared reference weather file (outside the project, read by tests only)
             "KOR_Ulsan", "shared/reference/weather/KOR_Ulsan.471520_IWEC.SOURCE.md"}
 

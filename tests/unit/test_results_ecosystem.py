@@ -77,6 +77,39 @@ def test_run_time_decodes_with_the_site_offset(design_day):
         assert len(t) == 24
 
 
+def test_time_bounds_and_cell_methods(design_day):
+    """CF 1.10 7.1 and 7.3: every group's ``time`` has ``bounds`` (its step, decoded as the
+    time is) and every series says what it is over the step."""
+    groups = ("racks", "cooling_units", "halls", "campus", "plant", "power", "weather")
+    methods = {}
+    for group in (None, *groups):
+        with xr.open_dataset(design_day / "results.h5", engine="h5netcdf", group=group) as ds:
+            assert ds["time"].encoding.get("bounds", ds["time"].attrs.get("bounds")) == "time_bnds"
+            b = ds["time_bnds"]
+            assert b.dims == ("time", "nv") and np.issubdtype(b.dtype, np.datetime64)
+            hour = np.timedelta64(3600, "s")
+            assert (b[:, 1] - b[:, 0] == hour).all(), group
+            assert (b[:, 0] + hour / 2 == ds["time"]).all(), group
+            assert (b[1:, 0].values == b[:-1, 1].values).all()      # the steps tile the day
+            methods.update({f"{group}/{v}": ds[v].attrs.get("cell_methods")
+                            for v in ds.data_vars if v != "time_bnds"})
+    with xr.open_datatree(design_day / "results.h5", engine="h5netcdf") as tree:
+        assert all("time_bnds" in tree[g].ds for g in groups)
+    assert methods["racks/inlet_temp_c"] == "time: mean"
+    assert methods["campus/pue"] == "time: mean"
+    assert methods["power/grid_import_w"] == "time: mean"
+    assert methods["weather/dry_bulb_c"] == "time: mean"
+    assert methods["power/co2_kg"] == methods["campus/water_l"] == "time: sum"
+    assert methods["power/cost_krw"] == "time: sum"
+    assert methods["halls/inner_iterations"] is None and methods["halls/converged"] is None
+    # labels (hall, type) are not series
+    assert methods.get("racks/hall") is None
+    # a sum over the day of the per-step amounts is the summary's total
+    summary = json.loads((design_day / "summary.json").read_text())
+    with xr.open_dataset(design_day / "results.h5", engine="h5netcdf", group="power") as ds:
+        assert float(ds["co2_kg"].sum()) / 1e3 == pytest.approx(summary["co2_t"], rel=1e-12)
+
+
 def test_design_day_run_covers_its_day_at_the_design_dry_bulb(design_day):
     summary = json.loads((design_day / "summary.json").read_text())
     p = summary["period"]

@@ -22,8 +22,14 @@ self-describing HDF5 output, in netCDF form).
     (1 January 00:00 local standard time of the site, its UTC offset from the weather
     file), ``calendar = "proleptic_gregorian"``; the values are ``time_h``, hours after
     1 January (:data:`twin.outputs.cf.CALENDAR_YEAR` is the calendar of the typical
-    year). A step's values are its means over ``[time_h - step_s/2, time_h + step_s/2)``.
-    ``/step`` the step number.
+    year). ``time_bnds`` (time, nv) holds each step's start and end,
+    ``[time_h - step_s/2, time_h + step_s/2]`` (CF 7.1: ``time`` has ``bounds =
+    "time_bnds"``), in every group that has a ``time``. ``/step`` the step number.
+    Each series says what its value is over the step in ``cell_methods`` (CF 7.3,
+    :func:`cell_method_of`): ``time: mean`` (powers, temperatures, flows, fractions),
+    ``time: sum`` (amounts per step: kg, L, KRW, J, kWh), ``time: point`` (a state at the
+    end of the step, e.g. the battery's stored energy), none for the diagnostics of a
+    step's computation (balances, iterations, flags).
 ``/racks``, ``/cooling_units``, ``/cdus``, ``/halls`` (time, object)
     Per-object series, with the group's own ``time`` coordinate and name coordinate
     (``/racks/rack``, ``/cooling_units/cooling_unit``, ...) and label variables
@@ -256,18 +262,57 @@ def _pure_dims(g, d, name: str, first: int = 0):
 
 
 def _time_coord(g, data: RunData):
-    """The group's CF time coordinate ``time`` (the values of ``time_h``)."""
-    t = g.create_dataset("time", data=np.asarray(data.time_h, dtype=float))
-    describe(t, time_units(data.utc_offset_h),
-             "middle of the step (each series is its mean over the step)")
+    """The group's CF time coordinate ``time`` (the values of ``time_h``) and its cell
+    boundaries ``time_bnds`` (time, nv): each step ``[time_h - step_s/2, time_h + step_s/2]``
+    (CF 1.10 section 7.1; the bounds carry the coordinate's units and calendar)."""
+    th = np.asarray(data.time_h, dtype=float)
+    t = g.create_dataset("time", data=th)
+    units = time_units(data.utc_offset_h)
+    describe(t, units, "middle of the step (each series is its mean over the step)")
     t.attrs["calendar"] = "proleptic_gregorian"
     t.attrs["standard_name"] = "time"
     t.attrs["axis"] = "T"
+    t.attrs["bounds"] = "time_bnds"
     t.make_scale("time")
+    half_h = 0.5 * float(data.step_s) / 3600.0
+    b = g.create_dataset("time_bnds", data=np.column_stack([th - half_h, th + half_h]).reshape(-1, 2))
+    describe(b, units, "start and end of the step")
+    b.attrs["calendar"] = "proleptic_gregorian"
+    b.dims[0].attach_scale(t)
+    b.dims[1].attach_scale(dimension(g, "nv", 2))
     return t
 
 
-def _series_dataset(g, name, arr, time_scale, dim_scale, description, owner=""):
+#: Series that are the state at the end of a step or a diagnostic of its computation, not
+#: a mean or a sum over it: no ``cell_methods`` (or ``time: point`` for the states).
+_POINT_SERIES = frozenset({"dispatch/stored_energy_j", "dispatch/capacity_j", "dispatch/soc_frac",
+                           "dispatch/throughput_j", "dispatch/carbon_free_stored_j",
+                           "dispatch/flex_backlog_j"})
+_DIAGNOSTIC_SERIES = frozenset({"halls/converged", "halls/direct", "halls/flow_state",
+                                "halls/inner_iterations", "halls/linear_error_k",
+                                "campus/it_balance_w", "campus/plant_balance_w",
+                                "campus/air_balance_frac", "halls/air_balance_frac",
+                                "plant/balance_w", "dispatch/closure_j"})
+#: Unit suffixes of amounts per step (their step's total: ``time: sum``).
+_AMOUNT_SUFFIXES = ("_kg", "_l", "_krw", "_j", "_kwh")
+
+
+def cell_method_of(group: str, name: str) -> str | None:
+    """CF ``cell_methods`` (section 7.3) of a run series: ``"time: mean"`` for rates, powers,
+    temperatures and fractions (the step's mean), ``"time: sum"`` for amounts per step
+    (kg, L, KRW, J, kWh), ``"time: point"`` for a state at the end of the step, ``None``
+    for the diagnostics of a step's computation (balances, iterations, flags)."""
+    key = f"{group}/{name}"
+    if key in _DIAGNOSTIC_SERIES:
+        return None
+    if key in _POINT_SERIES:
+        return "time: point"
+    if name.endswith(_AMOUNT_SUFFIXES):
+        return "time: sum"
+    return "time: mean"
+
+
+def _series_dataset(g, name, arr, time_scale, dim_scale, description, owner="", group=""):
     arr = np.asarray(arr)
     if arr.dtype == bool:
         arr = arr.astype(np.uint8)
@@ -281,6 +326,9 @@ def _series_dataset(g, name, arr, time_scale, dim_scale, description, owner=""):
         d.attrs["description"] = description
     if time_scale is not None and arr.ndim >= 1:
         d.dims[0].attach_scale(time_scale)
+        method = cell_method_of(group, name)
+        if method:
+            d.attrs["cell_methods"] = method
     if dim_scale is not None and arr.ndim >= 2:
         d.dims[1].attach_scale(dim_scale)
     _pure_dims(g, d, name, first=1 + (dim_scale is not None))
@@ -437,7 +485,7 @@ def _write_file(tmp: str, data: RunData):
             owner = GROUP_DIMS.get(group, group).replace("_", " ")
             for name, arr in cols.items():
                 _series_dataset(g, name, arr, tg, dim_scale,
-                                data.descriptions.get(f"{group}/{name}", ""), owner)
+                                data.descriptions.get(f"{group}/{name}", ""), owner, group)
         # facility and settings
         fg = f.create_group("facility")
         _scalar_str(fg, "source_text", data.facility_source_text, "the facility file as read")

@@ -42,8 +42,8 @@ _RESERVED_ATTRS = frozenset({"schema", "schema_version", "status", "steps_done",
                              "written_utc", "Conventions", "title", "start_time", "utc_offset_h",
                              "weather_source"})
 #: Root members that are not groups of series.
-_NOT_SERIES = frozenset({"time_h", "time", "step", "facility", "settings", "grids", "snapshots",
-                         "log", "log_line", "summary", "restart"})
+_NOT_SERIES = frozenset({"time_h", "time", "time_bnds", "nv", "step", "facility", "settings",
+                         "grids", "snapshots", "log", "log_line", "summary", "restart"})
 #: Members of a version-2 snapshot group that are not 3D fields.
 _SNAPSHOT_OTHER = frozenset({"x_m", "y_m", "z_m", "hot_spot"} | {c for c, _ in _HOT_SPOT_COLUMNS})
 _REQUIRED = object()
@@ -150,7 +150,7 @@ class RunFile:
         """``(series, labels, descriptions)`` of one group (see :class:`RunData`)."""
         cols, labels, desc = {}, {}, {}
         for name, d in self.f[group].items():
-            if name == "time" or is_pure_dimension(d):
+            if name in ("time", "time_bnds") or is_pure_dimension(d):
                 continue
             if d.attrs.get("kind") == "label":
                 if h5py.check_string_dtype(d.dtype) is not None:
