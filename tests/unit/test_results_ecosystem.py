@@ -23,6 +23,8 @@ from twin.models.design_days import period_start_day
 from twin.outputs.cf import _UNITS, unit_of
 from twin.outputs.results import SUMMARY_SCHEMA_FILE
 from twin.outputs.runfile import read_results
+from twin.thermal.steady import RESULT_SCHEMA
+from twin.thermal.steady import SUMMARY_SCHEMA_FILE as SOLVE_SUMMARY_SCHEMA_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = str(ROOT / "meshes" / "small-hall.toml")
@@ -182,6 +184,17 @@ def test_open_results_tree_group_and_refusals(design_day, tmp_path):
 def test_solve_result_opens_in_xarray_and_as_dataframes(tmp_path):
     sol = twin.solve(SMALL, cell_m=0.5, max_steps=300)
     sol.write(tmp_path)
+    # summary.json against its schema, and the schema refuses a broken one
+    schema = json.loads(SOLVE_SUMMARY_SCHEMA_FILE.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    jsonschema.validate(summary, schema)
+    assert summary["schema"] == schema["$id"] == RESULT_SCHEMA
+    for broken in ({**summary, "converged": "no"}, {k: v for k, v in summary.items() if k != "racks"},
+                   {**summary, "racks": [{**summary["racks"][0], "flow_m3_s": -1.0}]},
+                   {**summary, "hot_spots": [{**summary["hot_spots"][0], "position_m": [1.0, 2.0]}]}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, schema)
     with xr.open_datatree(tmp_path / "results.h5", engine="h5netcdf") as tree:
         assert _missing_units_or_names(tree) == []
         h = tree["halls/H1"].ds

@@ -13,7 +13,8 @@ temperatures' standard error), ``coarse_start`` (what a coarse start cost, or
 ``None``) and ``fan_limited_racks`` (racks with a fan curve below 95 % of their fans'
 free delivery: :func:`twin.thermal.racks.starved_racks`; empty without fan curves). A
 rack with a fan curve adds the keys of :data:`_FAN_ROW`. A rack with a rear door adds ``rear_door``, ``servers_air_heat_w`` and the
-``door_*`` keys of :data:`_DOOR_ROW`.
+``door_*`` keys of :data:`_DOOR_ROW`. The JSON schema of the summary is
+:data:`SUMMARY_SCHEMA_FILE` (``twin/outputs/solve_summary.schema.json``).
 """
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ from common.errors import InputError
 from kernels.solver import Solver, SolverSettings
 
 RESULT_SCHEMA = "dc-twin/steady/1"
+#: JSON schema of the summary (``summary.json`` of ``twin solve --out``; JSON Schema 2020-12).
+SUMMARY_SCHEMA_FILE = Path(__file__).parents[1] / "outputs" / "solve_summary.schema.json"
 #: Coarse cells tried for a coarse start, as multiples of the fine cell (the first that meshes).
 COARSE_FACTORS = (2.0, 1.5)
 
