@@ -132,3 +132,18 @@ def test_time_between_snapshots_says_which_state_is_shown(tmp_path):
     assert mid.time_s == 6750.0 and len(note) == 1, mid.notes
     assert "1.5 h: no state stored then; showing the nearest, at 1.875 h" in note[0]
     assert "--snapshot-every" in note[0]
+    # titled in the site's local clock time (the middle of the step), not in seconds
+    from twin.outputs.view import view_title
+    assert first.clock_time == "Jan 01 00:07:30 (UTC+09:00)"
+    assert mid.clock_time == "Jan 01 01:52:30 (UTC+09:00)"
+    title = view_title(mid, 1.0)
+    assert title.endswith(", Jan 01 01:52:30 (UTC+09:00)") and " s" not in title.split(",")[-1]
+
+
+def test_clock_label_of_a_run_time():
+    """A run's hours after 1 January local standard time read as a date and a clock time
+    with the site's offset (day 200 is 19 July of the 365-day typical year)."""
+    from twin.outputs.loader import clock_label
+    assert clock_label(199 * 24 + 14.125, 9.0) == "Jul 19 14:07:30 (UTC+09:00)"
+    assert clock_label(199 * 24 + 14.0, -3.5) == "Jul 19 14:00 (UTC-03:30)"
+    assert clock_label(8759.5, 9.0) == "Dec 31 23:30 (UTC+09:00)"

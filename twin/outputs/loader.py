@@ -41,6 +41,7 @@ class ResultView:
     rack_inlet_c: dict = field(default_factory=dict)
     time_s: float | None = None
     notes: list = field(default_factory=list)
+    clock_time: str | None = None       # a run snapshot's local clock time (:func:`clock_label`)
 
     @property
     def spacing_m(self):
@@ -181,11 +182,22 @@ def _load_run(rf, hall, time_s):
     except (KeyError, ValueError):          # no summary, or not JSON
         pass
     text = rf.facility("expanded_toml", "")
-    view = ResultView(p, hall, centers, snap.fields, summary, time_s=t_h * 3600.0)
+    view = ResultView(p, hall, centers, snap.fields, summary, time_s=t_h * 3600.0,
+                      clock_time=clock_label(t_h, rf.utc_offset_h()))
     if time_s is not None:
         _note_time(view, time_s, t_h * 3600.0, np.array([s.time_h * 3600.0 for s in mine]),
                    "; store more with twin run --snapshot-every")
     return view, text
+
+
+def clock_label(time_h: float, utc_offset_h: float) -> str:
+    """A run's time (hours after 1 January 00:00 local standard time) as a person reads it:
+    ``"Jul 19 14:07:30 (UTC+09:00)"`` (seconds only when not zero; no year: the weather
+    year is a typical one, :data:`twin.outputs.cf.CALENDAR_YEAR`)."""
+    from twin.outputs.cf import local_time, utc_offset_text
+    when = local_time(round(float(time_h) * 3600.0) / 3600.0, utc_offset_h)
+    fmt = "%b %d %H:%M:%S" if when.second else "%b %d %H:%M"
+    return f"{when.strftime(fmt)} (UTC{utc_offset_text(utc_offset_h)})"
 
 
 def _fmt_s(t_s: float) -> str:

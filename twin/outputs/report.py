@@ -305,7 +305,9 @@ def build_report(result, hall=None, limit_c: float = RECOMMENDED_MAX_C, picture=
             f"backend {s.get('backend', '?')}"]
     if conv is not None:
         meta.append(("converged" if conv else "NOT converged") + f" after {s.get('iterations', '?')} steps")
-    if view.time_s is not None:
+    if view.clock_time:
+        meta.append(f"state at {view.clock_time}")
+    elif view.time_s is not None:
         meta.append(f"state at t = {view.time_s:.0f} s")
     if s.get("off_units"):
         meta.append("units off: " + ", ".join(s["off_units"]))

@@ -332,10 +332,7 @@ def render_png(view: ResultView, png, limit_c: float = DEFAULT_LIMIT_C,
         pl.show_bounds(bounds=img.bounds, xtitle="x [m]", ytitle="y [m]", ztitle="z [m]",
                        color="black", font_size=9, location="outer", grid=False, ticks="outside",
                        fmt="%.0f")
-        when = f", t = {view.time_s:.0f} s" if view.time_s is not None else ""
-        air = f"air above {limit_c:g} degC (translucent), " if show_hot else ""
-        pl.add_text(f"{view.hall}: rack inlets, {air}supply streamlines, slice at "
-                    f"z = {scene['slice_z_m']:.1f} m{when}",
+        pl.add_text(view_title(view, scene["slice_z_m"], limit_c, show_hot),
                     position="upper_left", font_size=10, color="black")
         _set_camera(pl, view)
         pl.show(auto_close=False)
@@ -374,6 +371,22 @@ def render_png(view: ResultView, png, limit_c: float = DEFAULT_LIMIT_C,
     return {"png": str(png), "size": (int(shot.shape[1]), int(shot.shape[0])), "clim": clim,
             "rack_pixels": pixels, "rack_inlet_c": dict(view.rack_inlet_c), "notes": view.notes,
             "compass": compass, "axes_viewport": AXES_VIEWPORT}
+
+
+def view_title(view: ResultView, slice_z_m: float, limit_c: float = DEFAULT_LIMIT_C,
+               show_hot: bool = True) -> str:
+    """The picture's title line: the hall, what is drawn and when: a run snapshot's local
+    clock time (:attr:`ResultView.clock_time`), a state of a transient (``twin fail``) at
+    ``t`` seconds after its start, nothing for a steady state."""
+    if view.clock_time:
+        when = f", {view.clock_time}"
+    elif view.time_s is not None:
+        when = f", t = {view.time_s:.0f} s"
+    else:
+        when = ""
+    air = f"air above {limit_c:g} degC (translucent), " if show_hot else ""
+    return (f"{view.hall}: rack inlets, {air}supply streamlines, slice at z = {slice_z_m:.1f} m"
+            f"{when}")
 
 
 def _set_camera(pl, view):
