@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import twin
 from twin.cli import main
 from twin.facility import BUILTIN_DIR, load_facility
 from twin.studies.cases import make_case
@@ -68,6 +69,23 @@ def test_crah_failure_reaches_the_recommended_limit(tmp_path):
         assert g["rack_inlet_c"].shape == T.shape
         assert g.attrs["time_to_recommended_s"] == pytest.approx(t27)
         assert f["halls/H1/temp_c"].shape == (30, 22, 10)
+    # fail.h5 opens in xarray without our code, every variable with units and a long name
+    import xarray as xr
+    with xr.open_datatree(out / "fail.h5", engine="h5netcdf") as tree:
+        assert {"/halls/H1", "/failure/CRAH-1"} <= {node.path for node in tree.subtree}
+        assert tree.attrs["Conventions"] == "CF-1.10"
+        for node in tree.subtree:
+            for name, var in node.to_dataset(inherit=False).variables.items():
+                assert var.attrs.get("units") and var.attrs.get("long_name"), (node.path, name)
+        g = tree["failure/CRAH-1"].ds
+        assert g["rack_inlet_c"].dims == ("time_s", "rack")
+        assert g["rack"].values.tolist() == rec["rack_names"]
+        np.testing.assert_allclose(g["rack_inlet_c"].values, T, atol=6e-4)   # JSON: 3 decimals
+        np.testing.assert_allclose(g["time_s"].values, rec["time_s"])
+        assert g.attrs["unit"] == "H1/CRAH-1" and not g.attrs["holds_recommended"]
+        assert tree["halls/H1"].ds["temp_c"].dims == ("x_m", "y_m", "z_m")
+    with twin.open_results(out / "fail.h5", group="failure/CRAH-1") as ds:
+        assert float(ds["inlet_max_c"][-1]) == pytest.approx(T[-1].max(), abs=1e-3)
 
 
 class _Stop(Exception):

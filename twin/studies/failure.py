@@ -261,7 +261,8 @@ def write_failure_h5(path, recs: list[dict], facility_text: str = "") -> None:
     """Self-describing HDF5: ``/halls/<hall>`` as :func:`twin.thermal.steady.write_steady_h5`
     (fields at the end of the worst case's run), ``/failure/<unit>/`` the time series
     (``time_s`` scale; ``rack_inlet_c`` time x rack; ``inlet_max_c``) and the results as
-    attributes."""
+    attributes. netCDF-4/CF like the other results: every group opens in
+    ``xarray.open_datatree(path, engine="h5netcdf")`` (and :func:`twin.open_results`)."""
     import json
 
     import h5py
@@ -273,6 +274,8 @@ def write_failure_h5(path, recs: list[dict], facility_text: str = "") -> None:
 
     def write(p):
         with h5py.File(p, "w") as f:
+            f.attrs["Conventions"] = "CF-1.10"
+            f.attrs["title"] = "dc-twin N-1 study (twin fail)"
             f.attrs["schema"] = RESULT_SCHEMA
             f.attrs["kind"] = "n-1"
             f.attrs["facility_toml"] = facility_text
