@@ -6,9 +6,10 @@ import pytest
 from click.testing import CliRunner
 
 from kernels.solver import SolverSettings
-from twin.studies.capacity import candidate_positions, find_capacity, ordered_candidates
 from twin.cli import main
 from twin.facility import BUILTIN_DIR, load_facility, loads_facility
+from twin.studies.capacity import (candidate_positions, find_capacity, ordered_candidates,
+                                   write_capacity_outputs)
 from twin.studies.whatif import solve_case
 
 SMALL = BUILTIN_DIR / "small-hall.toml"
@@ -19,7 +20,7 @@ def small():
     return load_facility(SMALL)
 
 
-def test_candidates_continue_the_rows_and_validate(small):
+def test_candidates_continue_the_rows_and_validate(small, tmp_path):
     cands = candidate_positions(small, "H1", "cpu-compute")
     ends = {(c["row"], c["end"]) for c in cands}
     assert ends == {("A", "end"), ("A", "start"), ("B", "end"), ("B", "start")}
@@ -39,6 +40,25 @@ def test_candidates_continue_the_rows_and_validate(small):
     last = facs[-1].layout("H1")
     assert len(last.racks) == 10 + len(acc)
     assert all(0 <= r.box.x0 and r.box.x1 <= 12.0 + 1e-9 for r in last.racks)
+    # the reviewable change: a few lines that include the facility as read and, loaded,
+    # give the facility with those racks (and tiles) added
+    n = 3
+    res = {"hall": "H1", "rack_type": "cpu-compute", "count": n, "source": str(SMALL),
+           "positions": [{k: c[k] for k in ("name", "type", "x_m", "y_m", "facing", "tile")}
+                         for c in acc[:n]],
+           "base_toml": small.to_toml(), "facility_toml": facs[n].to_toml()}
+    files = write_capacity_outputs(tmp_path, res)
+    assert [f.name for f in files] == ["capacity.json", "facility-base.toml", "facility-plus-3.toml"]
+    change = (tmp_path / "facility-plus-3.toml").read_text()
+    assert 'include = [\n    "facility-base.toml",\n]' in change or \
+        'include = ["facility-base.toml"]' in change
+    assert len(change.splitlines()) < 60 < len((tmp_path / "facility-base.toml").read_text().splitlines())
+    changed = load_facility(tmp_path / "facility-plus-3.toml")
+    assert changed.to_toml() == facs[n].to_toml()
+    assert [r.name for r in changed.hall("H1").racks][-n:] == [c["name"] for c in acc[:n]]
+    assert load_facility(tmp_path / "facility-base.toml").to_toml() == small.to_toml()
+    none = write_capacity_outputs(tmp_path / "zero", {**res, "count": 0, "positions": []})
+    assert [f.name for f in none] == ["capacity.json"]
 
 
 def test_capacity_count_and_positions(small):

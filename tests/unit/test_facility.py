@@ -372,6 +372,56 @@ def test_hall_file_escape_refused(tmp_path):
     assert "halls[X].file" in msg and "outside the facility's folder" in msg
 
 
+def test_including_file_changes_named_items_of_the_included_one(tmp_path):
+    """The merge-by-name rule: a hall, row or unit the including file names like an
+    included one is a change of it (values replace, arrays of tables merge by name, new
+    names are appended); everything else is as included."""
+    (tmp_path / "base.toml").write_text(doc(ROW_A))
+    change = """
+format_version = 1
+include = ["base.toml"]
+
+[[halls]]
+name = "H1"
+length_m = 12.0
+
+[[halls.rows]]
+name = "A"
+count = 5
+
+[[halls.rows]]
+name = "B"
+type = "cpu-compute"
+count = 2
+x_m = 3.0
+y_m = 5.0
+facing = "-y"
+
+[[halls.cooling_units]]
+name = "CU-1"
+supply_temp_c = 20.0
+"""
+    (tmp_path / "change.toml").write_text(change)
+    base = load_facility(tmp_path / "base.toml")
+    fac = load_facility(tmp_path / "change.toml")
+    h = fac.hall("H1")
+    assert [x.name for x in fac.halls] == ["H1"]                       # one hall, changed
+    assert h.length_m == 12.0 and h.width_m == base.hall("H1").width_m
+    assert [r.name for r in h.rows] == ["A", "B"]
+    assert h.rows[0].count == 5 and h.rows[0].x_m == 3.0 and h.rows[0].facing == "+y"
+    assert h.rows[1].count == 2
+    cu = h.cooling_units[0]
+    assert len(h.cooling_units) == 1 and cu.supply_temp_c == 20.0 and cu.airflow_m3_s == 5.0
+    assert len(fac.rack_list()) == 7
+    # the base file is unchanged by being included
+    assert base.hall("H1").length_m == 10.0 and base.hall("H1").rows[0].count == 4
+    # two included files naming the same hall are still a duplicate, not a merge
+    (tmp_path / "two.toml").write_text(HEAD.replace('include = ["builtin:racks"]',
+                                                    'include = ["base.toml", "base.toml"]'))
+    errs = errors_of((tmp_path / "two.toml").read_text(), tmp_path)
+    assert any("H1" in e for e in errs), errs
+
+
 def test_include_cycle_and_missing(tmp_path):
     (tmp_path / "a.toml").write_text('include = ["b.toml"]\n')
     (tmp_path / "b.toml").write_text('include = ["a.toml"]\n')

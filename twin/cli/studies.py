@@ -306,7 +306,8 @@ def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_st
               help="Largest number of racks to consider.")
 @_dask
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
-              help="Write capacity.json and the facility with the racks added here.")
+              help="Write capacity.json and the racks to add as a small facility file, "
+                   "facility-plus-N.toml, that includes facility-base.toml (the facility as read).")
 @click.option("--coarse-start", is_flag=True,
               help="Solve each steady state first at twice (or 1.5 times) the cell and start "
                    "from that flow (grid sequencing: 1.1-1.5x faster at 0.2 m).")

@@ -131,15 +131,57 @@ def _strip(d):
     return d
 
 
-def _merge(dst: dict, src: dict, where: str, diags: list, file: Path):
-    """Merge an included document ``src`` into ``dst`` (src's content comes first)."""
+def _named(item) -> str | None:
+    return item.get("name") if isinstance(item, dict) and isinstance(item.get("name"), str) else None
+
+
+def _merge_by_name(base: list, change: list) -> list:
+    """The merge-by-name rule: ``base`` (an included file's array of tables) changed by
+    ``change`` (the including file's). An item of ``change`` named like an item of ``base``
+    is a change of that item (:func:`_change_item`), in its place; the other items of
+    ``change`` follow ``base``'s, in their order."""
+    out = copy.deepcopy(base)
+    index = {_named(it): i for i, it in enumerate(out) if _named(it) is not None}
+    for it in change:
+        name = _named(it)
+        if name is not None and name in index:
+            _change_item(out[index[name]], it)
+        else:
+            out.append(copy.deepcopy(it))
+    return out
+
+
+def _change_item(base: dict, change: dict) -> None:
+    """Apply a named item of the including file to the included item of that name: its
+    values replace the included ones, its tables merge into theirs, its arrays of tables
+    merge by name in turn (:func:`_merge_by_name`) and its other arrays replace theirs."""
+    for k, v in change.items():
+        if k == "__origin__":
+            continue
+        old = base.get(k)
+        if isinstance(old, dict) and isinstance(v, dict):
+            _change_item(old, v)
+        elif (isinstance(old, list) and isinstance(v, list)
+              and any(isinstance(x, dict) for x in old + v)):
+            base[k] = _merge_by_name(old, v)
+        else:
+            base[k] = copy.deepcopy(v)
+
+
+def _merge(dst: dict, src: dict, where: str, diags: list, file: Path, by_name: bool = False):
+    """Merge an included document ``src`` into ``dst`` (src's content comes first).
+
+    ``by_name`` (``dst`` is the including file, ``src`` what it includes): arrays of tables
+    merge by name (:func:`_merge_by_name`), so the including file can change an included
+    hall, row, rack or cooling unit by naming it, and add to its arrays. Without it
+    (between the included files) arrays are joined."""
     for k, v in src.items():
         if k in ("include", "format_version"):
             continue
         if k not in dst:
             dst[k] = copy.deepcopy(v)
         elif isinstance(dst[k], list) and isinstance(v, list):
-            dst[k] = copy.deepcopy(v) + dst[k]
+            dst[k] = _merge_by_name(v, dst[k]) if by_name else copy.deepcopy(v) + dst[k]
         elif isinstance(dst[k], dict) and isinstance(v, dict):
             if k == "rack_types":
                 for name, rt in v.items():
@@ -153,7 +195,7 @@ def _merge(dst: dict, src: dict, where: str, diags: list, file: Path):
                     else:
                         dst[k][name] = copy.deepcopy(rt)
             else:
-                _merge(dst[k], v, f"{where}{k}.", diags, file)
+                _merge(dst[k], v, f"{where}{k}.", diags, file, by_name)
         elif _strip(dst[k]) != _strip(v):
             diags.append(Diagnostic("error", _display(file), f"{where}{k}",
                                     f"'{k}' is set both here and in an included file; set it once"))
@@ -202,7 +244,7 @@ def _load_doc(path: Path, root: Path, diags: list, stack: tuple = (), via: str =
         sub = _load_doc(target, root, diags, stack + (path,), f"include[{i}]")
         if sub is not None:
             _merge(merged, sub, "", diags, path)
-    _merge(doc, merged, "", diags, path)
+    _merge(doc, merged, "", diags, path, by_name=True)
     return doc
 
 

@@ -240,7 +240,9 @@ def find_capacity(facility, hall=None, rack_type: str = "", cell_m: float = 0.3,
 
     Returns ``count``, ``positions`` (the racks to add, in order, with tiles), the
     metrics at ``count`` (``at_count``), what fails at ``count + 1`` (``limit``), every
-    evaluation, the skipped positions and ``facility_toml`` (the hall with the racks).
+    evaluation, the skipped positions, ``facility_toml`` (the facility with the racks,
+    expanded), ``base_toml`` (the facility as read, expanded) and ``source`` (its file);
+    :func:`write_capacity_outputs` writes the racks as a change of ``base_toml``.
     """
     from twin.studies.sweep import TaskRunner
     from twin.studies.whatif import solve_case
@@ -312,7 +314,8 @@ def find_capacity(facility, hall=None, rack_type: str = "", cell_m: float = 0.3,
                             for n, r in sorted(evals.items())],
             "criterion": {"inlet_max_c": RECOMMENDED_MAX_C, "rci_hi_min_pct": rci_min},
             "cell_m": float(cell_m), "utilization": float(utilization),
-            "facility_toml": facs[count].to_toml() if count < len(facs) else ""}
+            "facility_toml": facs[count].to_toml() if count < len(facs) else "",
+            "base_toml": facility.to_toml(), "source": str(facility.source or "")}
 
 
 def _strip(rec):
@@ -331,17 +334,47 @@ def _why(rec, rci_min) -> str:
     return "; ".join(parts) or "passes"
 
 
+#: The facility as ``twin capacity`` read it, beside the change that includes it.
+BASE_NAME = "facility-base.toml"
+
+
+def change_toml(result: dict, base_name: str = BASE_NAME) -> str:
+    """The racks (and tiles) to add as a small facility file that includes ``base_name``
+    and names the hall, so that the facility loader's merge-by-name rule appends them to
+    the hall's ``racks`` and ``tiles`` (``docs/facility-format.md``). Loading it gives the
+    facility the search solved with ``count`` racks added."""
+    import tomli_w
+    racks = [{k: p[k] for k in ("name", "type", "x_m", "y_m", "facing")}
+             for p in result["positions"]]
+    tiles = [dict(p["tile"]) for p in result["positions"] if p["tile"] is not None]
+    hall = {"name": result["hall"], "racks": racks, **({"tiles": tiles} if tiles else {})}
+    head = (f"# twin capacity: {result['count']} more {result['rack_type']} rack(s) in hall "
+            f"{result['hall']},\n# in the order to place them"
+            + (", each with a perforated tile in front" if tiles else "") + ".\n"
+            f"# A change of {base_name}, the facility as read from\n"
+            f"# {result.get('source') or 'its file'} (expanded): the hall named here is that "
+            "hall,\n# and its racks and tiles are appended to its own (docs/facility-format.md, "
+            "\"Changing an\n# included facility\").\n")
+    return head + tomli_w.dumps({"format_version": 1, "include": [base_name], "halls": [hall]})
+
+
 def write_capacity_outputs(out_dir, result: dict) -> list[Path]:
-    """``capacity.json`` and ``facility-plus-N.toml`` (the facility with the racks added)."""
+    """``capacity.json`` and, when racks fit, ``facility-plus-N.toml``: a small change
+    (:func:`change_toml`) that includes ``facility-base.toml``, the facility as read
+    (expanded, so that the folder holds everything the change needs); each written
+    atomically."""
     from twin.outputs.files import atomic_write, write_json
     out = Path(out_dir)
-    data = {k: v for k, v in result.items() if k != "facility_toml"}
+    data = {k: v for k, v in result.items() if k not in ("facility_toml", "base_toml")}
     write_json(out / "capacity.json", data)
     files = [out / "capacity.json"]
-    if result["facility_toml"]:
+    if result["count"] > 0:
+        base = (f"# The facility twin capacity read ({result.get('source') or 'its file'}); "
+                f"facility-plus-{result['count']}.toml includes it.\n" + result["base_toml"])
         name = f"facility-plus-{result['count']}.toml"
-        text = result["facility_toml"]
-        atomic_write(out / name, lambda p: p.write_text(text, encoding="utf-8"))
-        files.append(out / name)
+        change = change_toml(result)
+        atomic_write(out / BASE_NAME, lambda p: p.write_text(base, encoding="utf-8"))
+        atomic_write(out / name, lambda p: p.write_text(change, encoding="utf-8"))
+        files += [out / BASE_NAME, out / name]
     return files
 
