@@ -118,3 +118,23 @@ def test_bad_shared_setting_is_one_line(tmp_path):
     assert r.exit_code != 0
     lines = [ln for ln in r.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and "wind_scale" in lines[0], r.output
+
+
+def test_help_has_an_example():
+    r = CliRunner().invoke(main, ["whatif-run", "--help"])
+    assert r.exit_code == 0
+    assert "Examples" in r.output and "twin whatif-run" in r.output and "run.NAME" in r.output
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--period", "hottest-week", "--start-day", "3"], "--period and --start-day"),
+    (["--workers", "0"], "--workers 0"),
+    (["--cell", "0"], "--cell"),
+    (["--hours", "1", "--step", "7m"], "not a whole number"),
+])
+def test_bad_options_are_one_line(args, words, tmp_path):
+    r = CliRunner().invoke(main, ["whatif-run", str(SMALL), "--set", "run.wind_scale=0",
+                                  *args, "--out", str(tmp_path / "o")])
+    assert r.exit_code != 0
+    lines = [ln for ln in r.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and words in lines[0], r.output
