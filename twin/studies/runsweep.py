@@ -20,8 +20,9 @@ A case changes the facility, the run settings or both:
 Every case runs the whole period in a fresh :class:`twin.loop.simulation.Simulation` on a
 Dask worker (:func:`twin.studies.sweep.run_tasks`), exactly as ``twin run`` would with the
 same settings; its record holds the run summary's metrics (:data:`RUN_METRICS`) and the
-difference of each to the baseline (the first case). A case whose run fails (it diverged,
-or the changed facility does not run) keeps its row, with the error and no numbers.
+difference of each to the baseline (the first case). A case whose run diverges keeps its
+row, with the error and no numbers; bad input (a path, a value, a changed facility that
+cannot run) stops the sweep with its one line, before any run where it can be seen then.
 """
 from __future__ import annotations
 
@@ -114,7 +115,7 @@ def make_run_case(facility, changes, name: str = "case", label: str | None = Non
     settings = dict(_knob(p.strip(), raw) for p, raw in run_changes)
     label = label or ", ".join(f"{short_path(p, facility)}={v}" for p, v in changes) or "baseline"
     case = make_case(facility, fac_changes, name=name, label=label)
-    refused = [s for s in case.switches if not s.strip() in ("utilization", "load")]
+    refused = [s for s in case.switches if s.strip() not in ("utilization", "load")]
     if refused:
         raise InputError(f"--set {refused[0]}: a unit switched off, a row's or rack's utilisation "
                          "and containment removed are steady-state studies (twin whatif); in a "
