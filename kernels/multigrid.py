@@ -83,6 +83,13 @@ def finest_level(fluid: np.ndarray, spacing_m) -> Level:
     return Level(tuple(fluid.shape), tuple(float(d) for d in spacing_m), tuple(g))
 
 
+def finest_level_like(level: Level) -> Level:
+    """A finest level with its face coefficients back to the open-face bits (1 where a
+    coefficient is positive)."""
+    return Level(level.shape, level.spacing_m, tuple((g > 0).astype(np.float64)
+                                                     for g in level.g))
+
+
 def coarse_shape(shape, factors=(2, 2, 2)) -> tuple:
     return tuple((n + f - 1) // f for n, f in zip(shape, factors))
 
@@ -278,28 +285,51 @@ class Multigrid:
     """
 
     def __init__(self, backend, codes, fluid: np.ndarray, spacing_m, dtype, pre: int = 2,
-                 post: int = 2, coarsest_cells: int = COARSEST_CELLS):
+                 post: int = 2, coarsest_cells: int = COARSEST_CELLS, weights=None):
         self.backend = be = backend
         self.dtype = dt = np.dtype(dtype)
         self.pre, self.post = int(pre), int(post)
         self.levels = levels_for(fluid, spacing_m, coarsest_cells)
-        self.coarsest = CoarsestSolve(self.levels[-1])
         self.codes = codes
         self.n_fluid = max(int(np.count_nonzero(fluid)), 1)
         self._no_g = be.zeros((1, 1, 1), dt)
         self._no_codes = be.zeros((1, 1, 1), np.uint8)
-        self.g = [None] + [tuple(be.asarray(np.ascontiguousarray(a, dtype=dt)) for a in lv.g)
-                           for lv in self.levels[1:]]
         self.x = [None] + [be.zeros(lv.shape, dt) for lv in self.levels[1:]]
         self.b = [None] + [be.zeros(lv.shape, dt) for lv in self.levels[1:]]
         self.c = [tuple(dt.type(1.0 / (d * d)) for d in lv.spacing_m) for lv in self.levels]
+        self.weighted = False
+        self.reweight(weights)
+
+    def reweight(self, weights=None) -> None:
+        """Set the finest level's face coefficients to the open-face bits times
+        ``weights`` (three host arrays shaped as the faces along x, y, z, in [0, 1]; the
+        operator ``div(w grad x)`` of a projection with a step per face,
+        :mod:`kernels.local_steps`), or back to the bits alone (``None``). The coarse
+        levels keep the hierarchy's coarsening factors (chosen from the walls alone) and
+        take the means of the weighted faces; the coarsest solve is factorised again."""
+        be, dt = self.backend, self.dtype
+        levels = self.levels
+        if weights is not None:
+            g0 = tuple((o > 0) * np.asarray(w, np.float64) for o, w in zip(levels[0].g, weights))
+            levels = [Level(levels[0].shape, levels[0].spacing_m, g0)]
+            for lv in self.levels[1:]:
+                levels.append(coarsen(levels[-1], lv.factors))
+        elif self.weighted:
+            levels = [finest_level_like(self.levels[0])]
+            for lv in self.levels[1:]:
+                levels.append(coarsen(levels[-1], lv.factors))
+        self.weighted = weights is not None
+        self.levels = levels
+        self.coarsest = CoarsestSolve(levels[-1])
+        self.g = [tuple(be.asarray(np.ascontiguousarray(a, dtype=dt)) for a in lv.g)
+                  if (l or self.weighted) else None for l, lv in enumerate(levels)]
 
     @property
     def shapes(self) -> list:
         return [lv.shape for lv in self.levels]
 
     def _args(self, l):
-        if l == 0:
+        if l == 0 and not self.weighted:
             return (self.codes, self._no_g, self._no_g, self._no_g) + self.c[0] + (True,)
         return (self._no_codes,) + self.g[l] + self.c[l] + (False,)
 

@@ -26,15 +26,12 @@ import numpy as np
 
 from common.errors import InputError
 
+from . import budget, local_steps, stages
 from .backend import STENCIL_PARALLEL_MIN_CELLS, Backend, get_backend
 from .memory import check_fits
 from .problem import Problem
-from . import budget
-from . import stages
 from .setup import check_problem, cpu_threads, set_devices, setup_arrays
 from .steady import RunResult, solve_steady
-
-
 
 #: The pressure preconditioners (``SolverSettings.pressure_preconditioner``).
 PRECONDITIONERS = ("box", "multigrid")
@@ -71,6 +68,9 @@ class SolverSettings:
                                       # of the record's halves [K]
     min_windows: int = 3
     record_min_windows: int = 4       # fewest windows a record mean is judged on
+    local_steps: float = 0.0          # a steady solve's largest local pseudo-time step
+                                      # over the global one (kernels.local_steps; 0: one
+                                      # global step everywhere)
     pressure_preconditioner: str = "multigrid"   # a V-cycle (kernels.multigrid), or
                                       # "box": the DCT box solve + coarse space
                                       # (benchmarks/results/pressure-*.md)
@@ -93,6 +93,11 @@ class SolverSettings:
             raise InputError(f"solver setting pressure_preconditioner = "
                              f"'{self.pressure_preconditioner}' must be one of "
                              + ", ".join(PRECONDITIONERS))
+        if not (np.isfinite(self.local_steps) and (self.local_steps == 0
+                                                   or self.local_steps >= 1)):
+            raise InputError(f"solver setting local_steps = {self.local_steps} must be 0 "
+                             "(off) or at least 1 (the largest local step over the global "
+                             "one, e.g. 20)")
         if self.cfl > 0.5:
             raise InputError(f"solver setting cfl = {self.cfl} must be <= 0.5 (explicit TVD limit)")
 
@@ -128,6 +133,8 @@ class Solver:
         self.port_pressure_pa = None  # the ports' mean static pressure of the last steady
                                       # solve, (2, devices) [Pa] (kernels.steady)
         self.walldist_max_m = None
+        self.local = None             # the local steps of a steady solve in progress
+                                      # (kernels.local_steps)
         cpu = self.backend.name == "numba-cpu"
         self.threads = cpu_threads(g.cells) if cpu else None
         self.stencil_threads = (cpu_threads(g.cells, STENCIL_PARALLEL_MIN_CELLS) if cpu
@@ -157,7 +164,10 @@ class Solver:
         if self.threads:
             import numba
             numba.set_num_threads(self.threads)
-        stages.step(self, dt)
+        if self.local is not None:
+            local_steps.step(self, dt)
+        else:
+            stages.step(self, dt)
         self.steps += 1
         self.time_s += dt
         return dt

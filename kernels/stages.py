@@ -116,35 +116,13 @@ def project(s, dt=None):
     k = s.backend.kernels
     F = s.dtype.type
     dx, dy, dz = (F(d) for d in s.problem.grid.spacing_m)
-    r, pdir, z = s.r, s.pdir, s.z
+    r, z = s.r, s.z
     k.divergence(r, s.us, s.vs, s.ws, s.solid, dx, dy, dz)   # r holds b
     k.laplacian(z, s.phi, s.solid, dx, dy, dz)                # z holds A phi
     k.cg_residual_inplace(r, z, s.solid)                      # r = b - A phi
-    tol = s.div_tol
-    rmax = k.max_abs(r)
-    s.last_div0 = float(rmax)          # the mass imbalance left by the last pressure [1/s]
-    it = 0
-    if rmax > tol:
-        precondition(s, r, z)
-        pdir[...] = z
-        rz = k.dot(r, z)
-        for it in range(1, s.settings.pressure_max_iter + 1):
-            k.laplacian(z, pdir, s.solid, dx, dy, dz)         # z = A p
-            pap = k.dot(pdir, z)
-            if not (np.isfinite(pap) and pap != 0.0 and rz != 0.0):
-                break                      # stagnated at the float precision
-            alpha = rz / pap
-            k.cg_update_xr(s.phi, r, pdir, z, F(alpha))
-            rmax = k.max_abs(r)
-            if rmax <= tol:
-                break
-            precondition(s, r, z)
-            rz_new = k.dot(r, z)
-            if not np.isfinite(rz_new) or rz_new == 0.0:
-                break
-            beta = rz_new / rz
-            rz = rz_new
-            k.cg_update_p(pdir, z, F(beta))
+    s.last_div0 = float(k.max_abs(r))  # the mass imbalance left by the last pressure [1/s]
+    it, rmax = pcg(s, s.phi, s.last_div0, lambda p, out: k.laplacian(out, p, s.solid, dx, dy, dz),
+                   lambda res, out: precondition(s, res, out), s.div_tol)
     s.last_cg = (it, float(rmax))
     for c, (q, d) in enumerate(((s.us, dx), (s.vs, dy), (s.ws, dz))):
         k.correct_velocity(c, q, s.phi, s.solid, d)
@@ -152,6 +130,41 @@ def project(s, dt=None):
     s.v, s.vs = s.vs, s.v
     s.w, s.ws = s.ws, s.w
     return it
+
+
+def pcg(s, x, rmax, apply_a, apply_m, tol):
+    """Preconditioned conjugate gradients on ``A x = b`` from the residual ``s.r = b - A
+    x`` (both updated in place; ``rmax`` its largest magnitude) until ``max |r| <= tol`` [1/s] or
+    ``pressure_max_iter``; ``apply_a(p, out)`` writes ``A p``, ``apply_m(r, out)`` the
+    preconditioned residual; ``s.pdir`` and ``s.z`` are work arrays. Returns the
+    iterations and the last ``max |r|``. Stops early where the float precision
+    stagnates (a zero or non-finite curvature or ``r . z``)."""
+    k = s.backend.kernels
+    F = s.dtype.type
+    r, pdir, z = s.r, s.pdir, s.z
+    it = 0
+    if rmax > tol:
+        apply_m(r, z)
+        pdir[...] = z
+        rz = k.dot(r, z)
+        for it in range(1, s.settings.pressure_max_iter + 1):
+            apply_a(pdir, z)                                  # z = A p
+            pap = k.dot(pdir, z)
+            if not (np.isfinite(pap) and pap != 0.0 and rz != 0.0):
+                break                      # stagnated at the float precision
+            alpha = rz / pap
+            k.cg_update_xr(x, r, pdir, z, F(alpha))
+            rmax = k.max_abs(r)
+            if rmax <= tol:
+                break
+            apply_m(r, z)
+            rz_new = k.dot(r, z)
+            if not np.isfinite(rz_new) or rz_new == 0.0:
+                break
+            beta = rz_new / rz
+            rz = rz_new
+            k.cg_update_p(pdir, z, F(beta))
+    return it, float(rmax)
 
 
 def precondition(s, r, out):

@@ -209,8 +209,13 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
     mode = "steady"
     n = 0
     history = []
+    local = s.local_steps > 0
+    if local:
+        from .local_steps import LocalSteps, window_iterations
+        solver.local = LocalSteps(solver, s.local_steps)
+        window_n = window_iterations(solver) if solver.devices else None
     window = window_s(solver) if solver.devices else np.inf
-    w_start = solver.time_s
+    w_start, w_first = solver.time_s, n
     w_sum = [np.zeros(a.shape) for a in prev]     # flow samples of the current window
     w_n = 0
     record = FlowRecord()                         # windows from min_windows on
@@ -252,7 +257,8 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
             t_prev = solver.time_s
             history.append((n, res_u))
             history_normalized.append((n,) + tuple(normalized.values()))
-            if solver.time_s - w_start >= window and w_n > 0:
+            if w_n > 0 and (n - w_first >= window_n if local and window_n
+                            else solver.time_s - w_start >= window):
                 # the window's mean flow, its exact steady heat field, its intake means;
                 # the instantaneous flow waits in the predictor's buffers meanwhile
                 for tmp, a in zip((solver.us, solver.vs, solver.ws), (solver.u, solver.v, solver.w)):
@@ -281,7 +287,7 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
                         a[...] = tmp
                 for acc in w_sum:
                     acc[...] = 0.0
-                w_n, w_start = 0, solver.time_s
+                w_n, w_start, w_first = 0, solver.time_s, n
                 p_last, p_sum, p_n = (p_sum, p_n), 0.0, 0
             prev_T = be.to_host(solver.T).astype(np.float64)   # after any window's finish
             if progress is not None:
@@ -297,6 +303,9 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
             if not solver.devices and n >= s.min_steps and res_u < s.tol_velocity:
                 converged = True
                 break
+    if local:
+        solver.local = None                  # the rest is at the global step
+        solver.mg.reweight(None)
     if not converged and record.means:
         solver._set_flow(record.mean_flow(rec["start"]))    # the best estimate there is
         mode = "not converged (record mean)"

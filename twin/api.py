@@ -170,10 +170,11 @@ def open_results(path, group: str | None = None):
 def solve(facility, hall: str | None = None, *, cell_m: float = 0.2, backend: str = "auto",
           utilization: float = 1.0, max_steps: int | None = None,
           coarse_start: bool = False, racks: str = "ite",
-          turbulence: str = "chen-xu") -> Solution:
+          turbulence: str = "chen-xu", local_steps: float = 0.0) -> Solution:
     """Mesh ``hall`` and solve airflow and heat to steady state (``twin solve``); ``racks``
     is ``twin solve --racks`` (:data:`twin.thermal.racks.RACK_MODELS`), ``turbulence``
-    ``--turbulence`` (``chen-xu`` or ``k-epsilon``)."""
+    ``--turbulence`` (``chen-xu`` or ``k-epsilon``), ``local_steps`` ``--local-steps`` (the
+    largest local pseudo-time step over the global one, :mod:`kernels.local_steps`; 0 off)."""
     from kernels.solver import SolverSettings
     from twin.thermal.racks import RACK_MODELS
     from twin.thermal.steady import check_cell, solve_hall
@@ -182,7 +183,10 @@ def solve(facility, hall: str | None = None, *, cell_m: float = 0.2, backend: st
         raise InputError(f"solve: racks={racks!r} must be one of {', '.join(RACK_MODELS)}")
     if not 0.0 <= utilization <= 1.0:
         raise InputError(f"solve: utilization {utilization} must be within 0..1")
-    settings = SolverSettings(max_steps=max_steps) if max_steps else None
+    opts = {"max_steps": max_steps} if max_steps else {}
+    if local_steps:
+        opts["local_steps"] = local_steps
+    settings = SolverSettings(**opts) if opts else None
     fac = _facility(facility)
     sol = solve_hall(fac, hall, cell_m=cell_m, backend=backend, settings=settings,
                      utilization=utilization, coarse_start=coarse_start, rack_model=racks,

@@ -68,8 +68,13 @@ def backends(as_json):
               help="Turbulence model: the Chen-Xu zero-equation model, or standard k-epsilon "
                    "with wall functions (slower; the cross-check against OpenFOAM: "
                    "docs/validation.md).")
+@click.option("--local-steps", "local_steps", default=0.0, show_default=True,
+              callback=ranged(0, 1000, what="the local steps' largest ratio"),
+              help="Local time stepping: each cell takes up to this many times the global "
+                   "pseudo-time step (e.g. 20; 0: one global step). Same steady answer in "
+                   "fewer iterations: benchmarks/results/local-steps-*.md.")
 def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, force, max_steps, top,
-          coarse_start, rack_model, turbulence):
+          coarse_start, rack_model, turbulence, local_steps):
     """Mesh a hall, solve airflow and heat to steady state, print rack inlets worst first.
 
     \b
@@ -81,6 +86,9 @@ def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, forc
     from twin.thermal.steady import check_cell
 
     check_cell(cell_m)
+    if 0 < local_steps < 1:
+        raise InputError(f"--local-steps {local_steps:g}: must be 0 (one global step) or from "
+                         "1 to 1000 (the largest local step over the global one, e.g. 20)")
     con = Console(stderr=True)
     with contextlib.ExitStack() as stack:
         if json_path:
@@ -95,11 +103,11 @@ def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, forc
                 raise InputError(f"--out {out_dir}: its results.h5 holds {what}; choose another --out, "
                                  "or replace it with --force")
         _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir, max_steps,
-               top, coarse_start, rack_model, turbulence)
+               top, coarse_start, rack_model, turbulence, local_steps)
 
 
 def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir, max_steps, top,
-           coarse_start, rack_model="ite", turbulence="chen-xu"):
+           coarse_start, rack_model="ite", turbulence="chen-xu", local_steps=0.0):
     from rich.console import Console
     from rich.table import Table
 
@@ -110,7 +118,10 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
                                      write_solution_csv, write_steady_h5)
 
     fac = load_facility(facility)
-    settings = SolverSettings(max_steps=max_steps) if max_steps else None
+    opts = {"max_steps": max_steps} if max_steps else {}
+    if local_steps:
+        opts["local_steps"] = local_steps
+    settings = SolverSettings(**opts) if opts else None
 
     from twin.cli.warm import prepare_kernels
     ready_s = prepare_kernels(con, backend)

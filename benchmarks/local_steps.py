@@ -1,0 +1,115 @@
+"""``python -m benchmarks.local_steps``: a steady solve with one global pseudo-time step
+against local time steps (``SolverSettings.local_steps``, ``kernels/local_steps.py``), A/B
+in one run, on the shipped halls.
+
+Per hall (``meshes/<hall>.toml`` at ``--cell`` m), on ``--backend`` (the Numba CPU one by
+default) in float32 (the solver's type), the steady solve of ``Solver.solve_steady`` from rest, first with the
+global step (``local_steps = 0``), then with ``--ratio``; for each: the iterations (the
+hardware-independent figure), whether the record test accepted the answer, the process
+CPU time and wall time, the heat balance, and every rack's intake mean; then the largest
+difference of the two answers at any rack. Each solve stops where its own record test
+accepts its mean to ``tol_temp_k`` (0.2 K), so the two answers may differ by about that.
+
+Times depend on the machine and its load, which the output states (``os.getloadavg``
+before and after). Output: ``<out>/local-steps-<date>.json`` and ``.md``.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before Numba starts OpenMP
+
+import argparse  # noqa: E402
+import datetime as _dt  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from benchmarks.pressure import _problem  # noqa: E402
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+
+
+def solve(problem, ratio: float, backend: str = "numba-cpu", max_steps: int = 20000) -> dict:
+    """One steady solve from rest; iterations, CPU and wall time, rack intakes."""
+    from kernels.solver import Solver, SolverSettings
+    s = Solver(problem, backend, SolverSettings(local_steps=ratio, max_steps=max_steps))
+    c0, t0 = time.process_time(), time.perf_counter()
+    run = s.solve_steady()
+    rec = {"local_steps": ratio, "iterations": int(run.iterations),
+           "converged": bool(run.converged), "mode": run.residuals["mode"],
+           "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - t0,
+           "energy_imbalance": float(run.residuals["energy_imbalance"]),
+           "record_uncertainty_k": float(run.residuals["record_uncertainty_k"]),
+           "intake_c": {d.name: float(t) for d, t in zip(problem.devices, s.dev_tin)
+                        if d.kind == "rack"}}
+    print(f"  local_steps {ratio:g}: {rec['iterations']} iterations, {rec['mode']}, "
+          f"{rec['cpu_s']:.0f} s CPU", flush=True)
+    return rec
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.local_steps",
+                                 description=__doc__.split("\n")[0])
+    ap.add_argument("--halls", default="small-hall,ai-hall")
+    ap.add_argument("--cell", type=float, default=0.2)
+    ap.add_argument("--ratio", type=float, default=20.0)
+    ap.add_argument("--max-steps", type=int, default=20000)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--stem", default=None)
+    ap.add_argument("--backend", default="numba-cpu",
+                    help="backend of the solves (numba-cpu, numba-cuda, cupy)")
+    a = ap.parse_args(argv)
+    from kernels.backend import get_backend
+    be = get_backend(a.backend)
+    load0 = os.getloadavg()
+    records = []
+    for hall in [h for h in a.halls.split(",") if h]:
+        problem = _problem(hall, a.cell)
+        print(f"{hall} at {a.cell} m: {problem.grid.cells} cells", flush=True)
+        solve(problem, a.ratio, a.backend, max_steps=60)   # compile before timing
+        glob = solve(problem, 0.0, a.backend, max_steps=a.max_steps)
+        loc = solve(problem, a.ratio, a.backend, max_steps=a.max_steps)
+        diff = {n: loc["intake_c"][n] - glob["intake_c"][n] for n in glob["intake_c"]}
+        worst = max(diff, key=lambda n: abs(diff[n]))
+        records.append({"hall": hall, "cell_m": a.cell, "cells": int(problem.grid.cells),
+                        "global": glob, "local": loc,
+                        "iteration_ratio": glob["iterations"] / loc["iterations"],
+                        "cpu_ratio": glob["cpu_s"] / loc["cpu_s"],
+                        "max_difference_k": float(diff[worst]), "worst_rack": worst,
+                        "rms_difference_k": float(np.sqrt(np.mean(np.square(
+                            list(diff.values())))))})
+    load1 = os.getloadavg()
+    date = _dt.date.today().isoformat()
+    stem = a.stem or (f"local-steps-{date}" if not be.is_gpu else f"local-steps-gpu-{date}")
+    meta = {"schema": "dc-twin-benchmarks-local-steps/1", "date": date, "device": be.device,
+            "backend": be.name, "dtype": "float32", "ratio": a.ratio,
+            "load_before": load0, "load_after": load1, "cpu_count": os.cpu_count()}
+    a.out.mkdir(parents=True, exist_ok=True)
+    from twin.outputs.files import atomic_write, write_json
+    write_json(a.out / f"{stem}.json", {"meta": meta, "records": records})
+    lines = [f"# Local time steps against one global step, {date}", "",
+             f"{be.device}, float32, load average {load0[0]:.2f} before, {load1[0]:.2f} "
+             f"after; steady solves from rest, global step then local steps up to "
+             f"{a.ratio:g}x (`python -m benchmarks.local_steps`). Iterations are "
+             "hardware-independent; CPU times are process times on a shared machine.", "",
+             "| hall | cells | iterations global | iterations local | ratio | CPU global s"
+             " | CPU local s | CPU ratio | both accepted | RMS diff K | worst diff K |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        g, lo = r["global"], r["local"]
+        lines.append(
+            f"| {r['hall']} @ {r['cell_m']} m | {r['cells']} | {g['iterations']} | "
+            f"{lo['iterations']} | {r['iteration_ratio']:.2f} | {g['cpu_s']:.0f} | "
+            f"{lo['cpu_s']:.0f} | {r['cpu_ratio']:.2f} | "
+            f"{'yes' if g['converged'] and lo['converged'] else 'no'} | "
+            f"{r['rms_difference_k']:.2f} | {r['max_difference_k']:+.2f} ({r['worst_rack']}) |")
+    text = "\n".join(lines) + "\n"
+    atomic_write(a.out / f"{stem}.md", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
