@@ -224,7 +224,11 @@ class Solver:
                          sim_time_s=self.time_s)
 
     def final_projection(self):
-        """Project the current velocity once more with the tight tolerance."""
+        """Project the current velocity once more with the tight tolerance.
+
+        The velocity is already divergence-free to the step's tolerance, so the potential
+        of this projection is a small correction, solved from 0; the pressure potential of
+        the last step (``phi``, the field's ``pressure_pa`` = ``rho phi / dt``) is kept."""
         for a, b in ((self.us, self.u), (self.vs, self.v), (self.ws, self.w)):
             a[...] = b
         U = stages.velocity_scale(self)
@@ -232,7 +236,10 @@ class Solver:
         if self.dtype == np.float32:
             tol = max(tol, 2e-5)               # float32 CG cannot go much lower
         self.div_tol = tol * U / min(self.problem.grid.size_m)
+        kept = self.phi.copy()
+        self.phi[...] = 0
         stages.project(self)
+        self.phi[...] = kept
 
     def finish_energy(self, iterations=20, tol_k=None):
         """Bring the heat equation to steady state at the current flow (defect correction)."""
