@@ -147,4 +147,6 @@ def test_steady_result_keeps_the_pressure_field():
                      max_steps=400, racks="fixed")
     p = sol.fields()["pressure_pa"]
     finite = p[np.isfinite(p)]
+    print(f"small hall at 0.5 m: pressure {finite.min():.2f} to {finite.max():.2f} Pa, "
+          f"imbalance {sol.summary['energy_budget']['imbalance_frac']:.3g}")
     assert finite.max() - finite.min() > 2.0, (finite.min(), finite.max())
