@@ -24,7 +24,7 @@ import scipy.sparse.linalg as spla
 
 from common.errors import DivergenceError
 
-from . import stages
+from . import budget, stages
 
 #: Relative residual of the inner BiCGSTAB solve of each defect-correction step. The outer
 #: iteration's rate is set by the gap between the upwind ``J`` and the MUSCL residual, not
@@ -234,8 +234,14 @@ def bicgstab(A, b, inv_diag, xp, rtol, maxiter=1000):
     return x, maxiter
 
 
-def steady_temperature(solver, T, iterations=30, tol_k=1e-5):
+def steady_temperature(solver, T, iterations=30, tol_k=1e-5, imbalance_frac=None):
     """Steady temperature at the solver's current flow; returns ``(T, info)``.
+
+    The iteration stops when no cell changes by more than ``tol_k`` [K] and, with
+    ``imbalance_frac``, the heat balance (:func:`kernels.budget.energy_budget`) closes to it
+    as well; in any case after ``iterations``. ``info`` has ``iterations``,
+    ``last_change_k`` and, with ``imbalance_frac``, ``imbalance_frac`` (the last one
+    evaluated).
 
     The defect correction converges linearly (about 0.8 per iteration on the small hall,
     the gap between the upwind ``J`` and the MUSCL residual). Anderson acceleration was
@@ -268,6 +274,16 @@ def steady_temperature(solver, T, iterations=30, tol_k=1e-5):
         step = float(np.max(np.abs(dT))) if N else 0.0
         history.append(step)
         if step < tol_k:
-            break
+            if imbalance_frac is None:
+                break
+            solver.T = be.asarray(T.astype(solver.dtype))
+            solver.device_temperatures()
+            imbalance = budget.energy_budget(solver)["imbalance_frac"]
+            if abs(imbalance) <= imbalance_frac:
+                break
     solver.T = be.asarray(T.astype(solver.dtype))
-    return T, {"iterations": it, "last_change_k": history[-1] if history else 0.0}
+    info = {"iterations": it, "last_change_k": history[-1] if history else 0.0}
+    if imbalance_frac is not None:
+        solver.device_temperatures()
+        info["imbalance_frac"] = budget.energy_budget(solver)["imbalance_frac"]
+    return T, info

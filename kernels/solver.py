@@ -58,6 +58,9 @@ class SolverSettings:
     pressure_max_iter: int = 300
     tol_velocity: float = 2e-3
     tol_energy: float = 1e-3
+    tol_energy_finish: float = 1e-6   # the answer's heat solve goes on past its change
+                                      # tolerance until the heat balance closes to this
+                                      # (Solver.finish_energy; float32 floor 1e-7 to 1e-6)
     check_every: int = 50
     max_steps: int = 20000
     energy_finish: bool = True
@@ -82,7 +85,7 @@ class SolverSettings:
         if self.dtype not in ("float32", "float64"):
             raise InputError(f"solver dtype '{self.dtype}' must be float32 or float64")
         for name in ("cfl", "diffusion_safety", "max_dt_s", "pressure_tol", "tol_velocity",
-                     "tol_energy"):
+                     "tol_energy", "tol_energy_finish"):
             v = getattr(self, name)
             if not np.isfinite(v) or v <= 0:
                 raise InputError(f"solver setting {name} = {v} must be a positive number")
@@ -234,7 +237,11 @@ class Solver:
                          sim_time_s=self.time_s)
 
     def final_projection(self):
-        """Project the current velocity once more with the tight tolerance."""
+        """Project the current velocity once more with the tight tolerance.
+
+        The velocity is already divergence-free to the step's tolerance, so the potential
+        of this projection is a small correction, solved from 0; the pressure potential of
+        the last step (``phi``, the field's ``pressure_pa`` = ``rho phi / dt``) is kept."""
         for a, b in ((self.us, self.u), (self.vs, self.v), (self.ws, self.w)):
             a[...] = b
         U = stages.velocity_scale(self)
@@ -242,15 +249,34 @@ class Solver:
         if self.dtype == np.float32:
             tol = max(tol, 2e-5)               # float32 CG cannot go much lower
         self.div_tol = tol * U / min(self.problem.grid.size_m)
+        kept = self.phi.copy()
+        self.phi[...] = 0
         stages.project(self)
+        self.phi[...] = kept
 
-    def finish_energy(self, iterations=20, tol_k=None):
-        """Bring the heat equation to steady state at the current flow (defect correction)."""
+    def finish_energy(self, iterations=20, tol_k=None, close_balance=True):
+        """Bring the heat equation to steady state at the current flow (defect correction,
+        :func:`kernels.energy.steady_temperature`): until no cell moves by ``tol_k`` [K]
+        (default :meth:`_heat_tol_k`) and, with ``close_balance``, the heat balance closes
+        to ``settings.tol_energy_finish``; at most ``iterations``.
+
+        Why the balance and not only the change: in float32 the change test alone stops
+        the defect correction (about 0.8 a round) where the balance is still open by up
+        to 1e-5 of the heat (measured 2026-12-07 on the envelope box of
+        ``tests/unit/test_envelope.py``: 1.02e-5 after stopping at a change of 3.4e-3 K;
+        one more round 2.6e-6, 8 rounds 9.7e-7, then a floor of 7e-7 to 1e-6 from the
+        float32 rate; small and legacy halls at 0.5 m: floors of 1e-7 to 5e-7). The
+        default, 1e-6, is the issue's figure for a hall with every as-built feature on; it
+        is reached in a few rounds where the floor is lower, and the solve stops at
+        ``iterations`` where it is not. The window-end solves of a steady march, whose
+        balance nobody reads, pass ``close_balance=False``."""
         from .energy import steady_temperature
         if tol_k is None:
             tol_k = self._heat_tol_k()
         T = self.backend.to_host(self.T).astype(np.float64)
-        T_new, info = steady_temperature(self, T, iterations=iterations, tol_k=tol_k)
+        T_new, info = steady_temperature(
+            self, T, iterations=iterations, tol_k=tol_k,
+            imbalance_frac=self.settings.tol_energy_finish if close_balance else None)
         self.T = self.backend.asarray(T_new.astype(self.dtype))
         self.device_temperatures()
         return info

@@ -264,7 +264,7 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
                 for tmp, a in zip((solver.us, solver.vs, solver.ws), (solver.u, solver.v, solver.w)):
                     tmp[...] = a
                 solver._set_flow([a / w_n for a in w_sum])
-                solver.finish_energy(tol_k=window_heat_tol_k(solver))
+                solver.finish_energy(tol_k=window_heat_tol_k(solver), close_balance=False)
                 means = solver.dev_tin.copy()
                 windows += 1
                 recent = (recent + [means])[-3:]

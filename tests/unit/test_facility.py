@@ -438,6 +438,23 @@ def test_cli_validate_summary():
     assert "IT kW" in res.output and "liquid" in res.output and "ok:" in res.output
 
 
+def test_cli_validate_lists_the_as_built_features():
+    """``twin validate`` says what of the hall as built the model holds (issue 24): the
+    legacy hall every feature, with its numbers; the AI hall none."""
+    res = CliRunner().invoke(main, ["validate", str(MESHES / "legacy-hall.toml")])
+    assert res.exit_code == 0, res.output
+    built = res.output[res.output.index("as built"):]
+    for words in ("cabinet leakage on 12 of 12 racks (recirculation 0-0.25, bypass 0.1)",
+                  "rear doors rdhx-passive (passive) on 6 racks",
+                  "fan curves legacy-compute (shut-off 100 Pa) on 12 racks",
+                  "raised-floor leakage 0.4 % open area",
+                  "4 obstructions (2 column, 1 cable-tray, 1 duct)",
+                  "envelope walls -x, +x, -y, +y U 0.6 W/(m2 K); roof U 0.45 W/(m2 K)"):
+        assert words in built, built
+    res = CliRunner().invoke(main, ["validate", str(MESHES / "ai-hall.toml")])
+    assert "none (ideal racks, sealed floor, adiabatic envelope)" in res.output, res.output
+
+
 def test_cli_validate_errors_one_per_line(tmp_path):
     f = tmp_path / "bad.toml"
     f.write_text(doc(ROW_A.replace('"cpu-compute"', '"nope"'),

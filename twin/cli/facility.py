@@ -42,6 +42,70 @@ def _group(rows):
     return out
 
 
+def _span(values, fmt="{:g}") -> str:
+    lo, hi = min(values), max(values)
+    return fmt.format(lo) if lo == hi else f"{fmt.format(lo)}-{fmt.format(hi)}"
+
+
+def as_built_lines(fac: Facility) -> list[str]:
+    """What each hall's model holds of how the hall is built (issue 24): cabinet leakage
+    and blanking, rear-door heat exchangers, rack fan curves, raised-floor leakage,
+    obstructions and the envelope; one line per feature in use, or one line saying the
+    hall has none (ideal racks, a sealed floor, adiabatic walls); halls built alike share
+    their lines."""
+    lines = []
+    groups: dict = {}
+    for h in fac.halls:
+        racks = fac.layout(h.name).racks
+        parts = []
+        leaky = [r for r in racks if r.recirculation_frac > 0 or r.bypass_frac > 0]
+        if leaky:
+            parts.append(f"cabinet leakage on {len(leaky)} of {len(racks)} racks (recirculation "
+                         f"{_span([r.recirculation_frac for r in leaky])}, bypass "
+                         f"{_span([r.bypass_frac for r in leaky])})")
+        doors: dict = {}
+        for r in racks:
+            if r.rear_door is not None:
+                doors[r.rear_door] = doors.get(r.rear_door, 0) + 1
+        if doors:
+            parts.append("rear doors " + ", ".join(
+                f"{n} ({fac.rear_doors[n].kind}) on {c} racks" for n, c in doors.items()))
+        curves: dict = {}
+        for r in racks:
+            pts = getattr(r.rack_type, "fan_curve_pa", None)
+            if pts:
+                key = (r.type_name, float(pts[0][1]))
+                curves[key] = curves.get(key, 0) + 1
+        if curves:
+            parts.append("fan curves " + ", ".join(
+                f"{t} (shut-off {p:g} Pa) on {c} racks" for (t, p), c in curves.items()))
+        if h.floor_leakage_open_frac > 0:
+            parts.append(f"raised-floor leakage {100 * h.floor_leakage_open_frac:g} % open area")
+        if h.obstructions:
+            kinds: dict = {}
+            for o in h.obstructions:
+                kinds[o.kind] = kinds.get(o.kind, 0) + 1
+            parts.append(f"{len(h.obstructions)} obstructions ("
+                         + ", ".join(f"{c} {k}" for k, c in kinds.items()) + ")")
+        env = h.envelope
+        if env is not None:
+            bits = [f"walls {', '.join(env.walls)} U {env.wall_u_w_m2k:g} W/(m2 K)"] if env.walls else []
+            if env.roof:
+                bits.append(f"roof U {env.roof_u_w_m2k:g} W/(m2 K), solar absorptance "
+                            f"{env.roof_solar_absorptance:g}")
+            parts.append("envelope " + "; ".join(bits))
+        groups.setdefault(tuple(parts), []).append(h.name)
+    for parts, names in groups.items():
+        label = names[0] if len(names) == 1 else f"{names[0]}..{names[-1]} x{len(names)}"
+        head = f"  as built   {label}: "
+        if not parts:
+            lines.append(head + "none (ideal racks, sealed floor, adiabatic envelope)")
+            continue
+        lines.append(head + parts[0])
+        lines += [" " * len(head) + p for p in parts[1:]]
+    return lines
+
+
 def summary_lines(fac: Facility, file) -> list[str]:
     """A one-screen summary of a valid facility."""
     c = fac.campus
@@ -133,7 +197,7 @@ def validate(file: Path, cell_m: float):
         warns = fac.warnings + cell_size_warnings(fac, cell_m)
     except TwinError as exc:
         _fail([f"error: {exc}"])
-    for line in summary_lines(fac, file):
+    for line in summary_lines(fac, file) + as_built_lines(fac):
         click.echo(line)
     for w in warns:
         click.echo(str(w))

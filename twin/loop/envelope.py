@@ -36,9 +36,11 @@ def set_envelope(hall, outdoor_temp_c: float, irradiance_w_m2: float):
     hall.problem = replace(hall.problem,
                            sources=others + envelope_sources(hall.env_faces, want, hall.name))
     state, devices = hall.solver.get_state(), list(hall.solver.devices)
+    dt = hall.solver.dt                 # the step phi belongs to (pressure_pa = rho phi / dt)
     hall.solver = Solver(hall.problem, backend=hall.solver.backend,
                          settings=hall.solver.settings)
     hall.solver.set_state(state)
+    hall.solver.dt = dt
     hall.solver.set_devices(devices)
     hall.env_powers = want
     hall._loaded = None

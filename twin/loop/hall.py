@@ -25,8 +25,10 @@ from twin.models.liquid import CduSpec, cdu_step
 from twin.models.metrics import (ASHRAE_CLASSES, RECOMMENDED, hot_spots, rci_hi_pct, rci_lo_pct,
                                  rti_pct, shi_rhi)
 from twin.outputs.results import Snapshot
-from twin.thermal.racks import door_air, door_spec_for, rack_spec_for, server_inlet_fixed_point
+from twin.thermal.racks import (door_air, door_spec_for, fan_curve_for, rack_spec_for,
+                                server_inlet_fixed_point)
 
+from . import fans
 from .flowstates import FlowState, FlowStates, digest
 from .modes import LoopState, StepInput, StepOutcome, mode_for
 from .records import HallStep
@@ -48,6 +50,8 @@ class RackLoads:
     work: np.ndarray                  # work fraction (below 1: throttled)
     door_w: np.ndarray | None = None      # to the rear doors' water (air_w: to the room)
     door_fan_w: np.ndarray | None = None  # the rear doors' fans
+    free_flow_m3_s: np.ndarray | None = None  # the rack model's (fans at free delivery)
+    recirc_rise_k: np.ndarray | None = None   # servers' inlet over the face's (recirculation)
 
 
 # ==================================================================================== one hall
@@ -99,6 +103,16 @@ class HallModel:
         self.has_doors = any(d is not None for d in self.rack_doors)
         self.door_chw = np.array([r.rear_door is not None and fac.rear_doors[r.rear_door]
                                   .water_loop == "chilled-water" for r in self.racks], dtype=bool)
+        # rack fans against pressure (twin.loop.fans): only where the airflow follows the
+        # rack model; the operating point of each thermal update is on the active flow
+        # state's pressure line
+        self.fan_curves = tuple(fan_curve_for(r) for r in self.racks)
+        self.fans_on = (s.rack_airflow == "model"
+                        and any(c is not None for c in self.fan_curves))
+        if any(c is not None for c in self.fan_curves) and not self.fans_on:
+            sim.note(f"hall {hall_name}: rack airflow at design (--rack-airflow design): the "
+                     "racks' fan curves are not applied")
+        self.last_free_flow = None        # the rack model's airflow at its last evaluation
         # the envelope's heat sources follow the weather (set_envelope)
         self.env_faces = list(self.report.envelope)
         self.env_powers = np.array([src.power_w for src in p.sources
@@ -328,8 +342,13 @@ class HallModel:
         return self.faces_from_solver(), self.solver.energy_budget()
 
     def build_response(self, st: FlowState, x0, y0):
-        """``K`` by superposition: one direct solve per response column."""
+        """``K`` by superposition: one direct solve per response column. The solver is
+        left with the heat field it held at ``x0`` (when it held ``st``'s flow), not the
+        last column's perturbed one: the envelope reads the air next to the walls from it
+        (:func:`twin.loop.envelope.set_envelope`)."""
         t0 = time.perf_counter()
+        base_T = (self.solver.backend.to_host(self.solver.T).copy()
+                  if self._loaded == st.key else None)
         n_in = self.n_r + self.n_c
         K = np.zeros((len(y0), n_in))
         for n, (ix, dx, label) in enumerate(self.columns):
@@ -341,6 +360,9 @@ class HallModel:
                 K[:, i] = col / (len(ix) * d)
             self.sim.event("response", {"hall": self.name, "column": n + 1,
                                         "of": len(self.columns)})
+        if base_T is not None:
+            self._set_T(base_T)
+            self.solver.device_temperatures()
         st.x0, st.y0, st.K = np.array(x0, float), np.array(y0, float), K
         st.columns = len(self.columns)
         st.info["response_wall_s"] = time.perf_counter() - t0
@@ -379,11 +401,26 @@ class HallModel:
                           f"{res.residuals.get('velocity'):.3g}, "
                           f"heat imbalance {res.residuals.get('energy_imbalance'):.3g}, "
                           f"{res.residuals.get('mode', '')}); results use it as it is")
+        line, fan_info = None, None
+        if self.fans_on and res.converged and self.solver.port_pressure_pa is not None:
+            speed = (self.last_free_flow / self.rack_design_flow
+                     if self.last_free_flow is not None else fans.server_flow_frac(self, flows))
+            flows, line, fan_info = fans.settle_fans(
+                self, flows, x, speed, progress=lambda n, info: self.sim.event(
+                    "flow", {"hall": self.name, "iteration": n, **info}))
+            if line is None:
+                self.sim.note(f"hall {self.name}: a flow solve of the racks' fan iteration did "
+                              "not converge: the racks move the rack model's airflow at that "
+                              "flow state (no fan curves)")
+        elif self.fans_on:
+            self.sim.note(f"hall {self.name}: the flow solve did not converge: the racks move "
+                          "the rack model's airflow at that flow state (no fan curves)")
         st = FlowState(key=key, flows=np.asarray(flows, float).copy(), fields=self.capture(),
                        x0=np.asarray(x, float).copy(), y0=self.faces_from_solver(), sid=sid,
                        info={"iterations": res.iterations, "wall_s": res.wall_s,
                              "converged": bool(res.converged),
-                             "velocity_residual": float(res.residuals.get("velocity", np.nan))})
+                             "velocity_residual": float(res.residuals.get("velocity", np.nan)),
+                             "fan_line": line, "fan_iteration": fan_info})
         self._loaded = key
         if need_response:
             self.build_response(st, st.x0, st.y0)
@@ -392,12 +429,33 @@ class HallModel:
         return self.flows.add(st)
 
     # ------------------------------------------------------------------ physics of a step
-    def rack_models(self, u, tin, coolant) -> RackLoads:
+    def rack_models(self, u, tin, coolant, flow: FlowState | None = None) -> RackLoads:
         """Power, heat to air and liquid, server airflow, fan power and work of every rack,
         at its servers' inlet: the cabinet face's ``tin`` raised by the cabinet's
-        recirculation (:func:`twin.thermal.racks.server_inlet_fixed_point`)."""
+        recirculation (:func:`twin.thermal.racks.server_inlet_fixed_point`). With fan
+        curves and a flow state ``flow`` that has a pressure line, the servers move their
+        curves' operating point on it (:mod:`twin.loop.fans`), the fans at the rack model's
+        speed (``free_flow_m3_s``)."""
+        free = self._rack_models(u, tin, coolant, None)
+        line = flow.info.get("fan_line") if (self.fans_on and flow is not None) else None
+        self.last_free_flow = free.flow_m3_s.copy()
+        if line is None:
+            free.free_flow_m3_s = free.flow_m3_s.copy()
+            return free
+        q = fans.operating_frac(self, line, free.flow_m3_s) * self.rack_design_flow
+        share = np.where(free.flow_m3_s > 0, q / np.where(free.flow_m3_s > 0, free.flow_m3_s,
+                                                           1.0), 1.0)
+        out = self._rack_models(u, tin, coolant, share)
+        out.free_flow_m3_s = free.flow_m3_s.copy()
+        return out
+
+    def _rack_models(self, u, tin, coolant, share) -> RackLoads:
+        """:meth:`rack_models` with the servers' airflow ``share`` times the rack model's
+        (None: 1)."""
         out = RackLoads(*(np.zeros(self.n_r) for _ in range(6)))
+        out.recirc_rise_k = np.zeros(self.n_r)
         design = self.sim.settings.rack_airflow == "design"
+        share = np.ones(self.n_r) if share is None else np.asarray(share, float)
         for spec, ix in self.spec_groups:
             t_srv = np.array(tin[ix], dtype=float)
             for m, i in enumerate(ix):
@@ -407,16 +465,17 @@ class HallModel:
 
                 def rise(t, i=i, cool=cool, spec=spec):
                     r = rack_power(u[i], t, spec, cool)
-                    v = self.rack_design_flow[i] if design else float(r.airflow_m3_s)
+                    v = self.rack_design_flow[i] if design else float(r.airflow_m3_s) * share[i]
                     return float(r.heat_to_air_w) / (spec.air_rho_cp_j_m3k * v)
                 k = self.rack_recirc[i] / (1.0 - self.rack_recirc[i])
                 t_srv[m] = server_inlet_fixed_point(float(tin[i]), k, rise)
             r = rack_power(u[ix], t_srv, spec,
                            coolant[ix] if spec.liquid_capture_fraction > 0 else None)
+            out.recirc_rise_k[ix] = t_srv - np.asarray(tin, float)[ix]
             out.power_w[ix] = r.power_w
             out.air_w[ix] = r.heat_to_air_w
             out.liquid_w[ix] = r.heat_to_liquid_w
-            out.flow_m3_s[ix] = r.airflow_m3_s
+            out.flow_m3_s[ix] = r.airflow_m3_s * share[ix]
             out.fan_w[ix] = r.fan_power_w
             out.work[ix] = r.work_fraction
         if self.has_doors:
@@ -582,6 +641,7 @@ class HallModel:
             inner_iterations=int(out.iterations), converged=bool(out.converged),
             linear_error_k=out.linear_error_k, flow_state=int(out.flow.sid),
             rack_inlet_temp_c=tin.copy(), rack_inlet_max_c=out.mx[self.rack_dev].copy(),
+            rack_server_inlet_temp_c=tin + np.asarray(rm.recirc_rise_k, float),
             rack_exhaust_temp_c=t_ex, rack_power_w=rm.power_w.copy(),
             rack_heat_to_air_w=q_air.copy(), rack_heat_to_liquid_w=rm.liquid_w.copy(),
             rack_airflow_m3_s=rm.flow_m3_s.copy(), rack_fan_power_w=rm.fan_w.copy(),

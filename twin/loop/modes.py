@@ -175,14 +175,15 @@ class _QuasiSteady(ThermalMode):
     def step(self, hall, inp):
         st0 = hall.state
         cur = st0.working_copy()
-        rm = hall.rack_models(inp.u, cur.tin, cur.coolant)
+        active = hall.flows.by_key(st0.active)
+        rm = hall.rack_models(inp.u, cur.tin, cur.coolant, active)
         want, _ = hall.desired_flows(rm.flow_m3_s)
-        st = self.choose(hall, want, rm.air_w, cur.ts_deliv, hall.flows.by_key(st0.active))
+        st = self.choose(hall, want, rm.air_w, cur.ts_deliv, active)
         switches = 0
         while True:
             it = self._iterate(hall, inp, st, cur)
             # flows after the iteration: another flow state if they moved out of tolerance
-            rm_end = hall.rack_models(inp.u, cur.tin, cur.coolant)
+            rm_end = hall.rack_models(inp.u, cur.tin, cur.coolant, st)
             want, _ = hall.desired_flows(rm_end.flow_m3_s)
             other = self.rechoose(hall, st, want, rm_end.air_w, cur.ts_deliv, switches)
             if other is None:
@@ -211,7 +212,7 @@ class _QuasiSteady(ThermalMode):
         speed_c = flow_c / np.where(hall.cooler_design_flow > 0, hall.cooler_design_flow, 1.0)
         speed = float(speed_c.mean()) if hall.n_c else 1.0
         for n in range(1, self.max_iterations(s) + 1):
-            rm = hall.rack_models(inp.u, cur.tin, cur.coolant)
+            rm = hall.rack_models(inp.u, cur.tin, cur.coolant, st)
             x = np.concatenate([rm.air_w, cur.ts_deliv])
             y, budget = self.evaluate(hall, st, x)
             mean, _ = hall.device_stats(y)
@@ -336,12 +337,15 @@ class TransientMode(ThermalMode):
     def step(self, hall, inp):
         st0 = hall.state
         cur = st0.working_copy()
-        rm = hall.rack_models(inp.u, cur.tin, cur.coolant)
+        st = hall.flows.by_key(st0.active)
+        rm = hall.rack_models(inp.u, cur.tin, cur.coolant, st)
         want, speed = hall.desired_flows(rm.flow_m3_s)
         x = np.concatenate([rm.air_w, cur.ts_deliv])
-        st = hall.flows.by_key(st0.active)
         if st is None:
             st = hall.new_state(want, x, False, None)
+            rm = hall.rack_models(inp.u, cur.tin, cur.coolant, st)    # on its fan line
+            want, speed = hall.desired_flows(rm.flow_m3_s)
+            x = np.concatenate([rm.air_w, cur.ts_deliv])
         hall.load_fields(st)
         hall.solver.set_devices(hall.devices(want, x))
         hall.solver.run(hall.sim.settings.step_s)
@@ -354,7 +358,8 @@ class TransientMode(ThermalMode):
                               speed, sampled=True)
         coolant = hall.cdu_states(rm.liquid_w, inp.fw_supply_c)[4]
         st2 = FlowState(key=digest(st.key, inp.k), flows=np.asarray(want, float),
-                        fields=hall.capture(), x0=x, y0=y, sid=hall.flows.new_sid())
+                        fields=hall.capture(), x0=x, y0=y, sid=hall.flows.new_sid(),
+                        info={"fan_line": st.info.get("fan_line")})   # the last solve's
         hall.adopt(st2)
         nxt = LoopState(tin=mean[hall.rack_dev].copy(), ts_set=ts_new, ts_deliv=deliv,
                         coolant=coolant, active=st2.key, last_verify_h=st0.last_verify_h,

@@ -54,6 +54,7 @@ class HallStep:
     rack_door_heat_w: np.ndarray | None = None          # to the rear doors' water
     rack_door_fan_power_w: np.ndarray | None = None     # the rear doors' fans
     door_chilled_water_heat_w: float = 0.0              # of which on chilled water
+    rack_server_inlet_temp_c: np.ndarray | None = None  # the servers' (cabinet recirculation)
 
     @property
     def it_power_w(self) -> float:

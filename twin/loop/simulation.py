@@ -160,7 +160,9 @@ class Simulation:
         self.on_event = on_event
         self.notes: dict = {}
         self.counters = {"flow_solves": 0, "response_builds": 0, "energy_solves": 0, "memo_hits": 0,
-                         "fallback_steps": 0, "transient_steps": 0, "linear_steps": 0, "direct_steps": 0}
+                         "fallback_steps": 0, "transient_steps": 0, "linear_steps": 0, "direct_steps": 0,
+                         "fan_solves": 0}        # of flow_solves: re-solves for the rack fans'
+        #                                           operating points (twin.loop.fans)
         self.k = 0
         self.wall_s = 0.0
         self.status = "running"
@@ -498,7 +500,12 @@ class Simulation:
     # ------------------------------------------------------------------ series
     def _append(self, rec: StepRecord):
         def put(group, name, value):
-            self.series.setdefault(group, {}).setdefault(name, []).append(value)
+            g = self.series.setdefault(group, {})
+            if name not in g and group != "_time":
+                # a series new to a resumed file (written before it existed): NaN before
+                n = len(self.series["_time"]["time_h"]) - 1
+                g[name] = [np.full(np.shape(value), np.nan)] * n
+            g.setdefault(name, []).append(value)
         put("_time", "time_h", rec.time_h)
         hs = rec.halls
         cat = lambda a: np.concatenate([np.asarray(getattr(h, a)) for h in hs])  # noqa: E731
@@ -515,6 +522,9 @@ class Simulation:
                            ("heat_removed_w", "cooler_heat_w"), ("capacity_limited", "cooler_capacity_limited"),
                            ("chw_flow_kg_s", "cooler_chw_flow_kg_s")):
             put("cooling_units", name, cat(attr))
+        put("racks", "server_inlet_temp_c", np.concatenate([
+            h.rack_server_inlet_temp_c if h.rack_server_inlet_temp_c is not None
+            else np.asarray(h.rack_inlet_temp_c, float) for h in hs]))
         if self.has_doors:                          # rear doors: heat to their water
             put("racks", "door_heat_w", np.concatenate([
                 h.rack_door_heat_w if h.rack_door_heat_w is not None
@@ -681,6 +691,10 @@ class Simulation:
         descriptions = {
             "racks/inlet_temp_c": "mean air temperature over the rack's intake face",
             "racks/inlet_max_c": "hottest cell of the intake face",
+            "racks/server_inlet_temp_c": "air temperature the servers draw: the intake face's "
+                                         "mean with the cabinet's internal recirculation "
+                                         "(cabinet_recirculation_frac; twin.thermal.racks."
+                                         "server_inlet_fixed_point)",
             "racks/exhaust_temp_c": "mean exhaust temperature in the thermal field (frozen-flow airflow)",
             "racks/airflow_m3_s": "server airflow of the ITE model (the field uses the frozen flow)",
             "cooling_units/supply_temp_c": "supply air delivered (set-point, or warmer when the coil is short)",

@@ -34,7 +34,10 @@ self-describing HDF5 output, in netCDF form).
     Per-object series, with the group's own ``time`` coordinate and name coordinate
     (``/racks/rack``, ``/cooling_units/cooling_unit``, ...) and label variables
     (``/racks/hall``, ``/racks/type`` ...). Only the halls that were solved are listed;
-    ``/halls/replicas`` says how many identical halls each one stands for.
+    ``/halls/replicas`` says how many identical halls each one stands for. A rack's
+    ``inlet_temp_c`` is the mean over its cabinet's intake face, ``server_inlet_temp_c``
+    the air its servers draw (with the cabinet's internal recirculation, missing
+    blanking panels; equal to the face's without it).
 ``/campus``, ``/plant``, ``/power``, ``/weather``, ``/dispatch`` (time)
     Campus totals, plant, electrical chain and renewables, outdoor conditions, storage;
     each with its own ``time`` coordinate.

@@ -177,6 +177,7 @@ def refine_envelope(solver, faces, outdoor_temp_c: float, irradiance_w_m2: float
         new.set_state(state)
         new.set_devices(devices)
         new.steps, new.time_s = solver.steps, solver.time_s
+        new.dt = solver.dt          # the step phi belongs to (pressure_pa = rho phi / dt)
         new.port_pressure_pa = solver.port_pressure_pa     # the same flow's pressure
         new.device_temperatures()
         new.finish_energy()
