@@ -100,17 +100,22 @@ def test_cavity_reaches_ghia_in_fewer_iterations():
     assert n1 < 0.5 * n0
 
 
-def test_room_with_devices_same_intakes_and_closed_balance():
-    """The room (a rack and a cooler, Chen-Xu, float32) solved with local steps: the
-    record mean's intakes within 0.3 K of the global step's, the heat balance closed to
-    1e-5, in fewer iterations (measured 700 against 1,600)."""
+@pytest.mark.parametrize("turbulence", ["chen-xu", "k-epsilon"])
+def test_room_with_devices_same_intakes_and_closed_balance(turbulence):
+    """The room (a rack and a cooler, float32) solved with local steps: the record mean's
+    intakes within 0.3 K of the global step's, the heat balance closed to 1e-6 (k-epsilon: 2e-5), in fewer
+    iterations (measured with Chen-Xu 700 against 1,600; with k-epsilon, which keeps the
+    global step for k and epsilon, 1,400 against 4,450)."""
     out = {}
     for ratio in (0, 20):
-        s = Solver(room(cell_m=0.25), backend="numba-cpu",
-                   settings=SolverSettings(max_steps=6000, local_steps=ratio))
+        s = Solver(room(cell_m=0.25, turbulence=turbulence), backend="numba-cpu",
+                   settings=SolverSettings(max_steps=8000, local_steps=ratio))
         res = s.solve_steady()
         assert res.converged, res.residuals["mode"]
-        assert abs(res.residuals["energy_imbalance"]) < 1e-5
+        # k-epsilon's heat finish ends at its 20-round cap near 1e-5 with either step
+        # (measured 1.1e-5 with the global step, 1.3e-5 with local steps)
+        assert abs(res.residuals["energy_imbalance"]) < (1e-6 if turbulence == "chen-xu"
+                                                        else 2e-5)
         out[ratio] = (res.iterations, s.dev_tin.copy())
     print(f"iterations: global {out[0][0]}, local {out[20][0]}; "
           f"intakes {out[0][1]} against {out[20][1]}")
