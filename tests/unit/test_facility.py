@@ -139,7 +139,7 @@ def test_rack_library_has_the_required_types():
 
 def test_template_count_and_hall_file(tmp_path):
     (tmp_path / "hall.toml").write_text(doc(ROW_A).replace('name = "H1"', 'name = "Base"'))
-    text = HEAD + f"""
+    text = HEAD + """
 [[buildings]]
 name = "B1"
 

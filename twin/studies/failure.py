@@ -120,11 +120,10 @@ def run_failure(facility, unit: str, hall=None, minutes: float = 5.0, cell_m: fl
                 new[i] = replace(new[i], heat_w=float(res["room_w"][k]), flow_m3_s=float(flow))
             solver.set_devices(new)
 
-    prog = None
-    if progress is not None:
-        def prog(n, info):
-            progress(info["time_s"] - t_start, minutes * 60.0)
-    run = s.run(minutes * 60.0, callback=sample, callback_every_s=sample_s, progress=prog)
+    def prog(n, info):
+        progress(info["time_s"] - t_start, minutes * 60.0)
+    run = s.run(minutes * 60.0, callback=sample, callback_every_s=sample_s,
+                progress=None if progress is None else prog)
     t = np.asarray(times)
     T = np.asarray(inlet)                       # (time, rack)
     hottest = T.max(axis=1)
