@@ -3,6 +3,10 @@
     python -m benchmarks.validation list
     python -m benchmarks.validation run small-hall-hi small-hall-lo [--work /tmp/of] [--nproc 2]
     python -m benchmarks.validation run --all --twin-only       # refresh the twin's side
+    python -m benchmarks.validation run small-hall-lo --openfoam-only --steady --nice 5
+    python -m benchmarks.validation run small-hall-lo --openfoam-only --nice 5 \
+        --seed /tmp/dc-twin-openfoam/small-hall-lo-simple/3000  # transient from SIMPLE
+    python -m benchmarks.validation run small-hall-lo-pressure-returns --seed ...  # experiment
     python -m benchmarks.validation table                        # the figures, one line a case
 
 OpenFOAM v1912 must be installed (``apt-get install openfoam``) for the OpenFOAM side.
@@ -14,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .crosscheck import CASES, load_result, result_path, run_case
+from .crosscheck import ALL_CASES, CASES, load_result, result_path, run_case
 
 
 def _table() -> list[str]:
@@ -46,6 +50,12 @@ def main(argv=None) -> int:
     run.add_argument("--nproc", type=int, default=1)
     run.add_argument("--max-iterations", type=int, default=None,
                      help="SIMPLE cap instead of the case's (the average is over its second half)")
+    run.add_argument("--steady", action="store_true",
+                     help="SIMPLE for a case whose reference is a transient (the seed; "
+                          "stored as <case>-simple.json)")
+    run.add_argument("--seed", type=Path, default=None,
+                     help="a time folder of a finished run on the same mesh to start from")
+    run.add_argument("--nice", type=int, default=0, help="the solver's niceness")
     g = run.add_mutually_exclusive_group()
     g.add_argument("--twin-only", action="store_true")
     g.add_argument("--openfoam-only", action="store_true")
@@ -54,7 +64,7 @@ def main(argv=None) -> int:
     docs.add_argument("--no-pictures", action="store_true")
     a = ap.parse_args(argv)
     if a.cmd == "list":
-        for c in CASES.values():
+        for c in ALL_CASES.values():
             print(f"{c.name:24s} {c.cell_m:4.2f} m  {c.description}")
         return 0
     if a.cmd == "table":
@@ -65,14 +75,15 @@ def main(argv=None) -> int:
         print(f"wrote {write_docs(render=not a.no_pictures)}")
         return 0
     names = list(CASES) if a.all else a.cases
-    unknown = [n for n in names if n not in CASES]
+    unknown = [n for n in names if n not in ALL_CASES]
     if unknown or not names:
         print(f"error: unknown or no case(s) {', '.join(unknown) or '(none)'}; "
-              f"choose from {', '.join(CASES)}", file=sys.stderr)
+              f"choose from {', '.join(ALL_CASES)}", file=sys.stderr)
         return 2
     for n in names:
         run_case(n, Path(a.work), nproc=a.nproc, twin=not a.openfoam_only,
-                 max_iterations=a.max_iterations,
+                 max_iterations=a.max_iterations, seed=a.seed, nice=a.nice,
+                 steady=a.steady,
                  openfoam=not a.twin_only,
                  progress=lambda m: print(m, file=sys.stderr, flush=True))
     print("\n".join(_table()))
