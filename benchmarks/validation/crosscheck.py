@@ -173,18 +173,24 @@ def twin_answer(case: Case, backend: str = "numba-cpu", coarse_start: bool = Fal
 
 def openfoam_answer(case: Case, work_dir: Path, nproc: int = 1, progress=None,
                     max_iterations: int | None = None, seed: Path | None = None,
-                    nice: int = 0, steady: bool = False) -> dict:
+                    nice: int = 0, steady: bool = False, extend_to_s: float | None = None) -> dict:
     """Write, run and read the case's OpenFOAM reference (``steady``: SIMPLE even when
-    the case's reference is a transient; ``seed``: a time folder to start from)."""
+    the case's reference is a transient; ``seed``: a time folder to start from;
+    ``extend_to_s``: march the finished transient in ``work_dir`` on to this time, its
+    average and records continued)."""
     from . import openfoam
     problem, _ = problem_for(case)
     transient = None if steady else case.transient
     path = Path(work_dir) / (case.name + ("-simple" if steady and case.transient else ""))
     cap = max_iterations or case.max_iterations
     start = case.average_from if (case.average_from and not max_iterations) else cap // 2
-    openfoam.write_case(problem, path, max_iterations=cap, average_from=start,
-                        transient=transient, returns=case.returns)
-    run = openfoam.run_case(path, nproc=nproc, progress=progress, seed=seed, nice=nice)
+    if extend_to_s:
+        openfoam.extend_case(path, extend_to_s)
+    else:
+        openfoam.write_case(problem, path, max_iterations=cap, average_from=start,
+                            transient=transient, returns=case.returns)
+    run = openfoam.run_case(path, nproc=nproc, progress=progress, seed=seed, nice=nice,
+                            restart=bool(extend_to_s))
     ans = openfoam.read_case(path, problem)
     ans["run"] = run
     return ans
@@ -263,7 +269,8 @@ def _write_json(path: Path, data: dict) -> None:
 
 def run_case(name: str, work_dir: Path, nproc: int = 1, twin: bool = True,
              openfoam: bool = True, progress=print, max_iterations: int | None = None,
-             seed: Path | None = None, nice: int = 0, steady: bool = False) -> dict:
+             seed: Path | None = None, nice: int = 0, steady: bool = False,
+             extend_to_s: float | None = None) -> dict:
     """Run one case with both codes (or one of them); store each answer atomically.
 
     ``steady``: run SIMPLE for a case whose reference is a transient (its answer is
@@ -279,7 +286,7 @@ def run_case(name: str, work_dir: Path, nproc: int = 1, twin: bool = True,
         transient = None if steady else case.transient
         unit = "s" if transient else "iteration"
         ans = openfoam_answer(case, work_dir, nproc=nproc, max_iterations=max_iterations,
-                              seed=seed, nice=nice, steady=steady,
+                              seed=seed, nice=nice, steady=steady, extend_to_s=extend_to_s,
                               progress=(lambda it: progress(f"{name}: OpenFOAM {unit} {it:g}"))
                               if progress else None)
         T, U = ans.pop("T"), ans.pop("U")
@@ -288,6 +295,8 @@ def run_case(name: str, work_dir: Path, nproc: int = 1, twin: bool = True,
                     "inlet_mixing_length_m": of.INLET_MIXING_LENGTH_M,
                     "returns": case.returns}
         if transient:
+            if extend_to_s:
+                transient = replace(transient, end_time_s=float(extend_to_s))
             settings.update({"transient": asdict(transient), "time_scheme": "Euler",
                              "pimple": "1 outer corrector, 2 pressure correctors"})
         else:

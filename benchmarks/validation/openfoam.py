@@ -80,11 +80,14 @@ DIFFERENCES = (
     "wall distance: the twin counts ports as walls for its mixing length; OpenFOAM's wall "
     "functions act only on wall patches",
     "returns and supplies: both codes impose the same uniform normal velocity on every "
-    "port (a fixed-pressure opening is in neither); walls, floor and ceiling are "
-    "adiabatic in both",
+    "port; walls, floor and ceiling are adiabatic in both. A fixed-pressure return "
+    "(returns = 'pressure', the experiment of "
+    "benchmarks/results/openfoam-returns-2026-12-07.md) is in OpenFOAM only",
     "steady state: a SIMPLE run that does not settle within its iteration cap is answered "
-    "by its iteration average over the second half (fieldAverage); the swing of each "
-    "rack intake over that window is stored with the answer",
+    "by its iteration average over the second half (fieldAverage), with the swing of each "
+    "rack intake over it; where that swing is large (the small hall) the reference is a "
+    "transient (buoyantBoussinesqPimpleFoam, Euler, Courant number 4) averaged in time "
+    "after a start-up, each rack intake mean with its batch-means standard error",
 )
 
 
@@ -128,6 +131,14 @@ def mesh_case(path) -> None:
     shutil.copytree(path / "0.orig", path / "0")
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _monitor_means(path, prefix: str = "mon_") -> dict[str, np.ndarray]:
     """{patch: array of (iteration or time, value)} from the surfaceFieldValue files
     (``mon_``: area mean of T; ``flow_``: volume flux; ``heat_``: sum of phi T)."""
@@ -139,20 +150,24 @@ def _monitor_means(path, prefix: str = "mon_") -> dict[str, np.ndarray]:
         if not d.name.startswith(prefix):
             continue
         rows = []
-        for f in sorted(d.glob("*/surfaceFieldValue.dat")):
+        # one folder per run's start time; a rerun from the same time writes
+        # surfaceFieldValue_<time>.dat beside the first file: a later file replaces the
+        # earlier records from its first time on
+        files = [f for f in d.glob("*/surfaceFieldValue*.dat") if _is_number(f.parent.name)]
+        for f in sorted(files, key=lambda f: (float(f.parent.name), len(f.name), f.name)):
+            new = []
             for line in f.read_text().splitlines():
                 if line.startswith("#") or not line.strip():
                     continue
                 parts = line.split()
                 try:
-                    rows.append((float(parts[0]), float(parts[1])))
+                    new.append((float(parts[0]), float(parts[1])))
                 except (ValueError, IndexError):
                     continue
+            if new:
+                rows = [r for r in rows if r[0] < new[0][0]] + new
         if rows:
-            a = np.array(rows)
-            # a restart writes a second file from its start time: keep the later rows
-            _, keep = np.unique(a[::-1, 0], return_index=True)
-            out[d.name[len(prefix):]] = a[::-1][keep]
+            out[d.name[len(prefix):]] = np.array(rows)
     return out
 
 
@@ -205,12 +220,33 @@ def _set_stop(path):
     cd.write_text(re.sub(r"stopAt\s+\w+;", "stopAt writeNow;", txt))
 
 
+def extend_case(path, end_time_s: float) -> None:
+    """Set a finished transient case to march on to ``end_time_s`` when rerun with
+    ``run_case(path, restart=True)`` (its time average and monitors continue)."""
+    path = Path(path)
+    meta = json.loads((path / "case.json").read_text())
+    if not meta.get("transient"):
+        raise ValueError(f"{path}: only a transient case can be extended")
+    latest = float(_latest_time(path).name)
+    if end_time_s <= latest:
+        raise ValueError(f"{path}: already at {latest:g} s, not before {end_time_s:g} s")
+    cd = path / "system/controlDict"
+    txt = re.sub(r"endTime\s+[^;]+;", f"endTime {end_time_s:g};", cd.read_text())
+    # OpenFOAM counts adjustable write times from the start time of the run (the latest)
+    cd.write_text(re.sub(r"writeInterval\s+[^;]+;\n(?=purgeWrite)",
+                         f"writeInterval {end_time_s - latest:.10g};\n", txt, count=1))
+    meta["transient"]["end_time_s"] = float(end_time_s)
+    (path / "case.json").write_text(json.dumps(meta, indent=1))
+
+
 def run_case(path, *, nproc: int = 1, poll_s: float = 15.0, progress=None,
-             seed=None, nice: int = 0) -> dict:
+             seed=None, nice: int = 0, restart: bool = False) -> dict:
     """Mesh and run the case; stop when the rack intakes have settled (see ``case.json``).
 
     A transient case runs to its end time. ``seed``: a time folder of a finished run on
-    the same mesh whose fields start this one (:func:`seed_fields`). ``nice``: the
+    the same mesh whose fields start this one (:func:`seed_fields`). ``restart``: go on
+    from the case's latest time (after :func:`extend_case`), the log appended and the CPU
+    time added to the earlier run's. ``nice``: the
     solver's scheduling niceness (a shared machine). Returns timing and stop
     information (also written to ``run.json``).
     """
@@ -220,8 +256,10 @@ def run_case(path, *, nproc: int = 1, poll_s: float = 15.0, progress=None,
     transient = meta.get("transient")
     racks_in = [n for d in meta["case"]["devices"] if d["kind"] == "rack" for n in d["in"]]
     t0 = time.time()
-    mesh_case(path)
-    if seed is not None:
+    before = json.loads((path / "run.json").read_text()) if restart else {}
+    if not restart:
+        mesh_case(path)
+    if seed is not None and not restart:
         seed_fields(seed, path)
     t_mesh = time.time() - t0
     binary = OPENFOAM_TRANSIENT_BIN if transient else OPENFOAM_BIN
@@ -235,7 +273,7 @@ def run_case(path, *, nproc: int = 1, poll_s: float = 15.0, progress=None,
                binary, "-parallel"]
     t1 = time.time()
     ru0 = os.times()
-    log = open(path / "log.solver", "w")
+    log = open(path / "log.solver", "a" if restart else "w")
     if nice:
         cmd = ["nice", "-n", str(int(nice))] + cmd
     proc = subprocess.Popen(cmd, cwd=path, stdout=log, stderr=subprocess.STDOUT,
@@ -275,11 +313,13 @@ def run_case(path, *, nproc: int = 1, poll_s: float = 15.0, progress=None,
         _run(["reconstructPar", "-latestTime"], path, path / "log.reconstructPar")
     _run(["postProcess", "-func", "writeCellCentres", "-latestTime"], path,
          path / "log.writeCellCentres")
-    info = {"nproc": nproc, "mesh_wall_s": t_mesh, "solver_wall_s": time.time() - t1,
+    info = {"nproc": nproc, "mesh_wall_s": t_mesh,
+            "solver_wall_s": time.time() - t1 + before.get("solver_wall_s", 0.0),
             "solver_cpu_s": (ru1.children_user + ru1.children_system)
-            - (ru0.children_user + ru0.children_system),
+            - (ru0.children_user + ru0.children_system) + before.get("solver_cpu_s", 0.0),
             "stopped_by": stopped_by, "settled_at": settled_at,
-            "seed": None if seed is None else str(seed), "nice": int(nice)}
+            "seed": before.get("seed") if restart else (None if seed is None else str(seed)),
+            "nice": int(nice), "restarts": before.get("restarts", 0) + 1 if restart else 0}
     (path / "run.json").write_text(json.dumps(info, indent=1))
     return info
 
@@ -342,10 +382,17 @@ def _log_figures(log: Path) -> dict:
         extra = {"time_steps": len(times), "end_time_s": float(times[-1]),
                  "courant_max": float(co[:, 1].max()), "courant_mean_of_max": float(co[:, 1].mean()),
                  "step_s_last": float(steps[-1]) if steps else None}
+    # a restarted run appends to the log and counts its time from 0 again: add the parts
+    exec_s = clock_s = 0.0
+    last = (0.0, 0.0)
+    for e, c in ((float(a), float(b)) for a, b in ex):
+        if e < last[0]:
+            exec_s, clock_s = exec_s + last[0], clock_s + last[1]
+        last = (e, c)
     return {**extra, "final_initial_residuals": res,
             "iterations": (len(times) if courant else int(float(times[-1]))) if times else 0,
-            "execution_time_s": float(ex[-1][0]) if ex else None,
-            "clock_time_s": float(ex[-1][1]) if ex else None,
+            "execution_time_s": exec_s + last[0] if ex else None,
+            "clock_time_s": clock_s + last[1] if ex else None,
             "openfoam_version": version.group(1) if version else None}
 
 

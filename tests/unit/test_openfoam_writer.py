@@ -223,3 +223,29 @@ def test_batch_means_weighs_time_steps():
                           start=n * 0.05)["mean"] == pytest.approx(25.0, abs=0.05)
     with pytest.raises(ValueError, match="too few"):
         of.batch_means(np.arange(1, 11.0), np.ones(10), start=0.0)
+
+
+def test_restarted_records_and_log(tmp_path):
+    """A transient extended from its end: the monitor files of both runs make one
+    record (a rerun's file replaces the earlier rows from its first time on), and the
+    CPU time of the appended log parts adds up."""
+    mon = tmp_path / "postProcessing/mon_R1_in"
+    for sub, name, rows in (("0", "surfaceFieldValue.dat", [(1.0, 20.0), (2.0, 21.0), (3.0, 22.0)]),
+                            ("2", "surfaceFieldValue.dat", [(2.5, 99.0), (3.5, 99.0)]),
+                            ("2", "surfaceFieldValue_2.dat", [(2.5, 23.0), (3.0, 24.0)])):
+        (mon / sub).mkdir(parents=True, exist_ok=True)
+        (mon / sub / name).write_text("# Time areaAverage(T)\n"
+                                      + "".join(f"{t} {v}\n" for t, v in rows))
+    rec = of._monitor_means(tmp_path)["R1_in"]
+    np.testing.assert_allclose(rec, [(1.0, 20.0), (2.0, 21.0), (2.5, 23.0), (3.0, 24.0)])
+    log = tmp_path / "log.solver"
+    log.write_text("Courant Number mean: 0.1 max: 3.5\ndeltaT = 0.1\nTime = 0.1\n"
+                   "ExecutionTime = 10 s  ClockTime = 20 s\n"
+                   "Courant Number mean: 0.1 max: 3.9\ndeltaT = 0.1\nTime = 0.2\n"
+                   "ExecutionTime = 20.5 s  ClockTime = 40 s\n"
+                   "Courant Number mean: 0.1 max: 4.0\ndeltaT = 0.12\nTime = 0.32\n"
+                   "ExecutionTime = 7 s  ClockTime = 9 s\n")
+    f = of._log_figures(log)
+    assert f["execution_time_s"] == pytest.approx(27.5) and f["clock_time_s"] == pytest.approx(49)
+    assert f["iterations"] == 3 and f["time_steps"] == 3 and f["end_time_s"] == pytest.approx(0.32)
+    assert f["courant_max"] == pytest.approx(4.0)
