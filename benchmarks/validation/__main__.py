@@ -80,6 +80,8 @@ def main(argv=None) -> int:
     run.add_argument("--nice", type=int, default=0, help="the solver's niceness")
     run.add_argument("--extend", type=float, default=None, metavar="END_S",
                      help="march a finished transient in --work on to END_S seconds")
+    run.add_argument("--read-only", action="store_true",
+                     help="read the finished OpenFOAM case in --work again (no run)")
     g = run.add_mutually_exclusive_group()
     g.add_argument("--twin-only", action="store_true")
     g.add_argument("--openfoam-only", action="store_true")
@@ -113,7 +115,7 @@ def main(argv=None) -> int:
     for n in names:
         run_case(n, Path(a.work), nproc=a.nproc, twin=not a.openfoam_only,
                  max_iterations=a.max_iterations, seed=a.seed, nice=a.nice,
-                 steady=a.steady, extend_to_s=a.extend,
+                 steady=a.steady, extend_to_s=a.extend, read_only=a.read_only,
                  openfoam=not a.twin_only,
                  progress=lambda m: print(m, file=sys.stderr, flush=True))
     print("\n".join(_table()))

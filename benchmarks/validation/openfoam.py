@@ -463,6 +463,9 @@ def read_case(path, problem: Problem) -> dict:
     monitors = _monitor_means(path)
     history = {n: m.tolist() for n, m in monitors.items()}
     meta = json.loads((path / "case.json").read_text()) if (path / "case.json").exists() else {}
+    if meta.get("transient") and run:
+        run["stopped_by"] = (f"end time {float(tdir.name):g} s; the answer is the time average "
+                             f"from {meta['average_from']:g} s")
     start = meta.get("average_from", 0) if averaged else float(tdir.name) - meta.get("stop_window", 300)
     # each rack intake over the averaging window: its swing, and the batch-means standard
     # error of its mean (the reference's own uncertainty)
