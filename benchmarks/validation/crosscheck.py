@@ -202,7 +202,8 @@ def openfoam_answer(case: Case, work_dir: Path, nproc: int = 1, progress=None,
         run = openfoam.run_case(path, nproc=nproc, progress=progress, seed=seed, nice=nice,
                                 restart=bool(extend_to_s))
     ans = openfoam.read_case(path, problem)
-    ans["run"] = run
+    # the reader states how a transient ended (it may have been cut short or extended)
+    ans["run"] = {**run, **{k: v for k, v in (ans.get("run") or {}).items() if k == "stopped_by"}}
     return ans
 
 
