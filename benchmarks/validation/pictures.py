@@ -209,8 +209,11 @@ def page() -> str:
         "CPU times: OpenFOAM's `ExecutionTime` (one core, serial); the twin's process CPU "
         "time (all its threads; kernels compiled beforehand, a coarse start included). "
         "Both were measured on the same 2-core machine on 2026-12-06 while other runs "
-        "shared it (load 3-6); the thread count and load are in each result file. "
-        "Compare ratios, not times across days.", "",
+        "shared it (load 3-6); the small hall's transient references and the twin's "
+        "0.8x answer on 2026-12-07 under a heavier load (5-12, OpenFOAM niced): the thread "
+        "count and load are in each result file. A transient reference costs more CPU than "
+        "SIMPLE per answer but its answer is a time average with a stated error. Compare "
+        "ratios, not times across days.", "",
         "No published measurement exists for these halls; the shipped halls and the two "
         "patch halls (`benchmarks/validation/halls/`) were built for this comparison.", "",
         "| case | cells | supply / rack airflow | reference | reference SE, largest [K] | "

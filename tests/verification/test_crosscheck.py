@@ -63,6 +63,11 @@ WEAK_REFERENCES = {
 }
 
 
+#: References whose average is too short for every rack's standard error to be within
+#: SE_LIMIT_K: case -> why (their uncertainty test is an expected failure that prints it).
+SHORT_AVERAGES = {}
+
+
 def _reference(name):
     return json.loads(result_path(name).read_text())
 
@@ -119,9 +124,14 @@ def test_reference_uncertainty(name):
         # the field average read on the grid agrees with the intake monitor
         assert x["intake_temp_c"] == pytest.approx(x["intake_monitor_mean_c"], abs=0.05)
     worst = max(racks, key=lambda x: x["intake_se_k"])
-    assert worst["intake_se_k"] <= SE_LIMIT_K, (
-        f"{name}: {worst['name']}'s intake mean is {worst['intake_se_k']:.2f} K uncertain "
-        f"(limit {SE_LIMIT_K} K): average longer")
+    msg = (f"{name}: {worst['name']}'s intake mean is {worst['intake_se_k']:.2f} K uncertain "
+           f"(1 SE over {u['window'][1] - u['window'][0]:g} {u['basis']}; limit {SE_LIMIT_K} K)")
+    print(msg)
+    if name in SHORT_AVERAGES:
+        if worst["intake_se_k"] <= SE_LIMIT_K:
+            pytest.fail(f"{msg}: now within the limit; remove it from SHORT_AVERAGES")
+        pytest.xfail(f"{msg}: {SHORT_AVERAGES[name]}")
+    assert worst["intake_se_k"] <= SE_LIMIT_K, f"{msg}: average longer (--extend)"
 
 
 def _check(name, twin_racks, how):
