@@ -144,7 +144,8 @@ def page() -> str:
                     f"{c['rms_k']:.2f} | {c['worst_k']:+.2f} ({c['worst_rack']}) | {verdict(c)} | "
                     f"{of['iterations']:,}{' steps' if transient else ''} | "
                     f"{of['execution_time_s']:.0f} | {tw['iterations']:,} | "
-                    f"{tw['cpu_s']:.0f} | {c.get('openfoam_cpu_over_twin_cpu', 0):.1f}x |")
+                    f"{tw['cpu_s']:.0f} | "
+                    + ("n/a |" if transient else f"{c.get('openfoam_cpu_over_twin_cpu', 0):.1f}x |"))
         ofr = {x["name"]: x for x in of["racks"]}
         se_of = {x["name"]: x["se_k"] for x in c["per_rack"]}
         lines = [f"## {name}", "", f"{case.description}. `{case.facility}`, "
@@ -212,8 +213,10 @@ def page() -> str:
         "shared it (load 3-6); the small hall's transient references and the twin's "
         "0.8x answer on 2026-12-07 under a heavier load (5-12, OpenFOAM niced): the thread "
         "count and load are in each result file. A transient reference costs more CPU than "
-        "SIMPLE per answer but its answer is a time average with a stated error. Compare "
-        "ratios, not times across days.", "",
+        "SIMPLE per answer but its answer is a time average with a stated error: its CPU "
+        "is not the cost of a steady answer, and no CPU ratio is given for it (the small "
+        "hall's SIMPLE runs took 429 s at 1.25x and 466 s at 0.8x for 3,000 iterations). "
+        "Compare ratios, not times across days.", "",
         "No published measurement exists for these halls; the shipped halls and the two "
         "patch halls (`benchmarks/validation/halls/`) were built for this comparison.", "",
         "| case | cells | supply / rack airflow | reference | reference SE, largest [K] | "
