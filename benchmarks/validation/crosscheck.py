@@ -63,8 +63,9 @@ class Case:
 #: openfoam-returns-2026-12-07.md): their reference is a transient, seeded from the
 #: SIMPLE answer, averaged after a start-up of about one air change of the hall (hall
 #: volume over supply flow: 57 s at 0.8x, 36 s at 1.25x). The windows were cut to fit
-#: a shared 2-core machine; ``--extend`` lengthens one.
-SMALL_HALL_LO_TRANSIENT = Transient(end_time_s=180.0, average_from_s=60.0, max_courant=4.0)
+#: a shared 2-core machine (the 0.8x run was made to 180 s and extended to 300 s with
+#: ``--extend``, which lengthens one).
+SMALL_HALL_LO_TRANSIENT = Transient(end_time_s=300.0, average_from_s=60.0, max_courant=4.0)
 SMALL_HALL_HI_TRANSIENT = Transient(end_time_s=150.0, average_from_s=40.0, max_courant=4.0)
 
 CASES = {c.name: c for c in (
