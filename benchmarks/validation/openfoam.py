@@ -35,6 +35,16 @@ How the twin's model maps onto OpenFOAM (every way the two differ is listed in
   ``kqRWallFunction``); inlets at 5 % intensity and a 0.1 m mixing length. Second-order
   upwind advection (``linearUpwind``) for momentum and temperature.
 
+* **Steady or transient.** SIMPLE by default. Where SIMPLE does not settle (plumes and
+  jets that swing), the reference is a transient (:class:`Transient`:
+  ``buoyantBoussinesqPimpleFoam``, same model and schemes, Euler in time at a held
+  Courant number, optionally started from a SIMPLE answer by :func:`seed_fields`)
+  answered by its time average; each rack intake mean then carries its batch-means
+  standard error (:func:`batch_means`), the reference's own uncertainty.
+* **Returns.** The twin's fixed uniform suction by default; ``returns="pressure"`` states
+  the cooling units' returns as fixed-pressure openings instead (an experiment on the
+  boundary treatment; their flow and heat are then read from flux monitors).
+
 Run :func:`run_case` (serial or ``mpirun -np N``), then :func:`read_case`.
 """
 from __future__ import annotations
