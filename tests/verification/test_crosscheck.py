@@ -31,9 +31,9 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks.validation.crosscheck import (CASES, COVERAGE, EXPERIMENTS, MAX_TARGET_K, RMS_TARGET_K,
-                                              SE_LIMIT_K, compare, problem_for, result_path,
-                                              twin_answer, twin_path, verdict)
+from benchmarks.validation.crosscheck import (CASES, COVERAGE, EXPERIMENTS, MAX_TARGET_K,
+                                              RMS_TARGET_K, SE_LIMIT_K, compare, problem_for,
+                                              result_path, twin_answer, twin_path, verdict)
 from benchmarks.validation.openfoam import BATCHES
 
 #: Cases whose stored reference exists.
