@@ -3,7 +3,12 @@
     python -m benchmarks.validation list
     python -m benchmarks.validation run small-hall-hi small-hall-lo [--work /tmp/of] [--nproc 2]
     python -m benchmarks.validation run --all --twin-only       # refresh the twin's side
+    python -m benchmarks.validation run small-hall-lo --openfoam-only --steady --nice 5
+    python -m benchmarks.validation run small-hall-lo --openfoam-only --nice 5 \
+        --seed /tmp/dc-twin-openfoam/small-hall-lo-simple/3000  # transient from SIMPLE
+    python -m benchmarks.validation run small-hall-lo-pressure-returns --seed ...  # experiment
     python -m benchmarks.validation table                        # the figures, one line a case
+    python -m benchmarks.validation diff small-hall-lo small-hall-lo-pressure-returns
 
 OpenFOAM v1912 must be installed (``apt-get install openfoam``) for the OpenFOAM side.
 Results go to ``benchmarks/validation/results/<case>.json`` (atomically).
@@ -11,10 +16,11 @@ Results go to ``benchmarks/validation/results/<case>.json`` (atomically).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from .crosscheck import CASES, load_result, result_path, run_case
+from .crosscheck import ALL_CASES, CASES, load_result, result_path, run_case
 
 
 def _table() -> list[str]:
@@ -35,6 +41,26 @@ def _table() -> list[str]:
     return rows
 
 
+def _diff(a: str, b: str) -> list[str]:
+    """Per-rack intake means of two stored references, B - A, with the combined standard
+    error ``sqrt(se_A^2 + se_B^2)`` (independent runs)."""
+    ra, rb = (json.loads(result_path(n).read_text())["openfoam"] for n in (a, b))
+    sb = {x["name"]: x for x in rb["racks"]}
+    rows = [f"{'rack':10s} {a[:18]:>18s} {b[:18]:>18s} {'B - A':>7s} {'SE':>5s} {'z':>6s}"]
+    for x in ra["racks"]:
+        y = sb[x["name"]]
+        d = y["intake_temp_c"] - x["intake_temp_c"]
+        se = (x.get("intake_se_k", 0.0) ** 2 + y.get("intake_se_k", 0.0) ** 2) ** 0.5
+        rows.append(f"{x['name']:10s} {x['intake_temp_c']:12.2f} +-{x.get('intake_se_k', 0):4.2f} "
+                    f"{y['intake_temp_c']:12.2f} +-{y.get('intake_se_k', 0):4.2f} {d:+7.2f} "
+                    f"{se:5.2f} {d / se if se else float('inf'):+6.1f}")
+    for x, y in zip(ra["cooling_units"], rb["cooling_units"]):
+        rows.append(f"{x['name']:10s} return {x['return_temp_c']:.2f} / {y['return_temp_c']:.2f} degC, "
+                    f"return flow {x.get('return_flow_m3_s', x['airflow_m3_s']):.3f} / "
+                    f"{y.get('return_flow_m3_s', y['airflow_m3_s']):.3f} m3/s")
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.validation")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -46,16 +72,32 @@ def main(argv=None) -> int:
     run.add_argument("--nproc", type=int, default=1)
     run.add_argument("--max-iterations", type=int, default=None,
                      help="SIMPLE cap instead of the case's (the average is over its second half)")
+    run.add_argument("--steady", action="store_true",
+                     help="SIMPLE for a case whose reference is a transient (the seed; "
+                          "stored as <case>-simple.json)")
+    run.add_argument("--seed", type=Path, default=None,
+                     help="a time folder of a finished run on the same mesh to start from")
+    run.add_argument("--nice", type=int, default=0, help="the solver's niceness")
+    run.add_argument("--extend", type=float, default=None, metavar="END_S",
+                     help="march a finished transient in --work on to END_S seconds")
+    run.add_argument("--read-only", action="store_true",
+                     help="read the finished OpenFOAM case in --work again (no run)")
     g = run.add_mutually_exclusive_group()
     g.add_argument("--twin-only", action="store_true")
     g.add_argument("--openfoam-only", action="store_true")
     sub.add_parser("table")
+    dif = sub.add_parser("diff")
+    dif.add_argument("a")
+    dif.add_argument("b")
     docs = sub.add_parser("docs")
     docs.add_argument("--no-pictures", action="store_true")
     a = ap.parse_args(argv)
     if a.cmd == "list":
-        for c in CASES.values():
+        for c in ALL_CASES.values():
             print(f"{c.name:24s} {c.cell_m:4.2f} m  {c.description}")
+        return 0
+    if a.cmd == "diff":
+        print("\n".join(_diff(a.a, a.b)))
         return 0
     if a.cmd == "table":
         print("\n".join(_table()))
@@ -65,14 +107,15 @@ def main(argv=None) -> int:
         print(f"wrote {write_docs(render=not a.no_pictures)}")
         return 0
     names = list(CASES) if a.all else a.cases
-    unknown = [n for n in names if n not in CASES]
+    unknown = [n for n in names if n not in ALL_CASES]
     if unknown or not names:
         print(f"error: unknown or no case(s) {', '.join(unknown) or '(none)'}; "
-              f"choose from {', '.join(CASES)}", file=sys.stderr)
+              f"choose from {', '.join(ALL_CASES)}", file=sys.stderr)
         return 2
     for n in names:
         run_case(n, Path(a.work), nproc=a.nproc, twin=not a.openfoam_only,
-                 max_iterations=a.max_iterations,
+                 max_iterations=a.max_iterations, seed=a.seed, nice=a.nice,
+                 steady=a.steady, extend_to_s=a.extend, read_only=a.read_only,
                  openfoam=not a.twin_only,
                  progress=lambda m: print(m, file=sys.stderr, flush=True))
     print("\n".join(_table()))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,8 @@ from kernels.flags import Flag
 from kernels.problem import Problem
 
 OPENFOAM_BIN = "buoyantBoussinesqSimpleFoam"
+#: The transient solver of a time-averaged reference (PIMPLE, same physics and schemes).
+OPENFOAM_TRANSIENT_BIN = "buoyantBoussinesqPimpleFoam"
 INLET_INTENSITY = 0.05          # turbulent intensity of every inflow [-]
 INLET_MIXING_LENGTH_M = 0.1     # mixing length of every inflow [m]
 #: Under-relaxation of SIMPLE (the values of OpenFOAM's buoyant hotRoom tutorials).
@@ -29,6 +31,36 @@ RELAXATION = {"p_rgh": 0.7, "U": 0.3, "T": 0.5, "k": 0.5, "epsilon": 0.5}
 SCHEMES = {"U": "bounded Gauss linearUpwind grad(U)", "T": "bounded Gauss linearUpwind grad(T)",
            "k": "bounded Gauss upwind", "epsilon": "bounded Gauss upwind"}
 FIELDS = ("U", "T", "k", "epsilon", "nut", "alphat", "p_rgh", "p")
+#: How the cooling units' returns are stated: ``flow`` (the twin's fixed uniform suction,
+#: ``Q / A`` on every face) or ``pressure`` (a fixed-pressure opening: ``totalPressure``
+#: 0 on ``p_rgh``, the velocity from the flux, ``inletOutlet`` for the scalars; the
+#: return flow is then set by the supplies and shares itself between the returns).
+RETURN_TREATMENTS = ("flow", "pressure")
+
+
+@dataclass(frozen=True)
+class Transient:
+    """A time-averaged transient reference (``buoyantBoussinesqPimpleFoam``).
+
+    The run starts (from rest, or from the fields of ``seed``, a finished case folder),
+    marches ``end_time_s`` of physical time with an adaptive step held at
+    ``max_courant``, and answers with the time average (``fieldAverage``) from
+    ``average_from_s`` on; the rack intake monitors are written every step for the
+    batch-means standard error (:func:`benchmarks.validation.openfoam.batch_means`).
+    """
+
+    end_time_s: float
+    average_from_s: float
+    max_courant: float = 2.0
+    max_step_s: float = 0.5
+    first_step_s: float = 0.02
+
+    def __post_init__(self):
+        if not 0 <= self.average_from_s < self.end_time_s:
+            raise ValueError(f"average_from_s = {self.average_from_s} must lie in "
+                             f"[0, end_time_s = {self.end_time_s})")
+        if not (self.max_courant > 0 and self.max_step_s > 0 and self.first_step_s > 0):
+            raise ValueError("max_courant, max_step_s and first_step_s must be positive")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -180,6 +212,7 @@ class _Case:
 
     def __init__(self, problem: Problem, T0: float):
         self.problem, self.g, self.T0 = problem, problem.grid, T0
+        self.pressure_patches = []          # fixed-pressure openings (their flow is free)
         self.actions, self.patches, self.options = [], [], []
         self.bc = {f: [] for f in FIELDS}
 
@@ -217,6 +250,28 @@ class _Case:
             "            coordinateSystem\n            {\n                origin (0 0 0);\n"
             "                e1 (1 0 0);\n                e2 (0 1 0);\n            }\n"
             "        }\n    }\n}\n")
+
+    def opening_patch(self, base, port) -> list[str]:
+        """A fixed-pressure opening over every face of ``port`` (a cooler return stated
+        as ``pressure``): ``p_rgh`` at total pressure 0, the velocity from the flux,
+        zero gradient for what leaves and the hall's start temperature, 5 % intensity and
+        a 0.1 m mixing length for what would come back in."""
+        cells, axis, side = port_faces(port)
+        self.face_set(base, cells, axis, side)
+        self.patches.append(base)
+        self.pressure_patches.append(base)
+        self.bc["U"].append((base, "type pressureInletOutletVelocity; value uniform (0 0 0);"))
+        self.bc["p_rgh"].append((base, "type totalPressure; p0 uniform 0; value uniform 0;"))
+        for f in ("p", "nut"):
+            self.bc[f].append((base, "type calculated; value uniform 0;"))
+        self.bc["alphat"].append((base, "type fixedValue; value uniform 0;"))
+        self.bc["T"].append((base, f"type inletOutlet; inletValue uniform {self.T0}; "
+                                   f"value uniform {self.T0};"))
+        self.bc["k"].append((base, "type inletOutlet; inletValue uniform 1e-3; "
+                                   "value uniform 1e-3;"))
+        self.bc["epsilon"].append((base, "type inletOutlet; inletValue uniform 1e-4; "
+                                         "value uniform 1e-4;"))
+        return [base]
 
     def port_patches(self, base, dev, port, into_body) -> list[str]:
         """One patch per orientation and speed of ``port`` (a rack face is one patch),
@@ -338,40 +393,67 @@ def _write_physics(problem: Problem, path: Path) -> None:
           "    printCoeffs on;\n}\n")
 
 
-def _write_numerics(info: CaseInfo, path: Path, max_iterations: int, average_from: int) -> None:
+def _monitor(name: str, patch: str, operation: str, field: str, every: int,
+             extra: str = "") -> str:
+    return (f"    {name}\n    {{\n        type surfaceFieldValue;\n"
+            "        libs (\"libfieldFunctionObjects.so\");\n"
+            f"        writeControl timeStep;\n        writeInterval {every};\n"
+            "        log false;\n        writeFields false;\n        regionType patch;\n"
+            f"        name {patch};\n        operation {operation};\n{extra}"
+            f"        fields ({field});\n    }}\n")
+
+
+def _write_numerics(info: CaseInfo, path: Path, max_iterations: int, average_from: float,
+                    transient: Transient | None = None,
+                    pressure_patches: tuple = ()) -> None:
     # monitors: the area mean of T over every device intake (and cooler supply), every
-    # 10 iterations; the runner's stopping rule reads them
+    # 10 SIMPLE iterations or every time step; the runner's stopping rule and the
+    # batch-means uncertainty read them. A fixed-pressure opening also reports its
+    # volume flux and its advected heat (sum of phi T), its flow being free.
+    every = 1 if transient else 10
     monitors = []
     for rec in info.devices:
         for role in ("in",) if rec["kind"] == "rack" else ("in", "out"):
             for nm in rec[role]:
-                monitors.append(
-                    f"    mon_{nm}\n    {{\n        type surfaceFieldValue;\n"
-                    "        libs (\"libfieldFunctionObjects.so\");\n"
-                    "        writeControl timeStep;\n        writeInterval 10;\n"
-                    "        log false;\n        writeFields false;\n        regionType patch;\n"
-                    f"        name {nm};\n        operation areaAverage;\n        fields (T);\n    }}\n")
+                monitors.append(_monitor(f"mon_{nm}", nm, "areaAverage", "T", every))
+    for nm in pressure_patches:
+        monitors.append(_monitor(f"flow_{nm}", nm, "sum", "phi", every))
+        monitors.append(_monitor(f"heat_{nm}", nm, "weightedSum", "T", every,
+                                 "        weightField phi;\n"))
+    if transient:
+        t = transient
+        control = (f"application {OPENFOAM_TRANSIENT_BIN};\nstartFrom latestTime;\n"
+                   f"startTime 0;\nstopAt endTime;\nendTime {t.end_time_s:g};\n"
+                   f"deltaT {t.first_step_s:g};\nadjustTimeStep yes;\nmaxCo {t.max_courant:g};\n"
+                   f"maxDeltaT {t.max_step_s:g};\nwriteControl adjustableRunTime;\n"
+                   f"writeInterval {t.end_time_s:g};\n")
+        base = "time"
+    else:
+        control = (f"application {OPENFOAM_BIN};\nstartFrom latestTime;\nstartTime 0;\n"
+                   f"stopAt endTime;\nendTime {int(max_iterations)};\ndeltaT 1;\n"
+                   f"writeControl timeStep;\nwriteInterval {int(max_iterations)};\n")
+        base = "iteration"
     (path / "system/controlDict").write_text(
-        _header("dictionary", "controlDict")
-        + f"application {OPENFOAM_BIN};\nstartFrom latestTime;\nstartTime 0;\n"
-          f"stopAt endTime;\nendTime {int(max_iterations)};\ndeltaT 1;\n"
-          f"writeControl timeStep;\nwriteInterval {int(max_iterations)};\npurgeWrite 1;\n"
+        _header("dictionary", "controlDict") + control
+        + "purgeWrite 1;\n"
           "writeFormat ascii;\nwritePrecision 8;\nwriteCompression off;\ntimeFormat general;\n"
-          "timePrecision 6;\nrunTimeModifiable true;\n\nfunctions\n{\n"
+          "timePrecision 8;\nrunTimeModifiable true;\n\nfunctions\n{\n"
           + "".join(monitors)
           # SIMPLE on a buoyant hall may not settle (plumes and jets that swing): the
-          # answer is then the iteration average from average_from on (TMean, UMean)
+          # answer is then the iteration average from average_from on (TMean, UMean);
+          # a transient's answer is its time average from average_from (seconds) on
           + "    average\n    {\n        type fieldAverage;\n"
             "        libs (\"libfieldFunctionObjects.so\");\n"
-            f"        timeStart {int(average_from)};\n        writeControl writeTime;\n"
+            f"        timeStart {average_from:g};\n        writeControl writeTime;\n"
             "        fields\n        (\n"
-            "            T { mean on; prime2Mean off; base iteration; }\n"
-            "            U { mean on; prime2Mean off; base iteration; }\n        );\n    }\n"
+            f"            T {{ mean on; prime2Mean on; base {base}; }}\n"
+            f"            U {{ mean on; prime2Mean off; base {base}; }}\n        );\n    }}\n"
           + "}\n")
     div = "".join(f"    div(phi,{f}) {s};\n" for f, s in SCHEMES.items())
+    ddt = "Euler" if transient else "steadyState"
     (path / "system/fvSchemes").write_text(
         _header("dictionary", "fvSchemes")
-        + "ddtSchemes { default steadyState; }\n\n"
+        + f"ddtSchemes {{ default {ddt}; }}\n\n"
           "gradSchemes { default Gauss linear; grad(U) cellLimited Gauss linear 1; "
           "grad(T) cellLimited Gauss linear 1; }\n\n"
           "divSchemes\n{\n    default none;\n" + div
@@ -380,29 +462,85 @@ def _write_numerics(info: CaseInfo, path: Path, max_iterations: int, average_fro
           "interpolationSchemes { default linear; }\n\nsnGradSchemes { default corrected; }\n\n"
           "wallDist { method meshWave; }\n")
     r = RELAXATION
-    (path / "system/fvSolution").write_text(
-        _header("dictionary", "fvSolution")
-        + "solvers\n{\n    p_rgh\n    {\n        solver GAMG;\n        smoother DIC;\n"
-          "        tolerance 1e-8;\n        relTol 0.01;\n    }\n"
-          "    \"(U|T|k|epsilon)\"\n    {\n        solver PBiCGStab;\n"
-          "        preconditioner DILU;\n        tolerance 1e-8;\n        relTol 0.1;\n    }\n}\n\n"
-          "SIMPLE\n{\n    momentumPredictor yes;\n    nNonOrthogonalCorrectors 0;\n"
-          "    pRefCell 0;\n    pRefValue 0;\n}\n\n"
-          f"relaxationFactors\n{{\n    fields {{ p_rgh {r['p_rgh']}; }}\n"
-          f"    equations {{ U {r['U']}; T {r['T']}; k {r['k']}; epsilon {r['epsilon']}; }}\n}}\n")
+    solvers = ("solvers\n{\n    p_rgh\n    {\n        solver GAMG;\n        smoother DIC;\n"
+               "        tolerance 1e-8;\n        relTol 0.01;\n    }\n"
+               "    \"(U|T|k|epsilon)\"\n    {\n        solver PBiCGStab;\n"
+               "        preconditioner DILU;\n        tolerance 1e-8;\n        relTol 0.1;\n    }\n")
+    if transient:
+        # PIMPLE as PISO (one outer pass, two pressure corrections: the time step, not
+        # under-relaxation, keeps it stable); the last correction to a tight tolerance
+        text = (solvers
+                + "    p_rghFinal\n    {\n        $p_rgh;\n        tolerance 1e-7;\n"
+                  "        relTol 0.001;\n    }\n"
+                  "    \"(U|T|k|epsilon)Final\"\n    {\n        $U;\n        tolerance 1e-7;\n"
+                  "        relTol 0.01;\n    }\n}\n\n"
+                  "PIMPLE\n{\n    momentumPredictor yes;\n    nOuterCorrectors 1;\n"
+                  "    nCorrectors 2;\n    nNonOrthogonalCorrectors 0;\n"
+                  "    pRefCell 0;\n    pRefValue 0;\n}\n\n"
+                  "relaxationFactors\n{\n    equations { \".*\" 1; }\n}\n")
+    else:
+        text = (solvers + "}\n\n"
+                "SIMPLE\n{\n    momentumPredictor yes;\n    nNonOrthogonalCorrectors 0;\n"
+                "    pRefCell 0;\n    pRefValue 0;\n}\n\n"
+                f"relaxationFactors\n{{\n    fields {{ p_rgh {r['p_rgh']}; }}\n"
+                f"    equations {{ U {r['U']}; T {r['T']}; k {r['k']}; "
+                f"epsilon {r['epsilon']}; }}\n}}\n")
+    (path / "system/fvSolution").write_text(_header("dictionary", "fvSolution") + text)
+
+
+def seed_fields(source_dir, path) -> list[str]:
+    """Replace the internal fields of ``path/0`` by those of ``source_dir`` (a time folder
+    of a finished run on the same mesh), keeping the boundary conditions of ``path``.
+
+    Returns the fields seeded. Used to start a transient from a SIMPLE answer.
+    """
+    source_dir, dst = Path(source_dir), Path(path) / "0"
+    done = []
+    for fld in FIELDS:
+        src = source_dir / fld
+        if not src.exists() or not (dst / fld).exists():
+            continue
+        block = _internal_block(src.read_text())
+        txt = (dst / fld).read_text()
+        m = re.search(r"internalField\s+uniform[^;]*;", txt)
+        if m is None:
+            raise ValueError(f"{dst / fld}: expected a uniform internalField to replace")
+        (dst / fld).write_text(txt[:m.start()] + block + txt[m.end():])
+        done.append(fld)
+    return done
+
+
+def _internal_block(txt: str) -> str:
+    """The ``internalField ... ;`` entry of an OpenFOAM field file, verbatim."""
+    m = re.search(r"internalField\s+(uniform|nonuniform)", txt)
+    if m is None:
+        raise ValueError("no internalField")
+    if m.group(1) == "uniform":
+        return txt[m.start():txt.index(";", m.end()) + 1]
+    end = txt.index("\n)\n;", m.end())
+    return txt[m.start():end + 4]
 
 
 def write_case(problem: Problem, path, *, max_iterations: int = 4000,
                average_from: int = 2000, stop_tol_k: float = 0.05, stop_window: int = 300,
-               initial_temp_c: float | None = None) -> CaseInfo:
+               initial_temp_c: float | None = None, transient: Transient | None = None,
+               returns: str = "flow") -> CaseInfo:
     """Write an OpenFOAM case directory for ``problem`` at ``path`` (replaced).
 
     ``max_iterations`` caps SIMPLE; the runner stops earlier when every rack intake mean
     has moved less than ``stop_tol_k`` over the last ``stop_window`` iterations (the
     criteria go into ``case.json``). A case that does not settle is answered by its
     iteration average from ``average_from`` to the end (``fieldAverage``).
+
+    With ``transient`` the case is a ``buoyantBoussinesqPimpleFoam`` run answered by its
+    time average (the iteration arguments are then unused). ``returns`` states the
+    cooling units' returns (:data:`RETURN_TREATMENTS`).
     """
-    if not 0 < average_from < max_iterations:
+    if returns not in RETURN_TREATMENTS:
+        raise ValueError(f"returns = {returns!r}; choose from {', '.join(RETURN_TREATMENTS)}")
+    if transient is not None:
+        max_iterations, average_from = 0, transient.average_from_s
+    elif not 0 < average_from < max_iterations:
         raise ValueError(f"average_from = {average_from} must lie between 0 and "
                          f"max_iterations = {max_iterations}")
     path = Path(path)
@@ -430,7 +568,10 @@ def write_case(problem: Problem, path, *, max_iterations: int = 4000,
         rec = {"name": dev.name, "kind": dev.kind, "flow_m3_s": dev.flow_m3_s,
                "heat_w": dev.heat_w, "supply_temp_c": dev.supply_temp_c}
         for role, port, into_body in (("in", dev.intake, True), ("out", dev.exhaust, False)):
-            rec[role] = case.port_patches(f"{base}_{role}", dev, port, into_body)
+            if role == "in" and dev.kind != "rack" and returns == "pressure":
+                rec[role] = case.opening_patch(f"{base}_{role}", port)
+            else:
+                rec[role] = case.port_patches(f"{base}_{role}", dev, port, into_body)
             _, axis, _ = port_faces(port)
             rec[f"{role}_area_m2"] = float(sum(g.face_area_m2(int(a)) for a in axis))
         if dev.kind == "rack":
@@ -475,9 +616,12 @@ def write_case(problem: Problem, path, *, max_iterations: int = 4000,
         _header("dictionary", "fvOptions") + "\n".join(case.options))
     _write_fields(case, path)
     _write_physics(problem, path)
-    _write_numerics(info, path, max_iterations, average_from)
+    _write_numerics(info, path, max_iterations, average_from, transient,
+                    tuple(case.pressure_patches))
     meta = {"writer": __name__, "max_iterations": int(max_iterations),
-            "average_from": int(average_from),
+            "average_from": average_from, "returns": returns,
+            "pressure_patches": list(case.pressure_patches),
+            "transient": None if transient is None else asdict(transient),
             "stop_tol_k": stop_tol_k, "stop_window": stop_window, "case": info.to_json()}
     (path / "case.json").write_text(json.dumps(meta, indent=1))
     return info

@@ -35,6 +35,16 @@ How the twin's model maps onto OpenFOAM (every way the two differ is listed in
   ``kqRWallFunction``); inlets at 5 % intensity and a 0.1 m mixing length. Second-order
   upwind advection (``linearUpwind``) for momentum and temperature.
 
+* **Steady or transient.** SIMPLE by default. Where SIMPLE does not settle (plumes and
+  jets that swing), the reference is a transient (:class:`Transient`:
+  ``buoyantBoussinesqPimpleFoam``, same model and schemes, Euler in time at a held
+  Courant number, optionally started from a SIMPLE answer by :func:`seed_fields`)
+  answered by its time average; each rack intake mean then carries its batch-means
+  standard error (:func:`batch_means`), the reference's own uncertainty.
+* **Returns.** The twin's fixed uniform suction by default; ``returns="pressure"`` states
+  the cooling units' returns as fixed-pressure openings instead (an experiment on the
+  boundary treatment; their flow and heat are then read from flux monitors).
+
 Run :func:`run_case` (serial or ``mpirun -np N``), then :func:`read_case`.
 """
 from __future__ import annotations
@@ -51,13 +61,14 @@ import numpy as np
 
 from kernels.problem import Problem
 
-from .foamcase import (INLET_INTENSITY, INLET_MIXING_LENGTH_M, OPENFOAM_BIN, RELAXATION,
-                       SCHEMES, CaseInfo, _header, face_fractions, fluid_labels, port_faces,
-                       write_case)
+from .foamcase import (INLET_INTENSITY, INLET_MIXING_LENGTH_M, OPENFOAM_BIN, OPENFOAM_TRANSIENT_BIN,
+                       RELAXATION, RETURN_TREATMENTS, SCHEMES, CaseInfo, Transient, _header,
+                       face_fractions, fluid_labels, port_faces, seed_fields, write_case)
 
 __all__ = ["DIFFERENCES", "INLET_INTENSITY", "INLET_MIXING_LENGTH_M", "OPENFOAM_BIN",
-           "RELAXATION", "SCHEMES", "CaseInfo", "write_case", "mesh_case", "run_case",
-           "read_case", "foam_env"]
+           "OPENFOAM_TRANSIENT_BIN", "RELAXATION", "RETURN_TREATMENTS", "SCHEMES", "BATCHES",
+           "CaseInfo", "Transient", "write_case", "mesh_case", "run_case", "read_case",
+           "batch_means", "foam_env"]
 
 #: Every way the OpenFOAM case differs from the twin's model of the same hall.
 DIFFERENCES = (
@@ -79,11 +90,14 @@ DIFFERENCES = (
     "wall distance: the twin counts ports as walls for its mixing length; OpenFOAM's wall "
     "functions act only on wall patches",
     "returns and supplies: both codes impose the same uniform normal velocity on every "
-    "port (a fixed-pressure opening is in neither); walls, floor and ceiling are "
-    "adiabatic in both",
+    "port; walls, floor and ceiling are adiabatic in both. A fixed-pressure return "
+    "(returns = 'pressure', the experiment of "
+    "benchmarks/results/openfoam-returns-2026-12-07.md) is in OpenFOAM only",
     "steady state: a SIMPLE run that does not settle within its iteration cap is answered "
-    "by its iteration average over the second half (fieldAverage); the swing of each "
-    "rack intake over that window is stored with the answer",
+    "by its iteration average over the second half (fieldAverage), with the swing of each "
+    "rack intake over it; where that swing is large (the small hall) the reference is a "
+    "transient (buoyantBoussinesqPimpleFoam, Euler, Courant number 4) averaged in time "
+    "after a start-up, each rack intake mean with its batch-means standard error",
 )
 
 
@@ -127,28 +141,87 @@ def mesh_case(path) -> None:
     shutil.copytree(path / "0.orig", path / "0")
 
 
-def _monitor_means(path) -> dict[str, np.ndarray]:
-    """{patch: array of (iteration, mean T)} from the surfaceFieldValue files."""
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _monitor_means(path, prefix: str = "mon_") -> dict[str, np.ndarray]:
+    """{patch: array of (iteration or time, value)} from the surfaceFieldValue files
+    (``mon_``: area mean of T; ``flow_``: volume flux; ``heat_``: sum of phi T)."""
     out = {}
     root = Path(path) / "postProcessing"
     if not root.exists():
         return out
     for d in root.iterdir():
-        if not d.name.startswith("mon_"):
+        if not d.name.startswith(prefix):
             continue
         rows = []
-        for f in sorted(d.glob("*/surfaceFieldValue.dat")):
+        # one folder per run's start time; a rerun from the same time writes
+        # surfaceFieldValue_<time>.dat beside the first file: a later file replaces the
+        # earlier records from its first time on
+        files = [f for f in d.glob("*/surfaceFieldValue*.dat") if _is_number(f.parent.name)]
+        for f in sorted(files, key=lambda f: (float(f.parent.name), len(f.name), f.name)):
+            new = []
             for line in f.read_text().splitlines():
                 if line.startswith("#") or not line.strip():
                     continue
                 parts = line.split()
                 try:
-                    rows.append((float(parts[0]), float(parts[1])))
+                    new.append((float(parts[0]), float(parts[1])))
                 except (ValueError, IndexError):
                     continue
+            if new:
+                rows = [r for r in rows if r[0] < new[0][0]] + new
         if rows:
-            out[d.name[4:]] = np.array(rows)
+            out[d.name[len(prefix):]] = np.array(rows)
     return out
+
+
+#: Batches of the batch-means standard error (Law & Kelton's advice: 10 to 30 batches,
+#: long against the correlation time; the lag-1 correlation of the batch means is stored
+#: to show whether they are).
+BATCHES = 10
+
+
+def _time_mean(record: np.ndarray, start: float) -> float:
+    """Step-weighted mean of a monitor record ``(t, value)`` after ``start``."""
+    t, y = record[:, 0], record[:, 1]
+    dt = np.diff(t, prepend=2 * t[0] - t[1] if len(t) > 1 else t[0] - 1.0)
+    sel = t > start
+    return float((dt[sel] * y[sel]).sum() / dt[sel].sum())
+
+
+def batch_means(t, y, start: float, batches: int = BATCHES) -> dict:
+    """Mean of the record ``y(t)`` from ``start`` on, and its batch-means standard error.
+
+    The window ``[start, t_end]`` is cut into ``batches`` equal spans of ``t`` (time, or
+    iterations for SIMPLE); each sample weighs its step ``t_i - t_(i-1)`` (the time step
+    varies). The standard error of the mean is ``sd(batch means) / sqrt(batches)``
+    (the method of batch means: A. M. Law and W. D. Kelton, *Simulation Modeling and
+    Analysis*, 3rd ed., McGraw-Hill 2000, section 9.5.3), valid when the batch means are
+    nearly uncorrelated: ``lag1`` is their lag-1 autocorrelation.
+    """
+    t, y = np.asarray(t, float), np.asarray(y, float)
+    dt = np.diff(t, prepend=t[0] - (t[1] - t[0] if len(t) > 1 else 1.0))
+    sel = t > start
+    t, y, dt = t[sel], y[sel], dt[sel]
+    if len(t) < 2 * batches:
+        raise ValueError(f"{len(t)} samples after {start}: too few for {batches} batches")
+    edges = np.linspace(start, t[-1], batches + 1)
+    idx = np.clip(np.searchsorted(edges, t, side="left") - 1, 0, batches - 1)
+    w = np.bincount(idx, dt, batches)
+    bm = np.bincount(idx, dt * y, batches) / w
+    mean = float((dt * y).sum() / dt.sum())
+    se = float(bm.std(ddof=1) / np.sqrt(batches))
+    c = bm - bm.mean()
+    lag1 = float((c[1:] * c[:-1]).sum() / (c * c).sum()) if (c * c).sum() > 0 else 0.0
+    return {"mean": mean, "se": se, "batch_means": bm.tolist(), "lag1": lag1,
+            "window": [float(start), float(t[-1])], "samples": int(len(t)),
+            "swing": float(y.max() - y.min())}
 
 
 def _set_stop(path):
@@ -157,32 +230,68 @@ def _set_stop(path):
     cd.write_text(re.sub(r"stopAt\s+\w+;", "stopAt writeNow;", txt))
 
 
-def run_case(path, *, nproc: int = 1, poll_s: float = 15.0, progress=None) -> dict:
+def extend_case(path, end_time_s: float) -> None:
+    """Set a finished transient case to march on to ``end_time_s`` when rerun with
+    ``run_case(path, restart=True)`` (its time average and monitors continue)."""
+    path = Path(path)
+    meta = json.loads((path / "case.json").read_text())
+    if not meta.get("transient"):
+        raise ValueError(f"{path}: only a transient case can be extended")
+    latest = float(_latest_time(path).name)
+    if end_time_s <= latest:
+        raise ValueError(f"{path}: already at {latest:g} s, not before {end_time_s:g} s")
+    cd = path / "system/controlDict"
+    txt = re.sub(r"endTime\s+[^;]+;", f"endTime {end_time_s:g};", cd.read_text())
+    # OpenFOAM counts adjustable write times from the start time of the run (the latest)
+    cd.write_text(re.sub(r"writeInterval\s+[^;]+;\n(?=purgeWrite)",
+                         f"writeInterval {end_time_s - latest:.10g};\n", txt, count=1))
+    meta["transient"]["end_time_s"] = float(end_time_s)
+    (path / "case.json").write_text(json.dumps(meta, indent=1))
+
+
+def run_case(path, *, nproc: int = 1, poll_s: float = 15.0, progress=None,
+             seed=None, nice: int = 0, restart: bool = False) -> dict:
     """Mesh and run the case; stop when the rack intakes have settled (see ``case.json``).
 
-    Returns timing and stop information (also written to ``run.json``).
+    A transient case runs to its end time. ``seed``: a time folder of a finished run on
+    the same mesh whose fields start this one (:func:`seed_fields`). ``restart``: go on
+    from the case's latest time (after :func:`extend_case`), the log appended and the CPU
+    time added to the earlier run's. ``nice``: the
+    solver's scheduling niceness (a shared machine). Returns timing and stop
+    information (also written to ``run.json``).
     """
     path = Path(path)
     meta = json.loads((path / "case.json").read_text())
     tol, window = meta["stop_tol_k"], meta["stop_window"]
+    transient = meta.get("transient")
     racks_in = [n for d in meta["case"]["devices"] if d["kind"] == "rack" for n in d["in"]]
     t0 = time.time()
-    mesh_case(path)
+    before = json.loads((path / "run.json").read_text()) if restart else {}
+    if not restart:
+        mesh_case(path)
+    if seed is not None and not restart:
+        seed_fields(seed, path)
     t_mesh = time.time() - t0
-    cmd = [OPENFOAM_BIN]
+    binary = OPENFOAM_TRANSIENT_BIN if transient else OPENFOAM_BIN
+    cmd = [binary]
     if nproc > 1:
         (path / "system/decomposeParDict").write_text(
             _header("dictionary", "decomposeParDict")
             + f"numberOfSubdomains {nproc};\nmethod scotch;\n")
         _run(["decomposePar", "-force"], path, path / "log.decomposePar")
         cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", str(nproc),
-               OPENFOAM_BIN, "-parallel"]
+               binary, "-parallel"]
     t1 = time.time()
     ru0 = os.times()
-    log = open(path / "log.solver", "w")
+    log = open(path / "log.solver", "a" if restart else "w")
+    if nice:
+        cmd = ["nice", "-n", str(int(nice))] + cmd
     proc = subprocess.Popen(cmd, cwd=path, stdout=log, stderr=subprocess.STDOUT,
                             env=foam_env())
     stopped_by = "max_iterations: not settled; the answer is the iteration average"
+    if transient:
+        stopped_by = (f"end time {transient['end_time_s']:g} s; the answer is the time average "
+                      f"from {transient['average_from_s']:g} s")
     settled_at = None
     while proc.poll() is None:
         time.sleep(poll_s)
@@ -191,8 +300,8 @@ def run_case(path, *, nproc: int = 1, poll_s: float = 15.0, progress=None) -> di
             continue
         last = min(means[n][-1, 0] for n in racks_in)
         if progress:
-            progress(int(last))
-        if last < window + 50:
+            progress(last)
+        if transient or last < window + 50:
             continue
         moved = 0.0
         for n in racks_in:
@@ -214,10 +323,13 @@ def run_case(path, *, nproc: int = 1, poll_s: float = 15.0, progress=None) -> di
         _run(["reconstructPar", "-latestTime"], path, path / "log.reconstructPar")
     _run(["postProcess", "-func", "writeCellCentres", "-latestTime"], path,
          path / "log.writeCellCentres")
-    info = {"nproc": nproc, "mesh_wall_s": t_mesh, "solver_wall_s": time.time() - t1,
+    info = {"nproc": nproc, "mesh_wall_s": t_mesh,
+            "solver_wall_s": time.time() - t1 + before.get("solver_wall_s", 0.0),
             "solver_cpu_s": (ru1.children_user + ru1.children_system)
-            - (ru0.children_user + ru0.children_system),
-            "stopped_by": stopped_by, "settled_at": settled_at}
+            - (ru0.children_user + ru0.children_system) + before.get("solver_cpu_s", 0.0),
+            "stopped_by": stopped_by, "settled_at": settled_at,
+            "seed": before.get("seed") if restart else (None if seed is None else str(seed)),
+            "nice": int(nice), "restarts": before.get("restarts", 0) + 1 if restart else 0}
     (path / "run.json").write_text(json.dumps(info, indent=1))
     return info
 
@@ -269,12 +381,28 @@ def _log_figures(log: Path) -> dict:
         vals = re.findall(rf"Solving for {fld}, Initial residual = ([\d.eE+-]+)", txt)
         if vals:
             res[fld] = float(vals[-1])
-    times = re.findall(r"^Time = (\d+)", txt, re.M)
+    times = re.findall(r"^Time = ([\d.eE+-]+)", txt, re.M)
+    courant = re.findall(r"^Courant Number mean: ([\d.eE+-]+) max: ([\d.eE+-]+)", txt, re.M)
+    steps = re.findall(r"^deltaT = ([\d.eE+-]+)", txt, re.M)
     ex = re.findall(r"ExecutionTime = ([\d.]+) s\s+ClockTime = ([\d.]+) s", txt)
     version = re.search(r"Version:\s*(\S+)", txt)
-    return {"final_initial_residuals": res, "iterations": int(times[-1]) if times else 0,
-            "execution_time_s": float(ex[-1][0]) if ex else None,
-            "clock_time_s": float(ex[-1][1]) if ex else None,
+    extra = {}
+    if courant:
+        co = np.array(courant, dtype=float)
+        extra = {"time_steps": len(times), "end_time_s": float(times[-1]),
+                 "courant_max": float(co[:, 1].max()), "courant_mean_of_max": float(co[:, 1].mean()),
+                 "step_s_last": float(steps[-1]) if steps else None}
+    # a restarted run appends to the log and counts its time from 0 again: add the parts
+    exec_s = clock_s = 0.0
+    last = (0.0, 0.0)
+    for e, c in ((float(a), float(b)) for a, b in ex):
+        if e < last[0]:
+            exec_s, clock_s = exec_s + last[0], clock_s + last[1]
+        last = (e, c)
+    return {**extra, "final_initial_residuals": res,
+            "iterations": (len(times) if courant else int(float(times[-1]))) if times else 0,
+            "execution_time_s": exec_s + last[0] if ex else None,
+            "clock_time_s": clock_s + last[1] if ex else None,
             "openfoam_version": version.group(1) if version else None}
 
 
@@ -344,18 +472,54 @@ def read_case(path, problem: Problem) -> dict:
     run = json.loads((path / "run.json").read_text()) if (path / "run.json").exists() else {}
     monitors = _monitor_means(path)
     history = {n: m.tolist() for n, m in monitors.items()}
-    # how much each rack intake swung over the averaging window (the answer's spread)
     meta = json.loads((path / "case.json").read_text()) if (path / "case.json").exists() else {}
+    if meta.get("transient") and run:
+        run["stopped_by"] = (f"end time {float(tdir.name):g} s; the answer is the time average "
+                             f"from {meta['average_from']:g} s")
     start = meta.get("average_from", 0) if averaged else float(tdir.name) - meta.get("stop_window", 300)
+    # each rack intake over the averaging window: its swing, and the batch-means standard
+    # error of its mean (the reference's own uncertainty)
+    uncertainty = None
     for rec, dev in zip(racks, problem.racks):
         m = monitors.get(_patch_of(meta, dev.name))
-        if m is not None:
-            sel = m[m[:, 0] > start, 1]
-            if len(sel):
-                rec["intake_swing_k"] = float(sel.max() - sel.min())
-                rec["intake_monitor_mean_c"] = float(sel.mean())
+        if m is None:
+            continue
+        sel = m[m[:, 0] > start, 1]
+        if not len(sel):
+            continue
+        rec["intake_swing_k"] = float(sel.max() - sel.min())
+        rec["intake_monitor_mean_c"] = float(sel.mean())
+        if averaged and len(sel) >= 2 * BATCHES:
+            b = batch_means(m[:, 0], m[:, 1], start)
+            rec["intake_monitor_mean_c"] = b["mean"]
+            rec["intake_se_k"] = b["se"]
+            rec["intake_batch_means_c"] = b["batch_means"]
+            rec["intake_batch_lag1"] = b["lag1"]
+            uncertainty = {"method": "batch means", "batches": BATCHES, "window": b["window"],
+                           "basis": "time_s" if meta.get("transient") else "iterations",
+                           "samples": b["samples"]}
+    # fixed-pressure returns: their flow is free, so their heat is read from the flux
+    # monitors (time averages of sum phi and sum phi T over the averaging window)
+    pressure = meta.get("pressure_patches") or []
+    if pressure:
+        flows, heats = _monitor_means(path, "flow_"), _monitor_means(path, "heat_")
+        by_patch = {d["in"][0]: d["name"] for d in meta["case"]["devices"]
+                    if d["kind"] != "rack" and len(d["in"]) == 1}
+        heat_out = 0.0
+        for u, dev in zip(units, problem.coolers):
+            patch = next((p for p, n in by_patch.items() if n == dev.name), None)
+            if patch not in pressure or patch not in flows:
+                heat_out += u["heat_removed_w"]
+                continue
+            q = _time_mean(flows[patch], start)
+            qt = _time_mean(heats[patch], start)
+            u["return_flow_m3_s"] = q
+            u["return_temp_c"] = qt / q if q else float("nan")
+            u["heat_removed_w"] = fl.rho_cp * (qt - dev.flow_m3_s * dev.supply_temp_c)
+            heat_out += u["heat_removed_w"]
     return {"T": T, "U": U, "racks": racks, "cooling_units": units, "averaged": averaged,
-            "averaged_from": start if averaged else None,
+            "averaged_from": start if averaged else None, "uncertainty": uncertainty,
+            "returns": meta.get("returns", "flow"), "transient": meta.get("transient"),
             "energy_budget": {"heat_in_w": heat_in, "heat_removed_w": heat_out,
                               "imbalance_frac": (heat_in - heat_out) / heat_in if heat_in else 0.0},
             "time": float(tdir.name), "run": run, "history": history, **figures}

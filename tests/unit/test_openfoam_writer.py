@@ -9,7 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from benchmarks.validation import foamcase, openfoam as of
+from benchmarks.validation import foamcase
+from benchmarks.validation import openfoam as of
 from kernels.flags import Flag
 from kernels.grid import Grid
 from kernels.problem import Device, Port, Problem, Resistance
@@ -150,3 +151,101 @@ def test_reader_maps_cells_back_and_closes_heat(tmp_path):
     (t / "C").write_text(field("volVectorField", (centres + 0.05).tolist(), vector=True))
     with pytest.raises(ValueError, match="not the twin's fluid cells"):
         of.read_case(case, p)
+
+
+def test_transient_case_with_pressure_returns(tmp_path):
+    """A time-averaged PIMPLE case with the cooler's return as a fixed-pressure opening."""
+    p = _room()
+    case = tmp_path / "case"
+    tr = foamcase.Transient(end_time_s=240.0, average_from_s=60.0, max_courant=4.0)
+    foamcase.write_case(p, case, transient=tr, returns="pressure")
+    cd = (case / "system/controlDict").read_text()
+    assert "application buoyantBoussinesqPimpleFoam;" in cd
+    assert "endTime 240;" in cd and "adjustTimeStep yes;" in cd and "maxCo 4;" in cd
+    assert re.search(r"timeStart 60;.*base time;", cd, re.S)
+    # every rack intake monitored every step; the opening's flux and heat monitored
+    assert re.search(r"mon_R1_in.*?writeInterval 1;", cd, re.S)
+    assert re.search(r"flow_C1_in.*?operation sum;.*?fields \(phi\);", cd, re.S)
+    assert re.search(r"heat_C1_in.*?operation weightedSum;.*?weightField phi;.*?fields \(T\);",
+                     cd, re.S)
+    assert "ddtSchemes { default Euler; }" in (case / "system/fvSchemes").read_text()
+    sol = (case / "system/fvSolution").read_text()
+    assert "PIMPLE" in sol and "SIMPLE" not in sol
+    # the return: total pressure 0, velocity from the flux; the rack intake keeps Q / A
+    assert "totalPressure" in _patch_value((case / "0.orig/p_rgh").read_text(), "C1_in")
+    assert "pressureInletOutletVelocity" in _patch_value((case / "0.orig/U").read_text(), "C1_in")
+    assert "inletOutlet" in _patch_value((case / "0.orig/T").read_text(), "C1_in")
+    assert "fixedValue" in _patch_value((case / "0.orig/U").read_text(), "R1_in")
+    assert "fixedValue" in _patch_value((case / "0.orig/U").read_text(), "C1_out")
+    with pytest.raises(ValueError, match="returns"):
+        foamcase.write_case(p, tmp_path / "bad", returns="open")
+    with pytest.raises(ValueError, match="average_from_s"):
+        foamcase.Transient(end_time_s=10.0, average_from_s=10.0)
+
+
+def test_seed_fields_keeps_the_boundaries(tmp_path):
+    p = _room()
+    case = tmp_path / "case"
+    foamcase.write_case(p, case)
+    (case / "0").mkdir()
+    for f in ("T", "U"):
+        (case / "0" / f).write_text((case / "0.orig" / f).read_text())
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "T").write_text("FoamFile { class volScalarField; }\ninternalField nonuniform "
+                           "List<scalar> \n3\n(\n21.5\n22.5\n23.5\n)\n;\n\nboundaryField\n{\n"
+                           "    walls { type fixedValue; value uniform 99; }\n}\n")
+    assert foamcase.seed_fields(src, case) == ["T"]
+    txt = (case / "0/T").read_text()
+    assert "List<scalar> \n3\n(\n21.5\n22.5\n23.5\n)\n;" in txt
+    assert "uniform 99" not in txt and "outletMappedUniformInlet" in txt   # own boundaries
+    assert "internalField uniform" in (case / "0/U").read_text()            # not in the source
+
+
+def test_batch_means_weighs_time_steps():
+    """The mean weighs each sample by its time step; the standard error of white noise
+    is sigma / sqrt(N)."""
+    # 10 s at 1.0 in steps of 0.01 s, then 10 s at 0.0 in steps of 1 s: time mean 0.5
+    t = np.concatenate([np.arange(1, 1001) * 0.01, 10.0 + np.arange(1, 11) * 1.0])
+    y = np.concatenate([np.ones(1000), np.zeros(10)])
+    b = of.batch_means(t, y, start=0.0, batches=2)
+    assert b["mean"] == pytest.approx(0.5, abs=0.01)
+    np.testing.assert_allclose(b["batch_means"], [1.0, 0.0], atol=0.02)
+    rng = np.random.default_rng(7)
+    n, sigma = 20000, 0.8
+    y = 25.0 + sigma * rng.standard_normal(n)
+    b = of.batch_means(np.arange(1, n + 1) * 0.1, y, start=0.0)
+    assert b["mean"] == pytest.approx(25.0, abs=4 * sigma / np.sqrt(n))
+    assert b["se"] == pytest.approx(sigma / np.sqrt(n), rel=0.5)
+    assert abs(b["lag1"]) < 0.8 and len(b["batch_means"]) == of.BATCHES
+    # samples before the start do not count
+    assert of.batch_means(np.arange(1, n + 1) * 0.1, np.where(np.arange(n) < n // 2, 99.0, y),
+                          start=n * 0.05)["mean"] == pytest.approx(25.0, abs=0.05)
+    with pytest.raises(ValueError, match="too few"):
+        of.batch_means(np.arange(1, 11.0), np.ones(10), start=0.0)
+
+
+def test_restarted_records_and_log(tmp_path):
+    """A transient extended from its end: the monitor files of both runs make one
+    record (a rerun's file replaces the earlier rows from its first time on), and the
+    CPU time of the appended log parts adds up."""
+    mon = tmp_path / "postProcessing/mon_R1_in"
+    for sub, name, rows in (("0", "surfaceFieldValue.dat", [(1.0, 20.0), (2.0, 21.0), (3.0, 22.0)]),
+                            ("2", "surfaceFieldValue.dat", [(2.5, 99.0), (3.5, 99.0)]),
+                            ("2", "surfaceFieldValue_2.dat", [(2.5, 23.0), (3.0, 24.0)])):
+        (mon / sub).mkdir(parents=True, exist_ok=True)
+        (mon / sub / name).write_text("# Time areaAverage(T)\n"
+                                      + "".join(f"{t} {v}\n" for t, v in rows))
+    rec = of._monitor_means(tmp_path)["R1_in"]
+    np.testing.assert_allclose(rec, [(1.0, 20.0), (2.0, 21.0), (2.5, 23.0), (3.0, 24.0)])
+    log = tmp_path / "log.solver"
+    log.write_text("Courant Number mean: 0.1 max: 3.5\ndeltaT = 0.1\nTime = 0.1\n"
+                   "ExecutionTime = 10 s  ClockTime = 20 s\n"
+                   "Courant Number mean: 0.1 max: 3.9\ndeltaT = 0.1\nTime = 0.2\n"
+                   "ExecutionTime = 20.5 s  ClockTime = 40 s\n"
+                   "Courant Number mean: 0.1 max: 4.0\ndeltaT = 0.12\nTime = 0.32\n"
+                   "ExecutionTime = 7 s  ClockTime = 9 s\n")
+    f = of._log_figures(log)
+    assert f["execution_time_s"] == pytest.approx(27.5) and f["clock_time_s"] == pytest.approx(49)
+    assert f["iterations"] == 3 and f["time_steps"] == 3 and f["end_time_s"] == pytest.approx(0.32)
+    assert f["courant_max"] == pytest.approx(4.0)

@@ -7,9 +7,17 @@ them. Here the twin solves each case again, from the same :class:`kernels.Proble
 its per-rack intake means are held to the targets: within ``RMS_TARGET_K`` (1 K) RMS of
 the reference and every rack within ``MAX_TARGET_K`` (2 K).
 
+Each reference states its own uncertainty where it was measured: the batch-means
+standard error of every rack intake mean (``intake_se_k``; the small hall's references
+are time averages of a transient run, benchmarks/results/openfoam-returns-2026-12-07.md).
+The targets are judged against it at 2 standard errors (``crosscheck.verdict``): within,
+a miss, or undecided (the reference cannot tell). A reference that states no error
+(the SIMPLE iteration averages of the other halls) counts as exact, and its uncertainty
+test is an expected failure that prints the swing of its intakes.
+
 Cases that miss today are expected failures that print the measured figure (the thermal
-core v2, issue 23, is to close them); a known miss that starts to pass fails, so that
-the list is kept true.
+core v2, issue 23, is to close them); a known miss that is within its targets fails, so
+that the list is kept true.
 
 The suite solves the 0.2 m cases of the small, slab-ceiling and floor-diffuser halls
 again (about 15-25 s each on 2 cores). The AI hall (115,500 cells, ~80 s a solve) and the
@@ -23,8 +31,10 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks.validation.crosscheck import (CASES, MAX_TARGET_K, RMS_TARGET_K, compare,
-                                              problem_for, result_path, twin_answer, twin_path)
+from benchmarks.validation.crosscheck import (CASES, COVERAGE, EXPERIMENTS, MAX_TARGET_K,
+                                              RMS_TARGET_K, SE_LIMIT_K, compare, problem_for,
+                                              result_path, twin_answer, twin_path, verdict)
+from benchmarks.validation.openfoam import BATCHES
 
 #: Cases whose stored reference exists.
 LIVE = [n for n in CASES if result_path(n).exists()]
@@ -53,6 +63,14 @@ WEAK_REFERENCES = {
 }
 
 
+#: References whose average is too short for every rack's standard error to be within
+#: SE_LIMIT_K: case -> why (their uncertainty test is an expected failure that prints it).
+SHORT_AVERAGES = {
+    "small-hall-lo": "240 s of time average; H1/B/01's intake swings by 6.1 K in slow excursions "
+                     "(its error did not shrink from 120 s to 240 s): about 500 s are needed",
+}
+
+
 def _reference(name):
     return json.loads(result_path(name).read_text())
 
@@ -63,6 +81,8 @@ def test_reference_is_sound(name):
     r = _reference(name)
     of = r["openfoam"]
     settled = of["run"]["stopped_by"].startswith("intakes settled")
+    # a transient's answer is its time average (the hall's stored heat may still change a
+    # little over the window: held to the same 1 % as an iteration average)
     # either settled, or answered by the iteration average with each rack's swing stored
     assert settled or (of["averaged"] and all("intake_swing_k" in x for x in of["racks"])), of["run"]
     # exact for a settled run; the iteration average of a swinging one closes to within
@@ -85,21 +105,58 @@ def test_reference_is_sound(name):
     assert result_path(name).with_name(f"{name}-fields.npz").exists()
 
 
+@pytest.mark.parametrize("name", LIVE)
+def test_reference_uncertainty(name):
+    """The reference's own error: stated, consistent with its record, small enough to
+    judge the 1 K target (every rack's standard error within SE_LIMIT_K)."""
+    of = _reference(name)["openfoam"]
+    racks = of["racks"]
+    if not any("intake_se_k" in x for x in racks):
+        swing = max(x.get("intake_swing_k", 0.0) for x in racks)
+        pytest.xfail(f"{name}: no stated uncertainty ({of['iterations']:,} SIMPLE iterations, "
+                     f"iteration average; rack intakes swing up to {swing:.2f} K over it)")
+    u = of["uncertainty"]
+    assert u["method"] == "batch means" and u["batches"] == BATCHES
+    assert u["window"][1] > u["window"][0] >= 0
+    for x in racks:
+        bm = np.array(x["intake_batch_means_c"])
+        assert len(bm) == BATCHES
+        # the stored error is the batch means' own, and their mean is the monitor's mean
+        assert x["intake_se_k"] == pytest.approx(bm.std(ddof=1) / np.sqrt(BATCHES), rel=1e-9)
+        assert bm.mean() == pytest.approx(x["intake_monitor_mean_c"], abs=0.05)
+        # the field average read on the grid agrees with the intake monitor
+        assert x["intake_temp_c"] == pytest.approx(x["intake_monitor_mean_c"], abs=0.05)
+    worst = max(racks, key=lambda x: x["intake_se_k"])
+    msg = (f"{name}: {worst['name']}'s intake mean is {worst['intake_se_k']:.2f} K uncertain "
+           f"(1 SE over {u['window'][1] - u['window'][0]:g} {u['basis']}; limit {SE_LIMIT_K} K)")
+    print(msg)
+    if name in SHORT_AVERAGES:
+        if worst["intake_se_k"] <= SE_LIMIT_K:
+            pytest.fail(f"{msg}: now within the limit; remove it from SHORT_AVERAGES")
+        pytest.xfail(f"{msg}: {SHORT_AVERAGES[name]}")
+    assert worst["intake_se_k"] <= SE_LIMIT_K, f"{msg}: average longer (--extend)"
+
+
 def _check(name, twin_racks, how):
     r = _reference(name)
     c = compare(r["openfoam"]["racks"], twin_racks)
     swing = max(x.get("intake_swing_k", 0.0) for x in r["openfoam"]["racks"])
+    ref_err = (f"reference error up to {c['max_se_k']:.2f} K (1 SE, batch means)"
+               if c["se_known"] else f"reference error not stated (swing up to {swing:.2f} K)")
+    v = verdict(c)
     msg = (f"{name}: twin ({how}) - OpenFOAM rack intake means over {c['racks']} racks: RMS "
-           f"{c['rms_k']:.2f} K (target {RMS_TARGET_K} K), mean {c['mean_k']:+.2f} K, worst "
-           f"{c['worst_rack']} {c['worst_k']:+.2f} K (target {MAX_TARGET_K} K); reference "
-           f"swing up to {swing:.2f} K")
+           f"{c['rms_k']:.2f} +- {COVERAGE * c['rms_se_k']:.2f} K (target {RMS_TARGET_K} K), "
+           f"mean {c['mean_k']:+.2f} K, worst {c['worst_rack']} {c['worst_k']:+.2f} +- "
+           f"{COVERAGE * c['worst_se_k']:.2f} K (target {MAX_TARGET_K} K); {ref_err}; "
+           f"verdict at {COVERAGE:g} SE: {v}")
     print(msg)
-    ok = c["rms_k"] <= RMS_TARGET_K and c["max_abs_k"] <= MAX_TARGET_K
+    for x in c["per_rack"]:
+        print(f"  {x['name']}: {x['difference_k']:+.2f} +- {COVERAGE * x['se_k']:.2f} K")
     if name in KNOWN_MISSES:
-        if ok:
+        if v == "within":
             pytest.fail(f"{msg}: now within the targets; remove it from KNOWN_MISSES")
         pytest.xfail(f"{msg} ({KNOWN_MISSES[name]})")
-    assert ok, msg
+    assert v == "within", msg
 
 
 @pytest.mark.slow
@@ -120,3 +177,27 @@ def test_stored_twin_answer_against_openfoam(name):
     assert [x["name"] for x in ans["racks"]] == [d.name for d in problem.racks]
     _check(name, ans["racks"], f"stored at {ans['commit']}, {ans['iterations']} steps"
            + ("" if ans["converged"] else ", NOT settled"))
+
+
+def test_return_treatment_experiment():
+    """Issue 23's question, answered by the committed experiment: the small hall at 0.8x
+    with the CRAH returns as fixed-pressure openings moves no rack intake by 1 K or more
+    against the fixed-flow reference (benchmarks/results/openfoam-returns-2026-12-07.md)."""
+    exp = EXPERIMENTS["small-hall-lo-pressure-returns"]
+    r = json.loads(result_path(exp.name).read_text())
+    ref = _reference(exp.reference_of)
+    of, of_ref = r["openfoam"], ref["openfoam"]
+    assert of["settings"]["returns"] == "pressure" and of_ref["settings"]["returns"] == "flow"
+    assert of["mode"] == of_ref["mode"] == "transient"
+    # the returns' flow is free: together they take the supplies' flow, and the heat closes
+    q = sum(u["return_flow_m3_s"] for u in of["cooling_units"])
+    assert q == pytest.approx(r["unit_flow_m3_s"], rel=0.01)
+    assert abs(of["energy_budget"]["imbalance_frac"]) < 0.01
+    base = {x["name"]: x for x in of_ref["racks"]}
+    assert [x["name"] for x in of["racks"]] == list(base)
+    for x in of["racks"]:
+        b = base[x["name"]]
+        d = x["intake_temp_c"] - b["intake_temp_c"]
+        se = np.hypot(x["intake_se_k"], b["intake_se_k"])
+        print(f"{x['name']}: pressure - flow returns {d:+.2f} +- {COVERAGE * se:.2f} K")
+        assert abs(d) < RMS_TARGET_K, (x["name"], d, se)
