@@ -31,11 +31,12 @@ def _stage_with_efficiency(stage: QuadraticLoss, efficiency: float, load_frac: f
                    source=stage.source + f"; scaled to {efficiency:.3f} at {x:.0%} load (facility file)")
 
 
-def chain_for(fac: Facility, design_it_w: float) -> ElectricalChain:
+def chain_for(fac: Facility, design_it_w: float, power=None) -> ElectricalChain:
     """Electrical chain from the facility's UPS and transformer records (typical loss
     shapes of :mod:`twin.models.power` scaled to their stated efficiency at 75 % load), or
-    sized at 1.25x the design IT when the file gives none (est.)."""
-    pw = fac.power
+    sized at 1.25x the design IT when the file gives none (est.). ``power``: these records
+    instead of the facility's (a partial campus: :func:`twin.loop.phases.scaled_power`)."""
+    pw = fac.power if power is None else power
     rated = max(design_it_w * _CHAIN_MARGIN, 1.0)
     ups_w = sum(u.count * u.capacity_kw * 1e3 for u in pw.ups) if pw and pw.ups else rated
     ups = ups_double_conversion(ups_w)
@@ -122,7 +123,7 @@ def plant_spec_for(plant: Plant | None, chw_design_w: float, liquid_design_w: fl
 # ==================================================================================== helpers
 def _hall_signature(hall) -> str:
     d = hall.model_dump(mode="json")
-    for k in ("name", "building", "description"):
+    for k in ("name", "building", "description", "phase"):    # when it is built: not the flow
         d.pop(k, None)
     return json.dumps(d, sort_keys=True)
 
