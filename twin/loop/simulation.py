@@ -210,22 +210,11 @@ class Simulation:
         groups: dict = {}
         for h in names:
             groups.setdefault(_hall_signature(fac.hall(h)), []).append(h)
-        # design loads (for the plant and the electrical chain) of the halls simulated, and
-        # of the whole campus (a partial campus: its plant and chain scaled to its halls)
-        sel, full = _design_loads(fac, names), _design_loads(fac, fac.hall_names)
-        self.design_it_w = design_it = sel[0]
-        fracs = [a / b if b > 0 else 1.0 for a, b in zip(sel, full)]
-        plant, power = fac.plant, fac.power
-        if len(names) < len(fac.hall_names):
-            plant = scaled_plant(plant, fracs[1], fracs[2])
-            power = scaled_power(power, fracs[0])
-            self.note(f"partial campus: {len(names)} of {len(fac.hall_names)} halls "
-                      f"({fracs[0]:.1%} of the design IT); the plant and the electrical chain are "
-                      "scaled to them (twin.loop.phases)")
-        self.plant_spec, pnotes = plant_spec_for(plant, sel[1], sel[2])
-        for n_ in pnotes:
+        # the plant and the electrical chain, scaled to the halls simulated
+        self.plant_spec, self.chain, sel, notes = campus_equipment(fac, names)
+        self.design_it_w = sel[0]
+        for n_ in notes:
             self.note(n_)
-        self.chain = chain_for(fac, design_it, power=power)
         for reps in groups.values():
             self.event("mesh", {"hall": reps[0], "replicas": len(reps)})
             hm = HallModel(self, reps[0], reps)
@@ -881,6 +870,24 @@ class Simulation:
     def utc_offset_h(self) -> float:
         """Time zone of the run's time axis [h east of UTC]: the weather file's."""
         return float(self._weather_record().utc_offset_h)
+
+
+def campus_equipment(fac: Facility, names) -> tuple:
+    """The plant spec and the electrical chain of a run of the halls ``names``: the
+    facility's, or for a partial campus its equipment scaled to the halls' share of the
+    design loads (:func:`twin.loop.phases.scaled_plant`, :func:`~twin.loop.phases.scaled_power`).
+    Returns ``(plant_spec, chain, (design IT, chilled-water, liquid) [W], notes)``."""
+    sel, full = _design_loads(fac, names), _design_loads(fac, fac.hall_names)
+    fracs = [a / b if b > 0 else 1.0 for a, b in zip(sel, full)]
+    plant, power, notes = fac.plant, fac.power, []
+    if len(names) < len(fac.hall_names):
+        plant = scaled_plant(plant, fracs[1], fracs[2])
+        power = scaled_power(power, fracs[0])
+        notes.append(f"partial campus: {len(names)} of {len(fac.hall_names)} halls "
+                     f"({fracs[0]:.1%} of the design IT); the plant and the electrical chain are "
+                     "scaled to them (twin.loop.phases)")
+    spec, pnotes = plant_spec_for(plant, sel[1], sel[2])
+    return spec, chain_for(fac, sel[0], power=power), sel, notes + pnotes
 
 
 def _design_loads(fac: Facility, names) -> tuple[float, float, float]:
