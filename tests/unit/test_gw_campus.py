@@ -96,3 +96,14 @@ def test_one_hall_behind_the_whole_plant_is_what_scaling_avoids(gw):
                           non_ups_load_w=np.asarray(pr.total_power_w, float))
     unscaled = np.asarray(ch.grid_power_w, float) / (it * 0.8)
     assert np.all(unscaled > scaled + 0.1), (unscaled, scaled)
+
+
+def test_validate_lists_the_phases():
+    from click.testing import CliRunner
+
+    from twin.cli import main
+    r = CliRunner().invoke(main, ["validate", str(BUILTIN_DIR / "ulsan-1gw-campus.toml")])
+    assert r.exit_code == 0, r.output
+    assert "phase P1   2027-11-01: 14 halls, 42.6 MW of IT, IT ramp 3 months" in r.output
+    assert "phase P4   2033-01-01: 56 halls, 434.1 MW of IT" in r.output
+    assert "(0 warnings)" in r.output
