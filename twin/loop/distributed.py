@@ -9,13 +9,17 @@ run as a Dask actor (:class:`HallWorker`, holding the hall's :class:`~twin.loop.
 with its solver and flow states), advanced a block of steps at a time, all halls of a
 block at once. The worker runs the same code on the same inputs as the serial loop, so
 the records, and every number of the results, are the serial run's (tested); the log
-lists the same notes, and the flow-solve progress lines are not shown.
+lists the same notes, and the flow-solve progress lines are not shown. A block is
+committed whole before the callbacks and checkpoints of its steps; Ctrl-C while the
+workers run a block stops at the block's start (the workers finish it and their state at
+its start is the one kept for ``--resume``).
 
 :class:`HallHost` is what a :class:`HallModel` asks of its simulation (settings,
 facility, weather, plant spec, counters, notes), on the worker.
 """
 from __future__ import annotations
 
+import copy
 import warnings
 from collections import Counter
 
@@ -56,6 +60,8 @@ class HallWorker:
         self.t_mid_h = t_mid_h
         self.fw_supply_c = float(fw_supply_c)
         self.snapshot_steps = set(snapshot_steps)
+        self._k = self._k0 = 0
+        self._start_tree = None
 
     def take_notes(self) -> list:
         """Notes made since the last call (construction included)."""
@@ -67,6 +73,7 @@ class HallWorker:
         notes, warning notes)], "counters": {...}}`` (counters made in the block)."""
         steps = []
         self.host.counters = Counter()
+        self._k0, self._start_tree = k0, self._tree()     # if the caller stops before k1
         for k in range(k0, k1):
             self.host.k = k
             with warnings.catch_warnings(record=True) as caught:
@@ -76,13 +83,27 @@ class HallWorker:
             self.hall.commit_step()
             steps.append((rec, snap, self.take_notes(),
                           [f"{w.category.__name__}: {w.message}" for w in caught]))
+            self._k = k + 1
         return {"steps": steps, "counters": dict(self.host.counters)}
 
-    def restart_tree(self) -> dict:
-        return self.hall.restart_tree()
+    def _tree(self) -> dict:
+        tree = self.hall.restart_tree()
+        tree["state"] = copy.deepcopy(tree["state"])      # flow states are not changed in place
+        return tree
 
-    def load_restart(self, tree: dict):
+    def restart_tree(self, k: int | None = None) -> dict:
+        """The hall's restart state after step ``k - 1`` (None: now). A caller that stopped
+        waiting for a block (Ctrl-C) asks for the block's start; the block itself runs on."""
+        if k is None or k == self._k:
+            return self._tree()
+        if k == self._k0:
+            return self._start_tree
+        raise RuntimeError(f"hall {self.hall.name}: no restart state for step {k} "
+                           f"(the worker is at step {self._k})")
+
+    def load_restart(self, tree: dict, k: int):
         self.hall.load_restart(tree)
+        self._k = self._k0 = int(k)
 
 
 def start_workers(sim, client) -> list:
@@ -103,5 +124,5 @@ def start_workers(sim, client) -> list:
         a.take_notes().result()
     if sim.k > 0:
         for a, hm in zip(actors, sim.halls):
-            a.load_restart(hm.restart_tree()).result()
+            a.load_restart(hm.restart_tree(), sim.k).result()
     return actors

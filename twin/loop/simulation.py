@@ -368,11 +368,15 @@ class Simulation:
                 while self.k < self.n_steps:
                     k1 = min(self.n_steps, self.k + BLOCK_STEPS)
                     blocks = [f.result() for f in [a.advance(self.k, k1) for a in self._actors]]
-                    for j in range(k1 - self.k):
-                        done(self._commit_remote([b["steps"][j] for b in blocks]))
+                    # the whole block is committed before any callback or checkpoint, so the
+                    # workers' state is always that of a committed step (restart_tree)
+                    recs = [self._commit_remote([b["steps"][j] for b in blocks])
+                            for j in range(k1 - self.k)]
                     for b in blocks:
                         for key, v in b["counters"].items():
                             self.counters[key] = self.counters.get(key, 0) + v
+                    for rec in recs:
+                        done(rec)
             else:
                 while self.k < self.n_steps:
                     done(self.step())
@@ -855,7 +859,7 @@ class Simulation:
         """Each solved hall's restart state (from its worker in a distributed run)."""
         actors = getattr(self, "_actors", None)
         if actors:
-            return [f.result() for f in [a.restart_tree() for a in actors]]
+            return [f.result() for f in [a.restart_tree(self.k) for a in actors]]
         if getattr(self, "_trees", None):
             return self._trees
         return [h.restart_tree() for h in self.halls]
