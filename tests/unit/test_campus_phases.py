@@ -235,3 +235,27 @@ def test_run_refuses_an_unknown_phase_or_year_with_one_line(tmp_path):
     r = CliRunner().invoke(main, ["run", str(f), "--year", "2020", "--hours", "1", "--cell", "0.5",
                                   "--out", str(out), "--quiet", "--force"])
     assert r.exit_code == 2 and "no hall" in r.output and "commissioned" in r.output
+
+
+def test_a_hall_worker_keeps_its_state_at_the_block_start(tmp_path, memo, serial):
+    """What a run interrupted while the workers run a block keeps: the state of the last
+    committed step, equal to the serial run's after the same steps."""
+    from twin.loop.distributed import HallWorker
+    s = dict(SETTINGS, hours=1.0)
+    one = Simulation(campus(tmp_path), RunSettings(**s), flow_memo=memo)
+    one.run()                                             # the serial run, one step
+    sim = Simulation(campus(tmp_path), RunSettings(**SETTINGS), flow_memo=memo)
+    sim.prepare()
+    hm = sim.halls[0]
+    w = HallWorker(sim.facility, sim.settings, sim.env, sim.ghi_w_m2, sim.plant_spec, hm.name,
+                   hm.replicas, sim.util[:, :hm.n_r], sim.t_mid_h,
+                   sim.plant_spec.facility_supply_temp_c, sim.snapshot_steps)
+    w.advance(0, 1)
+    w.advance(1, 2)
+    at_1, now = w.restart_tree(1), w.restart_tree(2)
+    with pytest.raises(RuntimeError, match="no restart state for step 0"):
+        w.restart_tree(0)
+    for tree, ref in ((at_1, one), (now, serial)):      # after one step, after two
+        want = ref.run_data().restart["halls"]["A01"]["state"]
+        for key, v in want.items():
+            assert np.array_equal(np.asarray(tree["state"][key]), np.asarray(v)), key
