@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from twin.facility import BUILTIN_DIR, load_facility
-from twin.loop.simulation import _design_loads, campus_equipment
-from twin.loop.specs import _hall_signature
+from twin.loop.specs import _design_loads, _hall_signature, campus_equipment
 from twin.models.plant import plant_step
 from twin.models.power import electrical_chain
 from twin.models.weather import load_weather, weather_at, wet_bulb_temp_c

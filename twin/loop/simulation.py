@@ -1,7 +1,8 @@
 """The co-simulation loop of ``twin run``: IT load, air and liquid cooling, plant, power.
 
 (Longer than the project's 600-line guide: about 100 lines of this docstring document the
-loop; the :class:`Simulation` class itself is about 625.)
+loop; the :class:`Simulation` class itself is about 740, with the distributed run; the
+next to move out is the campus evaluation, :meth:`Simulation._campus`.)
 
 A :class:`Simulation` steps a campus through time on an explicit schedule (after the
 ``Simulation``/callback pattern of Oceananigans.jl and the ``tick()`` of ExaDigiT RAPS).
@@ -125,10 +126,10 @@ from twin.thermal.racks import RACK_BEHAVIOUR, rack_spec_for
 
 from .dispatch import DISPATCH_DESCRIPTIONS, CampusDispatch
 from .hall import HallModel
-from .phases import installed_frac, scaled_plant, scaled_power
+from .phases import installed_frac
 from .records import HallStep, StepRecord
-from .settings import _FAN_DP_PA, _FAN_EFF, THERMAL_MODES, RunSettings, parse_duration_s
-from .specs import _hall_signature, _weather_spec, chain_for, plant_spec_for
+from .settings import THERMAL_MODES, RunSettings, parse_duration_s
+from .specs import _hall_signature, _weather_spec, campus_equipment, plant_spec_for
 
 __all__ = ["THERMAL_MODES", "RACK_BEHAVIOUR", "RunSettings", "HallStep", "StepRecord", "Simulation",
            "rack_spec_for", "plant_spec_for", "parse_duration_s"]
@@ -878,38 +879,6 @@ class Simulation:
     def utc_offset_h(self) -> float:
         """Time zone of the run's time axis [h east of UTC]: the weather file's."""
         return float(self._weather_record().utc_offset_h)
-
-
-def campus_equipment(fac: Facility, names) -> tuple:
-    """The plant spec and the electrical chain of a run of the halls ``names``: the
-    facility's, or for a partial campus its equipment scaled to the halls' share of the
-    design loads (:func:`twin.loop.phases.scaled_plant`, :func:`~twin.loop.phases.scaled_power`).
-    Returns ``(plant_spec, chain, (design IT, chilled-water, liquid) [W], notes)``."""
-    sel, full = _design_loads(fac, names), _design_loads(fac, fac.hall_names)
-    fracs = [a / b if b > 0 else 1.0 for a, b in zip(sel, full)]
-    plant, power, notes = fac.plant, fac.power, []
-    if len(names) < len(fac.hall_names):
-        plant = scaled_plant(plant, fracs[1], fracs[2])
-        power = scaled_power(power, fracs[0])
-        notes.append(f"partial campus: {len(names)} of {len(fac.hall_names)} halls "
-                     f"({fracs[0]:.1%} of the design IT); the plant and the electrical chain are "
-                     "scaled to them (twin.loop.phases)")
-    spec, pnotes = plant_spec_for(plant, sel[1], sel[2])
-    return spec, chain_for(fac, sel[0], power=power), sel, notes + pnotes
-
-
-def _design_loads(fac: Facility, names) -> tuple[float, float, float]:
-    """Design IT, chilled-water (rack air heat and cooling-unit fans) and liquid loads [W]
-    of the halls ``names``."""
-    it = air = liq = fans = 0.0
-    for h in names:
-        lay = fac.layout(h)
-        for r in lay.racks:
-            it += r.design_power_w
-            air += r.design_power_w * (1 - r.liquid_capture_frac)
-            liq += r.design_power_w * r.liquid_capture_frac
-        fans += sum(u.airflow_m3_s * _FAN_DP_PA / _FAN_EFF for u in lay.units)
-    return it, air + fans, liq
 
 
 def _renewable_supply(sim: Simulation, t_mid_h) -> dict:
