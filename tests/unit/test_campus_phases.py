@@ -235,6 +235,10 @@ def test_run_refuses_an_unknown_phase_or_year_with_one_line(tmp_path):
     r = CliRunner().invoke(main, ["run", str(f), "--year", "2020", "--hours", "1", "--cell", "0.5",
                                   "--out", str(out), "--quiet", "--force"])
     assert r.exit_code == 2 and "no hall" in r.output and "commissioned" in r.output
+    r = CliRunner().invoke(main, ["run", str(f), "--scheduler", "tcp://127.0.0.1:1", "--hours", "1",
+                                  "--cell", "0.5", "--out", str(out), "--quiet", "--force"])
+    assert r.exit_code == 2 and "cannot reach the Dask scheduler" in r.output
+    assert "Traceback" not in r.output and not (out / "results.h5").exists()
 
 
 def test_a_hall_worker_keeps_its_state_at_the_block_start(tmp_path, memo, serial):
