@@ -263,3 +263,30 @@ def test_a_hall_worker_keeps_its_state_at_the_block_start(tmp_path, memo, serial
         want = ref.run_data().restart["halls"]["A01"]["state"]
         for key, v in want.items():
             assert np.array_equal(np.asarray(tree["state"][key]), np.asarray(v)), key
+
+
+@pytest.mark.parametrize("stop", ["interrupt", "gone"])
+def test_workers_gone_with_the_run(tmp_path, monkeypatch, stop):
+    """A signal to the whole process group (Ctrl-C, ``timeout``) stops the Dask workers
+    too: the completed steps are written and --resume refuses them with one line; workers
+    gone in the middle of a run are one line (SweepError)."""
+    import twin.loop.distributed as dist
+    from common.errors import InputError
+    from twin.studies.sweep import SweepError, TaskRunner
+    monkeypatch.setattr(dist, "BLOCK_STEPS", 1)
+    f = campus(tmp_path)
+    out = tmp_path / "out"
+    sim = Simulation(f, RunSettings(**SETTINGS))
+    with TaskRunner(n_tasks=2, workers=2) as runner:
+        def callback(sim_, rec):
+            runner.cluster.close()                       # the workers stop
+            if stop == "interrupt":
+                raise KeyboardInterrupt
+        if stop == "gone":
+            with pytest.raises(SweepError, match="a Dask worker running the halls is gone"):
+                sim.run(callback=callback, out_dir=out, client=runner.client)
+            return
+        assert sim.run(callback=callback, out_dir=out, client=runner.client) == "interrupted"
+    assert sim.k == 1 and any("cannot be resumed" in line for line in sim.log_lines())
+    with pytest.raises(InputError, match="restart state does not match"):
+        Simulation.resume(out)

@@ -233,6 +233,11 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
         _print_summary(sim, out_dir, Console(quiet=quiet))     # results on stdout, progress on stderr
         if status == "interrupted":
             how = getattr(sim, "stopped_by", "Ctrl-C")
+            if getattr(sim, "_restart_lost", False):
+                click.echo(f"interrupted ({how}) after {sim.k} of {sim.n_steps} steps; the completed "
+                           f"steps are in {rp}, but the Dask workers stopped with the run, so it "
+                           "cannot be resumed: run it again", err=True)
+                sys.exit(128 + getattr(sim, "stopped_signum", 2))
             click.echo(f"interrupted ({how}) after {sim.k} of {sim.n_steps} steps; the completed steps "
                        f"are in {rp}. Continue with:\n  twin run {facility} --out {out_dir} --resume",
                        err=True)        # also with --quiet

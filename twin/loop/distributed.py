@@ -106,6 +106,21 @@ class HallWorker:
         self._k = self._k0 = int(k)
 
 
+def gather(calls) -> list:
+    """The results of actor calls (``calls``: an iterable that makes them, e.g. a generator,
+    all made before any result is awaited); a worker that is gone is one line
+    (:class:`twin.studies.sweep.SweepError`)."""
+    from twin.studies.sweep import SweepError
+    try:
+        futures = list(calls)
+        return [f.result() for f in futures]
+    except (OSError, RuntimeError) as exc:   # CommClosedError, "Worker holding Actor was lost"
+        if isinstance(exc, RuntimeError) and "Actor" not in str(exc):
+            raise
+        raise SweepError(f"a Dask worker running the halls is gone ({exc}); out of memory, or "
+                         "stopped? run with fewer --workers, a coarser --cell, or --workers 1") from None
+
+
 def start_workers(sim, client) -> list:
     """An actor per distinct hall of the prepared ``sim`` on ``client``'s cluster, loaded
     with the halls' state when the run is resumed; the notes the halls made on
@@ -119,10 +134,8 @@ def start_workers(sim, client) -> list:
             HallWorker, sim.facility, sim.settings, sim.env, sim.ghi_w_m2, sim.plant_spec,
             hm.name, hm.replicas, util, sim.t_mid_h, fw, sim.snapshot_steps,
             actor=True, pure=False))
-    actors = [f.result() for f in futures]
-    for a in actors:
-        a.take_notes().result()
+    actors = gather(futures)
+    gather(a.take_notes() for a in actors)
     if sim.k > 0:
-        for a, hm in zip(actors, sim.halls):
-            a.load_restart(hm.restart_tree(), sim.k).result()
+        gather(a.load_restart(hm.restart_tree(), sim.k) for a, hm in zip(actors, sim.halls))
     return actors

@@ -354,6 +354,7 @@ class Simulation:
         wall_before = self.wall_s
         self._last_checkpoint = t0
         self._trees = None
+        self._restart_lost = False
 
         def done(rec):
             self.wall_s = wall_before + time.perf_counter() - t0
@@ -364,11 +365,11 @@ class Simulation:
                 self._last_checkpoint = time.perf_counter()
         try:
             if client is not None and len(self.halls) > 1:
-                from .distributed import BLOCK_STEPS, start_workers
+                from .distributed import BLOCK_STEPS, gather, start_workers
                 self._actors = start_workers(self, client)
                 while self.k < self.n_steps:
                     k1 = min(self.n_steps, self.k + BLOCK_STEPS)
-                    blocks = [f.result() for f in [a.advance(self.k, k1) for a in self._actors]]
+                    blocks = gather(a.advance(self.k, k1) for a in self._actors)
                     # the whole block is committed before any callback or checkpoint, so the
                     # workers' state is always that of a committed step (restart_tree)
                     recs = [self._commit_remote([b["steps"][j] for b in blocks])
@@ -402,7 +403,12 @@ class Simulation:
             h.flows.discard_pending()
         self.flush()
         if getattr(self, "_actors", None):       # the workers' last state, kept here
-            self._trees = self._restart_trees()
+            try:
+                self._trees = self._restart_trees()
+            except Exception:     # the workers stopped with the run (a signal to the group)
+                self._restart_lost = True
+                self.note("the Dask workers stopped with the run: its completed steps are "
+                          "kept, but it cannot be resumed (start it again)")
             self._actors = None
         if out_dir is not None:
             self.write(out_dir)
@@ -754,8 +760,12 @@ class Simulation:
         if src is not None and Path(src).is_file():
             text = Path(src).read_text(encoding="utf-8")
         restart = {"k": self.k, "wall_s": self.wall_s, "counters": dict(self.counters),
-                   "notes": json.dumps(self.notes),
-                   "halls": {h.name.replace("/", "_"): t for h, t in zip(self.halls, self._restart_trees())}}
+                   "notes": json.dumps(self.notes)}
+        if getattr(self, "_restart_lost", False):     # --resume refuses it (k does not match)
+            restart["k"] = -1
+        else:
+            restart["halls"] = {h.name.replace("/", "_"): t
+                                for h, t in zip(self.halls, self._restart_trees())}
         descriptions = {
             "racks/inlet_temp_c": "mean air temperature over the rack's intake face",
             "racks/inlet_max_c": "hottest cell of the intake face",
@@ -860,7 +870,8 @@ class Simulation:
         """Each solved hall's restart state (from its worker in a distributed run)."""
         actors = getattr(self, "_actors", None)
         if actors:
-            return [f.result() for f in [a.restart_tree(self.k) for a in actors]]
+            from .distributed import gather
+            return gather(a.restart_tree(self.k) for a in actors)
         if getattr(self, "_trees", None):
             return self._trees
         return [h.restart_tree() for h in self.halls]
