@@ -422,7 +422,6 @@ class Simulation:
         :meth:`flush`, called every :attr:`CAMPUS_BLOCK` steps and before writing)."""
         self.prepare()
         k = self.k
-        s = self.settings
         t_mid = float(self.t_mid_h[k])
         fw_supply = self.plant_spec.facility_supply_temp_c
         snap_due = k in self.snapshot_steps
@@ -439,10 +438,17 @@ class Simulation:
                     snaps.append(snap)
         for w in caught:
             self.note(f"{w.category.__name__}: {w.message}", step=k)
-        rec = StepRecord(step=k, time_h=t_mid, step_s=s.step_s, halls=tuple(hall_recs))
         # commit
         for hm in self.halls:
             hm.commit_step()
+        return self._record_step(hall_recs, snaps)
+
+    def _record_step(self, hall_recs: list, snaps: list) -> StepRecord:
+        """Count, record and queue (for :meth:`flush`) the step ``self.k``, whose halls are
+        committed, and move on."""
+        k = self.k
+        rec = StepRecord(step=k, time_h=float(self.t_mid_h[k]), step_s=self.settings.step_s,
+                         halls=tuple(hall_recs))
         for hr in hall_recs:
             key = {"linear": "linear_steps", "direct": "direct_steps"}.get(hr.thermal_mode)
             if key:
@@ -465,20 +471,7 @@ class Simulation:
         for _, _, _, warns in parts:
             for text in warns:
                 self.note(text, step=k)
-        hall_recs = [p[0] for p in parts]
-        rec = StepRecord(step=k, time_h=float(self.t_mid_h[k]), step_s=self.settings.step_s,
-                         halls=tuple(hall_recs))
-        for hr in hall_recs:
-            key = {"linear": "linear_steps", "direct": "direct_steps"}.get(hr.thermal_mode)
-            if key:
-                self.counters[key] += 1
-        self._append(rec)
-        self._campus_pending.append(rec)
-        self.snapshots += [p[1] for p in parts if p[1] is not None]
-        self.k += 1
-        if len(self._campus_pending) >= self.CAMPUS_BLOCK:
-            self.flush()
-        return rec
+        return self._record_step([p[0] for p in parts], [p[1] for p in parts if p[1] is not None])
 
     def flush(self):
         """Evaluate plant, power and renewables of the steps done since the last flush."""
