@@ -177,6 +177,12 @@ def summary_lines(fac: Facility, file) -> list[str]:
         if pw.flexible_load is not None:
             parts.append(f"flexible load {pw.flexible_load.share_frac:.0%} ({pw.flexible_load.mode})")
         lines.append("  power      " + (", ".join(parts) or "(empty)"))
+    for ph in fac.phases:
+        halls = [r for r in rows if fac.hall(r["hall"]).phase == ph.name]
+        it_mw = sum(r["it_kw"] for r in halls) / 1e3
+        ramp = f", IT ramp {ph.it_ramp_months:g} months" if ph.it_ramp_months else ""
+        lines.append(f"  phase {ph.name:<5}{ph.commissioning_date}: {len(halls)} halls, "
+                     f"{it_mw:,.1f} MW of IT{ramp}")
     return lines
 
 

@@ -67,7 +67,21 @@ def _fmt_h(h: float) -> str:
                    "weather year nearest the condition, its dry bulb brought to the design "
                    "figure: ASHRAE Handbook 2009 for Ulsan, else derived from the weather file; "
                    "docs/results.md) or the hottest or coldest week; instead of --start-day.")
-@click.option("--hall", "halls", multiple=True, help="Only this hall (repeatable).")
+@click.option("--hall", "halls", multiple=True, help="Only this hall (repeatable); the plant and "
+              "the electrical chain are scaled to the halls run.")
+@click.option("--phase", "phases", multiple=True,
+              help="Only the halls of this build phase ([[phases]]; repeatable); the plant and "
+                   "the electrical chain are scaled to them.")
+@click.option("--year", type=click.IntRange(1900, 2200), default=None,
+              help="The calendar year the run stands for: halls of a phase draw no IT before "
+                   "its commissioning_date and ramp up over its it_ramp_months (default: the "
+                   "campus as fully built).")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None,
+              help="Dask worker processes for the distinct halls (default: one per distinct "
+                   "hall up to the cores; 1: all in this process). Results are the same.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Advance the distinct halls on this Dask cluster (tcp://host:8786) instead "
+                   "of a local one.")
 @click.option("--target-inlet", type=float, default=27.0, show_default=True,
               callback=ranged(5, 45, what="the target rack inlet [degC] (ASHRAE A1-A4 allowable)"),
               help="Hottest rack inlet the supply controller aims at [degC].")
@@ -108,7 +122,8 @@ def _fmt_h(h: float) -> str:
 @click.pass_context
 def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, profile, utilization,
         start_day, week, period, halls, target_inlet, flow_tol, rack_airflow, snapshot_every, checkpoint_every,
-        dry_bulb_offset, dew_point_offset, wind_scale, solar_scale, grid_carbon, force, quiet):
+        dry_bulb_offset, dew_point_offset, wind_scale, solar_scale, grid_carbon, force, quiet,
+        phases=(), year=None, workers=None, scheduler=None):
     """Simulate FACILITY over time: IT load, airflow and heat, cooling plant, power.
 
     \b
@@ -120,6 +135,8 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
       twin run meshes/ulsan-campus.toml --start-day 213 --hours 168 --dry-bulb-offset 4
       twin run meshes/ulsan-campus.toml --hours 168 --wind-scale 0   # a windless week
       twin run meshes/ulsan-campus.toml --period design-cooling-0.4 --step 1h  # ASHRAE 0.4 % day
+      twin run meshes/ulsan-1gw-campus.toml --year 2031 --step 1h --cell 0.3   # as built in 2031
+      twin run meshes/ulsan-1gw-campus.toml --phase P1 --workers 2               # one phase, Dask
     """
     from rich.console import Console
 
@@ -162,6 +179,8 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
                 "week": ("start_h", lambda: (start_day - 1) * 24.0),
                 "period": ("period", lambda: period or ""),
                 "halls": ("halls", lambda: tuple(halls)),
+                "phases": ("phases", lambda: tuple(phases)),
+                "year": ("year", lambda: year),
                 "target_inlet": ("target_inlet_temp_c", lambda: target_inlet),
                 "flow_tol": ("flow_tol_frac", lambda: flow_tol),
                 "rack_airflow": ("rack_airflow", lambda: rack_airflow),
@@ -199,12 +218,13 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
                 dry_bulb_offset_k=dry_bulb_offset, dew_point_offset_k=dew_point_offset,
                 wind_scale=wind_scale, solar_scale=solar_scale,
                 grid_carbon_kg_per_kwh=grid_carbon, period=period or "",
+                phases=tuple(phases), year=year,
                 snapshot_every_h=parse_duration_s(snapshot_every) / 3600.0 if snapshot_every else 0.0)
             sim = Simulation(facility, settings)
         from twin.cli.warm import prepare_kernels
         prepare_kernels(console, sim.settings.backend)     # the first compile, said out loud
         try:
-            status = _run_with_progress(sim, out_dir, console, quiet)
+            status = _run_with_progress(sim, out_dir, console, quiet, workers, scheduler)
         except OutputError as exc:
             if results_kind(rp) != "run":
                 raise
@@ -213,6 +233,11 @@ def run(ctx, facility, hours, step, backend, out_dir, cell_m, resume, thermal, p
         _print_summary(sim, out_dir, Console(quiet=quiet))     # results on stdout, progress on stderr
         if status == "interrupted":
             how = getattr(sim, "stopped_by", "Ctrl-C")
+            if getattr(sim, "_restart_lost", False):
+                click.echo(f"interrupted ({how}) after {sim.k} of {sim.n_steps} steps; the completed "
+                           f"steps are in {rp}, but the Dask workers stopped with the run, so it "
+                           "cannot be resumed: run it again", err=True)
+                sys.exit(128 + getattr(sim, "stopped_signum", 2))
             click.echo(f"interrupted ({how}) after {sim.k} of {sim.n_steps} steps; the completed steps "
                        f"are in {rp}. Continue with:\n  twin run {facility} --out {out_dir} --resume",
                        err=True)        # also with --quiet
@@ -250,7 +275,7 @@ def _checkpoint_s(text: str) -> float:
     return v
 
 
-def _run_with_progress(sim, out_dir, console, quiet) -> str:
+def _run_with_progress(sim, out_dir, console, quiet, workers=None, scheduler=None) -> str:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     s = sim.settings
@@ -288,7 +313,18 @@ def _run_with_progress(sim, out_dir, console, quiet) -> str:
                             simtime=f"{_fmt_h(sim_.k * s.step_s / 3600)} / {_fmt_h(total_h)}",
                             rate=f"{done / el:.2f} steps/s  max inlet {rec.max_inlet_c:.1f} degC")
 
-        status = sim.run(callback=callback, out_dir=out_dir)
+        sim.prepare()
+        n = len(sim.halls)
+        from twin.studies.sweep import TaskRunner, cpu_count
+        if scheduler is None and (n < 2 or workers == 1 or (workers is None and cpu_count() < 2)):
+            status = sim.run(callback=callback, out_dir=out_dir)
+        else:
+            with TaskRunner(n, scheduler, workers, s.backend) as runner:
+                if runner.client is not None:
+                    progress.console.print(f"[dim]note: {n} distinct halls on {runner.n_workers} "
+                                           "Dask workers[/]")
+                    progress.update(task, description="starting the halls on the workers")
+                status = sim.run(callback=callback, out_dir=out_dir, client=runner.client)
         progress.update(task, description=status)
     return status
 

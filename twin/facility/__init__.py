@@ -48,7 +48,7 @@ from .plant import Plant, Power  # noqa: F401
 from .schema import (BUILTIN_DIR, CDU, MAX_FILE_BYTES, MAX_NESTING,  # noqa: F401
                      MIN_EXHAUST_CLEARANCE_M, MIN_INTAKE_CLEARANCE_M, MIN_UNIT_CLEARANCE_M,
                      NAME_HELP, NAME_PATTERN, Air, Building, Campus, Containment, CoolingUnit,
-                     Envelope, Hall, Obstruction, Patch, Rack, RackType, RearDoorType, Row,
+                     Envelope, Hall, Obstruction, Patch, Phase, Rack, RackType, RearDoorType, Row,
                      TileGroup, floor_leak_k, idelchik_perforated_plate_k)
 
 __all__ = ["Diagnostic", "FacilityError", "Facility", "Campus", "Building", "RackType", "Row",
@@ -60,4 +60,4 @@ __all__ = ["Diagnostic", "FacilityError", "Facility", "Campus", "Building", "Rac
            "CoolingUnitRecord", "BUILTIN_DIR", "MIN_INTAKE_CLEARANCE_M",
            "MIN_EXHAUST_CLEARANCE_M", "MIN_UNIT_CLEARANCE_M", "MAX_FILE_BYTES",
            "MAX_NESTING", "did_you_mean", "Air", "Patch", "NAME_PATTERN", "NAME_HELP",
-           "Obstruction", "PlacedObstruction", "RearDoorType", "Envelope", "floor_leak_k"]
+           "Obstruction", "PlacedObstruction", "RearDoorType", "Envelope", "floor_leak_k", "Phase"]

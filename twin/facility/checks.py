@@ -29,6 +29,8 @@ def check_facility(fac: Facility) -> list[Diagnostic]:
     _unique(col, "buildings", [b.name for b in fac.buildings], "building")
     _unique(col, "halls", [h.name for h in fac.halls], "hall")
     bnames = [b.name for b in fac.buildings]
+    _unique(col, "phases", [p.name for p in fac.phases], "phase")
+    pnames = [p.name for p in fac.phases]
     for name in fac.rack_types:
         if not re.match(NAME_PATTERN, name):
             col.add("error", f"rack_types[{name}]", f"rack type name '{name}': {NAME_HELP}",
@@ -75,6 +77,11 @@ def check_facility(fac: Facility) -> list[Diagnostic]:
                    f"building '{hall.building}' is not defined{did_you_mean(hall.building, bnames)}; "
                    f"buildings: {', '.join(bnames) or '(none: add [[buildings]])'}",
                    file=fac._origins.get(("halls", i, "building")))
+        if hall.phase is not None and hall.phase not in pnames:
+            hc.add("error", f"halls[{hall.name}].phase",
+                   f"phase '{hall.phase}' is not defined{did_you_mean(hall.phase, pnames)}; "
+                   f"phases: {', '.join(pnames) or '(none: add [[phases]])'}",
+                   file=fac._origins.get(("halls", i, "phase")))
         lay, hc = _build_layout(fac, hall, i, hc)
         n_err = sum(d.severity == "error" for d in hc.items)
         _check_hall(fac, hall, lay, hc)

@@ -14,7 +14,7 @@ from common.fluids import Fluid
 from .diagnostics import Diagnostic, FacilityError, _fmt, did_you_mean
 from .layout import CoolingUnitRecord, HallLayout, RackRecord, _build_layout
 from .plant import Plant, Power
-from .schema import _W_PER_KW, Building, Campus, Hall, RackType, RearDoorType, _Model
+from .schema import _W_PER_KW, Building, Campus, Hall, Phase, RackType, RearDoorType, _Model
 
 
 class Facility(_Model):
@@ -27,6 +27,7 @@ class Facility(_Model):
     format_version: Literal[1] = 1
     campus: Campus
     buildings: list[Building] = []
+    phases: list[Phase] = []
     rack_types: dict[str, RackType] = {}
     rear_doors: dict[str, RearDoorType] = {}
     halls: list[Hall] = []
@@ -75,6 +76,15 @@ class Facility(_Model):
     def rho_cp(self) -> float:
         """``rho * cp`` of the campus air [J/(m3 K)]."""
         return self.campus.air.rho_cp
+
+    def phase(self, name: str) -> Phase:
+        """The build phase called ``name``."""
+        for p in self.phases:
+            if p.name == name:
+                return p
+        names = [p.name for p in self.phases]
+        raise InputError(f"no phase '{name}' in facility '{self.campus.name}'"
+                         f"{did_you_mean(name, names)}; phases: {', '.join(names) or '(none)'}")
 
     def hall(self, name: str | None = None) -> Hall:
         """The hall called ``name`` (``None``: the only hall)."""

@@ -90,6 +90,9 @@ MAX_TILE_COUNT = 1000
 
 #: Most copies of one hall entry (``count`` of a hall), and of one plant or power item.
 MAX_HALL_COPIES = 200
+
+#: Largest IT of one build phase [MW] (documentation of the plan).
+MAX_PHASE_IT_MW = 5000.0
 MAX_ITEM_COUNT = 1000
 
 #: Largest cooling unit or air handler: airflow [m3/s] and capacity [kW] (the largest air
@@ -203,6 +206,37 @@ class Building(_Model):
     name: Name
     description: str = ""
     floor_area_m2: _upto(1e6) | None = None
+
+
+#: Longest IT ramp of a build phase after its commissioning [months].
+MAX_RAMP_MONTHS = 120.0
+
+
+class Phase(_Model):
+    """A build phase of a campus (one entry of ``[[phases]]``): the halls whose ``phase``
+    names it are commissioned on ``commissioning_date`` (``"YYYY-MM-DD"``) and their IT is
+    installed linearly over the ``it_ramp_months`` that follow (0: all at once). A run
+    with a calendar ``year`` (``twin run --year``) gives a hall no IT before its phase's
+    date and the ramp's share of its racks after it (:func:`twin.loop.phases.installed_frac`);
+    without a year every hall is built. ``it_mw`` (the phase's IT as planned) and
+    ``source`` document the plan; they are not used by the models."""
+
+    name: Name
+    commissioning_date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    it_ramp_months: Annotated[float, Field(ge=0, le=MAX_RAMP_MONTHS, allow_inf_nan=False)] = 0.0
+    it_mw: _upto(MAX_PHASE_IT_MW) | None = None
+    description: str = ""
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _check(self):
+        import datetime as _dt
+        try:
+            _dt.date.fromisoformat(self.commissioning_date)
+        except ValueError:
+            raise ValueError(f"commissioning_date = '{self.commissioning_date}' is not a date; "
+                             "write it as YYYY-MM-DD, e.g. \"2029-02-01\"") from None
+        return self
 
 
 class RearDoorType(_Model):
@@ -717,13 +751,15 @@ class Hall(_Model):
     plenum into the room (meshed as a loss on every floor cell that is not a tile,
     Idelchik diagram 8-1: :func:`floor_leak_k`). ``envelope``: walls and
     roof to the outdoor air (:class:`Envelope`; default none: adiabatic).
-    ``north_deg``: the compass bearing of the hall's +y axis, degrees clockwise from true
+    ``phase``: the build phase (``[[phases]]``) the hall belongs to (default none: built
+    from the start). ``north_deg``: the compass bearing of the hall's +y axis, degrees clockwise from true
     north, 0 <= north_deg < 360 (default 0: +y points north and +x east; 90: +y points
     east, +x south). Only the 3D view uses it (its compass); the envelope's walls take no
     sun."""
 
     name: Name
     building: Name | None = None
+    phase: Name | None = None
     description: str = ""
     length_m: HallSize
     width_m: HallSize

@@ -127,6 +127,14 @@ class RunSettings:
         this fraction of their usual output (0: a windless or dark period) [-].
     grid_carbon_kg_per_kwh : float or None
         Grid what-if: this carbon intensity instead of the facility's (or Korea's) [kg/kWh].
+    year : int or None
+        The calendar year the run's time stands for (hours after 1 January of it): halls
+        of a build phase (``[[phases]]``) draw no IT before their phase's
+        ``commissioning_date`` and ramp up over its ``it_ramp_months``
+        (:mod:`twin.loop.phases`); None: the campus as fully built.
+    phases : tuple of str
+        Only the halls of these build phases (default every hall); with ``halls`` the
+        halls named there that belong to them.
     period : str
         The named period of the site's weather the run covers (``twin run --period``, a key
         of :data:`twin.models.design_days.PERIODS`; ``""``: none); ``start_h`` is its start.
@@ -163,6 +171,8 @@ class RunSettings:
     wind_scale: float = 1.0
     grid_carbon_kg_per_kwh: float | None = None
     period: str = ""
+    year: int | None = None
+    phases: tuple = ()
 
     def __post_init__(self):
         for name in ("hours", "step_s", "cell_m", "airflow_ratio", "control_tol_k", "linear_tol_k"):
@@ -213,7 +223,10 @@ class RunSettings:
         if self.period and self.period not in PERIODS:
             raise InputError(f"run setting period = {self.period!r} is unknown; choose one of "
                              f"{', '.join(PERIODS)}")
+        if self.year is not None and not (isinstance(self.year, int) and 1900 <= self.year <= 2200):
+            raise InputError(f"run setting year = {self.year!r} must be a calendar year, e.g. 2030")
         object.__setattr__(self, "halls", tuple(self.halls))
+        object.__setattr__(self, "phases", tuple(self.phases))
         if self.snapshot_times_h is not None:
             object.__setattr__(self, "snapshot_times_h", tuple(float(t) for t in self.snapshot_times_h))
         object.__setattr__(self, "solver", dict(self.solver))
@@ -225,6 +238,7 @@ class RunSettings:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["halls"] = list(self.halls)
+        d["phases"] = list(self.phases)
         d["snapshot_times_h"] = None if self.snapshot_times_h is None else list(self.snapshot_times_h)
         return d
 
@@ -234,6 +248,10 @@ class RunSettings:
         kw = {k: v for k, v in d.items() if k in names}
         if kw.get("halls") is not None:
             kw["halls"] = tuple(kw["halls"])
+        if kw.get("phases") is not None:
+            kw["phases"] = tuple(kw["phases"])
+        if kw.get("year") is not None:
+            kw["year"] = int(kw["year"])
         if kw.get("flow_tol_frac") is None:
             kw["flow_tol_frac"] = float("inf")
         return cls(**kw)

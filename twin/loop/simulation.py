@@ -1,7 +1,8 @@
 """The co-simulation loop of ``twin run``: IT load, air and liquid cooling, plant, power.
 
 (Longer than the project's 600-line guide: about 100 lines of this docstring document the
-loop; the :class:`Simulation` class itself is about 625.)
+loop; the :class:`Simulation` class itself is about 740, with the distributed run; the
+next to move out is the campus evaluation, :meth:`Simulation._campus`.)
 
 A :class:`Simulation` steps a campus through time on an explicit schedule (after the
 ``Simulation``/callback pattern of Oceananigans.jl and the ``tick()`` of ExaDigiT RAPS).
@@ -83,9 +84,13 @@ are the ITE model's); buoyancy changes of the flow between re-solves are neglect
 equation directly at every iteration of point 5; ``thermal="transient"`` advances the
 solver in time over each step (``Solver.run``) with the controls acting once per step.
 
-Campus: halls whose description is identical apart from their name (a hall file reused
-with ``count``) are solved once; the solved hall stands for all of them and campus
-totals multiply by the number of replicas (``/halls/replicas`` in the results).
+Campus: halls whose description is identical apart from their name, building and phase
+(a hall file reused with ``count``) are solved once; the solved hall stands for all of
+them and campus totals multiply by the number of replicas (``/halls/replicas`` in the
+results), each taken at its installed share when the run has a calendar ``year`` and the
+halls build phases (:mod:`twin.loop.phases`). A run of some halls (``halls``, ``phases``)
+scales the plant and the electrical chain to them (:func:`campus_equipment`). The
+distinct halls can advance on Dask workers (:mod:`twin.loop.distributed`).
 Not modelled: lighting and other non-IT, non-cooling loads; humidity control; heat
 through the hall envelope (adiabatic walls unless the problem says otherwise).
 """
@@ -122,9 +127,10 @@ from twin.thermal.racks import RACK_BEHAVIOUR, rack_spec_for
 
 from .dispatch import DISPATCH_DESCRIPTIONS, CampusDispatch
 from .hall import HallModel
+from .phases import installed_frac
 from .records import HallStep, StepRecord
-from .settings import _FAN_DP_PA, _FAN_EFF, THERMAL_MODES, RunSettings, parse_duration_s
-from .specs import _hall_signature, _weather_spec, chain_for, plant_spec_for
+from .settings import THERMAL_MODES, RunSettings, parse_duration_s
+from .specs import _hall_signature, _weather_spec, campus_equipment, plant_spec_for
 
 __all__ = ["THERMAL_MODES", "RACK_BEHAVIOUR", "RunSettings", "HallStep", "StepRecord", "Simulation",
            "rack_spec_for", "plant_spec_for", "parse_duration_s"]
@@ -202,33 +208,21 @@ class Simulation:
             return
         s = self.settings
         fac = self.facility
-        names = fac.hall_names
-        if s.halls:
-            unknown = [h for h in s.halls if h not in names]
-            if unknown:
-                raise InputError(f"no hall {', '.join(unknown)} in {fac.campus.name}; halls: {', '.join(names)}")
-            names = [h for h in names if h in s.halls]
-        if not names:
-            raise InputError(f"facility '{fac.campus.name}' has no hall to simulate")
+        # schedules
+        n = s.n_steps
+        dt_h = s.step_s / 3600.0
+        self.t_start_h = s.start_h + np.arange(n) * dt_h
+        self.t_mid_h = self.t_start_h + 0.5 * dt_h
+        names, built = self._select_halls()
         # identical halls: one solved hall stands for all
         groups: dict = {}
         for h in names:
             groups.setdefault(_hall_signature(fac.hall(h)), []).append(h)
-        # design loads (for the plant and the electrical chain), campus-wide
-        design_it = design_air = design_liq = 0.0
-        for h in names:
-            for r in fac.layout(h).racks:
-                design_it += r.design_power_w
-                design_air += r.design_power_w * (1 - r.liquid_capture_frac)
-                design_liq += r.design_power_w * r.liquid_capture_frac
-        fan_design = 0.0
-        for h in names:
-            fan_design += sum(u.airflow_m3_s * _FAN_DP_PA / _FAN_EFF for u in fac.layout(h).units)
-        self.design_it_w = design_it
-        self.plant_spec, pnotes = plant_spec_for(fac.plant, design_air + fan_design, design_liq)
-        for n in pnotes:
-            self.note(n)
-        self.chain = chain_for(fac, design_it)
+        # the plant and the electrical chain, scaled to the halls simulated
+        self.plant_spec, self.chain, sel, notes = campus_equipment(fac, names)
+        self.design_it_w = sel[0]
+        for n_ in notes:
+            self.note(n_)
         for reps in groups.values():
             self.event("mesh", {"hall": reps[0], "replicas": len(reps)})
             hm = HallModel(self, reps[0], reps)
@@ -236,11 +230,9 @@ class Simulation:
             if len(reps) > 1:
                 self.note(f"hall {reps[0]} is solved once and stands for {len(reps)} identical halls "
                           f"({reps[0]} .. {reps[-1]})")
-        # schedules
-        n = s.n_steps
-        dt_h = s.step_s / 3600.0
-        self.t_start_h = s.start_h + np.arange(n) * dt_h
-        self.t_mid_h = self.t_start_h + 0.5 * dt_h
+        # the installed share of every solved hall's replicas, step by step
+        self.hall_weight = np.stack([np.sum([built[r] for r in hm.replicas], axis=0)
+                                     for hm in self.halls], axis=1)
         self.weather = load_weather(_weather_spec(fac))
         ws = weather_at(self.weather, self.t_mid_h)
         db_off = s.dry_bulb_offset_k + (period_offset_k(self.weather, s.period) if s.period else 0.0)
@@ -284,6 +276,40 @@ class Simulation:
         self.snapshot_steps = sorted(snaps)
         self._prepared = True
 
+    def _select_halls(self) -> tuple[list, dict]:
+        """The halls this run simulates (``settings.halls``, ``settings.phases``, and with
+        a ``year`` those commissioned by the end of the run) and each one's installed share
+        at every step (:func:`twin.loop.phases.installed_frac`)."""
+        s, fac = self.settings, self.facility
+        names = fac.hall_names
+        if s.halls:
+            unknown = [h for h in s.halls if h not in names]
+            if unknown:
+                raise InputError(f"no hall {', '.join(unknown)} in {fac.campus.name}; halls: {', '.join(names)}")
+            names = [h for h in names if h in s.halls]
+        if s.phases:
+            for p in s.phases:
+                fac.phase(p)                        # an unknown phase: one line
+            names = [h for h in names if fac.hall(h).phase in s.phases]
+            if not names:
+                raise InputError(f"no hall{' of those given' if s.halls else ''} belongs to phase "
+                                 f"{', '.join(s.phases)} in {fac.campus.name}")
+        if not names:
+            raise InputError(f"facility '{fac.campus.name}' has no hall to simulate")
+        built = {}
+        for h in names:
+            ph = fac.hall(h).phase
+            built[h] = installed_frac(None if ph is None else fac.phase(ph), s.year, self.t_mid_h)
+        later = [h for h in names if not np.any(built[h] > 0)]
+        if later and len(later) == len(names):
+            raise InputError(f"no hall of {fac.campus.name} is commissioned by the end of the run in "
+                             f"{s.year}; give a later --year or another --start-day")
+        if later:
+            self.note(f"not commissioned by the end of the run in {s.year}, left out: "
+                      f"{len(later)} hall(s) ({later[0]} .. {later[-1]})")
+            names = [h for h in names if h not in later]
+        return names, built
+
     def _utilisation(self) -> np.ndarray:
         """Step-mean utilisation, (steps, racks of all solved halls)."""
         s = self.settings
@@ -317,26 +343,48 @@ class Simulation:
     def n_steps(self) -> int:
         return self.settings.n_steps
 
-    def run(self, callback: Callable | None = None, out_dir=None) -> str:
+    def run(self, callback: Callable | None = None, out_dir=None, client=None) -> str:
         """Step to the end (or until interrupted). ``callback(sim, record)`` is called after
         each completed step; raising ``KeyboardInterrupt`` there (or pressing Ctrl-C, or
         SIGTERM under ``twin``, see :mod:`twin.cli.signals`) stops the run cleanly: completed
         steps are kept and written. The results file is rewritten every
-        ``settings.checkpoint_every_s`` of wall time (0: after every step). Returns the
+        ``settings.checkpoint_every_s`` of wall time (0: after every step). ``client``: a
+        Dask ``distributed.Client`` whose workers advance the distinct halls, a block of
+        steps at a time (:mod:`twin.loop.distributed`; the same results). Returns the
         status (``"complete"`` or ``"interrupted"``)."""
         self.prepare()
         t0 = time.perf_counter()
         wall_before = self.wall_s
         self._last_checkpoint = t0
+        self._trees = None
+        self._restart_lost = False
+
+        def done(rec):
+            self.wall_s = wall_before + time.perf_counter() - t0
+            if callback is not None:
+                callback(self, rec)
+            if out_dir is not None and time.perf_counter() - self._last_checkpoint >= self.settings.checkpoint_every_s:
+                self.write(out_dir)
+                self._last_checkpoint = time.perf_counter()
         try:
-            while self.k < self.n_steps:
-                rec = self.step()
-                self.wall_s = wall_before + time.perf_counter() - t0
-                if callback is not None:
-                    callback(self, rec)
-                if out_dir is not None and time.perf_counter() - self._last_checkpoint >= self.settings.checkpoint_every_s:
-                    self.write(out_dir)
-                    self._last_checkpoint = time.perf_counter()
+            if client is not None and len(self.halls) > 1:
+                from .distributed import BLOCK_STEPS, gather, start_workers
+                self._actors = start_workers(self, client)
+                while self.k < self.n_steps:
+                    k1 = min(self.n_steps, self.k + BLOCK_STEPS)
+                    blocks = gather(a.advance(self.k, k1) for a in self._actors)
+                    # the whole block is committed before any callback or checkpoint, so the
+                    # workers' state is always that of a committed step (restart_tree)
+                    recs = [self._commit_remote([b["steps"][j] for b in blocks])
+                            for j in range(k1 - self.k)]
+                    for b in blocks:
+                        for key, v in b["counters"].items():
+                            self.counters[key] = self.counters.get(key, 0) + v
+                    for rec in recs:
+                        done(rec)
+            else:
+                while self.k < self.n_steps:
+                    done(self.step())
             self.status = "complete"
         except KeyboardInterrupt as exc:    # Ctrl-C, or SIGTERM/SIGHUP (twin.cli.signals.Stopped)
             self.status = "interrupted"
@@ -357,6 +405,14 @@ class Simulation:
         for h in self.halls:
             h.flows.discard_pending()
         self.flush()
+        if getattr(self, "_actors", None):       # the workers' last state, kept here
+            try:
+                self._trees = self._restart_trees()
+            except Exception:     # the workers stopped with the run (a signal to the group)
+                self._restart_lost = True
+                self.note("the Dask workers stopped with the run: its completed steps are "
+                          "kept, but it cannot be resumed (start it again)")
+            self._actors = None
         if out_dir is not None:
             self.write(out_dir)
         return self.status
@@ -369,7 +425,6 @@ class Simulation:
         :meth:`flush`, called every :attr:`CAMPUS_BLOCK` steps and before writing)."""
         self.prepare()
         k = self.k
-        s = self.settings
         t_mid = float(self.t_mid_h[k])
         fw_supply = self.plant_spec.facility_supply_temp_c
         snap_due = k in self.snapshot_steps
@@ -386,10 +441,17 @@ class Simulation:
                     snaps.append(snap)
         for w in caught:
             self.note(f"{w.category.__name__}: {w.message}", step=k)
-        rec = StepRecord(step=k, time_h=t_mid, step_s=s.step_s, halls=tuple(hall_recs))
         # commit
         for hm in self.halls:
             hm.commit_step()
+        return self._record_step(hall_recs, snaps)
+
+    def _record_step(self, hall_recs: list, snaps: list) -> StepRecord:
+        """Count, record and queue (for :meth:`flush`) the step ``self.k``, whose halls are
+        committed, and move on."""
+        k = self.k
+        rec = StepRecord(step=k, time_h=float(self.t_mid_h[k]), step_s=self.settings.step_s,
+                         halls=tuple(hall_recs))
         for hr in hall_recs:
             key = {"linear": "linear_steps", "direct": "direct_steps"}.get(hr.thermal_mode)
             if key:
@@ -401,6 +463,18 @@ class Simulation:
         if len(self._campus_pending) >= self.CAMPUS_BLOCK:
             self.flush()
         return rec
+
+    def _commit_remote(self, parts) -> StepRecord:
+        """Commit a step whose halls were advanced on workers: ``parts`` holds, hall by
+        hall, ``(record, snapshot, notes, warning notes)`` (:meth:`HallWorker.advance`)."""
+        k = self.k
+        for _, _, notes, _ in parts:
+            for text, step in notes:
+                self.note(text, step=step)
+        for _, _, _, warns in parts:
+            for text in warns:
+                self.note(text, step=k)
+        return self._record_step([p[0] for p in parts], [p[1] for p in parts if p[1] is not None])
 
     def flush(self):
         """Evaluate plant, power and renewables of the steps done since the last flush."""
@@ -424,8 +498,11 @@ class Simulation:
         dt = s.step_s
         ks = np.array([r.step for r in recs], dtype=int)
 
+        weight = self.hall_weight[ks]          # installed replicas of each solved hall
+
         def tot(f):
-            return np.array([sum(h.replicas * f(h) for h in r.halls) for r in recs], dtype=float)
+            return np.array([sum(w * f(h) for w, h in zip(weight[i], r.halls))
+                             for i, r in enumerate(recs)], dtype=float)
         it_w = tot(lambda h: h.it_power_w)
         air_w = tot(lambda h: h.heat_to_air_w)
         liq_w = tot(lambda h: h.heat_to_liquid_w)
@@ -490,7 +567,8 @@ class Simulation:
                 "it_balance_w": it_w + door_fan_w - air_w - liq_w - door_w,
                 "air_balance_frac": np.where(air_w > 0, (air_w + bnd_w - cooler_w) / air_w, 0.0),
                 "plant_balance_w": plant["balance_w"],
-                "max_inlet_c": np.array([r.max_inlet_c for r in recs]),
+                "max_inlet_c": np.array([max((h.max_inlet_c for w, h in zip(weight[i], r.halls) if w > 0),
+                                             default=np.nan) for i, r in enumerate(recs)]),
             }
             if self.has_doors:                      # rear doors: their heat and fans
                 campus.update(door_heat_w=door_w, door_fan_power_w=door_fan_w)
@@ -686,8 +764,12 @@ class Simulation:
         if src is not None and Path(src).is_file():
             text = Path(src).read_text(encoding="utf-8")
         restart = {"k": self.k, "wall_s": self.wall_s, "counters": dict(self.counters),
-                   "notes": json.dumps(self.notes),
-                   "halls": {h.name.replace("/", "_"): h.restart_tree() for h in self.halls}}
+                   "notes": json.dumps(self.notes)}
+        if getattr(self, "_restart_lost", False):     # --resume refuses it (k does not match)
+            restart["k"] = -1
+        else:
+            restart["halls"] = {h.name.replace("/", "_"): t
+                                for h, t in zip(self.halls, self._restart_trees())}
         descriptions = {
             "racks/inlet_temp_c": "mean air temperature over the rack's intake face",
             "racks/inlet_max_c": "hottest cell of the intake face",
@@ -791,6 +873,16 @@ class Simulation:
         if self.backend_name() != data.attrs.get("backend", self.backend_name()):
             self.note(f"resumed on {self.backend_name()} (the run started on {data.attrs.get('backend')}); "
                       "results continue but are not bit-identical to an uninterrupted run")
+
+    def _restart_trees(self) -> list:
+        """Each solved hall's restart state (from its worker in a distributed run)."""
+        actors = getattr(self, "_actors", None)
+        if actors:
+            from .distributed import gather
+            return gather(a.restart_tree(self.k) for a in actors)
+        if getattr(self, "_trees", None):
+            return self._trees
+        return [h.restart_tree() for h in self.halls]
 
     def backend_name(self) -> str:
         return self.halls[0].backend_name if self.halls else ""

@@ -15,7 +15,8 @@ from twin.models.power import (ElectricalChain, QuadraticLoss, pdu_typical, tran
                                ups_double_conversion)
 from twin.models.tower import CoolingTowerSpec
 
-from .settings import _CHAIN_MARGIN
+from .phases import scaled_plant, scaled_power
+from .settings import _CHAIN_MARGIN, _FAN_DP_PA, _FAN_EFF
 
 
 # ==================================================================================== builders
@@ -31,11 +32,12 @@ def _stage_with_efficiency(stage: QuadraticLoss, efficiency: float, load_frac: f
                    source=stage.source + f"; scaled to {efficiency:.3f} at {x:.0%} load (facility file)")
 
 
-def chain_for(fac: Facility, design_it_w: float) -> ElectricalChain:
+def chain_for(fac: Facility, design_it_w: float, power=None) -> ElectricalChain:
     """Electrical chain from the facility's UPS and transformer records (typical loss
     shapes of :mod:`twin.models.power` scaled to their stated efficiency at 75 % load), or
-    sized at 1.25x the design IT when the file gives none (est.)."""
-    pw = fac.power
+    sized at 1.25x the design IT when the file gives none (est.). ``power``: these records
+    instead of the facility's (a partial campus: :func:`twin.loop.phases.scaled_power`)."""
+    pw = fac.power if power is None else power
     rated = max(design_it_w * _CHAIN_MARGIN, 1.0)
     ups_w = sum(u.count * u.capacity_kw * 1e3 for u in pw.ups) if pw and pw.ups else rated
     ups = ups_double_conversion(ups_w)
@@ -119,10 +121,42 @@ def plant_spec_for(plant: Plant | None, chw_design_w: float, liquid_design_w: fl
     return spec, notes
 
 
+def campus_equipment(fac: Facility, names) -> tuple:
+    """The plant spec and the electrical chain of a run of the halls ``names``: the
+    facility's, or for a partial campus its equipment scaled to the halls' share of the
+    design loads (:func:`twin.loop.phases.scaled_plant`, :func:`~twin.loop.phases.scaled_power`).
+    Returns ``(plant_spec, chain, (design IT, chilled-water, liquid) [W], notes)``."""
+    sel, full = _design_loads(fac, names), _design_loads(fac, fac.hall_names)
+    fracs = [a / b if b > 0 else 1.0 for a, b in zip(sel, full)]
+    plant, power, notes = fac.plant, fac.power, []
+    if len(names) < len(fac.hall_names):
+        plant = scaled_plant(plant, fracs[1], fracs[2])
+        power = scaled_power(power, fracs[0])
+        notes.append(f"partial campus: {len(names)} of {len(fac.hall_names)} halls "
+                     f"({fracs[0]:.1%} of the design IT); the plant and the electrical chain are "
+                     "scaled to them (twin.loop.phases)")
+    spec, pnotes = plant_spec_for(plant, sel[1], sel[2])
+    return spec, chain_for(fac, sel[0], power=power), sel, notes + pnotes
+
+
+def _design_loads(fac: Facility, names) -> tuple[float, float, float]:
+    """Design IT, chilled-water (rack air heat and cooling-unit fans) and liquid loads [W]
+    of the halls ``names``."""
+    it = air = liq = fans = 0.0
+    for h in names:
+        lay = fac.layout(h)
+        for r in lay.racks:
+            it += r.design_power_w
+            air += r.design_power_w * (1 - r.liquid_capture_frac)
+            liq += r.design_power_w * r.liquid_capture_frac
+        fans += sum(u.airflow_m3_s * _FAN_DP_PA / _FAN_EFF for u in lay.units)
+    return it, air + fans, liq
+
+
 # ==================================================================================== helpers
 def _hall_signature(hall) -> str:
     d = hall.model_dump(mode="json")
-    for k in ("name", "building", "description"):
+    for k in ("name", "building", "description", "phase"):    # when it is built: not the flow
         d.pop(k, None)
     return json.dumps(d, sort_keys=True)
 

@@ -1,0 +1,292 @@
+"""A campus of distinct halls built in phases (issue 22, items 1 and 2): the installed
+share of a phase, a partial campus's plant and electrical chain, the distinct halls on
+Dask workers with the serial run's numbers, and the facility keys' messages.
+
+The runs are a small campus of the small hall twice (phase P1) and a leakier copy of it
+(phase P2, commissioned during the run) at 0.5 m cells, two hourly steps."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from twin.cli import main
+from twin.facility import BUILTIN_DIR, FacilityError, load_facility
+from twin.loop.phases import (HOURS_PER_MONTH, hours_into_year, installed_frac, scaled_plant,
+                              scaled_power)
+from twin.loop.simulation import RunSettings, Simulation
+
+CAMPUS = """
+format_version = 1
+include = ["racks/racks.toml"]
+
+[campus]
+name = "Two-hall test campus"
+lat_deg = 35.54
+lon_deg = 129.31
+weather = "builtin:ulsan"
+
+[[buildings]]
+name = "B1"
+
+[[phases]]
+name = "P1"
+commissioning_date = "2029-01-01"
+
+[[phases]]
+name = "P2"
+commissioning_date = "2029-01-02"
+
+[[halls]]
+name = "A"
+file = "small-hall.toml"
+building = "B1"
+phase = "P1"
+count = 2
+
+[[halls]]
+name = "B"
+file = "small-hall.toml"
+building = "B1"
+phase = "P2"
+floor_leakage_open_frac = 0.01
+
+[[plant.chillers]]
+name = "CH"
+count = 3
+capacity_kw = 300.0
+cop = 6.0
+
+[[plant.pumps]]
+name = "CHWP"
+loop = "chilled-water"
+count = 3
+flow_m3_s = 0.01
+head_kpa = 200.0
+
+[[power.ups]]
+name = "UPS"
+count = 4
+capacity_kw = 200.0
+efficiency_frac = 0.96
+
+[[power.transformers]]
+name = "TR"
+count = 2
+capacity_kva = 800.0
+efficiency_frac = 0.99
+primary_kv = 22.9
+secondary_kv = 0.38
+"""
+
+# 1 January 2029, 23:00-01:00: hall B's phase is commissioned at midnight, between the steps
+SETTINGS = dict(hours=2.0, step_s=3600.0, cell_m=0.5, backend="cpu", rack_airflow="design",
+                solver={"tol_velocity": 5e-3}, start_h=23.0, year=2029)
+
+
+def campus(tmp_path, text=CAMPUS):
+    d = tmp_path / "campus"
+    if not d.exists():
+        shutil.copytree(BUILTIN_DIR / "racks", d / "racks")
+        shutil.copy(BUILTIN_DIR / "small-hall.toml", d / "small-hall.toml")
+    f = d / "campus.toml"
+    f.write_text(text)
+    return f
+
+
+@pytest.fixture(scope="module")
+def memo():
+    return {}
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory, memo):
+    sim = Simulation(campus(tmp_path_factory.mktemp("serial")), RunSettings(**SETTINGS),
+                     flow_memo=memo)
+    assert sim.run() == "complete"
+    return sim
+
+
+# ------------------------------------------------------------------ phases
+def test_installed_share_of_a_phase():
+    from twin.facility import Phase
+    p = Phase(name="P", commissioning_date="2030-03-01", it_ramp_months=2.0)
+    t0 = hours_into_year("2030-03-01", 2030)
+    assert t0 == (31 + 28) * 24.0
+    t = np.array([t0 - 1.0, t0, t0 + HOURS_PER_MONTH, t0 + 2 * HOURS_PER_MONTH, t0 + 1e4])
+    assert np.allclose(installed_frac(p, 2030, t), [0.0, 0.0, 0.5, 1.0, 1.0])
+    assert np.all(installed_frac(p, None, t) == 1.0)          # no year: fully built
+    assert np.all(installed_frac(p, 2031, t) == 1.0)          # a year later: built
+    assert np.all(installed_frac(p, 2029, t[:4]) == 0.0)      # a year earlier: not yet
+    step = Phase(name="Q", commissioning_date="2030-01-02")
+    assert list(installed_frac(step, 2030, [23.9, 24.0])) == [0.0, 1.0]
+
+
+def test_halls_not_commissioned_draw_no_it(serial):
+    a = serial._arrays()
+    names = [h.name for h in serial.halls]
+    assert names == ["A01", "B"]                             # two distinct halls solved
+    hall_it = a["halls"]["it_power_w"]                         # (steps, solved halls)
+    it = a["campus"]["it_power_w"]
+    assert hall_it[0, 1] > 0                                   # B's field is solved all along
+    assert it[0] == pytest.approx(2 * hall_it[0, 0], rel=1e-12)     # but draws nothing yet
+    assert it[1] == pytest.approx(2 * hall_it[1, 0] + hall_it[1, 1], rel=1e-12)
+    assert np.all(np.abs(a["campus"]["it_balance_w"]) < 1e-6 * it)
+    assert np.all(np.abs(a["campus"]["plant_balance_w"]) < 1e-6 * it)
+
+
+def test_a_phase_after_the_run_is_left_out(tmp_path, memo):
+    s = dict(SETTINGS, start_h=0.0, hours=1.0)          # 1 January: P2 not yet built
+    sim = Simulation(campus(tmp_path), RunSettings(**s), flow_memo=memo)
+    sim.prepare()
+    assert [h.name for h in sim.halls] == ["A01"]
+    assert any("left out" in line for line in sim.log_lines())
+    assert any("partial campus: 2 of 3 halls" in line for line in sim.log_lines())
+
+
+# ------------------------------------------------------------------ Dask
+def test_distinct_halls_on_dask_give_the_serial_numbers(tmp_path, serial):
+    from twin.studies.sweep import TaskRunner
+    sim = Simulation(campus(tmp_path), RunSettings(**SETTINGS))       # no memo: solved there
+    with TaskRunner(n_tasks=2, workers=2) as runner:
+        assert runner.client is not None
+        assert sim.run(client=runner.client) == "complete"
+    a, b = serial._arrays(), sim._arrays()
+    assert sorted(a) == sorted(b)
+    for group in a:
+        assert sorted(a[group]) == sorted(b[group])
+        for name in a[group]:
+            assert np.array_equal(a[group][name], b[group][name], equal_nan=True), (group, name)
+    assert sim.counters["flow_solves"] == 2 and sim.counters["direct_steps"] + \
+        sim.counters["linear_steps"] == 4
+    assert sim.log_lines() == [line for line in serial.log_lines()
+                               if "memo" not in line]   # the same notes
+    trees = sim.run_data().restart["halls"]                 # the workers' state, kept
+    assert sorted(trees) == ["A01", "B"] and trees["B"]["state"]
+
+
+# ------------------------------------------------------------------ partial campus
+def test_partial_campus_pue_near_the_full_campus(tmp_path, memo):
+    text = CAMPUS.replace('phase = "P2"\nfloor_leakage_open_frac = 0.01', 'phase = "P2"')
+    f = campus(tmp_path, text)                    # three identical halls: one solve
+    s = dict(SETTINGS, year=None, hours=1.0, utilization=0.8, profile="constant")
+    full = Simulation(f, RunSettings(**s), flow_memo=memo)
+    full.run()
+    part = Simulation(f, RunSettings(**s, halls=("A01",)), flow_memo=memo)
+    part.run()
+    p_full, p_part = full.summary()["pue"], part.summary()["pue"]
+    assert part._arrays()["campus"]["it_power_w"][0] == pytest.approx(
+        full._arrays()["campus"]["it_power_w"][0] / 3, rel=1e-12)
+    assert abs(p_part - p_full) < 0.01 * p_full, (p_part, p_full)
+    # the plant and chain of the whole campus behind one hall: far worse
+    fac = load_facility(f)
+    one = Simulation(fac.model_copy(update={"halls": fac.halls[:1]}), RunSettings(**s),
+                     flow_memo=memo)
+    one.run()
+    assert one.summary()["pue"] > p_part + 0.02
+    # the selection by phase is the same partial campus as by hall
+    by_phase = Simulation(f, RunSettings(**s, phases=("P2",)), flow_memo=memo)
+    by_phase.run()
+    assert by_phase.summary()["pue"] == pytest.approx(p_part, rel=1e-12)
+
+
+def test_scaled_plant_and_power_keep_their_share():
+    fac = load_facility(BUILTIN_DIR / "ulsan-campus.toml")
+    pl = scaled_plant(fac.plant, 1 / 24, 1 / 24)
+    for old, new in ((fac.plant.chillers, pl.chillers), (fac.plant.dry_coolers, pl.dry_coolers),
+                     (fac.plant.cooling_towers, pl.cooling_towers)):
+        for o, n in zip(old, new):
+            assert n.count * n.capacity_kw == pytest.approx(o.count * o.capacity_kw / 24)
+            assert 1 <= n.count <= o.count
+    assert sum(p.count * p.flow_m3_s for p in pl.pumps) == pytest.approx(
+        sum(p.count * p.flow_m3_s for p in fac.plant.pumps) / 24)
+    pw = scaled_power(fac.power, 0.25)
+    assert pw.ups[0].count == 13 and pw.ups[0].count * pw.ups[0].capacity_kw == pytest.approx(
+        52 * 2500.0 / 4)
+    assert pw.transformers[0].count == 1
+    assert pw.contracts == fac.power.contracts and pw.grid == fac.power.grid
+    assert scaled_plant(None, 0.5, 0.5) is None and scaled_power(None, 0.5) is None
+
+
+# ------------------------------------------------------------------ bad input
+@pytest.mark.parametrize("old, new, says", [
+    ('phase = "P2"', 'phase = "P3"', "halls[B].phase: phase 'P3' is not defined"),
+    ('commissioning_date = "2029-01-02"', 'commissioning_date = "2029-02-30"',
+     "is not a date; write it as YYYY-MM-DD"),
+    ('commissioning_date = "2029-01-02"', 'commissioning_date = "Jan 2029"', "commissioning_date"),
+])
+def test_phase_keys_refused_with_one_line(tmp_path, old, new, says):
+    f = campus(tmp_path, CAMPUS.replace(old, new, 1))
+    with pytest.raises(FacilityError) as e:
+        load_facility(f)
+    assert says in str(e.value)
+    r = CliRunner().invoke(main, ["validate", str(f)])
+    assert r.exit_code != 0 and "Traceback" not in r.output
+
+
+def test_run_refuses_an_unknown_phase_or_year_with_one_line(tmp_path):
+    f = campus(tmp_path)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["run", str(f), "--phase", "P9", "--hours", "1", "--cell", "0.5",
+                                  "--out", str(out), "--quiet"])
+    assert r.exit_code == 2 and "no phase 'P9'" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(main, ["run", str(f), "--year", "2020", "--hours", "1", "--cell", "0.5",
+                                  "--out", str(out), "--quiet", "--force"])
+    assert r.exit_code == 2 and "no hall" in r.output and "commissioned" in r.output
+    r = CliRunner().invoke(main, ["run", str(f), "--scheduler", "tcp://127.0.0.1:1", "--hours", "1",
+                                  "--cell", "0.5", "--out", str(out), "--quiet", "--force"])
+    assert r.exit_code == 2 and "cannot reach the Dask scheduler" in r.output
+    assert "Traceback" not in r.output and not (out / "results.h5").exists()
+
+
+def test_a_hall_worker_keeps_its_state_at_the_block_start(tmp_path, memo, serial):
+    """What a run interrupted while the workers run a block keeps: the state of the last
+    committed step, equal to the serial run's after the same steps."""
+    from twin.loop.distributed import HallWorker
+    s = dict(SETTINGS, hours=1.0)
+    one = Simulation(campus(tmp_path), RunSettings(**s), flow_memo=memo)
+    one.run()                                             # the serial run, one step
+    sim = Simulation(campus(tmp_path), RunSettings(**SETTINGS), flow_memo=memo)
+    sim.prepare()
+    hm = sim.halls[0]
+    w = HallWorker(sim.facility, sim.settings, sim.env, sim.ghi_w_m2, sim.plant_spec, hm.name,
+                   hm.replicas, sim.util[:, :hm.n_r], sim.t_mid_h,
+                   sim.plant_spec.facility_supply_temp_c, sim.snapshot_steps)
+    w.advance(0, 1)
+    w.advance(1, 2)
+    at_1, now = w.restart_tree(1), w.restart_tree(2)
+    with pytest.raises(RuntimeError, match="no restart state for step 0"):
+        w.restart_tree(0)
+    for tree, ref in ((at_1, one), (now, serial)):      # after one step, after two
+        want = ref.run_data().restart["halls"]["A01"]["state"]
+        for key, v in want.items():
+            assert np.array_equal(np.asarray(tree["state"][key]), np.asarray(v)), key
+
+
+@pytest.mark.parametrize("stop", ["interrupt", "gone"])
+def test_workers_gone_with_the_run(tmp_path, monkeypatch, stop):
+    """A signal to the whole process group (Ctrl-C, ``timeout``) stops the Dask workers
+    too: the completed steps are written and --resume refuses them with one line; workers
+    gone in the middle of a run are one line (SweepError)."""
+    import twin.loop.distributed as dist
+    from common.errors import InputError
+    from twin.studies.sweep import SweepError, TaskRunner
+    monkeypatch.setattr(dist, "BLOCK_STEPS", 1)
+    f = campus(tmp_path)
+    out = tmp_path / "out"
+    sim = Simulation(f, RunSettings(**SETTINGS))
+    with TaskRunner(n_tasks=2, workers=2) as runner:
+        def callback(sim_, rec):
+            runner.cluster.close()                       # the workers stop
+            if stop == "interrupt":
+                raise KeyboardInterrupt
+        if stop == "gone":
+            with pytest.raises(SweepError, match="a Dask worker running the halls is gone"):
+                sim.run(callback=callback, out_dir=out, client=runner.client)
+            return
+        assert sim.run(callback=callback, out_dir=out, client=runner.client) == "interrupted"
+    assert sim.k == 1 and any("cannot be resumed" in line for line in sim.log_lines())
+    with pytest.raises(InputError, match="restart state does not match"):
+        Simulation.resume(out)
