@@ -14,7 +14,7 @@ import pytest
 
 from twin.facility import BUILTIN_DIR, loads_facility
 from twin.loop.simulation import RunSettings, Simulation
-from twin.outputs.results import read_results
+from twin.outputs.runfile import read_results
 from twin.thermal.steady import solve_hall
 
 CELL = 0.5
