@@ -6,6 +6,11 @@ The mapping from the twin's model to OpenFOAM is described in
 (a patch per port, a cell zone per heat source and porous loss), ``fvOptions``, the
 initial fields in ``0.orig`` (copied to ``0`` after meshing, since ``subsetMesh`` would
 drop the boundary entries of patches that do not yet exist), physics and numerics.
+
+It is over 600 lines because the transient references (``Transient``, the seeding of a
+run from another's fields, ``seed_fields``) were added beside the steady case writer;
+the next move is those two into their own module (``foamtransient.py``), leaving the
+mesh, patch and field writers here.
 """
 from __future__ import annotations
 
