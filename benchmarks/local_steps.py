@@ -20,15 +20,13 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before Numba starts OpenMP
 
 import argparse  # noqa: E402
-import datetime as _dt  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from benchmarks.pressure import _problem  # noqa: E402
+from benchmarks.report import hall_arguments, hall_meta, write_hall_benchmark  # noqa: E402
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
 
 def solve(problem, ratio: float, backend: str = "numba-cpu", max_steps: int = 20000) -> dict:
@@ -52,14 +50,9 @@ def solve(problem, ratio: float, backend: str = "numba-cpu", max_steps: int = 20
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.local_steps",
                                  description=__doc__.split("\n")[0])
-    ap.add_argument("--halls", default="small-hall,ai-hall")
-    ap.add_argument("--cell", type=float, default=0.2)
+    hall_arguments(ap, "small-hall,ai-hall")
     ap.add_argument("--ratio", type=float, default=20.0)
     ap.add_argument("--max-steps", type=int, default=20000)
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    ap.add_argument("--stem", default=None)
-    ap.add_argument("--backend", default="numba-cpu",
-                    help="backend of the solves (numba-cpu, numba-cuda, cupy)")
     a = ap.parse_args(argv)
     from kernels.backend import get_backend
     be = get_backend(a.backend)
@@ -80,15 +73,9 @@ def main(argv=None) -> int:
                         "max_difference_k": float(diff[worst]), "worst_rack": worst,
                         "rms_difference_k": float(np.sqrt(np.mean(np.square(
                             list(diff.values())))))})
-    load1 = os.getloadavg()
-    date = _dt.date.today().isoformat()
+    meta = hall_meta("dc-twin-benchmarks-local-steps/1", be, load0, ratio=a.ratio)
+    date, load1 = meta["date"], meta["load_after"]
     stem = a.stem or (f"local-steps-{date}" if not be.is_gpu else f"local-steps-gpu-{date}")
-    meta = {"schema": "dc-twin-benchmarks-local-steps/1", "date": date, "device": be.device,
-            "backend": be.name, "dtype": "float32", "ratio": a.ratio,
-            "load_before": load0, "load_after": load1, "cpu_count": os.cpu_count()}
-    a.out.mkdir(parents=True, exist_ok=True)
-    from twin.outputs.files import atomic_write, write_json
-    write_json(a.out / f"{stem}.json", {"meta": meta, "records": records})
     lines = [f"# Local time steps against one global step, {date}", "",
              f"{be.device}, float32, load average {load0[0]:.2f} before, {load1[0]:.2f} "
              f"after; steady solves from rest, global step then local steps up to "
@@ -105,9 +92,7 @@ def main(argv=None) -> int:
             f"{lo['cpu_s']:.0f} | {r['cpu_ratio']:.2f} | "
             f"{'yes' if g['converged'] and lo['converged'] else 'no'} | "
             f"{r['rms_difference_k']:.2f} | {r['max_difference_k']:+.2f} ({r['worst_rack']}) |")
-    text = "\n".join(lines) + "\n"
-    atomic_write(a.out / f"{stem}.md", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    print("\n".join(lines))
+    write_hall_benchmark(a.out, stem, meta, records, lines)
     return 0
 
 

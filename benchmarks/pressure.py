@@ -23,14 +23,14 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before Numba starts OpenMP
 
 import argparse  # noqa: E402
-import datetime as _dt  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from benchmarks.report import hall_arguments, hall_meta, write_hall_benchmark  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 PRECONDITIONERS = ("box", "multigrid")
 
 
@@ -128,14 +128,9 @@ def cycle_factors(problem) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.pressure",
                                  description=__doc__.split("\n")[0])
-    ap.add_argument("--halls", default="small-hall,ai-hall,legacy-hall")
-    ap.add_argument("--cell", type=float, default=0.2)
+    hall_arguments(ap, "small-hall,ai-hall,legacy-hall")
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    ap.add_argument("--stem", default=None)
-    ap.add_argument("--backend", default="numba-cpu",
-                    help="backend of the march (numba-cpu, numba-cuda, cupy)")
     a = ap.parse_args(argv)
     from kernels.backend import get_backend
     be = get_backend(a.backend)
@@ -160,15 +155,9 @@ def main(argv=None) -> int:
                                      / rec["multigrid"]["projection_s_median"])
         rec["step_speedup"] = rec["box"]["step_s_median"] / rec["multigrid"]["step_s_median"]
         records.append(rec)
-    load1 = os.getloadavg()
-    date = _dt.date.today().isoformat()
+    meta = hall_meta("dc-twin-benchmarks-pressure/1", be, load0)
+    date, load1 = meta["date"], meta["load_after"]
     stem = a.stem or (f"pressure-{date}" if not be.is_gpu else f"pressure-gpu-{date}")
-    meta = {"schema": "dc-twin-benchmarks-pressure/1", "date": date, "device": be.device,
-            "backend": be.name, "dtype": "float32", "load_before": load0, "load_after": load1,
-            "cpu_count": os.cpu_count()}
-    a.out.mkdir(parents=True, exist_ok=True)
-    from twin.outputs.files import atomic_write, write_json
-    write_json(a.out / f"{stem}.json", {"meta": meta, "records": records})
     lines = [f"# Pressure preconditioners, {date}", "",
              f"{be.device}, float32, load average {load0[0]:.2f} before, {load1[0]:.2f} "
              f"after; {a.steps} steps from rest per run, medians of {a.rounds} A/B rounds "
@@ -186,9 +175,7 @@ def main(argv=None) -> int:
             f"{r['projection_speedup']:.2f} | {r['step_speedup']:.2f} | "
             f"{' > '.join('x'.join(map(str, s)) for s in c['levels'])} | "
             f"{c['v_cycle_factor']:.3f} | {c['cg_factor']:.3f} |")
-    text = "\n".join(lines) + "\n"
-    atomic_write(a.out / f"{stem}.md", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    print("\n".join(lines))
+    write_hall_benchmark(a.out, stem, meta, records, lines)
     return 0
 
 

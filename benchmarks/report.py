@@ -94,6 +94,40 @@ def write_json(results: dict, path: Path):
     path.write_text(json_text(results, indent=1) + "\n")
 
 
+def hall_arguments(ap, halls: str) -> None:
+    """The options every A/B benchmark on the shipped halls takes: ``--halls`` (comma
+    separated, default ``halls``), ``--cell`` [m], ``--out``, ``--stem`` and ``--backend``."""
+    ap.add_argument("--halls", default=halls)
+    ap.add_argument("--cell", type=float, default=0.2)
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    ap.add_argument("--stem", default=None)
+    ap.add_argument("--backend", default="numba-cpu",
+                    help="backend of the solves (numba-cpu, numba-cuda, cupy)")
+
+
+def hall_meta(schema: str, backend, load_before, **extra) -> dict:
+    """The metadata of an A/B benchmark on the shipped halls: schema, date, device,
+    backend, float32, the load average before and now, the core count, and ``extra``."""
+    import datetime as _dt
+    return {"schema": schema, "date": _dt.date.today().isoformat(), "device": backend.device,
+            "backend": backend.name, "dtype": "float32", **extra,
+            "load_before": list(load_before), "load_after": list(os.getloadavg()),
+            "cpu_count": os.cpu_count()}
+
+
+def write_hall_benchmark(out: Path, stem: str, meta: dict, records: list,
+                         lines: list[str]) -> None:
+    """``<out>/<stem>.json`` (meta and records) and ``<out>/<stem>.md`` (``lines``), each
+    written atomically; the table is printed."""
+    from twin.outputs.files import atomic_write
+    from twin.outputs.files import write_json as write_json_atomic
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / f"{stem}.json", {"meta": meta, "records": records})
+    text = "\n".join(lines) + "\n"
+    atomic_write(out / f"{stem}.md", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    print("\n".join(lines))
+
+
 # ---------------------------------------------------------------------- Markdown
 def _f(x, fmt="{:.3g}", none="-"):
     if x is None:

@@ -194,6 +194,32 @@ def _cupy_backend() -> Backend:
                    is_gpu=True, info={"cupy": cupy.__version__, "total_bytes": total})
 
 
+def limit_host_blas() -> None:
+    """Run the host's BLAS (NumPy's and SciPy's OpenBLAS or MKL) on one thread, once per
+    process, through ``threadpoolctl`` (which acts on the libraries already loaded).
+
+    The host vector work of the solvers (the BiCGSTAB of the steady heat solve,
+    :func:`kernels.energy.bicgstab`: dot products and norms of 10^5 values) is far too
+    small for BLAS threads, and the idle BLAS threads spin between calls against the
+    Numba threads that run the stencils. Measured 2026-12-07 on the shared 2-core machine
+    (load about 5): a dot product of 10^5 float64 took 3.96 ms with OpenBLAS's default
+    threads against 0.06 ms on one; 600 local-step iterations of the AI hall at 0.2 m
+    took 167 s wall (the heat solves' BiCGSTAB 77 s) against 90 s (6.8 s) with one BLAS
+    thread (``benchmarks/results/local-steps-2026-12-07.md``). The solvers' parallel
+    work is in the backend's kernels, not in BLAS. A user's ``OPENBLAS_NUM_THREADS`` or
+    ``MKL_NUM_THREADS`` wins."""
+    global _blas_limited
+    if _blas_limited:
+        return
+    _blas_limited = True
+    if any(os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")):
+        return
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(limits=1, user_api="blas")
+
+
+_blas_limited = False
+
 _FACTORIES = {"numba-cpu": _cpu_backend, "numba-cuda": _numba_cuda_backend, "cupy": _cupy_backend}
 _cache: dict = {}
 
@@ -213,6 +239,7 @@ def get_backend(name: str = "auto") -> Backend:
     if key not in _FACTORIES:
         raise InputError(f"backend '{name}' is unknown; choose auto, {', '.join(NAMES)}")
     if key not in _cache:
+        limit_host_blas()
         _cache[key] = _FACTORIES[key]()
     return _cache[key]
 

@@ -125,6 +125,7 @@ class LocalSteps:
         self.x = solver.backend.zeros(solver.problem.grid.shape, solver.dtype)
         self.d_ref = 1.0
         self.dt_global = None
+        self._zero = None
         self.update()
 
     @property
@@ -162,14 +163,16 @@ class LocalSteps:
 
     # ------------------------------------------------------------------ operators
     def weighted_laplacian(self, x, out) -> None:
-        """``out = sum over faces gw (x_nb - x_c) / d^2`` (``div(D grad x) / D_ref``)."""
-        out[...] = 0
-        for ax in range(3):
-            n = x.shape[ax]
-            lo, hi = _axis_slice(ax, 0, n - 1), _axis_slice(ax, 1, n)
-            flux = self.gw[ax][hi] * (x[hi] - x[lo]) * self.c[ax]
-            out[lo] += flux
-            out[hi] -= flux
+        """``out = sum over faces gw (x_nb - x_c) / d^2`` (``div(D grad x) / D_ref``), by
+        the V-cycle's own compiled residual on its finest level (``mg_restrict`` with
+        factors 1: ``0 - A x``), so the operator the conjugate gradients iterate on is
+        the one the V-cycle inverts. (The NumPy expression it replaced took 0.9 ms a call
+        on the AI hall at 0.2 m, 10 % of an iteration, and allocated four arrays.)"""
+        s = self.s
+        if self._zero is None or self._zero.shape != x.shape:
+            self._zero = s.backend.zeros(x.shape, s.dtype)
+        s.backend.kernels.mg_restrict(out, x, self._zero, *s.mg._args(0), 1, 1, 1)
+        out *= s.dtype.type(-1.0)
 
     def face_gradient(self, x, ax):
         """``gw * d x / d axis`` on the faces along ``ax`` (0 on closed and box faces)."""

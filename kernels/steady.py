@@ -227,85 +227,89 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
     p_sum, p_n, p_record, p_last = 0.0, 0, [], (0.0, 0)
     windows = 0
     max_change = np.inf                           # their range, largest over devices
-    while n < max_steps:
-        solver.step(dt)
-        n += 1
-        if s.energy_finish_every and n % s.energy_finish_every == 0:
-            solver.finish_energy()
-        if n % s.check_every == 0:
-            stages.check_finite(solver)
-            dt = solver.compute_dt()
-            U = stages.velocity_scale(solver)
-            span = max(solver.time_s - t_prev, 1e-30)
-            sq = 0.0
-            comp = []
-            for acc, old, a in zip(w_sum, prev, (solver.u, solver.v, solver.w)):
-                cur = be.to_host(a)
-                acc += cur
-                sqa = float(np.sum((cur.astype(np.float64) - old) ** 2))
-                comp.append(np.sqrt(sqa / old.size) / span)     # RMS rate [m/s2]
-                sq += sqa
-                old[...] = cur
-            w_n += 1
-            if sample_p:
-                p_sum = p_sum + port_pressures_pa(solver)
-                p_n += 1
-            nf = sum(a.size for a in prev)
-            res_u = steady_residual(np.sqrt(sq / nf) / span, L, U)
-            T_now = be.to_host(solver.T).astype(np.float64)
-            normalized = normalized_residuals(solver, comp, T_now, prev_T, span, fluid, L, U)
-            t_prev = solver.time_s
-            history.append((n, res_u))
-            history_normalized.append((n,) + tuple(normalized.values()))
-            if w_n > 0 and (n - w_first >= window_n if local and window_n
-                            else solver.time_s - w_start >= window):
-                # the window's mean flow, its exact steady heat field, its intake means;
-                # the instantaneous flow waits in the predictor's buffers meanwhile
-                for tmp, a in zip((solver.us, solver.vs, solver.ws), (solver.u, solver.v, solver.w)):
-                    tmp[...] = a
-                solver._set_flow([a / w_n for a in w_sum])
-                solver.finish_energy(tol_k=window_heat_tol_k(solver), close_balance=False)
-                means = solver.dev_tin.copy()
-                windows += 1
-                recent = (recent + [means])[-3:]
-                if len(recent) == 3:
-                    max_change = float(np.max(np.ptp(np.array(recent), axis=0),
-                                              initial=0.0))
-                # the range of the last three windows is reported, but it does not
-                # end a solve: near a turning point of a slow swing three windows
-                # agree by chance (kernels/README.md, "Steady state")
-                if windows >= s.min_windows:
-                    record.add(w_sum, w_n, means)
-                    p_record.append((p_sum, p_n))
-                    rec = record.test(s.tol_temp_k, s.record_min_windows)
-                    if rec["converged"]:
-                        solver._set_flow(record.mean_flow(rec["start"]))
-                        converged = True
-                        mode = "statistically steady (record mean)"
-                if not converged:
-                    for a, tmp in zip((solver.u, solver.v, solver.w), (solver.us, solver.vs, solver.ws)):
-                        a[...] = tmp
-                for acc in w_sum:
-                    acc[...] = 0.0
-                w_n, w_start, w_first = 0, solver.time_s, n
-                p_last, p_sum, p_n = (p_sum, p_n), 0.0, 0
-            prev_T = be.to_host(solver.T).astype(np.float64)   # after any window's finish
-            if progress is not None:
-                progress(n, {"res_velocity": res_u, "residuals": normalized,
-                             "time_s": solver.time_s, "dt_s": dt,
-                             "cg": solver.last_cg, "window_change_k": max_change,
-                             "windows": windows, "record_windows": rec["windows"],
-                             "record_uncertainty_k": rec["uncertainty_k"],
-                             "record_drift_k": rec["drift_k"]})
-            if converged:
-                break
-            # rule 1 without devices only: with them the intakes decide (the record)
-            if not solver.devices and n >= s.min_steps and res_u < s.tol_velocity:
-                converged = True
-                break
-    if local:
-        solver.local = None                  # the rest is at the global step
-        solver.mg.reweight(None)
+    try:
+        while n < max_steps:
+            solver.step(dt)
+            n += 1
+            if s.energy_finish_every and n % s.energy_finish_every == 0:
+                solver.finish_energy()
+            if n % s.check_every == 0:
+                stages.check_finite(solver)
+                dt = solver.compute_dt()
+                U = stages.velocity_scale(solver)
+                span = max(solver.time_s - t_prev, 1e-30)
+                sq = 0.0
+                comp = []
+                for acc, old, a in zip(w_sum, prev, (solver.u, solver.v, solver.w)):
+                    cur = be.to_host(a)
+                    acc += cur
+                    sqa = float(np.sum((cur.astype(np.float64) - old) ** 2))
+                    comp.append(np.sqrt(sqa / old.size) / span)     # RMS rate [m/s2]
+                    sq += sqa
+                    old[...] = cur
+                w_n += 1
+                if sample_p:
+                    p_sum = p_sum + port_pressures_pa(solver)
+                    p_n += 1
+                nf = sum(a.size for a in prev)
+                res_u = steady_residual(np.sqrt(sq / nf) / span, L, U)
+                T_now = be.to_host(solver.T).astype(np.float64)
+                normalized = normalized_residuals(solver, comp, T_now, prev_T, span, fluid, L, U)
+                t_prev = solver.time_s
+                history.append((n, res_u))
+                history_normalized.append((n,) + tuple(normalized.values()))
+                if w_n > 0 and (n - w_first >= window_n if local and window_n
+                                else solver.time_s - w_start >= window):
+                    # the window's mean flow, its exact steady heat field, its intake means;
+                    # the instantaneous flow waits in the predictor's buffers meanwhile
+                    for tmp, a in zip((solver.us, solver.vs, solver.ws),
+                                      (solver.u, solver.v, solver.w)):
+                        tmp[...] = a
+                    solver._set_flow([a / w_n for a in w_sum])
+                    solver.finish_energy(tol_k=window_heat_tol_k(solver), close_balance=False)
+                    means = solver.dev_tin.copy()
+                    windows += 1
+                    recent = (recent + [means])[-3:]
+                    if len(recent) == 3:
+                        max_change = float(np.max(np.ptp(np.array(recent), axis=0),
+                                                  initial=0.0))
+                    # the range of the last three windows is reported, but it does not
+                    # end a solve: near a turning point of a slow swing three windows
+                    # agree by chance (kernels/README.md, "Steady state")
+                    if windows >= s.min_windows:
+                        record.add(w_sum, w_n, means)
+                        p_record.append((p_sum, p_n))
+                        rec = record.test(s.tol_temp_k, s.record_min_windows)
+                        if rec["converged"]:
+                            solver._set_flow(record.mean_flow(rec["start"]))
+                            converged = True
+                            mode = "statistically steady (record mean)"
+                    if not converged:
+                        for a, tmp in zip((solver.u, solver.v, solver.w),
+                                          (solver.us, solver.vs, solver.ws)):
+                            a[...] = tmp
+                    for acc in w_sum:
+                        acc[...] = 0.0
+                    w_n, w_start, w_first = 0, solver.time_s, n
+                    p_last, p_sum, p_n = (p_sum, p_n), 0.0, 0
+                prev_T = be.to_host(solver.T).astype(np.float64)   # after any window's finish
+                if progress is not None:
+                    progress(n, {"res_velocity": res_u, "residuals": normalized,
+                                 "time_s": solver.time_s, "dt_s": dt,
+                                 "cg": solver.last_cg, "window_change_k": max_change,
+                                 "windows": windows, "record_windows": rec["windows"],
+                                 "record_uncertainty_k": rec["uncertainty_k"],
+                                 "record_drift_k": rec["drift_k"]})
+                if converged:
+                    break
+                # rule 1 without devices only: with them the intakes decide (the record)
+                if not solver.devices and n >= s.min_steps and res_u < s.tol_velocity:
+                    converged = True
+                    break
+    finally:
+        if local:                            # also when the march diverged
+            solver.local = None              # the rest is at the global step
+            solver.mg.reweight(None)
     if not converged and record.means:
         solver._set_flow(record.mean_flow(rec["start"]))    # the best estimate there is
         mode = "not converged (record mean)"

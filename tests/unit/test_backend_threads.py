@@ -77,3 +77,19 @@ def test_stencil_updates_use_all_cores_from_their_own_threshold(monkeypatch):
         one.step(dt)
     for name in ("u", "v", "w", "T"):
         np.testing.assert_array_equal(getattr(one, name), getattr(s, name))
+
+
+def test_host_blas_runs_on_one_thread(monkeypatch):
+    """Choosing a backend puts the host BLAS on one thread (its idle threads spin against
+    the Numba threads: ``kernels.backend.limit_host_blas``), unless the user set it."""
+    from threadpoolctl import threadpool_info
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(limits=2, user_api="blas")      # as a fresh process has it
+    monkeypatch.setattr(backend, "_blas_limited", False)
+    monkeypatch.setattr(backend, "_cache", {})
+    backend.get_backend("numba-cpu")
+    blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+    assert blas, "NumPy loaded no BLAS that threadpoolctl can see"
+    assert all(p["num_threads"] == 1 for p in blas), blas
