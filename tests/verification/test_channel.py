@@ -5,10 +5,10 @@ docstring (Dean 1978 for the skin friction, the DNS of del Alamo & Jimenez 2003 
 
 Targets (written after the first stored run was seen; each with its reason):
 
-* ``Cf`` within ``CF_TOL`` (8 %) of Dean's correlation: the scatter of the duct data his
-  fit rests on is a few per cent, and the wall function's log law (``E = 9.8``, an
-  additive constant 5.57 against about 5.2) alone puts ``Cf`` some 4 % low at this
-  Reynolds number;
+* ``Cf`` within ``CF_TOL`` (8 %) of Dean's correlation and of the DNS's own skin
+  friction: the two references differ by 3.6 % at this Reynolds number, and the wall
+  function's log law (``E = 9.8``, an additive constant 5.57 against about 5.2) alone
+  puts ``Cf`` some 4 % low;
 * ``U+`` within ``U_PLUS_TOL`` (1.0, about 6 % of U+ there) of the DNS at every cell
   centre of the lower half (``y+`` from 30 to the centre);
 * the first cell in the log layer (``30 <= y+ <= 100``), the flow developed where it is
@@ -68,10 +68,13 @@ def test_stored_channel_against_dean_and_dns():
     f = r["figures"]
     assert r["run"]["converged"], r["run"]
     assert r["settings"]["turbulence"] == "k-epsilon"
-    print(f"Cf {f['cf']:.5f}, Dean {f['cf_dean']:.5f}: {f['cf_error_vs_dean']:+.2%}; "
+    print(f"Cf {f['cf']:.5f}, Dean {f['cf_dean']:.5f}: {f['cf_error_vs_dean']:+.2%}, DNS "
+          f"{f['cf_dns']:.5f}: {f['cf_error_vs_dns']:+.2%}; "
           f"y+ {f['y_plus_1']:.1f}; Re_tau {f['re_tau']:.0f}")
     assert f["cf_dean"] == pytest.approx(ch.dean_cf(r["settings"]["re_bulk"]), rel=1e-12)
     assert abs(f["cf_error_vs_dean"]) < CF_TOL, f"Cf {f['cf_error_vs_dean']:+.2%} from Dean"
+    assert f["cf_dns"] == pytest.approx(ch.dns_cf(r["settings"]["re_bulk"]), rel=1e-12)
+    assert abs(f["cf_error_vs_dns"]) < CF_TOL, f"Cf {f['cf_error_vs_dns']:+.2%} from the DNS"
     assert 30.0 <= f["y_plus_1"] <= 100.0, f"first cell at y+ {f['y_plus_1']:.1f}"
     assert f["cf_change"] < DEVELOPED_TOL and f["profile_change"] < DEVELOPED_TOL, f
     dev = np.abs(np.array(f["u_plus"]) - np.array(f["dns_u_plus"]))
