@@ -209,7 +209,8 @@ def solve_channel(problem, tol: float = 2e-5, min_flow_throughs: float = 3.0,
 
 def station_figures(solver, i: int) -> dict:
     """The figures at the cell column ``i`` (module docstring): ``tau_w_m2_s2``,
-    ``u_tau_m_s``, ``cf``, ``y_plus_1``, ``shear_balance``, ``u_m_s`` (cell centres)."""
+    ``u_tau_m_s``, ``cf``, ``y_plus_1``, ``shear_balance``, ``kernel_balance``, ``u_m_s``
+    (cell centres)."""
     be = solver.backend
     p = solver.problem
     g = p.grid
