@@ -167,11 +167,21 @@ def build(jit, nonneg=None):
         return 1 if c == b else 0
 
     @jit
-    def momentum_normal(c, i, j, k, q, d, q0, nue):
+    def momentum_normal(c, i, j, k, q, d, q0, nu_hi, nu_lo):
         """Advection and diffusion of velocity component ``c`` along its own axis at
         interior face ``(i, j, k)`` [m/s2]. The faces one away along ``c`` always exist;
         a face two away that lies past the box is replaced by the nearer one, and its
-        flag sends MUSCL to first-order upwind on that side."""
+        flag sends MUSCL to first-order upwind on that side.
+
+        Diffusion in conservative form with the full stress: the normal stress
+        ``2 nu_eff du_c/dx_c`` at the centres of the face's upper and lower cells
+        (``nu_hi``, ``nu_lo``: ``nu`` plus the cell's eddy viscosity), differenced across
+        the face. Its transpose half (``nu_eff du_c/dx_c`` of ``d/dx_j (nu_eff du_j/dx_i)``)
+        and the transpose terms of :func:`momentum_cross` sum to ``nu d(div u)/dx_c`` where
+        the viscosity is uniform: zero for a divergence-free flow, as in the textbook
+        Laplacian form (Ferziger & Peric, *Computational Methods for Fluid Dynamics*, 3rd
+        ed. 2002, sec. 8.4 and 10.3.1, eq. 10.38: the Reynolds stress by the Boussinesq
+        eddy viscosity; Versteeg & Malalasekera 2007, sec. 3.7)."""
         ec0 = unit(0, c)
         ec1 = unit(1, c)
         ec2 = unit(2, c)
@@ -188,11 +198,12 @@ def build(jit, nonneg=None):
         qp2 = at(q, i + p2 * ec0, j + p2 * ec1, k + p2 * ec2)
         f_hi = muscl_flux(half * (q0 + qp1), qm1, q0, qp1, qp2, True, okp2)
         f_lo = muscl_flux(half * (qm1 + q0), qm2, qm1, q0, qp1, okm2, True)
-        return -(f_hi - f_lo) / d + nue * (qp1 - two * q0 + qm1) / (d * d)
+        return (-(f_hi - f_lo) / d
+                + two * (nu_hi * (qp1 - q0) - nu_lo * (q0 - qm1)) / (d * d))
 
     @jit
-    def momentum_cross(rate, c, b, i, j, k, q, a, solid, d, q0, nue, nuw, code_hi, code_lo,
-                       bc_slip, bc_uw, k_inner):
+    def momentum_cross(rate, c, b, i, j, k, q, a, solid, d, dc, q0, nut, nu, nuw, code_hi,
+                       code_lo, bc_slip, bc_uw, k_inner):
         """``rate`` plus the advection by component ``b`` and the diffusion along axis ``b``
         (``b != c``) of velocity component ``c`` at interior face ``(i, j, k)`` [m/s2].
 
@@ -205,15 +216,22 @@ def build(jit, nonneg=None):
         diffusion, ``U_wall`` advected across it; ``U_wall`` is the box face's wall
         velocity, 0 at an internal solid) or, on a slip box face, zero shear (``q``
         mirrored, 0 advected). The face two away counts for MUSCL when it lies in the
-        box and a cell beside it is fluid. The shear on a no-slip wall side is taken with
-        the wall viscosity ``nuw`` (``nu`` plus the wall function's ``nu_t``, k-epsilon)
-        instead of ``nue``: added as ``(nuw - nue)`` times the wall term, an exact zero
-        where the two are equal (every other model passes ``nut`` as the wall field).
+        box and a cell beside it is fluid.
+
+        Diffusion in conservative form with the full stress (Ferziger & Peric 2002, eq.
+        10.38): the shear ``nu_eff (dq/dx_b + da/dx_c)`` at the two edges the face
+        shares with its neighbours along ``b``, differenced across the face (``dc`` the
+        spacing along ``c``). At an edge between fluid faces ``nu_eff`` is ``nu`` plus the
+        mean eddy viscosity of the four cells around the edge (``nut``, on cell
+        centres); on a no-slip wall side it is the wall viscosity ``nuw`` (``nu`` plus the
+        wall function's ``nu_t`` with k-epsilon; every other model passes ``nut`` as the
+        wall field), the wall at half a cell; a slip side carries no shear. Until
+        2026-12-07 this was ``nu_eff * laplacian(q)`` with the face's viscosity, which
+        drops ``grad(nu_t) . grad(q)``: in a developed k-epsilon channel the pressure
+        drop was 3.6 times the wall shear (``benchmarks/results/channel-keps-*``).
 
         Written without branches on the data, as :func:`heat_axis`: neighbour indices are
-        clamped into the box, every term is formed, and the bits select. The terms are
-        added in the order of the per-neighbour tests this replaced (2026-12-06), which
-        gave the same bits on random fields with walls, slip and moving box faces.
+        clamped into the box, every term is formed, and the bits select.
         ``k_inner`` (a compile-time constant) says the caller's loop keeps ``k`` two or
         more cells from both ends of the box: along ``k`` the clamps then fold away, and
         on the CPU the loads of consecutive faces are consecutive, so LLVM vectorises the
@@ -256,14 +274,30 @@ def build(jit, nonneg=None):
         # diffusion ghosts: the neighbour, the no-slip mirror or (slip) the face itself
         gp = qp1 if open_p else (q0 if slip_p else two * wall_p - q0)
         gm = qm1 if open_m else (q0 if slip_m else two * wall_m - q0)
-        rate += nue * (gp - two * q0 + gm) / (d * d)
-        wall_term = ((zero if (open_p or slip_p) else two * wall_p - two * q0)
-                     + (zero if (open_m or slip_m) else two * wall_m - two * q0))
-        rate += (nuw - nue) * wall_term / (d * d)
+        # the edges' viscosity: the four cells around an edge between fluid faces, the
+        # wall's on a wall side
+        quarter = const(q, 0.25)
+        nut_f = at(nut, i, j, k) + at(nut, i - ec0, j - ec1, k - ec2)
+        nu_p = nu + quarter * (nut_f + at(nut, i + up * eb0, j + up * eb1, k + up * eb2)
+                               + at(nut, i - ec0 + up * eb0, j - ec1 + up * eb1,
+                                    k - ec2 + up * eb2))
+        nu_m = nu + quarter * (nut_f + at(nut, i - dn * eb0, j - dn * eb1, k - dn * eb2)
+                               + at(nut, i - ec0 - dn * eb0, j - ec1 - dn * eb1,
+                                    k - ec2 - dn * eb2))
+        nu_p = nu_p if open_p else nuw
+        nu_m = nu_m if open_m else nuw
+        # the b velocity on the two edges' faces (also the advecting velocity below); its
+        # derivative along c is the stress's transpose half, 0 along a wall
+        a_p_hi = at(a, i + eb0, j + eb1, k + eb2)
+        a_p_lo = at(a, i - ec0 + eb0, j - ec1 + eb1, k - ec2 + eb2)
+        a_m_hi = at(a, i, j, k)
+        a_m_lo = at(a, i - ec0, j - ec1, k - ec2)
+        tp = (a_p_hi - a_p_lo) / dc
+        tm = (a_m_hi - a_m_lo) / dc
+        rate += (nu_p * ((gp - q0) / d + tp) - nu_m * ((q0 - gm) / d + tm)) / d
         # advection by the b velocity at the two edges; the wall side carries the wall's
-        a_hi = half * (at(a, i - ec0 + eb0, j - ec1 + eb1, k - ec2 + eb2)
-                       + at(a, i + eb0, j + eb1, k + eb2))
-        a_lo = half * (at(a, i - ec0, j - ec1, k - ec2) + at(a, i, j, k))
+        a_hi = half * (a_p_lo + a_p_hi)
+        a_lo = half * (a_m_lo + a_m_hi)
         f_open = muscl_flux(a_hi, qm1, q0, qp1, qp2, open_m, open_p2)
         f_wall = a_hi * (q0 if a_hi >= zero else wall_p)
         f_hi = f_open if open_p else f_wall
@@ -296,27 +330,29 @@ def build(jit, nonneg=None):
         q = component(c, u, v, w)
         half = const(q, 0.5)
         q0 = at(q, i, j, k)
-        nue = nu + half * (at(nut, i, j, k) + at(nut, i - ec0, j - ec1, k - ec2))
+        nu_hi = nu + at(nut, i, j, k)
+        nu_lo = nu + at(nut, i - ec0, j - ec1, k - ec2)
         nuw = nu + half * (at(nutw, i, j, k) + at(nutw, i - ec0, j - ec1, k - ec2))
         code_hi = at(solid, i, j, k)
         code_lo = at(solid, i - ec0, j - ec1, k - ec2)
+        dc = dx if c == 0 else (dy if c == 1 else dz)
         # the axes written out (see temperature_rate)
         if c == 0:
-            rate = momentum_normal(0, i, j, k, q, dx, q0, nue)
+            rate = momentum_normal(0, i, j, k, q, dx, q0, nu_hi, nu_lo)
         else:
-            rate = momentum_cross(const(q, 0.0), c, 0, i, j, k, q, u, solid, dx, q0, nue, nuw,
-                                  code_hi, code_lo, bc_slip, bc_uw, k_inner)
+            rate = momentum_cross(const(q, 0.0), c, 0, i, j, k, q, u, solid, dx, dc, q0, nut,
+                                  nu, nuw, code_hi, code_lo, bc_slip, bc_uw, k_inner)
         if c == 1:
-            rate += momentum_normal(1, i, j, k, q, dy, q0, nue)
+            rate += momentum_normal(1, i, j, k, q, dy, q0, nu_hi, nu_lo)
         else:
-            rate = momentum_cross(rate, c, 1, i, j, k, q, v, solid, dy, q0, nue, nuw, code_hi,
-                                  code_lo, bc_slip, bc_uw, k_inner)
+            rate = momentum_cross(rate, c, 1, i, j, k, q, v, solid, dy, dc, q0, nut, nu, nuw,
+                                  code_hi, code_lo, bc_slip, bc_uw, k_inner)
         if c == 2:
-            rate += momentum_normal(2, i, j, k, q, dz, q0, nue)
+            rate += momentum_normal(2, i, j, k, q, dz, q0, nu_hi, nu_lo)
             rate += gbeta * (half * (at(T, i, j, k) + at(T, i, j, k - 1)) - tref)
         else:
-            rate = momentum_cross(rate, c, 2, i, j, k, q, w, solid, dz, q0, nue, nuw, code_hi,
-                                  code_lo, bc_slip, bc_uw, k_inner)
+            rate = momentum_cross(rate, c, 2, i, j, k, q, w, solid, dz, dc, q0, nut, nu, nuw,
+                                  code_hi, code_lo, bc_slip, bc_uw, k_inner)
         return rate
 
     @jit

@@ -137,6 +137,13 @@ def _open_faces(c: int, fluid: np.ndarray) -> np.ndarray:
     return fp[_ax(c, slice(0, -1))] & fp[_ax(c, slice(1, None))]
 
 
+def _shifted(a, axis: int, m: int) -> np.ndarray:
+    """``a`` at the index ``+ m`` along ``axis``, the index clamped into the array."""
+    n = a.shape[axis]
+    idx = np.clip(np.arange(n) + m, 0, n - 1)
+    return np.take(a, idx, axis=axis)
+
+
 def _touches_fluid(c: int, fluid: np.ndarray) -> np.ndarray:
     """Faces of the staggered array ``c`` with fluid on at least one side."""
     fp = _pad(fluid, c, 1, 1, False)
@@ -171,7 +178,10 @@ def momentum_rate(c, u, v, w, nut, T, solid, spacing, nu, gbeta, tref, bc_slip, 
     """Time derivative of velocity component ``c`` on its faces [m/s2].
 
     Advection + diffusion + Boussinesq buoyancy (on ``w``), no pressure. Returns an
-    array of component ``c``'s shape: the rate on open interior faces, 0 elsewhere.
+    array of component ``c``'s shape: the rate on open interior faces, 0 elsewhere. The
+    diffusion is the divergence of the full stress ``nu_eff (grad q + grad q^T)``
+    (:func:`kernels.pointwise` ``momentum_normal`` and ``momentum_cross`` say where each
+    viscosity is taken).
 
     Parameters
     ----------
@@ -204,7 +214,8 @@ def momentum_rate(c, u, v, w, nut, T, solid, spacing, nu, gbeta, tref, bc_slip, 
     cell_a = _ax(c, slice(0, -1))           # cell f - 1 (below the face)
     cell_b = _ax(c, slice(1, None))         # cell f     (above the face)
     q0 = q[inner]
-    nue = nu + 0.5 * (nut[cell_b] + nut[cell_a])
+    nu_hi = nu + nut[cell_b]                # the normal stress at the cells' centres
+    nu_lo = nu + nut[cell_a]
     nutw = nut if nutw is None else _f64(nutw)
     nuw = nu + 0.5 * (nutw[cell_b] + nutw[cell_a])
     touches = _touches_fluid(c, fluid)
@@ -222,7 +233,8 @@ def momentum_rate(c, u, v, w, nut, T, solid, spacing, nu, gbeta, tref, bc_slip, 
             a_lo = 0.5 * (qm1 + q0)
             f_hi = _muscl_flux(a_hi, qm1, q0, qp1, qp2, True, f + 2 <= n_c)
             f_lo = _muscl_flux(a_lo, qm2, qm1, q0, qp1, f >= 2, True)
-            rate += -(f_hi - f_lo) / d + nue * (qp1 - 2.0 * q0 + qm1) / (d * d)
+            rate += (-(f_hi - f_lo) / d
+                     + 2.0 * (nu_hi * (qp1 - q0) - nu_lo * (q0 - qm1)) / (d * d))
             continue
         vb = vel[b]
         upper = vb[_ax(b, slice(1, None))]   # b-face above each cell along b
@@ -235,12 +247,21 @@ def momentum_rate(c, u, v, w, nut, T, solid, spacing, nu, gbeta, tref, bc_slip, 
             nb[m] = (val[inner], st[inner], wall[inner])
         (qm2, sm2, _), (qm1, sm1, wm1) = nb[-2], nb[-1]
         (qp1, sp1, wp1), (qp2, sp2, _) = nb[1], nb[2]
-        # diffusion: mirror about a no-slip wall, zero gradient at a slip face
-        dp = np.where(sp1 == _WALL, nuw * 2.0 * (wp1 - q0),
-                      np.where(sp1 == _SLIP, 0.0, nue * (qp1 - q0)))
-        dm = np.where(sm1 == _WALL, nuw * 2.0 * (wm1 - q0),
-                      np.where(sm1 == _SLIP, 0.0, nue * (qm1 - q0)))
-        rate += (dp + dm) / (d * d)
+        # diffusion, the full stress nu_eff (dq/dx_b + da/dx_c) at the two edges: the
+        # edge's viscosity the mean of its four cells between fluid faces, the wall's on a
+        # no-slip side (mirror about the wall), no shear on a slip side (zero gradient)
+        nut_f = nut[cell_a] + nut[cell_b]
+        up_nut, dn_nut = _shifted(nut, b, 1), _shifted(nut, b, -1)
+        nu_p = np.where(sp1 == _FLUID, nu + 0.25 * (nut_f + up_nut[cell_a] + up_nut[cell_b]),
+                        nuw)
+        nu_m = np.where(sm1 == _FLUID, nu + 0.25 * (nut_f + dn_nut[cell_a] + dn_nut[cell_b]),
+                        nuw)
+        gp = np.where(sp1 == _FLUID, qp1, np.where(sp1 == _SLIP, q0, 2.0 * wp1 - q0))
+        gm = np.where(sm1 == _FLUID, qm1, np.where(sm1 == _SLIP, q0, 2.0 * wm1 - q0))
+        dc = float(spacing[c])
+        tp = (upper[cell_b] - upper[cell_a]) / dc
+        tm = (lower[cell_b] - lower[cell_a]) / dc
+        rate += (nu_p * ((gp - q0) / d + tp) - nu_m * ((q0 - gm) / d + tm)) / d
         # advection: MUSCL between fluid neighbours, upwind against a wall or slip side;
         # air coming in across a wall or slip side brings the wall's velocity (0 on a slip
         # face): it matters where a port on the box (a supply patch) moves air across it
