@@ -109,7 +109,7 @@ import numpy as np
 from common.errors import InputError
 from common.units import J_PER_KWH
 from twin.facility import Facility, load_facility
-from twin.models.design_days import period_offset_k, period_summary
+from twin.models.design_days import check_period_start, period_offset_k, period_summary
 from twin.models.metrics import (ASHRAE_CLASSES, RECOMMENDED, inlet_class_compliance, rci_hi_pct,
                                  rci_lo_pct)
 from twin.models.plant import plant_step
@@ -235,6 +235,8 @@ class Simulation:
                                      for hm in self.halls], axis=1)
         self.weather = load_weather(_weather_spec(fac))
         ws = weather_at(self.weather, self.t_mid_h)
+        if s.period:                    # a design day's offset on its own day's weather only
+            check_period_start(self.weather, s.period, s.start_h)
         db_off = s.dry_bulb_offset_k + (period_offset_k(self.weather, s.period) if s.period else 0.0)
         if db_off or s.dew_point_offset_k:        # weather what-if, design day
             ws = shifted_weather(ws, db_off, s.dew_point_offset_k)
