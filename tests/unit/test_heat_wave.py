@@ -5,8 +5,9 @@ What the plant model sees: the step's outdoor dry bulb, raised by exactly the of
 on the ASHRAE design day. What it does with it: in January the small hall's plant (no
 economizer; the tower holds its condenser water at the 24 degC set-point) changes only
 its tower fans, so PUE moves by about 1e-4; in August the same +6 K raises the chillers'
-power and PUE (figures: ``benchmarks/results/heatwave-2026-12-07.md``). ``period=`` in
-the Python API runs the period itself, not 1 January with the design day's offset.
+power and PUE (figures: ``benchmarks/results/heatwave-2026-12-07.md``). The PV modules
+see it too. ``period=`` in the Python API runs the period itself, not 1 January with the
+design day's offset.
 
 Small and quick: the small hall at 0.5 m cells, the racks' design airflow (one flow
 solve), two 15-minute steps per run.
