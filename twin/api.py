@@ -194,13 +194,31 @@ def solve(facility, hall: str | None = None, *, cell_m: float = 0.2, backend: st
     return Solution(sol, fac)
 
 
+def _period_settings(fac, settings: dict) -> dict:
+    """``period=`` without ``start_h`` (or ``hours``): the period's own start and length,
+    as ``twin run --period`` (a start outside the period is refused by the run)."""
+    name = settings.get("period")
+    if not name or ("start_h" in settings and "hours" in settings):
+        return settings
+    from twin.loop.specs import _weather_spec
+    from twin.models.design_days import PERIODS, period_window_h
+    from twin.models.weather import load_weather
+    if name not in PERIODS:
+        return settings                 # RunSettings says so in one line
+    start_h, hours = period_window_h(load_weather(_weather_spec(fac)), name)
+    return {"start_h": start_h, "hours": hours, **settings}
+
+
 def run(facility, out_dir=None, **settings):
     """The twin over time (``twin run``); ``settings`` are those of
     :class:`twin.loop.settings.RunSettings` (``hours``, ``step_s``, ``cell_m``, ``profile``,
-    ...). Returns the :class:`twin.outputs.results.RunData` (series, summary, snapshots),
-    written to ``out_dir`` too when given."""
+    ...); with ``period=`` (``"design-cooling-0.4"``, ``"hottest-week"``, ...) and no
+    ``start_h`` the run starts at 00:00 of the period's first day and, without ``hours``,
+    covers it. Returns the :class:`twin.outputs.results.RunData` (series, summary,
+    snapshots), written to ``out_dir`` too when given."""
     from twin.loop.simulation import RunSettings, Simulation
-    sim = Simulation(_facility(facility), RunSettings(**settings))
+    fac = _facility(facility)
+    sim = Simulation(fac, RunSettings(**_period_settings(fac, settings)))
     sim.run(out_dir=out_dir)
     return sim.run_data()
 
@@ -213,9 +231,9 @@ def run_sweep(facility, changes: dict, *, scheduler: str | None = None, workers:
     Paths are facility paths (as :func:`with_changes`) or run settings ``run.NAME``
     (``run.dry_bulb_offset_k``, ``run.wind_scale``, ``run.solar_scale``,
     ``run.grid_carbon_kg_per_kwh``, ``run.utilization``, ...); ``settings`` are the shared
-    :class:`twin.loop.settings.RunSettings` (``hours``, ``step_s``, ``cell_m``, ...).
-    ``workers=1`` runs the cases one after the other in this process. Returns a pandas
-    DataFrame indexed by case (``baseline``, ``case-01``, ...): ``label``, the run metrics
+    :class:`twin.loop.settings.RunSettings` (``hours``, ``step_s``, ``cell_m``, ``period``
+    as for :func:`run`, ...). ``workers=1`` runs the cases one after the other in this
+    process. Returns a pandas DataFrame indexed by case (``baseline``, ``case-01``, ...): ``label``, the run metrics
     (``pue``, ``wue_l_per_kwh``, ``cfe_score``, ``cost_krw``, ``max_rack_inlet_c``, ...),
     ``status``, ``error`` and the differences to the baseline as ``d_<metric>``; the
     records (with each case's changes and worker) are in ``.attrs["records"]``."""
@@ -233,6 +251,7 @@ def run_sweep(facility, changes: dict, *, scheduler: str | None = None, workers:
         sets.append(f"{k}=" + ",".join(text(v) for v in vals))
     fac = _facility(facility)
     cases = build_run_cases(fac, sets)
+    settings = _period_settings(fac, settings)
     settings.setdefault("checkpoint_every_s", 0.0)
     recs = _run_sweep(cases, settings, scheduler=scheduler, workers=workers)
     frame = records_frame(recs)

@@ -422,6 +422,76 @@ supply_temp_c = 20.0
     assert any("H1" in e for e in errs), errs
 
 
+def test_included_templates_and_counts_expand_before_the_merge_by_name(tmp_path):
+    """An included file's hall entries are expanded (template, count) before the including
+    file's changes merge by name: a change to the template hall H1 stays in H1 (its copies
+    H2 and G01..G03 were made in the included file), a copy G02 is changed by its own name,
+    all copies by the entry's name G, whose count a change may set; a template given to an
+    expanded entry is one line. (Before, the merge ran on the raw entries: the change to H1
+    reached every copy and G02 became a second, incomplete hall.)"""
+    base_text = doc(ROW_A) + """
+[[halls]]
+name = "H2"
+template = "H1"
+length_m = 12.0
+
+[[halls]]
+name = "G"
+template = "H1"
+count = 3
+"""
+    (tmp_path / "base.toml").write_text(base_text)
+    change = """
+format_version = 1
+include = ["base.toml"]
+
+[[halls]]
+name = "H1"
+
+[[halls.rows]]
+name = "A"
+count = 5
+
+[[halls]]
+name = "G02"
+length_m = 11.0
+
+[[halls]]
+name = "G"
+
+[[halls.cooling_units]]
+name = "CU-1"
+supply_temp_c = 20.0
+"""
+    (tmp_path / "change.toml").write_text(change)
+    base = load_facility(tmp_path / "base.toml")
+    assert base.hall_names == ["H1", "H2", "G01", "G02", "G03"]
+    fac = load_facility(tmp_path / "change.toml")
+    assert fac.hall_names == ["H1", "H2", "G01", "G02", "G03"]
+    rows = {h: fac.hall(h).rows[0].count for h in fac.hall_names}
+    assert rows == {"H1": 5, "H2": 4, "G01": 4, "G02": 4, "G03": 4}
+    lengths = {h: fac.hall(h).length_m for h in fac.hall_names}
+    assert lengths == {"H1": 10.0, "H2": 12.0, "G01": 10.0, "G02": 11.0, "G03": 10.0}
+    supply = {h: fac.hall(h).cooling_units[0].supply_temp_c for h in fac.hall_names}
+    assert supply == {"H1": 18.0, "H2": 18.0, "G01": 20.0, "G02": 20.0, "G03": 20.0}
+    assert len(fac.rack_list()) == 5 + 4 * 4
+    # the count of an included entry, changed by its name: made again in its place
+    (tmp_path / "fewer.toml").write_text(change.replace('name = "G"\n', 'name = "G"\ncount = 2\n'))
+    fewer = load_facility(tmp_path / "fewer.toml")
+    assert fewer.hall_names == ["H1", "H2", "G01", "G02"]
+    assert fewer.hall("G02").length_m == 11.0 and fewer.hall("G02").cooling_units[0].supply_temp_c == 20.0
+    (tmp_path / "one.toml").write_text(change.replace('name = "G"\n', 'name = "G"\ncount = 1\n'))
+    assert load_facility(tmp_path / "one.toml").hall_names == ["H1", "H2", "G"]
+    # a template for an expanded entry: one line naming the place and what can be changed
+    (tmp_path / "bad.toml").write_text(change.replace('name = "G"\n', 'name = "G"\ntemplate = "H2"\n'))
+    with pytest.raises(FacilityError) as exc:
+        load_facility(tmp_path / "bad.toml")
+    errs = [str(d) for d in exc.value.errors]
+    assert len(errs) == 1 and "halls[G]" in errs[0], errs
+    assert "count = 3 hall entry of an included file, expanded there to G01 .. G03" in errs[0]
+    assert "template cannot change it here" in errs[0]
+
+
 def test_include_cycle_and_missing(tmp_path):
     (tmp_path / "a.toml").write_text('include = ["b.toml"]\n')
     (tmp_path / "b.toml").write_text('include = ["a.toml"]\n')

@@ -130,7 +130,8 @@ def test_time_between_snapshots_says_which_state_is_shown(tmp_path):
     mid = load_result(tmp_path / "results.h5", time_s=5400.0)
     note = [n for n in mid.notes if n.startswith("--time")]
     assert mid.time_s == 6750.0 and len(note) == 1, mid.notes
-    assert "1.5 h: no state stored then; showing the nearest, at 1.875 h" in note[0]
+    assert ("--time 1.5 h is Jan 01 01:30 (UTC+09:00); no snapshot then: showing the nearest, "
+            "step 7 at Jan 01 01:52:30, 22.5 min later") in note[0]
     assert "--snapshot-every" in note[0]
     # titled in the site's local clock time (the middle of the step), not in seconds
     from twin.outputs.view import view_title

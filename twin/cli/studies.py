@@ -370,23 +370,15 @@ def capacity(facility, rack_type, hall, cell_m, backend, max_steps, utilization,
         con.print("wrote " + ", ".join(str(p) for p in files))
 
 
-def _time_s(text):
-    """``--time``: 90s, 15m, 6h, 2d or a number of seconds (0 allowed)."""
-    if text is None:
-        return None
-    if str(text).strip() in ("0", "0s", "0.0"):
-        return 0.0
-    from twin.loop.simulation import parse_duration_s
-    return parse_duration_s(text)
-
-
 # ------------------------------------------------------------------------------ view
 @click.command()
 @click.argument("result", type=click.Path(dir_okay=False))
 @click.option("--hall", default=None, help="Hall of the result (default: the first).")
 @click.option("--time", "time_s", default=None, metavar="T",
-              help="Time of a time-dependent result: 90s, 15m, 6h, 2d or seconds "
-                   "(default: the last state).")
+              help="Time of a time-dependent result: after its start (90s, 15m, 6h, 2d or "
+                   "seconds) or, for a twin run, a clock time in the site's local standard "
+                   "time (2026-08-01T14:00); the nearest stored state is shown (default: the "
+                   "last).")
 @click.option("--png", "png", default=None, type=click.Path(dir_okay=False),
               help="Write the picture here (default: view.png beside RESULT).")
 @click.option("--vtk", "vtk_dir", default=None, type=click.Path(file_okay=False),
@@ -425,12 +417,13 @@ def view(result, hall, time_s, png, vtk_dir, limit_c, size, hot_air, labels):
     check_file(png, "--png")
     if vtk_dir:
         check_folder(vtk_dir, "--vtk")
-    v = load_result(result, hall, time_s=_time_s(time_s))
+    v = load_result(result, hall, time=time_s)
     scene = build_scene(v, limit_c)
     info = render_png(v, png, limit_c=limit_c, window_size=(w, h), scene=scene,
                       hot_air=hot_air, labels=labels)
+    shown = f", the snapshot of {v.clock_time}" if v.clock_time else ""
     click.echo(f"wrote {info['png']} ({info['size'][0]}x{info['size'][1]}, colours "
-               f"{info['clim'][0]:g}-{info['clim'][1]:g} degC)")
+               f"{info['clim'][0]:g}-{info['clim'][1]:g} degC{shown})")
     if vtk_dir:
         files = export_vtk(v, vtk_dir, limit_c=limit_c, scene=scene)
         click.echo(f"wrote {len(files)} VTK files in {vtk_dir} (open view.vtm in ParaView)")
@@ -445,8 +438,9 @@ def view(result, hall, time_s, png, vtk_dir, limit_c, size, hot_air, labels):
 @click.option("--out", "out_html", default=None, type=click.Path(dir_okay=False),
               help="The HTML file (default: report.html beside RESULT).")
 @click.option("--time", "time_s", default=None, metavar="T",
-              help="Time of the 3D state of a time-dependent result: 90s, 15m, 6h, 2d or "
-                   "seconds (default: the last).")
+              help="Time of the 3D state of a time-dependent result: after its start (90s, "
+                   "15m, 6h, 2d or seconds) or, for a twin run, a clock time "
+                   "(2026-08-01T14:00; default: the last).")
 @click.option("--picture/--no-picture", default=True, show_default=True,
               help="Include the 3D picture (rendered off screen).")
 def report(result, hall, out_html, time_s, picture):
@@ -463,5 +457,5 @@ def report(result, hall, out_html, time_s, picture):
     from twin.outputs.report import write_report
     out = out_html or str(Path(result).with_name("report.html"))
     check_file(out, "--out")
-    p = write_report(result, out, hall=hall, picture=picture, time_s=_time_s(time_s))
+    p = write_report(result, out, hall=hall, picture=picture, time=time_s)
     click.echo(f"wrote {p} ({p.stat().st_size / 1024:.0f} KiB)")

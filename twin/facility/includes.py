@@ -1,5 +1,13 @@
 """Reading facility files: safe TOML with size and depth limits, ``include`` lists and
-hall ``file``/``template``/``count`` entries, all inside the facility's folder."""
+hall ``file``/``template``/``count`` entries, all inside the facility's folder.
+
+Order (``docs/facility-format.md``, "Changing an included facility"): every file is read
+with its own includes, and its hall entries are expanded (``file``, ``template``,
+``count``) before the file that includes it merges its changes by name. An included file
+therefore means what it says on its own: the including file changes its halls as they
+come out of it (a copy ``H02`` of a ``count = 3`` entry ``H`` by that name, all copies by
+``H``), and a change to a template hall does not reach the included copies made from it.
+"""
 from __future__ import annotations
 
 import copy
@@ -123,9 +131,12 @@ def _tag_origins(doc: dict, path: Path):
                     item.setdefault("__origin__", str(path))
 
 
+_MARKERS = ("__origin__", "__overrides__", "__entry__")
+
+
 def _strip(d):
     if isinstance(d, dict):
-        return {k: _strip(v) for k, v in d.items() if k not in ("__origin__", "__overrides__")}
+        return {k: _strip(v) for k, v in d.items() if k not in _MARKERS}
     if isinstance(d, list):
         return [_strip(v) for v in d]
     return d
@@ -135,20 +146,63 @@ def _named(item) -> str | None:
     return item.get("name") if isinstance(item, dict) and isinstance(item.get("name"), str) else None
 
 
-def _merge_by_name(base: list, change: list) -> list:
-    """The merge-by-name rule: ``base`` (an included file's array of tables) changed by
-    ``change`` (the including file's). An item of ``change`` named like an item of ``base``
-    is a change of that item (:func:`_change_item`), in its place; the other items of
-    ``change`` follow ``base``'s, in their order."""
+def _merge_by_name(base: list, change: list, problems: list | None = None) -> list:
+    """The merge-by-name rule: ``base`` (an included file's array of tables, its halls
+    expanded) changed by ``change`` (the including file's). An item of ``change`` named
+    like an item of ``base`` is a change of that item (:func:`_change_item`), in its place;
+    one named like the entry of a ``count`` group of halls changes every copy
+    (:func:`_change_copies`); the other items of ``change`` follow ``base``'s, in their
+    order. ``problems`` gets ``(name, message)`` of changes that cannot be made."""
     out = copy.deepcopy(base)
-    index = {_named(it): i for i, it in enumerate(out) if _named(it) is not None}
     for it in change:
         name = _named(it)
+        index = {_named(x): i for i, x in enumerate(out) if _named(x) is not None}
+        group = [i for i, x in enumerate(out) if isinstance(x, dict) and x.get("__entry__") == name]
         if name is not None and name in index:
             _change_item(out[index[name]], it)
+        elif name is not None and group:
+            out = _change_copies(out, group, it, problems if problems is not None else [])
         else:
             out.append(copy.deepcopy(it))
     return out
+
+
+def _change_copies(out: list, group: list, change: dict, problems: list) -> list:
+    """A change naming a ``count`` entry of an included file (``H`` of ``H01 .. H03``):
+    its values change every copy; a ``count`` in it makes that many copies (named as the
+    loader names them) in the group's place: the copies that remain keep their own
+    changes, new ones are made from the first."""
+    name = change["name"]
+    copies = [out[i]["name"] for i in group]
+    label = f"{copies[0]} .. {copies[-1]}"
+    bad = [k for k in ("file", "template", "from_hall") if k in change]
+    if bad:
+        problems.append((name, f"'{name}' is the count = {len(group)} hall entry of an included "
+                               f"file, expanded there to {label}; {bad[0]} cannot change it here "
+                               "(change its values, or its count)"))
+        return out
+    rest = {k: v for k, v in change.items() if k not in ("name", "count", "__origin__")}
+    for i in group:
+        _change_item(out[i], rest)
+    if "count" not in change:
+        return out
+    count = change["count"]
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_HALL_COPIES:
+        problems.append((name, f"count = {count!r} must be a whole number within 1..{MAX_HALL_COPIES}"))
+        return out
+    first = out[group[0]]
+    have = {out[i]["name"]: out[i] for i in group}
+    made = []
+    for k in range(count):
+        want = name if count == 1 else f"{name}{k + 1:02d}"
+        c = copy.deepcopy(have.get(want, first))      # a copy kept keeps its own changes
+        c["name"] = want
+        if count == 1:
+            c.pop("__entry__", None)
+        made.append(c)
+    keep = [x for i, x in enumerate(out) if i not in set(group)]
+    at = group[0]
+    return keep[:at] + made + keep[at:]
 
 
 def _change_item(base: dict, change: dict) -> None:
@@ -181,7 +235,13 @@ def _merge(dst: dict, src: dict, where: str, diags: list, file: Path, by_name: b
         if k not in dst:
             dst[k] = copy.deepcopy(v)
         elif isinstance(dst[k], list) and isinstance(v, list):
-            dst[k] = _merge_by_name(v, dst[k]) if by_name else copy.deepcopy(v) + dst[k]
+            if by_name:
+                problems: list = []
+                dst[k] = _merge_by_name(v, dst[k], problems)
+                diags.extend(Diagnostic("error", _display(file), f"{where}{k}[{name}]", msg)
+                             for name, msg in problems)
+            else:
+                dst[k] = copy.deepcopy(v) + dst[k]
         elif isinstance(dst[k], dict) and isinstance(v, dict):
             if k == "rack_types":
                 for name, rt in v.items():
@@ -202,9 +262,12 @@ def _merge(dst: dict, src: dict, where: str, diags: list, file: Path, by_name: b
 
 
 def _load_doc(path: Path, root: Path, diags: list, stack: tuple = (), via: str = "",
-              text: str | None = None):
+              text: str | None = None, copies: dict | None = None):
     """Read ``path`` (or ``text`` standing for it) and everything it includes, merged;
-    None on a fatal problem."""
+    None on a fatal problem. Each included file's halls are expanded
+    (:func:`_expand_halls`) before this file's changes merge into them by name; this
+    file's own hall entries are left for the caller to expand (they may name included
+    halls as templates). ``copies`` as for :func:`_expand_halls`."""
     path = path.resolve()
     if path in stack:
         chain = " -> ".join(_display(p) for p in stack + (path,))
@@ -241,8 +304,9 @@ def _load_doc(path: Path, root: Path, diags: list, stack: tuple = (), via: str =
             diags.append(Diagnostic("error", _display(path), f"include[{i}]",
                                     f"included file '{ref}' not found (looked for {target})"))
             continue
-        sub = _load_doc(target, root, diags, stack + (path,), f"include[{i}]")
+        sub = _load_doc(target, root, diags, stack + (path,), f"include[{i}]", copies=copies)
         if sub is not None:
+            _expand_halls(sub, target, root, diags, stack + (path,), copies)
             _merge(merged, sub, "", diags, path)
     _merge(doc, merged, "", diags, path, by_name=True)
     return doc
@@ -361,6 +425,7 @@ def _expand_halls(doc: dict, path: Path, root: Path, diags: list, stack: tuple,
             for name in names:
                 c = copy.deepcopy(new)
                 c["name"] = name
+                c["__entry__"] = str(new.get("name", "hall"))     # a change by the entry's name
                 out.append(c)
                 if copies is not None:
                     copies[name] = (str(new.get("name", "hall")), names)

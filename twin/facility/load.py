@@ -67,7 +67,7 @@ def _load(p: Path, text: str | None) -> Facility:
     diags: list[Diagnostic] = []
     copies: dict = {}
     root = p.resolve().parent
-    doc = _load_doc(p, root, diags, text=text)
+    doc = _load_doc(p, root, diags, text=text, copies=copies)
     if doc is not None:
         _expand_halls(doc, p.resolve(), root, diags, (), copies)
     if diags or doc is None:

@@ -109,7 +109,7 @@ import numpy as np
 from common.errors import InputError
 from common.units import J_PER_KWH
 from twin.facility import Facility, load_facility
-from twin.models.design_days import period_offset_k, period_summary
+from twin.models.design_days import check_period_start, period_offset_k, period_summary
 from twin.models.metrics import (ASHRAE_CLASSES, RECOMMENDED, inlet_class_compliance, rci_hi_pct,
                                  rci_lo_pct)
 from twin.models.plant import plant_step
@@ -235,6 +235,8 @@ class Simulation:
                                      for hm in self.halls], axis=1)
         self.weather = load_weather(_weather_spec(fac))
         ws = weather_at(self.weather, self.t_mid_h)
+        if s.period:                    # a design day's offset on its own day's weather only
+            check_period_start(self.weather, s.period, s.start_h)
         db_off = s.dry_bulb_offset_k + (period_offset_k(self.weather, s.period) if s.period else 0.0)
         if db_off or s.dew_point_offset_k:        # weather what-if, design day
             ws = shifted_weather(ws, db_off, s.dew_point_offset_k)
@@ -907,7 +909,10 @@ def _renewable_supply(sim: Simulation, t_mid_h) -> dict:
     Contracts: solar follows the same PV shape, wind the Ulsan offshore farm's shape
     (:func:`twin.models.renewables.ulsan_offshore_farm`), other kinds flat; each scaled
     so that its annual mean is ``capacity x capacity_factor_frac`` of the contract. The
-    run's ``solar_scale`` and ``wind_scale`` (what-ifs) scale the solar and wind output.
+    run's ``solar_scale`` and ``wind_scale`` (what-ifs) scale the solar and wind output. A
+    heat wave (the run's dry-bulb offset, a design day's included) warms the modules too:
+    PV output from the shifted dry bulb (PVWatts' temperature coefficient), the contracts
+    still scaled by the weather file's own annual mean.
     """
     from twin.models.pv import PvSystem, pv_output
     from twin.models.wind import ulsan_offshore_farm, wind_farm_power_w
@@ -926,6 +931,15 @@ def _renewable_supply(sim: Simulation, t_mid_h) -> dict:
         if pw.solar_mw > 0 or any(c.kind == "solar" for c in pw.contracts):
             pv = pv_output(weather, PvSystem(dc_capacity_w=1e6))
             pv_unit = np.asarray(pv.ac_power_w, float) / 1e6        # W per W of DC
+            pv_mean = pv_unit.mean()                # the contracts' annual yield
+            st = sim.settings
+            db_off = st.dry_bulb_offset_k + (period_offset_k(weather, st.period)
+                                             if st.period else 0.0)
+            if db_off:                              # heat wave: warmer modules
+                hot = replace(weather, dry_bulb_temp_c=np.asarray(weather.dry_bulb_temp_c, float)
+                              + db_off)
+                pv = pv_output(hot, PvSystem(dc_capacity_w=1e6))
+                pv_unit = np.asarray(pv.ac_power_w, float) / 1e6
         wind_unit = None
         if any(c.kind in ("onshore-wind", "offshore-wind") for c in pw.contracts):
             farm = ulsan_offshore_farm()
@@ -942,10 +956,11 @@ def _renewable_supply(sim: Simulation, t_mid_h) -> dict:
             shape = wind_unit
         else:
             shape = None
-        if shape is None or shape.mean() <= 0:
+        mean = (pv_mean if c.kind == "solar" else shape.mean()) if shape is not None else 0.0
+        if shape is None or mean <= 0:
             p = np.full(n, cap * c.capacity_factor_frac)
         else:
-            p = cap * c.capacity_factor_frac * shape[idx] / shape.mean()
+            p = cap * c.capacity_factor_frac * shape[idx] / mean
         if c.kind == "solar":
             p = p * st.solar_scale
         elif c.kind in ("onshore-wind", "offshore-wind"):

@@ -164,6 +164,26 @@ def period_start_day(weather: Weather, name: str) -> int:
     return int(k) + 1
 
 
+def period_window_h(weather: Weather, name: str) -> tuple[float, float]:
+    """Start [h after 1 January 00:00 of ``weather``'s year] and length [h] of the named
+    period: what ``twin run --period`` and :func:`twin.run` ``period=`` run when no start
+    is given."""
+    return (period_start_day(weather, name) - 1) * 24.0, PERIODS[name][0] * 24.0
+
+
+def check_period_start(weather: Weather, name: str, start_h: float) -> None:
+    """One :class:`InputError` line when a run of the named period would start outside it
+    (a design day's offset put on another day's weather)."""
+    p0, length = period_window_h(weather, name)
+    if (float(start_h) - p0) % 8760.0 >= length:
+        day = int(p0 // 24) + 1
+        days = f"{day}..{day + int(length // 24) - 1}" if length > 24 else f"{day}"
+        raise InputError(f"period {name} is day {days} of the site's year (start_h {p0:g}.."
+                         f"{p0 + length:g} h); start_h = {float(start_h):g} h lies outside it: "
+                         "leave start_h out (the run then starts at the period) or give one "
+                         "within it")
+
+
 _DESIGN_KEYS = {"design-cooling-0.4": "cooling_0_4_c", "design-cooling-extreme": "extreme_max_c",
                 "design-heating-99.6": "heating_99_6_c", "design-heating-extreme": "extreme_min_c"}
 

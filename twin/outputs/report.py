@@ -270,12 +270,13 @@ def dispatch_section(d: dict) -> str:
 
 
 def build_report(result, hall=None, limit_c: float = RECOMMENDED_MAX_C, picture=True,
-                 time_s=None) -> str:
-    """The HTML text of the report of ``result`` (a results .h5 file)."""
+                 time_s=None, time=None) -> str:
+    """The HTML text of the report of ``result`` (a results .h5 file); ``time`` the text of
+    ``--time`` (:func:`twin.outputs.loader.parse_time`), ``time_s`` seconds after the start."""
     from twin.outputs.loader import load_result
     from twin.outputs.view import render_png
     e = html.escape
-    view = load_result(result, hall, time_s=time_s)
+    view = load_result(result, hall, time_s=time_s, time=time)
     s = view.summary
     m = inlet_summary(view)
     parts = []
@@ -422,10 +423,11 @@ def _tl(v, ts):
 
 
 def write_report(result, out_html, hall=None, limit_c=RECOMMENDED_MAX_C, picture=True,
-                 time_s=None) -> Path:
+                 time_s=None, time=None) -> Path:
     """Write the report of ``result`` to ``out_html`` (atomically)."""
     from twin.outputs.files import atomic_write
-    text = build_report(result, hall=hall, limit_c=limit_c, picture=picture, time_s=time_s)
+    text = build_report(result, hall=hall, limit_c=limit_c, picture=picture, time_s=time_s,
+                        time=time)
     out = Path(out_html)
     atomic_write(out, lambda p: p.write_text(text, encoding="utf-8"))
     return out
