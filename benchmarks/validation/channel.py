@@ -43,10 +43,12 @@ What is measured (per station ``x``; figures averaged over the developed station
   force on a slice of fluid: pressure against the two walls' shear);
 * ``kernel_balance``: the pressure gradient over the momentum update's own diffusion
   summed across the channel (:func:`kernel_balance`), 1 where the steady discrete
-  equations hold. Measured 2026-12-07: ``kernel_balance`` is 1.000 while
-  ``shear_balance`` is 3.6 at 16 cells across (1.7 at 8): the update diffuses with
-  ``(nu + nut) * laplacian(u)``, which drops ``(d nut/dz)(du/dz)``, so the pressure drop
-  of the k-epsilon channel is not the walls' shear. With a constant eddy viscosity both
+  equations hold. Measured 2026-12-07 before the kernels' momentum diffusion became the
+  conservative full stress: ``kernel_balance`` 1.000 while ``shear_balance`` was 3.6 at
+  16 cells across (1.7 at 8): the update diffused with ``(nu + nut) * laplacian(u)``,
+  which drops ``(d nut/dz)(du/dz)``, so the pressure drop of the k-epsilon channel was
+  not the walls' shear (``channel-keps-2026-12-07-laplacian.md``). With a constant eddy
+  viscosity both
   are 1.00 (``tests/verification/test_channel.py``).
 
 The steady state: pseudo-time steps at the stable step until the RMS change of the face
@@ -232,32 +234,28 @@ def station_figures(solver, i: int) -> dict:
     return {"x_m": (i + 0.5) * dx, "tau_w_m2_s2": tau, "u_tau_m_s": float(u_tau),
             "cf": 2.0 * tau / Um ** 2, "y_plus_1": float(u_tau * 0.5 * dz / nu),
             "shear_balance": float(-dpdx * 0.5 * g.size_m[2] / tau),
-            "kernel_balance": kernel_balance(u, nutw, be.to_host(solver.nut)[:, 0, :], pk,
-                                             i, nu, dx, dz),
+            "kernel_balance": kernel_balance(solver, i),
             "u_m_s": 0.5 * (u[i] + u[i + 1])}
 
 
-def kernel_balance(u, nutw, nut, pk, f, nu, dx, dz) -> float:
+def kernel_balance(solver, f) -> float:
     """The pressure gradient across the u faces of column ``f`` over the momentum
-    update's own diffusion there, summed across the channel: 1 where the steady
-    discrete equations hold and advection has died out (a developed channel).
-
-    The update's diffusion of ``u`` (``kernels/reference.py``, ``momentum_rate``) is
-    ``nue (u[k+1] - 2 u[k] + u[k-1]) / dz^2`` with ``nue = nu + `` the two cells' mean
-    ``nut`` at the face, and ``nuw 2 (0 - u[k]) / dz^2`` on a wall side (``nuw`` from
-    ``nutw``); along ``x`` the same form. At a steady state the update's rate is the
-    pressure gradient, ``(p[f] - p[f-1]) / (rho dx)``."""
-    nut = np.asarray(nut, dtype=np.float64)
-    nue = nu + 0.5 * (nut[f - 1] + nut[f])
-    nuw = nu + 0.5 * (nutw[f - 1] + nutw[f])
-    q = u[f]
-    up = np.r_[q[1:], 0.0]
-    dn = np.r_[0.0, q[:-1]]
-    zr = nue * (up - q) + nue * (dn - q)
-    zr[-1] = nue[-1] * (dn[-1] - q[-1]) + nuw[-1] * 2.0 * (0.0 - q[-1])
-    zr[0] = nue[0] * (up[0] - q[0]) + nuw[0] * 2.0 * (0.0 - q[0])
-    rate = zr / dz ** 2 + nue * (u[f + 1] - 2.0 * q + u[f - 1]) / dx ** 2
-    dpdx = (pk[f] - pk[f - 1]) / dx
+    update's own rate there (advection and diffusion, :func:`kernels.reference.momentum_rate`
+    in float64 on the solver's fields), summed across the channel: 1 where the steady
+    discrete equations hold (at a steady state the update's rate is the pressure
+    gradient, ``(p[f] - p[f-1]) / (rho dx)``)."""
+    from kernels import reference
+    be = solver.backend
+    p = solver.problem
+    fl = p.fluid
+    h = [be.to_host(a).astype(np.float64) for a in (solver.u, solver.v, solver.w, solver.nut,
+                                                     solver.T, solver.nutw)]
+    rate = reference.momentum_rate(
+        0, *h[:3], h[3], h[4], be.to_host(solver.solid), p.grid.spacing_m,
+        fl.viscosity_m2_s, fl.gravity_m_s2 * fl.expansion_1_k, fl.reference_temp_c,
+        be.to_host(solver.bc_slip), be.to_host(solver.bc_uw), nutw=h[5])[f, 0, :]
+    pk = be.to_host(solver.phi)[:, 0, :].astype(np.float64) / solver.dt     # p / rho
+    dpdx = (pk[f] - pk[f - 1]) / p.grid.spacing_m[0]
     return float(dpdx.mean() / rate.mean())
 
 
