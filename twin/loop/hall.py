@@ -20,6 +20,7 @@ import numpy as np
 from common.errors import InputError
 from twin.models.airside import (WATER_CP_J_KG_K, CoilSpec, FanSpec, SupplyControlSpec, crah_coil,
                                  fan_affinity, supply_control_step)
+from twin.models.fans import fan_power_at, internal_dp_pa
 from twin.models.it_load import rack_power
 from twin.models.liquid import CduSpec, cdu_step
 from twin.models.metrics import (ASHRAE_CLASSES, RECOMMENDED, hot_spots, rci_hi_pct, rci_lo_pct,
@@ -113,6 +114,12 @@ class HallModel:
             sim.note(f"hall {hall_name}: rack airflow at design (--rack-airflow design): the "
                      "racks' fan curves are not applied")
         self.last_free_flow = None        # the rack model's airflow at its last evaluation
+        # the chassis' resistance the server fans raise at design (their power follows the
+        # operating point: twin.models.fans.fan_power_at)
+        self.rack_fan_dp_i = np.zeros(self.n_r)
+        for sp, ix in self.spec_groups:
+            self.rack_fan_dp_i[ix] = internal_dp_pa(sp.design_fan_power_w,
+                                                    self.rack_design_flow[ix])
         # the envelope's heat sources follow the weather (set_envelope)
         self.env_faces = list(self.report.envelope)
         self.env_powers = np.array([src.power_w for src in p.sources
@@ -442,47 +449,68 @@ class HallModel:
         if line is None:
             free.free_flow_m3_s = free.flow_m3_s.copy()
             return free
-        q = fans.operating_frac(self, line, free.flow_m3_s) * self.rack_design_flow
+        q, dp = fans.operating_points(self, line, free.flow_m3_s)
+        q = q * self.rack_design_flow
         share = np.where(free.flow_m3_s > 0, q / np.where(free.flow_m3_s > 0, free.flow_m3_s,
                                                            1.0), 1.0)
-        out = self._rack_models(u, tin, coolant, share)
+        out = self._rack_models(u, tin, coolant, share, dp)
         out.free_flow_m3_s = free.flow_m3_s.copy()
         return out
 
-    def _rack_models(self, u, tin, coolant, share) -> RackLoads:
+    def _rack_models(self, u, tin, coolant, share, dp_pa=None) -> RackLoads:
         """:meth:`rack_models` with the servers' airflow ``share`` times the rack model's
-        (None: 1)."""
+        (None: 1). ``dp_pa`` (per rack, the pressure difference across the cabinet at the
+        fan curve's operating point): the server fans' power follows the operating point
+        (:meth:`_fan_delta_w`), and the power, heat to air and to liquid with it (the
+        fans' power is heat, in the servers' inlet under recirculation too)."""
         out = RackLoads(*(np.zeros(self.n_r) for _ in range(6)))
         out.recirc_rise_k = np.zeros(self.n_r)
         design = self.sim.settings.rack_airflow == "design"
         share = np.ones(self.n_r) if share is None else np.asarray(share, float)
         for spec, ix in self.spec_groups:
             t_srv = np.array(tin[ix], dtype=float)
+            f_liq = spec.liquid_capture_fraction
             for m, i in enumerate(ix):
                 if self.rack_recirc[i] <= 0.0:
                     continue
-                cool = coolant[i] if spec.liquid_capture_fraction > 0 else None
+                cool = coolant[i] if f_liq > 0 else None
 
                 def rise(t, i=i, cool=cool, spec=spec):
                     r = rack_power(u[i], t, spec, cool)
                     v = self.rack_design_flow[i] if design else float(r.airflow_m3_s) * share[i]
-                    return float(r.heat_to_air_w) / (spec.air_rho_cp_j_m3k * v)
+                    d_w = self._fan_delta_w(r, [i], share, dp_pa)
+                    return float(r.heat_to_air_w + (1.0 - spec.liquid_capture_fraction)
+                                 * d_w[0]) / (spec.air_rho_cp_j_m3k * v)
                 k = self.rack_recirc[i] / (1.0 - self.rack_recirc[i])
                 t_srv[m] = server_inlet_fixed_point(float(tin[i]), k, rise)
-            r = rack_power(u[ix], t_srv, spec,
-                           coolant[ix] if spec.liquid_capture_fraction > 0 else None)
+            r = rack_power(u[ix], t_srv, spec, coolant[ix] if f_liq > 0 else None)
+            d_w = self._fan_delta_w(r, ix, share, dp_pa)
             out.recirc_rise_k[ix] = t_srv - np.asarray(tin, float)[ix]
-            out.power_w[ix] = r.power_w
-            out.air_w[ix] = r.heat_to_air_w
-            out.liquid_w[ix] = r.heat_to_liquid_w
+            out.power_w[ix] = r.power_w + d_w
+            out.air_w[ix] = r.heat_to_air_w + (1.0 - f_liq) * d_w
+            out.liquid_w[ix] = r.heat_to_liquid_w + f_liq * d_w
             out.flow_m3_s[ix] = r.airflow_m3_s * share[ix]
-            out.fan_w[ix] = r.fan_power_w
+            out.fan_w[ix] = r.fan_power_w + d_w
             out.work[ix] = r.work_fraction
         if self.has_doors:
             flow = (self.rack_design_flow if design else out.flow_m3_s) * self.rack_cabinet_ratio
             d = door_air(tin, out.air_w, flow, self.rack_doors, self.rho_cp)
             out.air_w, out.door_w, out.door_fan_w = d["room_w"], d["door_w"], d["door_fan_w"]
         return out
+
+    def _fan_delta_w(self, r, ix, share, dp_pa) -> np.ndarray:
+        """The server fans' power at their operating point less at free delivery [W], for
+        the racks ``ix`` of the rack model's answer ``r``: the fans at the rack model's
+        speed ``s`` (its airflow over design) move ``s * share`` against ``dp_pa``
+        (:func:`twin.models.fans.fan_power_at`); zeros when ``dp_pa`` is None."""
+        p_free = np.atleast_1d(np.asarray(r.fan_power_w, float))
+        if dp_pa is None:
+            return np.zeros_like(p_free)
+        ix = np.asarray(ix, dtype=int)
+        s_fan = np.atleast_1d(np.asarray(r.airflow_m3_s, float)) / self.rack_design_flow[ix]
+        op = fan_power_at(p_free, s_fan, s_fan * np.asarray(share, float)[ix],
+                          np.asarray(dp_pa, float)[ix], self.rack_fan_dp_i[ix])
+        return op - p_free
 
     # ------------------------------------------------------------------ envelope
     def set_envelope(self, outdoor_temp_c: float, irradiance_w_m2: float):
