@@ -39,6 +39,16 @@ if TYPE_CHECKING:
     from .simulation import Simulation
 
 
+#: Least heat the room air keeps for the cooling units, as a share of the racks' design
+#: heat to air, when rear doors could take it all (:meth:`HallModel._hold_doors`): enough
+#: for the units' coils to hold the room at their supply set-point (est.; a steady room
+#: needs a positive load on a coil that cannot heat).
+DOOR_ROOM_FLOOR_FRAC = 0.01
+#: A direct heat solve of a hall with rear doors starts with every unit's return at least
+#: this much over its supply (:meth:`HallModel.direct`) [K].
+DOOR_START_MARGIN_K = 0.05
+
+
 @dataclass
 class RackLoads:
     """The rack models of one evaluation, one value per rack."""
@@ -339,7 +349,18 @@ class HallModel:
     def direct(self, st: FlowState, x) -> tuple[np.ndarray, dict]:
         """Intake-face temperatures from a direct steady heat solve at ``st``'s flow."""
         self.load_fields(st)
-        self._set_T(st.fields["T"])
+        T0 = st.fields["T"]
+        if self.has_doors and self.n_c:
+            # where rear doors carry the room the units' returns sit a little over their
+            # supply; a field started with a return below its unit's supply finds that
+            # coil shut (a coil never heats) and the room with nothing to hold it: start
+            # from the field moved up (the inlets follow a uniform supply change one to
+            # one) until every return is DOOR_START_MARGIN_K over its unit's supply
+            ret0 = self.device_stats(np.asarray(T0[self.face_ijk], float))[0][self.cooler_dev]
+            up = float(np.max(np.asarray(x, float)[self.n_r:] - ret0)) + DOOR_START_MARGIN_K
+            if up > 0.0:
+                T0 = T0 + np.float32(up)
+        self._set_T(T0)
         self.solver.set_devices(self.devices(st.flows, x))
         # the heat solve's Jacobian reads the devices' intake state: make it that of the
         # restored field, not of whatever the solver did last (history-free, reproducible)
@@ -429,6 +450,12 @@ class HallModel:
                              "velocity_residual": float(res.residuals.get("velocity", np.nan)),
                              "fan_line": line, "fan_iteration": fan_info})
         self._loaded = key
+        if self.has_doors:
+            # the flow solve's heat field in pseudo time may not have reached the room's
+            # level where rear doors carry it (the units' coils shut): the answer at x0 is
+            # the direct heat solve's (started over the supply, HallModel.direct)
+            st.y0 = self.direct(st, st.x0)[0]
+            self._loaded = key
         if need_response:
             self.build_response(st, st.x0, st.y0)
         if memo is not None:
@@ -496,7 +523,41 @@ class HallModel:
             flow = (self.rack_design_flow if design else out.flow_m3_s) * self.rack_cabinet_ratio
             d = door_air(tin, out.air_w, flow, self.rack_doors, self.rho_cp)
             out.air_w, out.door_w, out.door_fan_w = d["room_w"], d["door_w"], d["door_fan_w"]
+            self._hold_doors(out)
         return out
+
+    def _hold_doors(self, out: RackLoads):
+        """Hold the rear doors to the room's heat (in place): the room air must keep at
+        least :data:`DOOR_ROOM_FLOOR_FRAC` of the racks' design heat to air for the units,
+        counting the envelope's gain or loss (``env_powers``).
+
+        Why: doors on water colder than the room can take all of their racks' heat, and
+        with the walls losing heat the room's air then has a net loss that the units
+        cannot make up (a coil never heats: ``kernels.stages.device_temperatures``). The
+        steady heat field of such a room does not exist, and the linear response and
+        direct solves built on it ran away (inlets of -179 and +451 degC, the supply
+        set-point swinging between its limits: issue 24). In the hall the room air would
+        cool until the doors, whose heat falls with the air they draw (``eps C (T_x -
+        T_w)``), take no more than the room's heat: the coil valves close and the doors
+        carry the room (ASHRAE Guideline 36-2021, 5.16.2: the supply-air loop modulates the
+        cooling coil, it does not heat). The step keeps that balance with the units at
+        their supply set-point: every door gives back the same share of its heat to the
+        room air, rack by rack energy still closes (``air_w + door_w`` unchanged). The
+        room then sits at the units' supply rather than the little below it where the
+        doors alone would hold it (conservative for the inlets)."""
+        env = (float(np.sum(self.env_powers))
+               if self.env_faces and self.env_powers is not None else 0.0)
+        floor = DOOR_ROOM_FLOOR_FRAC * float(self.rack_design_air_w.sum())
+        short = floor - (float(np.sum(out.air_w)) + env)
+        taken = float(np.sum(out.door_w))
+        if short <= 0.0 or taken <= 0.0:
+            return
+        k = min(short / taken, 1.0)
+        out.air_w = out.air_w + k * out.door_w
+        out.door_w = out.door_w * (1.0 - k)
+        self.sim.note(f"hall {self.name}: the rear doors would take more than the room's "
+                      "heat (water colder than the room, the units idle); they are held to "
+                      "it, the units at their supply set-point")
 
     def _fan_delta_w(self, r, ix, share, dp_pa) -> np.ndarray:
         """The server fans' power at their operating point less at free delivery [W], for
@@ -537,7 +598,9 @@ class HallModel:
 
     def coils_fast(self, flow_c, t_ret, ts_set):
         """Delivered supply and whether each coil is short, from the full-flow coil (the
-        valve's set-point search of :func:`crah_coil` is left for the record)."""
+        valve's set-point search of :func:`crah_coil` is left for the record). A coil whose
+        return is below its set-point delivers the return (its valve shut: a coil cools,
+        it never heats; ASHRAE Guideline 36-2021, 5.16.2)."""
         deliv = np.array(ts_set, dtype=float)
         lim = np.zeros(self.n_c, dtype=bool)
         for spec, ix in self.coil_groups:
