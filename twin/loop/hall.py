@@ -544,7 +544,10 @@ class HallModel:
         their supply set-point: every door gives back the same share of its heat to the
         room air, rack by rack energy still closes (``air_w + door_w`` unchanged). The
         room then sits at the units' supply rather than the little below it where the
-        doors alone would hold it (conservative for the inlets)."""
+        doors alone would hold it (conservative for the inlets). Quasi-steady modes only:
+        the ``transient`` mode lets the room cool over a step."""
+        if self.mode.name == "transient":
+            return                  # in time the room may lose heat over a step: it cools
         env = (float(np.sum(self.env_powers))
                if self.env_faces and self.env_powers is not None else 0.0)
         floor = DOOR_ROOM_FLOOR_FRAC * float(self.rack_design_air_w.sum())
