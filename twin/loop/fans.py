@@ -86,16 +86,25 @@ def operating_frac(hall, line: dict | None, free_flow_m3_s) -> np.ndarray:
     :func:`pressure_line`), the fans at the speed of ``free_flow_m3_s`` (the rack model's
     airflow, over design); the free delivery's share where a rack has no curve or there
     is no line."""
+    return operating_points(hall, line, free_flow_m3_s)[0]
+
+
+def operating_points(hall, line: dict | None, free_flow_m3_s) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`operating_frac` and the pressure difference across each rack there, on
+    ``line`` (``dp + slope (q - q_f)``) [Pa]; 0 where a rack has no curve or there is no
+    line."""
     s = np.asarray(free_flow_m3_s, float) / hall.rack_design_flow
     out = s.copy()
+    dp = np.zeros_like(out)
     if line is None:
-        return out
+        return out, dp
     for k, curve in enumerate(hall.fan_curves):
         if curve is None or not np.isfinite(line["q_frac"][k]):
             continue
         out[k] = operating_point(curve, float(s[k]), line["dp_pa"][k], line["q_frac"][k],
                                  line["slope_pa"][k])["flow_frac"]
-    return out
+        dp[k] = line["dp_pa"][k] + max(line["slope_pa"][k], 0.0) * (out[k] - line["q_frac"][k])
+    return out, dp
 
 
 def settle_fans(hall, flows, x, speed_frac, progress=None) -> tuple[np.ndarray, dict | None,

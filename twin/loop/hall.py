@@ -20,6 +20,7 @@ import numpy as np
 from common.errors import InputError
 from twin.models.airside import (WATER_CP_J_KG_K, CoilSpec, FanSpec, SupplyControlSpec, crah_coil,
                                  fan_affinity, supply_control_step)
+from twin.models.fans import fan_power_at, internal_dp_pa
 from twin.models.it_load import rack_power
 from twin.models.liquid import CduSpec, cdu_step
 from twin.models.metrics import (ASHRAE_CLASSES, RECOMMENDED, hot_spots, rci_hi_pct, rci_lo_pct,
@@ -36,6 +37,16 @@ from .settings import _FAN_DP_PA, _FAN_EFF, _FAN_MIN_SPEED
 
 if TYPE_CHECKING:
     from .simulation import Simulation
+
+
+#: Least heat the room air keeps for the cooling units, as a share of the racks' design
+#: heat to air, when rear doors could take it all (:meth:`HallModel._hold_doors`): enough
+#: for the units' coils to hold the room at their supply set-point (est.; a steady room
+#: needs a positive load on a coil that cannot heat).
+DOOR_ROOM_FLOOR_FRAC = 0.01
+#: A direct heat solve of a hall with rear doors starts with every unit's return at least
+#: this much over its supply (:meth:`HallModel.direct`) [K].
+DOOR_START_MARGIN_K = 0.05
 
 
 @dataclass
@@ -113,6 +124,12 @@ class HallModel:
             sim.note(f"hall {hall_name}: rack airflow at design (--rack-airflow design): the "
                      "racks' fan curves are not applied")
         self.last_free_flow = None        # the rack model's airflow at its last evaluation
+        # the chassis' resistance the server fans raise at design (their power follows the
+        # operating point: twin.models.fans.fan_power_at)
+        self.rack_fan_dp_i = np.zeros(self.n_r)
+        for sp, ix in self.spec_groups:
+            self.rack_fan_dp_i[ix] = internal_dp_pa(sp.design_fan_power_w,
+                                                    self.rack_design_flow[ix])
         # the envelope's heat sources follow the weather (set_envelope)
         self.env_faces = list(self.report.envelope)
         self.env_powers = np.array([src.power_w for src in p.sources
@@ -332,7 +349,18 @@ class HallModel:
     def direct(self, st: FlowState, x) -> tuple[np.ndarray, dict]:
         """Intake-face temperatures from a direct steady heat solve at ``st``'s flow."""
         self.load_fields(st)
-        self._set_T(st.fields["T"])
+        T0 = st.fields["T"]
+        if self.has_doors and self.n_c:
+            # where rear doors carry the room the units' returns sit a little over their
+            # supply; a field started with a return below its unit's supply finds that
+            # coil shut (a coil never heats) and the room with nothing to hold it: start
+            # from the field moved up (the inlets follow a uniform supply change one to
+            # one) until every return is DOOR_START_MARGIN_K over its unit's supply
+            ret0 = self.device_stats(np.asarray(T0[self.face_ijk], float))[0][self.cooler_dev]
+            up = float(np.max(np.asarray(x, float)[self.n_r:] - ret0)) + DOOR_START_MARGIN_K
+            if up > 0.0:
+                T0 = T0 + np.float32(up)
+        self._set_T(T0)
         self.solver.set_devices(self.devices(st.flows, x))
         # the heat solve's Jacobian reads the devices' intake state: make it that of the
         # restored field, not of whatever the solver did last (history-free, reproducible)
@@ -422,6 +450,12 @@ class HallModel:
                              "velocity_residual": float(res.residuals.get("velocity", np.nan)),
                              "fan_line": line, "fan_iteration": fan_info})
         self._loaded = key
+        if self.has_doors:
+            # the flow solve's heat field in pseudo time may not have reached the room's
+            # level where rear doors carry it (the units' coils shut): the answer at x0 is
+            # the direct heat solve's (started over the supply, HallModel.direct)
+            st.y0 = self.direct(st, st.x0)[0]
+            self._loaded = key
         if need_response:
             self.build_response(st, st.x0, st.y0)
         if memo is not None:
@@ -442,47 +476,105 @@ class HallModel:
         if line is None:
             free.free_flow_m3_s = free.flow_m3_s.copy()
             return free
-        q = fans.operating_frac(self, line, free.flow_m3_s) * self.rack_design_flow
+        q, dp = fans.operating_points(self, line, free.flow_m3_s)
+        q = q * self.rack_design_flow
         share = np.where(free.flow_m3_s > 0, q / np.where(free.flow_m3_s > 0, free.flow_m3_s,
                                                            1.0), 1.0)
-        out = self._rack_models(u, tin, coolant, share)
+        out = self._rack_models(u, tin, coolant, share, dp)
         out.free_flow_m3_s = free.flow_m3_s.copy()
         return out
 
-    def _rack_models(self, u, tin, coolant, share) -> RackLoads:
+    def _rack_models(self, u, tin, coolant, share, dp_pa=None) -> RackLoads:
         """:meth:`rack_models` with the servers' airflow ``share`` times the rack model's
-        (None: 1)."""
+        (None: 1). ``dp_pa`` (per rack, the pressure difference across the cabinet at the
+        fan curve's operating point): the server fans' power follows the operating point
+        (:meth:`_fan_delta_w`), and the power, heat to air and to liquid with it (the
+        fans' power is heat, in the servers' inlet under recirculation too)."""
         out = RackLoads(*(np.zeros(self.n_r) for _ in range(6)))
         out.recirc_rise_k = np.zeros(self.n_r)
         design = self.sim.settings.rack_airflow == "design"
         share = np.ones(self.n_r) if share is None else np.asarray(share, float)
         for spec, ix in self.spec_groups:
             t_srv = np.array(tin[ix], dtype=float)
+            f_liq = spec.liquid_capture_fraction
             for m, i in enumerate(ix):
                 if self.rack_recirc[i] <= 0.0:
                     continue
-                cool = coolant[i] if spec.liquid_capture_fraction > 0 else None
+                cool = coolant[i] if f_liq > 0 else None
 
                 def rise(t, i=i, cool=cool, spec=spec):
                     r = rack_power(u[i], t, spec, cool)
                     v = self.rack_design_flow[i] if design else float(r.airflow_m3_s) * share[i]
-                    return float(r.heat_to_air_w) / (spec.air_rho_cp_j_m3k * v)
+                    d_w = self._fan_delta_w(r, [i], share, dp_pa)
+                    return float(r.heat_to_air_w + (1.0 - spec.liquid_capture_fraction)
+                                 * d_w[0]) / (spec.air_rho_cp_j_m3k * v)
                 k = self.rack_recirc[i] / (1.0 - self.rack_recirc[i])
                 t_srv[m] = server_inlet_fixed_point(float(tin[i]), k, rise)
-            r = rack_power(u[ix], t_srv, spec,
-                           coolant[ix] if spec.liquid_capture_fraction > 0 else None)
+            r = rack_power(u[ix], t_srv, spec, coolant[ix] if f_liq > 0 else None)
+            d_w = self._fan_delta_w(r, ix, share, dp_pa)
             out.recirc_rise_k[ix] = t_srv - np.asarray(tin, float)[ix]
-            out.power_w[ix] = r.power_w
-            out.air_w[ix] = r.heat_to_air_w
-            out.liquid_w[ix] = r.heat_to_liquid_w
+            out.power_w[ix] = r.power_w + d_w
+            out.air_w[ix] = r.heat_to_air_w + (1.0 - f_liq) * d_w
+            out.liquid_w[ix] = r.heat_to_liquid_w + f_liq * d_w
             out.flow_m3_s[ix] = r.airflow_m3_s * share[ix]
-            out.fan_w[ix] = r.fan_power_w
+            out.fan_w[ix] = r.fan_power_w + d_w
             out.work[ix] = r.work_fraction
         if self.has_doors:
             flow = (self.rack_design_flow if design else out.flow_m3_s) * self.rack_cabinet_ratio
             d = door_air(tin, out.air_w, flow, self.rack_doors, self.rho_cp)
             out.air_w, out.door_w, out.door_fan_w = d["room_w"], d["door_w"], d["door_fan_w"]
+            self._hold_doors(out)
         return out
+
+    def _hold_doors(self, out: RackLoads):
+        """Hold the rear doors to the room's heat (in place): the room air must keep at
+        least :data:`DOOR_ROOM_FLOOR_FRAC` of the racks' design heat to air for the units,
+        counting the envelope's gain or loss (``env_powers``).
+
+        Why: doors on water colder than the room can take all of their racks' heat, and
+        with the walls losing heat the room's air then has a net loss that the units
+        cannot make up (a coil never heats: ``kernels.stages.device_temperatures``). The
+        steady heat field of such a room does not exist, and the linear response and
+        direct solves built on it ran away (inlets of -179 and +451 degC, the supply
+        set-point swinging between its limits: issue 24). In the hall the room air would
+        cool until the doors, whose heat falls with the air they draw (``eps C (T_x -
+        T_w)``), take no more than the room's heat: the coil valves close and the doors
+        carry the room (ASHRAE Guideline 36-2021, 5.16.2: the supply-air loop modulates the
+        cooling coil, it does not heat). The step keeps that balance with the units at
+        their supply set-point: every door gives back the same share of its heat to the
+        room air, rack by rack energy still closes (``air_w + door_w`` unchanged). The
+        room then sits at the units' supply rather than the little below it where the
+        doors alone would hold it (conservative for the inlets). Quasi-steady modes only:
+        the ``transient`` mode lets the room cool over a step."""
+        if self.mode.name == "transient":
+            return                  # in time the room may lose heat over a step: it cools
+        env = (float(np.sum(self.env_powers))
+               if self.env_faces and self.env_powers is not None else 0.0)
+        floor = DOOR_ROOM_FLOOR_FRAC * float(self.rack_design_air_w.sum())
+        short = floor - (float(np.sum(out.air_w)) + env)
+        taken = float(np.sum(out.door_w))
+        if short <= 0.0 or taken <= 0.0:
+            return
+        k = min(short / taken, 1.0)
+        out.air_w = out.air_w + k * out.door_w
+        out.door_w = out.door_w * (1.0 - k)
+        self.sim.note(f"hall {self.name}: the rear doors would take more than the room's "
+                      "heat (water colder than the room, the units idle); they are held to "
+                      "it, the units at their supply set-point")
+
+    def _fan_delta_w(self, r, ix, share, dp_pa) -> np.ndarray:
+        """The server fans' power at their operating point less at free delivery [W], for
+        the racks ``ix`` of the rack model's answer ``r``: the fans at the rack model's
+        speed ``s`` (its airflow over design) move ``s * share`` against ``dp_pa``
+        (:func:`twin.models.fans.fan_power_at`); zeros when ``dp_pa`` is None."""
+        p_free = np.atleast_1d(np.asarray(r.fan_power_w, float))
+        if dp_pa is None:
+            return np.zeros_like(p_free)
+        ix = np.asarray(ix, dtype=int)
+        s_fan = np.atleast_1d(np.asarray(r.airflow_m3_s, float)) / self.rack_design_flow[ix]
+        op = fan_power_at(p_free, s_fan, s_fan * np.asarray(share, float)[ix],
+                          np.asarray(dp_pa, float)[ix], self.rack_fan_dp_i[ix])
+        return op - p_free
 
     # ------------------------------------------------------------------ envelope
     def set_envelope(self, outdoor_temp_c: float, irradiance_w_m2: float):
@@ -509,7 +601,9 @@ class HallModel:
 
     def coils_fast(self, flow_c, t_ret, ts_set):
         """Delivered supply and whether each coil is short, from the full-flow coil (the
-        valve's set-point search of :func:`crah_coil` is left for the record)."""
+        valve's set-point search of :func:`crah_coil` is left for the record). A coil whose
+        return is below its set-point delivers the return (its valve shut: a coil cools,
+        it never heats; ASHRAE Guideline 36-2021, 5.16.2)."""
         deliv = np.array(ts_set, dtype=float)
         lim = np.zeros(self.n_c, dtype=bool)
         for spec, ix in self.coil_groups:

@@ -273,6 +273,12 @@ class LinearMode(_QuasiSteady):
         out_of_range = bool(np.any(q < -1e-9)
                             or np.any(q > 1.5 * np.maximum(hall.rack_design_air_w, 1.0)))
         returns_low = bool(np.any(mean[hall.cooler_dev] < x[hall.n_r:] - 1e-6))
+        # rear doors carry the room (every unit's return under its set-point; the doors
+        # held to the room's heat, HallModel._hold_doors): the units' returns sit a little
+        # over their supply, and a response column that moves a unit's supply by 1 K
+        # shuts its coil (a coil never heats): not linear, a direct solve
+        doors_carry = bool(hall.has_doors and hall.n_c
+                           and np.all(mean[hall.cooler_dev] < np.asarray(it.setpoint, float)))
         # a coil short of capacity enters the field through its warmer delivered supply,
         # an input of the response: check directly when the set of short coils changes
         coil_limited = bool(np.any(np.asarray(it.lim, bool) != st0.lim_checked))
@@ -281,7 +287,9 @@ class LinearMode(_QuasiSteady):
                       and inp.t_mid_h - st0.last_verify_h >= interval - 1e-9)
         why = [w for w, c in (("coil limit changed", coil_limited),
                               ("heat outside the linear range", out_of_range),
-                              ("return below supply", returns_low), ("snapshot", inp.snapshot),
+                              ("return below supply", returns_low),
+                              ("rear doors carry the room", doors_carry),
+                              ("snapshot", inp.snapshot),
                               ("verification", verify_due)) if c]
         if not why:
             return out
@@ -296,7 +304,7 @@ class LinearMode(_QuasiSteady):
         elif lin_err < 0.25 * s.linear_tol_k:
             out.interval_h = min(2.0 * interval,
                                  max(s.verify_every_h, self.MAX_VERIFY_INTERVAL_H))
-        if coil_limited or out_of_range or returns_low:
+        if coil_limited or out_of_range or returns_low or doors_carry:
             hall.sim.counters["fallback_steps"] += 1
             hall.sim.note(f"hall {hall.name}: outside the linear range ("
                           + ", ".join(w for w in why if w not in ("snapshot", "verification"))

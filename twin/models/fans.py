@@ -138,3 +138,49 @@ def operating_point(curve: FanCurve, speed_frac: float, dp_pa: float, flow_frac:
     if q < MIN_FLOW_FRAC:
         return {"flow_frac": MIN_FLOW_FRAC, "shutoff": True}
     return {"flow_frac": float(q), "shutoff": False}
+
+
+#: Wire-to-air efficiency of server fans (motor, driver and impeller), taken constant along
+#: the curve at one speed: est., small DC axial fans of 40-80 mm reach 15-35 % (the fan
+#: makers' catalogues, e.g. the efficiency of Delta and Nidec server fans at their best
+#: point); the middle of that range.
+SERVER_FAN_EFF = 0.25
+
+
+def internal_dp_pa(design_fan_power_w, design_airflow_m3_s, efficiency: float = SERVER_FAN_EFF):
+    """The pressure the servers' fans raise at free delivery and design speed [Pa]: the
+    chassis' own resistance at the design airflow, from the fan power equation
+    ``P = V dp / eta`` (ASHRAE Handbook - HVAC Systems and Equipment 2020, ch. 21):
+    ``dp_i = eta P_fan,d / V_d``."""
+    v = np.asarray(design_airflow_m3_s, dtype=float)
+    return efficiency * np.asarray(design_fan_power_w, dtype=float) / np.where(v > 0, v, 1.0)
+
+
+def fan_power_at(free_power_w, speed_frac, flow_frac, dp_pa, internal_dp_pa_d):
+    """Server fan power at an operating point of the active flow curve [W].
+
+    The fans run at ``speed_frac`` s of their design speed, where at free delivery (flow
+    ``s`` of the design airflow, no pressure difference) they draw ``free_power_w`` (the
+    rack model's fan power). Against the hall's pressure difference ``dp_pa`` they move
+    ``flow_frac`` q of the design airflow. A fan's air power is flow times pressure rise,
+    its electric power that over its efficiency (ASHRAE Handbook - HVAC Systems and
+    Equipment 2020, ch. 21, *Fans*: ``P = Q dp / eta``); the fans raise the chassis'
+    resistance ``dp_i q^2`` (quadratic: ``internal_dp_pa_d`` = ``dp_i`` at the design
+    airflow, :func:`internal_dp_pa`) plus ``dp``. At one speed the efficiency is taken as
+    at free delivery (the fan laws' similar points, ch. 21), so
+
+        ``P = P_free (q / s) (dp_i q^2 + dp) / (dp_i s^2)``,
+
+    which is ``P_free`` at ``q = s, dp = 0`` (and ``P_d s^3``: the affinity law of the
+    rack model). Held at 0 or more (a fan pushed past its free delivery by suction does no
+    work on the air here). Arrays broadcast.
+    """
+    s = np.asarray(speed_frac, dtype=float)
+    q = np.asarray(flow_frac, dtype=float)
+    dp_i = np.asarray(internal_dp_pa_d, dtype=float)
+    p_free = np.asarray(free_power_w, dtype=float)
+    ok = (s > 0) & (dp_i > 0)
+    s_ = np.where(ok, s, 1.0)
+    ratio = (q / s_) * (dp_i * q * q + np.asarray(dp_pa, dtype=float)) / np.where(
+        ok, dp_i * s_ * s_, 1.0)
+    return np.where(ok, np.maximum(p_free * ratio, 0.0), p_free)

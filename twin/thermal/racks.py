@@ -36,7 +36,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from common.fluids import WATER_CP_J_KG_K, WATER_DENSITY_KG_M3, Fluid
-from twin.models.fans import FAN_RELAX, REPORT_BELOW_FRAC, FanCurve, operating_point
+from twin.models.fans import (FAN_RELAX, REPORT_BELOW_FRAC, FanCurve, fan_power_at, internal_dp_pa,
+                              operating_point)
 from twin.models.it_load import RACK_SPECS, RackSpec, rack_power
 from twin.models.reardoor import RearDoorSpec, rear_door
 
@@ -282,7 +283,7 @@ class HallRacks:
                 zero if self.bypass is None else np.asarray(self.bypass, float))
 
     def response(self, inlet_temp_c, design_flow: bool = False, cabinet_flow_m3_s=None,
-                 air_w=None, fan_frac=None) -> dict:
+                 air_w=None, fan_frac=None, fan_dp_pa=None) -> dict:
         """The rack model at the given cabinet-face temperatures [degC]: ``power_w``,
         ``air_w`` (heat to the air), ``flow_m3_s`` (server airflow), ``work`` (done over
         asked, 1 unless throttled), ``fan_w``, ``server_inlet_c`` (what the servers draw,
@@ -294,7 +295,10 @@ class HallRacks:
         gets (``air_w`` without doors). ``air_w`` given: fixed racks of that heat to air
         (only the doors respond). ``fan_frac``: the servers' airflow as a share of the
         rack model's at their inlet (its free delivery, ``free_flow_m3_s``; the fan
-        curves' operating point, :func:`fan_step`), 1 for every rack by default."""
+        curves' operating point, :func:`fan_step`), 1 for every rack by default;
+        ``fan_dp_pa`` (per rack, the pressure difference across the cabinet there): the
+        servers' fan power follows that operating point
+        (:func:`twin.models.fans.fan_power_at`), and the power and heat with it."""
         tin = np.asarray(inlet_temp_c, dtype=float)
         if air_w is not None:
             out = {"air_w": np.asarray(air_w, dtype=float).copy()}
@@ -313,23 +317,31 @@ class HallRacks:
                 fixed = (spec.design_airflow_m3_s if self.design_flow_m3_s is None
                          else float(self.design_flow_m3_s[n]))
             share = 1.0 if fan_frac is None else float(fan_frac[n])
+            dp = None if (fan_dp_pa is None or fixed is not None) else float(fan_dp_pa[n])
+            dp_i = float(internal_dp_pa(spec.design_fan_power_w, spec.design_airflow_m3_s))
 
-            def model(t, spec=spec, u=u, fixed=fixed, share=share):
+            def model(t, spec=spec, u=u, fixed=fixed, share=share, dp=dp, dp_i=dp_i):
                 r = rack_power(u, t, spec)
-                return r, (r.airflow_m3_s * share if fixed is None else fixed)
+                d_w = 0.0
+                if dp is not None:
+                    s_fan = float(r.airflow_m3_s) / spec.design_airflow_m3_s
+                    d_w = float(fan_power_at(r.fan_power_w, s_fan, s_fan * share, dp,
+                                             dp_i)) - float(r.fan_power_w)
+                return r, (r.airflow_m3_s * share if fixed is None else fixed), d_w
             t_srv = float(tin[n])
+            f_air = 1.0 - spec.liquid_capture_fraction
             if rec[n] > 0.0:
-                def rise(t, model=model, spec=spec):
-                    r, v = model(t)
-                    return float(r.heat_to_air_w) / (spec.air_rho_cp_j_m3k * v)
+                def rise(t, model=model, spec=spec, f_air=f_air):
+                    r, v, d_w = model(t)
+                    return float(r.heat_to_air_w + f_air * d_w) / (spec.air_rho_cp_j_m3k * v)
                 t_srv = server_inlet_fixed_point(t_srv, rec[n] / (1.0 - rec[n]), rise)
-            r, v = model(t_srv)
-            out["power_w"][n] = r.power_w
-            out["air_w"][n] = r.heat_to_air_w
+            r, v, d_w = model(t_srv)
+            out["power_w"][n] = r.power_w + d_w
+            out["air_w"][n] = r.heat_to_air_w + f_air * d_w
             out["flow_m3_s"][n] = v
             out["free_flow_m3_s"][n] = r.airflow_m3_s if fixed is None else fixed
             out["work"][n] = r.work_fraction
-            out["fan_w"][n] = r.fan_power_w
+            out["fan_w"][n] = r.fan_power_w + d_w
             out["server_inlet_c"][n] = t_srv
             out["cabinet_flow_m3_s"][n] = v * (1.0 - rec[n]) / (1.0 - byp[n])
         flows = out["cabinet_flow_m3_s"] if cabinet_flow_m3_s is None else np.asarray(
@@ -404,13 +416,16 @@ def fan_step(racks: HallRacks, response: dict, field_flow_m3_s, hall_dp_pa, hist
 
     Returns ``fan_frac`` (the servers' new airflow over ``V_free``, for
     :meth:`HallRacks.response`), ``move`` (largest ``|q - q_f| / q_f`` over the racks
-    with a curve) and the arrays ``back_pressure_pa``, ``hall_dp_pa``, ``fan_shutoff``.
+    with a curve) and the arrays ``back_pressure_pa``, ``hall_dp_pa``, ``fan_shutoff``
+    and ``op_dp_pa`` (the pressure difference on the line at the new airflow, where the
+    servers' fan power is taken: :meth:`HallRacks.response` ``fan_dp_pa``).
     """
     n = len(racks.names)
     rec, byp = racks.leakage()
     v_d = racks.server_design_flow_m3_s()
     frac = np.ones(n)
     back = np.zeros(n)
+    op_dp = np.zeros(n)
     shut = np.zeros(n)
     move = 0.0
     for k in range(n):
@@ -430,10 +445,11 @@ def fan_step(racks: HallRacks, response: dict, field_flow_m3_s, hall_dp_pa, hist
         op = operating_point(curve, s, dp, q_f, slope)
         q = q_f + relax * (op["flow_frac"] - q_f)
         frac[k] = q / s
+        op_dp[k] = dp + max(slope, 0.0) * (q - q_f)
         back[k] = dp
         shut[k] = 1.0 if op["shutoff"] else 0.0
         move = max(move, abs(q - q_f) / q_f)
-    return {"fan_frac": frac, "move": move, "back_pressure_pa": back,
+    return {"fan_frac": frac, "move": move, "back_pressure_pa": back, "op_dp_pa": op_dp,
             "hall_dp_pa": np.asarray(hall_dp_pa, dtype=float), "fan_shutoff": shut}
 
 
@@ -514,7 +530,9 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
         flows = np.array([devices[i].flow_m3_s for i in ix]) if racks.has_doors else None
         return racks.response(solver.dev_tin[ix], design_flow=model == "design",
                               cabinet_flow_m3_s=flows, air_w=fixed_air,
-                              fan_frac=fan_frac if fans else None)
+                              fan_frac=fan_frac if fans else None,
+                              fan_dp_pa=(fan_last["op_dp_pa"] if fans and fan_last is not None
+                                         else None))
     info["settled"] = False
     for rnd in range(1, max_rounds + 1):
         devices = list(solver.devices)
