@@ -146,6 +146,32 @@ def test_a_phase_after_the_run_is_left_out(tmp_path, memo):
     assert any("partial campus: 2 of 3 halls" in line for line in sim.log_lines())
 
 
+def test_racks_over_recommended_count_the_installed_share(tmp_path, memo):
+    """A hall's racks over the recommended inlet count by its installed copies at the time:
+    hall A (2 copies) in the first of its 730.5 h IT ramp, hall B not yet built at the
+    first step. The old count (every replica whatever its share) is far higher."""
+    text = CAMPUS.replace('commissioning_date = "2029-01-01"',
+                          'commissioning_date = "2029-01-01"\nit_ramp_months = 1.0')
+    s = dict(SETTINGS, ashrae_class="H1")           # recommended up to 22 degC: racks over
+    sim = Simulation(campus(tmp_path, text), RunSettings(**s), flow_memo=memo)
+    assert sim.run() == "complete"
+    inlet = sim._arrays()["racks"]["inlet_temp_c"]                 # (2 steps, racks of A01, B)
+    n_a = sim.halls[0].n_r
+    over = inlet > 22.0
+    assert over[:, :n_a].any() and over[:, n_a:].any()
+    share_a = np.array([23.5, 24.5]) / HOURS_PER_MONTH              # A's ramp at the step mid-times
+    copies = np.concatenate([np.outer(2 * share_a, np.ones(n_a)),   # A: 2 copies at that share
+                             np.outer([0.0, 1.0], np.ones(inlet.shape[1] - n_a))], axis=1)
+    want = sum(max(copies[k, r] for k in range(2) if over[k, r]) for r in range(inlet.shape[1])
+               if over[:, r].any())
+    got = sim.summary()["racks_over_recommended"]
+    assert got == round(want)
+    old = 2 * int(over[:, :n_a].any(axis=0).sum()) + int(over[:, n_a:].any(axis=0).sum())
+    assert got < old
+    thr = sim._arrays()["racks"]["throttled"]
+    assert sim.summary()["throttled_rack_hours"] == pytest.approx(float(np.sum(thr * copies)))
+
+
 # ------------------------------------------------------------------ Dask
 def test_distinct_halls_on_dask_give_the_serial_numbers(tmp_path, serial):
     from twin.studies.sweep import TaskRunner

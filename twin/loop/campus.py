@@ -37,7 +37,7 @@ from twin.models.power import electrical_chain
 from twin.outputs.cf import local_time
 from twin.outputs.results import SUMMARY_SCHEMA, SUMMARY_SCHEMA_VERSION, SUMMARY_UNITS_NOTE
 
-__all__ = ["campus_block", "run_summary", "renewable_supply"]
+__all__ = ["campus_block", "run_summary", "racks_over", "renewable_supply"]
 
 
 def campus_block(sim, recs) -> dict:
@@ -164,8 +164,9 @@ def run_summary(sim) -> dict:
     inlet = rk["inlet_temp_c"]
     cls = s.ashrae_class
     rec_env, alw = (RECOMMENDED["H1"] if cls == "H1" else RECOMMENDED["A"]), ASHRAE_CLASSES[cls]
-    rep_per_rack = np.concatenate([np.full(h.n_r, len(h.replicas)) for h in sim.halls])
-    over_any = np.any(inlet > rec_env.max_temp_c, axis=0)
+    # each rack column stands for its hall's installed replicas at each step
+    hall_of_rack = np.concatenate([np.full(h.n_r, i) for i, h in enumerate(sim.halls)]).astype(int)
+    installed = np.asarray(sim.hall_weight, float)[:inlet.shape[0]][:, hall_of_rack]
     comp = inlet_class_compliance(inlet, cls)
     out.update({
         "pue": fac_j / it_j if it_j > 0 else float("nan"),
@@ -182,10 +183,10 @@ def run_summary(sim) -> dict:
         "rci_lo_min_pct": float(np.nanmin(hl["rci_lo_pct"])),
         "rti_pct": float(np.nanmean(hl["rti_pct"])) if np.any(np.isfinite(hl["rti_pct"])) else float("nan"),
         "shi": float(np.nanmean(hl["shi"])) if np.any(np.isfinite(hl["shi"])) else float("nan"),
-        "racks_over_recommended": int(np.sum(over_any * rep_per_rack)),
+        "racks_over_recommended": racks_over(inlet, rec_env.max_temp_c, installed),
         "rack_steps_within_recommended_frac": comp["within_recommended_frac"],
         "rack_steps_over_allowable": comp["over_allowable"],
-        "throttled_rack_hours": float(np.sum(rk["throttled"] * rep_per_rack) * dt / 3600.0),
+        "throttled_rack_hours": float(np.sum(rk["throttled"] * installed) * dt / 3600.0),
         "water_l": water,
         "wue_l_per_kwh": water / it_kwh if it_kwh > 0 else float("nan"),
         "co2_t": co2 / 1000.0,
@@ -213,6 +214,22 @@ def run_summary(sim) -> dict:
     if sim.dispatch is not None:                     # hourly CFE with storage
         out["cfe_score"] = out["dispatch"]["with_storage"]["cfe_score"]
     return out
+
+
+def racks_over(inlet_temp_c, limit_c: float, installed) -> int:
+    """Racks of the campus whose inlet was above ``limit_c`` at some step [-].
+
+    ``inlet_temp_c`` (steps, rack columns) holds the solved halls' racks; ``installed``
+    (same shape) how many copies of each column were installed at each step (the hall's
+    replicas times their installed share, :func:`twin.loop.phases.installed_frac`). A
+    column counts the most copies installed at a step when it was over the limit (the
+    installed copies only grow during a run), rounded to whole racks; a hall not yet
+    commissioned counts nothing.
+    """
+    over = np.asarray(inlet_temp_c, float) > limit_c
+    if not over.size:
+        return 0
+    return int(round(float(np.sum(np.max(np.where(over, installed, 0.0), axis=0)))))
 
 
 def renewable_supply(sim, t_mid_h) -> dict:
