@@ -267,6 +267,38 @@ def test_run_refuses_an_unknown_phase_or_year_with_one_line(tmp_path):
     assert "Traceback" not in r.output and not (out / "results.h5").exists()
 
 
+def test_sites_takes_phase_and_year_as_run_does(tmp_path):
+    """``twin sites --year/--phase``: the same selection of halls as ``twin run``, and the
+    same one-line refusals."""
+    import json
+    f = campus(tmp_path)
+    common = ["--site", "ulsan", "--hours", "1", "--start-day", "1", "--cell", "0.5",
+              "--backend", "cpu", "--rack-airflow", "design"]
+    recs = {}
+    for tag, extra in (("year", ["--year", "2029"]), ("p1", ["--phase", "P1"]),
+                       ("all", [])):
+        out = tmp_path / tag
+        r = CliRunner().invoke(main, ["sites", str(f), *common, *extra, "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        recs[tag] = json.loads((out / "sites.json").read_text())
+    year, p1, full = (recs[k]["sites"][0] for k in ("year", "p1", "all"))
+    assert recs["year"]["year"] == 2029 and recs["p1"]["phases"] == ["P1"]
+    # on 1 January 2029 hall B (phase P2, 2 January) is not built: the campus of phase P1
+    assert year["it_energy_kwh"] == pytest.approx(p1["it_energy_kwh"], rel=1e-12)
+    assert year["pue"] == pytest.approx(p1["pue"], rel=1e-12)
+    assert year["it_energy_kwh"] < 0.8 * full["it_energy_kwh"]
+    for extra, says in ((["--phase", "P9"], "no phase 'P9'"), (["--year", "2020"], "commissioned"),
+                        (["--year", "1800"], "1800")):
+        lines = []
+        for cmd in (["sites", str(f), *common[:2]], ["run", str(f), "--quiet"]):
+            r = CliRunner().invoke(main, [*cmd, "--hours", "1", "--cell", "0.5", *extra,
+                                          "--out", str(tmp_path / "bad")])
+            assert r.exit_code == 2 and says in r.output and "Traceback" not in r.output, r.output
+            lines.append([ln for ln in r.output.splitlines() if says in ln])
+        assert lines[0] == lines[1]                     # the same message as twin run
+    assert not (tmp_path / "bad" / "sites.json").exists()
+
+
 def test_a_hall_worker_keeps_its_state_at_the_block_start(tmp_path, memo, serial):
     """What a run interrupted while the workers run a block keeps: the state of the last
     committed step, equal to the serial run's after the same steps."""
