@@ -172,6 +172,23 @@ def test_racks_over_recommended_count_the_installed_share(tmp_path, memo):
     assert sim.summary()["throttled_rack_hours"] == pytest.approx(float(np.sum(thr * copies)))
 
 
+def test_flexible_load_plans_on_the_installed_share(tmp_path):
+    """The flexible-load plan (``[power.flexible_load]``) sees the campus IT that is
+    installed: 2 of the 3 identical halls' worth before hall B's phase is commissioned, all
+    three after. The plan is made by ``prepare`` (no flow solve)."""
+    text = CAMPUS.replace('phase = "P2"\nfloor_leakage_open_frac = 0.01', 'phase = "P2"') + \
+        '\n[power.flexible_load]\nshare_frac = 0.3\nmode = "defer"\n'
+    f = campus(tmp_path, text)
+    plans = {}
+    for year in (2029, None):
+        sim = Simulation(f, RunSettings(**dict(SETTINGS, year=year)))
+        sim.prepare()
+        plans[year] = sim.dispatch.plan
+    built, full = plans[2029].requested_j, plans[None].requested_j
+    assert built[0] == pytest.approx(full[0] * 2 / 3, rel=1e-12)   # B not yet built
+    assert built[1] == pytest.approx(full[1], rel=1e-12)           # all three
+
+
 # ------------------------------------------------------------------ Dask
 def test_distinct_halls_on_dask_give_the_serial_numbers(tmp_path, serial):
     from twin.studies.sweep import TaskRunner
