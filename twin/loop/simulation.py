@@ -80,9 +80,10 @@ solver in time over each step (``Solver.run``) with the controls acting once per
 
 Campus: halls whose description is identical apart from their name, building and phase
 (a hall file reused with ``count``) are solved once; the solved hall stands for all of
-them and campus totals multiply by the number of replicas (``/halls/replicas`` in the
-results), each taken at its installed share when the run has a calendar ``year`` and the
-halls build phases (:mod:`twin.loop.phases`). A run of some halls (``halls``, ``phases``)
+them and campus totals, counts (``racks_over_recommended``) and the flexible-load plan
+multiply by the number of replicas (``/halls/replicas`` in the results), each taken at
+its installed share when the run has a calendar ``year`` and the halls build phases
+(:mod:`twin.loop.phases`). A run of some halls (``halls``, ``phases``)
 scales the plant and the electrical chain to them (:func:`campus_equipment`). The
 distinct halls can advance on Dask workers (:mod:`twin.loop.distributed`).
 Not modelled: lighting and other non-IT, non-cooling loads; humidity control; heat
