@@ -217,7 +217,8 @@ def run_summary(sim) -> dict:
 
 
 def racks_over(inlet_temp_c, limit_c: float, installed) -> int:
-    """Racks of the campus whose inlet was above ``limit_c`` at some step [-].
+    """Racks of the campus whose inlet was above ``limit_c`` at some step [-] (the limit:
+    the ASHRAE TC 9.9 recommended maximum, :data:`twin.models.metrics.RECOMMENDED`).
 
     ``inlet_temp_c`` (steps, rack columns) holds the solved halls' racks; ``installed``
     (same shape) how many copies of each column were installed at each step (the hall's
