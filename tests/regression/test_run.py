@@ -377,7 +377,7 @@ def test_renewable_what_ifs_scale_the_supply():
     from types import SimpleNamespace
 
     from twin.facility import load_facility
-    from twin.loop.simulation import _renewable_supply
+    from twin.loop.campus import renewable_supply
     from twin.loop.specs import _weather_spec
     from twin.models.weather import load_weather
     fac = load_facility(BUILTIN_DIR / "ulsan-campus.toml")
@@ -386,7 +386,7 @@ def test_renewable_what_ifs_scale_the_supply():
 
     def supply(**kw):
         sim = SimpleNamespace(facility=fac, weather=weather, settings=RunSettings(**kw))
-        return _renewable_supply(sim, t)
+        return renewable_supply(sim, t)
 
     base, calm, dim = supply(), supply(wind_scale=0.0), supply(solar_scale=0.5)
     assert base["wind_w"].sum() > 0 and base["contract_solar_w"].sum() + base["onsite_pv_w"].sum() > 0

@@ -146,6 +146,49 @@ def test_a_phase_after_the_run_is_left_out(tmp_path, memo):
     assert any("partial campus: 2 of 3 halls" in line for line in sim.log_lines())
 
 
+def test_racks_over_recommended_count_the_installed_share(tmp_path, memo):
+    """A hall's racks over the recommended inlet count by its installed copies at the time:
+    hall A (2 copies) in the first of its 730.5 h IT ramp, hall B not yet built at the
+    first step. The old count (every replica whatever its share) is far higher."""
+    text = CAMPUS.replace('commissioning_date = "2029-01-01"',
+                          'commissioning_date = "2029-01-01"\nit_ramp_months = 1.0')
+    s = dict(SETTINGS, ashrae_class="H1")           # recommended up to 22 degC: racks over
+    sim = Simulation(campus(tmp_path, text), RunSettings(**s), flow_memo=memo)
+    assert sim.run() == "complete"
+    inlet = sim._arrays()["racks"]["inlet_temp_c"]                 # (2 steps, racks of A01, B)
+    n_a = sim.halls[0].n_r
+    over = inlet > 22.0
+    assert over[:, :n_a].any() and over[:, n_a:].any()
+    share_a = np.array([23.5, 24.5]) / HOURS_PER_MONTH              # A's ramp at the step mid-times
+    copies = np.concatenate([np.outer(2 * share_a, np.ones(n_a)),   # A: 2 copies at that share
+                             np.outer([0.0, 1.0], np.ones(inlet.shape[1] - n_a))], axis=1)
+    want = sum(max(copies[k, r] for k in range(2) if over[k, r]) for r in range(inlet.shape[1])
+               if over[:, r].any())
+    got = sim.summary()["racks_over_recommended"]
+    assert got == round(want)
+    old = 2 * int(over[:, :n_a].any(axis=0).sum()) + int(over[:, n_a:].any(axis=0).sum())
+    assert got < old
+    thr = sim._arrays()["racks"]["throttled"]
+    assert sim.summary()["throttled_rack_hours"] == pytest.approx(float(np.sum(thr * copies)))
+
+
+def test_flexible_load_plans_on_the_installed_share(tmp_path):
+    """The flexible-load plan (``[power.flexible_load]``) sees the campus IT that is
+    installed: 2 of the 3 identical halls' worth before hall B's phase is commissioned, all
+    three after. The plan is made by ``prepare`` (no flow solve)."""
+    text = CAMPUS.replace('phase = "P2"\nfloor_leakage_open_frac = 0.01', 'phase = "P2"') + \
+        '\n[power.flexible_load]\nshare_frac = 0.3\nmode = "defer"\n'
+    f = campus(tmp_path, text)
+    plans = {}
+    for year in (2029, None):
+        sim = Simulation(f, RunSettings(**dict(SETTINGS, year=year)))
+        sim.prepare()
+        plans[year] = sim.dispatch.plan
+    built, full = plans[2029].requested_j, plans[None].requested_j
+    assert built[0] == pytest.approx(full[0] * 2 / 3, rel=1e-12)   # B not yet built
+    assert built[1] == pytest.approx(full[1], rel=1e-12)           # all three
+
+
 # ------------------------------------------------------------------ Dask
 def test_distinct_halls_on_dask_give_the_serial_numbers(tmp_path, serial):
     from twin.studies.sweep import TaskRunner
@@ -239,6 +282,38 @@ def test_run_refuses_an_unknown_phase_or_year_with_one_line(tmp_path):
                                   "--cell", "0.5", "--out", str(out), "--quiet", "--force"])
     assert r.exit_code == 2 and "cannot reach the Dask scheduler" in r.output
     assert "Traceback" not in r.output and not (out / "results.h5").exists()
+
+
+def test_sites_takes_phase_and_year_as_run_does(tmp_path):
+    """``twin sites --year/--phase``: the same selection of halls as ``twin run``, and the
+    same one-line refusals."""
+    import json
+    f = campus(tmp_path)
+    common = ["--site", "ulsan", "--hours", "1", "--start-day", "1", "--cell", "0.5",
+              "--backend", "cpu", "--rack-airflow", "design"]
+    recs = {}
+    for tag, extra in (("year", ["--year", "2029"]), ("p1", ["--phase", "P1"]),
+                       ("all", [])):
+        out = tmp_path / tag
+        r = CliRunner().invoke(main, ["sites", str(f), *common, *extra, "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        recs[tag] = json.loads((out / "sites.json").read_text())
+    year, p1, full = (recs[k]["sites"][0] for k in ("year", "p1", "all"))
+    assert recs["year"]["year"] == 2029 and recs["p1"]["phases"] == ["P1"]
+    # on 1 January 2029 hall B (phase P2, 2 January) is not built: the campus of phase P1
+    assert year["it_energy_kwh"] == pytest.approx(p1["it_energy_kwh"], rel=1e-12)
+    assert year["pue"] == pytest.approx(p1["pue"], rel=1e-12)
+    assert year["it_energy_kwh"] < 0.8 * full["it_energy_kwh"]
+    for extra, says in ((["--phase", "P9"], "no phase 'P9'"), (["--year", "2020"], "commissioned"),
+                        (["--year", "1800"], "1800")):
+        lines = []
+        for cmd in (["sites", str(f), *common[:2]], ["run", str(f), "--quiet"]):
+            r = CliRunner().invoke(main, [*cmd, "--hours", "1", "--cell", "0.5", *extra,
+                                          "--out", str(tmp_path / "bad")])
+            assert r.exit_code == 2 and says in r.output and "Traceback" not in r.output, r.output
+            lines.append([ln for ln in r.output.splitlines() if says in ln])
+        assert lines[0] == lines[1]                     # the same message as twin run
+    assert not (tmp_path / "bad" / "sites.json").exists()
 
 
 def test_a_hall_worker_keeps_its_state_at_the_block_start(tmp_path, memo, serial):

@@ -13,7 +13,7 @@ import click
 from common.errors import InputError
 
 __all__ = ["ranged", "scheduler_option", "dashboard_option", "holds_output_folder",
-           "rack_model_option"]
+           "rack_model_option", "phase_options"]
 
 
 def ranged(lo=None, hi=None, *, lo_open=False, what="", integer=False):
@@ -95,3 +95,16 @@ def rack_model_option(f):
         help="ite: rack power and server airflow follow the inlet temperature (the rack model "
              "of twin run: fans, leakage, throttling); design: that power at the design "
              "airflow; fixed: design power and airflow (a black box).")(f)
+
+
+def phase_options(f):
+    """``--phase`` (repeatable) and ``--year``: the build phases a run simulates and the
+    calendar year it stands for (``RunSettings.phases``, ``RunSettings.year``;
+    :mod:`twin.loop.phases`), shared by ``twin run`` and ``twin sites``."""
+    f = click.option("--year", type=click.IntRange(1900, 2200), default=None,
+                     help="The calendar year the run stands for: halls of a phase draw no IT "
+                          "before its commissioning_date and ramp up over its it_ramp_months "
+                          "(default: the campus as fully built).")(f)
+    return click.option("--phase", "phases", multiple=True,
+                        help="Only the halls of this build phase ([[phases]]; repeatable); the "
+                             "plant and the electrical chain are scaled to them.")(f)

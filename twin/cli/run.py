@@ -16,7 +16,7 @@ from click.core import ParameterSource
 
 from common.errors import InputError
 from kernels.backend import CHOICES as _BACKENDS
-from twin.cli.checks import ranged
+from twin.cli.checks import phase_options, ranged
 from twin.loop.settings import RACK_AIRFLOW, THERMAL_MODES
 from twin.models.design_days import PERIODS
 from twin.models.profiles import PROFILES
@@ -69,13 +69,7 @@ def _fmt_h(h: float) -> str:
                    "docs/results.md) or the hottest or coldest week; instead of --start-day.")
 @click.option("--hall", "halls", multiple=True, help="Only this hall (repeatable); the plant and "
               "the electrical chain are scaled to the halls run.")
-@click.option("--phase", "phases", multiple=True,
-              help="Only the halls of this build phase ([[phases]]; repeatable); the plant and "
-                   "the electrical chain are scaled to them.")
-@click.option("--year", type=click.IntRange(1900, 2200), default=None,
-              help="The calendar year the run stands for: halls of a phase draw no IT before "
-                   "its commissioning_date and ramp up over its it_ramp_months (default: the "
-                   "campus as fully built).")
+@phase_options
 @click.option("--workers", type=click.IntRange(1, 1024), default=None,
               help="Dask worker processes for the distinct halls (default: one per distinct "
                    "hall up to the cores; 1: all in this process). Results are the same.")

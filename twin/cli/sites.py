@@ -7,7 +7,7 @@ import time
 import click
 
 from kernels.backend import CHOICES as _BACKENDS
-from twin.cli.checks import holds_output_folder, ranged
+from twin.cli.checks import holds_output_folder, phase_options, ranged
 from twin.loop.settings import RACK_AIRFLOW
 from twin.models.sites import SITE_NAMES
 
@@ -41,13 +41,14 @@ __all__ = ["sites"]
 @click.option("--rack-airflow", type=click.Choice(RACK_AIRFLOW), default="design", show_default=True,
               help="Airflow of the racks in the thermal field (as twin run; design: one flow "
                    "solve per hall, shared by the sites).")
+@phase_options
 @click.option("--out", "out_dir", default="runs/sites", show_default=True,
               type=click.Path(file_okay=False),
               help="Where sites.csv, sites.json and sites.html go.")
 @holds_output_folder()
 @click.pass_context
 def sites(ctx, facility, site_names, hours, step, start_day, week, cell_m, backend, profile,
-          utilization, rack_airflow, out_dir):
+          utilization, rack_airflow, out_dir, phases=(), year=None):
     """Run FACILITY at each candidate site and compare PUE, WUE, hourly CFE, cost, CO2
     and the hours a rack inlet is above the ASHRAE allowable.
 
@@ -61,6 +62,8 @@ def sites(ctx, facility, site_names, hours, step, start_day, week, cell_m, backe
       twin sites meshes/ulsan-campus.toml --site ulsan --site jeju --hours 168
       twin sites meshes/ulsan-campus.toml --week hottest        # each site's hottest week
       twin sites meshes/small-hall.toml --hours 8760 --cell 0.5 --out runs/sites-year
+      twin sites meshes/ulsan-1gw-campus.toml --year 2029 --cell 0.3    # as built in 2029
+      twin sites meshes/ulsan-1gw-campus.toml --phase P1 --site ulsan --site haenam
     """
     from click.core import ParameterSource
     from rich.console import Console
@@ -81,13 +84,17 @@ def sites(ctx, facility, site_names, hours, step, start_day, week, cell_m, backe
     keys = list(dict.fromkeys(keys))
     check_cell(cell_m)
     fac = load_facility(facility)
+    for p in phases:
+        fac.phase(p)                      # an unknown phase: one line, before any site runs
     step_s = parse_duration_s(step)
     settings = dict(hours=hours, step_s=step_s, start_h=24.0 * (start_day - 1), cell_m=cell_m,
                     backend=backend, profile=profile, utilization=utilization,
-                    rack_airflow=rack_airflow)
+                    rack_airflow=rack_airflow, phases=tuple(phases), year=year)
     con = Console(stderr=True)
     when = f"its {week} week" if week else f"day {start_day}"
-    con.print(f"{len(keys)} sites, {hours:g} h each from {when}, {cell_m} m cells")
+    built = "".join([f", phase {', '.join(phases)}" if phases else "",
+                     f", as built in {year}" if year is not None else ""])
+    con.print(f"{len(keys)} sites, {hours:g} h each from {when}, {cell_m} m cells{built}")
     t0 = time.perf_counter()
 
     def progress(done, total, rec):

@@ -70,6 +70,7 @@ def check_facility(fac: Facility) -> list[Diagnostic]:
         except _PathError as exc:
             col.add("error", "campus.weather", str(exc))
     out += col.finish()
+    built = {}                                   # each hall's layout, built once
     for i, hall in enumerate(fac.halls):
         hc = _Collector(_hall_file(fac, i))
         if hall.building is not None and hall.building not in bnames:
@@ -83,12 +84,13 @@ def check_facility(fac: Facility) -> list[Diagnostic]:
                    f"phases: {', '.join(pnames) or '(none: add [[phases]])'}",
                    file=fac._origins.get(("halls", i, "phase")))
         lay, hc = _build_layout(fac, hall, i, hc)
+        built[i] = lay
         n_err = sum(d.severity == "error" for d in hc.items)
         _check_hall(fac, hall, lay, hc)
         if n_err == 0:
             fac._layouts[hall.name] = lay
         out += hc.finish()
-    out += _check_plant(fac)
+    out += _check_plant(fac, built)
     return out
 
 
@@ -405,16 +407,21 @@ def _clearance(col, hp, path, what, face, box, facing, need, L, W, bodies, index
             return
 
 
-def _check_plant(fac: Facility) -> list[Diagnostic]:
+def _check_plant(fac: Facility, built: dict | None = None) -> list[Diagnostic]:
+    """The plant and power against the halls' design loads; ``built``: the halls' layouts
+    by index, as :func:`check_facility` built them (else built here)."""
     col = _Collector(fac._source)
     if fac.plant is None:
         return []
     air_w = liq_w = 0.0
-    for h in fac.halls:
-        try:
-            lay, _ = _build_layout(fac, h, _hall_index(fac, h))
-        except Exception:       # a broken hall is reported by its own checks
-            continue
+    built = built or {}
+    for i, h in enumerate(fac.halls):
+        lay = built.get(i)
+        if lay is None:
+            try:
+                lay, _ = _build_layout(fac, h, _hall_index(fac, h))
+            except Exception:       # a broken hall is reported by its own checks
+                continue
         for r in lay.racks:
             rec = r.record(1.0)
             air_w += rec.air_heat_w

@@ -89,11 +89,13 @@ class CampusDispatch:
 
     # ------------------------------------------------------------------ flexible load
     def plan_flexible_load(self, sim) -> None:
-        """Plan the flexible load on the run's utilisation and supply; replace ``sim.util``."""
+        """Plan the flexible load on the run's utilisation and supply; replace ``sim.util``.
+        Each solved hall's racks count by its installed copies at each step
+        (``sim.hall_weight``: replicas times their installed share)."""
         if self.flex_spec is None:
             return
-        nameplate, idle_frac, reps = [], [], []
-        for hm in sim.halls:
+        nameplate, idle_frac, hall_of_rack = [], [], []
+        for i, hm in enumerate(sim.halls):
             npl = np.zeros(hm.n_r)
             idl = np.zeros(hm.n_r)
             for spec, ix in hm.spec_groups:
@@ -101,15 +103,24 @@ class CampusDispatch:
                 idl[ix] = spec.idle_fraction
             nameplate.append(npl)
             idle_frac.append(idl)
-            reps.append(np.full(hm.n_r, float(len(hm.replicas))))
-        npl, idl, rep = (np.concatenate(a) for a in (nameplate, idle_frac, reps))
-        dyn_range = rep * npl * (1.0 - idl)                      # W per unit utilisation
+            hall_of_rack.append(np.full(hm.n_r, i))
+        npl, idl, hall_of_rack = (np.concatenate(a) for a in (nameplate, idle_frac, hall_of_rack))
+        # the installed copies of each rack column at each step (phases: twin.loop.phases)
+        rep = np.asarray(sim.hall_weight, float)[:, hall_of_rack.astype(int)]
         u = sim.util
-        idle_w = np.full(u.shape[0], float(np.sum(rep * npl * idl)))
+        if np.all(rep == rep[:1]):                                  # the same all along
+            rep = rep[0]
+            dyn_range = rep * npl * (1.0 - idl)                      # W per unit utilisation
+            idle_w = np.full(u.shape[0], float(np.sum(rep * npl * idl)))
+            dynamic_w, headroom_w = u @ dyn_range, (1.0 - u) @ dyn_range
+        else:                                                       # halls ramping up
+            dyn_range = rep * npl * (1.0 - idl)
+            idle_w = np.sum(rep * npl * idl, axis=1)
+            dynamic_w, headroom_w = np.sum(u * dyn_range, axis=1), np.sum((1.0 - u) * dyn_range, axis=1)
         supply = np.asarray(sim.supply["carbon_free_w"], float)
         if self.flex_spec.trigger == "grid-cap":
             supply = supply + self.cap_w
-        self.plan = plan_flexible_load(idle_w, u @ dyn_range, (1.0 - u) @ dyn_range, supply, self.step_s,
+        self.plan = plan_flexible_load(idle_w, dynamic_w, headroom_w, supply, self.step_s,
                                        self.flex_spec)
         sim.util = apply_plan(u, self.plan)
 

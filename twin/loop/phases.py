@@ -1,6 +1,8 @@
 """A campus built in phases: when each hall draws IT power, and the plant and electrical
 chain of a partial campus.
 
+* :func:`select_halls`: the halls a run simulates (``--hall``, ``--phase``, and with a
+  ``--year`` those commissioned by its end) and their installed shares.
 * :func:`installed_frac`: the share of a hall's racks installed at each time of a run
   that stands for a calendar ``year``: 0 before its phase's ``commissioning_date``, then
   rising linearly to 1 over the phase's ``it_ramp_months`` (a linear ramp is the usual
@@ -21,6 +23,8 @@ import datetime as dt
 import math
 
 import numpy as np
+
+from common.errors import InputError
 
 #: Mean length of a month [h] (365.25 d / 12).
 HOURS_PER_MONTH = 730.5
@@ -88,3 +92,38 @@ def scaled_power(power, it_frac: float):
     return power.model_copy(update={
         "ups": _scaled(power.ups, it_frac, ("capacity_kw",)),
         "transformers": _scaled(power.transformers, it_frac, ("capacity_kva",))})
+
+
+def select_halls(fac, s, t_mid_h, note) -> tuple[list, dict]:
+    """The halls a run of ``fac`` with settings ``s`` simulates (``s.halls``, ``s.phases``,
+    and with a ``year`` those commissioned by the end of the run) and each one's installed
+    share at every step mid-time ``t_mid_h`` (:func:`installed_frac`); ``note(text)``
+    records the halls left out."""
+    names = fac.hall_names
+    if s.halls:
+        unknown = [h for h in s.halls if h not in names]
+        if unknown:
+            raise InputError(f"no hall {', '.join(unknown)} in {fac.campus.name}; halls: {', '.join(names)}")
+        names = [h for h in names if h in s.halls]
+    if s.phases:
+        for p in s.phases:
+            fac.phase(p)                        # an unknown phase: one line
+        names = [h for h in names if fac.hall(h).phase in s.phases]
+        if not names:
+            raise InputError(f"no hall{' of those given' if s.halls else ''} belongs to phase "
+                             f"{', '.join(s.phases)} in {fac.campus.name}")
+    if not names:
+        raise InputError(f"facility '{fac.campus.name}' has no hall to simulate")
+    built = {}
+    for h in names:
+        ph = fac.hall(h).phase
+        built[h] = installed_frac(None if ph is None else fac.phase(ph), s.year, t_mid_h)
+    later = [h for h in names if not np.any(built[h] > 0)]
+    if later and len(later) == len(names):
+        raise InputError(f"no hall of {fac.campus.name} is commissioned by the end of the run in "
+                         f"{s.year}; give a later --year or another --start-day")
+    if later:
+        note(f"not commissioned by the end of the run in {s.year}, left out: "
+                  f"{len(later)} hall(s) ({later[0]} .. {later[-1]})")
+        names = [h for h in names if h not in later]
+    return names, built

@@ -1,5 +1,5 @@
 """What one step of a hall and of the campus leave behind (:class:`HallStep`,
-:class:`StepRecord`)."""
+:class:`StepRecord`), and how a step joins the run's series (:func:`append_step`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -123,3 +123,65 @@ class StepRecord:
     @property
     def max_inlet_c(self) -> float:
         return float(max(h.max_inlet_c for h in self.halls))
+
+
+def append_step(series: dict, rec: StepRecord, *, has_doors: bool, recommended_max_c: float):
+    """Append the step ``rec`` to ``series`` (group -> name -> list of values, the
+    results' series; ``series["_time"]["time_h"]`` the time axis): racks, cooling units,
+    CDUs and halls of the solved halls. ``has_doors``: the racks' rear-door heat too;
+    ``recommended_max_c``: the ASHRAE recommended maximum inlet of the halls' counts."""
+    def put(group, name, value):
+        g = series.setdefault(group, {})
+        if name not in g and group != "_time":
+            # a series new to a resumed file (written before it existed): NaN before
+            n = len(series["_time"]["time_h"]) - 1
+            g[name] = [np.full(np.shape(value), np.nan)] * n
+        g.setdefault(name, []).append(value)
+    put("_time", "time_h", rec.time_h)
+    hs = rec.halls
+    cat = lambda a: np.concatenate([np.asarray(getattr(h, a)) for h in hs])  # noqa: E731
+    for name, attr in (("inlet_temp_c", "rack_inlet_temp_c"), ("inlet_max_c", "rack_inlet_max_c"),
+                       ("exhaust_temp_c", "rack_exhaust_temp_c"), ("power_w", "rack_power_w"),
+                       ("heat_to_air_w", "rack_heat_to_air_w"), ("heat_to_liquid_w", "rack_heat_to_liquid_w"),
+                       ("airflow_m3_s", "rack_airflow_m3_s"), ("fan_power_w", "rack_fan_power_w"),
+                       ("utilization_frac", "rack_utilization_frac"), ("work_frac", "rack_work_frac"),
+                       ("throttled", "rack_throttled")):
+        put("racks", name, cat(attr))
+    for name, attr in (("return_temp_c", "cooler_return_temp_c"), ("supply_temp_c", "cooler_supply_temp_c"),
+                       ("setpoint_c", "cooler_setpoint_c"), ("airflow_m3_s", "cooler_airflow_m3_s"),
+                       ("fan_speed_frac", "cooler_fan_speed_frac"), ("fan_power_w", "cooler_fan_power_w"),
+                       ("heat_removed_w", "cooler_heat_w"), ("capacity_limited", "cooler_capacity_limited"),
+                       ("chw_flow_kg_s", "cooler_chw_flow_kg_s")):
+        put("cooling_units", name, cat(attr))
+    put("racks", "server_inlet_temp_c", np.concatenate([
+        h.rack_server_inlet_temp_c if h.rack_server_inlet_temp_c is not None
+        else np.asarray(h.rack_inlet_temp_c, float) for h in hs]))
+    if has_doors:                          # rear doors: heat to their water
+        put("racks", "door_heat_w", np.concatenate([
+            h.rack_door_heat_w if h.rack_door_heat_w is not None
+            else np.zeros(len(h.rack_power_w)) for h in hs]))
+    if any(len(h.cdu_heat_w) for h in hs):
+        for name, attr in (("heat_w", "cdu_heat_w"), ("secondary_supply_temp_c", "cdu_secondary_supply_temp_c"),
+                           ("secondary_return_temp_c", "cdu_secondary_return_temp_c"),
+                           ("facility_return_temp_c", "cdu_facility_return_temp_c"),
+                           ("pump_power_w", "cdu_pump_power_w")):
+            put("cdus", name, cat(attr))
+    hall_cols = {
+        "it_power_w": [h.it_power_w for h in hs], "heat_to_air_w": [h.heat_to_air_w for h in hs],
+        "heat_to_liquid_w": [h.heat_to_liquid_w for h in hs],
+        "cooler_heat_w": [h.cooler_heat_total_w for h in hs],
+        "boundary_heat_w": [h.boundary_heat_w for h in hs],
+        "air_balance_frac": [h.air_balance_frac for h in hs],
+        "max_inlet_c": [h.max_inlet_c for h in hs],
+        "rci_hi_pct": [h.rci_hi_pct for h in hs], "rci_lo_pct": [h.rci_lo_pct for h in hs],
+        "rti_pct": [h.rti_pct for h in hs], "shi": [h.shi for h in hs], "rhi": [h.rhi for h in hs],
+        "racks_over_recommended": [int(np.sum(h.rack_inlet_temp_c > recommended_max_c))
+                                   for h in hs],
+        "linear_error_k": [h.linear_error_k for h in hs],
+        "inner_iterations": [h.inner_iterations for h in hs],
+        "converged": [h.converged for h in hs],
+        "direct": [h.thermal_mode != "linear" for h in hs],
+        "flow_state": [h.flow_state for h in hs],
+    }
+    for name, v in hall_cols.items():
+        put("halls", name, np.asarray(v))

@@ -1,8 +1,9 @@
 """The co-simulation loop of ``twin run``: IT load, air and liquid cooling, plant, power.
 
-(Longer than the project's 600-line guide: about 100 lines of this docstring document the
-loop; the :class:`Simulation` class itself is about 740, with the distributed run; the
-next to move out is the campus evaluation, :meth:`Simulation._campus`.)
+(Longer than the project's 600-line guide: about 90 lines of this docstring document the
+loop; the :class:`Simulation` class itself is about 500, with the distributed run. The
+campus evaluation is in :mod:`twin.loop.campus`, the hall selection of a phased run in
+:mod:`twin.loop.phases`, the series of a step in :mod:`twin.loop.records`.)
 
 A :class:`Simulation` steps a campus through time on an explicit schedule (after the
 ``Simulation``/callback pattern of Oceananigans.jl and the ``tick()`` of ExaDigiT RAPS).
@@ -30,17 +31,10 @@ Each step is the mean over ``step_s`` seconds, quasi-steady by default:
    set-point, delivered supply or coolant temperature changes by more than
    ``control_tol_k`` (default 0.01 K); the iterations and whether they converged are
    recorded per hall and step.
-6. **Plant** (:func:`twin.models.plant.plant_step`) with the step's dry and wet bulb
-   (:func:`twin.models.weather.weather_at`, :func:`twin.models.weather.wet_bulb_temp_c`);
-   the chilled-water load is the heat the units remove plus their fan heat (draw-through
-   fans: the coil takes it), the facility-water load the CDU heat plus CDU pump heat.
-7. **Power**: electrical chain losses (transformer, UPS, PDU:
-   :func:`twin.models.power.electrical_chain`), on-site PV and contracted solar/wind
-   (:mod:`twin.models.renewables`), hour-by-hour matching, grid carbon and tariff; with
-   ``[power.storage]``, ``[power.flexible_load]`` or a grid ``import_cap_mw`` the battery
-   dispatch, curtailment, the import cap and the flexible-load plan
-   (:class:`twin.loop.dispatch.CampusDispatch`).
-8. **Metrics** (:mod:`twin.models.metrics`): RCI, RTI, SHI, ASHRAE compliance, PUE, WUE, CUE.
+6. **Campus** (:mod:`twin.loop.campus`, every ``CAMPUS_BLOCK`` steps): plant, electrical
+   chain, renewables and hourly matching, grid carbon and tariff, storage dispatch,
+   curtailment and the import cap; the metrics of ``summary.json`` (RCI, RTI, SHI, ASHRAE
+   compliance, PUE, WUE, CUE, hourly CFE).
 
 Thermal state: exact linear response at a frozen flow
 ----------------------------------------------------
@@ -86,9 +80,10 @@ solver in time over each step (``Solver.run``) with the controls acting once per
 
 Campus: halls whose description is identical apart from their name, building and phase
 (a hall file reused with ``count``) are solved once; the solved hall stands for all of
-them and campus totals multiply by the number of replicas (``/halls/replicas`` in the
-results), each taken at its installed share when the run has a calendar ``year`` and the
-halls build phases (:mod:`twin.loop.phases`). A run of some halls (``halls``, ``phases``)
+them and campus totals, counts (``racks_over_recommended``) and the flexible-load plan
+multiply by the number of replicas (``/halls/replicas`` in the results), each taken at
+its installed share when the run has a calendar ``year`` and the halls build phases
+(:mod:`twin.loop.phases`). A run of some halls (``halls``, ``phases``)
 scales the plant and the electrical chain to them (:func:`campus_equipment`). The
 distinct halls can advance on Dask workers (:mod:`twin.loop.distributed`).
 Not modelled: lighting and other non-IT, non-cooling loads; humidity control; heat
@@ -96,7 +91,6 @@ through the hall envelope (adiabatic walls unless the problem says otherwise).
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 import warnings
@@ -107,28 +101,23 @@ from typing import Callable
 import numpy as np
 
 from common.errors import InputError
-from common.units import J_PER_KWH
 from twin.facility import Facility, load_facility
-from twin.models.design_days import check_period_start, period_offset_k, period_summary
-from twin.models.metrics import (ASHRAE_CLASSES, RECOMMENDED, inlet_class_compliance, rci_hi_pct,
-                                 rci_lo_pct)
-from twin.models.plant import plant_step
-from twin.models.power import (DEFAULT_TARIFF, KOREA_GRID_CARBON_KG_PER_KWH, electrical_chain,
-                               tou_price_krw_per_kwh)
+from twin.models.design_days import check_period_start, period_offset_k
+from twin.models.metrics import RECOMMENDED
+from twin.models.power import DEFAULT_TARIFF, KOREA_GRID_CARBON_KG_PER_KWH, tou_price_krw_per_kwh
 from twin.models.profiles import utilization_profile
 from twin.models.weather import load_weather, shifted_weather, weather_at, wet_bulb_temp_c
-from twin.outputs.cf import local_time
 from twin.outputs.files import write_csv, write_json
-from twin.outputs.results import (SUMMARY_SCHEMA, SUMMARY_SCHEMA_VERSION, SUMMARY_UNITS_NOTE,
-                                  RunData, results_path, summary_path, write_results)
+from twin.outputs.results import RunData, results_path, summary_path, write_results
 from twin.outputs.runfile import read_results
 from twin.outputs.tables import timeseries_table
 from twin.thermal.racks import RACK_BEHAVIOUR, rack_spec_for
 
+from .campus import campus_block, renewable_supply, run_summary
 from .dispatch import DISPATCH_DESCRIPTIONS, CampusDispatch
 from .hall import HallModel
-from .phases import installed_frac
-from .records import HallStep, StepRecord
+from .phases import select_halls
+from .records import HallStep, StepRecord, append_step
 from .settings import THERMAL_MODES, RunSettings, parse_duration_s
 from .specs import _hall_signature, _weather_spec, campus_equipment, plant_spec_for
 
@@ -213,7 +202,7 @@ class Simulation:
         dt_h = s.step_s / 3600.0
         self.t_start_h = s.start_h + np.arange(n) * dt_h
         self.t_mid_h = self.t_start_h + 0.5 * dt_h
-        names, built = self._select_halls()
+        names, built = select_halls(fac, s, self.t_mid_h, self.note)
         # identical halls: one solved hall stands for all
         groups: dict = {}
         for h in names:
@@ -249,7 +238,7 @@ class Simulation:
                     "rel_humidity_frac": np.asarray(ws.rel_humidity_frac, float),
                     "ghi_w_m2": np.asarray(ws.ghi_w_m2, float)}
         self.util = self._utilisation()
-        self.supply = _renewable_supply(self, self.t_mid_h)
+        self.supply = renewable_supply(self, self.t_mid_h)
         pw = fac.power
         self.grid_carbon = (pw.grid.carbon_kg_per_kwh if pw and pw.grid else KOREA_GRID_CARBON_KG_PER_KWH)
         if s.grid_carbon_kg_per_kwh is not None:                # grid what-if
@@ -277,40 +266,6 @@ class Simulation:
             snaps |= set(range(0, n, every))
         self.snapshot_steps = sorted(snaps)
         self._prepared = True
-
-    def _select_halls(self) -> tuple[list, dict]:
-        """The halls this run simulates (``settings.halls``, ``settings.phases``, and with
-        a ``year`` those commissioned by the end of the run) and each one's installed share
-        at every step (:func:`twin.loop.phases.installed_frac`)."""
-        s, fac = self.settings, self.facility
-        names = fac.hall_names
-        if s.halls:
-            unknown = [h for h in s.halls if h not in names]
-            if unknown:
-                raise InputError(f"no hall {', '.join(unknown)} in {fac.campus.name}; halls: {', '.join(names)}")
-            names = [h for h in names if h in s.halls]
-        if s.phases:
-            for p in s.phases:
-                fac.phase(p)                        # an unknown phase: one line
-            names = [h for h in names if fac.hall(h).phase in s.phases]
-            if not names:
-                raise InputError(f"no hall{' of those given' if s.halls else ''} belongs to phase "
-                                 f"{', '.join(s.phases)} in {fac.campus.name}")
-        if not names:
-            raise InputError(f"facility '{fac.campus.name}' has no hall to simulate")
-        built = {}
-        for h in names:
-            ph = fac.hall(h).phase
-            built[h] = installed_frac(None if ph is None else fac.phase(ph), s.year, self.t_mid_h)
-        later = [h for h in names if not np.any(built[h] > 0)]
-        if later and len(later) == len(names):
-            raise InputError(f"no hall of {fac.campus.name} is commissioned by the end of the run in "
-                             f"{s.year}; give a later --year or another --start-day")
-        if later:
-            self.note(f"not commissioned by the end of the run in {s.year}, left out: "
-                      f"{len(later)} hall(s) ({later[0]} .. {later[-1]})")
-            names = [h for h in names if h not in later]
-        return names, built
 
     def _utilisation(self) -> np.ndarray:
         """Step-mean utilisation, (steps, racks of all solved halls)."""
@@ -485,7 +440,7 @@ class Simulation:
             return
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            cols = self._campus(recs)
+            cols = campus_block(self, recs)
         for w in caught:
             self.note(f"{w.category.__name__}: {w.message}", step=recs[0].step)
         for g, d in cols.items():
@@ -494,146 +449,10 @@ class Simulation:
                 grp.setdefault(name, []).extend(np.asarray(arr, float).tolist())
         self._campus_pending = []
 
-    def _campus(self, recs) -> dict:
-        """Campus, plant, power and weather series of some steps (vectorised)."""
-        s = self.settings
-        dt = s.step_s
-        ks = np.array([r.step for r in recs], dtype=int)
-
-        weight = self.hall_weight[ks]          # installed replicas of each solved hall
-
-        def tot(f):
-            return np.array([sum(w * f(h) for w, h in zip(weight[i], r.halls))
-                             for i, r in enumerate(recs)], dtype=float)
-        it_w = tot(lambda h: h.it_power_w)
-        air_w = tot(lambda h: h.heat_to_air_w)
-        liq_w = tot(lambda h: h.heat_to_liquid_w)
-        cooler_w = tot(lambda h: h.cooler_heat_total_w)
-        bnd_w = tot(lambda h: h.boundary_heat_w)
-        fan_w = tot(lambda h: float(h.cooler_fan_power_w.sum()))
-        cdu_pump_w = np.where(liq_w > 0, tot(lambda h: float(h.cdu_pump_power_w.sum())), 0.0)
-        # rear doors: their heat to their loop's plant side, their fans as cooling power
-        door_w = tot(lambda h: h.door_heat_w)
-        door_chw = tot(lambda h: h.door_chilled_water_heat_w)
-        door_fan_w = tot(lambda h: h.door_fan_power_w)
-        chw_load = np.maximum(cooler_w + fan_w + door_chw, 0.0)
-        liq_load = liq_w + cdu_pump_w + (door_w - door_chw)
-        db, wb = self.env["dry_bulb_c"][ks], self.env["wet_bulb_c"][ks]
-        pr = plant_step(chw_load, liq_load, db, wb, self.plant_spec, dt_s=dt)
-        plant = {f.name: np.asarray(getattr(pr, f.name), float) * np.ones(len(ks))
-                 for f in dataclasses.fields(pr)}
-        plant["chw_load_w"] = chw_load
-        plant["liquid_load_w"] = liq_load
-        plant["balance_w"] = plant["heat_rejected_w"] - (plant["heat_removed_w"] + plant["chiller_power_w"]
-                                                         + plant["pump_power_w"])
-        cooling_w = plant["total_power_w"] + fan_w + cdu_pump_w + door_fan_w
-        ch = electrical_chain(it_w, self.chain, non_ups_load_w=cooling_w)
-        fac_w = np.asarray(ch.grid_power_w, float)
-        # renewables, grid, carbon and cost
-        sup = {n: v[ks] for n, v in self.supply.items()}
-        cfe_w = sup["carbon_free_w"]
-        matched_w = np.minimum(fac_w, cfe_w)
-        grid_w = fac_w - matched_w
-        e_grid_kwh = grid_w * dt / J_PER_KWH
-        used = np.where(cfe_w > 0, matched_w / np.where(cfe_w > 0, cfe_w, 1.0), 0.0)
-        co2 = e_grid_kwh * self.grid_carbon + sup["contract_carbon_kg_per_h"] * dt / 3600.0 * used
-        cost = e_grid_kwh * self.price[ks] + sup["ppa_cost_krw_per_h"] * dt / 3600.0
-        extra = {}
-        if self.dispatch is not None:                     # storage, curtailment, grid cap
-            upd, extra["dispatch"] = self.dispatch.block(
-                ks, fac_w, cfe_w, self.price[ks], self.grid_carbon,
-                sup["contract_carbon_kg_per_h"] * dt / 3600.0, sup["ppa_cost_krw_per_h"] * dt / 3600.0)
-            grid_w, matched_w, co2, cost = (upd[k] for k in ("grid_import_w", "matched_w", "co2_kg", "cost_krw"))
-        losses = np.asarray(ch.pdu_loss_w + ch.ups_loss_w + ch.transformer_loss_w, float)
-        power = {
-            "it_power_w": it_w, "pdu_loss_w": np.asarray(ch.pdu_loss_w, float),
-            "ups_loss_w": np.asarray(ch.ups_loss_w, float),
-            "transformer_loss_w": np.asarray(ch.transformer_loss_w, float), "cooling_power_w": cooling_w,
-            "crah_fan_power_w": fan_w, "cdu_pump_power_w": cdu_pump_w,
-            "facility_power_w": fac_w, "grid_import_w": grid_w, "renewable_supply_w": sup["renewable_w"],
-            "carbon_free_supply_w": cfe_w, "matched_w": matched_w,
-            "onsite_pv_w": sup["onsite_pv_w"], "wind_w": sup["wind_w"],
-            "contract_solar_w": sup["contract_solar_w"],
-            "price_krw_per_kwh": self.price[ks], "carbon_kg_per_kwh": np.full(len(ks), float(self.grid_carbon)),
-            "co2_kg": co2, "cost_krw": cost,
-        }
-        with np.errstate(divide="ignore", invalid="ignore"):
-            campus = {
-                "it_power_w": it_w, "facility_power_w": fac_w, "cooling_power_w": cooling_w,
-                "heat_to_air_w": air_w, "heat_to_liquid_w": liq_w, "cooler_heat_w": cooler_w,
-                "boundary_heat_w": bnd_w,
-                "pue": np.where(it_w > 0, fac_w / it_w, np.nan),
-                "ppue_cooling": np.where(it_w > 0, (it_w + cooling_w) / it_w, np.nan),
-                "ppue_electrical": np.where(it_w > 0, (it_w + losses) / it_w, np.nan),
-                "water_l": plant["water_use_l"], "co2_kg": co2, "cost_krw": cost,
-                "it_balance_w": it_w + door_fan_w - air_w - liq_w - door_w,
-                "air_balance_frac": np.where(air_w > 0, (air_w + bnd_w - cooler_w) / air_w, 0.0),
-                "plant_balance_w": plant["balance_w"],
-                "max_inlet_c": np.array([max((h.max_inlet_c for w, h in zip(weight[i], r.halls) if w > 0),
-                                             default=np.nan) for i, r in enumerate(recs)]),
-            }
-            if self.has_doors:                      # rear doors: their heat and fans
-                campus.update(door_heat_w=door_w, door_fan_power_w=door_fan_w)
-        weather = {n: v[ks] for n, v in self.env.items()}
-        return {"campus": campus, "plant": plant, "power": power, "weather": weather, **extra}
-
     # ------------------------------------------------------------------ series
     def _append(self, rec: StepRecord):
-        def put(group, name, value):
-            g = self.series.setdefault(group, {})
-            if name not in g and group != "_time":
-                # a series new to a resumed file (written before it existed): NaN before
-                n = len(self.series["_time"]["time_h"]) - 1
-                g[name] = [np.full(np.shape(value), np.nan)] * n
-            g.setdefault(name, []).append(value)
-        put("_time", "time_h", rec.time_h)
-        hs = rec.halls
-        cat = lambda a: np.concatenate([np.asarray(getattr(h, a)) for h in hs])  # noqa: E731
-        for name, attr in (("inlet_temp_c", "rack_inlet_temp_c"), ("inlet_max_c", "rack_inlet_max_c"),
-                           ("exhaust_temp_c", "rack_exhaust_temp_c"), ("power_w", "rack_power_w"),
-                           ("heat_to_air_w", "rack_heat_to_air_w"), ("heat_to_liquid_w", "rack_heat_to_liquid_w"),
-                           ("airflow_m3_s", "rack_airflow_m3_s"), ("fan_power_w", "rack_fan_power_w"),
-                           ("utilization_frac", "rack_utilization_frac"), ("work_frac", "rack_work_frac"),
-                           ("throttled", "rack_throttled")):
-            put("racks", name, cat(attr))
-        for name, attr in (("return_temp_c", "cooler_return_temp_c"), ("supply_temp_c", "cooler_supply_temp_c"),
-                           ("setpoint_c", "cooler_setpoint_c"), ("airflow_m3_s", "cooler_airflow_m3_s"),
-                           ("fan_speed_frac", "cooler_fan_speed_frac"), ("fan_power_w", "cooler_fan_power_w"),
-                           ("heat_removed_w", "cooler_heat_w"), ("capacity_limited", "cooler_capacity_limited"),
-                           ("chw_flow_kg_s", "cooler_chw_flow_kg_s")):
-            put("cooling_units", name, cat(attr))
-        put("racks", "server_inlet_temp_c", np.concatenate([
-            h.rack_server_inlet_temp_c if h.rack_server_inlet_temp_c is not None
-            else np.asarray(h.rack_inlet_temp_c, float) for h in hs]))
-        if self.has_doors:                          # rear doors: heat to their water
-            put("racks", "door_heat_w", np.concatenate([
-                h.rack_door_heat_w if h.rack_door_heat_w is not None
-                else np.zeros(len(h.rack_power_w)) for h in hs]))
-        if any(len(h.cdu_heat_w) for h in hs):
-            for name, attr in (("heat_w", "cdu_heat_w"), ("secondary_supply_temp_c", "cdu_secondary_supply_temp_c"),
-                               ("secondary_return_temp_c", "cdu_secondary_return_temp_c"),
-                               ("facility_return_temp_c", "cdu_facility_return_temp_c"),
-                               ("pump_power_w", "cdu_pump_power_w")):
-                put("cdus", name, cat(attr))
-        hall_cols = {
-            "it_power_w": [h.it_power_w for h in hs], "heat_to_air_w": [h.heat_to_air_w for h in hs],
-            "heat_to_liquid_w": [h.heat_to_liquid_w for h in hs],
-            "cooler_heat_w": [h.cooler_heat_total_w for h in hs],
-            "boundary_heat_w": [h.boundary_heat_w for h in hs],
-            "air_balance_frac": [h.air_balance_frac for h in hs],
-            "max_inlet_c": [h.max_inlet_c for h in hs],
-            "rci_hi_pct": [h.rci_hi_pct for h in hs], "rci_lo_pct": [h.rci_lo_pct for h in hs],
-            "rti_pct": [h.rti_pct for h in hs], "shi": [h.shi for h in hs], "rhi": [h.rhi for h in hs],
-            "racks_over_recommended": [int(np.sum(h.rack_inlet_temp_c > self._recommended().max_temp_c))
-                                       for h in hs],
-            "linear_error_k": [h.linear_error_k for h in hs],
-            "inner_iterations": [h.inner_iterations for h in hs],
-            "converged": [h.converged for h in hs],
-            "direct": [h.thermal_mode != "linear" for h in hs],
-            "flow_state": [h.flow_state for h in hs],
-        }
-        for name, v in hall_cols.items():
-            put("halls", name, np.asarray(v))
+        append_step(self.series, rec, has_doors=self.has_doors,
+                    recommended_max_c=self._recommended().max_temp_c)
 
     def _arrays(self) -> dict:
         self.flush()
@@ -670,93 +489,8 @@ class Simulation:
 
     # ------------------------------------------------------------------ summary and files
     def summary(self) -> dict:
-        """The numbers of ``summary.json`` (energies over the completed steps)."""
-        s = self.settings
-        a = self._arrays()
-        dt = s.step_s
-        w = self._weather_record()
-        out = {"schema": SUMMARY_SCHEMA, "schema_version": SUMMARY_SCHEMA_VERSION,
-               "units": SUMMARY_UNITS_NOTE,
-               "status": self.status, "steps": self.k, "steps_planned": self.n_steps,
-               "hours": self.k * dt / 3600.0, "step_s": dt, "start_h": s.start_h,
-               "start_time": local_time(s.start_h, w.utc_offset_h).isoformat(),
-               "end_time": local_time(s.start_h + self.k * dt / 3600.0, w.utc_offset_h).isoformat(),
-               "weather": {"source": self.facility.campus.weather, "description": w.source,
-                           "site": w.site_name, "latitude_deg": w.latitude_deg,
-                           "longitude_deg": w.longitude_deg, "elevation_m": w.elevation_m,
-                           "utc_offset_h": w.utc_offset_h},
-               **({"period": period_summary(w, s.period)} if s.period else {}),
-               "thermal": s.thermal, "profile": s.profile,
-               "cells": int(sum(h.report.cells for h in self.halls)),
-               "backend": self.halls[0].backend_name if self.halls else "",
-               "wall_s": round(self.wall_s, 3),
-               "halls_solved": [h.name for h in self.halls],
-               "halls_represented": int(sum(len(h.replicas) for h in self.halls))}
-        if not self.k:
-            return out
-        c, pw, pl, hl, rk = a["campus"], a["power"], a["plant"], a["halls"], a["racks"]
-        it_j = float(np.sum(c["it_power_w"]) * dt)
-        fac_j = float(np.sum(c["facility_power_w"]) * dt)
-        cool_j = float(np.sum(c["cooling_power_w"]) * dt)
-        loss_j = float(np.sum(pw["pdu_loss_w"] + pw["ups_loss_w"] + pw["transformer_loss_w"]) * dt)
-        water = float(np.sum(pl["water_use_l"]))
-        co2 = float(np.sum(pw["co2_kg"]))
-        it_kwh = it_j / J_PER_KWH
-        load = c["facility_power_w"]
-        ren = pw["renewable_supply_w"]
-        cfe = pw["carbon_free_supply_w"]
-        inlet = rk["inlet_temp_c"]
-        cls = s.ashrae_class
-        rec_env, alw = (RECOMMENDED["H1"] if cls == "H1" else RECOMMENDED["A"]), ASHRAE_CLASSES[cls]
-        rep_per_rack = np.concatenate([np.full(h.n_r, len(h.replicas)) for h in self.halls])
-        over_any = np.any(inlet > rec_env.max_temp_c, axis=0)
-        comp = inlet_class_compliance(inlet, cls)
-        out.update({
-            "pue": fac_j / it_j if it_j > 0 else float("nan"),
-            "pue_min": float(np.nanmin(c["pue"])), "pue_max": float(np.nanmax(c["pue"])),
-            "ppue_cooling": (it_j + cool_j) / it_j if it_j > 0 else float("nan"),
-            "ppue_electrical": (it_j + loss_j) / it_j if it_j > 0 else float("nan"),
-            "it_energy_kwh": it_kwh, "facility_energy_kwh": fac_j / J_PER_KWH,
-            "cooling_energy_kwh": cool_j / J_PER_KWH,
-            "max_rack_inlet_c": float(np.max(inlet)),
-            "max_rack_inlet_face_c": float(np.max(rk["inlet_max_c"])),
-            "rci_hi_pct": rci_hi_pct(inlet, rec_env.max_temp_c, alw.max_temp_c),
-            "rci_lo_pct": rci_lo_pct(inlet, rec_env.min_temp_c, alw.min_temp_c),
-            "rci_hi_min_pct": float(np.nanmin(hl["rci_hi_pct"])),
-            "rci_lo_min_pct": float(np.nanmin(hl["rci_lo_pct"])),
-            "rti_pct": float(np.nanmean(hl["rti_pct"])) if np.any(np.isfinite(hl["rti_pct"])) else float("nan"),
-            "shi": float(np.nanmean(hl["shi"])) if np.any(np.isfinite(hl["shi"])) else float("nan"),
-            "racks_over_recommended": int(np.sum(over_any * rep_per_rack)),
-            "rack_steps_within_recommended_frac": comp["within_recommended_frac"],
-            "rack_steps_over_allowable": comp["over_allowable"],
-            "throttled_rack_hours": float(np.sum(rk["throttled"] * rep_per_rack) * dt / 3600.0),
-            "water_l": water,
-            "wue_l_per_kwh": water / it_kwh if it_kwh > 0 else float("nan"),
-            "co2_t": co2 / 1000.0,
-            "cue_kg_per_kwh": co2 / it_kwh if it_kwh > 0 else float("nan"),
-            "renewable_share": float(min(1.0, np.sum(ren) / np.sum(load))) if np.sum(load) > 0 else 0.0,
-            "cfe_score": float(np.sum(np.minimum(load, cfe)) / np.sum(load)) if np.sum(load) > 0 else 0.0,
-            "cost_krw": float(np.sum(pw["cost_krw"])),
-            "tariff": self.tariff_name,
-            "grid_carbon_kg_per_kwh": float(self.grid_carbon),
-            "what_if": {k: getattr(self.settings, k) for k in (
-                "dry_bulb_offset_k", "dew_point_offset_k", "solar_scale", "wind_scale",
-                "grid_carbon_kg_per_kwh")},
-            "energy_closure": {
-                "it_max_w": float(np.max(np.abs(c["it_balance_w"]))),
-                "air_max_frac": float(np.max(np.abs(c["air_balance_frac"]))),
-                "plant_max_w": float(np.max(np.abs(c["plant_balance_w"]))),
-            },
-            "thermal_solves": dict(self.counters),
-            **({"dispatch": self.dispatch.summary(a, load, ren)} if self.dispatch is not None else {}),
-            "max_linear_error_k": (float(np.nanmax(hl["linear_error_k"]))
-                                   if np.any(np.isfinite(hl["linear_error_k"])) else None),
-            "inner_iterations_max": int(np.max(hl["inner_iterations"])),
-            "inner_not_converged_steps": int(np.sum(~hl["converged"].astype(bool))),
-        })
-        if self.dispatch is not None:                     # hourly CFE with storage
-            out["cfe_score"] = out["dispatch"]["with_storage"]["cfe_score"]
-        return out
+        """The numbers of ``summary.json`` (:func:`twin.loop.campus.run_summary`)."""
+        return run_summary(self)
 
     def run_data(self) -> RunData:
         s = self.settings
@@ -901,80 +635,3 @@ class Simulation:
         """Time zone of the run's time axis [h east of UTC]: the weather file's."""
         return float(self._weather_record().utc_offset_h)
 
-
-def _renewable_supply(sim: Simulation, t_mid_h) -> dict:
-    """Per-step renewable supply [W] and contract carbon and cost rates.
-
-    On-site PV: PVWatts v5 on the site weather (:func:`twin.models.renewables.pv_output`).
-    Contracts: solar follows the same PV shape, wind the Ulsan offshore farm's shape
-    (:func:`twin.models.renewables.ulsan_offshore_farm`), other kinds flat; each scaled
-    so that its annual mean is ``capacity x capacity_factor_frac`` of the contract. The
-    run's ``solar_scale`` and ``wind_scale`` (what-ifs) scale the solar and wind output. A
-    heat wave (the run's dry-bulb offset, a design day's included) warms the modules too:
-    PV output from the shifted dry bulb (PVWatts' temperature coefficient), the contracts
-    still scaled by the weather file's own annual mean.
-    """
-    from twin.models.pv import PvSystem, pv_output
-    from twin.models.wind import ulsan_offshore_farm, wind_farm_power_w
-
-    pw = sim.facility.power
-    n = len(t_mid_h)
-    idx = np.mod(np.floor(t_mid_h).astype(int), 8760)
-    out = {k: np.zeros(n) for k in ("onsite_pv_w", "wind_w", "contract_solar_w", "renewable_w",
-                                    "carbon_free_w", "contract_carbon_kg_per_h", "ppa_cost_krw_per_h")}
-    if pw is None:
-        return out
-    weather = sim.weather
-    pv_unit = None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if pw.solar_mw > 0 or any(c.kind == "solar" for c in pw.contracts):
-            pv = pv_output(weather, PvSystem(dc_capacity_w=1e6))
-            pv_unit = np.asarray(pv.ac_power_w, float) / 1e6        # W per W of DC
-            pv_mean = pv_unit.mean()                # the contracts' annual yield
-            st = sim.settings
-            db_off = st.dry_bulb_offset_k + (period_offset_k(weather, st.period)
-                                             if st.period else 0.0)
-            if db_off:                              # heat wave: warmer modules
-                hot = replace(weather, dry_bulb_temp_c=np.asarray(weather.dry_bulb_temp_c, float)
-                              + db_off)
-                pv = pv_output(hot, PvSystem(dc_capacity_w=1e6))
-                pv_unit = np.asarray(pv.ac_power_w, float) / 1e6
-        wind_unit = None
-        if any(c.kind in ("onshore-wind", "offshore-wind") for c in pw.contracts):
-            farm = ulsan_offshore_farm()
-            wp = np.asarray(wind_farm_power_w(weather.wind_speed_m_s, farm), float)
-            wind_unit = wp / farm.rated_power_w
-    st = sim.settings                        # renewable what-if: scaled output
-    if pw.solar_mw > 0 and pv_unit is not None:
-        out["onsite_pv_w"] = pw.solar_mw * 1e6 * pv_unit[idx] * st.solar_scale
-    for c in pw.contracts:
-        cap = c.capacity_mw * 1e6
-        if c.kind == "solar":
-            shape = pv_unit
-        elif c.kind in ("onshore-wind", "offshore-wind"):
-            shape = wind_unit
-        else:
-            shape = None
-        mean = (pv_mean if c.kind == "solar" else shape.mean()) if shape is not None else 0.0
-        if shape is None or mean <= 0:
-            p = np.full(n, cap * c.capacity_factor_frac)
-        else:
-            p = cap * c.capacity_factor_frac * shape[idx] / mean
-        if c.kind == "solar":
-            p = p * st.solar_scale
-        elif c.kind in ("onshore-wind", "offshore-wind"):
-            p = p * st.wind_scale
-        if c.kind == "solar":
-            out["contract_solar_w"] += p
-        elif "wind" in c.kind:
-            out["wind_w"] += p
-        if c.kind in ("solar", "onshore-wind", "offshore-wind", "hydro"):
-            out["renewable_w"] += p
-        if c.carbon_kg_per_kwh <= 0.05:
-            out["carbon_free_w"] += p
-        out["contract_carbon_kg_per_h"] += p / 1e3 * c.carbon_kg_per_kwh
-        out["ppa_cost_krw_per_h"] += p / 1e3 * c.price_krw_per_kwh
-    out["renewable_w"] += out["onsite_pv_w"]
-    out["carbon_free_w"] += out["onsite_pv_w"]
-    return out

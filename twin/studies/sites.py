@@ -12,7 +12,7 @@ the site and nothing else:
   ratio of the regions' capacity factors (:class:`twin.models.sites.Site`), both times
   the ratio of the shares left after curtailment (1 - curtailment, site over reference),
   so that the reference site's row is the facility as it is; the contract's hourly shape comes from the site's
-  weather as in ``twin run`` (:func:`twin.loop.simulation._renewable_supply`);
+  weather as in ``twin run`` (:func:`twin.loop.campus.renewable_supply`);
 - nothing else: the halls, plant, grid tariff and emission factor are the facility's.
 
 Each site is one ``twin run`` (:class:`twin.loop.simulation.Simulation`) in this process;
