@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import twin
-import twin.loop.simulation as simulation
+import twin.loop.campus as campus_mod
 from common.errors import InputError
 from twin.facility import BUILTIN_DIR
 from twin.loop.settings import RunSettings
@@ -52,15 +52,15 @@ def memo():
 def _plant_inputs(fac, memo, monkeypatch, **settings):
     """The dry and wet bulbs every plant_step call of a run received, and the run's summary."""
     seen = []
-    real = simulation.plant_step
+    real = campus_mod.plant_step
 
     def spy(chw, liq, db, wb, spec, **kw):
         seen.append((np.array(db, float), np.array(wb, float)))
         return real(chw, liq, db, wb, spec, **kw)
-    monkeypatch.setattr(simulation, "plant_step", spy)
+    monkeypatch.setattr(campus_mod, "plant_step", spy)
     sim = Simulation(fac, RunSettings(**{**FAST, **settings}), flow_memo=memo)
     assert sim.run() == "complete"
-    monkeypatch.setattr(simulation, "plant_step", real)
+    monkeypatch.setattr(campus_mod, "plant_step", real)
     db = np.concatenate([d for d, _ in seen])
     wb = np.concatenate([w for _, w in seen])
     return db, wb, sim
@@ -125,14 +125,14 @@ def test_heat_wave_warms_the_pv_modules():
     annual scaling stays the weather file's; wind is unchanged."""
     from types import SimpleNamespace
 
-    from twin.loop.simulation import _renewable_supply
+    from twin.loop.campus import renewable_supply
     campus = twin.load(BUILTIN_DIR / "ulsan-campus.toml")
     w = load_weather(_weather_spec(campus))
     t = AUGUST_H + np.arange(0.5, 24 * 7, 1.0)
 
     def supply(**kw):
         sim = SimpleNamespace(facility=campus, weather=w, settings=RunSettings(**kw))
-        return _renewable_supply(sim, t)
+        return renewable_supply(sim, t)
 
     base, hot = supply(), supply(dry_bulb_offset_k=6.0)
     for key in ("onsite_pv_w", "contract_solar_w"):
