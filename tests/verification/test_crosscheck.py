@@ -49,7 +49,6 @@ KNOWN_MISSES = {
     "small-hall-hi": _RECIRCULATION,
     "small-hall-lo": _RECIRCULATION,
     "ai-hall-lo": _RECIRCULATION,
-    "floor-diffusers-hi": _RECIRCULATION,
     "floor-diffusers-lo": _RECIRCULATION,
     "floor-diffusers-lo-0.1": _RECIRCULATION,
 }
