@@ -201,11 +201,9 @@ def limit_host_blas() -> None:
     The host vector work of the solvers (the BiCGSTAB of the steady heat solve,
     :func:`kernels.energy.bicgstab`: dot products and norms of 10^5 values) is far too
     small for BLAS threads, and the idle BLAS threads spin between calls against the
-    Numba threads that run the stencils. Measured 2026-12-07 on the shared 2-core machine
-    (load about 5): a dot product of 10^5 float64 took 3.96 ms with OpenBLAS's default
-    threads against 0.06 ms on one; 600 local-step iterations of the AI hall at 0.2 m
-    took 167 s wall (the heat solves' BiCGSTAB 77 s) against 90 s (6.8 s) with one BLAS
-    thread (``benchmarks/results/local-steps-2026-12-07.md``). The solvers' parallel
+    Numba threads that run the stencils (on a shared 2-core machine they made a dot
+    product of 10^5 values some 60 times slower and counted as the solver's CPU time:
+    ``benchmarks/results/local-steps-blas-2026-12-07.md``). The solvers' parallel
     work is in the backend's kernels, not in BLAS. A user's ``OPENBLAS_NUM_THREADS`` or
     ``MKL_NUM_THREADS`` wins."""
     global _blas_limited
