@@ -159,6 +159,10 @@ def summary_lines(fac: Facility, file) -> list[str]:
             parts.append(f"dry coolers {sum(x.count * x.capacity_kw for x in p.dry_coolers) / 1e3:.1f} MW")
         if p.economizer is not None:
             parts.append(f"economizer {p.economizer.kind}")
+        if p.condenser_water is not None:
+            cw = p.condenser_water
+            parts.append(f"condenser water {cw.supply_temp_c:g} degC" if cw.control == "fixed"
+                         else f"condenser water reset with the wet bulb, at most {cw.supply_temp_c:g} degC")
         lines.append("  plant      " + (", ".join(parts) or "(empty)"))
     if fac.power is not None:
         pw = fac.power

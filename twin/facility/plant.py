@@ -66,11 +66,38 @@ class Economizer(_Model):
     hx_approach_k: DeltaT = 1.5
 
 
+class CondenserWater(_Model):
+    """The chillers' condenser-water supply set-point (``twin.models.plant``):
+    ``control = "fixed"`` holds ``supply_temp_c``; ``"wet-bulb-reset"`` resets it to the
+    outdoor wet bulb plus ``reset_approach_k`` (default: the towers' design approach plus
+    2 K, est.), within ``min_supply_temp_c`` (default: the chiller curves' lowest entering
+    condenser-water temperature, 15.56 degC) and ``supply_temp_c``
+    (``condenser_water_setpoint_c``)."""
+
+    control: Literal["fixed", "wet-bulb-reset"] = "fixed"
+    supply_temp_c: Annotated[float, Field(ge=10, le=40, allow_inf_nan=False)] = 24.0
+    reset_approach_k: _upto(20.0) | None = None
+    min_supply_temp_c: Annotated[float, Field(ge=5, le=40, allow_inf_nan=False)] | None = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.control == "fixed":
+            for key in ("reset_approach_k", "min_supply_temp_c"):
+                if getattr(self, key) is not None:
+                    raise ValueError(f"{key} is for control = \"wet-bulb-reset\" (this one is \"fixed\"); "
+                                     "remove it or set control = \"wet-bulb-reset\"")
+        if self.min_supply_temp_c is not None and self.min_supply_temp_c > self.supply_temp_c:
+            raise ValueError(f"min_supply_temp_c = {self.min_supply_temp_c:g} is above supply_temp_c = "
+                             f"{self.supply_temp_c:g} (the reset's highest set-point); lower it")
+        return self
+
+
 class Plant(_Model):
     chilled_water_supply_temp_c: Annotated[float, Field(ge=2, le=30, allow_inf_nan=False)] = 14.0
     chilled_water_return_temp_c: Annotated[float, Field(ge=2, le=40, allow_inf_nan=False)] = 22.0
     facility_water_supply_temp_c: Annotated[float, Field(ge=5, le=60, allow_inf_nan=False)] = 32.0
     economizer: Economizer | None = None
+    condenser_water: CondenserWater | None = None
     chillers: list[Chiller] = []
     cooling_towers: list[CoolingTower] = []
     dry_coolers: list[DryCooler] = []

@@ -67,7 +67,8 @@ def plant_spec_for(plant: Plant | None, chw_design_w: float, liquid_design_w: fl
     then the file's chillers (count, capacity, COP), cooling towers (approach, range, fan
     power, cells), dry coolers and pumps replace the sized ones. With no plant section:
     the defaults of :class:`twin.facility.Plant` (chilled water 14/22 °C, facility water
-    32 °C, no economizer). Returns ``(spec, notes)``.
+    32 °C, no economizer, condenser water fixed at 24 °C). ``[plant.condenser_water]``
+    sets the condenser-water set-point or its wet-bulb reset. Returns ``(spec, notes)``.
     """
     notes = []
     p = plant or Plant()
@@ -80,6 +81,10 @@ def plant_spec_for(plant: Plant | None, chw_design_w: float, liquid_design_w: fl
               chw_design_delta_t_k=p.chilled_water_return_temp_c - p.chilled_water_supply_temp_c,
               facility_supply_temp_c=p.facility_water_supply_temp_c, economizer=econ,
               hx_approach_k=p.economizer.hx_approach_k if p.economizer is not None else 1.5)
+    cw = p.condenser_water
+    if cw is not None:
+        kw.update(cw_supply_setpoint_c=cw.supply_temp_c, cw_reset=cw.control == "wet-bulb-reset",
+                  cw_reset_approach_k=cw.reset_approach_k, cw_min_supply_temp_c=cw.min_supply_temp_c)
     if p.dry_coolers:
         kw["dry_cooler_design_approach_k"] = float(np.mean([d.approach_k for d in p.dry_coolers]))
     spec = design_plant(max(chw_design_w, 1.0), liquid_design_w, n_chillers=n_ch,
@@ -118,6 +123,12 @@ def plant_spec_for(plant: Plant | None, chw_design_w: float, liquid_design_w: fl
         ch[key] = _pump_spec(pump)
     if ch:
         spec = replace(spec, **ch)
+    if spec.cw_reset and spec.cw_min_supply_temp_c is not None \
+            and spec.cw_min_supply_temp_c < spec.chiller.min_entering_cw_temp_c:
+        notes.append(f"condenser water: min_supply_temp_c = {spec.cw_min_supply_temp_c:g} degC is below "
+                     f"the chiller curves' lowest entering temperature "
+                     f"({spec.chiller.min_entering_cw_temp_c:g} degC); the chillers are modelled at that "
+                     "temperature (a mixing valve), colder water only serves the economizer")
     return spec, notes
 
 

@@ -18,7 +18,9 @@ Topology of :func:`plant_step`
 * **Condenser-water loop**: a variable-speed cooling tower of cells (each running cell
   at design water flow, one condenser pump per cell; by default all cells run) whose fans hold the coldest
   leaving temperature any user needs (chiller set-point, or the economizer's), within
-  the fans' range.
+  the fans' range. The chillers' set-point is fixed (``cw_supply_setpoint_c``) or reset
+  down with the outdoor wet bulb to the chillers' minimum entering temperature
+  (``cw_reset``, :func:`condenser_water_setpoint_c`).
 * Every pump's heat enters the loop it drives; fan heat leaves with the air.
   Energy closes: ``heat_rejected = heat_removed + compressor work + pump heat``.
 """
@@ -37,7 +39,7 @@ from .inputs import CurveRangeWarning, as_array, check_param, scalar_or_array
 from .liquid import WATER_DENSITY_KG_M3, DryCoolerSpec, PumpSpec, dry_cooler, pump_power_at_flow_w
 from .tower import CoolingTowerSpec, cooling_tower, economizer_fraction
 
-__all__ = ["PlantSpec", "PlantResult", "design_plant", "plant_step"]
+__all__ = ["PlantSpec", "PlantResult", "condenser_water_setpoint_c", "design_plant", "plant_step"]
 
 
 # --- plant -------------------------------------------------------------------------------------
@@ -47,6 +49,15 @@ _LIQUID_REJECTION = ("dry_cooler", "tower", "chiller")
 #: Heat per cooling-tower cell used by :func:`design_plant` [W] (est.: field-erected
 #: cells of about 1000 tons of rejection).
 TOWER_CELL_HEAT_W = 3.5e6
+
+
+#: Default margin of the condenser-water reset's approach over the tower's design
+#: approach [K] (est.). The YorkCalc approach at full fan grows as the wet bulb falls, so
+#: a reset at the design approach (3.9 K) drives the fans to full speed at wet bulbs of
+#: 14-20 degC and there costs more fan power than it saves at the chillers (up to 3 % of
+#: the plant's power); with 2 K more at most 0.35 %, in a sweep of wet bulbs -10..25 degC
+#: at 20-100 % load (``python -m benchmarks.condenser_reset``).
+CW_RESET_APPROACH_MARGIN_K = 2.0
 
 
 @dataclass(frozen=True)
@@ -76,7 +87,17 @@ class PlantSpec:
     chw_min_flow_fraction : float
         Lowest chilled-water flow over design [-].
     cw_supply_setpoint_c : float
-        Tower leaving set-point while only chillers use it [°C].
+        Tower leaving set-point while only chillers use it [°C]; with ``cw_reset`` the
+        highest set-point of the reset.
+    cw_reset : bool
+        Reset the chillers' condenser-water set-point with the outdoor wet bulb
+        (:func:`condenser_water_setpoint_c`); False: fixed at ``cw_supply_setpoint_c``.
+    cw_reset_approach_k : float or None
+        Set-point above the wet bulb in the reset [K]; None: the tower's design approach
+        plus :data:`CW_RESET_APPROACH_MARGIN_K`.
+    cw_min_supply_temp_c : float or None
+        Lowest set-point of the reset [°C]; None: the chiller's lowest entering
+        condenser-water temperature (:attr:`ChillerEIRSpec.min_entering_cw_temp_c`).
     facility_supply_temp_c : float
         Liquid-loop supply set-point [°C] (W32 class: 32 °C).
     facility_design_delta_t_k : float
@@ -102,6 +123,9 @@ class PlantSpec:
     chw_design_delta_t_k: float = 6.0
     chw_min_flow_fraction: float = 0.3
     cw_supply_setpoint_c: float = 24.0
+    cw_reset: bool = False
+    cw_reset_approach_k: float | None = None
+    cw_min_supply_temp_c: float | None = None
     facility_supply_temp_c: float = 32.0
     facility_design_delta_t_k: float = 10.0
     liquid_design_heat_w: float = 0.0
@@ -122,6 +146,24 @@ class PlantSpec:
         check_param(rec, "facility_design_delta_t_k", self.facility_design_delta_t_k, 0.0, lo_open=True)
         check_param(rec, "liquid_design_heat_w", self.liquid_design_heat_w, 0.0)
         check_param(rec, "hx_approach_k", self.hx_approach_k, 0.0)
+        if self.cw_reset_approach_k is not None:
+            check_param(rec, "cw_reset_approach_k", self.cw_reset_approach_k, 0.0)
+        if self.cw_min_supply_temp_c is not None and self.cw_min_supply_temp_c > self.cw_supply_setpoint_c:
+            raise InputError(f"{rec}: cw_min_supply_temp_c = {self.cw_min_supply_temp_c:g} is above "
+                             f"cw_supply_setpoint_c = {self.cw_supply_setpoint_c:g}; the reset's lowest "
+                             "set-point must not exceed its highest")
+
+    @property
+    def cw_reset_limits(self) -> tuple[float, float, float]:
+        """``(approach_k, min_supply_temp_c, max_supply_temp_c)`` of the condenser-water
+        reset, the defaults filled in (the tower's design approach plus
+        :data:`CW_RESET_APPROACH_MARGIN_K`, the chiller's lowest
+        entering condenser-water temperature, ``cw_supply_setpoint_c``)."""
+        approach = (self.tower.design_approach_k + CW_RESET_APPROACH_MARGIN_K
+                    if self.cw_reset_approach_k is None else float(self.cw_reset_approach_k))
+        t_min = (self.chiller.min_entering_cw_temp_c if self.cw_min_supply_temp_c is None
+                 else float(self.cw_min_supply_temp_c))
+        return approach, min(t_min, self.cw_supply_setpoint_c), float(self.cw_supply_setpoint_c)
 
     @property
     def chw_design_flow_kg_s(self) -> float:
@@ -132,6 +174,49 @@ class PlantSpec:
     def facility_flow_kg_s(self) -> float:
         """Constant liquid-loop (facility water) flow [kg/s]."""
         return self.liquid_design_heat_w / (WATER_CP_J_KG_K * self.facility_design_delta_t_k)
+
+
+def condenser_water_setpoint_c(wet_bulb_c, approach_k, min_supply_temp_c, max_supply_temp_c):
+    """Condenser-water supply set-point reset with the outdoor wet bulb.
+
+    Parameters
+    ----------
+    wet_bulb_c : array_like
+        Outdoor wet bulb [°C].
+    approach_k : float
+        Set-point above the wet bulb [K] (a tower approach the fans can hold at part
+        load; in :class:`PlantSpec` by default the tower's design approach plus
+        :data:`CW_RESET_APPROACH_MARGIN_K`).
+    min_supply_temp_c : float
+        Lowest set-point [°C]: the chillers' minimum entering condenser-water temperature.
+    max_supply_temp_c : float
+        Highest set-point [°C] (the fixed set-point the reset replaces).
+
+    Returns
+    -------
+    ndarray or float
+        ``T_set = clip(T_wb + approach, T_min, T_max)`` [°C].
+
+    Notes
+    -----
+    Colder condenser water lowers the chillers' lift and power, and the tower's fans pay
+    for it; a set-point that follows the wet bulb at a fixed approach, limited below by
+    the lowest entering condenser-water temperature the chiller maker allows, is the usual
+    way of taking most of that trade (ASHRAE Handbook -- HVAC Systems and Equipment 2020,
+    ch. 40 "Cooling Towers", on condenser-water temperature control; the same control as
+    EnergyPlus ``SetpointManager:FollowOutdoorAirTemperature`` with
+    ``OutdoorAirWetBulb`` reference, an offset and minimum and maximum set-points,
+    EnergyPlus Input Output Reference). The minimum here defaults to the lowest entering
+    condenser-water temperature of the chiller's curves (15.56 °C for both records of
+    :data:`twin.models.chiller.CHILLERS`, the range of their EnergyPlus ``Chillers.idf``
+    fits); real centrifugal chillers with head-pressure control often allow some 13 °C
+    (est.), below which the model's curves would extrapolate.
+    """
+    t_wb = as_array("wet_bulb_c", wet_bulb_c)
+    approach = check_param("condenser_water_setpoint_c", "approach_k", approach_k, 0.0)
+    t_max = check_param("condenser_water_setpoint_c", "max_supply_temp_c", max_supply_temp_c, -50.0, 60.0)
+    t_min = check_param("condenser_water_setpoint_c", "min_supply_temp_c", min_supply_temp_c, -50.0, t_max)
+    return scalar_or_array(np.clip(t_wb + approach, t_min, t_max))
 
 
 def design_plant(chw_design_heat_w: float, liquid_design_heat_w: float = 0.0, *,
@@ -270,7 +355,8 @@ def plant_step(chw_heat_w, liquid_heat_w, dry_bulb_c, wet_bulb_c, spec: PlantSpe
     condenser water ``max(T_tower, T_cw,min)`` (a mixing valve keeps the chillers within
     their curves); the tower (:func:`cooling_tower`) then rejects economizer heat +
     chiller condenser heat + condenser-pump heat while aiming at the coldest temperature
-    any user needs. Passes are under-relaxed; energy closes on every pass because all
+    any user needs: the chillers' set-point (fixed, or with ``spec.cw_reset``
+    :func:`condenser_water_setpoint_c` of the wet bulb), or the economizer's. Passes are under-relaxed; energy closes on every pass because all
     reported heats come from the same final values.
     """
     q_chw = as_array("chw_heat_w", chw_heat_w, nonnegative=True)
@@ -330,6 +416,8 @@ def plant_step(chw_heat_w, liquid_heat_w, dry_bulb_c, wet_bulb_c, spec: PlantSpe
     t_cw_min = ch.min_entering_cw_temp_c
     t_ct = t_wb + spec.tower.design_approach_k
     p_cw_pump_d = spec.cw_pump.design_power_w
+    if spec.cw_reset:
+        cw_reset_target = np.asarray(condenser_water_setpoint_c(t_wb, *spec.cw_reset_limits)) * np.ones(shape)
     for it in range(max(int(iterations), 1)):
         f_chw = (np.asarray(economizer_fraction(t_cold_ret, spec.chw_supply_temp_c, t_ct, spec.hx_approach_k))
                  if spec.economizer else np.zeros(shape)) * np.ones(shape)
@@ -358,7 +446,7 @@ def plant_step(chw_heat_w, liquid_heat_w, dry_bulb_c, wet_bulb_c, spec: PlantSpe
         p_cw = p_cw_pump_d * spec.tower.cells_on(q_tower_no_pump) / spec.tower.n_cells
         q_tower = np.where(tower_on, q_tower_no_pump + p_cw, 0.0)
         # tower target: coldest temperature a user needs
-        target = np.full(shape, spec.cw_supply_setpoint_c)
+        target = np.full(shape, spec.cw_supply_setpoint_c) if not spec.cw_reset else cw_reset_target
         if spec.economizer:
             wse_useful = (q_cold > 0.0) & (t_wb + spec.tower.design_approach_k + spec.hx_approach_k < t_cold_ret)
             target = np.where(wse_useful, np.minimum(target, spec.chw_supply_temp_c - spec.hx_approach_k), target)
