@@ -372,11 +372,26 @@ def test_hall_file_escape_refused(tmp_path):
     assert "halls[X].file" in msg and "outside the facility's folder" in msg
 
 
+#: The including file's change of the included cooling unit CU-1 (its set-point to 20 degC).
+CU_TO_20 = """
+[[halls.cooling_units]]
+name = "CU-1"
+supply_temp_c = 20.0
+"""
+
+
+def base_and_change(tmp_path, base_text: str, change: str):
+    """Write ``base.toml`` and ``change.toml`` (which includes it, with ``CU_TO_20``
+    appended) and load both: ``(base, changed)``."""
+    (tmp_path / "base.toml").write_text(base_text)
+    (tmp_path / "change.toml").write_text(change + CU_TO_20)
+    return load_facility(tmp_path / "base.toml"), load_facility(tmp_path / "change.toml")
+
+
 def test_including_file_changes_named_items_of_the_included_one(tmp_path):
     """The merge-by-name rule: a hall, row or unit the including file names like an
     included one is a change of it (values replace, arrays of tables merge by name, new
     names are appended); everything else is as included."""
-    (tmp_path / "base.toml").write_text(doc(ROW_A))
     change = """
 format_version = 1
 include = ["base.toml"]
@@ -396,14 +411,8 @@ count = 2
 x_m = 3.0
 y_m = 5.0
 facing = "-y"
-
-[[halls.cooling_units]]
-name = "CU-1"
-supply_temp_c = 20.0
 """
-    (tmp_path / "change.toml").write_text(change)
-    base = load_facility(tmp_path / "base.toml")
-    fac = load_facility(tmp_path / "change.toml")
+    base, fac = base_and_change(tmp_path, doc(ROW_A), change)
     h = fac.hall("H1")
     assert [x.name for x in fac.halls] == ["H1"]                       # one hall, changed
     assert h.length_m == 12.0 and h.width_m == base.hall("H1").width_m
@@ -440,7 +449,6 @@ name = "G"
 template = "H1"
 count = 3
 """
-    (tmp_path / "base.toml").write_text(base_text)
     change = """
 format_version = 1
 include = ["base.toml"]
@@ -458,15 +466,10 @@ length_m = 11.0
 
 [[halls]]
 name = "G"
-
-[[halls.cooling_units]]
-name = "CU-1"
-supply_temp_c = 20.0
 """
-    (tmp_path / "change.toml").write_text(change)
-    base = load_facility(tmp_path / "base.toml")
+    base, fac = base_and_change(tmp_path, base_text, change)
+    change += CU_TO_20                    # as change.toml: the unit of every copy of G
     assert base.hall_names == ["H1", "H2", "G01", "G02", "G03"]
-    fac = load_facility(tmp_path / "change.toml")
     assert fac.hall_names == ["H1", "H2", "G01", "G02", "G03"]
     rows = {h: fac.hall(h).rows[0].count for h in fac.hall_names}
     assert rows == {"H1": 5, "H2": 4, "G01": 4, "G02": 4, "G03": 4}
