@@ -495,6 +495,66 @@ name = "G"
     assert "template cannot change it here" in errs[0]
 
 
+SIBLING = """
+format_version = 1
+
+[[halls]]
+name = "{name}"
+template = "{template}"
+length_m = {length}
+"""
+
+
+def include_all(*files) -> str:
+    """A facility file that includes ``files`` (siblings of each other) and nothing else."""
+    return "format_version = 1\ninclude = [" + ", ".join(f'"{f}"' for f in files) + "]\n"
+
+
+@pytest.mark.parametrize("order", [("halls.toml", "more.toml", "last.toml"),
+                                   ("last.toml", "more.toml", "halls.toml")])
+def test_a_template_may_name_a_sibling_includes_hall(tmp_path, order):
+    """Files included side by side use each other's halls as templates, whatever the
+    order of the include list: H2 (more.toml) copies H1 (halls.toml), H3 (last.toml)
+    copies H2, and in more.toml G copies H3, which is made from a hall of more.toml
+    itself; the copies are the template's hall with their own keys."""
+    (tmp_path / "halls.toml").write_text(doc(ROW_A))
+    (tmp_path / "more.toml").write_text(SIBLING.format(name="H2", template="H1", length=12.0)
+                                        + '\n[[halls]]\nname = "G"\ntemplate = "H3"\ncount = 2\n')
+    (tmp_path / "last.toml").write_text(SIBLING.format(name="H3", template="H2", length=14.0))
+    fac = load_text(include_all(*order), tmp_path)
+    assert sorted(fac.hall_names) == ["G01", "G02", "H1", "H2", "H3"]
+    lengths = {h: fac.hall(h).length_m for h in fac.hall_names}
+    assert lengths == {"H1": 10.0, "H2": 12.0, "H3": 14.0, "G01": 14.0, "G02": 14.0}
+    for h in fac.hall_names:
+        hall = fac.hall(h)
+        assert hall.width_m == 8.0 and [r.count for r in hall.rows] == [4]
+        assert hall.cooling_units[0].supply_temp_c == 18.0
+    assert len(fac.rack_list()) == 5 * 4
+
+
+@pytest.mark.parametrize("case", ["cycle", "missing", "below"])
+def test_a_sibling_template_cycle_or_missing_name_is_one_line(tmp_path, case):
+    (tmp_path / "halls.toml").write_text(doc(ROW_A))
+    if case == "cycle":
+        (tmp_path / "x.toml").write_text(SIBLING.format(name="X", template="Y", length=12.0))
+        (tmp_path / "y.toml").write_text(SIBLING.format(name="Y", template="X", length=12.0))
+        msg = one_error(include_all("halls.toml", "x.toml", "y.toml"), tmp_path)
+        assert msg.startswith("error: ") and ("y.toml: halls[Y].template: templates form a cycle: "
+                                              "x.toml halls[X] -> y.toml halls[Y] -> x.toml halls[X]") in msg
+    elif case == "missing":
+        (tmp_path / "x.toml").write_text(SIBLING.format(name="X", template="H11", length=12.0))
+        msg = one_error(include_all("x.toml", "halls.toml"), tmp_path)
+        assert ("x.toml: halls[X].template: template hall 'H11' must be defined above this one or in "
+                "a file included beside this one; did you mean 'H1'?") in msg
+        assert "in the files included beside it: ['H1']" in msg
+    else:            # a template below its user in the same file is not above it
+        (tmp_path / "x.toml").write_text(SIBLING.format(name="X", template="Z", length=12.0)
+                                         + SIBLING.format(name="Z", template="H1", length=9.0)
+                                         .replace("format_version = 1", ""))
+        msg = one_error(include_all("x.toml", "halls.toml"), tmp_path)
+        assert "x.toml: halls[X].template: template hall 'Z'" in msg and "it comes below this one" in msg
+
+
 def test_include_cycle_and_missing(tmp_path):
     (tmp_path / "a.toml").write_text('include = ["b.toml"]\n')
     (tmp_path / "b.toml").write_text('include = ["a.toml"]\n')

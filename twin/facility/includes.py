@@ -7,6 +7,8 @@ with its own includes, and its hall entries are expanded (``file``, ``template``
 therefore means what it says on its own: the including file changes its halls as they
 come out of it (a copy ``H02`` of a ``count = 3`` entry ``H`` by that name, all copies by
 ``H``), and a change to a template hall does not reach the included copies made from it.
+The files of one ``include`` list are expanded together (:func:`_expand_together`): a
+hall of one may name a hall of another (a sibling) as its template, in any order.
 """
 from __future__ import annotations
 
@@ -289,6 +291,7 @@ def _load_doc(path: Path, root: Path, diags: list, stack: tuple = (), via: str =
                                 "include must be a list of file names, e.g. include = [\"racks.toml\"]"))
         return doc
     merged: dict = {}
+    subs: list = []
     for i, ref in enumerate(inc):
         try:
             target = _inside(ref, path.parent, root)
@@ -306,8 +309,11 @@ def _load_doc(path: Path, root: Path, diags: list, stack: tuple = (), via: str =
             continue
         sub = _load_doc(target, root, diags, stack + (path,), f"include[{i}]", copies=copies)
         if sub is not None:
-            _expand_halls(sub, target, root, diags, stack + (path,), copies)
-            _merge(merged, sub, "", diags, path)
+            subs.append((sub, target))
+    # the included files' halls are expanded together: a template may name a sibling's hall
+    _expand_together(subs, root, diags, stack + (path,), copies)
+    for sub, _ in subs:
+        _merge(merged, sub, "", diags, path)
     _merge(doc, merged, "", diags, path, by_name=True)
     return doc
 
@@ -317,46 +323,161 @@ _HALL_REUSE_KEYS = ("file", "from_hall", "template", "count")
 
 def _expand_halls(doc: dict, path: Path, root: Path, diags: list, stack: tuple,
                   copies: dict | None = None):
-    """Resolve hall entries with ``file``/``from_hall``, ``template`` and ``count``;
-    ``copies`` gets {copy name: (entry name, copy names)} of every ``count > 1``."""
-    halls = doc.get("halls")
-    if not isinstance(halls, list):
-        return
-    out = []
-    for i, h in enumerate(halls):
-        if not isinstance(h, dict) or not any(k in h for k in _HALL_REUSE_KEYS):
-            out.append(h)
-            continue
-        origin = Path(h.get("__origin__", path))
-        label = h.get("name", i)
+    """Resolve hall entries with ``file``/``from_hall``, ``template`` and ``count`` in one
+    file; ``copies`` gets {copy name: (entry name, copy names)} of every ``count > 1``."""
+    _expand_together([(doc, path)], root, diags, stack, copies)
+
+
+def _expand_together(files: list, root: Path, diags: list, stack: tuple, copies: dict | None = None):
+    """Expand the hall entries of ``files`` (``(doc, path)`` pairs: the files one file
+    includes, siblings) together, so that a ``template`` may name a hall of a sibling: it
+    names a hall above it in its own file (halls of the files that one includes come
+    first), and otherwise a hall of a sibling file, wherever it stands there (the order of
+    the ``include`` list does not matter). A cycle of templates or a name found nowhere is
+    one line naming the file and ``halls[NAME].template``."""
+    ex = _HallExpander(files, root, diags, stack, copies)
+    for f in range(len(files)):
+        ex.expand_file(f)
+    for f, (doc, _) in enumerate(files):
+        if ex.entries[f] is not None:
+            doc["halls"] = [hall for k in range(len(ex.entries[f])) for hall in (ex.entry(f, k) or [])]
+
+
+_FAILED = object()     # a template's source entry had an error (already reported)
+
+
+class _HallExpander:
+    """The hall entries of sibling files, each expanded once (memoised by ``(file,
+    entry)``), templates first; ``busy`` is the chain of entries being expanded, where a
+    template cycle shows."""
+
+    def __init__(self, files, root, diags, stack, copies):
+        self.files, self.root, self.diags, self.stack, self.copies = files, root, diags, stack, copies
+        self.entries = [list(doc["halls"]) if isinstance(doc.get("halls"), list) else None
+                        for doc, _ in files]
+        self.done: dict = {}
+        self.busy: list = []
+
+    def expand_file(self, f: int):
+        for k in range(len(self.entries[f] or [])):
+            self.entry(f, k)
+
+    def entry(self, f: int, k: int):
+        """The halls entry ``k`` of file ``f`` makes (one, or its ``count`` copies), or
+        None when it has an error (reported)."""
+        key = (f, k)
+        if key in self.done:
+            return self.done[key]
+        self.busy.append(key)
+        try:
+            res = self._expand(f, k)
+        finally:
+            self.busy.pop()
+        self.done[key] = res
+        return res
+
+    def _label(self, f: int, k: int) -> str:
+        """``file halls[NAME]``, the file relative to the facility's folder."""
+        h, origin = self.entries[f][k], self._origin(f, k).resolve()
+        root = self.root.resolve()
+        where = origin.relative_to(root) if root in origin.parents else _display(origin)
+        return f"{where} halls[{h.get('name', k)}]"
+
+    def _origin(self, f: int, k: int) -> Path:
+        h = self.entries[f][k]
+        return Path(h.get("__origin__", self.files[f][1])) if isinstance(h, dict) else self.files[f][1]
+
+    def names(self, f: int, k: int) -> list:
+        """The hall names entry ``k`` of file ``f`` makes, read from its keys (a ``file``
+        entry without a name is expanded to know)."""
+        h = self.entries[f][k]
+        if not isinstance(h, dict):
+            return []
+        if "name" not in h and "file" in h and (f, k) not in self.busy:
+            return [x.get("name") for x in self.entry(f, k) or []]
+        count = h.get("count", 1) if any(x in h for x in _HALL_REUSE_KEYS) else 1
+        if isinstance(count, int) and not isinstance(count, bool) and 1 < count <= MAX_HALL_COPIES:
+            return [f"{h.get('name', 'hall')}{i + 1:02d}" for i in range(count)]
+        return [h.get("name")]
+
+    def _pick(self, g: int, m: int, want: str):
+        if (g, m) in self.busy:
+            return ("cycle", g, m)
+        made = self.entry(g, m)
+        if made is None:
+            return _FAILED
+        return next((x for x in made if x.get("name") == want), _FAILED)
+
+    def template(self, f: int, k: int, want):
+        """The hall ``want`` for entry ``k`` of file ``f``: above it in its file, else in a
+        sibling; ``_FAILED`` when that hall had an error; None (reported) when not found or
+        in a cycle."""
+        hp = f"halls[{self.entries[f][k].get('name', k)}].template"
+        where = _display(self._origin(f, k))
+        found = next(((f, m) for m in range(k) if want in self.names(f, m)), None)
+        if found is None:
+            found = next(((g, m) for g in range(len(self.files)) if g != f
+                          for m in range(len(self.entries[g] or [])) if want in self.names(g, m)), None)
+        if found is None:
+            above = [n for m in range(k) for n in self.names(f, m) if n is not None]
+            beside = [n for g in range(len(self.files)) if g != f
+                      for m in range(len(self.entries[g] or [])) for n in self.names(g, m) if n is not None]
+            below = [n for m in range(k + 1, len(self.entries[f])) for n in self.names(f, m)]
+            hint = ("; it comes below this one: move it above" if want in below
+                    else did_you_mean(want, above + beside))
+            self.diags.append(Diagnostic(
+                "error", where, hp,
+                f"template hall '{want}' must be defined above this one or in a file included "
+                f"beside this one{hint}; halls so far: {above}"
+                + (f", in the files included beside it: {beside}" if beside else "")))
+            return None
+        got = self._pick(*found, want)
+        if isinstance(got, tuple):                       # a template cycle
+            g, m = got[1], got[2]
+            chain = self.busy[self.busy.index((g, m)):] + [(g, m)]
+            self.diags.append(Diagnostic(
+                "error", where, hp,
+                f"templates form a cycle: {' -> '.join(self._label(*x) for x in chain)}; "
+                "a template must name a hall that is not made from this one"))
+            return None
+        return got
+
+    def _expand(self, f: int, k: int):
+        h = self.entries[f][k]
+        doc, path = self.files[f]
+        root, diags, stack = self.root, self.diags, self.stack
+        if not isinstance(h, dict) or not any(x in h for x in _HALL_REUSE_KEYS):
+            return [h]
+        origin = self._origin(f, k)
+        label = h.get("name", k)
         hp = f"halls[{label}]"
         base = None
         if "file" in h and "template" in h:
             diags.append(Diagnostic("error", _display(origin), hp, "give file or template, not both"))
-            continue
+            return None
         if "file" in h:
             ref = h["file"]
             if not isinstance(ref, str):
                 diags.append(Diagnostic("error", _display(origin), hp + ".file",
                                         "file must be a string: the facility file holding the hall"))
-                continue
+                return None
             try:
                 target = _inside(ref, origin.parent, root)
             except _PathError as exc:
                 diags.append(Diagnostic("error", _display(origin), hp + ".file", str(exc)))
-                continue
+                return None
             if target.is_dir():
                 diags.append(Diagnostic("error", _display(origin), hp + ".file",
                                         f"'{ref}' is a folder ({target}); give the facility file "
                                         "(.toml) that holds the hall"))
-                continue
+                return None
             if not target.is_file():
                 diags.append(Diagnostic("error", _display(origin), hp + ".file",
                                         f"hall file '{ref}' not found (looked for {target})"))
-                continue
+                return None
             sub = _load_doc(target, root, diags, stack + (path.resolve(),), hp + ".file")
             if sub is None:
-                continue
+                return None
             _expand_halls(sub, target, root, diags, stack + (path.resolve(),))
             sub_halls = [x for x in sub.get("halls", []) if isinstance(x, dict)]
             want = h.get("from_hall")
@@ -367,14 +488,14 @@ def _expand_halls(doc: dict, path: Path, root: Path, diags: list, stack: tuple,
                 diags.append(Diagnostic("error", _display(origin), hp + ".from_hall",
                                         f"'{ref}' holds {len(sub_halls)} halls; say which with "
                                         f"from_hall = one of {names}"))
-                continue
+                return None
             else:
                 match = [x for x in sub_halls if x.get("name") == want]
                 if not match:
                     diags.append(Diagnostic("error", _display(origin), hp + ".from_hall",
                                             f"no hall '{want}' in '{ref}'{did_you_mean(want, names)}; "
                                             f"halls there: {names}"))
-                    continue
+                    return None
                 base = match[0]
             for name, rt in (sub.get("rack_types") or {}).items():
                 doc.setdefault("rack_types", {})
@@ -387,23 +508,18 @@ def _expand_halls(doc: dict, path: Path, root: Path, diags: list, stack: tuple,
             base = copy.deepcopy(base)
             base["__origin__"] = str(target)
         elif "template" in h:
-            want = h["template"]
-            match = [x for x in out if isinstance(x, dict) and x.get("name") == want]
-            if not match:
-                names = [x.get("name") for x in out if isinstance(x, dict)]
-                diags.append(Diagnostic("error", _display(origin), hp + ".template",
-                                        f"template hall '{want}' must be defined above this one"
-                                        f"{did_you_mean(want, names)}; halls so far: {names}"))
-                continue
-            base = copy.deepcopy(match[0])
+            got = self.template(f, k, h["template"])
+            if got is None or got is _FAILED:
+                return None
+            base = copy.deepcopy(got)
         else:
             base = {}
-        over = {k: copy.deepcopy(v) for k, v in h.items() if k not in _HALL_REUSE_KEYS}
+        over = {x: copy.deepcopy(v) for x, v in h.items() if x not in _HALL_REUSE_KEYS}
         over.pop("__origin__", None)
         new = {**base, **over}
         if base:    # keys set on this entry are this file's, not the hall file's
             new["__overrides__"] = {**base.get("__overrides__", {}),
-                                    **{k: str(origin) for k in over if not k.startswith("__")}}
+                                    **{x: str(origin) for x in over if not x.startswith("__")}}
         if "from_hall" in h and "file" not in h:
             diags.append(Diagnostic("error", _display(origin), hp + ".from_hall",
                                     "from_hall goes with file"))
@@ -411,25 +527,25 @@ def _expand_halls(doc: dict, path: Path, root: Path, diags: list, stack: tuple,
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             diags.append(Diagnostic("error", _display(origin), hp + ".count",
                                     f"count = {count!r} must be a whole number >= 1"))
-            continue
+            return None
         if count > MAX_HALL_COPIES:
             diags.append(Diagnostic("error", _display(origin), hp + ".count",
                                     f"count = {count}: it must be <= {MAX_HALL_COPIES} copies of "
                                     "one hall (a campus of more halls is not a layout the twin "
                                     "takes; check the number)"))
-            continue
+            return None
         if count == 1:
-            out.append(new)
-        else:
-            names = [f"{new.get('name', 'hall')}{k + 1:02d}" for k in range(count)]
-            for name in names:
-                c = copy.deepcopy(new)
-                c["name"] = name
-                c["__entry__"] = str(new.get("name", "hall"))     # a change by the entry's name
-                out.append(c)
-                if copies is not None:
-                    copies[name] = (str(new.get("name", "hall")), names)
-    doc["halls"] = out
+            return [new]
+        names = [f"{new.get('name', 'hall')}{i + 1:02d}" for i in range(count)]
+        made = []
+        for name in names:
+            c = copy.deepcopy(new)
+            c["name"] = name
+            c["__entry__"] = str(new.get("name", "hall"))     # a change by the entry's name
+            made.append(c)
+            if self.copies is not None:
+                self.copies[name] = (str(new.get("name", "hall")), names)
+        return made
 
 
 def _collect_origins(doc: dict) -> dict:
