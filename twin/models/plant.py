@@ -209,8 +209,10 @@ def condenser_water_setpoint_c(wet_bulb_c, approach_k, min_supply_temp_c, max_su
     EnergyPlus Input Output Reference). The minimum here defaults to the lowest entering
     condenser-water temperature of the chiller's curves (15.56 °C for both records of
     :data:`twin.models.chiller.CHILLERS`, the range of their EnergyPlus ``Chillers.idf``
-    fits); real centrifugal chillers with head-pressure control often allow some 13 °C
-    (est.), below which the model's curves would extrapolate.
+    fits). Real centrifugal chillers with head-pressure control often allow some 13 °C
+    (est.); a lower minimum makes the tower colder, but :func:`plant_step` holds the
+    chillers at their curves' lowest entering temperature (a mixing valve), so only an
+    economizer gains from it.
     """
     t_wb = as_array("wet_bulb_c", wet_bulb_c)
     approach = check_param("condenser_water_setpoint_c", "approach_k", approach_k, 0.0)
