@@ -230,29 +230,25 @@ def test_error_intake_blocked_by_rack(tmp_path):
                for e in errs)
 
 
-def test_error_tiles_without_raised_floor(tmp_path):
-    tiles = """
+def tile_strip(x_m: float, count: int) -> str:
+    """A strip of 25 %-open tiles named CA at ``x_m`` in the cold aisle."""
+    return f"""
 [[halls.tiles]]
 name = "CA"
-x_m = 3.0
+x_m = {x_m}
 y_m = 3.2
-count = 4
+count = {count}
 open_area_frac = 0.25
 """
-    msg = one_error(doc(ROW_A, tiles, floor=0.0, unit="crah-front"), tmp_path)
+
+
+def test_error_tiles_without_raised_floor(tmp_path):
+    msg = one_error(doc(ROW_A, tile_strip(3.0, 4), floor=0.0, unit="crah-front"), tmp_path)
     assert "tiles[CA]" in msg and "need a raised floor" in msg
 
 
 def test_error_tiles_outside_raised_floor(tmp_path):
-    tiles = """
-[[halls.tiles]]
-name = "CA"
-x_m = 8.0
-y_m = 3.2
-count = 5
-open_area_frac = 0.25
-"""
-    msg = one_error(doc(ROW_A, tiles), tmp_path)
+    msg = one_error(doc(ROW_A, tile_strip(8.0, 5)), tmp_path)
     assert "tiles[CA]" in msg and "outside the raised floor" in msg
 
 
