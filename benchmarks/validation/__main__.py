@@ -61,6 +61,36 @@ def _diff(a: str, b: str) -> list[str]:
     return rows
 
 
+def _diagnose(a) -> int:
+    from twin.outputs.files import atomic_write
+
+    from .diagnose import diagnose, report_lines
+    unknown = [n for n in a.cases if n not in ALL_CASES]
+    if unknown:
+        print(f"error: unknown case(s) {', '.join(unknown)}; choose from {', '.join(ALL_CASES)}",
+              file=sys.stderr)
+        return 2
+    missing = [n for n in a.cases if not (Path(a.work) / n).is_dir()]
+    if missing:
+        print(f"error: no OpenFOAM case folder {Path(a.work) / missing[0]}; run "
+              f"'python -m benchmarks.validation run {missing[0]} --work {a.work}' first, "
+              "or give --work", file=sys.stderr)
+        return 2
+    lines = []
+    for n in a.cases:
+        for model in a.turbulence or [None]:
+            d = diagnose(ALL_CASES[n], a.work, model=model, average_s=a.average_s,
+                         progress=lambda m: print(m, file=sys.stderr, flush=True))
+            lines += report_lines(d)
+    text = "\n".join(lines)
+    if a.out:
+        atomic_write(a.out, lambda tmp: tmp.write_text(text + "\n"))
+        print(f"wrote {a.out}")
+    else:
+        print(text)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.validation")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -89,6 +119,15 @@ def main(argv=None) -> int:
     dif = sub.add_parser("diff")
     dif.add_argument("a")
     dif.add_argument("b")
+    dia = sub.add_parser("diagnose", help="where the twin and a finished OpenFOAM case differ")
+    dia.add_argument("cases", nargs="+")
+    dia.add_argument("--work", default="/tmp/dc-twin-openfoam",
+                     help="the folder holding the finished OpenFOAM case folders")
+    dia.add_argument("--turbulence", action="append", choices=["chen-xu", "k-epsilon"],
+                     help="the twin's closure (repeat for both; default the case's)")
+    dia.add_argument("--average-s", type=float, default=0.0,
+                     help="march on in real time from the answer and average the intakes")
+    dia.add_argument("--out", type=Path, default=None, help="write the Markdown here")
     docs = sub.add_parser("docs")
     docs.add_argument("--no-pictures", action="store_true")
     a = ap.parse_args(argv)
@@ -102,6 +141,8 @@ def main(argv=None) -> int:
     if a.cmd == "table":
         print("\n".join(_table()))
         return 0
+    if a.cmd == "diagnose":
+        return _diagnose(a)
     if a.cmd == "docs":
         from .pictures import write_docs
         print(f"wrote {write_docs(render=not a.no_pictures)}")
