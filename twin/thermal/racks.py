@@ -241,6 +241,78 @@ def door_air(face_temp_c, air_w, cabinet_flow_m3_s, doors, rho_cp_j_m3k: float) 
     return out
 
 
+#: Least heat the room air keeps for the cooling units, as a share of the racks' design
+#: heat to air, when rear doors could take it all (:func:`hold_doors`): enough for the
+#: units' coils to hold the room at their supply set-point (est.; a steady room needs a
+#: positive load on a coil that cannot heat).
+DOOR_ROOM_FLOOR_FRAC = 0.01
+
+#: What the section cited for "a coil never heats" is, and how far it was checked.
+COIL_NEVER_HEATS_SOURCE = (
+    "ASHRAE Guideline 36-2021, 5.16.2.3 (multiple-zone VAV air handler, supply-air "
+    "temperature control: one loop signal sequences the heating coil, the economizer and "
+    "the cooling coil; the cooling valve opens only in the loop's cooling range). A CRAH "
+    "or fan wall has no heating coil, so its cooling coil only ever removes heat. Section "
+    "number checked against secondary sources only: the Modelica Buildings Library's "
+    "Buildings.Controls.OBC.ASHRAE.G36.AHUs.MultiZone.VAV.SetPoints.SupplySignals "
+    "(\"implemented according to Section 5.16.2.3\", May 2020 release) and PNNL ConStrain's "
+    "G36 verification cases (5.16.2.2 the set-point reset, 5.16.2.3 the loop, 2021 edition); "
+    "the Guideline's own text was not read.")
+
+
+def hold_doors(room_w, door_w, envelope_w: float, design_air_w: float,
+               floor_frac: float = DOOR_ROOM_FLOOR_FRAC) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Hold the rear doors to the room's heat: the room air keeps at least ``floor_frac``
+    of the racks' design heat to air for the cooling units, counting the walls' gain or
+    loss. One rule for the steady commands (:func:`settle_racks`) and ``twin run``
+    (:meth:`twin.loop.hall.HallModel.rack_models`).
+
+    Parameters
+    ----------
+    room_w : array_like
+        Heat each cabinet gives the room after its door [W] (``room_w`` of :func:`door_air`).
+    door_w : array_like
+        Heat each door takes to its water [W].
+    envelope_w : float
+        Heat the walls and roof give the room air (negative: they take it) [W].
+    design_air_w : float
+        The racks' design heat to air, summed [W].
+    floor_frac : float
+        The share the room keeps, :data:`DOOR_ROOM_FLOOR_FRAC`.
+
+    Returns
+    -------
+    room_w, door_w, held
+        With ``short = floor_frac * design_air_w - (sum(room_w) + envelope_w)`` and
+        ``taken = sum(door_w)``: when both are positive every door gives the same share
+        ``k = min(short / taken, 1)`` of its heat back to the room, ``room_w + k door_w``
+        and ``(1 - k) door_w``; rack by rack ``room_w + door_w`` is unchanged (energy
+        closes). ``held`` says whether it did.
+
+    Notes
+    -----
+    Why: doors on water colder than the room can take all their racks' heat; with walls
+    that lose heat the room air then has a net loss that the units cannot make up, since
+    a cooling unit's coil never heats (``kernels.stages.device_temperatures`` delivers a
+    return below the set-point unchanged; the control rule: :data:`COIL_NEVER_HEATS_SOURCE`).
+    Such a room has no steady heat field. In the hall the air would cool until the doors,
+    whose heat falls with the air they draw (``eps C (T_x - T_w)``), take no more than the
+    room's heat: the coil valves close and the doors carry the room. The hold keeps that
+    balance with the units at their supply set-point, the room at the units' supply rather
+    than the little below it where the doors alone would hold it (conservative for the
+    inlets). The floor share is an estimate: large enough for a coil to hold its
+    set-point, small against any rack's heat.
+    """
+    room = np.asarray(room_w, dtype=float)
+    door = np.asarray(door_w, dtype=float)
+    short = floor_frac * float(design_air_w) - (float(np.sum(room)) + float(envelope_w))
+    taken = float(np.sum(door))
+    if short <= 0.0 or taken <= 0.0:
+        return room, door, False
+    k = min(short / taken, 1.0)
+    return room + k * door, door * (1.0 - k), True
+
+
 @dataclass(frozen=True)
 class HallRacks:
     """The racks of one meshed hall: their device index in the problem, their specs and
@@ -495,7 +567,11 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
     moves more than ``heat_tol_frac``. ``model="fixed"`` leaves the racks alone (but for
     their rear doors, which follow the intakes). With rear doors the device's heat is the
     heat the room gets (``room_w``: :func:`door_air`), and a last heat solve puts the
-    answer's heats in the field exactly.
+    answer's heats in the field exactly. The doors are held to the room's heat
+    (:func:`hold_doors`, the rule ``twin run`` applies at every step): the room air keeps
+    at least :data:`DOOR_ROOM_FLOOR_FRAC` of the racks' design heat to air, counting the
+    envelope's sources the solver holds, so that no cooling unit would have to heat;
+    ``info["doors_held"]`` says whether the last answer was held.
 
     Racks with a fan curve (``racks.fan_curves``; ``model="ite"`` and a finite
     ``flow_tol_frac`` only): after every flow solve their airflow moves towards the
@@ -511,7 +587,8 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
     if model not in RACK_MODELS:
         raise ValueError(f"rack model {model!r}: one of {', '.join(RACK_MODELS)}")
     info = {"model": model, "rounds": 0, "flow_solves": 0, "heat_change_frac": 0.0,
-            "settled": True, "steps": 0, "run": None, "response": None, "fans": []}
+            "settled": True, "steps": 0, "run": None, "response": None, "fans": [],
+            "doors_held": False}
     if not racks.names or (model == "fixed" and not racks.has_doors):
         return info
     ix = racks.device_index
@@ -526,13 +603,23 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
     fixed_air = (np.array([solver.devices[i].heat_w for i in ix]) if model == "fixed"
                  else None)
 
+    design_air = float(sum(sp.nameplate_power_w * (1.0 - sp.liquid_capture_fraction)
+                           for sp in racks.specs))
+
     def answer(devices):
         flows = np.array([devices[i].flow_m3_s for i in ix]) if racks.has_doors else None
-        return racks.response(solver.dev_tin[ix], design_flow=model == "design",
-                              cabinet_flow_m3_s=flows, air_w=fixed_air,
-                              fan_frac=fan_frac if fans else None,
-                              fan_dp_pa=(fan_last["op_dp_pa"] if fans and fan_last is not None
-                                         else None))
+        res = racks.response(solver.dev_tin[ix], design_flow=model == "design",
+                             cabinet_flow_m3_s=flows, air_w=fixed_air,
+                             fan_frac=fan_frac if fans else None,
+                             fan_dp_pa=(fan_last["op_dp_pa"] if fans and fan_last is not None
+                                        else None))
+        if racks.has_doors:
+            # the doors held to the room's heat, the walls as the solver holds them
+            env = sum(s.power_w for s in solver.problem.sources if "/envelope/" in s.name)
+            res["room_w"], res["door_w"], held = hold_doors(res["room_w"], res["door_w"],
+                                                            env, design_air)
+            info["doors_held"] = held
+        return res
     info["settled"] = False
     for rnd in range(1, max_rounds + 1):
         devices = list(solver.devices)

@@ -143,7 +143,7 @@ def settle_hall_racks(facility, problem, solver, run, rack_model: str = "ite",
     if not info["settled"]:
         run = _replace(run, converged=False)
     out = {"_settle": {k: info[k] for k in ("model", "rounds", "flow_solves", "settled",
-                                             "heat_change_frac")}}
+                                             "heat_change_frac", "doors_held")}}
     out["_fans"] = list(info.get("fans", []))
     res = info["response"]
     out["_racks"], out["_response"] = racks, res
