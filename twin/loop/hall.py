@@ -105,7 +105,9 @@ class HallModel:
         self.rack_liquid = np.array([r.liquid_capture_frac > 0 for r in self.racks])
         self.rack_design_flow = np.array([r.flow_m3_s for r in self.racks], dtype=float)
         # leaky cabinets (twin.thermal.racks.cabinet_air): the servers see their inlet, the
-        # room the cabinet's flow, (1 - r) / (1 - b) of the servers'
+        # room the cabinet's flow, (1 - r) / (1 - b) of the servers'; the shares as stated
+        # (a rack type's cabinet_leak_dp_pa moves them with the pressure in the steady
+        # commands only, twin.thermal.racks.leak_shares)
         self.rack_recirc = np.array([r.recirculation_frac for r in self.racks], dtype=float)
         self.rack_cabinet_ratio = np.array([(1.0 - r.recirculation_frac) / (1.0 - r.bypass_frac)
                                             for r in self.racks], dtype=float)
