@@ -664,7 +664,8 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
 
     Leaky cabinets whose rack type gives ``cabinet_leak_dp_pa`` (``racks.leak_dp_pa``;
     not under ``model="fixed"``): their recirculation and bypass shares follow the
-    back-over-face pressure difference of the last flow solve (:func:`leak_shares`); the
+    back-over-face pressure difference of the last flow solve, plus a passive rear door's
+    drop (:func:`leak_shares`); the
     answer carries the shares (``recirculation_frac``, ``bypass_frac``) and that pressure
     (``leak_hall_dp_pa``), and the flow is solved again when the cabinets' airflow moves
     more than ``flow_tol_frac`` with them.
@@ -692,8 +693,19 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
     leaks = model != "fixed" and racks.leaks_follow_pressure
 
     def hall_dp():
+        # the field's back over face, plus a passive rear door's drop at the cabinet's
+        # flow (rated_dp (V / V_rated)^2, twin.models.reardoor.rear_door): the leak paths
+        # join the servers' exhaust plenum, before the door, to their intake plenum (an
+        # active door's fans carry their coil, as in fan_step)
         p = solver.port_pressure_pa
-        return None if (not leaks or p is None) else p[1, ix] - p[0, ix]
+        if not leaks or p is None:
+            return None
+        dp = np.asarray(p[1, ix] - p[0, ix], dtype=float).copy()
+        for k, door in enumerate(racks.doors or ()):
+            if door is not None and door.kind == "passive" and door.rated_airflow_m3_s > 0:
+                v_c = solver.devices[ix[k]].flow_m3_s
+                dp[k] += door.rated_dp_pa * (v_c / door.rated_airflow_m3_s) ** 2
+        return dp
     leak_dp = hall_dp()
     flow_shares = racks.leakage()       # those the devices' cabinet flows were set with
     # fixed racks keep the heat they were meshed with; only their doors respond
