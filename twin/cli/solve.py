@@ -154,6 +154,10 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
                       f"at {r['intake_temp_c']:.1f} degC inlet")
         for line in fan_lines(s):
             out.print(line)
+    if rm.get("doors_held"):
+        out.print("rear doors held to the room's heat: they would take more than it (water "
+                  "colder than the room); the room keeps 1 % of the racks' design heat for "
+                  "the units, which never heat")
     t = Table(title="Rack inlets, worst first (ASHRAE recommended 18-27 degC)")
     # racks whose cabinets leak: the servers' inlet beside the cabinet's face
     leaky = any(abs(r.get("server_inlet_temp_c", r["intake_temp_c"]) - r["intake_temp_c"])

@@ -32,6 +32,9 @@ MIN_UNIT_CLEARANCE_M = 0.3
 #: intake that may bypass the servers [-]: an open frame without blanking panels reaches a
 #: few tenths (est.); beyond 0.8 the cabinet is not a rack but an open box.
 MAX_CABINET_LEAK_FRAC = 0.8
+#: The pressure difference across a cabinet's leak paths at its stated shares [Pa]: a few
+#: pascals in practice (est.); above this it is a wrong unit (in. w.c. are 249 Pa each).
+MAX_CABINET_LEAK_DP_PA = 100.0
 #: ``rear_door`` value that removes a door a rack type or row gave (a rack without one).
 NO_REAR_DOOR = "none"
 
@@ -285,7 +288,10 @@ class RackType(_Model):
     intake inside the cabinet: missing blanking panels) and ``cabinet_bypass_frac`` (share
     of the cabinet's intake that passes beside the servers) are the cabinet as installed
     (:func:`twin.thermal.racks.cabinet_air`); rows and racks may override them, and so
-    ``rear_door`` (a ``[rear_doors.NAME]``, or ``"none"``).
+    ``rear_door`` (a ``[rear_doors.NAME]``, or ``"none"``). ``cabinet_leak_dp_pa``: the
+    pressure difference across the cabinet's leak paths at which the stated shares hold
+    [Pa]; given, the steady commands move the shares with the pressure the hall puts
+    across the cabinet by the orifice law (:func:`twin.thermal.racks.leak_shares`).
     ``fan_curve_pa``: the rack's active flow curve, ``[[flow_frac, dp_pa], ...]``: the
     static pressure difference [Pa] (exhaust side minus intake side) its fans hold at
     ``flow_frac`` of its design airflow, at design fan speed
@@ -302,6 +308,8 @@ class RackType(_Model):
     liquid_capture_frac: Frac = 0.0
     cabinet_recirculation_frac: LeakFrac = 0.0
     cabinet_bypass_frac: LeakFrac = 0.0
+    cabinet_leak_dp_pa: Annotated[float, Field(gt=0, le=MAX_CABINET_LEAK_DP_PA,
+                                               allow_inf_nan=False)] | None = None
     rear_door: Name | None = None
     fan_curve_pa: Annotated[list[FanPoint],
                             Field(min_length=2, max_length=MAX_FAN_CURVE_POINTS)] | None = None

@@ -17,7 +17,11 @@ def set_envelope(hall, outdoor_temp_c: float, irradiance_w_m2: float):
     When it has moved by more than 5 % (or 0.1 % of the hall's design heat to air) from
     the one the solver holds, the solver is made again with it, and every flow state's
     answer at its inputs (``y0``) is solved again: its linear response ``K`` does not
-    change, the heat being linear in the sources at a frozen flow."""
+    change, the heat being linear in the sources at a frozen flow. In a hall with rear
+    doors the inputs of every flow state's base are first held to the room's heat at the
+    new envelope (:meth:`~twin.loop.hall.HallModel.base_inputs`), as the step's own inputs
+    are (:meth:`~twin.loop.hall.HallModel.rack_models`): the hold and the envelope go
+    together on every path (a new flow state, a kept one, an envelope update)."""
     if not hall.env_faces:
         return
     if hall._loaded is None and not hall.flows.all():
@@ -46,5 +50,9 @@ def set_envelope(hall, outdoor_temp_c: float, irradiance_w_m2: float):
     hall._loaded = None
     for st in hall.flows.all():
         if st.x0 is not None:
+            # with rear doors the base's rack heats were held to the room's heat at the
+            # envelope of their solve: held again at this one (a base whose room loses
+            # heat has no steady field), HallModel.base_inputs
+            st.x0 = hall.base_inputs(st.x0)
             st.y0 = hall.direct(st, st.x0)[0]
     hall.sim.counters["envelope_updates"] = hall.sim.counters.get("envelope_updates", 0) + 1

@@ -26,8 +26,8 @@ from twin.models.liquid import CduSpec, cdu_step
 from twin.models.metrics import (ASHRAE_CLASSES, RECOMMENDED, hot_spots, rci_hi_pct, rci_lo_pct,
                                  rti_pct, shi_rhi)
 from twin.outputs.results import Snapshot
-from twin.thermal.racks import (door_air, door_spec_for, fan_curve_for, rack_spec_for,
-                                server_inlet_fixed_point)
+from twin.thermal.racks import (DOOR_ROOM_FLOOR_FRAC, door_air, door_spec_for, fan_curve_for,
+                                hold_doors, rack_spec_for, server_inlet_fixed_point)
 
 from . import fans
 from .flowstates import FlowState, FlowStates, digest
@@ -39,14 +39,14 @@ if TYPE_CHECKING:
     from .simulation import Simulation
 
 
-#: Least heat the room air keeps for the cooling units, as a share of the racks' design
-#: heat to air, when rear doors could take it all (:meth:`HallModel._hold_doors`): enough
-#: for the units' coils to hold the room at their supply set-point (est.; a steady room
-#: needs a positive load on a coil that cannot heat).
-DOOR_ROOM_FLOOR_FRAC = 0.01
 #: A direct heat solve of a hall with rear doors starts with every unit's return at least
 #: this much over its supply (:meth:`HallModel.direct`) [K].
 DOOR_START_MARGIN_K = 0.05
+#: A response column moves a unit's supply by this much [K] (:meth:`HallModel.build_response`).
+UNIT_COLUMN_K = 1.0
+#: The response columns are taken about a base where every unit's return is at least this
+#: much over its supply [K], so that no column shuts a coil (:meth:`HallModel._column_base`).
+COLUMN_OPEN_K = 1.5
 
 
 @dataclass
@@ -105,7 +105,9 @@ class HallModel:
         self.rack_liquid = np.array([r.liquid_capture_frac > 0 for r in self.racks])
         self.rack_design_flow = np.array([r.flow_m3_s for r in self.racks], dtype=float)
         # leaky cabinets (twin.thermal.racks.cabinet_air): the servers see their inlet, the
-        # room the cabinet's flow, (1 - r) / (1 - b) of the servers'
+        # room the cabinet's flow, (1 - r) / (1 - b) of the servers'; the shares as stated
+        # (a rack type's cabinet_leak_dp_pa moves them with the pressure in the steady
+        # commands only, twin.thermal.racks.leak_shares)
         self.rack_recirc = np.array([r.recirculation_frac for r in self.racks], dtype=float)
         self.rack_cabinet_ratio = np.array([(1.0 - r.recirculation_frac) / (1.0 - r.bypass_frac)
                                             for r in self.racks], dtype=float)
@@ -270,10 +272,12 @@ class HallModel:
                 cols.append((np.array([i]), delta[[i]], self.racks[i].name))
         if group_units:
             for ent, ix in units_by_entry.items():
-                cols.append((self.n_r + np.array(ix), np.ones(len(ix)), f"units {ent}"))
+                cols.append((self.n_r + np.array(ix), np.full(len(ix), UNIT_COLUMN_K),
+                             f"units {ent}"))
         else:
             for j in range(self.n_c):
-                cols.append((np.array([self.n_r + j]), np.ones(1), self.units[j].name))
+                cols.append((np.array([self.n_r + j]), np.full(1, UNIT_COLUMN_K),
+                             self.units[j].name))
         if group_racks:
             self.sim.note(f"hall {self.name}: {n_in} thermal inputs > {max_cols}: the linear "
                           f"response groups racks by row ({len(racks_by_row)} rows)"
@@ -369,21 +373,72 @@ class HallModel:
         self.sim.counters["energy_solves"] += 1
         return self.faces_from_solver(), self.solver.energy_budget()
 
+    def _coil_gap(self, x, y) -> np.ndarray:
+        """Each unit's return over its supply [K] in the answer ``y`` at inputs ``x``."""
+        return self.device_stats(np.asarray(y, float))[0][self.cooler_dev] - np.asarray(
+            x, float)[self.n_r:]
+
+    def _column_base(self, st: FlowState, x0, y0) -> tuple[np.ndarray, np.ndarray]:
+        """The inputs and answer the response columns of ``st`` are taken about.
+
+        A column that moves a unit's supply by :data:`UNIT_COLUMN_K` is linear only while
+        every coil stays open (a coil never heats: a return below its supply leaves the
+        air as it is, ``kernels.stages.device_temperatures``). Where some unit's return is
+        less than :data:`COLUMN_OPEN_K` over its supply at ``x0`` (rear doors carrying
+        the room, a lightly loaded hall), the columns of that base would shut a coil and
+        measure a room with nothing to hold it. At a frozen flow the field is linear in
+        the inputs while the coils stay open, so ``K`` is the same about any base where
+        they do: the base moves to more rack heat, ``x0 + t d`` with ``d`` the racks'
+        design heat to air (``t`` 1, then, if a coil is still near, the ``t`` that the two
+        answers put at 1.2 ``COLUMN_OPEN_K`` by linearity). ``st.info["columns_open"]``
+        says whether that succeeded (if not, :class:`twin.loop.modes.LinearMode` checks
+        every step by a direct solve)."""
+        x0 = np.asarray(x0, float)
+        y0 = np.asarray(y0, float)
+        if not self.n_c or not self.n_r:
+            return x0, y0
+        gap0 = self._coil_gap(x0, y0)
+        if float(gap0.min()) >= COLUMN_OPEN_K:
+            return x0, y0
+        d = np.zeros_like(x0)
+        d[:self.n_r] = np.maximum(self.rack_design_air_w, 1.0)
+        t, xb, yb = 1.0, x0, y0
+        for _ in range(2):
+            xb = x0 + t * d
+            yb = self.direct(st, xb)[0]
+            gap = self._coil_gap(xb, yb)
+            if float(gap.min()) >= COLUMN_OPEN_K:
+                return xb, yb
+            slope = (gap - gap0) / t
+            with np.errstate(divide="ignore", invalid="ignore"):
+                need = np.where(slope > 0, (1.2 * COLUMN_OPEN_K - gap0) / slope, np.inf)
+            t = float(np.max(need))
+            if not np.isfinite(t) or t <= 0.0 or t > 1e3:
+                break
+        st.info["columns_open"] = False
+        self.sim.note(f"hall {self.name}: no base found where every cooling unit's return is "
+                      f"{COLUMN_OPEN_K} K over its supply; the linear response's supply columns "
+                      "may shut a coil, so every step at that flow is a direct heat solve")
+        return xb, yb
+
     def build_response(self, st: FlowState, x0, y0):
-        """``K`` by superposition: one direct solve per response column. The solver is
-        left with the heat field it held at ``x0`` (when it held ``st``'s flow), not the
-        last column's perturbed one: the envelope reads the air next to the walls from it
-        (:func:`twin.loop.envelope.set_envelope`)."""
+        """``K`` by superposition: one direct solve per response column, about the base
+        of :meth:`_column_base` (``x0`` unless a column would shut a coil there). The
+        solver is left with the heat field it held at ``x0`` (when it held ``st``'s flow),
+        not the last column's perturbed one: the envelope reads the air next to the walls
+        from it (:func:`twin.loop.envelope.set_envelope`)."""
         t0 = time.perf_counter()
         base_T = (self.solver.backend.to_host(self.solver.T).copy()
                   if self._loaded == st.key else None)
         n_in = self.n_r + self.n_c
         K = np.zeros((len(y0), n_in))
+        st.info.pop("columns_open", None)
+        xb, yb = self._column_base(st, x0, y0)
         for n, (ix, dx, label) in enumerate(self.columns):
-            x = np.array(x0, dtype=float)
+            x = np.array(xb, dtype=float)
             x[ix] += dx
             y, _ = self.direct(st, x)
-            col = y - y0
+            col = y - yb
             for i, d in zip(ix, dx):
                 K[:, i] = col / (len(ix) * d)
             self.sim.event("response", {"hall": self.name, "column": n + 1,
@@ -399,6 +454,7 @@ class HallModel:
     def new_state(self, flows, x, need_response: bool, warm: FlowState | None) -> FlowState:
         """Solve the flow at ``flows`` (warm-started from ``warm``), with its response."""
         s = self.sim.settings
+        x = self.base_inputs(x)
         src_key = warm.key if warm is not None else self._fresh_key
         key = digest(src_key, np.asarray(flows, float), np.asarray(x, float), s.solver, s.cell_m,
                      self.backend_name, [c[2] for c in self.columns],
@@ -527,40 +583,43 @@ class HallModel:
         return out
 
     def _hold_doors(self, out: RackLoads):
-        """Hold the rear doors to the room's heat (in place): the room air must keep at
-        least :data:`DOOR_ROOM_FLOOR_FRAC` of the racks' design heat to air for the units,
-        counting the envelope's gain or loss (``env_powers``).
-
-        Why: doors on water colder than the room can take all of their racks' heat, and
-        with the walls losing heat the room's air then has a net loss that the units
-        cannot make up (a coil never heats: ``kernels.stages.device_temperatures``). The
-        steady heat field of such a room does not exist, and the linear response and
-        direct solves built on it ran away (inlets of -179 and +451 degC, the supply
-        set-point swinging between its limits: issue 24). In the hall the room air would
-        cool until the doors, whose heat falls with the air they draw (``eps C (T_x -
-        T_w)``), take no more than the room's heat: the coil valves close and the doors
-        carry the room (ASHRAE Guideline 36-2021, 5.16.2: the supply-air loop modulates the
-        cooling coil, it does not heat). The step keeps that balance with the units at
-        their supply set-point: every door gives back the same share of its heat to the
-        room air, rack by rack energy still closes (``air_w + door_w`` unchanged). The
-        room then sits at the units' supply rather than the little below it where the
-        doors alone would hold it (conservative for the inlets). Quasi-steady modes only:
-        the ``transient`` mode lets the room cool over a step."""
+        """Hold the rear doors to the room's heat (in place): the room air keeps at least
+        :data:`~twin.thermal.racks.DOOR_ROOM_FLOOR_FRAC` of the racks' design heat to air
+        for the units, counting the envelope's gain or loss as the solver holds it
+        (``env_powers``): :func:`twin.thermal.racks.hold_doors`, the rule the steady
+        commands apply too. Quasi-steady modes only: the ``transient`` mode lets the room
+        cool over a step."""
         if self.mode.name == "transient":
             return                  # in time the room may lose heat over a step: it cools
-        env = (float(np.sum(self.env_powers))
-               if self.env_faces and self.env_powers is not None else 0.0)
-        floor = DOOR_ROOM_FLOOR_FRAC * float(self.rack_design_air_w.sum())
-        short = floor - (float(np.sum(out.air_w)) + env)
-        taken = float(np.sum(out.door_w))
-        if short <= 0.0 or taken <= 0.0:
-            return
-        k = min(short / taken, 1.0)
-        out.air_w = out.air_w + k * out.door_w
-        out.door_w = out.door_w * (1.0 - k)
-        self.sim.note(f"hall {self.name}: the rear doors would take more than the room's "
-                      "heat (water colder than the room, the units idle); they are held to "
-                      "it, the units at their supply set-point")
+        out.air_w, out.door_w, held = hold_doors(out.air_w, out.door_w, self._envelope_w(),
+                                                 float(self.rack_design_air_w.sum()))
+        if held:
+            self.sim.note(f"hall {self.name}: the rear doors would take more than the room's "
+                          "heat (water colder than the room, the units idle); they are held "
+                          "to it, the units at their supply set-point")
+
+    def _envelope_w(self) -> float:
+        """The walls' and roof's heat to the room air as the solver holds it [W]."""
+        return (float(np.sum(self.env_powers))
+                if self.env_faces and self.env_powers is not None else 0.0)
+
+    def base_inputs(self, x) -> np.ndarray:
+        """Inputs ``x`` (rack heats to air, unit supplies) made a base a linear response
+        can be taken about, in a hall with rear doors: the racks' heats are raised, in
+        proportion to their design heat to air, until the room keeps the doors' floor
+        (:func:`~twin.thermal.racks.hold_doors`) with the envelope the solver holds now.
+        The inputs a step evaluates are held so already (:meth:`rack_models`); a kept
+        base is not when the envelope has since taken more heat
+        (:func:`twin.loop.envelope.set_envelope`), and a room with a net loss has no
+        steady heat field to expand about. Without doors, ``x`` unchanged."""
+        x = np.array(x, dtype=float)
+        if not self.has_doors or not self.n_r:
+            return x
+        design = float(self.rack_design_air_w.sum())
+        short = DOOR_ROOM_FLOOR_FRAC * design - (float(x[:self.n_r].sum()) + self._envelope_w())
+        if short > 0.0 and design > 0.0:
+            x[:self.n_r] += short * self.rack_design_air_w / design
+        return x
 
     def _fan_delta_w(self, r, ix, share, dp_pa) -> np.ndarray:
         """The server fans' power at their operating point less at free delivery [W], for
@@ -603,7 +662,7 @@ class HallModel:
         """Delivered supply and whether each coil is short, from the full-flow coil (the
         valve's set-point search of :func:`crah_coil` is left for the record). A coil whose
         return is below its set-point delivers the return (its valve shut: a coil cools,
-        it never heats; ASHRAE Guideline 36-2021, 5.16.2)."""
+        it never heats: :data:`twin.thermal.racks.COIL_NEVER_HEATS_SOURCE`)."""
         deliv = np.array(ts_set, dtype=float)
         lim = np.zeros(self.n_c, dtype=bool)
         for spec, ix in self.coil_groups:

@@ -282,6 +282,9 @@ class LinearMode(_QuasiSteady):
         # a coil short of capacity enters the field through its warmer delivered supply,
         # an input of the response: check directly when the set of short coils changes
         coil_limited = bool(np.any(np.asarray(it.lim, bool) != st0.lim_checked))
+        # the response's supply columns may have shut a coil (no base with every coil
+        # open was found, HallModel._column_base): not trusted, a direct solve
+        unsure = not st.info.get("columns_open", True)
         interval = out.interval_h
         verify_due = (s.verify_every_h > 0
                       and inp.t_mid_h - st0.last_verify_h >= interval - 1e-9)
@@ -289,6 +292,7 @@ class LinearMode(_QuasiSteady):
                               ("heat outside the linear range", out_of_range),
                               ("return below supply", returns_low),
                               ("rear doors carry the room", doors_carry),
+                              ("response columns near a shut coil", unsure),
                               ("snapshot", inp.snapshot),
                               ("verification", verify_due)) if c]
         if not why:
@@ -304,7 +308,7 @@ class LinearMode(_QuasiSteady):
         elif lin_err < 0.25 * s.linear_tol_k:
             out.interval_h = min(2.0 * interval,
                                  max(s.verify_every_h, self.MAX_VERIFY_INTERVAL_H))
-        if coil_limited or out_of_range or returns_low or doors_carry:
+        if coil_limited or out_of_range or returns_low or doors_carry or unsure:
             hall.sim.counters["fallback_steps"] += 1
             hall.sim.note(f"hall {hall.name}: outside the linear range ("
                           + ", ".join(w for w in why if w not in ("snapshot", "verification"))

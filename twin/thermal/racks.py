@@ -145,6 +145,62 @@ def cabinet_air(face_temp_c, air_w, server_flow_m3_s, recirculation_frac, bypass
             "cabinet_flow_m3_s": v_c}
 
 
+#: Largest leak share the pressure may drive (the facility's own limit on a stated share,
+#: ``twin.facility.schema.MAX_CABINET_LEAK_FRAC``; :func:`cabinet_air` needs it below 1).
+LEAK_MAX_FRAC = 0.8
+
+
+def leak_shares(recirculation_frac, bypass_frac, hall_dp_pa, design_dp_pa):
+    """A leaky cabinet's recirculation and bypass shares at the pressure the hall puts
+    across it (the orifice law).
+
+    Parameters
+    ----------
+    recirculation_frac, bypass_frac : array_like
+        ``r_d``, ``b_d``: the shares as stated (:func:`cabinet_air`), which hold where the
+        hall puts no pressure difference across the cabinet (open aisles).
+    hall_dp_pa : array_like
+        ``dp``: the field's mean static pressure in front of the cabinet's back minus in
+        front of its face [Pa] (positive: a pressurised hot aisle, or a starved contained
+        cold aisle).
+    design_dp_pa : array_like
+        ``dp_d``: the pressure difference across each leak path at the stated shares [Pa]
+        (the rack type's ``cabinet_leak_dp_pa``); NaN or <= 0: the shares stay as stated.
+
+    Returns
+    -------
+    r, b : numpy.ndarray
+        ``r = r_d sqrt(max(1 + dp / dp_d, 0))`` and ``b = b_d sqrt(max(1 - dp / dp_d, 0))``,
+        each at most :data:`LEAK_MAX_FRAC`.
+
+    Notes
+    -----
+    A leak through a fixed opening follows the orifice law, ``V = C_d A sqrt(2 dp / rho)``
+    (ASHRAE Handbook - Fundamentals 2021, ch. 21 (Duct design), the flow through an
+    orifice; the same law as the raised floor's seams, Radmehr, Schmidt, Karki & Patankar,
+    ASME InterPACK 2005, IPACK2005-73273), so at a fixed server airflow a share scales as
+    ``sqrt(dp / dp_d)``. The recirculation path (open U space: the servers' exhaust
+    plenum back to their intake plenum) sees the cabinet's own back-over-front
+    difference ``dp_d`` plus the hall's ``dp``; the bypass path (gaps beside the servers,
+    from the face to the back) sees ``dp_d`` less it. Raising the back over the face
+    (hot-aisle containment over-pressurised) thus raises the recirculation and lowers
+    the bypass; a cold aisle held over the hot aisle does the reverse, the behaviour
+    containment guides describe. ``dp_d`` is an estimate: no published figure for the
+    front-to-back pressure difference across a cabinet's own leak paths was found (a
+    few pascals, the drop of perforated front and back doors at rated airflow; est.).
+    Energy still closes rack by rack at any share (:func:`cabinet_air`).
+    """
+    r_d = np.asarray(recirculation_frac, dtype=float)
+    b_d = np.asarray(bypass_frac, dtype=float)
+    dp = np.asarray(hall_dp_pa, dtype=float)
+    dp_d = np.asarray(design_dp_pa, dtype=float)
+    on = np.isfinite(dp_d) & (dp_d > 0.0)
+    ratio = np.where(on, dp / np.where(on, dp_d, 1.0), 0.0)
+    r = np.where(on, r_d * np.sqrt(np.maximum(1.0 + ratio, 0.0)), r_d)
+    b = np.where(on, b_d * np.sqrt(np.maximum(1.0 - ratio, 0.0)), b_d)
+    return np.minimum(r, LEAK_MAX_FRAC), np.minimum(b, LEAK_MAX_FRAC)
+
+
 def server_inlet_from_cabinet(face_temp_c, cabinet_exhaust_c, recirculation_frac, bypass_frac):
     """The servers' inlet [degC] from a cabinet's face and back temperatures (the
     balance of :func:`cabinet_air`): ``T_s = T_face + r / (1 - b) (T_x - T_face)``."""
@@ -241,6 +297,78 @@ def door_air(face_temp_c, air_w, cabinet_flow_m3_s, doors, rho_cp_j_m3k: float) 
     return out
 
 
+#: Least heat the room air keeps for the cooling units, as a share of the racks' design
+#: heat to air, when rear doors could take it all (:func:`hold_doors`): enough for the
+#: units' coils to hold the room at their supply set-point (est.; a steady room needs a
+#: positive load on a coil that cannot heat).
+DOOR_ROOM_FLOOR_FRAC = 0.01
+
+#: What the section cited for "a coil never heats" is, and how far it was checked.
+COIL_NEVER_HEATS_SOURCE = (
+    "ASHRAE Guideline 36-2021, 5.16.2.3 (multiple-zone VAV air handler, supply-air "
+    "temperature control: one loop signal sequences the heating coil, the economizer and "
+    "the cooling coil; the cooling valve opens only in the loop's cooling range). A CRAH "
+    "or fan wall has no heating coil, so its cooling coil only ever removes heat. Section "
+    "number checked against secondary sources only: the Modelica Buildings Library's "
+    "Buildings.Controls.OBC.ASHRAE.G36.AHUs.MultiZone.VAV.SetPoints.SupplySignals "
+    "(\"implemented according to Section 5.16.2.3\", May 2020 release) and PNNL ConStrain's "
+    "G36 verification cases (5.16.2.2 the set-point reset, 5.16.2.3 the loop, 2021 edition); "
+    "the Guideline's own text was not read.")
+
+
+def hold_doors(room_w, door_w, envelope_w: float, design_air_w: float,
+               floor_frac: float = DOOR_ROOM_FLOOR_FRAC) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Hold the rear doors to the room's heat: the room air keeps at least ``floor_frac``
+    of the racks' design heat to air for the cooling units, counting the walls' gain or
+    loss. One rule for the steady commands (:func:`settle_racks`) and ``twin run``
+    (:meth:`twin.loop.hall.HallModel.rack_models`).
+
+    Parameters
+    ----------
+    room_w : array_like
+        Heat each cabinet gives the room after its door [W] (``room_w`` of :func:`door_air`).
+    door_w : array_like
+        Heat each door takes to its water [W].
+    envelope_w : float
+        Heat the walls and roof give the room air (negative: they take it) [W].
+    design_air_w : float
+        The racks' design heat to air, summed [W].
+    floor_frac : float
+        The share the room keeps, :data:`DOOR_ROOM_FLOOR_FRAC`.
+
+    Returns
+    -------
+    room_w, door_w, held
+        With ``short = floor_frac * design_air_w - (sum(room_w) + envelope_w)`` and
+        ``taken = sum(door_w)``: when both are positive every door gives the same share
+        ``k = min(short / taken, 1)`` of its heat back to the room, ``room_w + k door_w``
+        and ``(1 - k) door_w``; rack by rack ``room_w + door_w`` is unchanged (energy
+        closes). ``held`` says whether it did.
+
+    Notes
+    -----
+    Why: doors on water colder than the room can take all their racks' heat; with walls
+    that lose heat the room air then has a net loss that the units cannot make up, since
+    a cooling unit's coil never heats (``kernels.stages.device_temperatures`` delivers a
+    return below the set-point unchanged; the control rule: :data:`COIL_NEVER_HEATS_SOURCE`).
+    Such a room has no steady heat field. In the hall the air would cool until the doors,
+    whose heat falls with the air they draw (``eps C (T_x - T_w)``), take no more than the
+    room's heat: the coil valves close and the doors carry the room. The hold keeps that
+    balance with the units at their supply set-point, the room at the units' supply rather
+    than the little below it where the doors alone would hold it (conservative for the
+    inlets). The floor share is an estimate: large enough for a coil to hold its
+    set-point, small against any rack's heat.
+    """
+    room = np.asarray(room_w, dtype=float)
+    door = np.asarray(door_w, dtype=float)
+    short = floor_frac * float(design_air_w) - (float(np.sum(room)) + float(envelope_w))
+    taken = float(np.sum(door))
+    if short <= 0.0 or taken <= 0.0:
+        return room, door, False
+    k = min(short / taken, 1.0)
+    return room + k * door, door * (1.0 - k), True
+
+
 @dataclass(frozen=True)
 class HallRacks:
     """The racks of one meshed hall: their device index in the problem, their specs and
@@ -261,6 +389,7 @@ class HallRacks:
     doors: tuple | None = None
     rho_cp_j_m3k: float = Fluid().rho_cp
     fan_curves: tuple | None = None
+    leak_dp_pa: np.ndarray | None = None
 
     @property
     def has_doors(self) -> bool:
@@ -276,14 +405,29 @@ class HallRacks:
             return np.asarray(self.design_flow_m3_s, dtype=float)
         return np.array([s.design_airflow_m3_s for s in self.specs], dtype=float)
 
-    def leakage(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(recirculation, bypass)`` of every rack [-] (zeros where not given)."""
+    @property
+    def leaks_follow_pressure(self) -> bool:
+        """Whether some leaky cabinet's shares follow the hall's pressure (``leak_dp_pa``)."""
+        if self.leak_dp_pa is None:
+            return False
+        r, b = self.leakage()
+        dp_d = np.asarray(self.leak_dp_pa, dtype=float)
+        return bool(np.any(np.isfinite(dp_d) & (dp_d > 0) & ((r > 0) | (b > 0))))
+
+    def leakage(self, hall_dp_pa=None) -> tuple[np.ndarray, np.ndarray]:
+        """``(recirculation, bypass)`` of every rack [-] (zeros where not given): as stated,
+        or, given the hall's back-over-face pressure difference ``hall_dp_pa`` [Pa] per
+        rack, at that pressure where the rack type gives ``cabinet_leak_dp_pa``
+        (:func:`leak_shares`)."""
         zero = np.zeros(len(self.names))
-        return (zero if self.recirculation is None else np.asarray(self.recirculation, float),
-                zero if self.bypass is None else np.asarray(self.bypass, float))
+        r = zero if self.recirculation is None else np.asarray(self.recirculation, float)
+        b = zero if self.bypass is None else np.asarray(self.bypass, float)
+        if hall_dp_pa is None or self.leak_dp_pa is None:
+            return r, b
+        return leak_shares(r, b, hall_dp_pa, self.leak_dp_pa)
 
     def response(self, inlet_temp_c, design_flow: bool = False, cabinet_flow_m3_s=None,
-                 air_w=None, fan_frac=None, fan_dp_pa=None) -> dict:
+                 air_w=None, fan_frac=None, fan_dp_pa=None, hall_dp_pa=None) -> dict:
         """The rack model at the given cabinet-face temperatures [degC]: ``power_w``,
         ``air_w`` (heat to the air), ``flow_m3_s`` (server airflow), ``work`` (done over
         asked, 1 unless throttled), ``fan_w``, ``server_inlet_c`` (what the servers draw,
@@ -298,7 +442,10 @@ class HallRacks:
         curves' operating point, :func:`fan_step`), 1 for every rack by default;
         ``fan_dp_pa`` (per rack, the pressure difference across the cabinet there): the
         servers' fan power follows that operating point
-        (:func:`twin.models.fans.fan_power_at`), and the power and heat with it."""
+        (:func:`twin.models.fans.fan_power_at`), and the power and heat with it.
+        ``hall_dp_pa`` (per rack, the field's back-over-face pressure difference): the
+        cabinets' leak shares at it (:meth:`leakage`, :func:`leak_shares`), returned as
+        ``recirculation_frac`` and ``bypass_frac``."""
         tin = np.asarray(inlet_temp_c, dtype=float)
         if air_w is not None:
             out = {"air_w": np.asarray(air_w, dtype=float).copy()}
@@ -306,10 +453,11 @@ class HallRacks:
             out.update(door_air(tin, out["air_w"], flows, self.doors or (None,) * len(tin),
                                 self.rho_cp_j_m3k))
             return out
-        rec, byp = self.leakage()
+        rec, byp = self.leakage(hall_dp_pa)
         out = {k: np.zeros(len(self.names)) for k in (
             "power_w", "air_w", "flow_m3_s", "work", "fan_w", "server_inlet_c",
             "cabinet_flow_m3_s", "free_flow_m3_s")}
+        out["recirculation_frac"], out["bypass_frac"] = rec.copy(), byp.copy()
         for n, spec in enumerate(self.specs):
             u = self.utilization[n]
             fixed = None
@@ -378,7 +526,11 @@ def hall_racks(facility, problem, utilization: float = 1.0,
                      design_flow_m3_s=np.array([r.flow_m3_s for r in racks], dtype=float),
                      doors=tuple(door_spec_for(facility, r) for r in racks),
                      rho_cp_j_m3k=rho_cp,
-                     fan_curves=tuple(fan_curve_for(r) for r in racks))
+                     fan_curves=tuple(fan_curve_for(r) for r in racks),
+                     leak_dp_pa=np.array([np.nan if getattr(r.rack_type, "cabinet_leak_dp_pa",
+                                                            None) is None
+                                          else float(r.rack_type.cabinet_leak_dp_pa)
+                                          for r in racks], dtype=float))
 
 
 def fan_curve_for(rack) -> FanCurve | None:
@@ -398,7 +550,7 @@ FAN_KEYS = ("back_pressure_pa", "hall_dp_pa", "airflow_design_frac", "airflow_fr
 
 
 def fan_step(racks: HallRacks, response: dict, field_flow_m3_s, hall_dp_pa, history: list,
-             relax: float = FAN_RELAX) -> dict:
+             relax: float = FAN_RELAX, shares=None) -> dict:
     """One update of the racks' fan operating points after a flow solve.
 
     For every rack with a fan curve: the servers' airflow in the field ``q_f`` (as a share
@@ -412,7 +564,8 @@ def fan_step(racks: HallRacks, response: dict, field_flow_m3_s, hall_dp_pa, hist
     rack, appended to), or, at the first solve, ``dp (q / q_f)^2`` (a resistance the
     rack drives itself: slope ``2 dp / q_f``; none when ``dp`` <= 0); its crossing with
     the curve (:func:`twin.models.fans.operating_point`) is approached by ``relax``:
-    ``q = q_f + relax (q_op - q_f)``.
+    ``q = q_f + relax (q_op - q_f)``. ``shares``: the ``(recirculation, bypass)`` the
+    cabinets' ``field_flow_m3_s`` was set with (default: as stated, :meth:`HallRacks.leakage`).
 
     Returns ``fan_frac`` (the servers' new airflow over ``V_free``, for
     :meth:`HallRacks.response`), ``move`` (largest ``|q - q_f| / q_f`` over the racks
@@ -421,7 +574,8 @@ def fan_step(racks: HallRacks, response: dict, field_flow_m3_s, hall_dp_pa, hist
     servers' fan power is taken: :meth:`HallRacks.response` ``fan_dp_pa``).
     """
     n = len(racks.names)
-    rec, byp = racks.leakage()
+    # the servers' flow from the cabinet's, through the leak shares it was set with
+    rec, byp = racks.leakage() if shares is None else shares
     v_d = racks.server_design_flow_m3_s()
     frac = np.ones(n)
     back = np.zeros(n)
@@ -495,7 +649,11 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
     moves more than ``heat_tol_frac``. ``model="fixed"`` leaves the racks alone (but for
     their rear doors, which follow the intakes). With rear doors the device's heat is the
     heat the room gets (``room_w``: :func:`door_air`), and a last heat solve puts the
-    answer's heats in the field exactly.
+    answer's heats in the field exactly. The doors are held to the room's heat
+    (:func:`hold_doors`, the rule ``twin run`` applies at every step): the room air keeps
+    at least :data:`DOOR_ROOM_FLOOR_FRAC` of the racks' design heat to air, counting the
+    envelope's sources the solver holds, so that no cooling unit would have to heat;
+    ``info["doors_held"]`` says whether the last answer was held.
 
     Racks with a fan curve (``racks.fan_curves``; ``model="ite"`` and a finite
     ``flow_tol_frac`` only): after every flow solve their airflow moves towards the
@@ -504,6 +662,14 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
     ``fan_tol_frac``; the answer then carries :data:`FAN_KEYS` and ``info["fans"]``
     the racks below their free delivery (:func:`starved_racks`). At least 20 rounds.
 
+    Leaky cabinets whose rack type gives ``cabinet_leak_dp_pa`` (``racks.leak_dp_pa``;
+    not under ``model="fixed"``): their recirculation and bypass shares follow the
+    back-over-face pressure difference of the last flow solve, plus a passive rear door's
+    drop (:func:`leak_shares`); the
+    answer carries the shares (``recirculation_frac``, ``bypass_frac``) and that pressure
+    (``leak_hall_dp_pa``), and the flow is solved again when the cabinets' airflow moves
+    more than ``flow_tol_frac`` with them.
+
     Returns ``rounds``, ``flow_solves``, ``heat_change_frac`` (largest relative change of
     the last round), ``settled``, ``steps`` (pseudo-steps of the flow solves), the last
     flow solve's ``run`` (or ``None``) and the rack model's answer (``response``).
@@ -511,7 +677,8 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
     if model not in RACK_MODELS:
         raise ValueError(f"rack model {model!r}: one of {', '.join(RACK_MODELS)}")
     info = {"model": model, "rounds": 0, "flow_solves": 0, "heat_change_frac": 0.0,
-            "settled": True, "steps": 0, "run": None, "response": None, "fans": []}
+            "settled": True, "steps": 0, "run": None, "response": None, "fans": [],
+            "doors_held": False}
     if not racks.names or (model == "fixed" and not racks.has_doors):
         return info
     ix = racks.device_index
@@ -522,17 +689,49 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
     fresh = fans and solver.port_pressure_pa is not None
     if fans:
         max_rounds = max(max_rounds, 20)
+    # leak shares that follow the pressure (leak_shares): at the last flow solve's
+    leaks = model != "fixed" and racks.leaks_follow_pressure
+
+    def hall_dp():
+        # the field's back over face, plus a passive rear door's drop at the cabinet's
+        # flow (rated_dp (V / V_rated)^2, twin.models.reardoor.rear_door): the leak paths
+        # join the servers' exhaust plenum, before the door, to their intake plenum (an
+        # active door's fans carry their coil, as in fan_step)
+        p = solver.port_pressure_pa
+        if not leaks or p is None:
+            return None
+        dp = np.asarray(p[1, ix] - p[0, ix], dtype=float).copy()
+        for k, door in enumerate(racks.doors or ()):
+            if door is not None and door.kind == "passive" and door.rated_airflow_m3_s > 0:
+                v_c = solver.devices[ix[k]].flow_m3_s
+                dp[k] += door.rated_dp_pa * (v_c / door.rated_airflow_m3_s) ** 2
+        return dp
+    leak_dp = hall_dp()
+    flow_shares = racks.leakage()       # those the devices' cabinet flows were set with
     # fixed racks keep the heat they were meshed with; only their doors respond
     fixed_air = (np.array([solver.devices[i].heat_w for i in ix]) if model == "fixed"
                  else None)
 
+    design_air = float(sum(sp.nameplate_power_w * (1.0 - sp.liquid_capture_fraction)
+                           for sp in racks.specs))
+
     def answer(devices):
         flows = np.array([devices[i].flow_m3_s for i in ix]) if racks.has_doors else None
-        return racks.response(solver.dev_tin[ix], design_flow=model == "design",
-                              cabinet_flow_m3_s=flows, air_w=fixed_air,
-                              fan_frac=fan_frac if fans else None,
-                              fan_dp_pa=(fan_last["op_dp_pa"] if fans and fan_last is not None
-                                         else None))
+        res = racks.response(solver.dev_tin[ix], design_flow=model == "design",
+                             cabinet_flow_m3_s=flows, air_w=fixed_air,
+                             fan_frac=fan_frac if fans else None,
+                             fan_dp_pa=(fan_last["op_dp_pa"] if fans and fan_last is not None
+                                        else None),
+                             hall_dp_pa=leak_dp)
+        if leak_dp is not None:
+            res["leak_hall_dp_pa"] = np.asarray(leak_dp, dtype=float).copy()
+        if racks.has_doors:
+            # the doors held to the room's heat, the walls as the solver holds them
+            env = sum(s.power_w for s in solver.problem.sources if "/envelope/" in s.name)
+            res["room_w"], res["door_w"], held = hold_doors(res["room_w"], res["door_w"],
+                                                            env, design_air)
+            info["doors_held"] = held
+        return res
     info["settled"] = False
     for rnd in range(1, max_rounds + 1):
         devices = list(solver.devices)
@@ -543,7 +742,8 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
         if fresh:
             # the operating points at the pressure the last flow solve found
             p = solver.port_pressure_pa
-            fan_last = fan_step(racks, res, old_flow, p[1, ix] - p[0, ix], history)
+            fan_last = fan_step(racks, res, old_flow, p[1, ix] - p[0, ix], history,
+                                shares=flow_shares)
             fan_frac, fan_move, fresh = fan_last["fan_frac"], fan_last["move"], False
             res = answer(devices)
         if fans:
@@ -564,11 +764,14 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
                 res["cabinet_flow_m3_s"][k]) if resolve else d.flow_m3_s)
         solver.set_devices(devices)
         if resolve:
+            if "recirculation_frac" in res:
+                flow_shares = (res["recirculation_frac"], res["bypass_frac"])
             run = solver.solve_steady(progress=progress)
             info["flow_solves"] += 1
             info["steps"] += int(run.iterations)
             info["run"] = run
             fresh = fans and solver.port_pressure_pa is not None
+            leak_dp = hall_dp()
         else:
             solver.finish_energy()
     if racks.has_doors:

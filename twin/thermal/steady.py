@@ -143,7 +143,7 @@ def settle_hall_racks(facility, problem, solver, run, rack_model: str = "ite",
     if not info["settled"]:
         run = _replace(run, converged=False)
     out = {"_settle": {k: info[k] for k in ("model", "rounds", "flow_solves", "settled",
-                                             "heat_change_frac")}}
+                                             "heat_change_frac", "doors_held")}}
     out["_fans"] = list(info.get("fans", []))
     res = info["response"]
     out["_racks"], out["_response"] = racks, res
@@ -154,6 +154,10 @@ def settle_hall_racks(facility, problem, solver, run, rack_model: str = "ite",
             out[name].update(power_w=float(res["power_w"][n]), work_fraction=float(res["work"][n]))
         if res is not None and "airflow_free_frac" in res and racks.fan_curves[n] is not None:
             out[name].update({k: float(res[k][n]) for k in _FAN_ROW})
+        if res is not None and "leak_hall_dp_pa" in res and np.isfinite(racks.leak_dp_pa[n]):
+            out[name].update({"cabinet_recirculation_frac": float(res["recirculation_frac"][n]),
+                              "cabinet_bypass_frac": float(res["bypass_frac"][n]),
+                              "cabinet_hall_dp_pa": float(res["leak_hall_dp_pa"][n])})
         if res is not None and racks.doors is not None and racks.doors[n] is not None:
             out[name].update({"rear_door": racks.doors[n].name,
                               "servers_air_heat_w": float(res["air_w"][n]),
@@ -172,7 +176,10 @@ def server_inlets(solver, racks, response) -> np.ndarray:
         flows = np.array([solver.devices[i].flow_m3_s for i in ix])
         t_back = t_back + (response["door_w"] - response["door_fan_w"]) / (
             racks.rho_cp_j_m3k * flows)
-    return server_inlet_from_cabinet(solver.dev_tin[ix], t_back, *racks.leakage())
+    shares = ((response["recirculation_frac"], response["bypass_frac"])
+              if response is not None and "recirculation_frac" in response
+              else racks.leakage())
+    return server_inlet_from_cabinet(solver.dev_tin[ix], t_back, *shares)
 
 
 #: The fan-curve keys of a rack's summary row (``twin.thermal.racks.FAN_KEYS``): the
