@@ -80,6 +80,7 @@ def _diagnose(a) -> int:
     for n in a.cases:
         for model in a.turbulence or [None]:
             d = diagnose(ALL_CASES[n], a.work, model=model, average_s=a.average_s,
+                         max_steps=a.max_steps,
                          progress=lambda m: print(m, file=sys.stderr, flush=True))
             lines += report_lines(d)
     text = "\n".join(lines)
@@ -127,6 +128,8 @@ def main(argv=None) -> int:
                      help="the twin's closure (repeat for both; default the case's)")
     dia.add_argument("--average-s", type=float, default=0.0,
                      help="march on in real time from the answer and average the intakes")
+    dia.add_argument("--max-steps", type=int, default=None,
+                     help="cap of the twin's steady solve (default the solver's)")
     dia.add_argument("--out", type=Path, default=None, help="write the Markdown here")
     docs = sub.add_parser("docs")
     docs.add_argument("--no-pictures", action="store_true")

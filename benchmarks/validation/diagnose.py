@@ -93,9 +93,10 @@ def read_foam_scalar(path, problem, name: str) -> np.ndarray:
 
 
 def diagnose(case, work_dir, model: str | None = None, average_s: float = 0.0,
-             depth: int = 3, progress=None) -> dict:
-    """Solve ``case`` with the twin (``model``: its turbulence closure, default the case's)
-    and compare it with the OpenFOAM answer in ``work_dir/<case>``, region by region."""
+             depth: int = 3, max_steps: int | None = None, progress=None) -> dict:
+    """Solve ``case`` with the twin (``model``: its turbulence closure, default the case's;
+    ``max_steps``: the steady solve's cap, default the solver's) and compare it with the
+    OpenFOAM answer in ``work_dir/<case>``, region by region."""
     from kernels.problem import Turbulence
     from kernels.solver import SolverSettings
     from twin.thermal.steady import steady_solve
@@ -114,8 +115,9 @@ def diagnose(case, work_dir, model: str | None = None, average_s: float = 0.0,
     path = Path(work_dir) / case.name
     ref = openfoam.read_case(path, problem)
     t0, c0 = time.perf_counter(), time.process_time()
+    settings = SolverSettings(max_steps=max_steps) if max_steps else SolverSettings()
     solver, run, _ = steady_solve(problem, prob, case.cell_m, backend="numba-cpu",
-                                  settings=SolverSettings(), coarse_start=True)
+                                  settings=settings, coarse_start=True)
     h = solver.backend.to_host
     names = [d.name for d in problem.racks]
 
@@ -159,9 +161,10 @@ def _rms(x) -> float:
 def report_lines(d: dict) -> list[str]:
     """A Markdown section of one diagnosis."""
     ref, st = d["reference"], d["steady"]
+    settled = "settled" if d["converged"] else "not settled"
     lines = [f"## {d['case']}, twin {d['model']}", "",
-             f"Twin: {d['iterations']:,} iterations ({'settled' if d['converged'] else 'not settled'}),"
-             f" {d['cpu_s']:.0f} s CPU, {d['wall_s']:.0f} s wall"
+             f"Twin: {d['iterations']:,} iterations ({settled}), {d['cpu_s']:.0f} s CPU, "
+             f"{d['wall_s']:.0f} s wall"
              + (f", then {d['average_s']:g} s of real time averaged." if "time_mean" in d else "."),
              ""]
     head = "| rack | OpenFOAM [degC] | twin steady - ref [K] |"

@@ -65,3 +65,19 @@ def test_cli_bad_case_or_missing_folder_is_one_line(tmp_path, capsys):
     assert main(["diagnose", "small-hall-lo", "--work", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no OpenFOAM case folder" in err[0] and "--work" in err[0]
+
+
+def test_report_states_both_answers_and_their_rms():
+    from benchmarks.validation.diagnose import report_lines
+    d = {"case": "c", "model": "k-epsilon", "iterations": 100, "converged": False,
+         "cpu_s": 1.0, "wall_s": 2.0, "racks": ["a", "b"], "reference": np.array([20.0, 30.0]),
+         "steady": np.array([23.0, 26.0]), "time_mean": np.array([21.0, 29.0]),
+         "swing": np.array([1.0, 2.0]), "average_s": 60.0, "depth": 3,
+         "nut_layers": np.array([[0.01, np.nan], [0.02, np.nan]]),
+         "T_layers": np.array([[20.0, np.nan], [21.0, np.nan]]),
+         "profiles": {"a": ({4: 23.0}, {4: 20.0}), "b": ({4: 26.0}, {4: 30.0})}}
+    text = "\n".join(report_lines(d))
+    assert "| a | 20.00 | +3.00 | +1.00 | 1.00 |" in text
+    assert "| RMS | | 3.54 | 1.00 | |" in text          # sqrt((9 + 16) / 2), sqrt((1 + 1) / 2)
+    assert "worst rack, b" in text and "| 4 | 26.00 | 30.00 |" in text
+    assert "| 1 |" not in text                           # an empty layer is left out
