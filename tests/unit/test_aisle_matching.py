@@ -82,3 +82,26 @@ def test_an_aisle_open_at_its_ends_is_matched_with_the_hall(ai):
     unit = hm.desired_flows(rack_flow)[0][hm.cooler_dev]
     want = np.clip(1.2 * rack_flow.sum() / hm.cooler_design_flow.sum(), _FAN_MIN_SPEED, 1.0)
     assert np.allclose(unit, want * hm.cooler_design_flow, rtol=1e-12)
+
+
+def test_a_diverged_flow_solve_in_twin_run_is_one_line_naming_the_hall(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from common.errors import DivergenceError
+    from kernels.solver import Solver
+    from twin.cli import main
+
+    def blow_up(self, *a, **kw):
+        raise DivergenceError(f"{self.problem.name}: the solution diverged after 900 steps (max "
+                              "speed nan m/s, max |T| nan degC); check the inputs (flows, heat) "
+                              "or use a smaller cfl; no results were written")
+    monkeypatch.setattr(Solver, "solve_steady", blow_up)
+    r = CliRunner().invoke(main, ["run", str(BUILTIN_DIR / "small-hall.toml"), "--hours", "1",
+                                  "--cell", "0.5", "--backend", "cpu", "--quiet",
+                                  "--out", str(tmp_path / "out")])
+    assert r.exit_code == 2 and "Traceback" not in r.output, r.output
+    lines = [ln for ln in r.output.splitlines() if "diverged" in ln]
+    assert len(lines) == 1
+    assert "hall H1: its flow solve at 0.5 m cells failed: the solution diverged after 900 " \
+           "steps" in lines[0]
+    assert "fix: check its cooling units' airflow" in lines[0] and "--cell" in lines[0]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from common.errors import InputError
+from common.errors import DivergenceError, InputError
 from twin.models.airside import (WATER_CP_J_KG_K, CoilSpec, FanSpec, SupplyControlSpec, crah_coil,
                                  fan_affinity, supply_control_step)
 from twin.models.fans import fan_power_at, internal_dp_pa
@@ -462,9 +462,17 @@ class HallModel:
         self.solver.steps = 0
         self.solver.set_devices(self.devices(flows, x))
         self.sim.event("flow", {"hall": self.name, "start": True})
-        res = self.solver.solve_steady(
-            progress=lambda n, info: self.sim.event("flow", {"hall": self.name, "iteration": n,
-                                                             **info}))
+        try:
+            res = self.solver.solve_steady(
+                progress=lambda n, info: self.sim.event("flow", {"hall": self.name,
+                                                                 "iteration": n, **info}))
+        except DivergenceError as exc:        # one line: the hall, what blew up, the fix
+            what = str(exc).split(": ", 1)[-1].split("; ")[0]
+            raise DivergenceError(
+                f"hall {self.name}: its flow solve at {s.cell_m:g} m cells failed: {what}; "
+                "fix: check its cooling units' airflow against its racks' and the "
+                "containment's leaks (twin validate), or try a finer --cell or "
+                "--rack-airflow design") from None
         self.sim.counters["flow_solves"] += 1
         if not res.converged:
             self.sim.note(f"hall {self.name}: the flow solve stopped after {res.iterations} "
