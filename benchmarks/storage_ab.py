@@ -23,7 +23,8 @@ Output: ``<out>/storage-ab-<date>.json`` and ``.md`` (written atomically), and t
 on stdout. The machine's load is stated (``os.getloadavg``) with each run's wall and CPU
 time. Options: ``--hours`` (168), ``--start-day`` (1-based day of the weather year, 15),
 ``--cell`` (0.3 m, the coarsest the AI hall meshes at), ``--rack-airflow`` (``design``:
-one flow solve; ``model``: as ``twin run``), ``--backend``.
+one flow solve; ``model``: as ``twin run``), ``--backend``, ``--max-flow-steps`` (a cap
+on the flow solve; the storage figures hardly depend on the hall's air field).
 """
 from __future__ import annotations
 
@@ -137,7 +138,8 @@ def write_results(out_dir, result: dict, meta: dict) -> tuple[Path, Path]:
     text = (f"# The campus with and without its battery, {stamp}\n\n"
             f"`{meta['command']}` (git {meta['git_revision']}): {meta['facility']}, "
             f"{meta['hours']:g} h from day {meta['start_day']} at {meta['step_s'] / 3600:g} h steps, "
-            f"{meta['cell_m']:g} m cells, rack airflow {meta['rack_airflow']}, no flexible load; "
+            f"{meta['cell_m']:g} m cells, rack airflow {meta['rack_airflow']}, flow solve capped "
+            f"at {meta.get('max_flow_steps') or 'the default'} steps, no flexible load; "
             f"{meta['host']}.\n\n{markdown_table(result['rows'])}\n\n"
             f"Runs (one process, one flow memo):\n{runs}\n")
     md = atomic_write(base.with_suffix(".md"), lambda p: Path(p).write_text(text))
@@ -159,18 +161,23 @@ def main(argv=None) -> int:
     p.add_argument("--cell", type=float, default=0.3)
     p.add_argument("--rack-airflow", choices=("design", "model"), default="design")
     p.add_argument("--backend", default="cpu")
+    p.add_argument("--max-flow-steps", type=int, default=0,
+                   help="cap of the hall's steady flow solve (SolverSettings.max_steps; 0: the "
+                        "solver's default): the storage figures hardly depend on it")
     p.add_argument("--out", default=str(RESULTS))
     a = p.parse_args(argv)
     if not 1 <= a.start_day <= 365:
         p.error(f"--start-day {a.start_day}: a day of the year, 1 to 365")
     fac = load_facility(a.facility)
     s = RunSettings(hours=a.hours, step_s=3600.0, start_h=(a.start_day - 1) * 24.0,
-                    cell_m=a.cell, backend=a.backend, rack_airflow=a.rack_airflow)
+                    cell_m=a.cell, backend=a.backend, rack_airflow=a.rack_airflow,
+                    solver={"max_steps": a.max_flow_steps} if a.max_flow_steps > 0 else {})
     meta = {"date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "git_revision": _git("rev-parse", "--short", "HEAD"),
             "command": "python -m benchmarks.storage_ab " + " ".join(argv or []),
             "facility": fac.campus.name, "hours": a.hours, "start_day": a.start_day,
             "step_s": 3600.0, "cell_m": a.cell, "rack_airflow": a.rack_airflow,
+            "max_flow_steps": a.max_flow_steps or None,
             "host": f"{cpu_model() or platform.processor()}, {os.cpu_count()} logical CPUs"}
     result = run_ab(fac, s, progress=lambda r: print(json.dumps(r), flush=True))
     print(markdown_table(result["rows"]))
