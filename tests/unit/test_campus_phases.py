@@ -172,6 +172,46 @@ def test_racks_over_recommended_count_the_installed_share(tmp_path, memo):
     assert sim.summary()["throttled_rack_hours"] == pytest.approx(float(np.sum(thr * copies)))
 
 
+def test_inlet_metrics_count_only_the_halls_in_service(tmp_path, memo):
+    """Hall B (phase P2) is commissioned at midnight, between the two steps. Its field is
+    solved from the first step, but before its date it draws no IT, so its racks count in
+    no inlet metric of that step: made 15 K hotter there (above the H1 allowable 25 degC),
+    they move neither the summary nor ``twin sites``' hours above the allowable."""
+    from twin.loop.campus import hours_over, in_service
+    from twin.models.metrics import rci_hi_pct
+    sim = Simulation(campus(tmp_path), RunSettings(**dict(SETTINGS, ashrae_class="H1")),
+                     flow_memo=memo)
+    assert sim.run() == "complete"
+    n_a = sim.halls[0].n_r
+    hall_on, rack_on = in_service(sim, 2)
+    assert hall_on.tolist() == [[True, False], [True, True]]
+    assert rack_on[0].tolist() == [True] * n_a + [False] * (rack_on.shape[1] - n_a)
+    before = sim.summary()
+    hours = hours_over(sim, 25.0)
+    inlet = sim._arrays()["racks"]["inlet_temp_c"]
+    assert before["max_rack_inlet_c"] == float(np.max(inlet[rack_on]))
+    assert before["rack_steps_over_allowable"] == int(np.sum(inlet[rack_on] > 25.0))
+    assert before["rci_hi_pct"] == pytest.approx(rci_hi_pct(inlet[rack_on], 22.0, 25.0),
+                                                 rel=1e-12)
+    series = sim.series
+    series["racks"]["inlet_temp_c"][0][n_a:] = 40.0        # hall B before its date: hot
+    series["racks"]["inlet_max_c"][0][n_a:] = 45.0
+    series["halls"]["rci_hi_pct"][0][1] = -100.0
+    series["halls"]["rti_pct"][0][1] = 500.0
+    series["halls"]["shi"][0][1] = 0.9
+    after = sim.summary()
+    for key in ("max_rack_inlet_c", "max_rack_inlet_face_c", "rci_hi_pct", "rci_lo_pct",
+                "rci_hi_min_pct", "rti_pct", "shi", "rack_steps_over_allowable",
+                "rack_steps_within_recommended_frac"):
+        assert after[key] == before[key], key
+    assert after["max_rack_inlet_c"] < 40.0
+    assert hours_over(sim, 25.0) == hours
+    assert hours_over(sim, 39.0) == 0.0                     # the hot step does not count
+    # the same rack made hot after hall B's date counts
+    series["racks"]["inlet_temp_c"][1][n_a:] = 40.0
+    assert sim.summary()["max_rack_inlet_c"] == 40.0 and hours_over(sim, 39.0) == 1.0
+
+
 def test_flexible_load_plans_on_the_installed_share(tmp_path):
     """The flexible-load plan (``[power.flexible_load]``) sees the campus IT that is
     installed: 2 of the 3 identical halls' worth before hall B's phase is commissioned, all

@@ -17,7 +17,8 @@ halls have advanced:
   ``import_cap_mw`` the battery dispatch, curtailment and the import cap
   (:class:`twin.loop.dispatch.CampusDispatch`).
 * :func:`run_summary`: the numbers of ``summary.json`` (:mod:`twin.models.metrics`: RCI,
-  RTI, SHI, ASHRAE compliance, PUE, WUE, CUE; renewable share and hourly CFE score).
+  RTI, SHI, ASHRAE compliance, PUE, WUE, CUE; renewable share and hourly CFE score); the
+  inlet metrics over the halls in service at each step (:func:`in_service`).
 * :func:`renewable_supply`: the per-step renewable supply, set up once by
   ``Simulation.prepare``.
 """
@@ -37,7 +38,7 @@ from twin.models.power import electrical_chain
 from twin.outputs.cf import local_time
 from twin.outputs.results import SUMMARY_SCHEMA, SUMMARY_SCHEMA_VERSION, SUMMARY_UNITS_NOTE
 
-__all__ = ["campus_block", "run_summary", "racks_over", "renewable_supply"]
+__all__ = ["campus_block", "hours_over", "in_service", "run_summary", "racks_over", "renewable_supply"]
 
 
 def campus_block(sim, recs) -> dict:
@@ -164,10 +165,22 @@ def run_summary(sim) -> dict:
     inlet = rk["inlet_temp_c"]
     cls = s.ashrae_class
     rec_env, alw = (RECOMMENDED["H1"] if cls == "H1" else RECOMMENDED["A"]), ASHRAE_CLASSES[cls]
-    # each rack column stands for its hall's installed replicas at each step
-    hall_of_rack = np.concatenate([np.full(h.n_r, i) for i, h in enumerate(sim.halls)]).astype(int)
-    installed = np.asarray(sim.hall_weight, float)[:inlet.shape[0]][:, hall_of_rack]
-    comp = inlet_class_compliance(inlet, cls)
+    # each rack column stands for its hall's installed replicas at each step; the inlet
+    # metrics count only the halls in service (a hall before its commissioning draws no IT)
+    hall_on, rack_on = in_service(sim, inlet.shape[0])
+    installed = np.asarray(sim.hall_weight, float)[:inlet.shape[0]][:, _hall_of_rack(sim)]
+    inlet_on = inlet[rack_on]
+    face_on = np.asarray(rk["inlet_max_c"], float)[rack_on]
+    comp = (inlet_class_compliance(inlet_on, cls) if inlet_on.size
+            else {"within_recommended_frac": float("nan"), "over_allowable": 0})
+
+    def hall_mean(v):
+        v = np.asarray(v, float)[hall_on]
+        return float(np.nanmean(v)) if np.any(np.isfinite(v)) else float("nan")
+
+    def hall_min(v):
+        v = np.asarray(v, float)[hall_on]
+        return float(np.nanmin(v)) if np.any(np.isfinite(v)) else float("nan")
     out.update({
         "pue": fac_j / it_j if it_j > 0 else float("nan"),
         "pue_min": float(np.nanmin(c["pue"])), "pue_max": float(np.nanmax(c["pue"])),
@@ -175,14 +188,16 @@ def run_summary(sim) -> dict:
         "ppue_electrical": (it_j + loss_j) / it_j if it_j > 0 else float("nan"),
         "it_energy_kwh": it_kwh, "facility_energy_kwh": fac_j / J_PER_KWH,
         "cooling_energy_kwh": cool_j / J_PER_KWH,
-        "max_rack_inlet_c": float(np.max(inlet)),
-        "max_rack_inlet_face_c": float(np.max(rk["inlet_max_c"])),
-        "rci_hi_pct": rci_hi_pct(inlet, rec_env.max_temp_c, alw.max_temp_c),
-        "rci_lo_pct": rci_lo_pct(inlet, rec_env.min_temp_c, alw.min_temp_c),
-        "rci_hi_min_pct": float(np.nanmin(hl["rci_hi_pct"])),
-        "rci_lo_min_pct": float(np.nanmin(hl["rci_lo_pct"])),
-        "rti_pct": float(np.nanmean(hl["rti_pct"])) if np.any(np.isfinite(hl["rti_pct"])) else float("nan"),
-        "shi": float(np.nanmean(hl["shi"])) if np.any(np.isfinite(hl["shi"])) else float("nan"),
+        "max_rack_inlet_c": float(np.max(inlet_on)) if inlet_on.size else float("nan"),
+        "max_rack_inlet_face_c": float(np.max(face_on)) if face_on.size else float("nan"),
+        "rci_hi_pct": (rci_hi_pct(inlet_on, rec_env.max_temp_c, alw.max_temp_c)
+                       if inlet_on.size else float("nan")),
+        "rci_lo_pct": (rci_lo_pct(inlet_on, rec_env.min_temp_c, alw.min_temp_c)
+                       if inlet_on.size else float("nan")),
+        "rci_hi_min_pct": hall_min(hl["rci_hi_pct"]),
+        "rci_lo_min_pct": hall_min(hl["rci_lo_pct"]),
+        "rti_pct": hall_mean(hl["rti_pct"]),
+        "shi": hall_mean(hl["shi"]),
         "racks_over_recommended": racks_over(inlet, rec_env.max_temp_c, installed),
         "rack_steps_within_recommended_frac": comp["within_recommended_frac"],
         "rack_steps_over_allowable": comp["over_allowable"],
@@ -214,6 +229,36 @@ def run_summary(sim) -> dict:
     if sim.dispatch is not None:                     # hourly CFE with storage
         out["cfe_score"] = out["dispatch"]["with_storage"]["cfe_score"]
     return out
+
+
+def _hall_of_rack(sim) -> np.ndarray:
+    """The solved hall (index into ``sim.halls``) of each rack column of the results."""
+    return np.concatenate([np.full(h.n_r, i) for i, h in enumerate(sim.halls)]).astype(int)
+
+
+def in_service(sim, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which solved halls, and which rack columns, are in service at each of the first
+    ``n_steps`` steps [bool, (steps, halls) and (steps, rack columns)].
+
+    A solved hall is in service at a step when some of the halls it stands for are
+    installed then (``sim.hall_weight`` > 0: :func:`twin.loop.phases.installed_frac`).
+    Before its phase's commissioning date a hall's field is still solved (for the steps
+    after it) but it draws no IT, so its rack inlets count in no inlet metric (the
+    largest inlet, RCI, RTI, SHI, the ASHRAE counts, ``twin sites``' hours above the
+    allowable)."""
+    hall_on = np.asarray(sim.hall_weight, float)[:n_steps] > 0
+    return hall_on, hall_on[:, _hall_of_rack(sim)]
+
+
+def hours_over(sim, limit_c: float) -> float:
+    """Hours of the completed steps in which some rack inlet of a hall in service
+    (:func:`in_service`) is above ``limit_c`` [h] (``twin sites``: the ASHRAE allowable
+    maximum, :data:`twin.models.metrics.ASHRAE_CLASSES`)."""
+    inlet = np.asarray(sim._arrays()["racks"]["inlet_temp_c"], float)
+    if inlet.ndim != 2 or not inlet.size:
+        return 0.0
+    over = np.any((inlet > limit_c) & in_service(sim, inlet.shape[0])[1], axis=1)
+    return float(np.sum(over) * sim.settings.step_s / 3600.0)
 
 
 def racks_over(inlet_temp_c, limit_c: float, installed) -> int:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from common.errors import InputError
+from common.errors import DivergenceError, InputError
 from twin.models.airside import (WATER_CP_J_KG_K, CoilSpec, FanSpec, SupplyControlSpec, crah_coil,
                                  fan_affinity, supply_control_step)
 from twin.models.fans import fan_power_at, internal_dp_pa
@@ -66,6 +66,46 @@ class RackLoads:
 
 
 # ==================================================================================== one hall
+def sealed_aisle_zones(hm) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The sealed contained aisles of hall model ``hm`` as (rack indices, unit indices)
+    into ``hm.racks`` and ``hm.units``: one per ``[[halls.containment]]`` with doors and a
+    roof whose aisle holds a port of some unit (an in-row cooler's intake behind a hot
+    aisle, or its supply into a cold aisle); its racks are those with a port there (their
+    exhausts, or their intakes). A device is in the aisle when most of one of its ports'
+    cells have their centres inside the aisle (between the doors, from the floor to the
+    roof), within half a cell. An aisle open at its ends or top exchanges air freely and
+    is matched with the rest of the hall."""
+    p, lay = hm.problem, hm.layout
+    g = p.grid
+    h = np.asarray(g.spacing_m, float)
+    o = np.asarray(g.origin_m, float)
+    panels = {pn.name: pn.box for pn in lay.panels}
+    zones = []
+    for ct in hm.hall.containment:
+        a = panels.get(f"{hm.name}/{ct.name}/door-start")
+        b = panels.get(f"{hm.name}/{ct.name}/door-end")
+        if not (ct.doors and ct.roof) or a is None or b is None:
+            continue
+        lo = np.array([min(a.x0, b.x0), min(a.y0, b.y0), min(a.z0, b.z0)]) - 0.5 * h
+        hi = np.array([max(a.x1, b.x1), max(a.y1, b.y1), max(a.z1, b.z1)]) + 0.5 * h
+
+        def inside(dev) -> bool:
+            for port in (dev.intake, dev.exhaust):
+                c = o + (np.asarray(port.cells, float) + 0.5) * h
+                if len(c) and np.mean(np.all((c >= lo) & (c <= hi), axis=1)) > 0.5:
+                    return True
+            return False
+        units = np.array([k for k, i in enumerate(hm.cooler_dev) if inside(p.devices[i])], dtype=int)
+        if not units.size or hm.cooler_design_flow[units].sum() <= 0:
+            continue
+        racks = np.array([k for k, i in enumerate(hm.rack_dev) if inside(p.devices[i])], dtype=int)
+        taken = {int(u) for _, us in zones for u in us}
+        units = np.array([u for u in units if int(u) not in taken], dtype=int)
+        if units.size:
+            zones.append((racks, units))
+    return zones
+
+
 class HallModel:
     """One solved hall: its mesh, solver, devices, controls and flow states."""
 
@@ -209,6 +249,9 @@ class HallModel:
                      "each rack's liquid heat is split equally among the CDUs serving it")
         self.cdu_pump_w = np.array([float(cdu_step(0.0, 30.0, sp).pump_power_w)
                                     for _, sp, _ in self.cdus])
+        # sealed contained aisles: their units run at the speed that matches the racks
+        # exhausting (or drawing) there (desired_flows)
+        self.aisle_zones = sealed_aisle_zones(self)
         # intake faces of every device, device by device (problem order)
         cells = [d.intake.cells for d in p.devices]
         self.face_counts = np.array([len(c) for c in cells], dtype=int)
@@ -475,9 +518,17 @@ class HallModel:
         self.solver.steps = 0
         self.solver.set_devices(self.devices(flows, x))
         self.sim.event("flow", {"hall": self.name, "start": True})
-        res = self.solver.solve_steady(
-            progress=lambda n, info: self.sim.event("flow", {"hall": self.name, "iteration": n,
-                                                             **info}))
+        try:
+            res = self.solver.solve_steady(
+                progress=lambda n, info: self.sim.event("flow", {"hall": self.name,
+                                                                 "iteration": n, **info}))
+        except DivergenceError as exc:        # one line: the hall, what blew up, the fix
+            what = str(exc).split(": ", 1)[-1].split("; ")[0]
+            raise DivergenceError(
+                f"hall {self.name}: its flow solve at {s.cell_m:g} m cells failed: {what}; "
+                "fix: check its cooling units' airflow against its racks' and the "
+                "containment's leaks (twin validate), or try a finer --cell or "
+                "--rack-airflow design") from None
         self.sim.counters["flow_solves"] += 1
         if not res.converged:
             self.sim.note(f"hall {self.name}: the flow solve stopped after {res.iterations} "
@@ -644,18 +695,48 @@ class HallModel:
 
     def desired_flows(self, rack_flow) -> tuple[np.ndarray, float]:
         """Per-device flows: racks at their cabinets' airflow (the servers' with the
-        cabinet's leakage), units at the matched speed."""
+        cabinet's leakage), units at the matched speed; returns them and the units' mean
+        speed (their flow over their design flow).
+
+        Airflow matching: the units deliver ``airflow_ratio`` times the racks' airflow,
+        every unit at the same share of its design flow (within ``_FAN_MIN_SPEED`` and
+        full speed). A sealed contained aisle (doors and roof, :func:`sealed_aisle_zones`)
+        is matched on its own and at 1: the units that draw from it (in-row coolers behind
+        a hot aisle) or supply it move its racks' airflow, as containment cooling is
+        controlled (the units' airflow follows the IT airflow of their aisle, the aisle
+        near neutral pressure: Niemann, Brown & Avelar, Schneider Electric White Paper
+        135, 2011, from memory); an oversupply there would only be drawn through the
+        aisle's leaks. The other units deliver ``airflow_ratio`` times the other racks'
+        airflow plus what the aisles' units cannot take (or less what they draw beyond
+        their racks at their least speed). Matched over the whole hall instead, the in-row
+        coolers of the 1 GW campus's H100 hall drew 2.6 m3/s more than their racks through
+        each aisle's 2 % door leaks: about 2 kPa of suction, and pressure solves that ran
+        to their iteration cap (``benchmarks/results/gw-campus-2026-12-07b.md``)."""
         flows = np.zeros(len(self.problem.devices))
         if self.sim.settings.rack_airflow == "design":
             rack_flow = self.rack_design_flow
         rack_flow = rack_flow * self.rack_cabinet_ratio
         flows[self.rack_dev] = rack_flow
-        total = float(self.cooler_design_flow.sum())
-        speed = 1.0
-        if total > 0:
-            speed = float(np.clip(self.sim.settings.airflow_ratio * rack_flow.sum() / total,
-                                  _FAN_MIN_SPEED, 1.0))
-        flows[self.cooler_dev] = speed * self.cooler_design_flow
+        design = self.cooler_design_flow
+        ratio = self.sim.settings.airflow_ratio
+        unit_flow = np.zeros(self.n_c)
+        free = np.ones(self.n_c, dtype=bool)
+        outside = np.ones(self.n_r, dtype=bool)      # racks of no sealed aisle
+        spill = 0.0                                  # aisles' air the room's units take
+        for racks_ix, units_ix in self.aisle_zones:
+            q = float(rack_flow[racks_ix].sum())
+            sp = float(np.clip(q / design[units_ix].sum(), _FAN_MIN_SPEED, 1.0))
+            unit_flow[units_ix] = sp * design[units_ix]
+            free[units_ix] = False
+            outside[racks_ix] = False
+            spill += q - float(unit_flow[units_ix].sum())
+        rest = float(design[free].sum())
+        if rest > 0:
+            need = ratio * float(rack_flow[outside].sum()) + spill
+            unit_flow[free] = float(np.clip(need / rest, _FAN_MIN_SPEED, 1.0)) * design[free]
+        flows[self.cooler_dev] = unit_flow
+        total = float(design.sum())
+        speed = float(unit_flow.sum() / total) if total > 0 else 1.0
         return flows, speed
 
     def coils_fast(self, flow_c, t_ret, ts_set):

@@ -18,8 +18,8 @@ the site and nothing else:
 Each site is one ``twin run`` (:class:`twin.loop.simulation.Simulation`) in this process;
 the sites share one flow memo, so a hall's airflow solved at one site is reused where the
 flows match. Metrics per site are those of ``summary.json`` (PUE, WUE, hourly CFE score,
-cost, CO2) plus the hours in which a rack inlet is above the ASHRAE allowable maximum
-(ASHRAE TC 9.9, *Thermal Guidelines for Data Processing Environments*, 5th ed., 2021:
+cost, CO2) plus the hours in which a rack inlet of a hall in service is above the ASHRAE allowable
+maximum (ASHRAE TC 9.9, *Thermal Guidelines for Data Processing Environments*, 5th ed., 2021:
 class A1 15-32 °C) and the energy closure of the supply side (facility energy = grid
 import + matched carbon-free supply, and = IT + cooling + electrical losses).
 """
@@ -106,13 +106,11 @@ def site_facility(facility, site_key: str):
 
 
 def _record(site, sim, notes) -> dict:
+    from twin.loop.campus import hours_over
     from twin.models.metrics import ASHRAE_CLASSES
     s = sim.summary()
     a = sim._arrays()
-    dt_h = sim.settings.step_s / 3600.0
-    inlet = np.asarray(a["racks"]["inlet_temp_c"], float)
     alw = ASHRAE_CLASSES[sim.settings.ashrae_class].max_temp_c
-    over = np.any(inlet > alw, axis=1) if inlet.ndim == 2 and inlet.size else np.zeros(0, bool)
     pw = a["power"]
     fac_w = np.asarray(pw["facility_power_w"], float)
     supply_gap = np.abs(fac_w - np.asarray(pw["grid_import_w"], float) - np.asarray(pw["matched_w"], float))
@@ -139,7 +137,7 @@ def _record(site, sim, notes) -> dict:
         "it_energy_kwh": s.get("it_energy_kwh"), "facility_energy_kwh": s.get("facility_energy_kwh"),
         "water_l": s.get("water_l"),
         "max_rack_inlet_c": s.get("max_rack_inlet_c"),
-        "hours_over_allowable_h": float(np.sum(over) * dt_h),
+        "hours_over_allowable_h": hours_over(sim, alw),
         "allowable_max_c": float(alw),
         "dry_bulb_mean_c": float(np.mean(sim.env["dry_bulb_c"])),
         "wet_bulb_max_c": float(np.max(sim.env["wet_bulb_c"])),

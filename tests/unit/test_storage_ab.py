@@ -1,0 +1,115 @@
+"""``python -m benchmarks.storage_ab`` (the campus with and without its battery and with
+each dispatch policy) against short runs of its own: the small hall with a solar contract,
+a capped grid and a battery at 0.5 m cells, four hourly steps across a summer evening
+(surplus, then shortage). The long run's table is in ``benchmarks/results/``."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from benchmarks.storage_ab import markdown_table, policy_facility, run_ab, write_results
+from twin.facility import BUILTIN_DIR, load_facility
+from twin.loop.simulation import RunSettings, Simulation
+from twin.models.storage import POLICIES
+
+POWER = """
+[power]
+
+[power.grid]
+capacity_mw = 1.0
+carbon_kg_per_kwh = 0.45
+tariff = "kepco-tou"
+import_cap_mw = 0.15
+
+[[power.contracts]]
+name = "solar-ppa"
+kind = "solar"
+capacity_mw = 1.0
+capacity_factor_frac = 0.15
+price_krw_per_kwh = 160.0
+
+[power.storage]
+energy_mwh = 0.4
+power_mw = 0.1
+replacement_cost_krw_per_kwh = 300000.0
+
+[power.flexible_load]
+share_frac = 0.3
+"""
+# 27 June, 16:00-20:00 local time
+SETTINGS = RunSettings(hours=4.0, step_s=3600.0, cell_m=0.5, backend="cpu",
+                       rack_airflow="design", solver={"tol_velocity": 5e-3},
+                       start_h=24 * 177 + 16)
+
+
+@pytest.fixture(scope="module")
+def ab(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fac")
+    shutil.copytree(BUILTIN_DIR / "racks", d / "racks")
+    f = d / "f.toml"
+    f.write_text((BUILTIN_DIR / "small-hall.toml").read_text() + POWER)
+    fac = load_facility(f)
+    memo: dict = {}
+    return fac, memo, run_ab(fac, SETTINGS, memo=memo)
+
+
+def _summary(fac, memo):
+    sim = Simulation(fac, SETTINGS, flow_memo=memo)
+    assert sim.run() == "complete"
+    return sim.summary()
+
+
+def test_the_rows_are_those_of_runs_with_each_policy_and_without_the_battery(ab):
+    fac, memo, res = ab
+    rows = {r["case"]: r for r in res["rows"]}
+    assert list(rows) == ["no battery"] + [f"battery, {p}" for p in POLICIES]
+    # without the battery: a run of the facility with no [power.storage] (and no flexible load)
+    plain = fac.model_copy(update={"power": fac.power.model_copy(
+        update={"storage": None, "flexible_load": None})})
+    s = _summary(plain, memo)
+    no = rows["no battery"]
+    assert no["cfe_score"] == pytest.approx(s["cfe_score"], rel=1e-9)
+    assert no["cost_mkrw"] * 1e6 == pytest.approx(s["cost_krw"], rel=1e-9)
+    assert no["co2_t"] == pytest.approx(s["co2_t"], rel=1e-9)
+    assert no["grid_import_mwh"] == pytest.approx(s["dispatch"]["with_storage"]["grid_import_mwh"],
+                                                  rel=1e-9)
+    assert no["equivalent_full_cycles"] is None
+    # with the battery: a run of each policy's facility
+    for policy in ("tou-arbitrage", "peak-shaving"):
+        d = _summary(policy_facility(fac, policy), memo)["dispatch"]
+        r = rows[f"battery, {policy}"]
+        assert d["policy"] == policy
+        assert r["cfe_score"] == pytest.approx(d["with_storage"]["cfe_score"], rel=1e-12)
+        assert r["cost_mkrw"] * 1e6 == pytest.approx(d["with_storage"]["cost_krw"], rel=1e-12)
+        assert r["curtailed_mwh"] == pytest.approx(d["curtailed_mwh"], rel=1e-12)
+        assert r["equivalent_full_cycles"] == pytest.approx(d["battery"]["equivalent_full_cycles"])
+    # the battery moves energy: the policies differ from each other and from no battery
+    assert len({round(r["grid_import_mwh"], 9) for r in res["rows"]}) >= 3
+    for r in res["rows"][1:]:
+        assert r["closure_max_rel"] <= 1e-9                 # energy closes every step
+    for run in res["runs"]:
+        assert run["status"] == "complete" and run["steps"] == 4
+        assert run.get("without_storage_max_diff", 0.0) == 0.0
+    assert [run["flow_solves"] for run in res["runs"]][1:] == [0, 0]     # the memo's flow
+
+
+def test_the_table_and_files(ab, tmp_path):
+    fac, _, res = ab
+    table = markdown_table(res["rows"]).splitlines()
+    assert len(table) == 2 + 1 + len(POLICIES)
+    tou = next(ln for ln in table if "tou-arbitrage" in ln)
+    r = next(r for r in res["rows"] if r["case"] == "battery, tou-arbitrage")
+    assert f"| {r['cfe_score']:.4f} |" in tou and f"| {r['co2_t']:.1f} |" in tou
+    cells = [c.strip() for c in table[2].strip().strip("|").split("|")]
+    assert cells[0] == "no battery" and cells.count("") == 4      # no battery columns
+    meta = {"date_utc": "2026-12-07T10:00:00Z", "git_revision": "abc", "command": "x",
+            "facility": fac.campus.name, "hours": 4.0, "start_day": 178, "step_s": 3600.0,
+            "cell_m": 0.5, "rack_airflow": "design", "host": "test"}
+    js, md = write_results(tmp_path, res, meta)
+    assert js.name == "storage-ab-2026-12-07.json" and md.name == "storage-ab-2026-12-07.md"
+    doc = json.loads(js.read_text())
+    assert doc["rows"][0]["case"] == "no battery" and doc["hours"] == 4.0
+    assert "\n".join(table) in md.read_text()
+    assert not list(tmp_path.glob(".*.tmp"))
