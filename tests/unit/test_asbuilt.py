@@ -14,8 +14,9 @@ from kernels.solver import SolverSettings
 from twin.facility import BUILTIN_DIR, FacilityError, load_facility, loads_facility
 from twin.models.it_load import rack_power
 from twin.studies.cases import build_cases
+from twin.thermal.cabinet import cabinet_air, server_inlet_from_cabinet
 from twin.thermal.mesh import mesh_hall
-from twin.thermal.racks import cabinet_air, hall_racks, server_inlet_from_cabinet
+from twin.thermal.racks import hall_racks
 from twin.thermal.steady import solve_hall
 
 LEGACY = BUILTIN_DIR / "legacy-hall.toml"

@@ -6,7 +6,7 @@ the room's steady heat field did not exist, and the supply control swung between
 limits on inlets of -179 and +451 degC. Now the doors are held to the room's heat
 (``HallModel._hold_doors``): the supply stays within its limits, the inlets at the target,
 and energy closes every step. ``twin solve`` applies the same hold
-(``twin.thermal.racks.hold_doors`` in ``settle_racks``): on a winter design night with
+(``twin.thermal.cabinet.hold_doors`` in ``settle_racks``): on a winter design night with
 12 degC door water the steady answer has no coil that heats and the room keeps its share."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from kernels.solver import SolverSettings
 from twin.facility import BUILTIN_DIR, loads_facility
 from twin.loop.simulation import RunSettings, Simulation
 from twin.models.airside import SupplyControlSpec
-from twin.thermal.racks import DOOR_ROOM_FLOOR_FRAC
+from twin.thermal.cabinet import DOOR_ROOM_FLOOR_FRAC
 from twin.thermal.steady import solve_hall
 
 

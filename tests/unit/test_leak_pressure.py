@@ -1,6 +1,6 @@
 """Cabinet leak shares under pressure (issue 24): with ``cabinet_leak_dp_pa`` on a rack type
 the recirculation and bypass shares follow the back-over-face pressure difference the hall
-puts across the cabinet by the orifice law (``twin.thermal.racks.leak_shares``), in the rack
+puts across the cabinet by the orifice law (``twin.thermal.cabinet.leak_shares``), in the rack
 model and in a solved hall, and energy still closes rack by rack."""
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 from kernels.solver import SolverSettings
 from twin.facility import BUILTIN_DIR, FacilityError, loads_facility
 from twin.models.it_load import rack_power
+from twin.thermal.cabinet import LEAK_MAX_FRAC, cabinet_air, leak_shares
 from twin.thermal.mesh import mesh_hall
-from twin.thermal.racks import LEAK_MAX_FRAC, cabinet_air, hall_racks, leak_shares
+from twin.thermal.racks import hall_racks
 from twin.thermal.steady import solve_hall
 
 LEGACY = BUILTIN_DIR / "legacy-hall.toml"

@@ -15,7 +15,7 @@ from twin.facility import BUILTIN_DIR, FacilityError, load_facility, loads_facil
 from twin.models.reardoor import RearDoorSpec, effectiveness_crossflow_one_mixed, rear_door
 from twin.studies.cases import build_cases
 from twin.studies.whatif import add_deltas, run_case
-from twin.thermal.racks import door_air
+from twin.thermal.cabinet import door_air
 from twin.thermal.steady import solve_hall
 
 LEGACY = BUILTIN_DIR / "legacy-hall.toml"

@@ -71,7 +71,7 @@ class PlacedRack:
     @property
     def cabinet_flow_m3_s(self) -> float:
         """Air the cabinet draws from the room at the servers' design airflow [m3/s]
-        (:func:`twin.thermal.racks.cabinet_air`); ``flow_m3_s`` without leakage."""
+        (:func:`twin.thermal.cabinet.cabinet_air`); ``flow_m3_s`` without leakage."""
         return self.flow_m3_s * (1.0 - self.recirculation_frac) / (1.0 - self.bypass_frac)
 
     def power_w(self, utilization: float = 1.0) -> float:

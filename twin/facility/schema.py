@@ -287,11 +287,11 @@ class RackType(_Model):
     ``cabinet_recirculation_frac`` (share of the servers' exhaust that flows back to their
     intake inside the cabinet: missing blanking panels) and ``cabinet_bypass_frac`` (share
     of the cabinet's intake that passes beside the servers) are the cabinet as installed
-    (:func:`twin.thermal.racks.cabinet_air`); rows and racks may override them, and so
+    (:func:`twin.thermal.cabinet.cabinet_air`); rows and racks may override them, and so
     ``rear_door`` (a ``[rear_doors.NAME]``, or ``"none"``). ``cabinet_leak_dp_pa``: the
     pressure difference across the cabinet's leak paths at which the stated shares hold
     [Pa]; given, the steady commands move the shares with the pressure the hall puts
-    across the cabinet by the orifice law (:func:`twin.thermal.racks.leak_shares`).
+    across the cabinet by the orifice law (:func:`twin.thermal.cabinet.leak_shares`).
     ``fan_curve_pa``: the rack's active flow curve, ``[[flow_frac, dp_pa], ...]``: the
     static pressure difference [Pa] (exhaust side minus intake side) its fans hold at
     ``flow_frac`` of its design airflow, at design fan speed

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from twin.models.fans import FAN_RELAX, operating_point
-from twin.thermal.racks import door_air
+from twin.thermal.cabinet import door_air
 
 #: A new flow state is solved again while a rack's airflow moves more than this (as
 #: ``twin.thermal.racks.settle_racks``' ``fan_tol_frac``).

@@ -26,8 +26,9 @@ from twin.models.liquid import CduSpec, cdu_step
 from twin.models.metrics import (ASHRAE_CLASSES, RECOMMENDED, hot_spots, rci_hi_pct, rci_lo_pct,
                                  rti_pct, shi_rhi)
 from twin.outputs.results import Snapshot
-from twin.thermal.racks import (DOOR_ROOM_FLOOR_FRAC, door_air, door_spec_for, fan_curve_for,
-                                hold_doors, rack_spec_for, server_inlet_fixed_point)
+from twin.thermal.cabinet import (DOOR_ROOM_FLOOR_FRAC, door_air, door_spec_for, hold_doors,
+                                  server_inlet_fixed_point)
+from twin.thermal.racks import fan_curve_for, rack_spec_for
 
 from . import fans
 from .flowstates import FlowState, FlowStates, digest
@@ -144,14 +145,14 @@ class HallModel:
                                            for r in self.racks])
         self.rack_liquid = np.array([r.liquid_capture_frac > 0 for r in self.racks])
         self.rack_design_flow = np.array([r.flow_m3_s for r in self.racks], dtype=float)
-        # leaky cabinets (twin.thermal.racks.cabinet_air): the servers see their inlet, the
+        # leaky cabinets (twin.thermal.cabinet.cabinet_air): the servers see their inlet, the
         # room the cabinet's flow, (1 - r) / (1 - b) of the servers'; the shares as stated
         # (a rack type's cabinet_leak_dp_pa moves them with the pressure in the steady
-        # commands only, twin.thermal.racks.leak_shares)
+        # commands only, twin.thermal.cabinet.leak_shares)
         self.rack_recirc = np.array([r.recirculation_frac for r in self.racks], dtype=float)
         self.rack_cabinet_ratio = np.array([(1.0 - r.recirculation_frac) / (1.0 - r.bypass_frac)
                                             for r in self.racks], dtype=float)
-        # rear doors (twin.thermal.racks.door_air): what they take goes to their water loop
+        # rear doors (twin.thermal.cabinet.door_air): what they take goes to their water loop
         self.rack_doors = tuple(door_spec_for(fac, r) for r in self.racks)
         self.has_doors = any(d is not None for d in self.rack_doors)
         self.door_chw = np.array([r.rear_door is not None and fac.rear_doors[r.rear_door]
@@ -573,7 +574,7 @@ class HallModel:
     def rack_models(self, u, tin, coolant, flow: FlowState | None = None) -> RackLoads:
         """Power, heat to air and liquid, server airflow, fan power and work of every rack,
         at its servers' inlet: the cabinet face's ``tin`` raised by the cabinet's
-        recirculation (:func:`twin.thermal.racks.server_inlet_fixed_point`). With fan
+        recirculation (:func:`twin.thermal.cabinet.server_inlet_fixed_point`). With fan
         curves and a flow state ``flow`` that has a pressure line, the servers move their
         curves' operating point on it (:mod:`twin.loop.fans`), the fans at the rack model's
         speed (``free_flow_m3_s``)."""
@@ -635,9 +636,9 @@ class HallModel:
 
     def _hold_doors(self, out: RackLoads):
         """Hold the rear doors to the room's heat (in place): the room air keeps at least
-        :data:`~twin.thermal.racks.DOOR_ROOM_FLOOR_FRAC` of the racks' design heat to air
+        :data:`~twin.thermal.cabinet.DOOR_ROOM_FLOOR_FRAC` of the racks' design heat to air
         for the units, counting the envelope's gain or loss as the solver holds it
-        (``env_powers``): :func:`twin.thermal.racks.hold_doors`, the rule the steady
+        (``env_powers``): :func:`twin.thermal.cabinet.hold_doors`, the rule the steady
         commands apply too. Quasi-steady modes only: the ``transient`` mode lets the room
         cool over a step."""
         if self.mode.name == "transient":
@@ -658,7 +659,7 @@ class HallModel:
         """Inputs ``x`` (rack heats to air, unit supplies) made a base a linear response
         can be taken about, in a hall with rear doors: the racks' heats are raised, in
         proportion to their design heat to air, until the room keeps the doors' floor
-        (:func:`~twin.thermal.racks.hold_doors`) with the envelope the solver holds now.
+        (:func:`~twin.thermal.cabinet.hold_doors`) with the envelope the solver holds now.
         The inputs a step evaluates are held so already (:meth:`rack_models`); a kept
         base is not when the envelope has since taken more heat
         (:func:`twin.loop.envelope.set_envelope`), and a room with a net loss has no
@@ -743,7 +744,7 @@ class HallModel:
         """Delivered supply and whether each coil is short, from the full-flow coil (the
         valve's set-point search of :func:`crah_coil` is left for the record). A coil whose
         return is below its set-point delivers the return (its valve shut: a coil cools,
-        it never heats: :data:`twin.thermal.racks.COIL_NEVER_HEATS_SOURCE`)."""
+        it never heats: :data:`twin.thermal.cabinet.COIL_NEVER_HEATS_SOURCE`)."""
         deliv = np.array(ts_set, dtype=float)
         lim = np.zeros(self.n_c, dtype=bool)
         for spec, ix in self.coil_groups:

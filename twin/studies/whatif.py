@@ -81,12 +81,12 @@ def inlet_metrics(solver, leakage: dict | None = None, rack_info: dict | None = 
     """Comparison metrics of a solved hall (a :class:`kernels.solver.Solver`);
     ``leakage`` ({rack device name: (recirculation, bypass)}) gives the servers' inlets
     behind leaky cabinets (``server_inlet_max_c``: the hottest,
-    :func:`twin.thermal.racks.server_inlet_from_cabinet`; the face's without it);
+    :func:`twin.thermal.cabinet.server_inlet_from_cabinet`; the face's without it);
     ``rack_info`` (:func:`twin.thermal.steady.settle_hall_racks`) the rear doors' heat to
     water ``door_kw`` and, for racks with a fan curve, the lowest share of their fans'
     free delivery ``min_airflow_pct`` (NaN without fan curves) and the racks below 95 %
     of it ``racks_low_airflow``; ``envelope`` the walls' and roof's gain ``envelope_kw``."""
-    from twin.thermal.racks import server_inlet_from_cabinet
+    from twin.thermal.cabinet import server_inlet_from_cabinet
     T = solver.backend.to_host(solver.T)
     racks, units = [], []
     cells = []

@@ -3,7 +3,7 @@
 The summary's keys are stable (scripts rely on them): ``racks`` (name, hall,
 intake_temp_c, intake_max_c, exhaust_temp_c, flow_m3_s, air_heat_w, server_inlet_temp_c:
 the cabinet's face and back, its airflow and heat, and the inlet its servers see with the
-cabinet's leakage, :func:`twin.thermal.racks.cabinet_air`), ``cooling_units``
+cabinet's leakage, :func:`twin.thermal.cabinet.cabinet_air`), ``cooling_units``
 (name, hall, heat_removed_w, supply_temp_c, return_temp_c, airflow_m3_s), ``cells``,
 ``backend``, ``iterations``, ``converged``, ``wall_s``; plus ``hot_spots``,
 ``energy_budget``, ``heat_balance`` (servers, rear doors, room, envelope, units:
@@ -123,7 +123,7 @@ def settle_hall_racks(facility, problem, solver, run, rack_model: str = "ite",
     the settling's flow solves counted in (``converged`` only if every solve converged
     and the racks settled), and per rack device name ``power_w`` and ``work_fraction``
     (not for fixed racks) and ``server_inlet_temp_c`` (the servers' inlet from the
-    cabinet's face and back, :func:`twin.thermal.racks.server_inlet_from_cabinet`), with
+    cabinet's face and back, :func:`twin.thermal.cabinet.server_inlet_from_cabinet`), with
     the settling's ``rounds``, ``flow_solves`` and ``settled`` under ``"_settle"``; a rack
     with a fan curve adds the keys of :data:`_FAN_ROW`, and ``"_fans"`` lists the racks
     below their fans' free delivery (:func:`twin.thermal.racks.starved_racks`)."""
@@ -167,9 +167,9 @@ def settle_hall_racks(facility, problem, solver, run, rack_model: str = "ite",
 
 def server_inlets(solver, racks, response) -> np.ndarray:
     """The servers' inlet of every rack [degC] from its cabinet's face and back in the
-    field (:func:`twin.thermal.racks.server_inlet_from_cabinet`), the back taken before
+    field (:func:`twin.thermal.cabinet.server_inlet_from_cabinet`), the back taken before
     the rear door (the back face's plus what the door took, less its fans' heat)."""
-    from twin.thermal.racks import server_inlet_from_cabinet
+    from twin.thermal.cabinet import server_inlet_from_cabinet
     ix = racks.device_index
     t_back = np.array(solver.dev_tout[ix], dtype=float)
     if racks.has_doors and response is not None:
@@ -190,7 +190,7 @@ _FAN_ROW = ("back_pressure_pa", "hall_dp_pa", "airflow_design_frac", "airflow_fr
             "fan_shutoff")
 
 
-#: The rear-door keys of a rack's summary row -> ``twin.thermal.racks.door_air``'s keys.
+#: The rear-door keys of a rack's summary row -> ``twin.thermal.cabinet.door_air``'s keys.
 _DOOR_ROW = {"door_heat_w": "door_w", "door_fan_power_w": "door_fan_w",
              "door_dp_pa": "door_dp_pa", "door_air_in_temp_c": "door_air_in_c",
              "door_effectiveness": "door_effectiveness",
