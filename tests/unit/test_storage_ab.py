@@ -10,34 +10,15 @@ import shutil
 import pytest
 
 from benchmarks.storage_ab import markdown_table, policy_facility, run_ab, write_results
+from tests.unit.test_storage_run import POWER as RUN_POWER
 from twin.facility import BUILTIN_DIR, load_facility
 from twin.loop.simulation import RunSettings, Simulation
 from twin.models.storage import POLICIES
 
-POWER = """
-[power]
-
-[power.grid]
-capacity_mw = 1.0
-carbon_kg_per_kwh = 0.45
-tariff = "kepco-tou"
-import_cap_mw = 0.15
-
-[[power.contracts]]
-name = "solar-ppa"
-kind = "solar"
-capacity_mw = 1.0
-capacity_factor_frac = 0.15
-price_krw_per_kwh = 160.0
-
-[power.storage]
-energy_mwh = 0.4
-power_mw = 0.1
-replacement_cost_krw_per_kwh = 300000.0
-
-[power.flexible_load]
-share_frac = 0.3
-"""
+# the storage run's small-hall power block, with no dispatch policy or flexible-load mode
+# of its own (the A/B sets the policy)
+POWER = (RUN_POWER.replace('policy = "renewable-shifting"\n', "")
+         .replace('mode = "defer"\n', ""))
 # 27 June, 16:00-20:00 local time
 SETTINGS = RunSettings(hours=4.0, step_s=3600.0, cell_m=0.5, backend="cpu",
                        rack_airflow="design", solver={"tol_velocity": 5e-3},
