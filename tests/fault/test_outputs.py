@@ -142,6 +142,31 @@ def test_orphaned_temporaries_are_removed_under_the_lock_only(tmp_path):
     assert clean_temporaries(tmp_path / "missing") == []
 
 
+def test_a_command_leaves_no_temporary_of_its_own_when_it_gives_the_folder_back(tmp_path):
+    """A signal can land between ``mkstemp`` and the writer keeping the name (CI
+    2026-12-07: a SIGTERM during a checkpoint left ``.summary.json.XXXXXXXX.tmp``); the
+    lock's holder removes such leftovers when it releases the folder."""
+    with FolderLock(tmp_path, "twin run"):
+        (tmp_path / ".summary.json.2nhpxhx_.tmp").write_text("{")   # a write cut short
+        (tmp_path / "results.h5").write_text("kept")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.h5"]
+
+
+def test_a_signal_inside_the_writer_leaves_no_temporary(tmp_path, monkeypatch):
+    """Ctrl-C (``KeyboardInterrupt``) right after the temporary file is made, before it is
+    written: the file is removed and the interrupt goes on."""
+    real_close = os.close
+
+    def close_then_interrupt(fd):
+        real_close(fd)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(os, "close", close_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(tmp_path / "summary.json", lambda t: Path(t).write_text("{}"))
+    monkeypatch.setattr(os, "close", real_close)
+    assert list(tmp_path.iterdir()) == []
+
+
 # -------------------------------------------------------------------- the writer itself
 def test_full_disk_at_the_writer_keeps_the_previous_file(tmp_path):
     target = tmp_path / "results.json"

@@ -56,14 +56,22 @@ def atomic_write(path, write) -> Path:
     the previous ``path`` is left as it was, and an ``OSError`` becomes one
     :class:`OutputError` line."""
     path = Path(path)
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        tmp = Path(name)           # from here on, any exception removes it (a signal too)
         os.close(fd)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}; choose a folder you can "
-                          "write to") from None
-    tmp = Path(tmp)
+    except BaseException as exc:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}; choose a folder "
+                              "you can write to") from None
+        raise
     try:
         write(tmp)
         with open(tmp, "rb+") as fh:
@@ -327,9 +335,13 @@ class FolderLock:
                           f"(PID {pid}, gone) in {self.folder}")
 
     def release(self) -> None:
+        """Give the folder back. Temporaries of this command's atomic writes that a signal
+        cut short (between ``mkstemp`` returning and its name being kept, a window no
+        ``try`` can cover) are removed first: only the lock's holder writes here."""
         if not self._held:
             return
         self._held = False
+        clean_temporaries(self.folder)
         try:
             rec = json.loads(self.path.read_text())
             if int(rec.get("pid", -1)) == os.getpid():
