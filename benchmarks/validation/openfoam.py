@@ -86,15 +86,14 @@ DIFFERENCES = (
     "rack intakes are known to 0.2 K and answers with the heat equation solved at that "
     "mean flow; OpenFOAM runs SIMPLE until every rack intake moves less than the stop "
     "tolerance over the last iterations, and an unsettled reference averages the "
-    "temperature itself, which also carries the heat the flow's swings move (with the "
-    "twin's k-epsilon on small-hall-lo its own time mean is 1.21 K RMS from the reference "
-    "against 1.75 K for its steady answer: "
+    "temperature itself, which also carries the heat the flow's swings move (the twin's "
+    "own time mean against its steady answer: "
     "benchmarks/results/crosscheck-diagnosis-2026-12-07.md)",
     "cooler capacity: the twin caps a unit's heat at its capacity; the OpenFOAM case "
     "always supplies at the set temperature (cases are chosen so that no cap is hit)",
     "wall distance: the twin counts ports as walls for its mixing length; OpenFOAM's wall "
-    "functions act only on wall patches (measured to walls only, the six 0.2 m halls "
-    "move by -0.08 to +0.38 K RMS: benchmarks/results/crosscheck-diagnosis-2026-12-07.md)",
+    "functions act only on wall patches (the twin measured to walls only: "
+    "benchmarks/results/crosscheck-diagnosis-2026-12-07.md)",
     "returns and supplies: both codes impose the same uniform normal velocity on every "
     "port; walls, floor and ceiling are adiabatic in both. A fixed-pressure return "
     "(returns = 'pressure', the experiment of "

@@ -709,10 +709,9 @@ class HallModel:
         135, 2011, from memory); an oversupply there would only be drawn through the
         aisle's leaks. The other units deliver ``airflow_ratio`` times the other racks'
         airflow plus what the aisles' units cannot take (or less what they draw beyond
-        their racks at their least speed). Matched over the whole hall instead, the in-row
-        coolers of the 1 GW campus's H100 hall drew 2.6 m3/s more than their racks through
-        each aisle's 2 % door leaks: about 2 kPa of suction, and pressure solves that ran
-        to their iteration cap (``benchmarks/results/gw-campus-2026-12-07b.md``)."""
+        their racks at their least speed). Matched over the whole hall instead, in-row
+        coolers draw the difference through the aisle's door leaks, at a suction that
+        stalls the pressure solve (``benchmarks/results/gw-campus-2026-12-07b.md``)."""
         flows = np.zeros(len(self.problem.devices))
         if self.sim.settings.rack_airflow == "design":
             rack_flow = self.rack_design_flow
