@@ -20,10 +20,10 @@ import json
 import sys
 from pathlib import Path
 
-from .crosscheck import ALL_CASES, CASES, load_result, result_path, run_case
+from .crosscheck import ALL_CASES, CASES, load_result, result_path, run_case, twin_path, variant
 
 
-def _table() -> list[str]:
+def _table(variant_: str = "") -> list[str]:
     rows = [f"{'case':24s} {'cells':>8s} {'OF it':>6s} {'OF cpu s':>9s} {'twin cpu s':>10s} "
             f"{'ratio':>6s} {'RMS K':>6s} {'max K':>6s}  worst rack"]
     for name in CASES:
@@ -31,7 +31,9 @@ def _table() -> list[str]:
         if not p.exists():
             rows.append(f"{name:24s} (not run)")
             continue
-        r = load_result(name)
+        if variant_ and not twin_path(name, variant_).exists():
+            continue
+        r = load_result(name, variant_)
         of, tw, cmp_ = r.get("openfoam", {}), r.get("twin", {}), r.get("comparison", {})
         rows.append(f"{name:24s} {r['cells']:8d} {of.get('iterations', 0):6d} "
                     f"{of.get('execution_time_s') or 0:9.0f} {tw.get('cpu_s') or 0:10.1f} "
@@ -113,10 +115,22 @@ def main(argv=None) -> int:
                      help="march a finished transient in --work on to END_S seconds")
     run.add_argument("--read-only", action="store_true",
                      help="read the finished OpenFOAM case in --work again (no run)")
+    run.add_argument("--turbulence", choices=["chen-xu", "k-epsilon"], default=None,
+                     help="the twin's closure (default Chen-Xu); not the default: stored as "
+                          "<case>-twin-<variant>.json")
+    run.add_argument("--answer", choices=["flow-mean", "time-mean"], default="flow-mean",
+                     help="the twin's answer: the heat at the mean flow, or the "
+                          "temperature's time mean (kernels/time_mean.py)")
+    run.add_argument("--average-s", type=float, default=None,
+                     help="seconds a time-mean answer averages (default: the kernels')")
+    run.add_argument("--max-steps", type=int, default=None,
+                     help="cap of the twin's steady solve (default the solver's)")
     g = run.add_mutually_exclusive_group()
     g.add_argument("--twin-only", action="store_true")
     g.add_argument("--openfoam-only", action="store_true")
-    sub.add_parser("table")
+    tab = sub.add_parser("table")
+    tab.add_argument("--turbulence", choices=["chen-xu", "k-epsilon"], default=None)
+    tab.add_argument("--answer", choices=["flow-mean", "time-mean"], default="flow-mean")
     dif = sub.add_parser("diff")
     dif.add_argument("a")
     dif.add_argument("b")
@@ -142,7 +156,7 @@ def main(argv=None) -> int:
         print("\n".join(_diff(a.a, a.b)))
         return 0
     if a.cmd == "table":
-        print("\n".join(_table()))
+        print("\n".join(_table(variant(a.turbulence, a.answer))))
         return 0
     if a.cmd == "diagnose":
         return _diagnose(a)
@@ -160,9 +174,10 @@ def main(argv=None) -> int:
         run_case(n, Path(a.work), nproc=a.nproc, twin=not a.openfoam_only,
                  max_iterations=a.max_iterations, seed=a.seed, nice=a.nice,
                  steady=a.steady, extend_to_s=a.extend, read_only=a.read_only,
-                 openfoam=not a.twin_only,
+                 openfoam=not a.twin_only, turbulence=a.turbulence, answer=a.answer,
+                 average_s=a.average_s, max_steps=a.max_steps,
                  progress=lambda m: print(m, file=sys.stderr, flush=True))
-    print("\n".join(_table()))
+    print("\n".join(_table(variant(a.turbulence, a.answer))))
     return 0
 
 

@@ -156,23 +156,67 @@ def _save_npz(path: Path, **arrays):
     atomic_write(path, write)
 
 
-def twin_answer(case: Case, backend: str = "numba-cpu", coarse_start: bool = False) -> dict:
-    """Solve the case with the twin; per-rack intakes, times (CPU counts every thread)."""
+#: The twin's default answer to a case: the one ``<case>-twin.json`` holds and the tests judge.
+DEFAULT_TURBULENCE, DEFAULT_ANSWER = "chen-xu", "flow-mean"
+
+
+def variant(turbulence: str | None = None, answer: str | None = None) -> str:
+    """The suffix of a twin answer that is not the default one (``""`` for the default):
+    ``k-epsilon``, ``chen-xu-time-mean``, ``k-epsilon-time-mean``."""
+    turbulence = turbulence or DEFAULT_TURBULENCE
+    answer = answer or DEFAULT_ANSWER
+    parts = ([turbulence] if turbulence != DEFAULT_TURBULENCE or answer != DEFAULT_ANSWER
+             else []) + ([answer] if answer != DEFAULT_ANSWER else [])
+    return "-".join(parts)
+
+
+def twin_answer(case: Case, backend: str = "numba-cpu", coarse_start: bool = False,
+                turbulence: str | None = None, answer: str = DEFAULT_ANSWER,
+                average_s: float | None = None, max_steps: int | None = None,
+                progress=None) -> dict:
+    """Solve the case with the twin; per-rack intakes, times (CPU counts every thread).
+
+    ``turbulence``: the closure (default the problem's, Chen-Xu); k-epsilon runs without
+    the buoyancy production term, as the reference's. ``answer``: ``flow-mean`` (the heat
+    at the steady solve's mean flow) or ``time-mean`` (the temperature's time mean over
+    ``average_s`` seconds, :mod:`kernels.time_mean`)."""
+    from kernels.problem import Turbulence
     from kernels.solver import SolverSettings
     from twin.thermal.steady import steady_solve
-    problem, _ = problem_for(case)
+
+    def prob(cell=None):
+        p = problem_for(case, cell)[0]
+        if turbulence and turbulence != p.turbulence.model:
+            # the reference's k-epsilon has no buoyancy production (foamcase.py)
+            p = replace(p, turbulence=Turbulence(model=turbulence, buoyancy_production=False))
+        return p
+    problem = prob()
     t0, c0 = time.perf_counter(), time.process_time()
-    solver, run, coarse = steady_solve(
-        problem, lambda cell: problem_for(case, cell)[0], case.cell_m, backend=backend,
-        settings=SolverSettings(), coarse_start=coarse_start)
+    settings = SolverSettings(max_steps=max_steps) if max_steps else SolverSettings()
+    solver, run, coarse = steady_solve(problem, prob, case.cell_m, backend=backend,
+                                       settings=settings, coarse_start=coarse_start)
+    mean = None
+    if answer == "time-mean":
+        from kernels.time_mean import time_mean_answer
+        tm = time_mean_answer(solver, average_s, progress=progress)
+        mean = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in tm.items()
+                if k not in ("intake_mean_c", "swing_k")}
+    elif answer != DEFAULT_ANSWER:
+        raise ValueError(f"answer '{answer}' must be flow-mean or time-mean")
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     reps = {r["name"]: r for r in solver.device_report()}
     racks = [{"name": d.name, "intake_temp_c": reps[d.name]["intake_temp_c"],
               "intake_max_c": reps[d.name].get("intake_max_c")}
              for d in problem.racks]
+    if mean is not None:
+        names = [d.name for d in solver.devices]
+        for r in racks:
+            r["swing_k"] = float(tm["swing_k"][names.index(r["name"])])
     budget = solver.energy_budget()
     import numba
-    return {"threads": int(numba.get_num_threads()), "racks": racks, "iterations": int(run.iterations), "converged": bool(run.converged),
+    return {"threads": int(numba.get_num_threads()), "racks": racks,
+            "iterations": int(run.iterations), "converged": bool(run.converged),
+            "turbulence": problem.turbulence.model, "answer": answer, "time_mean": mean,
             "wall_s": wall, "cpu_s": cpu, "coarse_start": coarse, "backend": backend,
             "imbalance_frac": budget.get("imbalance_frac"),
             "T": solver.backend.to_host(solver.T)}
@@ -256,16 +300,18 @@ def result_path(name: str) -> Path:
     return RESULTS / f"{name}.json"
 
 
-def twin_path(name: str) -> Path:
-    """The twin's stored answer to a case (``<case>-twin.json``), refreshed more often."""
-    return RESULTS / f"{name}-twin.json"
+def twin_path(name: str, variant_: str = "") -> Path:
+    """The twin's stored answer to a case (``<case>-twin.json``), refreshed more often;
+    another closure or answer's (:func:`variant`) in ``<case>-twin-<variant>.json``."""
+    return RESULTS / (f"{name}-twin-{variant_}.json" if variant_ else f"{name}-twin.json")
 
 
-def load_result(name: str) -> dict:
-    """Reference, twin answer (when stored) and their comparison, as one dict."""
+def load_result(name: str, variant_: str = "") -> dict:
+    """Reference, twin answer (when stored; ``variant_``: another closure or answer's,
+    :func:`variant`) and their comparison, as one dict."""
     out = json.loads(result_path(name).read_text())
-    if twin_path(name).exists():
-        out["twin"] = json.loads(twin_path(name).read_text())
+    if twin_path(name, variant_).exists():
+        out["twin"] = json.loads(twin_path(name, variant_).read_text())
         out["comparison"] = compare(out["openfoam"]["racks"], out["twin"]["racks"])
         cpu = out["twin"].get("cpu_s")
         if cpu:
@@ -282,8 +328,14 @@ def _write_json(path: Path, data: dict) -> None:
 def run_case(name: str, work_dir: Path, nproc: int = 1, twin: bool = True,
              openfoam: bool = True, progress=print, max_iterations: int | None = None,
              seed: Path | None = None, nice: int = 0, steady: bool = False,
-             extend_to_s: float | None = None, read_only: bool = False) -> dict:
+             extend_to_s: float | None = None, read_only: bool = False,
+             turbulence: str | None = None, answer: str = DEFAULT_ANSWER,
+             average_s: float | None = None, max_steps: int | None = None) -> dict:
     """Run one case with both codes (or one of them); store each answer atomically.
+
+    ``turbulence``, ``answer``, ``average_s``, ``max_steps``: the twin's closure, answer
+    and cap (:func:`twin_answer`); an answer other than the default one is stored as
+    ``<case>-twin-<variant>.json`` (:func:`variant`), beside the default.
 
     ``steady``: run SIMPLE for a case whose reference is a transient (its answer is
     stored as ``<case>-simple.json``, the seed of the transient). ``seed``: the time
@@ -349,14 +401,17 @@ def run_case(name: str, work_dir: Path, nproc: int = 1, twin: bool = True,
         if progress:
             progress(f"{name}: OpenFOAM done in {time.time() - t0:.0f} s, "
                      f"{ans['iterations']} {'time steps' if transient else 'iterations'}")
+    var = variant(turbulence, answer)
     if twin:
-        ans = twin_answer(case, coarse_start=True)
+        ans = twin_answer(case, coarse_start=True, turbulence=turbulence, answer=answer,
+                          average_s=average_s, max_steps=max_steps)
         T = ans.pop("T")
         ans.update({"case": name, "commit": _git_commit(),
                     "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
                     "machine_load": _load()})
-        _save_npz(RESULTS / f"{name}-twin.npz", T=T.astype(np.float32))
-        _write_json(twin_path(name), ans)
+        path = twin_path(name, var)
+        _save_npz(path.with_suffix(".npz"), T=T.astype(np.float32))
+        _write_json(path, ans)
         if progress:
             progress(f"{name}: twin done in {ans['wall_s']:.0f} s, {ans['iterations']} steps")
-    return load_result(name) if result_path(name).exists() and name in CASES else {}
+    return load_result(name, var) if result_path(name).exists() and name in CASES else {}

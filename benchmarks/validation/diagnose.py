@@ -13,8 +13,9 @@ run CASE`` leaves it in ``--work``):
 * **steady answer or time average**: the twin's answer is the heat equation solved at the
   record-mean flow (``kernels.steady``); the reference of an unsteady hall is the time
   average of its temperature, which also carries the heat moved by the flow's swings.
-  With ``average_s`` the twin marches on in real time from its answer and averages its
-  intakes, so the two can be told apart.
+  With ``average_s`` the twin also answers with the time mean of its temperature
+  (:func:`kernels.time_mean.time_mean_answer`): the steady and the averaged intakes are
+  both reported, and the temperature layers compare the averaged fields.
 
 The reference's eddy viscosity is the last time step's (OpenFOAM does not average ``nut``);
 its temperature and velocity are the averaged fields the cross-check reads.
@@ -133,16 +134,13 @@ def diagnose(case, work_dir, model: str | None = None, average_s: float = 0.0,
            "racks": names, "reference": np.array([r["intake_temp_c"] for r in ref["racks"]]),
            "steady": steady}
     if average_s > 0:
-        solver.run(0.25 * average_s)                     # leave the steady answer behind
-        samples = []
-        t_end = solver.time_s + average_s
-        while solver.time_s < t_end - 1e-9:
-            solver.run(min(1.0, t_end - solver.time_s))
-            samples.append(intakes())
-            if progress is not None and len(samples) % 30 == 0:
-                progress(f"{case.name}: averaged {len(samples)} s of {average_s:g} s")
-        s = np.array(samples)
-        out.update(time_mean=s.mean(axis=0), swing=np.ptp(s, axis=0), average_s=average_s)
+        from kernels.time_mean import time_mean_answer
+        tm = time_mean_answer(solver, average_s, progress=None if progress is None else (
+            lambda n, i: n % 1000 == 0 and progress(
+                f"{case.name}: averaged {i['time_s']:.0f} s of {average_s:g} s")))
+        ix = [[d.name for d in solver.devices].index(n) for n in names]
+        out.update(time_mean=intakes(), swing=tm["swing_k"][ix], average_s=average_s)
+        T_twin = h(solver.T).astype(np.float64)
     out["wall_s"], out["cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
     region = intake_region(problem, depth)
     nut_ref = read_foam_scalar(path, problem, "nut")

@@ -73,8 +73,17 @@ def backends(as_json):
               help="Local time stepping: each cell takes up to this many times the global "
                    "pseudo-time step (e.g. 20; 0: one global step). Same steady answer in "
                    "fewer iterations: benchmarks/results/local-steps-*.md.")
+@click.option("--answer", default="flow-mean", show_default=True,
+              type=click.Choice(["flow-mean", "time-mean"]),
+              help="What the temperatures are: the heat equation solved at the steady "
+                   "solve's mean flow, or the temperature's time mean over a real-time "
+                   "march from it (for flows that keep swinging; kernels/time_mean.py).")
+@click.option("--average-s", "average_s", default=None, type=float,
+              callback=ranged(0, 100_000, lo_open=True, what="the averaging time [s]"),
+              help="Seconds of real time a time-mean answer averages (default: 40 jet "
+                   "crossings, within 60-600 s).")
 def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, force, max_steps, top,
-          coarse_start, rack_model, turbulence, local_steps):
+          coarse_start, rack_model, turbulence, local_steps, answer, average_s):
     """Mesh a hall, solve airflow and heat to steady state, print rack inlets worst first.
 
     \b
@@ -89,6 +98,9 @@ def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, forc
     if 0 < local_steps < 1:
         raise InputError(f"--local-steps {local_steps:g}: must be 0 (one global step) or from "
                          "1 to 1000 (the largest local step over the global one, e.g. 20)")
+    if average_s is not None and answer != "time-mean":
+        raise InputError(f"--average-s {average_s:g}: only a time-mean answer averages; add "
+                         "--answer time-mean, or leave --average-s out")
     con = Console(stderr=True)
     with contextlib.ExitStack() as stack:
         if json_path:
@@ -103,18 +115,19 @@ def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, forc
                 raise InputError(f"--out {out_dir}: its results.h5 holds {what}; choose another --out, "
                                  "or replace it with --force")
         _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir, max_steps,
-               top, coarse_start, rack_model, turbulence, local_steps)
+               top, coarse_start, rack_model, turbulence, local_steps, answer, average_s)
 
 
 def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir, max_steps, top,
-           coarse_start, rack_model="ite", turbulence="chen-xu", local_steps=0.0):
+           coarse_start, rack_model="ite", turbulence="chen-xu", local_steps=0.0,
+           answer="flow-mean", average_s=None):
     from rich.console import Console
     from rich.table import Table
 
     from kernels.solver import SolverSettings
     from twin.facility import load_facility
     from twin.outputs.files import write_json
-    from twin.thermal.steady import (convergence_text, progress_text, solve_hall,
+    from twin.thermal.steady import (answer_text, convergence_text, progress_text, solve_hall,
                                      write_solution_csv, write_steady_h5)
 
     fac = load_facility(facility)
@@ -130,7 +143,8 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
             status.update(f"step {n}: {progress_text(info)}, simulated {info['time_s']:.1f} s")
         sol = solve_hall(fac, hall, cell_m=cell_m, backend=backend, progress=progress,
                          settings=settings, utilization=utilization, coarse_start=coarse_start,
-                         rack_model=rack_model, turbulence=turbulence)
+                         rack_model=rack_model, turbulence=turbulence, answer=answer,
+                         average_s=average_s)
     s = sol.summary
     out = Console()
     out.print(f"[bold]{s['hall']}[/]: {s['cells']:,} cells on {s['backend']} ({s['device']}), "
@@ -138,6 +152,8 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
               "kernels), "
               + ("converged" if s["converged"] else "[red]NOT converged[/]")
               + convergence_text(s["convergence"]))
+    if answer_text(s.get("answer")):
+        out.print(answer_text(s["answer"]))
     if s.get("coarse_start"):
         c = s["coarse_start"]
         out.print(f"coarse start at {c['cell_m']:g} m: {c['steps']} steps, {c['wall_s']:.1f} s"

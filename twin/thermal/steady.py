@@ -10,7 +10,8 @@ cabinet's leakage, :func:`twin.thermal.cabinet.cabinet_air`), ``cooling_units``
 :func:`heat_balance`), ``envelope`` (per wall and roof, or ``None``), ``convergence``
 (the rule that ended the solve, its averaging windows and, for a record mean, the intake
 temperatures' standard error), ``coarse_start`` (what a coarse start cost, or
-``None``) and ``fan_limited_racks`` (racks with a fan curve below 95 % of their fans'
+``None``), ``answer`` (the heat at the mean flow, or the temperature's time mean with its
+standard error: :func:`time_mean_stage`) and ``fan_limited_racks`` (racks with a fan curve below 95 % of their fans'
 free delivery: :func:`twin.thermal.racks.starved_racks`; empty without fan curves). A
 rack with a fan curve adds the keys of :data:`_FAN_ROW`. A rack with a rear door adds ``rear_door``, ``servers_air_heat_w`` and the
 ``door_*`` keys of :data:`_DOOR_ROW`. The JSON schema of the summary is
@@ -224,17 +225,29 @@ def unit_rows(solver, hall_name: str) -> list[dict]:
 def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="auto",
                settings: SolverSettings | None = None, progress=None,
                utilization: float = 1.0, coarse_start: bool = False,
-               rack_model: str = "ite", turbulence: str = "chen-xu") -> HallSolution:
+               rack_model: str = "ite", turbulence: str = "chen-xu",
+               answer: str = "flow-mean", average_s: float | None = None) -> HallSolution:
     """Mesh ``hall`` of ``facility`` at ``cell_m`` and solve it to steady state
     (``coarse_start``: see :func:`steady_solve`) with the racks at the rack model's
     fixed point (``rack_model``: :data:`twin.thermal.racks.RACK_MODELS`) and the
     turbulence model ``turbulence`` (:data:`kernels.problem.TURBULENCE_MODELS`; the
-    cross-check's evidence on which serves halls best: ``docs/validation.md``)."""
+    cross-check's evidence on which serves halls best: ``docs/validation.md``).
+
+    ``answer`` (:data:`ANSWERS`): ``flow-mean`` answers with the heat equation solved at the
+    steady solve's (mean) flow; ``time-mean`` then marches on in real time and answers
+    with the temperature's time mean over ``average_s`` seconds (default
+    :func:`kernels.time_mean.auto_average_s`), which also carries the heat a swinging
+    flow moves (:mod:`kernels.time_mean`). The racks keep the powers and airflows of
+    their fixed point at the flow-mean answer; the summary's ``answer`` says which
+    answer it is and, for a time mean, its standard error, swing and the heat the air
+    stored over it."""
     from dataclasses import replace
 
     from kernels import Turbulence
     from twin.thermal.mesh import mesh_hall
     tu = Turbulence(turbulence)
+    if answer not in ANSWERS:
+        raise InputError(f"answer '{answer}' is unknown: use one of {', '.join(ANSWERS)}")
 
     def mesh_at(cell):
         p = mesh_hall(facility, hall, cell_m=cell, utilization=utilization,
@@ -248,6 +261,8 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
                                        coarse_start)
     solver, run, rack_info, envelope = settle_hall(facility, report, solver, run, rack_model,
                                                    utilization, progress=progress)
+    answer_info = time_mean_stage(solver, rack_info, average_s, progress) if (
+        answer == "time-mean") else {"kind": "flow-mean"}
     wall = time.perf_counter() - t0
     hall_name = report.hall
     racks = rack_rows(solver, hall_name, rack_info)
@@ -271,6 +286,7 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
         "rack_model": rack_info["_settle"],
         "fan_limited_racks": rack_info.get("_fans", []),
         "turbulence": turbulence,
+        "answer": answer_info,
         "energy_budget": solver.energy_budget(),
         "heat_balance": heat_balance(solver, rack_info, envelope),
         "envelope": envelope,
@@ -278,6 +294,30 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
         "hot_spots": hot_spots(solver),
     }
     return HallSolution(hall_name, solver, report, run, summary)
+
+
+#: What a steady solve answers with (:func:`solve_hall`).
+ANSWERS = ("flow-mean", "time-mean")
+
+
+def time_mean_stage(solver, rack_info: dict, average_s=None, progress=None) -> dict:
+    """The solved hall's temperature replaced by its time mean
+    (:func:`kernels.time_mean.time_mean_answer`) and the servers' inlets taken from the
+    mean field; the summary's ``answer``: ``kind``, ``average_s``, ``spin_up_s``,
+    ``uncertainty_k`` and ``drift_k`` (batch means, largest over the devices),
+    ``max_swing_k`` (the largest range of an intake mean over the average),
+    ``storage_frac`` (heat the air stored over the heat input: what the mean field's
+    balance is open by)."""
+    from kernels.time_mean import time_mean_answer
+    tm = time_mean_answer(solver, average_s, progress=progress)
+    racks = rack_info.get("_racks")
+    if racks is not None:
+        t_srv = server_inlets(solver, racks, rack_info.get("_response"))
+        for n, name in enumerate(racks.names):
+            rack_info[name]["server_inlet_temp_c"] = float(t_srv[n])
+    return {"kind": "time-mean", **{k: tm[k] for k in (
+        "average_s", "spin_up_s", "uncertainty_k", "drift_k", "max_swing_k", "storage_frac",
+        "steps", "wall_s")}}
 
 
 def settle_hall(facility, report, solver, run, rack_model: str = "ite", utilization: float = 1.0,
@@ -348,6 +388,9 @@ def convergence_summary(run) -> dict:
 
 def progress_text(info: dict) -> str:
     """One line on where a steady solve stands, from its progress ``info``."""
+    if info.get("stage") == "time mean":
+        return (f"time mean of the temperature: {info['time_s']:.0f} of "
+                f"{info['average_s']:.0f} s averaged")
     tol = SolverSettings()
     text = f"velocity residual {info['res_velocity']:.2e} (target {tol.tol_velocity:.0e})"
     norm = info.get("residuals")
@@ -366,6 +409,16 @@ def progress_text(info: dict) -> str:
                      f" standard error, drift {info['record_drift_k']:.2f} K (targets"
                      f" {tol.tol_temp_k / 2:g} and {tol.tol_temp_k:g} K)")
     return text
+
+
+def answer_text(answer: dict | None) -> str:
+    """The answer's kind for a person: empty for the flow-mean answer, else the time mean's
+    span, standard error and swing (:func:`time_mean_stage`)."""
+    if not answer or answer.get("kind") != "time-mean":
+        return ""
+    return (f"temperature: time mean over {answer['average_s']:.0f} s of real time "
+            f"(+-{answer['uncertainty_k']:.2f} K standard error, intakes swing up to "
+            f"{answer['max_swing_k']:.1f} K, air stored {answer['storage_frac']:.1e} of the heat)")
 
 
 def convergence_text(conv: dict) -> str:
