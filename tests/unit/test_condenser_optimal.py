@@ -161,16 +161,17 @@ def test_bad_optimal_values_are_one_line(body, says):
 def test_january_run_with_the_optimal_control():
     """Two 15-minute steps of the small hall on 1 January at 0.5 m cells: the plant's
     chiller + tower-fan energy with the optimal control is no more than with the reset
-    or the fixed set-point, the IT energy is the same, energy closes."""
+    (the fixed set-point costs more than both: the plant tests above), the IT energy is
+    the same, energy closes."""
     fast = dict(hours=0.5, step_s=900.0, cell_m=0.5, backend="cpu", rack_airflow="design",
                 checkpoint_every_s=0.0, start_h=0.0)
     runs = {k: twin.run(small_hall(x), **fast) for k, x in
-            (("fixed", ""), ("reset", RESET), ("optimal", OPTIMAL))}
+            (("reset", RESET), ("optimal", OPTIMAL))}
     use = {k: float(np.sum(np.asarray(r.series["plant"]["chiller_power_w"])
                            + np.asarray(r.series["plant"]["tower_fan_power_w"])))
            for k, r in runs.items()}
-    assert use["optimal"] <= use["reset"] * (1 + 1e-9) and use["optimal"] < 0.95 * use["fixed"], use
-    it = runs["fixed"].summary["it_energy_kwh"]
+    assert use["optimal"] <= use["reset"] * (1 + 1e-9), use
+    it = runs["reset"].summary["it_energy_kwh"]
     assert all(r.summary["it_energy_kwh"] == pytest.approx(it, rel=1e-9) for r in runs.values())
     assert runs["optimal"].summary["pue"] <= runs["reset"].summary["pue"] + 1e-9
     assert runs["optimal"].summary["energy_closure"]["plant_max_w"] < 1e-3
