@@ -17,9 +17,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 import twin
 from common.errors import InputError
+from twin.cli import main
 from twin.facility import BUILTIN_DIR, FacilityError, loads_facility
 from twin.loop.specs import plant_spec_for
 from twin.models.condenser import bounded_argmin
@@ -91,25 +93,23 @@ def test_optimal_costs_no_more_than_fixed_reset_or_any_scanned_setpoint(name):
     saving = (reset - opt) / reset
     assert saving.max() > 3e-3, saving                  # the load matters, not the wet bulb alone
     assert np.all(opt_r.unmet_heat_w == 0.0)
-    # the set-point it reports is the one the plant ran at
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CurveRangeWarning)
-        sp = optimal_condenser_setpoint_c(q, 0.0, db, wb, spec)
-    assert np.all((sp >= spec.chiller.min_entering_cw_temp_c - 1e-9) & (sp <= 24.0 + 1e-9))
-    some = [1, 4, 12, 20]
-    held = [chiller_and_fans_w(quiet_step(q[i], 0.0, db[i], wb[i], replace(spec, cw_supply_setpoint_c=sp[i])))
-            for i in some]
-    np.testing.assert_allclose(held, opt[some], rtol=1e-12)
 
 
 def test_optimal_setpoint_moves_with_the_load():
     """At a mild wet bulb a light load affords colder water than a full one: the fans
     cost less per kelvin at part load."""
     spec, design_w = PLANTS["small hall's (no economizer)"]
+    q = np.array([0.2, 1.0]) * design_w
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CurveRangeWarning)
-        sp = optimal_condenser_setpoint_c(np.array([0.2, 1.0]) * design_w, 0.0, 19.0, 15.0, spec)
+        sp = optimal_condenser_setpoint_c(q, 0.0, 19.0, 15.0, spec)
     assert sp[0] < sp[1] - 0.5, sp
+    assert np.all((sp >= spec.chiller.min_entering_cw_temp_c) & (sp <= 24.0))
+    # the set-point it reports is the one the optimal plant runs at
+    opt = chiller_and_fans_w(quiet_step(q, 0.0, 19.0, 15.0, replace(spec, cw_optimal=True)))
+    held = [chiller_and_fans_w(quiet_step(q[i], 0.0, 19.0, 15.0, replace(spec, cw_supply_setpoint_c=sp[i])))
+            for i in range(2)]
+    np.testing.assert_allclose(held, opt, rtol=1e-12)
 
 
 @pytest.mark.parametrize("economizer", [False, True])
@@ -155,6 +155,15 @@ def test_bad_optimal_values_are_one_line(body, says):
         small_hall(f"\n[plant.condenser_water]\n{body}\n")
     errs = [str(d) for d in exc.value.errors]
     assert len(errs) == 1 and says in errs[0], errs
+
+
+def test_validate_summary_names_the_optimal_control(tmp_path):
+    text = SMALL.read_text().replace('include = ["racks/racks.toml"]', 'include = ["builtin:racks"]')
+    f = tmp_path / "small-hall.toml"
+    f.write_text(text + OPTIMAL)
+    res = CliRunner().invoke(main, ["validate", str(f)])
+    assert res.exit_code == 0, res.output
+    assert "condenser water at least chiller + tower fan power, at most 24 degC" in res.output
 
 
 # ------------------------------------------------------------------------------- the twin
