@@ -104,8 +104,9 @@ class PlantSpec:
         Set-point above the wet bulb in the reset [K]; None: the tower's design approach
         plus :data:`CW_RESET_APPROACH_MARGIN_K`.
     cw_min_supply_temp_c : float or None
-        Lowest set-point of the reset [°C]; None: the chiller's lowest entering
-        condenser-water temperature (:attr:`ChillerEIRSpec.min_entering_cw_temp_c`).
+        Lowest set-point of the reset and of the optimal control [°C]; None: the
+        chiller's lowest entering condenser-water temperature
+        (:attr:`ChillerEIRSpec.min_entering_cw_temp_c`).
     facility_supply_temp_c : float
         Liquid-loop supply set-point [°C] (W32 class: 32 °C).
     facility_design_delta_t_k : float
