@@ -150,7 +150,7 @@ def test_facility_keys_reach_the_plant():
 
 @pytest.mark.parametrize("body, says", [
     ('control = "wet-bulb"', "plant.condenser_water.control: control = 'wet-bulb' is not allowed; "
-                             "use one of 'fixed' or 'wet-bulb-reset'"),
+                             "use one of 'fixed', 'wet-bulb-reset' or 'optimal'"),
     ('min_supply_temp_c = 14.0', 'min_supply_temp_c is for control = "wet-bulb-reset"'),
     ('control = "wet-bulb-reset"\nmin_supply_temp_c = 30.0', "min_supply_temp_c = 30 is above supply_temp_c = 24"),
     ('control = "wet-bulb-reset"\nreset_approach_k = -1.0', "plant.condenser_water.reset_approach_k"),

@@ -161,8 +161,11 @@ def summary_lines(fac: Facility, file) -> list[str]:
             parts.append(f"economizer {p.economizer.kind}")
         if p.condenser_water is not None:
             cw = p.condenser_water
-            parts.append(f"condenser water {cw.supply_temp_c:g} degC" if cw.control == "fixed"
-                         else f"condenser water reset with the wet bulb, at most {cw.supply_temp_c:g} degC")
+            parts.append({"fixed": f"condenser water {cw.supply_temp_c:g} degC",
+                          "wet-bulb-reset": "condenser water reset with the wet bulb, at most "
+                                            f"{cw.supply_temp_c:g} degC",
+                          "optimal": "condenser water at least chiller + tower fan power, at most "
+                                     f"{cw.supply_temp_c:g} degC"}[cw.control])
         lines.append("  plant      " + (", ".join(parts) or "(empty)"))
     if fac.power is not None:
         pw = fac.power

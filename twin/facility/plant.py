@@ -72,23 +72,25 @@ class CondenserWater(_Model):
     outdoor wet bulb plus ``reset_approach_k`` (default: the towers' design approach plus
     2 K, est.), within ``min_supply_temp_c`` (default: the chiller curves' lowest entering
     condenser-water temperature, 15.56 degC) and ``supply_temp_c``
-    (``condenser_water_setpoint_c``)."""
+    (``condenser_water_setpoint_c``); ``"optimal"`` chooses it each step, within the same
+    limits, for the least chiller plus tower-fan power (``optimal_condenser_setpoint_c``)."""
 
-    control: Literal["fixed", "wet-bulb-reset"] = "fixed"
+    control: Literal["fixed", "wet-bulb-reset", "optimal"] = "fixed"
     supply_temp_c: Annotated[float, Field(ge=10, le=40, allow_inf_nan=False)] = 24.0
     reset_approach_k: _upto(20.0) | None = None
     min_supply_temp_c: Annotated[float, Field(ge=5, le=40, allow_inf_nan=False)] | None = None
 
     @model_validator(mode="after")
     def _check(self):
-        if self.control == "fixed":
-            for key in ("reset_approach_k", "min_supply_temp_c"):
-                if getattr(self, key) is not None:
-                    raise ValueError(f"{key} is for control = \"wet-bulb-reset\" (this one is \"fixed\"); "
-                                     "remove it or set control = \"wet-bulb-reset\"")
+        if self.control != "wet-bulb-reset" and self.reset_approach_k is not None:
+            raise ValueError(f"reset_approach_k is for control = \"wet-bulb-reset\" (this one is "
+                             f"\"{self.control}\"); remove it or set control = \"wet-bulb-reset\"")
+        if self.control == "fixed" and self.min_supply_temp_c is not None:
+            raise ValueError("min_supply_temp_c is for control = \"wet-bulb-reset\" or \"optimal\" "
+                             "(this one is \"fixed\"); remove it or set one of those controls")
         if self.min_supply_temp_c is not None and self.min_supply_temp_c > self.supply_temp_c:
             raise ValueError(f"min_supply_temp_c = {self.min_supply_temp_c:g} is above supply_temp_c = "
-                             f"{self.supply_temp_c:g} (the reset's highest set-point); lower it")
+                             f"{self.supply_temp_c:g} (the highest set-point); lower it")
         return self
 
 

@@ -68,7 +68,7 @@ def plant_spec_for(plant: Plant | None, chw_design_w: float, liquid_design_w: fl
     power, cells), dry coolers and pumps replace the sized ones. With no plant section:
     the defaults of :class:`twin.facility.Plant` (chilled water 14/22 °C, facility water
     32 °C, no economizer, condenser water fixed at 24 °C). ``[plant.condenser_water]``
-    sets the condenser-water set-point or its wet-bulb reset. Returns ``(spec, notes)``.
+    sets the condenser-water set-point, its wet-bulb reset or its optimal control. Returns ``(spec, notes)``.
     """
     notes = []
     p = plant or Plant()
@@ -84,7 +84,8 @@ def plant_spec_for(plant: Plant | None, chw_design_w: float, liquid_design_w: fl
     cw = p.condenser_water
     if cw is not None:
         kw.update(cw_supply_setpoint_c=cw.supply_temp_c, cw_reset=cw.control == "wet-bulb-reset",
-                  cw_reset_approach_k=cw.reset_approach_k, cw_min_supply_temp_c=cw.min_supply_temp_c)
+                  cw_optimal=cw.control == "optimal", cw_reset_approach_k=cw.reset_approach_k,
+                  cw_min_supply_temp_c=cw.min_supply_temp_c)
     if p.dry_coolers:
         kw["dry_cooler_design_approach_k"] = float(np.mean([d.approach_k for d in p.dry_coolers]))
     spec = design_plant(max(chw_design_w, 1.0), liquid_design_w, n_chillers=n_ch,
@@ -123,7 +124,7 @@ def plant_spec_for(plant: Plant | None, chw_design_w: float, liquid_design_w: fl
         ch[key] = _pump_spec(pump)
     if ch:
         spec = replace(spec, **ch)
-    if spec.cw_reset and spec.cw_min_supply_temp_c is not None \
+    if spec.cw_control != "fixed" and spec.cw_min_supply_temp_c is not None \
             and spec.cw_min_supply_temp_c < spec.chiller.min_entering_cw_temp_c:
         notes.append(f"condenser water: min_supply_temp_c = {spec.cw_min_supply_temp_c:g} degC is below "
                      f"the chiller curves' lowest entering temperature "

@@ -18,16 +18,17 @@ Topology of :func:`plant_step`
 * **Condenser-water loop**: a variable-speed cooling tower of cells (each running cell
   at design water flow, one condenser pump per cell; by default all cells run) whose fans hold the coldest
   leaving temperature any user needs (chiller set-point, or the economizer's), within
-  the fans' range. The chillers' set-point is fixed (``cw_supply_setpoint_c``) or reset
+  the fans' range. The chillers' set-point is fixed (``cw_supply_setpoint_c``), reset
   down with the outdoor wet bulb to the chillers' minimum entering temperature
-  (``cw_reset``, :func:`condenser_water_setpoint_c`).
+  (``cw_reset``, :func:`condenser_water_setpoint_c`), or chosen each step for the least
+  chiller plus tower-fan power (``cw_optimal``, :func:`optimal_condenser_setpoint_c`).
 * Every pump's heat enters the loop it drives; fan heat leaves with the air.
   Energy closes: ``heat_rejected = heat_removed + compressor work + pump heat``.
 """
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -35,11 +36,14 @@ from common.errors import InputError
 from common.fluids import WATER_CP_J_KG_K
 
 from .chiller import CHILLERS, ChillerEIRSpec, chiller_eir
+from .condenser import (CW_OPTIMAL_REFINE_STEPS, CW_OPTIMAL_SCAN_POINTS, CW_OPTIMAL_UNMET_WEIGHT,
+                        bounded_argmin, condenser_water_setpoint_c)
 from .inputs import CurveRangeWarning, as_array, check_param, scalar_or_array
 from .liquid import WATER_DENSITY_KG_M3, DryCoolerSpec, PumpSpec, dry_cooler, pump_power_at_flow_w
-from .tower import CoolingTowerSpec, cooling_tower, economizer_fraction
+from .tower import YORKCALC_APPROACH_K, CoolingTowerSpec, cooling_tower, economizer_fraction
 
-__all__ = ["PlantSpec", "PlantResult", "condenser_water_setpoint_c", "design_plant", "plant_step"]
+__all__ = ["PlantSpec", "PlantResult", "condenser_water_setpoint_c", "optimal_condenser_setpoint_c",
+           "design_plant", "plant_step"]
 
 
 # --- plant -------------------------------------------------------------------------------------
@@ -92,12 +96,17 @@ class PlantSpec:
     cw_reset : bool
         Reset the chillers' condenser-water set-point with the outdoor wet bulb
         (:func:`condenser_water_setpoint_c`); False: fixed at ``cw_supply_setpoint_c``.
+    cw_optimal : bool
+        Choose the set-point each step that minimises chiller plus tower-fan power
+        (:func:`optimal_condenser_setpoint_c`), between the reset's lowest set-point
+        (``cw_min_supply_temp_c``) and ``cw_supply_setpoint_c``. Not with ``cw_reset``.
     cw_reset_approach_k : float or None
         Set-point above the wet bulb in the reset [K]; None: the tower's design approach
         plus :data:`CW_RESET_APPROACH_MARGIN_K`.
     cw_min_supply_temp_c : float or None
-        Lowest set-point of the reset [°C]; None: the chiller's lowest entering
-        condenser-water temperature (:attr:`ChillerEIRSpec.min_entering_cw_temp_c`).
+        Lowest set-point of the reset and of the optimal control [°C]; None: the
+        chiller's lowest entering condenser-water temperature
+        (:attr:`ChillerEIRSpec.min_entering_cw_temp_c`).
     facility_supply_temp_c : float
         Liquid-loop supply set-point [°C] (W32 class: 32 °C).
     facility_design_delta_t_k : float
@@ -124,6 +133,7 @@ class PlantSpec:
     chw_min_flow_fraction: float = 0.3
     cw_supply_setpoint_c: float = 24.0
     cw_reset: bool = False
+    cw_optimal: bool = False
     cw_reset_approach_k: float | None = None
     cw_min_supply_temp_c: float | None = None
     facility_supply_temp_c: float = 32.0
@@ -146,12 +156,21 @@ class PlantSpec:
         check_param(rec, "facility_design_delta_t_k", self.facility_design_delta_t_k, 0.0, lo_open=True)
         check_param(rec, "liquid_design_heat_w", self.liquid_design_heat_w, 0.0)
         check_param(rec, "hx_approach_k", self.hx_approach_k, 0.0)
+        if self.cw_reset and self.cw_optimal:
+            raise InputError(f"{rec}: cw_reset and cw_optimal are two controls of the same set-point; "
+                             "choose one")
         if self.cw_reset_approach_k is not None:
             check_param(rec, "cw_reset_approach_k", self.cw_reset_approach_k, 0.0)
         if self.cw_min_supply_temp_c is not None and self.cw_min_supply_temp_c > self.cw_supply_setpoint_c:
             raise InputError(f"{rec}: cw_min_supply_temp_c = {self.cw_min_supply_temp_c:g} is above "
                              f"cw_supply_setpoint_c = {self.cw_supply_setpoint_c:g}; the reset's lowest "
                              "set-point must not exceed its highest")
+
+    @property
+    def cw_control(self) -> str:
+        """The condenser-water control: ``"fixed"``, ``"wet-bulb-reset"`` or ``"optimal"``
+        (as ``[plant.condenser_water] control``)."""
+        return "optimal" if self.cw_optimal else "wet-bulb-reset" if self.cw_reset else "fixed"
 
     @property
     def cw_reset_limits(self) -> tuple[float, float, float]:
@@ -176,49 +195,19 @@ class PlantSpec:
         return self.liquid_design_heat_w / (WATER_CP_J_KG_K * self.facility_design_delta_t_k)
 
 
-def condenser_water_setpoint_c(wet_bulb_c, approach_k, min_supply_temp_c, max_supply_temp_c):
-    """Condenser-water supply set-point reset with the outdoor wet bulb.
+def _optimal_setpoint_c(passes, t_wb, spec):
+    """The set-point in ``[lo, hi]`` with the least chiller + tower-fan power, per element
+    (``passes(setpoint_c, quiet=True)`` runs the plant's fixed point; see
+    :func:`optimal_condenser_setpoint_c`)."""
+    _, t_min, t_max = spec.cw_reset_limits
+    lo = np.minimum(np.maximum(t_min, t_wb + YORKCALC_APPROACH_K[0]), t_max)
+    hi = np.full(t_wb.shape, float(t_max))
 
-    Parameters
-    ----------
-    wet_bulb_c : array_like
-        Outdoor wet bulb [°C].
-    approach_k : float
-        Set-point above the wet bulb [K] (a tower approach the fans can hold at part
-        load; in :class:`PlantSpec` by default the tower's design approach plus
-        :data:`CW_RESET_APPROACH_MARGIN_K`).
-    min_supply_temp_c : float
-        Lowest set-point [°C]: the chillers' minimum entering condenser-water temperature.
-    max_supply_temp_c : float
-        Highest set-point [°C] (the fixed set-point the reset replaces).
-
-    Returns
-    -------
-    ndarray or float
-        ``T_set = clip(T_wb + approach, T_min, T_max)`` [°C].
-
-    Notes
-    -----
-    Colder condenser water lowers the chillers' lift and power, and the tower's fans pay
-    for it; a set-point that follows the wet bulb at a fixed approach, limited below by
-    the lowest entering condenser-water temperature the chiller maker allows, is the usual
-    way of taking most of that trade (ASHRAE Handbook -- HVAC Systems and Equipment 2020,
-    ch. 40 "Cooling Towers", on condenser-water temperature control; the same control as
-    EnergyPlus ``SetpointManager:FollowOutdoorAirTemperature`` with
-    ``OutdoorAirWetBulb`` reference, an offset and minimum and maximum set-points,
-    EnergyPlus Input Output Reference). The minimum here defaults to the lowest entering
-    condenser-water temperature of the chiller's curves (15.56 °C for both records of
-    :data:`twin.models.chiller.CHILLERS`, the range of their EnergyPlus ``Chillers.idf``
-    fits). Real centrifugal chillers with head-pressure control often allow some 13 °C
-    (est.); a lower minimum makes the tower colder, but :func:`plant_step` holds the
-    chillers at their curves' lowest entering temperature (a mixing valve), so only an
-    economizer gains from it.
-    """
-    t_wb = as_array("wet_bulb_c", wet_bulb_c)
-    approach = check_param("condenser_water_setpoint_c", "approach_k", approach_k, 0.0)
-    t_max = check_param("condenser_water_setpoint_c", "max_supply_temp_c", max_supply_temp_c, -50.0, 60.0)
-    t_min = check_param("condenser_water_setpoint_c", "min_supply_temp_c", min_supply_temp_c, -50.0, t_max)
-    return scalar_or_array(np.clip(t_wb + approach, t_min, t_max))
+    def cost(x):
+        r = passes(x, quiet=True)
+        return (r["p_ch"] + np.asarray(r["tr"].fan_power_w) * np.ones(t_wb.shape)
+                + CW_OPTIMAL_UNMET_WEIGHT * r["unmet"])
+    return bounded_argmin(cost, lo, hi, CW_OPTIMAL_SCAN_POINTS, CW_OPTIMAL_REFINE_STEPS)
 
 
 def design_plant(chw_design_heat_w: float, liquid_design_heat_w: float = 0.0, *,
@@ -325,6 +314,60 @@ class PlantResult:
     water_use_l: np.ndarray
 
 
+def optimal_condenser_setpoint_c(chw_heat_w, liquid_heat_w, dry_bulb_c, wet_bulb_c,
+                                 spec: PlantSpec, iterations: int = 12):
+    """Condenser-water supply set-point with the least chiller plus tower-fan power.
+
+    Parameters
+    ----------
+    chw_heat_w, liquid_heat_w, dry_bulb_c, wet_bulb_c : array_like
+        The loads [W] and weather [°C] of :func:`plant_step`.
+    spec : PlantSpec
+        The plant (its own chiller and tower models are used; its condenser-water control
+        is ignored).
+    iterations : int
+        Fixed-point passes of :func:`plant_step` per trial set-point.
+
+    Returns
+    -------
+    ndarray or float
+        The chillers' set-point ``T_set`` [°C] in ``[max(T_min, T_wb + a_min), T_max]``
+        minimising ``P_chillers(T_set) + P_tower fans(T_set)`` (plus
+        :data:`CW_OPTIMAL_UNMET_WEIGHT` times any unmet heat), each evaluated by the
+        whole plant (:func:`plant_step` with that set-point). ``T_min`` and ``T_max``
+        are those of the reset (:attr:`PlantSpec.cw_reset_limits`: the chillers' lowest
+        entering condenser-water temperature, ``cw_supply_setpoint_c``); ``a_min`` =
+        1.11 K, the least approach the YorkCalc tower model represents (EnergyPlus
+        bounds; below ``T_wb`` + the full-fan approach the fans run flat out and a colder
+        set-point changes nothing).
+
+    Notes
+    -----
+    Colder condenser water lowers the chillers' lift and power while the tower fans pay
+    for it with the cube of their speed; the set-point that minimises the sum moves with
+    the load and the wet bulb. Choosing it each step from models of the chillers and the
+    tower is the "near-optimal" condenser-water control: EnergyPlus
+    ``SetpointManager:CondenserEnteringReset:Ideal`` searches, each time step, the
+    condenser entering set-point of least chiller and tower energy between a minimum
+    lift and a maximum (EnergyPlus Input Output Reference); Taylor, "Optimizing Design &
+    Control of Chilled Water Plants", ASHRAE Journal 2011-2012 (the part on control
+    sequences) and ASHRAE Handbook -- HVAC Systems and Equipment 2020, ch. 40, give the
+    same trade of chiller against tower-fan power as the aim of tower control. The
+    search here is bounded and vectorised over all elements at once: a scan of
+    :data:`CW_OPTIMAL_SCAN_POINTS` set-points (chiller staging makes the cost a stepped
+    curve), then :data:`CW_OPTIMAL_REFINE_STEPS` golden-section steps (Kiefer 1953,
+    "Sequential minimax search for a maximum", Proc. AMS 4) in the two intervals around
+    the scan's best; the better of the two is kept, so the answer is never worse than
+    any scanned set-point, the fixed set-point ``T_max`` among them. Condenser pumps are
+    constant speed (one per running cell) and left out of the cost; an economizer or
+    the liquid loop's trim that wants colder water still lowers the tower's target below
+    the chillers' set-point (:func:`plant_step`).
+    """
+    spec = replace(spec, cw_reset=False, cw_optimal=True)
+    return scalar_or_array(_plant_step(chw_heat_w, liquid_heat_w, dry_bulb_c, wet_bulb_c, spec,
+                                       3600.0, iterations)[1])
+
+
 def plant_step(chw_heat_w, liquid_heat_w, dry_bulb_c, wet_bulb_c, spec: PlantSpec,
                dt_s: float = 3600.0, iterations: int = 12) -> PlantResult:
     """Power, water and heat of the plant removing given loads in given weather.
@@ -357,10 +400,17 @@ def plant_step(chw_heat_w, liquid_heat_w, dry_bulb_c, wet_bulb_c, spec: PlantSpe
     condenser water ``max(T_tower, T_cw,min)`` (a mixing valve keeps the chillers within
     their curves); the tower (:func:`cooling_tower`) then rejects economizer heat +
     chiller condenser heat + condenser-pump heat while aiming at the coldest temperature
-    any user needs: the chillers' set-point (fixed, or with ``spec.cw_reset``
-    :func:`condenser_water_setpoint_c` of the wet bulb), or the economizer's. Passes are under-relaxed; energy closes on every pass because all
-    reported heats come from the same final values.
+    any user needs: the chillers' set-point (fixed, with ``spec.cw_reset``
+    :func:`condenser_water_setpoint_c` of the wet bulb, with ``spec.cw_optimal``
+    :func:`optimal_condenser_setpoint_c`), or the economizer's. Passes are under-relaxed;
+    energy closes on every pass because all reported heats come from the same final
+    values.
     """
+    return _plant_step(chw_heat_w, liquid_heat_w, dry_bulb_c, wet_bulb_c, spec, dt_s, iterations)[0]
+
+
+def _plant_step(chw_heat_w, liquid_heat_w, dry_bulb_c, wet_bulb_c, spec, dt_s, iterations):
+    """:func:`plant_step` and the chillers' condenser-water set-point it used [°C]."""
     q_chw = as_array("chw_heat_w", chw_heat_w, nonnegative=True)
     q_liq = as_array("liquid_heat_w", liquid_heat_w, nonnegative=True)
     t_db = as_array("dry_bulb_c", dry_bulb_c)
@@ -416,11 +466,22 @@ def plant_step(chw_heat_w, liquid_heat_w, dry_bulb_c, wet_bulb_c, spec: PlantSpe
     # -- fixed point between tower water temperature and chiller power --
     ch = spec.chiller
     t_cw_min = ch.min_entering_cw_temp_c
-    t_ct = t_wb + spec.tower.design_approach_k
     p_cw_pump_d = spec.cw_pump.design_power_w
-    if spec.cw_reset:
-        cw_reset_target = np.asarray(condenser_water_setpoint_c(t_wb, *spec.cw_reset_limits)) * np.ones(shape)
-    for it in range(max(int(iterations), 1)):
+    n_pass = max(int(iterations), 1)
+
+    def passes(setpoint_c, quiet=False):
+        """The plant's fixed point with the chillers' condenser-water set-point
+        ``setpoint_c`` (array of ``shape``); the final pass's values."""
+        t_ct = t_wb + spec.tower.design_approach_k
+        for it in range(n_pass):
+            with warnings.catch_warnings():
+                if quiet or it < n_pass - 1:
+                    warnings.simplefilter("ignore", CurveRangeWarning)
+                out = one_pass(t_ct, setpoint_c)
+            t_ct = out["t_new"] if it == 0 else 0.5 * (t_ct + out["t_new"])
+        return out
+
+    def one_pass(t_ct, setpoint_c):
         f_chw = (np.asarray(economizer_fraction(t_cold_ret, spec.chw_supply_temp_c, t_ct, spec.hx_approach_k))
                  if spec.economizer else np.zeros(shape)) * np.ones(shape)
         f_chw = np.where(q_cold > 0.0, f_chw, 0.0)
@@ -430,15 +491,12 @@ def plant_step(chw_heat_w, liquid_heat_w, dry_bulb_c, wet_bulb_c, spec: PlantSpe
         q_mech = (1.0 - f_chw) * q_cold + (1.0 - f_trim) * q_trim
         # stage chillers: fewest units with PLR <= 1 each
         t_ecw = np.maximum(t_ct, t_cw_min)
-        with warnings.catch_warnings():
-            if it < max(int(iterations), 1) - 1:
-                warnings.simplefilter("ignore", CurveRangeWarning)
-            capft = ch.capft(spec.chw_supply_temp_c, t_ecw, x_name="leaving_chw_temp_c",
-                             y_name="entering_cw_temp_c")
-            unit_cap = ch.reference_capacity_w * np.maximum(capft, 1e-6)
-            n_on = np.where(q_mech > 0.0, np.clip(np.ceil(q_mech / unit_cap - 1e-9), 1, spec.n_chillers), 0)
-            per_unit = np.where(n_on > 0, q_mech / np.maximum(n_on, 1), 0.0)
-            cr = chiller_eir(per_unit, spec.chw_supply_temp_c, t_ecw, ch)
+        capft = ch.capft(spec.chw_supply_temp_c, t_ecw, x_name="leaving_chw_temp_c",
+                         y_name="entering_cw_temp_c")
+        unit_cap = ch.reference_capacity_w * np.maximum(capft, 1e-6)
+        n_on = np.where(q_mech > 0.0, np.clip(np.ceil(q_mech / unit_cap - 1e-9), 1, spec.n_chillers), 0)
+        per_unit = np.where(n_on > 0, q_mech / np.maximum(n_on, 1), 0.0)
+        cr = chiller_eir(per_unit, spec.chw_supply_temp_c, t_ecw, ch)
         p_ch = n_on * np.asarray(cr.power_w)
         unmet = n_on * np.asarray(cr.unmet_heat_w)
         q_served_mech = q_mech - unmet
@@ -448,18 +506,28 @@ def plant_step(chw_heat_w, liquid_heat_w, dry_bulb_c, wet_bulb_c, spec: PlantSpe
         p_cw = p_cw_pump_d * spec.tower.cells_on(q_tower_no_pump) / spec.tower.n_cells
         q_tower = np.where(tower_on, q_tower_no_pump + p_cw, 0.0)
         # tower target: coldest temperature a user needs
-        target = np.full(shape, spec.cw_supply_setpoint_c) if not spec.cw_reset else cw_reset_target
+        target = setpoint_c
         if spec.economizer:
             wse_useful = (q_cold > 0.0) & (t_wb + spec.tower.design_approach_k + spec.hx_approach_k < t_cold_ret)
             target = np.where(wse_useful, np.minimum(target, spec.chw_supply_temp_c - spec.hx_approach_k), target)
         trim_useful = q_trim > 0.0
         target = np.where(trim_useful, np.minimum(target, spec.facility_supply_temp_c - spec.hx_approach_k), target)
-        with warnings.catch_warnings():
-            if it < max(int(iterations), 1) - 1:
-                warnings.simplefilter("ignore", CurveRangeWarning)
-            tr = cooling_tower(q_tower, t_wb, target, spec.tower)
+        tr = cooling_tower(q_tower, t_wb, target, spec.tower)
         t_new = np.asarray(tr.leaving_temp_c) * np.ones(shape)
-        t_ct = t_new if it == 0 else 0.5 * (t_ct + t_new)
+        return dict(f_chw=f_chw, f_trim=f_trim, n_on=n_on, cr=cr, p_ch=p_ch, unmet=unmet,
+                    q_served_mech=q_served_mech, p_cw=p_cw, q_tower=q_tower, tr=tr, t_new=t_new)
+
+    if spec.cw_control == "optimal":
+        setpoint = _optimal_setpoint_c(passes, t_wb, spec) * np.ones(shape)
+    elif spec.cw_control == "wet-bulb-reset":
+        setpoint = np.asarray(condenser_water_setpoint_c(t_wb, *spec.cw_reset_limits)) * np.ones(shape)
+    else:
+        setpoint = np.full(shape, float(spec.cw_supply_setpoint_c))
+    r = passes(setpoint)
+    f_chw, f_trim, n_on, cr, p_ch = r["f_chw"], r["f_trim"], r["n_on"], r["cr"], r["p_ch"]
+    unmet, q_served_mech, p_cw, q_tower, tr = (r["unmet"], r["q_served_mech"], r["p_cw"],
+                                               r["q_tower"], r["tr"])
+    t_new = r["t_new"]
 
     # final values come from the last pass (energy closes with them)
     q_free_chw = f_chw * q_cold
@@ -494,4 +562,4 @@ def plant_step(chw_heat_w, liquid_heat_w, dry_bulb_c, wet_bulb_c, spec: PlantSpe
         facility_return_temp_c=scalar_or_array(t_fw_ret * np.ones(shape)),
         evaporation_l=scalar_or_array(evap), drift_l=scalar_or_array(drift), blowdown_l=scalar_or_array(blow),
         water_use_l=scalar_or_array(evap + drift + blow),
-    )
+    ), setpoint

@@ -207,7 +207,7 @@ def _apply(edit: _Edit, path: str, raw: str):
                     raise InputError(f"--set {path}: '{here}' is a list or table; pick an item "
                                      f"with [NAME] (or [*] for all)")
                 if sub is None:
-                    raise InputError(f"--set {path}: '{here}' is not set in this facility")
+                    sub = obj[name] = _new_section(model, here, path)
                 nxt.append((sub, model, here, hall))
                 continue
             items = [(obj, name, None)]
@@ -230,6 +230,18 @@ def _apply(edit: _Edit, path: str, raw: str):
                 h = cont[idx]["name"] if (cls.__name__ == "Facility" and name == "halls") else hall
                 nxt.append((cont[idx], model, f"{here}[{lab}]", h))
         targets = nxt
+
+
+def _new_section(model, here, path) -> dict:
+    """An empty table for the optional section ``here`` that the facility lacks, so that
+    a ``--set`` path can go into it: the schema fills in its defaults and the changed
+    facility is validated as if the table were written in the file. A section whose
+    fields are not all defaulted (e.g. ``power.grid``) cannot be made from one value."""
+    need = [n for n, f in model.model_fields.items() if f.is_required()]
+    if need:
+        raise InputError(f"--set {path}: '{here}' is not in this facility and has no default "
+                         f"for {', '.join(need)}; add a [{here}] table to the file first")
+    return {}
 
 
 def _select(cont, key, where, path):

@@ -10,6 +10,13 @@ item; ``[0]``: by position) or an entry of a table::
     halls[H1].rows[A].count=6                            # racks in a row
     halls[H1].tiles[CA].open_area_frac=0.25
     rack_types[cpu-compute].nameplate_power_kw=15
+    plant.condenser_water.control=optimal                # [plant] made if the file lacks it
+
+A path into an optional section the file does not have (``[plant]``,
+``[plant.condenser_water]``, ``[plant.economizer]``, ...) makes it from the schema's
+defaults and then sets the value, checked as if written in the file; a section that has
+no defaults for some of its keys (``[power.grid]``: ``capacity_mw``) must be added to the
+file first (one line says which).
 
 and a few study switches that are not fields of the file:
 
