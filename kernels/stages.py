@@ -301,6 +301,8 @@ def stable_dt(s) -> float:
     adv = max(rate, lid_speed_m_s(s) * (1 / dx + 1 / dy + 1 / dz))
     fl = s.problem.fluid
     nut_max = k.max_abs(s.nut) if s.model_code else 0.0
+    # a constant nu_t before the first step has filled the field
+    nut_max = max(nut_max, s.problem.turbulence.nu_t_m2_s if s.model_code == 1 else 0.0)
     # Chen-Xu nu_t grows with speed: allow for it before the field exists
     if s.model_code == 2:
         if s.walldist_max_m is None:          # constant: one device read
