@@ -9,7 +9,9 @@ front-supply CRAH in the room. With ``doors = false`` the aisle is open at its e
 the cabinets see almost no pressure; with doors whose gaps are a tenth of their area the
 racks' exhaust can leave only through those gaps (no return in the aisle: a blocked
 return), the hot aisle rises over the room, more exhaust flows back through the open U
-space and the servers draw warmer air. 0.3 m cells (5,600), two one-hour steps."""
+space and the servers draw warmer air. 0.3 m cells (5,600), two one-hour steps.
+
+The run and ``twin solve`` agree on the shipped legacy hall with the key added (0.5 m)."""
 from __future__ import annotations
 
 import numpy as np
@@ -199,3 +201,58 @@ def test_energy_closes_per_rack_with_pressure_driven_leaks(runs):
         print("air balance per step:", c["air_balance_frac"])
         assert np.max(np.abs(np.asarray(c["air_balance_frac"], float))) < 1e-3
 
+
+
+#: How far a rack's pressure, shares and server inlet in the run may sit from the steady
+#: solve's on the legacy hall (each ends when no rack's cabinet airflow moves beyond its
+#: flow tolerance, and the fans' by 2 %). Measured 2026-12-07: 0.11 Pa (1.0 %), 0.0022
+#: and 0.55 K at most.
+AGREE_DP_FRAC, AGREE_DP_PA, AGREE_SHARE, AGREE_SERVER_K = 0.03, 0.05, 0.005, 1.0
+
+
+@pytest.fixture(scope="module")
+def legacy_both():
+    """The legacy hall with ``cabinet_leak_dp_pa = 1`` and no envelope, solved steady and
+    run for two hours at the same conditions (as ``test_run_fans``: full load, the units
+    at design airflow, a supply target the dead band holds)."""
+    from twin.thermal.steady import solve_hall
+    envelope = ("[halls.envelope]\nwall_u_w_m2k = 0.6\nroof_u_w_m2k = 0.45\n"
+                "roof_solar_absorptance = 0.7\n")
+    old = "cabinet_bypass_frac = 0.1\n"
+    doc = (BUILTIN_DIR / "legacy-hall.toml").read_text(encoding="utf-8")
+    assert doc.count(envelope) == 1 and doc.count(old) == 1
+    fac = loads_facility(doc.replace(envelope, "").replace(old, old + "cabinet_leak_dp_pa = 1.0\n"),
+                         folder=BUILTIN_DIR)
+    steady = solve_hall(fac, None, cell_m=0.5, backend="numba-cpu", utilization=1.0)
+    hottest = max(r["intake_temp_c"] for r in steady.summary["racks"])
+    sim = Simulation(fac, RunSettings(hours=2.0, step_s=3600.0, cell_m=0.5, backend="cpu",
+                                      profile="constant", utilization=1.0, airflow_ratio=10.0,
+                                      target_inlet_temp_c=round(hottest + 0.5, 1)))
+    assert sim.run() == "complete"
+    return steady, sim
+
+
+def test_run_and_steady_solve_agree_on_the_leak_shares(legacy_both):
+    """The legacy hall (row B behind passive rear doors at 9-13 Pa, row A at under 1 Pa):
+    the run's last step and the steady solve put the same pressure across every cabinet,
+    the same shares at it and the same server inlet, within the figures above. With the
+    stated shares in the run (the pressure ignored) row A's recirculation would sit at
+    0.25 against the steady solve's 0.29-0.35."""
+    steady, sim = legacy_both
+    assert steady.summary["converged"] and steady.summary["rack_model"]["settled"]
+    rows = {r["name"]: r for r in steady.summary["racks"]}
+    names = [r.name for r in sim.halls[0].racks]
+    worst = {}
+    for run_key, steady_key in (("cabinet_hall_dp_pa", "cabinet_hall_dp_pa"),
+                                ("cabinet_recirculation_frac", "cabinet_recirculation_frac"),
+                                ("cabinet_bypass_frac", "cabinet_bypass_frac"),
+                                ("server_inlet_temp_c", "server_inlet_temp_c")):
+        want = np.array([rows[n][steady_key] for n in names])
+        got = _last(sim, run_key)
+        worst[run_key] = float(np.max(np.abs(got - want)))
+        tol = {"cabinet_hall_dp_pa": AGREE_DP_PA + AGREE_DP_FRAC * np.abs(want),
+               "server_inlet_temp_c": AGREE_SERVER_K}.get(run_key, AGREE_SHARE)
+        assert np.all(np.abs(got - want) <= tol), (run_key, got, want)
+    print("largest difference, run against steady:", worst)
+    r_a = _last(sim, "cabinet_recirculation_frac")[[n.split("/")[1] == "A" for n in names]]
+    assert np.all(r_a > 0.25 + 0.02)
