@@ -66,6 +66,7 @@ class RackLoads:
     recirc_rise_k: np.ndarray | None = None   # servers' inlet over the face's (recirculation)
     recirculation_frac: np.ndarray | None = None  # the cabinets' leak shares of the evaluation
     bypass_frac: np.ndarray | None = None
+    leak_dp_pa: np.ndarray | None = None      # the pressure across the cabinets they follow
 
     @property
     def cabinet_ratio(self) -> np.ndarray | None:
@@ -578,9 +579,8 @@ class HallModel:
         if self.leaks_follow and self.solver.port_pressure_pa is not None:
             # the pressure this flow state puts across each cabinet: its leak shares
             # (leak_shares_at), as the steady commands take them (settle_racks)
-            st.info["leak_dp_pa"] = [float(v) for v in cabinet_dp_pa(
-                self.solver.port_pressure_pa, self.rack_dev, st.flows[self.rack_dev],
-                self.rack_doors)]
+            st.info["leak_dp_pa"] = self.cabinet_pressure(st.flows,
+                                                          self.solver.port_pressure_pa)
         self._loaded = key
         if self.has_doors:
             # the flow solve's heat field in pseudo time may not have reached the room's
@@ -595,6 +595,15 @@ class HallModel:
         return self.flows.add(st)
 
     # ------------------------------------------------------------------ physics of a step
+    def cabinet_pressure(self, flows, port_pressure_pa) -> list[float]:
+        """The pressure difference across each rack's cabinet [Pa] from the ports' mean
+        static pressure ``port_pressure_pa`` (2, devices) of a flow at per-device
+        ``flows`` (:func:`twin.thermal.cabinet.cabinet_dp_pa`, the steady commands'
+        rule): what a flow state keeps as ``info["leak_dp_pa"]``."""
+        return [float(v) for v in cabinet_dp_pa(port_pressure_pa, self.rack_dev,
+                                                 np.asarray(flows, float)[self.rack_dev],
+                                                 self.rack_doors)]
+
     def leak_shares_at(self, flow: FlowState | None) -> tuple[np.ndarray, np.ndarray]:
         """The cabinets' recirculation and bypass shares at flow state ``flow`` [-]: where
         the rack type gives ``cabinet_leak_dp_pa``, the orifice law at the pressure
@@ -617,7 +626,9 @@ class HallModel:
         curves' operating point on it (:mod:`twin.loop.fans`), the fans at the rack model's
         speed (``free_flow_m3_s``)."""
         shares = self.leak_shares_at(flow)
+        dp_leak = None if (flow is None or not self.leaks_follow) else flow.info.get("leak_dp_pa")
         free = self._rack_models(u, tin, coolant, None, shares=shares)
+        free.leak_dp_pa = None if dp_leak is None else np.asarray(dp_leak, float)
         line = flow.info.get("fan_line") if (self.fans_on and flow is not None) else None
         self.last_free_flow = free.flow_m3_s.copy()
         if line is None:
@@ -629,6 +640,7 @@ class HallModel:
                                                            1.0), 1.0)
         out = self._rack_models(u, tin, coolant, share, dp, shares=shares)
         out.free_flow_m3_s = free.flow_m3_s.copy()
+        out.leak_dp_pa = free.leak_dp_pa
         return out
 
     def _rack_models(self, u, tin, coolant, share, dp_pa=None, shares=None) -> RackLoads:
@@ -941,14 +953,15 @@ class HallModel:
             boundary_heat_w=bnd, rci_hi_pct=rci_hi, rci_lo_pct=rci_lo, rti_pct=rti, shi=shi,
             rhi=rhi, rack_door_heat_w=door_w.copy(), rack_door_fan_power_w=door_fan.copy(),
             door_chilled_water_heat_w=float(door_w[self.door_chw].sum()),
-            **self._leak_record(rm, out.flow))
+            **self._leak_record(rm))
 
-    def _leak_record(self, rm: RackLoads, flow: FlowState) -> dict:
-        """The cabinets' leak shares and the pressure across them of a step, for a hall
-        whose shares follow the pressure (:meth:`leak_shares_at`; nothing otherwise)."""
+    def _leak_record(self, rm: RackLoads) -> dict:
+        """The cabinets' leak shares of a step's rack models and the pressure across the
+        cabinets they follow (NaN before any), for a hall whose shares follow the
+        pressure (:meth:`leak_shares_at`; nothing otherwise)."""
         if not self.leaks_follow:
             return {}
-        dp = flow.info.get("leak_dp_pa")
+        dp = rm.leak_dp_pa
         rec = rm.recirculation_frac if rm.recirculation_frac is not None else self.rack_recirc
         byp = rm.bypass_frac if rm.bypass_frac is not None else self.rack_bypass
         return {"rack_cabinet_dp_pa": (np.full(self.n_r, np.nan) if dp is None

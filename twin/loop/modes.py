@@ -341,7 +341,9 @@ class DirectMode(_QuasiSteady):
 # ==================================================================================== transient
 class TransientMode(ThermalMode):
     """The solver runs for the step (time-accurate); its evolving state becomes the flow
-    state; the controls take one sampled step."""
+    state; the controls take one sampled step. Cabinet leak shares that follow the
+    pressure (:meth:`HallModel.leak_shares_at`) take the ports' pressure at the end of the
+    step (``kernels.budget.port_pressures_pa``) for the next one."""
 
     name = "transient"
     replaces_states = True
@@ -369,10 +371,14 @@ class TransientMode(ThermalMode):
         ts_new = hall.control(float(mean[hall.rack_dev].max()) if hall.n_r else 0.0, cur.ts_set,
                               speed, sampled=True)
         coolant = hall.cdu_states(rm.liquid_w, inp.fw_supply_c)[4]
+        info = {k: st.info[k] for k in ("fan_line",) if k in st.info}   # the last solve's
+        if hall.leaks_follow:
+            # the cabinets' leak shares follow the pressure the flow has now
+            from kernels.budget import port_pressures_pa
+            info["leak_dp_pa"] = hall.cabinet_pressure(want, port_pressures_pa(hall.solver))
         st2 = FlowState(key=digest(st.key, inp.k), flows=np.asarray(want, float),
                         fields=hall.capture(), x0=x, y0=y, sid=hall.flows.new_sid(),
-                        info={k: st.info[k] for k in ("fan_line", "leak_dp_pa")
-                              if k in st.info})     # the last flow solve's pressures
+                        info=info)
         hall.adopt(st2)
         nxt = LoopState(tin=mean[hall.rack_dev].copy(), ts_set=ts_new, ts_deliv=deliv,
                         coolant=coolant, active=st2.key, last_verify_h=st0.last_verify_h,
