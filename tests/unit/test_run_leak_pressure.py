@@ -6,8 +6,9 @@ pressure difference each flow state puts across the cabinet (the orifice law of
 The hall is built here: six 8 kW cabinets without blanking panels (r 0.2, b 0.1, design
 difference 2 Pa) in two rows around a hot aisle with a roof and doors at both ends, one
 front-supply CRAH in the room. With ``doors = false`` the aisle is open at its ends and
-the cabinets see almost no pressure; with doors whose gaps are a tenth of their area the
-racks' exhaust can leave only through those gaps (no return in the aisle: a blocked
+the cabinets see about 1 Pa; with doors whose gaps are 30 % of their area (measured about
+4 Pa; `benchmarks/results/run-leak-pressure-2026-12-07.md`) the racks' exhaust can leave
+only through those gaps (no return in the aisle: a blocked
 return), the hot aisle rises over the room, more exhaust flows back through the open U
 space and the servers draw warmer air. 0.3 m cells (5,600), two one-hour steps.
 
