@@ -57,6 +57,7 @@ def test_run_rack_model_moves_the_fan_power_and_its_heat():
     v_d = spec.design_airflow_m3_s
     hall = SimpleNamespace(
         n_r=2, spec_groups=[(spec, np.array([0, 1]))], rack_recirc=np.zeros(2),
+        rack_bypass=np.zeros(2),
         rack_design_flow=np.full(2, v_d), has_doors=False,
         rack_fan_dp_i=internal_dp_pa(np.full(2, spec.design_fan_power_w), np.full(2, v_d)),
         sim=SimpleNamespace(settings=SimpleNamespace(rack_airflow="model")))

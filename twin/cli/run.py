@@ -340,6 +340,8 @@ def _print_summary(sim, out_dir, console):
     row("IT energy", "it_energy_kwh", "{:,.0f}", " kWh")
     row("facility energy", "facility_energy_kwh", "{:,.0f}", " kWh")
     row("max rack inlet", "max_rack_inlet_c", "{:.2f}", " degC")
+    if abs((sm.get("max_server_inlet_c") or 0.0) - (sm.get("max_rack_inlet_c") or 0.0)) > 1e-9:
+        row("max server inlet", "max_server_inlet_c", "{:.2f}", " degC")   # leaky cabinets
     row("RCI_HI", "rci_hi_pct", "{:.1f}", " %")
     row("RCI_LO", "rci_lo_pct", "{:.1f}", " %")
     row("RTI", "rti_pct", "{:.1f}", " %")

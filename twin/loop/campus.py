@@ -171,6 +171,8 @@ def run_summary(sim) -> dict:
     installed = np.asarray(sim.hall_weight, float)[:inlet.shape[0]][:, _hall_of_rack(sim)]
     inlet_on = inlet[rack_on]
     face_on = np.asarray(rk["inlet_max_c"], float)[rack_on]
+    # the air the servers draw (the face's mean with the cabinet's recirculation)
+    srv_on = np.asarray(rk.get("server_inlet_temp_c", inlet), float)[rack_on]
     comp = (inlet_class_compliance(inlet_on, cls) if inlet_on.size
             else {"within_recommended_frac": float("nan"), "over_allowable": 0})
 
@@ -190,6 +192,8 @@ def run_summary(sim) -> dict:
         "cooling_energy_kwh": cool_j / J_PER_KWH,
         "max_rack_inlet_c": float(np.max(inlet_on)) if inlet_on.size else float("nan"),
         "max_rack_inlet_face_c": float(np.max(face_on)) if face_on.size else float("nan"),
+        "max_server_inlet_c": (float(np.nanmax(srv_on)) if np.any(np.isfinite(srv_on))
+                               else float("nan")),
         "rci_hi_pct": (rci_hi_pct(inlet_on, rec_env.max_temp_c, alw.max_temp_c)
                        if inlet_on.size else float("nan")),
         "rci_lo_pct": (rci_lo_pct(inlet_on, rec_env.min_temp_c, alw.min_temp_c)

@@ -38,24 +38,25 @@ FAN_TOL_FRAC = 0.02
 FAN_ROUNDS = 8
 
 
-def server_flow_frac(hall, flows) -> np.ndarray:
+def server_flow_frac(hall, flows, ratio=None) -> np.ndarray:
     """The servers' airflow over design of every rack from per-device ``flows`` (the
-    cabinets' airflow, through the cabinet's leakage) [-]."""
-    return (np.asarray(flows, float)[hall.rack_dev] / hall.rack_cabinet_ratio
-            / hall.rack_design_flow)
+    cabinets' airflow, through the cabinet's leakage: ``ratio``, the cabinets' airflow
+    over their servers' the flows were set with, the stated shares' by default) [-]."""
+    ratio = hall.rack_cabinet_ratio if ratio is None else np.asarray(ratio, float)
+    return np.asarray(flows, float)[hall.rack_dev] / ratio / hall.rack_design_flow
 
 
-def pressure_line(hall, flows, x, history: list | None = None) -> dict:
+def pressure_line(hall, flows, x, history: list | None = None, ratio=None) -> dict:
     """The pressure line of every rack with a fan curve at the solver's last steady solve
     (``solver.port_pressure_pa``), solved at per-device ``flows`` with rack heats
     ``x[:n_r]``: ``q_frac``, ``dp_pa`` and ``slope_pa`` (lists, NaN for racks without a
     curve). ``history`` (one list of ``(q, dp)`` per rack) is appended to; with an earlier
     point the slope is the secant through it, else ``2 dp / q`` (a resistance; 0 for
-    ``dp`` <= 0)."""
+    ``dp`` <= 0). ``ratio``: as :func:`server_flow_frac`'s."""
     n = hall.n_r
     p = hall.solver.port_pressure_pa
     ix = hall.rack_dev
-    q = server_flow_frac(hall, flows)
+    q = server_flow_frac(hall, flows, ratio)
     dp = np.asarray(p[1, ix] - p[0, ix], float)
     if hall.has_doors:
         tin = np.asarray(hall.solver.dev_tin, float)[ix]
@@ -107,31 +108,35 @@ def operating_points(hall, line: dict | None, free_flow_m3_s) -> tuple[np.ndarra
     return out, dp
 
 
-def settle_fans(hall, flows, x, speed_frac, progress=None) -> tuple[np.ndarray, dict | None,
-                                                                      dict]:
+def settle_fans(hall, flows, x, speed_frac, progress=None,
+                ratio=None) -> tuple[np.ndarray, dict | None, dict]:
     """After a converged flow solve at per-device ``flows`` (rack heats ``x``): solve
     again with the racks moved towards their operating points (:data:`FAN_RELAX`) at fan
     speed ``speed_frac`` (the rack model's free delivery over design, per rack) while any
-    moves more than :data:`FAN_TOL_FRAC`, at most :data:`FAN_ROUNDS` solves.
+    moves more than :data:`FAN_TOL_FRAC`, at most :data:`FAN_ROUNDS` solves. ``ratio``:
+    the cabinets' airflow over their servers' that ``flows`` were set with (their leak
+    shares, :meth:`twin.loop.hall.HallModel.desired_flows`; the stated shares' by
+    default), kept through the iteration.
 
     Returns ``(flows, line, info)``: the flows of the last solve, its pressure line
     (``None`` if a re-solve did not converge: the racks then keep that solve's flows and
     no line) and ``rounds``, ``move`` (the last largest move), ``converged``."""
     flows = np.asarray(flows, float).copy()
+    ratio = hall.rack_cabinet_ratio if ratio is None else np.asarray(ratio, float)
     history = [[] for _ in range(hall.n_r)]
     speed = np.asarray(speed_frac, float)
     has = np.array([c is not None for c in hall.fan_curves])
     info = {"rounds": 1, "move": 0.0, "converged": True}
     for rnd in range(1, FAN_ROUNDS + 1):
-        line = pressure_line(hall, flows, x, history)
-        q_f = server_flow_frac(hall, flows)
+        line = pressure_line(hall, flows, x, history, ratio)
+        q_f = server_flow_frac(hall, flows, ratio)
         q_op = operating_frac(hall, line, speed * hall.rack_design_flow)
         q_new = np.where(has, q_f + FAN_RELAX * (q_op - q_f), q_f)
         move = float(np.max(np.abs(q_new - q_f) / q_f, initial=0.0))
         info.update(rounds=rnd, move=move)
         if move <= FAN_TOL_FRAC or rnd == FAN_ROUNDS:
             return flows, line, info
-        flows[hall.rack_dev] = q_new * hall.rack_design_flow * hall.rack_cabinet_ratio
+        flows[hall.rack_dev] = q_new * hall.rack_design_flow * ratio
         hall.solver.set_devices(hall.devices(flows, x))
         res = hall.solver.solve_steady(progress=progress)
         hall.sim.counters["flow_solves"] += 1

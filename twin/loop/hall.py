@@ -26,8 +26,8 @@ from twin.models.liquid import CduSpec, cdu_step
 from twin.models.metrics import (ASHRAE_CLASSES, RECOMMENDED, hot_spots, rci_hi_pct, rci_lo_pct,
                                  rti_pct, shi_rhi)
 from twin.outputs.results import Snapshot
-from twin.thermal.cabinet import (DOOR_ROOM_FLOOR_FRAC, door_air, door_spec_for, hold_doors,
-                                  server_inlet_fixed_point)
+from twin.thermal.cabinet import (DOOR_ROOM_FLOOR_FRAC, cabinet_dp_pa, door_air, door_spec_for,
+                                  hold_doors, leak_shares, server_inlet_fixed_point)
 from twin.thermal.racks import fan_curve_for, rack_spec_for
 
 from . import fans
@@ -64,6 +64,16 @@ class RackLoads:
     door_fan_w: np.ndarray | None = None  # the rear doors' fans
     free_flow_m3_s: np.ndarray | None = None  # the rack model's (fans at free delivery)
     recirc_rise_k: np.ndarray | None = None   # servers' inlet over the face's (recirculation)
+    recirculation_frac: np.ndarray | None = None  # the cabinets' leak shares of the evaluation
+    bypass_frac: np.ndarray | None = None
+    leak_dp_pa: np.ndarray | None = None      # the pressure across the cabinets they follow
+
+    @property
+    def cabinet_ratio(self) -> np.ndarray | None:
+        """The cabinets' airflow over their servers', ``(1 - r) / (1 - b)`` [-]."""
+        if self.recirculation_frac is None:
+            return None
+        return (1.0 - self.recirculation_frac) / (1.0 - self.bypass_frac)
 
 
 # ==================================================================================== one hall
@@ -146,12 +156,19 @@ class HallModel:
         self.rack_liquid = np.array([r.liquid_capture_frac > 0 for r in self.racks])
         self.rack_design_flow = np.array([r.flow_m3_s for r in self.racks], dtype=float)
         # leaky cabinets (twin.thermal.cabinet.cabinet_air): the servers see their inlet, the
-        # room the cabinet's flow, (1 - r) / (1 - b) of the servers'; the shares as stated
-        # (a rack type's cabinet_leak_dp_pa moves them with the pressure in the steady
-        # commands only, twin.thermal.cabinet.leak_shares)
+        # room the cabinet's flow, (1 - r) / (1 - b) of the servers'; the shares as stated,
+        # or, where the rack type gives cabinet_leak_dp_pa, at the pressure difference the
+        # active flow state puts across the cabinet (leak_shares_at)
         self.rack_recirc = np.array([r.recirculation_frac for r in self.racks], dtype=float)
-        self.rack_cabinet_ratio = np.array([(1.0 - r.recirculation_frac) / (1.0 - r.bypass_frac)
-                                            for r in self.racks], dtype=float)
+        self.rack_bypass = np.array([r.bypass_frac for r in self.racks], dtype=float)
+        self.rack_cabinet_ratio = (1.0 - self.rack_recirc) / (1.0 - self.rack_bypass)
+        self.rack_leak_dp_d = np.array([
+            np.nan if getattr(r.rack_type, "cabinet_leak_dp_pa", None) is None
+            else float(r.rack_type.cabinet_leak_dp_pa) for r in self.racks], dtype=float)
+        self.leaks_follow = bool(np.any(np.isfinite(self.rack_leak_dp_d)
+                                        & (self.rack_leak_dp_d > 0)
+                                        & ((self.rack_recirc > 0) | (self.rack_bypass > 0))))
+        self._want_ratio = self.rack_cabinet_ratio    # the cabinets' ratio of desired_flows
         # rear doors (twin.thermal.cabinet.door_air): what they take goes to their water loop
         self.rack_doors = tuple(door_spec_for(fac, r) for r in self.racks)
         self.has_doors = any(d is not None for d in self.rack_doors)
@@ -538,12 +555,14 @@ class HallModel:
                           f"heat imbalance {res.residuals.get('energy_imbalance'):.3g}, "
                           f"{res.residuals.get('mode', '')}); results use it as it is")
         line, fan_info = None, None
+        ratio = self._want_ratio              # the cabinets' airflow over the servers'
         if self.fans_on and res.converged and self.solver.port_pressure_pa is not None:
             speed = (self.last_free_flow / self.rack_design_flow
-                     if self.last_free_flow is not None else fans.server_flow_frac(self, flows))
+                     if self.last_free_flow is not None
+                     else fans.server_flow_frac(self, flows, ratio))
             flows, line, fan_info = fans.settle_fans(
                 self, flows, x, speed, progress=lambda n, info: self.sim.event(
-                    "flow", {"hall": self.name, "iteration": n, **info}))
+                    "flow", {"hall": self.name, "iteration": n, **info}), ratio=ratio)
             if line is None:
                 self.sim.note(f"hall {self.name}: a flow solve of the racks' fan iteration did "
                               "not converge: the racks move the rack model's airflow at that "
@@ -557,6 +576,11 @@ class HallModel:
                              "converged": bool(res.converged),
                              "velocity_residual": float(res.residuals.get("velocity", np.nan)),
                              "fan_line": line, "fan_iteration": fan_info})
+        if self.leaks_follow and self.solver.port_pressure_pa is not None:
+            # the pressure this flow state puts across each cabinet: its leak shares
+            # (leak_shares_at), as the steady commands take them (settle_racks)
+            st.info["leak_dp_pa"] = self.cabinet_pressure(st.flows,
+                                                          self.solver.port_pressure_pa)
         self._loaded = key
         if self.has_doors:
             # the flow solve's heat field in pseudo time may not have reached the room's
@@ -571,14 +595,40 @@ class HallModel:
         return self.flows.add(st)
 
     # ------------------------------------------------------------------ physics of a step
+    def cabinet_pressure(self, flows, port_pressure_pa) -> list[float]:
+        """The pressure difference across each rack's cabinet [Pa] from the ports' mean
+        static pressure ``port_pressure_pa`` (2, devices) of a flow at per-device
+        ``flows`` (:func:`twin.thermal.cabinet.cabinet_dp_pa`, the steady commands'
+        rule): what a flow state keeps as ``info["leak_dp_pa"]``."""
+        return [float(v) for v in cabinet_dp_pa(port_pressure_pa, self.rack_dev,
+                                                 np.asarray(flows, float)[self.rack_dev],
+                                                 self.rack_doors)]
+
+    def leak_shares_at(self, flow: FlowState | None) -> tuple[np.ndarray, np.ndarray]:
+        """The cabinets' recirculation and bypass shares at flow state ``flow`` [-]: where
+        the rack type gives ``cabinet_leak_dp_pa``, the orifice law at the pressure
+        difference the state's flow solve put across the cabinet (``info["leak_dp_pa"]``,
+        :func:`twin.thermal.cabinet.cabinet_dp_pa`, :func:`twin.thermal.cabinet.
+        leak_shares`, the steady commands' rule); elsewhere, or before a flow solve with
+        a pressure, the shares as stated."""
+        dp = None if (flow is None or not self.leaks_follow) else flow.info.get("leak_dp_pa")
+        if dp is None:
+            return self.rack_recirc, self.rack_bypass
+        return leak_shares(self.rack_recirc, self.rack_bypass, np.asarray(dp, float),
+                           self.rack_leak_dp_d)
+
     def rack_models(self, u, tin, coolant, flow: FlowState | None = None) -> RackLoads:
         """Power, heat to air and liquid, server airflow, fan power and work of every rack,
         at its servers' inlet: the cabinet face's ``tin`` raised by the cabinet's
-        recirculation (:func:`twin.thermal.cabinet.server_inlet_fixed_point`). With fan
+        recirculation (:func:`twin.thermal.cabinet.server_inlet_fixed_point`), its leak
+        shares those of the flow state ``flow`` (:meth:`leak_shares_at`). With fan
         curves and a flow state ``flow`` that has a pressure line, the servers move their
         curves' operating point on it (:mod:`twin.loop.fans`), the fans at the rack model's
         speed (``free_flow_m3_s``)."""
-        free = self._rack_models(u, tin, coolant, None)
+        shares = self.leak_shares_at(flow)
+        dp_leak = None if (flow is None or not self.leaks_follow) else flow.info.get("leak_dp_pa")
+        free = self._rack_models(u, tin, coolant, None, shares=shares)
+        free.leak_dp_pa = None if dp_leak is None else np.asarray(dp_leak, float)
         line = flow.info.get("fan_line") if (self.fans_on and flow is not None) else None
         self.last_free_flow = free.flow_m3_s.copy()
         if line is None:
@@ -588,25 +638,30 @@ class HallModel:
         q = q * self.rack_design_flow
         share = np.where(free.flow_m3_s > 0, q / np.where(free.flow_m3_s > 0, free.flow_m3_s,
                                                            1.0), 1.0)
-        out = self._rack_models(u, tin, coolant, share, dp)
+        out = self._rack_models(u, tin, coolant, share, dp, shares=shares)
         out.free_flow_m3_s = free.flow_m3_s.copy()
+        out.leak_dp_pa = free.leak_dp_pa
         return out
 
-    def _rack_models(self, u, tin, coolant, share, dp_pa=None) -> RackLoads:
+    def _rack_models(self, u, tin, coolant, share, dp_pa=None, shares=None) -> RackLoads:
         """:meth:`rack_models` with the servers' airflow ``share`` times the rack model's
         (None: 1). ``dp_pa`` (per rack, the pressure difference across the cabinet at the
         fan curve's operating point): the server fans' power follows the operating point
         (:meth:`_fan_delta_w`), and the power, heat to air and to liquid with it (the
-        fans' power is heat, in the servers' inlet under recirculation too)."""
+        fans' power is heat, in the servers' inlet under recirculation too). ``shares``:
+        the cabinets' ``(recirculation, bypass)`` (None: as stated)."""
         out = RackLoads(*(np.zeros(self.n_r) for _ in range(6)))
         out.recirc_rise_k = np.zeros(self.n_r)
+        rec, byp = (self.rack_recirc, self.rack_bypass) if shares is None else shares
+        out.recirculation_frac = np.array(rec, dtype=float)
+        out.bypass_frac = np.array(byp, dtype=float)
         design = self.sim.settings.rack_airflow == "design"
         share = np.ones(self.n_r) if share is None else np.asarray(share, float)
         for spec, ix in self.spec_groups:
             t_srv = np.array(tin[ix], dtype=float)
             f_liq = spec.liquid_capture_fraction
             for m, i in enumerate(ix):
-                if self.rack_recirc[i] <= 0.0:
+                if rec[i] <= 0.0:
                     continue
                 cool = coolant[i] if f_liq > 0 else None
 
@@ -616,7 +671,7 @@ class HallModel:
                     d_w = self._fan_delta_w(r, [i], share, dp_pa)
                     return float(r.heat_to_air_w + (1.0 - spec.liquid_capture_fraction)
                                  * d_w[0]) / (spec.air_rho_cp_j_m3k * v)
-                k = self.rack_recirc[i] / (1.0 - self.rack_recirc[i])
+                k = rec[i] / (1.0 - rec[i])
                 t_srv[m] = server_inlet_fixed_point(float(tin[i]), k, rise)
             r = rack_power(u[ix], t_srv, spec, coolant[ix] if f_liq > 0 else None)
             d_w = self._fan_delta_w(r, ix, share, dp_pa)
@@ -628,7 +683,7 @@ class HallModel:
             out.fan_w[ix] = r.fan_power_w + d_w
             out.work[ix] = r.work_fraction
         if self.has_doors:
-            flow = (self.rack_design_flow if design else out.flow_m3_s) * self.rack_cabinet_ratio
+            flow = (self.rack_design_flow if design else out.flow_m3_s) * out.cabinet_ratio
             d = door_air(tin, out.air_w, flow, self.rack_doors, self.rho_cp)
             out.air_w, out.door_w, out.door_fan_w = d["room_w"], d["door_w"], d["door_fan_w"]
             self._hold_doors(out)
@@ -694,10 +749,13 @@ class HallModel:
         from .envelope import set_envelope
         set_envelope(self, outdoor_temp_c, irradiance_w_m2)
 
-    def desired_flows(self, rack_flow) -> tuple[np.ndarray, float]:
+    def desired_flows(self, rack_flow, cabinet_ratio=None) -> tuple[np.ndarray, float]:
         """Per-device flows: racks at their cabinets' airflow (the servers' with the
-        cabinet's leakage), units at the matched speed; returns them and the units' mean
-        speed (their flow over their design flow).
+        cabinet's leakage: ``cabinet_ratio`` of :class:`RackLoads`, the shares as stated
+        by default), units at the matched speed; returns them and the units' mean
+        speed (their flow over their design flow). The ratio is kept for the next flow
+        solve (:meth:`new_state`), whose fan iteration takes the servers' airflow back
+        from the cabinets'.
 
         Airflow matching: the units deliver ``airflow_ratio`` times the racks' airflow,
         every unit at the same share of its design flow (within ``_FAN_MIN_SPEED`` and
@@ -715,7 +773,10 @@ class HallModel:
         flows = np.zeros(len(self.problem.devices))
         if self.sim.settings.rack_airflow == "design":
             rack_flow = self.rack_design_flow
-        rack_flow = rack_flow * self.rack_cabinet_ratio
+        cab = (self.rack_cabinet_ratio if cabinet_ratio is None
+               else np.asarray(cabinet_ratio, dtype=float))
+        self._want_ratio = cab
+        rack_flow = rack_flow * cab
         flows[self.rack_dev] = rack_flow
         design = self.cooler_design_flow
         ratio = self.sim.settings.airflow_ratio
@@ -891,7 +952,22 @@ class HallModel:
             cdu_facility_return_temp_c=fac_ret, cdu_pump_power_w=self.cdu_pump_w.copy(),
             boundary_heat_w=bnd, rci_hi_pct=rci_hi, rci_lo_pct=rci_lo, rti_pct=rti, shi=shi,
             rhi=rhi, rack_door_heat_w=door_w.copy(), rack_door_fan_power_w=door_fan.copy(),
-            door_chilled_water_heat_w=float(door_w[self.door_chw].sum()))
+            door_chilled_water_heat_w=float(door_w[self.door_chw].sum()),
+            **self._leak_record(rm))
+
+    def _leak_record(self, rm: RackLoads) -> dict:
+        """The cabinets' leak shares of a step's rack models and the pressure across the
+        cabinets they follow (NaN before any), for a hall whose shares follow the
+        pressure (:meth:`leak_shares_at`; nothing otherwise)."""
+        if not self.leaks_follow:
+            return {}
+        dp = rm.leak_dp_pa
+        rec = rm.recirculation_frac if rm.recirculation_frac is not None else self.rack_recirc
+        byp = rm.bypass_frac if rm.bypass_frac is not None else self.rack_bypass
+        return {"rack_cabinet_dp_pa": (np.full(self.n_r, np.nan) if dp is None
+                                       else np.asarray(dp, float).copy()),
+                "rack_recirculation_frac": np.asarray(rec, float).copy(),
+                "rack_bypass_frac": np.asarray(byp, float).copy()}
 
     def _snapshot(self, k, t_mid_h) -> Snapshot:
         f = self.solver.fields()

@@ -177,14 +177,14 @@ class _QuasiSteady(ThermalMode):
         cur = st0.working_copy()
         active = hall.flows.by_key(st0.active)
         rm = hall.rack_models(inp.u, cur.tin, cur.coolant, active)
-        want, _ = hall.desired_flows(rm.flow_m3_s)
+        want, _ = hall.desired_flows(rm.flow_m3_s, rm.cabinet_ratio)
         st = self.choose(hall, want, rm.air_w, cur.ts_deliv, active)
         switches = 0
         while True:
             it = self._iterate(hall, inp, st, cur)
             # flows after the iteration: another flow state if they moved out of tolerance
             rm_end = hall.rack_models(inp.u, cur.tin, cur.coolant, st)
-            want, _ = hall.desired_flows(rm_end.flow_m3_s)
+            want, _ = hall.desired_flows(rm_end.flow_m3_s, rm_end.cabinet_ratio)
             other = self.rechoose(hall, st, want, rm_end.air_w, cur.ts_deliv, switches)
             if other is None:
                 break
@@ -341,7 +341,9 @@ class DirectMode(_QuasiSteady):
 # ==================================================================================== transient
 class TransientMode(ThermalMode):
     """The solver runs for the step (time-accurate); its evolving state becomes the flow
-    state; the controls take one sampled step."""
+    state; the controls take one sampled step. Cabinet leak shares that follow the
+    pressure (:meth:`HallModel.leak_shares_at`) take the ports' pressure at the end of the
+    step (``kernels.budget.port_pressures_pa``) for the next one."""
 
     name = "transient"
     replaces_states = True
@@ -351,12 +353,12 @@ class TransientMode(ThermalMode):
         cur = st0.working_copy()
         st = hall.flows.by_key(st0.active)
         rm = hall.rack_models(inp.u, cur.tin, cur.coolant, st)
-        want, speed = hall.desired_flows(rm.flow_m3_s)
+        want, speed = hall.desired_flows(rm.flow_m3_s, rm.cabinet_ratio)
         x = np.concatenate([rm.air_w, cur.ts_deliv])
         if st is None:
             st = hall.new_state(want, x, False, None)
             rm = hall.rack_models(inp.u, cur.tin, cur.coolant, st)    # on its fan line
-            want, speed = hall.desired_flows(rm.flow_m3_s)
+            want, speed = hall.desired_flows(rm.flow_m3_s, rm.cabinet_ratio)
             x = np.concatenate([rm.air_w, cur.ts_deliv])
         hall.load_fields(st)
         hall.solver.set_devices(hall.devices(want, x))
@@ -369,9 +371,14 @@ class TransientMode(ThermalMode):
         ts_new = hall.control(float(mean[hall.rack_dev].max()) if hall.n_r else 0.0, cur.ts_set,
                               speed, sampled=True)
         coolant = hall.cdu_states(rm.liquid_w, inp.fw_supply_c)[4]
+        info = {k: st.info[k] for k in ("fan_line",) if k in st.info}   # the last solve's
+        if hall.leaks_follow:
+            # the cabinets' leak shares follow the pressure the flow has now
+            from kernels.budget import port_pressures_pa
+            info["leak_dp_pa"] = hall.cabinet_pressure(want, port_pressures_pa(hall.solver))
         st2 = FlowState(key=digest(st.key, inp.k), flows=np.asarray(want, float),
                         fields=hall.capture(), x0=x, y0=y, sid=hall.flows.new_sid(),
-                        info={"fan_line": st.info.get("fan_line")})   # the last solve's
+                        info=info)
         hall.adopt(st2)
         nxt = LoopState(tin=mean[hall.rack_dev].copy(), ts_set=ts_new, ts_deliv=deliv,
                         coolant=coolant, active=st2.key, last_verify_h=st0.last_verify_h,

@@ -55,6 +55,11 @@ class HallStep:
     rack_door_fan_power_w: np.ndarray | None = None     # the rear doors' fans
     door_chilled_water_heat_w: float = 0.0              # of which on chilled water
     rack_server_inlet_temp_c: np.ndarray | None = None  # the servers' (cabinet recirculation)
+    # leak shares that follow the pressure (cabinet_leak_dp_pa): the pressure across each
+    # cabinet of the step's flow state [Pa] and the shares at it [-] (None: stated shares)
+    rack_cabinet_dp_pa: np.ndarray | None = None
+    rack_recirculation_frac: np.ndarray | None = None
+    rack_bypass_frac: np.ndarray | None = None
 
     @property
     def it_power_w(self) -> float:
@@ -129,7 +134,10 @@ def append_step(series: dict, rec: StepRecord, *, has_doors: bool, recommended_m
     """Append the step ``rec`` to ``series`` (group -> name -> list of values, the
     results' series; ``series["_time"]["time_h"]`` the time axis): racks, cooling units,
     CDUs and halls of the solved halls. ``has_doors``: the racks' rear-door heat too;
-    ``recommended_max_c``: the ASHRAE recommended maximum inlet of the halls' counts."""
+    ``recommended_max_c``: the ASHRAE recommended maximum inlet of the halls' counts.
+    Where some hall's cabinet leak shares follow the pressure, the racks'
+    ``cabinet_hall_dp_pa``, ``cabinet_recirculation_frac`` and ``cabinet_bypass_frac``
+    too (NaN for the racks of the other halls)."""
     def put(group, name, value):
         g = series.setdefault(group, {})
         if name not in g and group != "_time":
@@ -156,6 +164,13 @@ def append_step(series: dict, rec: StepRecord, *, has_doors: bool, recommended_m
     put("racks", "server_inlet_temp_c", np.concatenate([
         h.rack_server_inlet_temp_c if h.rack_server_inlet_temp_c is not None
         else np.asarray(h.rack_inlet_temp_c, float) for h in hs]))
+    if any(h.rack_cabinet_dp_pa is not None for h in hs):    # leaks that follow the pressure
+        for name, attr in (("cabinet_hall_dp_pa", "rack_cabinet_dp_pa"),
+                           ("cabinet_recirculation_frac", "rack_recirculation_frac"),
+                           ("cabinet_bypass_frac", "rack_bypass_frac")):
+            put("racks", name, np.concatenate([
+                getattr(h, attr) if getattr(h, attr) is not None
+                else np.full(len(h.rack_power_w), np.nan) for h in hs]))
     if has_doors:                          # rear doors: heat to their water
         put("racks", "door_heat_w", np.concatenate([
             h.rack_door_heat_w if h.rack_door_heat_w is not None

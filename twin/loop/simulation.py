@@ -511,8 +511,18 @@ class Simulation:
             "racks/inlet_max_c": "hottest cell of the intake face",
             "racks/server_inlet_temp_c": "air temperature the servers draw: the intake face's "
                                          "mean with the cabinet's internal recirculation "
-                                         "(cabinet_recirculation_frac; twin.thermal.racks."
+                                         "(cabinet_recirculation_frac; twin.thermal.cabinet."
                                          "server_inlet_fixed_point)",
+            "racks/cabinet_hall_dp_pa": "pressure the hall puts across the cabinet's leak "
+                                        "paths at the step's flow state: back over face, "
+                                        "plus a passive rear door's drop (twin.thermal."
+                                        "cabinet.cabinet_dp_pa)",
+            "racks/cabinet_recirculation_frac": "share of the servers' exhaust recirculating "
+                                                "inside the cabinet at that pressure (orifice "
+                                                "law, twin.thermal.cabinet.leak_shares)",
+            "racks/cabinet_bypass_frac": "share of the cabinet's draw passing beside the "
+                                         "servers at that pressure (twin.thermal.cabinet."
+                                         "leak_shares)",
             "racks/exhaust_temp_c": "mean exhaust temperature in the thermal field (frozen-flow airflow)",
             "racks/airflow_m3_s": "server airflow of the ITE model (the field uses the frozen flow)",
             "cooling_units/supply_temp_c": "supply air delivered (set-point, or warmer when the coil is short)",

@@ -58,6 +58,7 @@ RUN_METRICS = (
     ("cost_krw", "cost KRW", "{:,.0f}", True),
     ("co2_t", "CO2 t", "{:.3f}", True),
     ("max_rack_inlet_c", "max rack inlet C", "{:.2f}", True),
+    ("max_server_inlet_c", "max server inlet C", "{:.2f}", True),
     ("rci_hi_pct", "RCI_HI %", "{:.1f}", False),
     ("racks_over_recommended", "racks > recommended", "{:d}", True),
     ("rack_steps_over_allowable", "rack-steps > allowable", "{:d}", True),

@@ -148,6 +148,44 @@ def leak_shares(recirculation_frac, bypass_frac, hall_dp_pa, design_dp_pa):
     return np.minimum(r, LEAK_MAX_FRAC), np.minimum(b, LEAK_MAX_FRAC)
 
 
+def cabinet_dp_pa(port_pressure_pa, device_index, cabinet_flow_m3_s, doors) -> np.ndarray:
+    """The pressure difference a hall puts across each leaky cabinet's leak paths [Pa]
+    (``hall_dp_pa`` of :func:`leak_shares`), one rule for the steady commands
+    (:func:`twin.thermal.racks.settle_racks`) and ``twin run``
+    (:meth:`twin.loop.hall.HallModel.new_state`).
+
+    Parameters
+    ----------
+    port_pressure_pa : array_like
+        The solver's mean static pressure over each device's intake (row 0) and exhaust
+        (row 1) ports of its last steady solve, shape (2, devices) [Pa]
+        (``kernels.Solver.port_pressure_pa``).
+    device_index : array_like
+        The racks' device indices into it.
+    cabinet_flow_m3_s : array_like
+        Each rack's cabinet airflow in that solve [m3/s].
+    doors : sequence
+        Each rack's :class:`~twin.models.reardoor.RearDoorSpec` or ``None``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The field's back over face, ``p_exhaust - p_intake``, plus a passive rear door's
+        drop at the cabinet's airflow, ``rated_dp (V / V_rated)^2``
+        (:func:`twin.models.reardoor.rear_door`): the leak paths join the servers' exhaust
+        plenum, before the door, to their intake plenum. An active door's fans carry
+        their own coil (as :func:`twin.thermal.racks.fan_step` takes it).
+    """
+    p = np.asarray(port_pressure_pa, dtype=float)
+    ix = np.asarray(device_index, dtype=np.int64)
+    v = np.asarray(cabinet_flow_m3_s, dtype=float)
+    dp = p[1, ix] - p[0, ix]
+    for k, door in enumerate(doors or ()):
+        if door is not None and door.kind == "passive" and door.rated_airflow_m3_s > 0:
+            dp[k] += door.rated_dp_pa * (v[k] / door.rated_airflow_m3_s) ** 2
+    return dp
+
+
 def server_inlet_from_cabinet(face_temp_c, cabinet_exhaust_c, recirculation_frac, bypass_frac):
     """The servers' inlet [degC] from a cabinet's face and back temperatures (the
     balance of :func:`cabinet_air`): ``T_s = T_face + r / (1 - b) (T_x - T_face)``."""

@@ -31,7 +31,7 @@ from common.fluids import Fluid
 from twin.models.fans import (FAN_RELAX, REPORT_BELOW_FRAC, FanCurve, fan_power_at, internal_dp_pa,
                               operating_point)
 from twin.models.it_load import RACK_SPECS, RackSpec, rack_power
-from twin.thermal.cabinet import (door_air, door_spec_for, hold_doors, leak_shares,
+from twin.thermal.cabinet import (cabinet_dp_pa, door_air, door_spec_for, hold_doors, leak_shares,
                                   server_inlet_fixed_point)
 
 #: Facility rack types -> the :data:`twin.models.it_load.RACK_SPECS` record whose
@@ -396,19 +396,12 @@ def settle_racks(solver, racks: HallRacks, model: str = "ite", flow_tol_frac: fl
     leaks = model != "fixed" and racks.leaks_follow_pressure
 
     def hall_dp():
-        # the field's back over face, plus a passive rear door's drop at the cabinet's
-        # flow (rated_dp (V / V_rated)^2, twin.models.reardoor.rear_door): the leak paths
-        # join the servers' exhaust plenum, before the door, to their intake plenum (an
-        # active door's fans carry their coil, as in fan_step)
+        # the field's back over face, plus a passive rear door's drop (cabinet_dp_pa,
+        # the rule twin run applies too)
         p = solver.port_pressure_pa
         if not leaks or p is None:
             return None
-        dp = np.asarray(p[1, ix] - p[0, ix], dtype=float).copy()
-        for k, door in enumerate(racks.doors or ()):
-            if door is not None and door.kind == "passive" and door.rated_airflow_m3_s > 0:
-                v_c = solver.devices[ix[k]].flow_m3_s
-                dp[k] += door.rated_dp_pa * (v_c / door.rated_airflow_m3_s) ** 2
-        return dp
+        return cabinet_dp_pa(p, ix, [solver.devices[i].flow_m3_s for i in ix], racks.doors)
     leak_dp = hall_dp()
     flow_shares = racks.leakage()       # those the devices' cabinet flows were set with
     # fixed racks keep the heat they were meshed with; only their doors respond
