@@ -10,6 +10,7 @@ import click
 from kernels.backend import CHOICES as _BACKENDS
 from twin.cli.checks import (dashboard_option, holds_output_folder, rack_model_option, ranged,
                              scheduler_option)
+from twin.cli.tables import CASE_COLUMN_WIDTH, change_legend, change_row
 from twin.cli.warm import prepare_cpu_kernels
 
 
@@ -146,9 +147,11 @@ def _print_whatif(recs, width: int = 80):
                   if start == 0 else None)
         t.add_column("", no_wrap=True)
         for r in block:
-            t.add_column(r["case"], justify="right", max_width=18, overflow="fold",
+            t.add_column(r["case"], justify="right", max_width=CASE_COLUMN_WIDTH, overflow="fold",
                          style="bold" if r["case"] == "baseline" else "")
-        t.add_row("change", *[r["label"] for r in block])
+        changes = change_row(recs)
+        if changes is not None:
+            t.add_row("change", *changes[start:start + per])
         t.add_row("solve", *["[red]failed[/]" if r.get("error") else
                              ("converged" if r.get("converged", True) else
                               "[yellow]NOT converged[/]") for r in block])
@@ -157,6 +160,8 @@ def _print_whatif(recs, width: int = 80):
             t.add_row(head, *[_whatif_cell(r, key, fmt, worse_up) for r in block])
         t.add_row("worst rack", *[r.get("worst_rack", "") for r in block])
         con.print(t)
+    for line in change_legend(recs):                 # labels too long for the table
+        con.print(line, markup=False, highlight=False)
     loose = [r["case"] for r in recs if not r.get("error") and not r.get("converged", True)]
     if loose:
         con.print(f"[yellow]{len(loose)} case(s) did not converge ({', '.join(loose)}): their "

@@ -1,0 +1,45 @@
+"""The side-by-side case tables of ``twin whatif`` and ``twin whatif-run`` fit 80 columns
+without folding a case's change inside its column (issue 20, item 8): a label longer than
+the column goes to a legend line under the table, whole; short labels stay in the table."""
+from __future__ import annotations
+
+import pytest
+
+from twin.cli.runsweep import print_run_sweep
+from twin.cli.studies import _print_whatif
+from twin.cli.tables import CASE_COLUMN_WIDTH, change_legend, change_row
+
+LONG = ["baseline", "halls[H1].cooling_units[*].supply_temp_c=18",
+        "run.dry_bulb_offset_k=4, run.wind_scale=0", "utilization=0.5"]
+
+
+def _recs(labels, **metrics):
+    return [{"case": "baseline" if i == 0 else f"case-{i:02d}", "label": lab, "converged": True,
+             "status": "complete", "delta": {}, **metrics} for i, lab in enumerate(labels)]
+
+
+def test_change_row_or_legend():
+    short = _recs(["baseline", "utilization=0.5"])
+    assert change_row(short) == ["baseline", "utilization=0.5"] and change_legend(short) == []
+    long = _recs(LONG)
+    assert change_row(long) is None
+    assert change_legend(long)[1] == "case-01   halls[H1].cooling_units[*].supply_temp_c=18"
+    assert len(LONG[1]) > CASE_COLUMN_WIDTH
+
+
+@pytest.mark.parametrize("printer", [_print_whatif, print_run_sweep], ids=["whatif", "whatif-run"])
+def test_case_tables_fit_80_columns_and_keep_every_label_whole(printer, capsys):
+    printer(_recs(LONG, inlet_max_c=25.0, pue=1.3))
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(ln) for ln in lines) <= 80, "\n".join(lines)
+    for lab in LONG[1:]:                               # each label on one line, not folded
+        assert any(lab in ln for ln in lines), (lab, lines)
+    assert not any(ln.lstrip("│┃ ").startswith("change") for ln in lines)
+
+
+@pytest.mark.parametrize("printer", [_print_whatif, print_run_sweep], ids=["whatif", "whatif-run"])
+def test_short_labels_stay_in_the_table(printer, capsys):
+    printer(_recs(["baseline", "utilization=0.5"], inlet_max_c=25.0, pue=1.3))
+    out = capsys.readouterr().out
+    change = [ln for ln in out.splitlines() if "change" in ln]
+    assert len(change) == 1 and "utilization=0.5" in change[0], out
