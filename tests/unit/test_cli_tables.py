@@ -43,3 +43,22 @@ def test_short_labels_stay_in_the_table(printer, capsys):
     out = capsys.readouterr().out
     change = [ln for ln in out.splitlines() if "change" in ln]
     assert len(change) == 1 and "utilization=0.5" in change[0], out
+
+
+def test_validate_hall_table_fits_80_columns():
+    """The 1 GW campus has the longest hall labels ("DC6-H01..DC15-H08 x116") and the widest
+    numbers (1,002,010 kW of IT): its per-hall table fits 80 columns, the liquid share on a
+    line of its own."""
+    from click.testing import CliRunner
+
+    from twin.cli import main
+    from twin.facility import BUILTIN_DIR
+    res = CliRunner().invoke(main, ["validate", str(BUILTIN_DIR / "ulsan-1gw-campus.toml")])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    first = next(i for i, ln in enumerate(lines) if ln.startswith("  hall "))
+    last = next(i for i, ln in enumerate(lines) if ln.startswith("  total "))
+    table = lines[first:last + 1]
+    assert len(table) == 5 and "DC6-H01..DC15-H08 x116" in table[3], table
+    assert max(len(ln) for ln in table) <= 80, table
+    assert "  liquid     93 % of the IT heat (liquid kW / IT kW)" in lines
