@@ -62,3 +62,26 @@ def test_validate_hall_table_fits_80_columns():
     assert len(table) == 5 and "DC6-H01..DC15-H08 x116" in table[3], table
     assert max(len(ln) for ln in table) <= 80, table
     assert "  liquid     93 % of the IT heat (liquid kW / IT kW)" in lines
+
+
+def test_backends_list_fits_80_columns(monkeypatch):
+    """A missing backend's reason (the CuPy import error and the install hint run to some
+    150 characters) wraps under its column, every word kept."""
+    from click.testing import CliRunner
+
+    import kernels.backend
+    from twin.cli import main
+    reason = ("CuPy is not importable (ModuleNotFoundError: No module named 'cupy'); install the "
+              "gpu extra: pip install -e '.[gpu]' in the source tree")
+    monkeypatch.setattr(kernels.backend, "available_backends", lambda: [
+        {"name": "numba-cpu", "available": True, "memory_bytes": 20 * 1024 ** 3,
+         "device": "x86_64 (2 threads)", "versions": {"numba": "0.68.1", "numpy": "2.4.6"}},
+        {"name": "cupy", "available": False, "reason": reason}])
+    res = CliRunner().invoke(main, ["backends"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert max(len(ln) for ln in lines) <= 80, lines
+    assert lines[0].startswith("numba-cpu   yes  x86_64 (2 threads), 20.0 GiB free")
+    cupy = lines[1:]
+    assert cupy[0].startswith("cupy        no   CuPy") and all(ln.startswith(" " * 17) for ln in cupy[1:])
+    assert " ".join(ln.strip() for ln in cupy).split() == ("cupy no " + reason).split()
