@@ -85,3 +85,23 @@ def test_backends_list_fits_80_columns(monkeypatch):
     cupy = lines[1:]
     assert cupy[0].startswith("cupy        no   CuPy") and all(ln.startswith(" " * 17) for ln in cupy[1:])
     assert " ".join(ln.strip() for ln in cupy).split() == ("cupy no " + reason).split()
+
+
+def test_run_summary_names_every_file_written(tmp_path):
+    """``twin run``'s last line names the time-series CSV beside results.h5 and
+    summary.json (it named only the first two); the table fits 80 columns."""
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from twin.cli.run import _print_summary
+    sim = SimpleNamespace(summary=lambda: {"hours": 6.0, "status": "complete", "pue": 1.249},
+                          facility=SimpleNamespace(campus=SimpleNamespace(name="Small hall demo")))
+    for name in ("results.h5", "summary.json", "timeseries.csv"):
+        (tmp_path / name).write_text("x")
+    con = Console(width=80, record=True)
+    _print_summary(sim, tmp_path, con)
+    text = con.export_text()
+    assert max(len(ln) for ln in text.splitlines()) <= 80, text
+    assert (f"wrote {tmp_path / 'results.h5'}, {tmp_path / 'summary.json'} and "
+            f"{tmp_path / 'timeseries.csv'}") in " ".join(text.split()), text
