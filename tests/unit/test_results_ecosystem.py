@@ -200,6 +200,11 @@ def test_solve_result_opens_in_xarray_and_as_dataframes(tmp_path):
         h = tree["halls/H1"].ds
         assert h["temp_c"].dims == ("x_m", "y_m", "z_m") and h["temp_c"].attrs["units"] == "degC"
         assert h["pressure_pa"].attrs["units"] == "Pa"
+        tree_file = tree["halls/H1"].ds["temp_c"].values
+    mem = sol.to_xarray()                                    # the same tree, in memory
+    assert _missing_units_or_names(mem) == []
+    np.testing.assert_array_equal(mem["halls/H1"].ds["temp_c"].values, tree_file)
+    assert mem["halls/H1"].ds["temp_c"].attrs["units"] == "degC"
     racks = sol.racks_frame()
     assert racks.index.name == "rack" and list(racks.index) == [r["name"] for r in sol.racks]
     assert racks.loc[sol.worst_rack["name"], "intake_max_c"] == sol.worst_rack["intake_max_c"]
