@@ -105,3 +105,18 @@ def test_run_summary_names_every_file_written(tmp_path):
     assert max(len(ln) for ln in text.splitlines()) <= 80, text
     assert (f"wrote {tmp_path / 'results.h5'}, {tmp_path / 'summary.json'} and "
             f"{tmp_path / 'timeseries.csv'}") in " ".join(text.split()), text
+
+
+def test_every_backend_option_takes_the_registrys_choices():
+    """Every command with --backend offers the same choices, those of the one registry
+    (kernels.backend.CHOICES: numba-cpu among them); twin mesh took any string."""
+    import click
+
+    from kernels.backend import CHOICES
+    from twin.cli import main
+    with_backend = {name: p for name, cmd in main.commands.items() for p in cmd.params
+                    if "--backend" in getattr(p, "opts", ())}
+    assert {"solve", "mesh", "run", "whatif", "fail", "capacity", "whatif-run", "sites"} <= set(with_backend)
+    for name, p in with_backend.items():
+        assert isinstance(p.type, click.Choice) and tuple(p.type.choices) == CHOICES, name
+    assert "numba-cpu" in CHOICES and "cpu" in CHOICES

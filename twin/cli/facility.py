@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from common.errors import TwinError
+from kernels.backend import CHOICES as _BACKENDS
 from twin.cli.checks import ranged
 from twin.facility import Facility, FacilityError, cell_size_warnings, load_facility
 
@@ -226,8 +227,8 @@ def validate(file: Path, cell_m: float):
 @click.option("--utilization", type=float, default=1.0, show_default=True,
               callback=ranged(0, 1, what="the rack load"),
               help="Rack load between idle (0) and design (1).")
-@click.option("--backend", default="auto", show_default=True,
-              help="Backend whose memory must hold the solve: auto, numba-cpu, numba-cuda, cupy.")
+@click.option("--backend", type=click.Choice(_BACKENDS), default="auto", show_default=True,
+              help="Backend whose memory must hold the solve.")
 @click.option("--vtk", "vtk_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the geometry and the grid as VTK files (ParaView) into this folder.")
 def mesh(file: Path, hall_name, cell_m: float, utilization: float, backend: str, vtk_dir):
