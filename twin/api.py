@@ -63,8 +63,9 @@ def with_changes(facility, changes: dict):
 @dataclass
 class Solution:
     """One hall at steady state: :attr:`racks` and :attr:`units` (one dict each, hottest
-    intake first), :attr:`summary` (everything ``twin solve --json`` writes), the
-    solver itself (``.hall_solution.solver``: fields on the host with ``.fields()``)."""
+    intake first; :meth:`racks_frame`, :meth:`units_frame` as pandas), :attr:`summary`
+    (everything ``twin solve --json`` writes), :meth:`to_xarray` (the fields as xarray),
+    the solver itself (``.hall_solution.solver``: fields on the host with ``.fields()``)."""
 
     hall_solution: object          # twin.thermal.steady.HallSolution
     facility: object = None        # the facility solved
@@ -120,6 +121,16 @@ class Solution:
         write_json(out / "summary.json", self.summary)
         write_solution_csv(out, self.summary)
         return out / "results.h5"
+
+    def to_xarray(self):
+        """The solution as an ``xarray.DataTree`` in memory: the groups, coordinates,
+        ``units`` and ``long_name`` of the ``results.h5`` :meth:`write` gives (it is
+        written to a temporary folder and read back, so the two cannot differ)."""
+        import tempfile
+        with tempfile.TemporaryDirectory(prefix="dc-twin-") as folder:
+            self.write(folder)
+            with open_results(folder) as tree:
+                return tree.load()
 
 
 #: Keys of the summary rows renamed in the DataFrames so that each carries its unit.

@@ -50,6 +50,11 @@ def test_with_changes_leaves_the_original_and_refuses_bad_paths():
         twin.with_changes(fac, {"utilization": 0.5})
     with pytest.raises(InputError, match="give a dict"):
         twin.with_changes(fac, {})
+    # the same as a method of the facility (issue 20: facility.with_changes({...}))
+    change = {"halls[H1].rows[A].racks[03].power_kw": 30, "halls[H1].cooling_units[*].supply_temp_c": 20}
+    assert fac.with_changes(change) == twin.with_changes(fac, change) != fac
+    with pytest.raises(InputError, match="did you mean 'supply_temp_c'"):
+        fac.with_changes({"halls[H1].cooling_units[*].supply_tmp_c": 21})
 
 
 def test_import_twin_loads_nothing_heavy():

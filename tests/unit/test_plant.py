@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from common.errors import InputError
-from twin.models.airside import CurveRangeWarning, WATER_CP_J_KG_K
+from twin.models.airside import WATER_CP_J_KG_K, CurveRangeWarning
 from twin.models.chiller import (AHRI_ENTERING_CW_TEMP_C, AHRI_LEAVING_CHW_TEMP_C, CHILLERS,
                                  chiller_eir)
 from twin.models.plant import design_plant, plant_step
@@ -102,6 +102,65 @@ def test_tower_fan_modulates_to_setpoint_with_cube_law():
     a = np.asarray(yorkcalc_approach_k(np.array([10.0, 20.0, 25.6]), 5.6, 1.0))
     assert np.all(np.diff(a) < 0.0)
     assert yorkcalc_approach_k(25.6, 5.6, 2.0) > yorkcalc_approach_k(25.6, 5.6, 1.0)
+
+
+def _bisection_airflow(q, wb, tset, spec, m):
+    """The 40-step bisection the tower used before its closed-form root (the reference)."""
+    lg_d = tower_design_liquid_to_gas_ratio(spec)
+    fr_w = lg_d * m / (spec.n_cells * spec.design_water_flow_kg_s / spec.n_cells)
+    rng = np.clip(q / (m * WATER_CP_J_KG_K), 1.1111, 22.2222)
+    twb = np.clip(wb, -34.4, 29.4444)
+    app = lambda a: np.asarray(yorkcalc_approach_k(twb, rng, fr_w / a, warn=False))
+    need = tset - wb
+    lo, hi = np.full(q.shape, spec.min_airflow_fraction), np.ones(q.shape)
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        warm = app(mid) > need
+        lo, hi = np.where(warm, mid, lo), np.where(warm, hi, mid)
+    return np.where(app(1.0) >= need, 1.0, np.where(app(spec.min_airflow_fraction) <= need,
+                                                    spec.min_airflow_fraction, hi)), app
+
+
+@pytest.mark.parametrize("closed_form", [True, False])
+def test_tower_airflow_root_agrees_with_bisection(closed_form, monkeypatch):
+    """The tower's closed-form airflow (YorkCalc is quadratic in LG) against a 40-step
+    bisection over wet bulbs -40..35 degC, ranges past YorkCalc's bounds and water flows
+    to 2x design (LG past its cap of 8 at minimum fan): airflow within 1e-12, fan power
+    within 1e-10 relative, and the approach at that airflow is the set-point's to 1e-9 K.
+    Without the closed form (``closed_form=False``: its polynomial made NaN) every element
+    goes through the fallback bisection and agrees as well."""
+    import twin.models.tower as tower_module
+    if not closed_form:
+        nan_poly = lambda wb, r: [np.full(np.broadcast(wb, r).shape, np.nan)] * 3
+        monkeypatch.setattr(tower_module, "_yorkcalc_lg_polynomial", nan_poly)
+    rs = np.random.default_rng(7)
+    n = 3000
+    q = rs.uniform(0.0, 1.5, n) * TOWER.design_heat_w
+    wb = rs.uniform(-40.0, 35.0, n)
+    tset = wb + rs.uniform(0.0, 15.0, n)
+    m = rs.uniform(0.5, 2.0, n) * TOWER.design_water_flow_kg_s
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = cooling_tower(q, wb, tset, TOWER, water_flow_kg_s=m)
+        ref, app = _bisection_airflow(q, wb, tset, TOWER, m)
+    a = np.asarray(r.airflow_fraction)
+    on = q > 0.0
+    modulating = on & (ref > TOWER.min_airflow_fraction) & (ref < 1.0)
+    assert modulating.sum() > n // 4                        # the root search is exercised
+    np.testing.assert_allclose(a[on], ref[on], rtol=0.0, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(r.fan_power_w)[on],
+                               TOWER.design_fan_power_w * ref[on] ** 3, rtol=1e-10)
+    np.testing.assert_allclose(app(np.where(modulating, a, 1.0))[modulating], (tset - wb)[modulating],
+                               rtol=0.0, atol=1e-9)
+
+
+def test_yorkcalc_is_a_quadratic_in_lg():
+    from twin.models.tower import _yorkcalc_lg_polynomial
+    wb, rng = np.meshgrid(np.linspace(-34.4, 29.4, 7), np.linspace(1.2, 22.0, 5))
+    c0, c1, c2 = _yorkcalc_lg_polynomial(wb, rng)
+    for lg in (0.3, 1.0, 4.5, 8.0):
+        np.testing.assert_allclose(c0 + c1 * lg + c2 * lg * lg,
+                                   yorkcalc_approach_k(wb, rng, lg, warn=False), rtol=1e-12, atol=1e-12)
 
 
 def test_latent_heat_iapws():

@@ -67,6 +67,17 @@ def test_every_group_of_a_run_opens_in_xarray(design_day):
         assert snap.attrs["time"].endswith("T23:30:00+09:00")
 
 
+def test_run_data_to_xarray_is_the_file_in_memory(design_day):
+    """``twin.run(...)`` returns a RunData; its ``to_xarray()`` is the results file's tree."""
+    from twin.outputs.runfile import read_results
+    mem = read_results(design_day / "results.h5").to_xarray()
+    assert _missing_units_or_names(mem) == []
+    with xr.open_datatree(design_day / "results.h5", engine="h5netcdf") as tree:
+        for group in ("racks", "campus", "plant"):
+            xr.testing.assert_identical(mem[group].ds, tree[group].ds)
+    assert mem["campus"].ds["time"].encoding["units"].startswith("hours since 2027-")
+
+
 def test_run_time_decodes_with_the_site_offset(design_day):
     day = period_start_day(ulsan_climate(), "design-cooling-0.4")
     with xr.open_dataset(design_day / "results.h5", engine="h5netcdf", group="campus") as ds:
@@ -200,6 +211,11 @@ def test_solve_result_opens_in_xarray_and_as_dataframes(tmp_path):
         h = tree["halls/H1"].ds
         assert h["temp_c"].dims == ("x_m", "y_m", "z_m") and h["temp_c"].attrs["units"] == "degC"
         assert h["pressure_pa"].attrs["units"] == "Pa"
+        tree_file = tree["halls/H1"].ds["temp_c"].values
+    mem = sol.to_xarray()                                    # the same tree, in memory
+    assert _missing_units_or_names(mem) == []
+    np.testing.assert_array_equal(mem["halls/H1"].ds["temp_c"].values, tree_file)
+    assert mem["halls/H1"].ds["temp_c"].attrs["units"] == "degC"
     racks = sol.racks_frame()
     assert racks.index.name == "rack" and list(racks.index) == [r["name"] for r in sol.racks]
     assert racks.loc[sol.worst_rack["name"], "intake_max_c"] == sol.worst_rack["intake_max_c"]

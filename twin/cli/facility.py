@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from common.errors import TwinError
+from kernels.backend import CHOICES as _BACKENDS
 from twin.cli.checks import ranged
 from twin.facility import Facility, FacilityError, cell_size_warnings, load_facility
 
@@ -115,20 +116,21 @@ def summary_lines(fac: Facility, file) -> list[str]:
              f"{abs(c.lon_deg):.2f} {'E' if c.lon_deg >= 0 else 'W'}), weather {c.weather}",
              f"  halls      {len(rows)} in {len(fac.buildings)} building(s), "
              f"{sum(r['racks'] for r in rows)} racks, {len(fac.rack_types)} rack types"]
-    head = (f"  {'hall':<22}{'racks':>6}{'IT kW':>10}{'air kW':>9}{'liquid kW':>11}"
-            f"{'cooling kW':>12}{'CDU kW':>9}{'liquid':>8}")
+    # 80 columns with a 22-character hall label (the 1 GW campus's longest); the share of
+    # the IT heat that goes to liquid is liquid kW / IT kW (on a line of its own, campus-wide)
+    head = (f"  {'hall':<22}{'racks':>6}{'IT kW':>9}{'air kW':>9}{'liquid kW':>11}"
+            f"{'cooling kW':>12}{'CDU kW':>9}")
     lines.append(head)
     for r, names in _group(rows):
         label = names[0] if len(names) == 1 else f"{names[0]}..{names[-1]} x{len(names)}"
-        lines.append(f"  {label:<22}{r['racks']:>6}{r['it_kw']:>10.0f}{r['air_kw']:>9.0f}"
-                     f"{r['liquid_kw']:>11.0f}{r['cooling_kw']:>12.0f}{r['cdu_kw']:>9.0f}"
-                     f"{100 * r['liquid_frac']:>7.0f}%")
+        lines.append(f"  {label:<22}{r['racks']:>6}{r['it_kw']:>9.0f}{r['air_kw']:>9.0f}"
+                     f"{r['liquid_kw']:>11.0f}{r['cooling_kw']:>12.0f}{r['cdu_kw']:>9.0f}")
     it = sum(r["it_kw"] for r in rows)
     liq = sum(r["liquid_kw"] for r in rows)
-    lines.append(f"  {'total':<22}{sum(r['racks'] for r in rows):>6}{it:>10.0f}"
+    lines.append(f"  {'total':<22}{sum(r['racks'] for r in rows):>6}{it:>9.0f}"
                  f"{sum(r['air_kw'] for r in rows):>9.0f}{liq:>11.0f}"
-                 f"{sum(r['cooling_kw'] for r in rows):>12.0f}{sum(r['cdu_kw'] for r in rows):>9.0f}"
-                 f"{(100 * liq / it if it else 0):>7.0f}%")
+                 f"{sum(r['cooling_kw'] for r in rows):>12.0f}{sum(r['cdu_kw'] for r in rows):>9.0f}")
+    lines.append(f"  liquid     {(100 * liq / it if it else 0):.0f} % of the IT heat (liquid kW / IT kW)")
     air = fac.campus.air
     if air != type(air)():
         lines.append(f"  air        rho {air.density_kg_m3:g} kg/m3, cp {air.cp_j_kgk:g} J/(kg K), "
@@ -225,8 +227,8 @@ def validate(file: Path, cell_m: float):
 @click.option("--utilization", type=float, default=1.0, show_default=True,
               callback=ranged(0, 1, what="the rack load"),
               help="Rack load between idle (0) and design (1).")
-@click.option("--backend", default="auto", show_default=True,
-              help="Backend whose memory must hold the solve: auto, numba-cpu, numba-cuda, cupy.")
+@click.option("--backend", type=click.Choice(_BACKENDS), default="auto", show_default=True,
+              help="Backend whose memory must hold the solve.")
 @click.option("--vtk", "vtk_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the geometry and the grid as VTK files (ParaView) into this folder.")
 def mesh(file: Path, hall_name, cell_m: float, utilization: float, backend: str, vtk_dir):

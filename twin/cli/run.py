@@ -372,4 +372,6 @@ def _print_summary(sim, out_dir, console):
                                     f"{th['energy_solves']} heat; {th['linear_steps']} linear, "
                                     f"{th['direct_steps']} direct steps")
     console.print(t)
-    console.print(f"wrote {results_path(out_dir)} and {summary_path(out_dir)}")
+    csv = Path(out_dir) / "timeseries.csv"
+    console.print(f"wrote {results_path(out_dir)}, {summary_path(out_dir)}"
+                  + (f" and {csv}" if csv.is_file() else ""))

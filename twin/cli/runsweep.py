@@ -10,6 +10,7 @@ from common.errors import InputError
 from kernels.backend import CHOICES as _BACKENDS
 from twin.cli.checks import holds_output_folder, ranged
 from twin.cli.studies import _dask, _progress
+from twin.cli.tables import CASE_COLUMN_WIDTH, change_legend, change_row
 from twin.cli.warm import prepare_cpu_kernels
 from twin.loop.settings import RACK_AIRFLOW, THERMAL_MODES
 from twin.models.design_days import PERIODS
@@ -119,15 +120,19 @@ def print_run_sweep(recs, width: int = 80):
                         "worse, green better" if start == 0 else None)
         t.add_column("", no_wrap=True)
         for r in block:
-            t.add_column(r["case"], justify="right", max_width=18, overflow="fold",
+            t.add_column(r["case"], justify="right", max_width=CASE_COLUMN_WIDTH, overflow="fold",
                          style="bold" if r["case"] == "baseline" else "")
-        t.add_row("change", *[r["label"] for r in block])
+        changes = change_row(recs)
+        if changes is not None:
+            t.add_row("change", *changes[start:start + per])
         t.add_row("run", *[_status(r) for r in block])
         for key, head, fmt, worse_up in RUN_METRICS:
             if key == "max_server_inlet_c" and not leaky:
                 continue                # without cabinet leakage: the rack inlet's
             t.add_row(head, *[_cell(r, key, fmt, worse_up) for r in block])
         con.print(t)
+    for line in change_legend(recs):                 # labels too long for the table
+        con.print(line, markup=False, highlight=False)
     failed = [r for r in recs if r.get("error")]
     for r in failed:
         con.print(f"[red]{r['case']} failed: {r['error']}[/]")

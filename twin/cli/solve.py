@@ -28,13 +28,16 @@ def backends(as_json):
         import json
         click.echo(json.dumps(recs, indent=2))
         return
-    for r in recs:
+    import textwrap
+    for r in recs:                     # 80 columns: the text wraps under its own column
         if r["available"]:
             mem = r["memory_bytes"] / 1024 ** 3
             vers = ", ".join(f"{k} {v}" for k, v in r["versions"].items() if k != "total_bytes")
-            click.echo(f"{r['name']:<11} yes  {r['device']}, {mem:.1f} GiB free  ({vers})")
+            head, text = f"{r['name']:<11} yes  ", f"{r['device']}, {mem:.1f} GiB free  ({vers})"
         else:
-            click.echo(f"{r['name']:<11} no   {r['reason']}")
+            head, text = f"{r['name']:<11} no   ", r["reason"]
+        click.echo("\n".join(textwrap.wrap(text, 80, initial_indent=head, subsequent_indent=" " * len(head),
+                                           break_long_words=False, break_on_hyphens=False)))
 
 
 @click.command()

@@ -10,6 +10,7 @@ import click
 from kernels.backend import CHOICES as _BACKENDS
 from twin.cli.checks import (dashboard_option, holds_output_folder, rack_model_option, ranged,
                              scheduler_option)
+from twin.cli.tables import CASE_COLUMN_WIDTH, change_legend, change_row
 from twin.cli.warm import prepare_cpu_kernels
 
 
@@ -146,9 +147,11 @@ def _print_whatif(recs, width: int = 80):
                   if start == 0 else None)
         t.add_column("", no_wrap=True)
         for r in block:
-            t.add_column(r["case"], justify="right", max_width=18, overflow="fold",
+            t.add_column(r["case"], justify="right", max_width=CASE_COLUMN_WIDTH, overflow="fold",
                          style="bold" if r["case"] == "baseline" else "")
-        t.add_row("change", *[r["label"] for r in block])
+        changes = change_row(recs)
+        if changes is not None:
+            t.add_row("change", *changes[start:start + per])
         t.add_row("solve", *["[red]failed[/]" if r.get("error") else
                              ("converged" if r.get("converged", True) else
                               "[yellow]NOT converged[/]") for r in block])
@@ -157,6 +160,8 @@ def _print_whatif(recs, width: int = 80):
             t.add_row(head, *[_whatif_cell(r, key, fmt, worse_up) for r in block])
         t.add_row("worst rack", *[r.get("worst_rack", "") for r in block])
         con.print(t)
+    for line in change_legend(recs):                 # labels too long for the table
+        con.print(line, markup=False, highlight=False)
     loose = [r["case"] for r in recs if not r.get("error") and not r.get("converged", True)]
     if loose:
         con.print(f"[yellow]{len(loose)} case(s) did not converge ({', '.join(loose)}): their "
@@ -216,10 +221,9 @@ def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_st
       twin report runs/n-1/fail.h5
     """
     from rich.console import Console
-    from rich.table import Table
 
     from common.errors import InputError
-    from twin.studies.failure import fmt_time, hall_units, run_n_minus_1, write_failure_outputs
+    from twin.studies.failure import hall_units, run_n_minus_1, write_failure_outputs
     from twin.studies.whatif import unit_device_names
     fac = _load(facility, cell_m)
     if each and units:
@@ -256,6 +260,25 @@ def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_st
     finally:
         if status is not None:
             status.stop()
+    _print_fail(recs, minutes)
+    if out_dir:
+        files = write_failure_outputs(out_dir, recs, {"facility": str(facility),
+                                                      "minutes": minutes, "cell_m": cell_m},
+                                      fac.to_toml())
+        con.print("wrote " + ", ".join(str(p) for p in files))
+
+
+def _fail_converged(r) -> bool:
+    return bool(r.get("baseline_converged", True) and r.get("steady", {}).get("converged", True))
+
+
+def _print_fail(recs, minutes: float):
+    """The N-1 table on stdout (80 columns in a log): one column per failed unit; steady
+    solves that stopped at the step cap are marked in a row and named under the table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from twin.studies.failure import fmt_time
     out = Console()
     if not out.is_terminal:
         out = Console(width=80)             # a file or pipe: 80 columns
@@ -283,12 +306,17 @@ def fail(facility, units, each, minutes, sample_s, hall, cell_m, backend, max_st
         t.add_row("holds", *["[green]yes[/]" if r["holds_recommended"] else (
             "[yellow]within allowable[/]" if r["holds_allowable"] else "[red]no[/]")
             for r in block])
+        t.add_row("steady solves", *["converged" if _fail_converged(r) else "[yellow]NOT converged[/]"
+                                     for r in block])
         out.print(t)
-    if out_dir:
-        files = write_failure_outputs(out_dir, recs, {"facility": str(facility),
-                                                      "minutes": minutes, "cell_m": cell_m},
-                                      fac.to_toml())
-        con.print("wrote " + ", ".join(str(p) for p in files))
+    for r in recs:
+        if not _fail_converged(r):
+            when = " and ".join(w for w, ok in (("before", r.get("baseline_converged", True)),
+                                                 ("after", r.get("steady", {}).get("converged", True)))
+                                if not ok)
+            out.print(f"[yellow]{r['unit']}: the steady state {when} the failure did not converge; "
+                      "its figures are those at the step cap: raise --max-steps or use a coarser "
+                      "--cell[/]")
 
 
 # -------------------------------------------------------------------------- capacity
@@ -333,7 +361,8 @@ def capacity(facility, rack_type, hall, cell_m, backend, max_steps, utilization,
 
     def prog(n, rec):
         what = ("solve failed (counted as over the limit)" if rec.get("error") else
-                f"max inlet {rec['inlet_max_c']:.1f} C, RCI_HI {rec['rci_hi_pct']:.1f} %")
+                f"max inlet {rec['inlet_max_c']:.1f} C, RCI_HI {rec['rci_hi_pct']:.1f} %"
+                + ("" if rec.get("converged", True) else ", NOT converged"))
         con.print(f"[dim]+{n} racks: {what}[/]")
 
     check_rack_type(fac, rack_type)     # bad input before any work
@@ -365,9 +394,23 @@ def capacity(facility, rack_type, hall, cell_m, backend, max_steps, utilization,
         out.print(f"with +{res['count']}: hottest inlet {a['inlet_max_c']:.1f} degC "
                   f"({a.get('worst_rack', '')}), RCI_HI {a['rci_hi_pct']:.1f} %, "
                   f"{a['cooling_kw']:.0f} kW removed")
+    for line in capacity_notes(res):
+        out.print(f"[yellow]{line}[/]")
     if out_dir:
         files = write_capacity_outputs(out_dir, res)
         con.print("wrote " + ", ".join(str(p) for p in files))
+
+
+def capacity_notes(res) -> list[str]:
+    """One line naming the capacity search's solves that stopped at the step cap (their
+    verdicts rest on unsettled figures), or none."""
+    loose = [e for e in res.get("evaluations", []) if not e.get("error") and not e.get("converged", True)]
+    if not loose:
+        return []
+    return [f"NOT converged: the solve{'s' if len(loose) > 1 else ''} at "
+            + ", ".join(f"+{e['n']}" for e in loose)
+            + " racks stopped at the step cap, so the answer rests on unsettled figures: raise "
+              "--max-steps or use a coarser --cell"]
 
 
 # ------------------------------------------------------------------------------ view

@@ -52,6 +52,13 @@ class Facility(_Model):
 
     __hash__ = None
 
+    def with_changes(self, changes: dict) -> "Facility":
+        """A new facility with ``changes`` (``{path: value}``, the paths of ``twin whatif
+        --set``, e.g. ``{"halls[H1].rows[A].racks[03].power_kw": 30}``) applied and checked
+        again; this one is left as it was (:func:`twin.api.with_changes`)."""
+        from twin.api import with_changes
+        return with_changes(self, changes)
+
     # --- access
     @property
     def source(self) -> Path | None:

@@ -283,6 +283,74 @@ def tower_water_use_kg_s(heat_w, leaving_temp_c, range_k, water_flow_kg_s, spec:
     return evap, drift, blow
 
 
+#: Bisection steps of the tower's fallback root search: ``(1 - a_min) 2^-40`` < 1e-12 in
+#: airflow fraction.
+TOWER_BISECTION_STEPS = 40
+
+
+def _yorkcalc_lg_polynomial(wet_bulb_c, range_k):
+    """YorkCalc's approach as a quadratic in LG at a fixed wet bulb and range:
+    ``(c0, c1, c2)`` with ``approach = c0 + c1 LG + c2 LG^2`` [K] (the 27-term sum of
+    :func:`yorkcalc_approach_k` grouped by powers of LG; inputs already clamped)."""
+    twb = np.asarray(wet_bulb_c, dtype=float)
+    rng = np.asarray(range_k, dtype=float)
+    w = (1.0, twb, twb * twb)
+    r = (1.0, rng, rng * rng)
+    coef = []
+    for lg_power in range(3):
+        c = np.zeros(np.broadcast(twb, rng).shape)
+        for j, rr in enumerate(r):
+            for m, ww in enumerate(w):
+                c = c + _YORKCALC[9 * lg_power + 3 * j + m] * rr * ww
+        coef.append(c)
+    return coef
+
+
+def _airflow_for_approach(twb_c, rng_c, fr_w, need, a_min, between, app):
+    """Fan airflow fraction ``a`` in ``[a_min, 1]`` with ``approach(LG = fr_w / a) = need``,
+    where ``between`` (the approach at full fan is below ``need``, at minimum fan above).
+
+    YorkCalc is a quadratic in LG at a given wet bulb and range
+    (:func:`_yorkcalc_lg_polynomial`), so the root is closed-form: with the approach below
+    ``need`` at one end of ``[fr_w, min(fr_w / a_min, LG_max)]`` and above it at the other,
+    the quadratic has exactly one root there (the numerically stable pair of formulas,
+    Press et al., Numerical Recipes 3rd ed. 2007, sec. 5.6). Elements whose root falls
+    outside that bracket by more than 1e-9 of it (round-off at a double root) are solved by
+    bisection, :data:`TOWER_BISECTION_STEPS` steps. The closed form and the 40-step
+    bisection it replaced agree to 1e-12 in ``a`` (``tests/unit/test_plant.py``).
+    """
+    shape = need.shape
+    out = np.ones(shape)
+    if not np.any(between):
+        return out
+    lg_lo = fr_w
+    lg_hi = np.minimum(fr_w / a_min, YORKCALC_MAX_LIQUID_TO_GAS)
+    c0, c1, c2 = (np.broadcast_to(c, shape) for c in _yorkcalc_lg_polynomial(twb_c, rng_c))
+    c0 = c0 - need
+    with np.errstate(divide="ignore", invalid="ignore"):
+        disc = c1 * c1 - 4.0 * c2 * c0
+        half = -0.5 * (c1 + np.copysign(np.sqrt(np.maximum(disc, 0.0)), c1))
+        r1 = half / c2
+        r2 = c0 / half
+        slack = 1e-9 * (lg_hi - lg_lo)
+        in1 = np.isfinite(r1) & (r1 >= lg_lo - slack) & (r1 <= lg_hi + slack)
+        in2 = np.isfinite(r2) & (r2 >= lg_lo - slack) & (r2 <= lg_hi + slack)
+        lg = np.clip(np.where(in1, r1, r2), lg_lo, lg_hi)
+        ok = between & (disc >= 0.0) & (in1 | in2)
+        out = np.where(ok, fr_w / np.where(ok, lg, 1.0), out)
+    bad = between & ~ok
+    if np.any(bad):  # bisection on the few left: approach falls as airflow rises
+        lo = np.full(shape, a_min)
+        hi = np.ones(shape)
+        for _ in range(TOWER_BISECTION_STEPS):
+            mid = 0.5 * (lo + hi)
+            too_warm = app(mid) > need
+            lo = np.where(too_warm, mid, lo)
+            hi = np.where(too_warm, hi, mid)
+        out = np.where(bad, hi, out)
+    return out
+
+
 def cooling_tower(heat_w, wet_bulb_c, leaving_setpoint_c, spec: CoolingTowerSpec,
                   water_flow_kg_s=None) -> TowerResult:
     """Variable-speed cooling tower holding a leaving-water set-point (YorkCalc).
@@ -316,6 +384,8 @@ def cooling_tower(heat_w, wet_bulb_c, leaving_setpoint_c, spec: CoolingTowerSpec
     ``CoolingTower:VariableSpeed`` (EnergyPlus Engineering Reference). Fitted for wet bulb
     -34.4..29.4 °C, range 1.1..22.2 K, water-flow ratio 0.75..1.25, LG <= 8; inputs
     outside are clamped with a warning. Free convection with the fan off is not modelled.
+    The airflow is the closed-form root of YorkCalc, a quadratic in LG
+    (:func:`_airflow_for_approach`; bisection only where round-off leaves no root).
     """
     q = as_array("heat_w", heat_w, nonnegative=True)
     twb = as_array("wet_bulb_c", wet_bulb_c)
@@ -343,14 +413,9 @@ def cooling_tower(heat_w, wet_bulb_c, leaving_setpoint_c, spec: CoolingTowerSpec
     need = tset - twb
     app_full = app(1.0)
     app_min = app(spec.min_airflow_fraction)
-    lo = np.full(q.shape, spec.min_airflow_fraction)
-    hi = np.ones(q.shape)
-    for _ in range(40):  # approach falls as airflow rises
-        mid = 0.5 * (lo + hi)
-        too_warm = app(mid) > need
-        lo = np.where(too_warm, mid, lo)
-        hi = np.where(too_warm, hi, mid)
-    a = np.where(app_full >= need, 1.0, np.where(app_min <= need, spec.min_airflow_fraction, hi))
+    between = (app_full < need) & (app_min > need)
+    a_root = _airflow_for_approach(twb_c, rng_c, fr_w, need, spec.min_airflow_fraction, between, app)
+    a = np.where(app_full >= need, 1.0, np.where(app_min <= need, spec.min_airflow_fraction, a_root))
     approach = np.where(app_full >= need, app_full, np.where(app_min <= need, app_min, need))
     a = np.where(on, a, 0.0)
     t_leave = twb + approach

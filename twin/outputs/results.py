@@ -205,6 +205,19 @@ class RunData:
         df.attrs["units"] = {c: unit_of(c) for c in df.columns}
         return df
 
+    def to_xarray(self):
+        """The run as an ``xarray.DataTree`` in memory: the groups, CF time coordinate,
+        ``units`` and ``long_name`` of its ``results.h5`` (:func:`write_results` to a
+        temporary folder and read back, so the two cannot differ; ``tree["racks"].ds`` is
+        one group as a ``Dataset``)."""
+        import tempfile
+
+        import xarray as xr
+        with tempfile.TemporaryDirectory(prefix="dc-twin-") as folder:
+            path = write_results(Path(folder) / "results.h5", self)
+            with xr.open_datatree(path, engine="h5netcdf") as tree:
+                return tree.load()
+
     @property
     def start_time(self) -> str:
         """The start of the run, ISO 8601 local standard time with its UTC offset."""
