@@ -9,8 +9,8 @@ example)::
     sol = twin.solve(warm, cell_m=0.25)
     sol.worst_rack["intake_max_c"]
 
-Results as tables and arrays: :meth:`Solution.racks_frame` and
-:meth:`Solution.units_frame` (pandas), :meth:`twin.outputs.results.RunData.to_dataframe`
+Results as tables and arrays: :attr:`Solution.racks` and
+:attr:`Solution.units` (pandas), :meth:`twin.outputs.results.RunData.to_dataframe`
 (a run's group as pandas), :func:`open_results` (a results file as an xarray DataTree or
 Dataset).
 
@@ -62,10 +62,11 @@ def with_changes(facility, changes: dict):
 
 @dataclass
 class Solution:
-    """One hall at steady state: :attr:`racks` and :attr:`units` (one dict each, hottest
-    intake first; :meth:`racks_frame`, :meth:`units_frame` as pandas), :attr:`summary`
-    (everything ``twin solve --json`` writes), :meth:`to_xarray` (the fields as xarray),
-    the solver itself (``.hall_solution.solver``: fields on the host with ``.fields()``)."""
+    """One hall at steady state: :attr:`racks` and :attr:`units` (pandas DataFrames, one
+    row each, hottest intake first; :attr:`rack_rows`, :attr:`unit_rows` the same as
+    dicts), :attr:`summary` (everything ``twin solve --json`` writes), :meth:`to_xarray`
+    (the fields as xarray), the solver itself (``.hall_solution.solver``: fields on the
+    host with ``.fields()``)."""
 
     hall_solution: object          # twin.thermal.steady.HallSolution
     facility: object = None        # the facility solved
@@ -79,28 +80,41 @@ class Solution:
         return bool(self.summary["converged"])
 
     @property
-    def racks(self) -> list[dict]:
+    def rack_rows(self) -> list[dict]:
+        """The racks' rows of the summary, one dict each, hottest intake first."""
         return list(self.summary["racks"])
 
     @property
-    def units(self) -> list[dict]:
+    def unit_rows(self) -> list[dict]:
+        """The cooling units' rows of the summary, one dict each."""
         return list(self.summary["cooling_units"])
 
-    def racks_frame(self):
-        """:attr:`racks` as a pandas DataFrame: one row per rack (index ``rack``, the
-        names), hottest intake first; columns the keys, whose suffix is the unit
+    @property
+    def racks(self):
+        """The racks as a pandas DataFrame: one row per rack (index ``rack``, the names),
+        hottest intake first; columns the keys, whose suffix is the unit
         (``intake_temp_c``, ``flow_m3_s``; ``work_fraction`` is ``work_frac``), and
         ``.attrs["units"]`` maps each column to its unit."""
-        return _frame(self.racks, "rack")
+        return _frame(self.rack_rows, "rack")
+
+    @property
+    def units(self):
+        """The cooling units as a pandas DataFrame, index ``cooling_unit`` (as
+        :attr:`racks`)."""
+        return _frame(self.unit_rows, "cooling_unit")
+
+    def racks_frame(self):
+        """:attr:`racks` (the name of the first API, kept)."""
+        return self.racks
 
     def units_frame(self):
-        """:attr:`units` (the cooling units) as a pandas DataFrame, index ``cooling_unit``
-        (see :meth:`racks_frame`)."""
-        return _frame(self.units, "cooling_unit")
+        """:attr:`units` (the name of the first API, kept)."""
+        return self.units
 
     @property
     def worst_rack(self) -> dict:
-        return self.racks[0]
+        """The row of the rack with the hottest intake cell, as a dict."""
+        return self.rack_rows[0]
 
     @property
     def energy_budget(self) -> dict:

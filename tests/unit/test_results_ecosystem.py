@@ -216,15 +216,16 @@ def test_solve_result_opens_in_xarray_and_as_dataframes(tmp_path):
     assert _missing_units_or_names(mem) == []
     np.testing.assert_array_equal(mem["halls/H1"].ds["temp_c"].values, tree_file)
     assert mem["halls/H1"].ds["temp_c"].attrs["units"] == "degC"
-    racks = sol.racks_frame()
-    assert racks.index.name == "rack" and list(racks.index) == [r["name"] for r in sol.racks]
+    racks = sol.racks
+    assert racks.index.name == "rack" and list(racks.index) == [r["name"] for r in sol.rack_rows]
     assert racks.loc[sol.worst_rack["name"], "intake_max_c"] == sol.worst_rack["intake_max_c"]
     text = {"hall", "rear_door"}
     assert all(any(c.endswith(suffix) for suffix, _ in _UNITS)       # the unit in every name
                for c in racks.columns if c not in text), list(racks.columns)
     assert "work_frac" in racks.columns and "work_fraction" not in racks.columns
     assert racks.attrs["units"]["flow_m3_s"] == "m3/s" == unit_of("flow_m3_s")
-    units = sol.units_frame()
-    assert units.index.name == "cooling_unit" and len(units) == len(sol.units)
+    units = sol.units
+    assert units.index.name == "cooling_unit" and len(units) == len(sol.unit_rows)
     assert {"heat_removed_w", "supply_temp_c"} <= set(units.columns)
-    assert sol.racks[0]["name"] == racks.index[0]          # the dict API is unchanged
+    assert sol.rack_rows[0]["name"] == racks.index[0] == sol.worst_rack["name"]
+    assert sol.racks_frame().equals(racks)                 # the first API's name, kept
