@@ -23,7 +23,9 @@ def test_change_row_or_legend():
     assert change_row(short) == ["baseline", "utilization=0.5"] and change_legend(short) == []
     long = _recs(LONG)
     assert change_row(long) is None
-    assert change_legend(long)[1] == "case-01   halls[H1].cooling_units[*].supply_temp_c=18"
+    legend = change_legend(long)
+    assert "case-01   halls[H1].cooling_units[*].supply_temp_c=18" in legend
+    assert not any(ln.split() == ["baseline", "baseline"] for ln in legend)   # no echo
     assert len(LONG[1]) > CASE_COLUMN_WIDTH
 
 

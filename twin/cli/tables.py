@@ -20,9 +20,11 @@ def change_row(recs) -> list[str] | None:
 
 
 def change_legend(recs) -> list[str]:
-    """Lines ``case-01  <label>`` under the table for every case, or none when the labels
-    fit the table's "change" row (:func:`change_row`)."""
+    """Lines ``case-01  <label>`` under the table for every case whose label is not its
+    name (the baseline's is), or none when the labels fit the table's "change" row
+    (:func:`change_row`)."""
     if change_row(recs) is not None:
         return []
     w = max(len(str(r["case"])) for r in recs)
-    return [f"{r['case']:<{w}}  {r.get('label', '')}" for r in recs]
+    return [f"{r['case']:<{w}}  {r.get('label', '')}" for r in recs
+            if str(r.get("label", "")) != str(r["case"])]
