@@ -86,9 +86,9 @@ DIFFERENCES = (
     "rack intakes are known to 0.2 K and answers with the heat equation solved at that "
     "mean flow; OpenFOAM runs SIMPLE until every rack intake moves less than the stop "
     "tolerance over the last iterations, and an unsettled reference averages the "
-    "temperature itself, which also carries the heat the flow's swings move (the twin's "
-    "own time mean against its steady answer: "
-    "benchmarks/results/crosscheck-diagnosis-2026-12-07.md)",
+    "temperature itself, which also carries the heat the flow's swings move (the twin "
+    "answers so too with twin solve --answer time-mean, kernels/time_mean.py; its "
+    "answers on these halls are in the variants table below)",
     "cooler capacity: the twin caps a unit's heat at its capacity; the OpenFOAM case "
     "always supplies at the set temperature (cases are chosen so that no cap is hit)",
     "wall distance: the twin counts ports as walls for its mixing length; OpenFOAM's wall "

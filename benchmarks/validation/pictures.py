@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .crosscheck import (CASES, COVERAGE, HERE, MAX_TARGET_K, RMS_TARGET_K, load_result,
-                         problem_for, result_path, verdict)
+                         problem_for, result_path, twin_path, verdict)
 
 ROOT = HERE.parents[1]
 DOCS = ROOT / "docs"
@@ -229,8 +229,51 @@ def page() -> str:
         "RMS [K] | worst [K] | verdict | OpenFOAM iterations | "
         "OpenFOAM CPU [s] | twin steps | twin CPU [s] | CPU ratio |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|", *rows, "",
+        *variant_lines(),
         "## How the two models differ", "", *[f"* {d}" for d in DIFFERENCES], ""]
     return "\n".join(head) + "\n" + "\n\n".join(sections) + "\n"
+
+
+#: The twin's other answers a case may have stored (``<case>-twin-<variant>.json``).
+VARIANTS = ("k-epsilon", "chen-xu-time-mean", "k-epsilon-time-mean")
+
+
+def variant_lines() -> list[str]:
+    """The table of the twin's stored answers other than the default (another closure,
+    or the temperature's time mean), against the same references; empty without any."""
+    rows = []
+    for name in CASES:
+        if not result_path(name).exists():
+            continue
+        default = load_result(name).get("comparison")
+        for var in VARIANTS:
+            if not twin_path(name, var).exists():
+                continue
+            r = load_result(name, var)
+            tw, c = r["twin"], r["comparison"]
+            tm = tw.get("time_mean") or {}
+            swing = max((x.get("swing_k", 0.0) for x in tw["racks"]), default=0.0)
+            rows.append(
+                f"| {name} | {var} | {c['rms_k']:.2f} | "
+                + (f"{default['rms_k']:.2f}" if default else "n/a")
+                + f" | {c['worst_k']:+.2f} ({c['worst_rack']}) | {verdict(c)} | "
+                f"{tw['iterations']:,}{'' if tw['converged'] else ' (cap)'} | "
+                + (f"{tm['average_s']:.0f} s, +-{tm['uncertainty_k']:.2f} K, {swing:.1f} K"
+                   if tm else "") + f" | {tw['cpu_s']:.0f} | {tw['commit']} |")
+    if not rows:
+        return []
+    return ["## The twin's other answers", "",
+            "The same references against the twin with another closure (`--turbulence "
+            "k-epsilon`, without buoyancy production, as the reference) or answering with "
+            "the time mean of its temperature (`--answer time-mean`: a real-time march from "
+            "the steady answer, averaged; its span, the largest standard error of an intake "
+            "mean and the largest swing of one). Reproduce with `python -m "
+            "benchmarks.validation run CASE --twin-only --turbulence k-epsilon --answer "
+            "time-mean --average-s S`. The default stays Chen-Xu at the mean flow while no "
+            "other answer is better on every case.", "",
+            "| case | twin answer | RMS [K] | default's RMS [K] | worst [K] | verdict | "
+            "steps | time mean | CPU [s] | commit |",
+            "|---|---|---|---|---|---|---|---|---|---|", *rows, ""]
 
 
 def write_docs(render: bool = True) -> Path:
