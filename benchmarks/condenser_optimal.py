@@ -23,7 +23,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from benchmarks.condenser_reset import MESHES, RESET, _rows, _run
+from benchmarks.condenser_reset import MESHES, RESET, _rows, _run, sweep_plants
 
 OPTIMAL = '\n[plant.condenser_water]\ncontrol = "optimal"\n'
 
@@ -32,13 +32,8 @@ def _plant_sweep():
     """Per plant: the largest and mean saving of chiller + tower-fan power of the optimal
     control against the fixed set-point and the reset, over wet bulbs and loads."""
     from twin.models.inputs import CurveRangeWarning
-    from twin.models.plant import design_plant, plant_step
-    plants = {
-        "small hall's (150 kW, no economizer)": (design_plant(150e3, 0.0, economizer=False,
-                                                               chw_supply_temp_c=14.0,
-                                                               chw_design_delta_t_k=8.0), 150e3),
-        "20 MW, water-side economizer": (design_plant(20e6, 0.0), 20e6),
-    }
+    from twin.models.plant import plant_step
+    plants = sweep_plants()
     wb1 = np.arange(-10.0, 25.5, 1.0)
     loads = (0.2, 0.4, 0.6, 0.8, 1.0)
     wb = np.tile(wb1, len(loads))
@@ -65,8 +60,8 @@ def _plant_time(hours: int = 744):
     """Host seconds of one ``plant_step`` over ``hours`` steps, per control (the small
     hall's plant, January-like wet bulbs)."""
     from twin.models.inputs import CurveRangeWarning
-    from twin.models.plant import design_plant, plant_step
-    spec = design_plant(150e3, 0.0, economizer=False, chw_supply_temp_c=14.0, chw_design_delta_t_k=8.0)
+    from twin.models.plant import plant_step
+    spec = sweep_plants()["small hall's (150 kW, no economizer)"][0]
     rng = np.random.default_rng(1)
     wb = rng.uniform(-8.0, 8.0, hours)
     q = rng.uniform(0.7, 1.0, hours) * 150e3

@@ -56,16 +56,22 @@ def _rows(data, step_s: float):
     return out
 
 
-def _plant_sweep():
-    """Largest extra plant power of the reset over a grid of wet bulbs and loads."""
-    from twin.models.inputs import CurveRangeWarning
-    from twin.models.plant import CW_RESET_APPROACH_MARGIN_K, design_plant, plant_step
-    plants = {
+def sweep_plants() -> dict:
+    """The two plants the sweeps compare controls on: name -> (spec, design heat [W])."""
+    from twin.models.plant import design_plant
+    return {
         "small hall's (150 kW, no economizer)": (design_plant(150e3, 0.0, economizer=False,
                                                                chw_supply_temp_c=14.0,
                                                                chw_design_delta_t_k=8.0), 150e3),
         "20 MW, water-side economizer": (design_plant(20e6, 0.0), 20e6),
     }
+
+
+def _plant_sweep():
+    """Largest extra plant power of the reset over a grid of wet bulbs and loads."""
+    from twin.models.inputs import CurveRangeWarning
+    from twin.models.plant import CW_RESET_APPROACH_MARGIN_K, plant_step
+    plants = sweep_plants()
     wb = np.arange(-10.0, 25.5, 1.0)
     rows = []
     with warnings.catch_warnings():

@@ -113,17 +113,22 @@ def test_optimal_setpoint_moves_with_the_load():
 
 
 @pytest.mark.parametrize("economizer", [False, True])
-def test_energy_closes_with_the_optimal_control(economizer):
-    spec = replace(design_plant(10e6, 2e6, economizer=economizer), cw_optimal=True)
+@pytest.mark.parametrize("control", ["cw_reset", "cw_optimal"])
+def test_energy_closes_with_each_condenser_control(control, economizer):
+    """Heat rejected = heat removed + compressor + pumps, and the power adds up, under the
+    wet-bulb reset and the optimal control (with a liquid load and without)."""
+    spec = replace(design_plant(10e6, 2e6, economizer=economizer), **{control: True})
     db = np.array([-5.0, 5.0, 15.0, 25.0, 30.0, 34.0])
     wb = np.array([-7.0, 2.0, 11.0, 20.0, 24.0, 27.0])
     q = np.array([9e6, 8e6, 6e6, 10e6, 3e6, 9.5e6])
-    r = quiet_step(q, 1.5e6, db, wb, spec)
-    np.testing.assert_allclose(r.heat_rejected_w, r.heat_removed_w + r.chiller_power_w + r.pump_power_w,
-                               rtol=1e-9)
-    assert np.all(r.unmet_heat_w == 0.0)
-    np.testing.assert_allclose(r.total_power_w, r.chiller_power_w + r.tower_fan_power_w + r.pump_power_w
-                               + r.dry_cooler_fan_power_w)
+    for liquid_w in (0.0, 1.5e6):
+        r = quiet_step(q, liquid_w, db, wb, spec)
+        np.testing.assert_allclose(r.heat_rejected_w,
+                                   r.heat_removed_w + r.chiller_power_w + r.pump_power_w,
+                                   rtol=1e-9)
+        assert np.all(r.unmet_heat_w == 0.0)
+        np.testing.assert_allclose(r.total_power_w, r.chiller_power_w + r.tower_fan_power_w
+                                   + r.pump_power_w + r.dry_cooler_fan_power_w)
 
 
 def test_default_control_is_fixed_and_one_control_at_a_time():

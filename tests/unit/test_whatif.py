@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from common.errors import InputError
 from kernels.solver import SolverSettings
+from tests.unit.test_set_sections import BAD_SECTION_PATHS
 from twin.cli import main
 from twin.facility import BUILTIN_DIR, load_facility
 from twin.studies.cases import build_cases, make_case, parse_path, parse_set, read_sweep_file
@@ -43,14 +44,15 @@ def test_parse_path_keeps_dots_inside_brackets():
     ("halls[H1].rows[A].facing=up", ["choose one of +x, -x, +y, -y"]),
     ("halls[H1].rows[A].type=gpu", ["rack type 'gpu' does not exist", "cpu-compute"]),
     ("halls[H1].containment=cold-aisle:A+Z", ["no row 'Z'", "rows: A, B"]),
-])
+] + BAD_SECTION_PATHS)
 def test_bad_path_or_value_is_one_clear_line(small, text, words):
     with pytest.raises(InputError) as exc:
         build_cases(small, [text])
     msg = str(exc.value)
     assert "\n" not in msg
     for w in words:
-        assert w in msg
+        assert w in msg, msg
+    assert small.plant is None          # a refused path leaves the facility as read
 
 
 def test_cases_cover_fields_and_study_switches(small):
