@@ -14,8 +14,8 @@ holds the campus with its battery (``with_storage``) and the same steps without 
 (``without_storage``: every policy's run gives the same, which the script checks). The
 table has one row without the battery, then one per policy: hourly CFE score (the share
 of the campus energy served by carbon-free supply in the same hour, battery included),
-renewable share by volume, grid import, curtailed supply, energy the import cap could not
-serve, cost (grid at the tariff plus the contracts; the battery's ageing in its own
+renewable share by volume, grid import and its largest hour, curtailed supply, energy
+the import cap could not serve, cost (grid at the tariff plus the contracts; the battery's ageing in its own
 column), CO2, and the battery's equivalent full cycles, its grid charging and its energy
 closure (charge - discharge - losses = change of stored energy, relative).
 
@@ -46,6 +46,7 @@ COLUMNS = (
     ("cfe_score", "hourly CFE", "{:.4f}"),
     ("renewable_share", "renewable share", "{:.4f}"),
     ("grid_import_mwh", "grid import MWh", "{:.1f}"),
+    ("grid_import_max_mw", "largest import MW", "{:.2f}"),
     ("curtailed_mwh", "curtailed MWh", "{:.1f}"),
     ("shortfall_mwh", "unserved (cap) MWh", "{:.2f}"),
     ("cost_mkrw", "cost MKRW", "{:.1f}"),
@@ -67,7 +68,8 @@ def policy_facility(fac, policy: str, peak_shave_mw: float | None = None):
 
 def _row(case: str, part: dict, battery: dict | None, extra: dict) -> dict:
     out = {"case": case, "cfe_score": part["cfe_score"], "renewable_share": part["renewable_share"],
-           "grid_import_mwh": part["grid_import_mwh"], "curtailed_mwh": part["curtailed_mwh"],
+           "grid_import_mwh": part["grid_import_mwh"], "grid_import_max_mw": part["grid_import_max_mw"],
+           "curtailed_mwh": part["curtailed_mwh"],
            "shortfall_mwh": part["shortfall_mwh"], "cost_mkrw": part["cost_krw"] / 1e6,
            "co2_t": part["co2_t"], "ageing_mkrw": None, "equivalent_full_cycles": None,
            "charged_from_grid_mwh": None, "closure_max_rel": None, **extra}

@@ -80,6 +80,8 @@ def test_the_rows_are_those_of_runs_with_each_policy_and_without_the_battery(ab)
     assert ps["charged_from_grid_mwh"] == 0.0 and tou["charged_from_grid_mwh"] == 0.0
     d = _summary(policy_facility(fac, "peak-shaving", 0.1), memo)["dispatch"]
     assert d["grid_import_max_mw"] <= 0.1 * (1 + 1e-12) and d["shortfall_mwh"] == 0.0
+    assert rows["battery, peak-shaving at 0.1 MW"]["grid_import_max_mw"] == d["grid_import_max_mw"]
+    assert no["grid_import_max_mw"] == pytest.approx(0.15, rel=1e-9)          # at the cap
     assert rows["battery, peak-shaving at 0.1 MW"]["grid_import_mwh"] < no["grid_import_mwh"]
     for r in res["rows"][1:]:
         assert r["closure_max_rel"] <= 1e-9                 # energy closes every step
