@@ -9,7 +9,7 @@ import click
 
 from common.errors import InputError
 from kernels.backend import CHOICES as BACKEND_CHOICES
-from twin.cli.checks import rack_model_option, ranged
+from twin.cli.checks import rack_model_option, ranged, units_option
 from twin.outputs.files import check_file, command_line, output_folder, results_kind
 
 
@@ -73,8 +73,9 @@ def backends(as_json):
               help="Local time stepping: each cell takes up to this many times the global "
                    "pseudo-time step (e.g. 20; 0: one global step). Same steady answer in "
                    "fewer iterations: benchmarks/results/local-steps-*.md.")
+@units_option
 def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, force, max_steps, top,
-          coarse_start, rack_model, turbulence, local_steps):
+          coarse_start, rack_model, turbulence, local_steps, units):
     """Mesh a hall, solve airflow and heat to steady state, print rack inlets worst first.
 
     \b
@@ -103,11 +104,11 @@ def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, forc
                 raise InputError(f"--out {out_dir}: its results.h5 holds {what}; choose another --out, "
                                  "or replace it with --force")
         _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir, max_steps,
-               top, coarse_start, rack_model, turbulence, local_steps)
+               top, coarse_start, rack_model, turbulence, local_steps, units)
 
 
 def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir, max_steps, top,
-           coarse_start, rack_model="ite", turbulence="chen-xu", local_steps=0.0):
+           coarse_start, rack_model="ite", turbulence="chen-xu", local_steps=0.0, units="design"):
     from rich.console import Console
     from rich.table import Table
 
@@ -130,7 +131,7 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
             status.update(f"step {n}: {progress_text(info)}, simulated {info['time_s']:.1f} s")
         sol = solve_hall(fac, hall, cell_m=cell_m, backend=backend, progress=progress,
                          settings=settings, utilization=utilization, coarse_start=coarse_start,
-                         rack_model=rack_model, turbulence=turbulence)
+                         rack_model=rack_model, turbulence=turbulence, units=units)
     s = sol.summary
     out = Console()
     out.print(f"[bold]{s['hall']}[/]: {s['cells']:,} cells on {s['backend']} ({s['device']}), "
@@ -142,6 +143,10 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
         c = s["coarse_start"]
         out.print(f"coarse start at {c['cell_m']:g} m: {c['steps']} steps, {c['wall_s']:.1f} s"
                   if "steps" in c else f"coarse start skipped ({c['skipped']})")
+    for a in s.get("sealed_aisles") or []:
+        out.print(f"sealed aisle of {len(a['racks'])} racks: its {len(a['units'])} units matched to "
+                  f"the racks' {a['racks_airflow_m3_s']:.2f} m3/s at {a['speed_frac']:.0%} of their "
+                  f"design {a['units_design_airflow_m3_s']:.2f} m3/s")
     rm = s.get("rack_model") or {}
     if rm.get("model", "fixed") != "fixed":
         out.print(f"racks: rack model '{rm['model']}' "
