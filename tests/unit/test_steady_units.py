@@ -68,8 +68,11 @@ def _solve(tmp_path, *extra):
 
 
 def test_twin_solve_units_option(tmp_path):
-    design, _ = _solve(tmp_path)                              # the default: as before
-    assert design["units"] == "design" and design["sealed_aisles"] is None
+    design, text0 = _solve(tmp_path)                          # the default: as before
+    assert design["units"] == "design" and len(design["sealed_aisles"]) == 2
+    for a in design["sealed_aisles"]:
+        assert a["speed_frac"] == 1.0 and a["units_airflow_m3_s"] == a["units_design_airflow_m3_s"]
+    assert "the difference passes the door leaks" in " ".join(text0.split())
     matched, text = _solve(tmp_path, "--units", "matched")
     assert matched["units"] == "matched" and len(matched["sealed_aisles"]) == 2
     assert "sealed aisle of 16 racks: its 16 units matched" in text

@@ -233,7 +233,8 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
     cross-check's evidence on which serves halls best: ``docs/validation.md``).
     ``units``: every cooling unit at its design airflow (``design``), or the units of a
     sealed contained aisle at its racks' airflow (``matched``:
-    :func:`twin.thermal.aisles.match_sealed_aisles`; the summary's ``sealed_aisles``)."""
+    :func:`twin.thermal.aisles.match_sealed_aisles`); the summary's ``sealed_aisles``
+    gives each sealed aisle's racks' and units' airflow either way."""
     from dataclasses import replace
 
     from kernels import Turbulence
@@ -247,9 +248,13 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
     def mesh_at(cell):
         p, rep = mesh_hall(facility, hall, cell_m=cell, utilization=utilization,
                            backend=backend if isinstance(backend, str) else None)
+        matched, found = match_sealed_aisles(p, facility, rep.hall)
         if units == "matched":
-            p, found = match_sealed_aisles(p, facility, rep.hall)
-            aisles[:] = found
+            p = matched
+        else:                       # as designed: what the aisles' units move then
+            found = [dict(a, units_airflow_m3_s=a["units_design_airflow_m3_s"], speed_frac=1.0)
+                     for a in found]
+        aisles[:] = found
         return replace(p, turbulence=tu), rep
     problem, report = mesh_at(cell_m)
     found_fine = list(aisles)
@@ -287,7 +292,7 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
         "max_divergence_m_s": float(solver.max_divergence()),
         "hot_spots": hot_spots(solver),
         "units": units,
-        "sealed_aisles": found_fine if units == "matched" else None,
+        "sealed_aisles": found_fine,
     }
     return HallSolution(hall_name, solver, report, run, summary)
 
