@@ -99,3 +99,11 @@ def test_whatif_case_units_matched():
     assert flows["AI-1/IR-A-01"] == 0.0                 # switched off stays off
     assert 0.3 * 1.2 <= flows["AI-1/IR-A-02"] < 1.2     # matched, below design
     assert flows["AI-1/FW-01"] == 3.5                   # the fan walls at design
+
+
+def test_the_sealed_aisles_benchmark_runs(capsys):
+    from benchmarks.sealed_aisles import main as bench
+    assert bench(["--steps", "3", "--design-steps", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "2 sealed aisle(s)" in out and "+5.97 m3/s through the doors" in out
+    assert "matched: 3 steps" in out and "design: 3 steps" in out
