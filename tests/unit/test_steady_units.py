@@ -2,8 +2,8 @@
 --units``, :func:`twin.thermal.aisles.match_sealed_aisles`): by default every unit at
 its design airflow, as before; ``matched`` sets the in-row coolers of each sealed hot
 aisle of the shipped AI hall to their racks' airflow and leaves the fan walls at design.
-Meshed at 0.3 m (the coarsest it meshes at), and solved only a few pseudo-time steps (the aisles' pressures of long
-solves: ``benchmarks/results/sealed-aisles-2026-12-07.md``)."""
+Meshed at 0.3 m (the coarsest it meshes at), and solved only a few pseudo-time steps
+(the aisles' pressures of long solves: ``benchmarks/results/sealed-aisles-2026-12-07.md``)."""
 from __future__ import annotations
 
 import json

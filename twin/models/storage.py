@@ -411,8 +411,8 @@ def dispatch_series(load_w, carbon_free_w, spec: BatterySpec | None, state: Batt
             elif policy == "tou-arbitrage":
                 pw = price_all[win]
                 # what dearer deficits ahead will take stays in; the rest may serve now
-                keep = _reserve_j(spec, np.where(pw > price[k], def_all[win], 0.0), sur_all[win], step_s,
-                                      usable_j)
+                dearer = np.where(pw > price[k], def_all[win], 0.0)
+                keep = _reserve_j(spec, dearer, sur_all[win], step_s, usable_j)
                 spare_j = e - floor_j - keep
                 if d > 0.0 and spare_j > 0.0 and price[k] > age_discharge:
                     want_d = min(d, spare_j * eta_d / step_s)
@@ -420,15 +420,15 @@ def dispatch_series(load_w, carbon_free_w, spec: BatterySpec | None, state: Batt
                     # no cheaper step ahead: buy what the deficits ahead whose price pays
                     # the losses and the ageing need, less the surplus that comes first
                     pays = eta_rt * pw - price[k] - age_round_trip > 0.0
-                    need = _reserve_j(spec, np.where(pays, def_all[win], 0.0), sur_all[win], step_s,
-                                      usable_j)
+                    need = _reserve_j(spec, np.where(pays, def_all[win], 0.0), sur_all[win],
+                                      step_s, usable_j)
                     want_g = max(0.0, floor_j + need - e - s * eta_c * step_s) / (eta_c * step_s)
             else:                                      # peak-shaving
                 if d > target:
                     want_d = d - target
                 else:
-                    need = _reserve_j(spec, np.maximum(def_all[win] - target, 0.0), sur_all[win], step_s,
-                                      usable_j)
+                    over = np.maximum(def_all[win] - target, 0.0)
+                    need = _reserve_j(spec, over, sur_all[win], step_s, usable_j)
                     short_j = max(0.0, floor_j + need - e)
                     want_s = min(s, short_j / (eta_c * step_s))
                     want_g = max(0.0, short_j - want_s * eta_c * step_s) / (eta_c * step_s)
