@@ -14,8 +14,8 @@ holds the campus with its battery (``with_storage``) and the same steps without 
 (``without_storage``: every policy's run gives the same, which the script checks). The
 table has one row without the battery, then one per policy: hourly CFE score (the share
 of the campus energy served by carbon-free supply in the same hour, battery included),
-renewable share by volume, grid import, curtailed supply, energy the import cap could not
-serve, cost (grid at the tariff plus the contracts; the battery's ageing in its own
+renewable share by volume, grid import and its largest hour, curtailed supply, energy
+the import cap could not serve, cost (grid at the tariff plus the contracts; the battery's ageing in its own
 column), CO2, and the battery's equivalent full cycles, its grid charging and its energy
 closure (charge - discharge - losses = change of stored energy, relative).
 
@@ -24,13 +24,16 @@ on stdout. The machine's load is stated (``os.getloadavg``) with each run's wall
 time. Options: ``--hours`` (168), ``--start-day`` (1-based day of the weather year, 15),
 ``--cell`` (0.3 m, the coarsest the AI hall meshes at), ``--rack-airflow`` (``design``:
 one flow solve; ``model``: as ``twin run``), ``--backend``, ``--max-flow-steps`` (a cap
-on the flow solve; the storage figures hardly depend on the hall's air field).
+on the flow solve; the storage figures hardly depend on the hall's air field),
+``--peak-shave-mw`` (a further peak-shaving run at that import target), ``--suffix``
+(after the date in the file names).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -43,6 +46,7 @@ COLUMNS = (
     ("cfe_score", "hourly CFE", "{:.4f}"),
     ("renewable_share", "renewable share", "{:.4f}"),
     ("grid_import_mwh", "grid import MWh", "{:.1f}"),
+    ("grid_import_max_mw", "largest import MW", "{:.2f}"),
     ("curtailed_mwh", "curtailed MWh", "{:.1f}"),
     ("shortfall_mwh", "unserved (cap) MWh", "{:.2f}"),
     ("cost_mkrw", "cost MKRW", "{:.1f}"),
@@ -54,16 +58,18 @@ COLUMNS = (
 )
 
 
-def policy_facility(fac, policy: str):
-    """``fac`` with ``[power.storage] policy = policy`` and no flexible load."""
-    st = fac.power.storage.model_copy(update={"policy": policy})
+def policy_facility(fac, policy: str, peak_shave_mw: float | None = None):
+    """``fac`` with ``[power.storage] policy = policy`` (and ``peak_shave_mw``) and no
+    flexible load."""
+    st = fac.power.storage.model_copy(update={"policy": policy, "peak_shave_mw": peak_shave_mw})
     return fac.model_copy(update={"power": fac.power.model_copy(
         update={"storage": st, "flexible_load": None})})
 
 
 def _row(case: str, part: dict, battery: dict | None, extra: dict) -> dict:
     out = {"case": case, "cfe_score": part["cfe_score"], "renewable_share": part["renewable_share"],
-           "grid_import_mwh": part["grid_import_mwh"], "curtailed_mwh": part["curtailed_mwh"],
+           "grid_import_mwh": part["grid_import_mwh"], "grid_import_max_mw": part["grid_import_max_mw"],
+           "curtailed_mwh": part["curtailed_mwh"],
            "shortfall_mwh": part["shortfall_mwh"], "cost_mkrw": part["cost_krw"] / 1e6,
            "co2_t": part["co2_t"], "ageing_mkrw": None, "equivalent_full_cycles": None,
            "charged_from_grid_mwh": None, "closure_max_rel": None, **extra}
@@ -75,11 +81,12 @@ def _row(case: str, part: dict, battery: dict | None, extra: dict) -> dict:
     return out
 
 
-def run_ab(fac, settings, policies=None, memo=None, progress=None) -> dict:
+def run_ab(fac, settings, policies=None, memo=None, progress=None, peak_shave_mw=()) -> dict:
     """Run ``fac`` (with ``[power.storage]``) once per policy with ``settings`` (a
-    :class:`twin.loop.settings.RunSettings`); returns ``{"rows": [...], "runs": [...]}``:
-    the row without the battery first, then one per policy, and each run's status, steps,
-    wall and CPU time and load average."""
+    :class:`twin.loop.settings.RunSettings`), and once more with ``peak-shaving`` at each
+    target of ``peak_shave_mw`` (MW; the plain ``peak-shaving`` run keeps to the import
+    cap); returns ``{"rows": [...], "runs": [...]}``: the row without the battery first,
+    then one per run, and each run's status, steps, wall and CPU time and load average."""
     from common.errors import InputError
     from twin.loop.simulation import Simulation
     from twin.models.storage import POLICIES
@@ -88,14 +95,16 @@ def run_ab(fac, settings, policies=None, memo=None, progress=None) -> dict:
                          "(meshes/ulsan-campus-storage.toml)")
     memo = {} if memo is None else memo
     rows, runs, without = [], [], None
-    for policy in (policies or POLICIES):
+    cases = [(p, None) for p in (policies or POLICIES)] + [("peak-shaving", float(t)) for t in peak_shave_mw]
+    for policy, target in cases:
+        label = policy if target is None else f"{policy} at {target:g} MW"
         load0 = os.getloadavg()[0]
         c0, t0 = time.process_time(), time.perf_counter()
-        sim = Simulation(policy_facility(fac, policy), settings, flow_memo=memo)
+        sim = Simulation(policy_facility(fac, policy, target), settings, flow_memo=memo)
         status = sim.run()
         summ = sim.summary()
         d = summ["dispatch"]
-        run = {"policy": policy, "status": status, "steps": summ["steps"],
+        run = {"policy": label, "status": status, "steps": summ["steps"],
                "wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
                "load_start": load0, "load_end": os.getloadavg()[0],
                "flow_solves": summ["thermal_solves"]["flow_solves"]}
@@ -108,7 +117,7 @@ def run_ab(fac, settings, policies=None, memo=None, progress=None) -> dict:
                 abs(float(without[k]) - float(d["without_storage"][k])) for k in without)
         part = dict(d["with_storage"], curtailed_mwh=d["curtailed_mwh"],
                     shortfall_mwh=d["shortfall_mwh"])
-        rows.append(_row(f"battery, {policy}", part, d["battery"], {}))
+        rows.append(_row(f"battery, {label}", part, d["battery"], {}))
         if progress is not None:
             progress(run)
     return {"rows": rows, "runs": runs}
@@ -124,11 +133,12 @@ def markdown_table(rows) -> str:
     return "\n".join(lines)
 
 
-def write_results(out_dir, result: dict, meta: dict) -> tuple[Path, Path]:
-    """``storage-ab-<date>.json`` and ``.md`` in ``out_dir`` (atomic writes)."""
+def write_results(out_dir, result: dict, meta: dict, suffix: str = "") -> tuple[Path, Path]:
+    """``storage-ab-<date><suffix>.json`` and ``.md`` in ``out_dir`` (atomic writes; the
+    suffix, such as ``b``, keeps an earlier run of the same day)."""
     from twin.outputs.files import atomic_write, write_json
     stamp = meta["date_utc"][:10]
-    base = Path(out_dir) / f"storage-ab-{stamp}"
+    base = Path(out_dir) / f"storage-ab-{stamp}{suffix}"
     doc = {**meta, **result}
     js = write_json(base.with_suffix(".json"), doc)
     runs = "\n".join(
@@ -164,24 +174,35 @@ def main(argv=None) -> int:
     p.add_argument("--max-flow-steps", type=int, default=0,
                    help="cap of the hall's steady flow solve (SolverSettings.max_steps; 0: the "
                         "solver's default): the storage figures hardly depend on it")
+    p.add_argument("--peak-shave-mw", type=float, action="append", default=[],
+                   help="a further peak-shaving run keeping the import to this target, MW "
+                        "(repeatable; the plain peak-shaving run keeps to the import cap)")
+    p.add_argument("--suffix", default="",
+                   help="appended to the results' file name after the date (a letter: b, c...)")
     p.add_argument("--out", default=str(RESULTS))
     a = p.parse_args(argv)
     if not 1 <= a.start_day <= 365:
         p.error(f"--start-day {a.start_day}: a day of the year, 1 to 365")
+    if not all(t > 0 for t in a.peak_shave_mw):
+        p.error("--peak-shave-mw: a positive import target in MW")
+    if not a.suffix.isalnum() and a.suffix:
+        p.error(f"--suffix {a.suffix!r}: letters or digits only")
     fac = load_facility(a.facility)
     s = RunSettings(hours=a.hours, step_s=3600.0, start_h=(a.start_day - 1) * 24.0,
                     cell_m=a.cell, backend=a.backend, rack_airflow=a.rack_airflow,
                     solver={"max_steps": a.max_flow_steps} if a.max_flow_steps > 0 else {})
     meta = {"date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "git_revision": _git("rev-parse", "--short", "HEAD"),
-            "command": "python -m benchmarks.storage_ab " + " ".join(argv or []),
+            "command": " ".join(["python -m benchmarks.storage_ab",
+                                 *(sys.argv[1:] if argv is None else argv)]),
             "facility": fac.campus.name, "hours": a.hours, "start_day": a.start_day,
             "step_s": 3600.0, "cell_m": a.cell, "rack_airflow": a.rack_airflow,
             "max_flow_steps": a.max_flow_steps or None,
             "host": f"{cpu_model() or platform.processor()}, {os.cpu_count()} logical CPUs"}
-    result = run_ab(fac, s, progress=lambda r: print(json.dumps(r), flush=True))
+    result = run_ab(fac, s, progress=lambda r: print(json.dumps(r), flush=True),
+                    peak_shave_mw=a.peak_shave_mw)
     print(markdown_table(result["rows"]))
-    js, md = write_results(a.out, result, meta)
+    js, md = write_results(a.out, result, meta, suffix=a.suffix)
     print(f"wrote {js} and {md}")
     return 0
 

@@ -1,4 +1,4 @@
-"""Airflow matching in a sealed contained aisle (``twin.loop.hall.sealed_aisle_zones``,
+"""Airflow matching in a sealed contained aisle (``twin.thermal.aisles.sealed_aisle_zones``,
 ``HallModel.desired_flows``): the in-row coolers that draw from a hot aisle with doors and
 a roof move its racks' airflow, the other units the rest at the run's ``airflow_ratio``;
 an aisle open at its ends is matched with the hall as before. The shipped AI hall at

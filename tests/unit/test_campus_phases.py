@@ -17,6 +17,7 @@ from twin.facility import BUILTIN_DIR, FacilityError, load_facility
 from twin.loop.phases import (HOURS_PER_MONTH, hours_into_year, installed_frac, scaled_plant,
                               scaled_power)
 from twin.loop.simulation import RunSettings, Simulation
+from twin.models.metrics import rci_hi_pct
 
 CAMPUS = """
 format_version = 1
@@ -178,7 +179,6 @@ def test_inlet_metrics_count_only_the_halls_in_service(tmp_path, memo):
     no inlet metric of that step: made 15 K hotter there (above the H1 allowable 25 degC),
     they move neither the summary nor ``twin sites``' hours above the allowable."""
     from twin.loop.campus import hours_over, in_service
-    from twin.models.metrics import rci_hi_pct
     sim = Simulation(campus(tmp_path), RunSettings(**dict(SETTINGS, ashrae_class="H1")),
                      flow_memo=memo)
     assert sim.run() == "complete"
@@ -191,8 +191,9 @@ def test_inlet_metrics_count_only_the_halls_in_service(tmp_path, memo):
     inlet = sim._arrays()["racks"]["inlet_temp_c"]
     assert before["max_rack_inlet_c"] == float(np.max(inlet[rack_on]))
     assert before["rack_steps_over_allowable"] == int(np.sum(inlet[rack_on] > 25.0))
-    assert before["rci_hi_pct"] == pytest.approx(rci_hi_pct(inlet[rack_on], 22.0, 25.0),
-                                                 rel=1e-12)
+    copies = np.asarray(sim.hall_weight, float)[:2][:, [0] * n_a + [1] * (rack_on.shape[1] - n_a)]
+    assert before["rci_hi_pct"] == pytest.approx(rci_hi_pct(inlet[rack_on], 22.0, 25.0,
+                                                            weight=copies[rack_on]), rel=1e-12)
     series = sim.series
     series["racks"]["inlet_temp_c"][0][n_a:] = 40.0        # hall B before its date: hot
     series["racks"]["inlet_max_c"][0][n_a:] = 45.0
@@ -210,6 +211,69 @@ def test_inlet_metrics_count_only_the_halls_in_service(tmp_path, memo):
     # the same rack made hot after hall B's date counts
     series["racks"]["inlet_temp_c"][1][n_a:] = 40.0
     assert sim.summary()["max_rack_inlet_c"] == 40.0 and hours_over(sim, 39.0) == 1.0
+
+
+def test_campus_air_indices_count_each_hall_by_its_copies(tmp_path, memo):
+    """RCI over every rack intake of the campus (Herrlin 2005), RTI airflow-weighted and
+    SHI heat-weighted, each solved hall's racks and units counted by its installed copies:
+    hall A01 stands for 2 halls at both steps, hall B for 1 at the second only. The
+    campus figures against a hand computation from each hall's figures at each step (its
+    RCI, SHI and SHI denominator; its units' and racks' airflows and temperature rises
+    for RTI); the old figures (each solved rack once, the halls' RTI and SHI averaged)
+    differ."""
+    sim = Simulation(campus(tmp_path), RunSettings(**dict(SETTINGS, ashrae_class="H1")),
+                     flow_memo=memo)
+    assert sim.run() == "complete"
+    a, s = sim._arrays(), sim.summary()
+    hl, rk, cu = a["halls"], a["racks"], a["cooling_units"]
+    w = np.asarray(sim.hall_weight, float)[:2]                       # (steps, halls) copies
+    assert w.tolist() == [[2.0, 0.0], [2.0, 1.0]]
+    nr = [h.n_r for h in sim.halls]
+    nc = [h.n_c for h in sim.halls]
+    r_of = np.repeat([0, 1], nr)
+    u_of = np.repeat([0, 1], nc)
+    # RCI_HI: 100 - RCI_h = 100 x (sum of excesses) / (span n_h) per hall and step
+    num = sum(w[k, h] * nr[h] * (100.0 - hl["rci_hi_pct"][k, h]) for k in range(2) for h in range(2))
+    den = sum(w[k, h] * nr[h] for k in range(2) for h in range(2))
+    assert s["rci_hi_pct"] == pytest.approx(100.0 - num / den, rel=1e-9)
+    assert s["rci_hi_pct"] < 100.0                                   # racks above 22 degC
+    num_lo = sum(w[k, h] * nr[h] * (100.0 - hl["rci_lo_pct"][k, h]) for k in range(2) for h in range(2))
+    assert s["rci_lo_pct"] == pytest.approx(100.0 - num_lo / den, rel=1e-9)
+    # RTI: RTI_h = dT_units,h / dT_racks,h; the campus's units and racks airflow-weighted
+    qc, qr = cu["airflow_m3_s"], rk["airflow_m3_s"]
+    d_r = rk["exhaust_temp_c"] - rk["inlet_temp_c"]
+    d_u = cu["return_temp_c"] - cu["supply_temp_c"]
+    t_ref = np.zeros((2, 2))
+    units_num = units_den = racks_num = racks_den = 0.0
+    shi_num = shi_den = 0.0
+    for k in range(2):
+        for h in range(2):
+            qch, qrh = qc[k, u_of == h], qr[k, r_of == h]
+            dr = float(np.sum(qrh * d_r[k, r_of == h]) / qrh.sum())
+            du = float(np.sum(qch * d_u[k, u_of == h]) / qch.sum())
+            # the hall's own RTI weighs its racks by the solved flow through them, the
+            # results' rack airflow is the racks' own (the same to the flow solve's
+            # tolerance)
+            assert hl["rti_pct"][k, h] == pytest.approx(du / dr * 100.0, rel=1e-2)
+            units_num += w[k, h] * qch.sum() * du
+            units_den += w[k, h] * qch.sum()
+            racks_num += w[k, h] * qrh.sum() * dr
+            racks_den += w[k, h] * qrh.sum()
+            # SHI: the hall's SHI times its denominator sum (T_out - T_ref)
+            t_ref[k, h] = float(np.sum(qch * cu["supply_temp_c"][k, u_of == h]) / qch.sum())
+            d_h = float(np.sum(rk["exhaust_temp_c"][k, r_of == h] - t_ref[k, h]))
+            shi_num += w[k, h] * hl["shi"][k, h] * d_h
+            shi_den += w[k, h] * d_h
+    assert s["rti_pct"] == pytest.approx(units_num / units_den / (racks_num / racks_den) * 100.0, rel=1e-9)
+    assert s["shi"] == pytest.approx(shi_num / shi_den, rel=1e-9)
+    # the old figures: each solved rack once; the halls' RTI and SHI averaged
+    on = w > 0
+    old_rci = rci_hi_pct(rk["inlet_temp_c"][on[:, r_of]], 22.0, 25.0)
+    old_rti, old_shi = np.mean(hl["rti_pct"][on]), np.mean(hl["shi"][on])
+    print(f"campus RCI_HI {s['rci_hi_pct']:.3f} % (old {old_rci:.3f}), RTI {s['rti_pct']:.3f} % "
+          f"(old {old_rti:.3f}), SHI {s['shi']:.5f} (old {old_shi:.5f})")
+    assert abs(s["rci_hi_pct"] - old_rci) > 1e-6
+    assert abs(s["rti_pct"] - old_rti) > 1e-6 and abs(s["shi"] - old_shi) > 1e-9
 
 
 def test_flexible_load_plans_on_the_installed_share(tmp_path):

@@ -46,6 +46,20 @@ def test_rci_class_limits_and_errors():
         m.rci_lo_pct([float("nan")])
 
 
+def test_rci_and_shi_count_each_entry_by_its_copies():
+    """A rack standing for 3 identical copies counts as 3 intakes (Herrlin 2005: over all
+    intakes): the same as listing it 3 times; a weight of 0 leaves an entry out."""
+    t = [28.0, 20.0]
+    assert m.rci_hi_pct(t, weight=[3.0, 1.0]) == pytest.approx(m.rci_hi_pct([28.0] * 3 + [20.0]), rel=1e-12)
+    assert m.rci_hi_pct(t, weight=[3.0, 1.0]) == pytest.approx((1 - 3 / (5 * 4)) * 100)
+    assert m.rci_lo_pct([16.0, 20.0], weight=[1.0, 2.0]) == pytest.approx((1 - 2 / (3 * 3)) * 100)
+    assert m.rci_hi_pct([28.0, 40.0], weight=[1.0, 0.0]) == pytest.approx(m.rci_hi_pct([28.0]))
+    shi, _ = m.shi_rhi([18.0, 20.0], [28.0, 30.0], [18.0, 18.0], weight=[2.0, 1.0])
+    assert shi == pytest.approx(m.shi_rhi([18.0, 18.0, 20.0], [28.0, 28.0, 30.0], 18.0)[0], rel=1e-12)
+    with pytest.raises(InputError, match="weights"):
+        m.rci_hi_pct(t, weight=[-1.0, 1.0])
+
+
 # --- RTI (Herrlin 2008), SHI/RHI (Sharma 2002) -------------------------------------------------
 def test_rti_balanced_bypass_recirculation():
     # two racks, 1 m3/s each, 10 K rise; units: return - supply

@@ -93,20 +93,49 @@ def test_step_closes_exactly():
 
 def test_cycle_ageing_throughput_model():
     sp = spec()                                        # 5000 EFC to 80 %
-    assert equivalent_full_cycles(sp, 2500 * sp.energy_j) == pytest.approx(2500.0)
+    # one EFC: a throughput (in + out of the cells) of twice the nameplate
+    assert equivalent_full_cycles(sp, 5000 * sp.energy_j) == pytest.approx(2500.0)
     assert capacity_j(sp, 0.0) == sp.energy_j
-    assert capacity_j(sp, 2500 * sp.energy_j) == pytest.approx(0.9 * sp.energy_j, rel=1e-12)
-    assert capacity_j(sp, 5000 * sp.energy_j) == pytest.approx(0.8 * sp.energy_j, rel=1e-12)
+    assert capacity_j(sp, 5000 * sp.energy_j) == pytest.approx(0.9 * sp.energy_j, rel=1e-12)
+    assert capacity_j(sp, 10000 * sp.energy_j) == pytest.approx(0.8 * sp.energy_j, rel=1e-12)
     # cost R E0 / N per EFC: 10 MWh at 300,000 KRW/kWh over 5000 cycles, 10 EFC
-    assert ageing_cost_krw(sp, 10 * sp.energy_j, 300_000.0) == pytest.approx(300_000 * 10_000 / 5000 * 10)
-    np.testing.assert_allclose(ageing_cost_krw(sp, np.array([1.0, 2.0]) * sp.energy_j, 300_000.0),
+    assert ageing_cost_krw(sp, 20 * sp.energy_j, 300_000.0) == pytest.approx(300_000 * 10_000 / 5000 * 10)
+    np.testing.assert_allclose(ageing_cost_krw(sp, np.array([2.0, 4.0]) * sp.energy_j, 300_000.0),
                                [300_000 * 10_000 / 5000, 2 * 300_000 * 10_000 / 5000])
     # an aged battery holds less: 90 % of 80 % capacity
-    old = BatteryState(stored_energy_j=0.5 * MWH, throughput_j=5000 * sp.energy_j)
+    old = BatteryState(stored_energy_j=0.5 * MWH, throughput_j=10000 * sp.energy_j)
     st = old
     for _ in range(20):
         st = battery_step(sp, st, 4 * MW, H).state
-    assert st.stored_energy_j == pytest.approx(0.9 * 0.8 * sp.energy_j, rel=1e-12)
+    # (the charge itself ages it a little further: 6.5 MWh in is 3e-4 EFC, 1e-5 relative)
+    assert st.stored_energy_j == pytest.approx(0.9 * 0.8 * sp.energy_j, rel=2e-5)
+    assert st.stored_energy_j < 0.9 * 0.8 * sp.energy_j
+
+
+def test_cycles_count_charge_and_discharge():
+    """EFC = (energy into + out of the cells) / (2 E0): a full 10-90 % cycle of a 10 MWh
+    battery is 0.8 EFC; its charge alone half of that (the old count, discharge only,
+    gave 0 for a battery that is only charged)."""
+    sp = spec(end_of_life_frac=1.0)                    # 10 MWh, eta_c = eta_d = 0.9, no fade
+    st = BatteryState(stored_energy_j=1 * MWH)
+    for _ in range(3):                                 # 4 + 4 + 0.89 MW: 8 MWh into the cells
+        st = battery_step(sp, st, 4 * MW, H).state
+    assert st.stored_energy_j == pytest.approx(9 * MWH, rel=1e-12)
+    assert st.throughput_j == pytest.approx(8 * MWH, rel=1e-12)
+    assert equivalent_full_cycles(sp, st.throughput_j) == pytest.approx(0.4, rel=1e-12)
+    for _ in range(3):                                 # and 8 MWh out
+        st = battery_step(sp, st, -4 * MW, H).state
+    assert st.stored_energy_j == pytest.approx(1 * MWH, rel=1e-12)
+    assert equivalent_full_cycles(sp, st.throughput_j) == pytest.approx(0.8, rel=1e-12)
+    # the ageing cost of that cycle: 0.8 EFC x R E0 / N
+    assert ageing_cost_krw(sp, st.throughput_j, 300_000.0) == pytest.approx(0.8 * 300_000 * 10_000 / 5000)
+    # in a dispatch the cumulative throughput is the same sum of both halves
+    r = dispatch_series(np.array([0, 0, 0, 9, 9, 9.0]) * MW, np.array([9, 9, 9, 0, 0, 0.0]) * MW, sp,
+                        BatteryState(stored_energy_j=1 * MWH), H)
+    inn = np.sum(r.charge_w - r.loss_w * (r.charge_w > 0)) * H
+    out = np.sum((r.discharge_w + r.loss_w * (r.discharge_w > 0))) * H
+    assert r.throughput_j[-1] == pytest.approx(inn + out, rel=1e-12)
+    assert equivalent_full_cycles(sp, r.throughput_j[-1]) == pytest.approx(0.8, rel=1e-12)
 
 
 def test_bad_spec_is_one_line():
@@ -154,20 +183,6 @@ def test_curtailment_without_a_battery():
     assert r.charge_w.sum() == 0.0 and r.shortfall_w.sum() == 0.0
 
 
-def test_tou_arbitrage_charges_light_and_discharges_peak():
-    sp = spec()
-    load = np.full(6, 5 * MW)
-    cfe = np.zeros(6)
-    band = np.array([0, 0, 1, 2, 2, 1])                # light, light, mid, peak, peak, mid
-    r = dispatch_series(load, cfe, sp, BatteryState(stored_energy_j=1 * MWH), H, "tou-arbitrage", band=band)
-    _closes(r, H)
-    assert r.charge_from_grid_w[0] == pytest.approx(4 * MW) and r.charge_w[1] > 0
-    assert r.grid_import_w[0] == pytest.approx(9 * MW)
-    assert r.charge_w[2] == 0 and r.discharge_w[2] == 0 and r.discharge_w[5] == 0      # mid: idle
-    assert r.discharge_w[3] == pytest.approx(4 * MW) and r.discharge_w[4] > 0          # peak
-    assert np.all(r.discharge_w <= load)                                               # no export
-
-
 def test_peak_shaving_to_the_target():
     sp = spec()
     load = np.array([6, 6, 12, 12, 6, 13.0]) * MW
@@ -187,10 +202,10 @@ def test_grid_cap_is_never_exceeded_and_shortfall_reported(policy):
     n = 96
     load = rng.uniform(4, 14, n) * MW
     cfe = rng.uniform(0, 12, n) * MW
-    band = np.tile([0] * 8 + [1] * 8 + [2] * 8, 4)
+    price = np.tile([100.0] * 8 + [120.0] * 8 + [250.0] * 8, 4)
     cap = 7 * MW
     r = dispatch_series(load, cfe, spec(), BatteryState(stored_energy_j=5 * MWH), 1800.0, policy,
-                        band=band, import_cap_w=cap)
+                        price_krw_per_kwh=price, import_cap_w=cap)
     _closes(r, 1800.0)
     assert np.all(r.grid_import_w <= cap)
     need = load - r.direct_w - r.discharge_w + r.charge_from_grid_w
@@ -216,7 +231,7 @@ def test_closure_over_a_long_series():
 def test_dispatch_bad_input():
     with pytest.raises(InputError, match="unknown"):
         dispatch_series(LOAD, CFE, spec(), BatteryState(5 * MWH), H, "arbitrage")
-    with pytest.raises(InputError, match="band"):
+    with pytest.raises(InputError, match="price"):
         dispatch_series(LOAD, CFE, spec(), BatteryState(5 * MWH), H, "tou-arbitrage")
     with pytest.raises(InputError, match="target"):
         dispatch_series(LOAD, CFE, spec(), BatteryState(5 * MWH), H, "peak-shaving")
@@ -224,10 +239,12 @@ def test_dispatch_bad_input():
 
 
 def test_battery_holds_the_cap_whatever_the_policy():
-    # mid band: arbitrage would idle, but the load is 3 MW above the 7 MW cap
+    # a discharge's ageing (2e6 / 2 / 5000 / 0.9 = 222 KRW/kWh) dearer than the price:
+    # arbitrage would idle, but the load is 3 MW above the 7 MW cap
     load = np.full(3, 10 * MW)
     r = dispatch_series(load, np.zeros(3), spec(), BatteryState(stored_energy_j=8 * MWH), H, "tou-arbitrage",
-                        band=np.ones(3, int), import_cap_w=7 * MW)
+                        price_krw_per_kwh=[120.0, 120.0, 120.0], import_cap_w=7 * MW,
+                        replacement_cost_krw_per_kwh=2e6)
     np.testing.assert_allclose(r.discharge_w[:2], 3 * MW)
     np.testing.assert_allclose(r.grid_import_w, 7 * MW)
     assert r.shortfall_w[:2].sum() == 0.0

@@ -97,7 +97,11 @@ def test_storage_run_closes_and_keeps_the_cap(run):
     assert d["curtailed_mwh"] < d["without_storage"]["curtailed_mwh"]
     # cycle ageing: R E0 / N per equivalent full cycle, the cycles from the cells' throughput
     b = d["battery"]
-    assert b["equivalent_full_cycles"] == pytest.approx(ds["throughput_j"][-1] / (0.4 * 3.6e9), rel=1e-12)
+    # (EFC: energy into plus out of the cells over twice the nameplate)
+    into = np.sum(ds["charge_w"] - np.where(ds["charge_w"] > 0, ds["storage_loss_w"], 0.0)) * 3600.0
+    out_of = np.sum(ds["discharge_w"] + np.where(ds["discharge_w"] > 0, ds["storage_loss_w"], 0.0)) * 3600.0
+    assert ds["throughput_j"][-1] == pytest.approx(into + out_of, rel=1e-12)
+    assert b["equivalent_full_cycles"] == pytest.approx(ds["throughput_j"][-1] / (2 * 0.4 * 3.6e9), rel=1e-12)
     assert b["ageing_cost_krw"] == pytest.approx(300000.0 * 400.0 * b["equivalent_full_cycles"] / 6000.0, rel=1e-9)
     assert b["capacity_end_frac"] == pytest.approx(1 - 0.2 * b["equivalent_full_cycles"] / 6000.0, rel=1e-12)
 

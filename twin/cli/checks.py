@@ -97,6 +97,18 @@ def rack_model_option(f):
              "airflow; fixed: design power and airflow (a black box).")(f)
 
 
+def units_option(f):
+    """``--units``: the cooling units' airflow in a steady solve
+    (:data:`twin.thermal.aisles.UNIT_FLOWS`)."""
+    from twin.thermal.aisles import UNIT_FLOWS
+    return click.option(
+        "--units", "units", type=click.Choice(UNIT_FLOWS), default="design", show_default=True,
+        help="design: every cooling unit at its design airflow; matched: the units of a sealed "
+             "contained aisle (doors and roof) move its racks' airflow, as twin run does "
+             "(otherwise in-row coolers that move more draw the rest through the door leaks), "
+             "the other units at design.")(f)
+
+
 def phase_options(f):
     """``--phase`` (repeatable) and ``--year``: the build phases a run simulates and the
     calendar year it stands for (``RunSettings.phases``, ``RunSettings.year``;

@@ -9,7 +9,7 @@ import click
 
 from common.errors import InputError
 from kernels.backend import CHOICES as BACKEND_CHOICES
-from twin.cli.checks import rack_model_option, ranged
+from twin.cli.checks import rack_model_option, ranged, units_option
 from twin.outputs.files import check_file, command_line, output_folder, results_kind
 
 
@@ -85,8 +85,9 @@ def backends(as_json):
               callback=ranged(0, 100_000, lo_open=True, what="the averaging time [s]"),
               help="Seconds of real time a time-mean answer averages (default: 40 jet "
                    "crossings, within 60-600 s).")
+@units_option
 def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, force, max_steps, top,
-          coarse_start, rack_model, turbulence, local_steps, answer, average_s):
+          coarse_start, rack_model, turbulence, local_steps, answer, average_s, units):
     """Mesh a hall, solve airflow and heat to steady state, print rack inlets worst first.
 
     \b
@@ -118,12 +119,12 @@ def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, forc
                 raise InputError(f"--out {out_dir}: its results.h5 holds {what}; choose another --out, "
                                  "or replace it with --force")
         _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir, max_steps,
-               top, coarse_start, rack_model, turbulence, local_steps, answer, average_s)
+               top, coarse_start, rack_model, turbulence, local_steps, answer, average_s, units)
 
 
 def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir, max_steps, top,
            coarse_start, rack_model="ite", turbulence="chen-xu", local_steps=0.0,
-           answer="flow-mean", average_s=None):
+           answer="flow-mean", average_s=None, units="design"):
     from rich.console import Console
     from rich.table import Table
 
@@ -147,7 +148,7 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
         sol = solve_hall(fac, hall, cell_m=cell_m, backend=backend, progress=progress,
                          settings=settings, utilization=utilization, coarse_start=coarse_start,
                          rack_model=rack_model, turbulence=turbulence, answer=answer,
-                         average_s=average_s)
+                         average_s=average_s, units=units)
     s = sol.summary
     out = Console()
     out.print(f"[bold]{s['hall']}[/]: {s['cells']:,} cells on {s['backend']} ({s['device']}), "
@@ -161,6 +162,16 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
         c = s["coarse_start"]
         out.print(f"coarse start at {c['cell_m']:g} m: {c['steps']} steps, {c['wall_s']:.1f} s"
                   if "steps" in c else f"coarse start skipped ({c['skipped']})")
+    for a in s.get("sealed_aisles") or []:
+        if s.get("units") == "matched":
+            out.print(f"sealed aisle of {len(a['racks'])} racks: its {len(a['units'])} units matched "
+                      f"to the racks' {a['racks_airflow_m3_s']:.2f} m3/s at {a['speed_frac']:.0%} of "
+                      f"their design {a['units_design_airflow_m3_s']:.2f} m3/s")
+        elif abs(a["units_airflow_m3_s"] - a["racks_airflow_m3_s"]) > 0.1 * a["racks_airflow_m3_s"]:
+            out.print(f"[yellow]note: a sealed aisle's {len(a['units'])} units move "
+                      f"{a['units_airflow_m3_s']:.2f} m3/s at design, its {len(a['racks'])} racks "
+                      f"{a['racks_airflow_m3_s']:.2f}: the difference passes the door leaks; "
+                      "--units matched runs the units at the racks' airflow[/]")
     rm = s.get("rack_model") or {}
     if rm.get("model", "fixed") != "fixed":
         out.print(f"racks: rack model '{rm['model']}' "

@@ -9,7 +9,7 @@ import click
 
 from kernels.backend import CHOICES as _BACKENDS
 from twin.cli.checks import (dashboard_option, holds_output_folder, rack_model_option, ranged,
-                             scheduler_option)
+                             scheduler_option, units_option)
 from twin.cli.tables import CASE_COLUMN_WIDTH, change_legend, change_row
 from twin.cli.warm import prepare_cpu_kernels
 
@@ -81,9 +81,10 @@ def _progress(con, what):
 @click.option("--coarse-start", is_flag=True,
               help="Solve each case first at twice (or 1.5 times) the cell and start from that "
                    "flow (grid sequencing: 1.1-1.5x faster on the shipped halls at 0.2 m).")
+@units_option
 @holds_output_folder()
 def whatif(facility, sets, sweep_file, hall, cell_m, backend, max_steps, scheduler, workers,
-           dashboard, out_dir, coarse_start, rack_model):
+           dashboard, out_dir, coarse_start, rack_model, units):
     """Compare what-if cases, one steady solve each, in parallel on Dask.
 
     The baseline (the file as it is) comes first; every other row shows its difference to
@@ -110,11 +111,11 @@ def whatif(facility, sets, sweep_file, hall, cell_m, backend, max_steps, schedul
     recs = run_whatif(cases, hall=hall, cell_m=cell_m, backend=backend,
                       settings=_settings(max_steps), scheduler=scheduler, workers=workers,
                       progress=_progress(con, "case"), coarse_start=coarse_start,
-                      rack_model=rack_model,
+                      rack_model=rack_model, units=units,
                       dashboard=dashboard)
     _print_whatif(recs)
     files = write_outputs(out_dir, recs, {"facility": str(facility), "hall": hall,
-                                          "cell_m": cell_m, "backend": backend})
+                                          "cell_m": cell_m, "backend": backend, "units": units})
     con.print("wrote " + ", ".join(str(p) for p in files))
 
 

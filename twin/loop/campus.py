@@ -32,7 +32,7 @@ import numpy as np
 from common.units import J_PER_KWH
 from twin.models.design_days import period_offset_k, period_summary
 from twin.models.metrics import (ASHRAE_CLASSES, RECOMMENDED, inlet_class_compliance, rci_hi_pct,
-                                 rci_lo_pct)
+                                 rci_lo_pct, rti_pct, shi_rhi)
 from twin.models.plant import plant_step
 from twin.models.power import electrical_chain
 from twin.outputs.cf import local_time
@@ -176,10 +176,6 @@ def run_summary(sim) -> dict:
     comp = (inlet_class_compliance(inlet_on, cls) if inlet_on.size
             else {"within_recommended_frac": float("nan"), "over_allowable": 0})
 
-    def hall_mean(v):
-        v = np.asarray(v, float)[hall_on]
-        return float(np.nanmean(v)) if np.any(np.isfinite(v)) else float("nan")
-
     def hall_min(v):
         v = np.asarray(v, float)[hall_on]
         return float(np.nanmin(v)) if np.any(np.isfinite(v)) else float("nan")
@@ -194,14 +190,9 @@ def run_summary(sim) -> dict:
         "max_rack_inlet_face_c": float(np.max(face_on)) if face_on.size else float("nan"),
         "max_server_inlet_c": (float(np.nanmax(srv_on)) if np.any(np.isfinite(srv_on))
                                else float("nan")),
-        "rci_hi_pct": (rci_hi_pct(inlet_on, rec_env.max_temp_c, alw.max_temp_c)
-                       if inlet_on.size else float("nan")),
-        "rci_lo_pct": (rci_lo_pct(inlet_on, rec_env.min_temp_c, alw.min_temp_c)
-                       if inlet_on.size else float("nan")),
+        **air_indices(sim, a, installed, rec_env, alw),
         "rci_hi_min_pct": hall_min(hl["rci_hi_pct"]),
         "rci_lo_min_pct": hall_min(hl["rci_lo_pct"]),
-        "rti_pct": hall_mean(hl["rti_pct"]),
-        "shi": hall_mean(hl["shi"]),
         "racks_over_recommended": racks_over(inlet, rec_env.max_temp_c, installed),
         "rack_steps_within_recommended_frac": comp["within_recommended_frac"],
         "rack_steps_over_allowable": comp["over_allowable"],
@@ -232,6 +223,64 @@ def run_summary(sim) -> dict:
     })
     if sim.dispatch is not None:                     # hourly CFE with storage
         out["cfe_score"] = out["dispatch"]["with_storage"]["cfe_score"]
+    return out
+
+
+def air_indices(sim, a: dict, installed, rec_env, alw) -> dict:
+    """The campus's RCI_HI, RCI_LO, RTI and SHI over the completed steps, every rack and
+    cooling unit of a solved hall counted by its installed copies at each step.
+
+    ``a``: the results' series (:meth:`Simulation._arrays`); ``installed`` (steps, rack
+    columns): the copies of each rack column (``sim.hall_weight`` by hall, 0 before a
+    hall's commissioning, so such racks count in nothing: :func:`in_service`);
+    ``rec_env``, ``alw``: the ASHRAE recommended and allowable envelopes.
+
+    * RCI over all rack intakes of the campus and of the steps (Herrlin 2005: over every
+      intake), each solved rack ``copies`` times (:func:`twin.models.metrics.rci_hi_pct`).
+    * RTI airflow-weighted (Herrlin 2008): the cooling units' airflow-weighted
+      return-minus-supply over the racks' airflow-weighted rise, each airflow times its
+      copies (:func:`twin.models.metrics.rti_pct`).
+    * SHI heat-weighted (Sharma et al. 2002): ``sum (T_in - T_ref) / sum (T_out - T_ref)``
+      over the racks, each ``copies`` times, ``T_ref`` its own hall's airflow-weighted
+      supply at the step; i.e. the halls' SHI weighted by copies times their denominator
+      (:func:`twin.models.metrics.shi_rhi`).
+    """
+    nan = float("nan")
+    rk, cu = a["racks"], a.get("cooling_units", {})
+    inlet = np.asarray(rk["inlet_temp_c"], float)
+    n = inlet.shape[0]
+    w_r = np.asarray(installed, float)
+    on = w_r > 0
+    out = {"rci_hi_pct": nan, "rci_lo_pct": nan, "rti_pct": nan, "shi": nan}
+    if not np.any(on):
+        return out
+    out["rci_hi_pct"] = rci_hi_pct(inlet[on], rec_env.max_temp_c, alw.max_temp_c, weight=w_r[on])
+    out["rci_lo_pct"] = rci_lo_pct(inlet[on], rec_env.min_temp_c, alw.min_temp_c, weight=w_r[on])
+    if not cu or not len(cu.get("airflow_m3_s", [])):
+        return out
+    hall_of_unit = np.concatenate([np.full(h.n_c, i) for i, h in enumerate(sim.halls)]).astype(int)
+    if not hall_of_unit.size:
+        return out
+    w_u = np.asarray(sim.hall_weight, float)[:n][:, hall_of_unit]
+    qc = np.asarray(cu["airflow_m3_s"], float)
+    ts = np.asarray(cu["supply_temp_c"], float)
+    tr = np.asarray(cu["return_temp_c"], float)
+    qr = np.asarray(rk["airflow_m3_s"], float)
+    tex = np.asarray(rk["exhaust_temp_c"], float)
+    u_on = w_u > 0
+    if np.any(u_on):
+        out["rti_pct"] = rti_pct(tr[u_on], ts[u_on], (qc * w_u)[u_on], (tex - inlet)[on], (qr * w_r)[on])
+    # each hall's airflow-weighted supply at each step, at its racks
+    t_ref = np.full((n, len(sim.halls)), np.nan)
+    for i in range(len(sim.halls)):
+        q = qc[:, hall_of_unit == i]
+        qs = q.sum(axis=1)
+        t_ref[:, i] = np.where(qs > 0, np.sum(q * ts[:, hall_of_unit == i], axis=1) / np.where(qs > 0, qs, 1.0),
+                               np.nan)
+    t_ref = t_ref[:, _hall_of_rack(sim)]
+    ok = on & np.isfinite(t_ref)
+    if np.any(ok):
+        out["shi"] = shi_rhi(inlet[ok], tex[ok], t_ref[ok], weight=w_r[ok])[0]
     return out
 
 

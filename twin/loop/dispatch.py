@@ -9,7 +9,11 @@ the facility's ``[power]`` has ``storage``, ``flexible_load`` or ``grid.import_c
    carbon-free supply) and hands the halls the planned utilisation;
 2. dispatches the battery in each block of campus steps
    (:func:`twin.models.storage.dispatch_series`, sequential, the state carried from block
-   to block and read back from the results file at ``--resume``);
+   to block and read back from the results file at ``--resume``). The look-ahead of the
+   ``tou-arbitrage`` and ``peak-shaving`` policies (24 h) sees the carbon-free supply and
+   the price of the run's steps (known before the run: weather and tariff), the campus
+   load of the block's own steps, and beyond the block the block's last load held
+   (a persistence forecast; the campus load varies little from hour to hour);
 3. writes the ``dispatch`` series (battery flows, stored energy, closure, curtailment,
    shortfall, the same grid, cost and carbon without storage, the flexible-load plan) and
    the summary's ``dispatch`` section.
@@ -20,13 +24,14 @@ import numpy as np
 
 from common.units import J_PER_KWH
 from twin.models.flexload import FlexibleLoadSpec, apply_plan, plan_flexible_load
-from twin.models.power import DEFAULT_TARIFF, tou_band
 from twin.models.storage import (BatterySpec, BatteryState, ageing_cost_krw, capacity_j,
                                  dispatch_series, equivalent_full_cycles)
 
 __all__ = ["CampusDispatch", "DISPATCH_DESCRIPTIONS"]
 
 _J_PER_MWH = J_PER_KWH * 1e3
+#: Look-ahead of the dispatch policies that plan (a day, as SAM's look-ahead dispatch).
+HORIZON_S = 86400.0
 
 #: Descriptions of the ``/dispatch`` series in the results file.
 DISPATCH_DESCRIPTIONS = {
@@ -72,7 +77,8 @@ class CampusDispatch:
         else:
             self.state = None
             self.initial_j = 0.0
-        self.band = np.asarray(tou_band(sim.t_mid_h, DEFAULT_TARIFF, sim.weather.first_weekday), int)
+        self.price_krw_per_kwh = np.asarray(sim.price, float)     # the run's steps
+        self.carbon_free_w = np.asarray(sim.supply["carbon_free_w"], float)
         self.flex_spec = None
         self.plan = None
         if fl is not None:
@@ -131,8 +137,15 @@ class CampusDispatch:
         ``dispatch`` series of these steps."""
         dt = self.step_s
         before = self.state
+        ks = np.asarray(ks, int)
+        nxt = np.arange(ks[-1] + 1, min(self.carbon_free_w.size, ks[-1] + 1 + int(HORIZON_S // dt)))
+        ahead = (np.full(nxt.size, float(np.asarray(load_w, float)[-1])), self.carbon_free_w[nxt],
+                 self.price_krw_per_kwh[nxt])
         res = dispatch_series(load_w, carbon_free_w, self.spec, self.state, dt, self.policy,
-                              band=self.band[ks], import_cap_w=self.cap_w, target_import_w=self.target_w)
+                              price_krw_per_kwh=price_krw_per_kwh, import_cap_w=self.cap_w,
+                              target_import_w=self.target_w,
+                              replacement_cost_krw_per_kwh=self.replacement_krw_per_kwh,
+                              horizon_s=HORIZON_S, ahead=ahead)
         self.state = res.state
         cfe = np.asarray(carbon_free_w, float)
 
@@ -217,6 +230,7 @@ class CampusDispatch:
                 "renewable_share": min(1.0, frac(ren)),
                 "carbon_free_used_share": min(1.0, frac(np.sum(cfe - d["curtailed_w"]))),
                 "grid_import_mwh": mwh(pw["grid_import_w"]),
+                "grid_import_max_mw": float(np.max(pw["grid_import_w"])) / 1e6,
                 "cost_krw": float(np.sum(pw["cost_krw"])),
                 "co2_t": float(np.sum(pw["co2_kg"])) / 1e3,
             },
@@ -225,6 +239,7 @@ class CampusDispatch:
                 "renewable_share": min(1.0, frac(ren)),
                 "carbon_free_used_share": min(1.0, frac(np.sum(cfe - d["curtailed_without_storage_w"]))),
                 "grid_import_mwh": mwh(d["grid_import_without_storage_w"]),
+                "grid_import_max_mw": float(np.max(d["grid_import_without_storage_w"])) / 1e6,
                 "cost_krw": float(np.sum(d["cost_without_storage_krw"])),
                 "co2_t": float(np.sum(d["co2_without_storage_kg"])) / 1e3,
                 "shortfall_mwh": mwh(d["shortfall_without_storage_w"]),

@@ -26,6 +26,7 @@ from twin.models.liquid import CduSpec, cdu_step
 from twin.models.metrics import (ASHRAE_CLASSES, RECOMMENDED, hot_spots, rci_hi_pct, rci_lo_pct,
                                  rti_pct, shi_rhi)
 from twin.outputs.results import Snapshot
+from twin.thermal.aisles import sealed_aisle_zones
 from twin.thermal.cabinet import (DOOR_ROOM_FLOOR_FRAC, cabinet_dp_pa, door_air, door_spec_for,
                                   hold_doors, leak_shares, server_inlet_fixed_point)
 from twin.thermal.racks import fan_curve_for, rack_spec_for
@@ -77,46 +78,6 @@ class RackLoads:
 
 
 # ==================================================================================== one hall
-def sealed_aisle_zones(hm) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The sealed contained aisles of hall model ``hm`` as (rack indices, unit indices)
-    into ``hm.racks`` and ``hm.units``: one per ``[[halls.containment]]`` with doors and a
-    roof whose aisle holds a port of some unit (an in-row cooler's intake behind a hot
-    aisle, or its supply into a cold aisle); its racks are those with a port there (their
-    exhausts, or their intakes). A device is in the aisle when most of one of its ports'
-    cells have their centres inside the aisle (between the doors, from the floor to the
-    roof), within half a cell. An aisle open at its ends or top exchanges air freely and
-    is matched with the rest of the hall."""
-    p, lay = hm.problem, hm.layout
-    g = p.grid
-    h = np.asarray(g.spacing_m, float)
-    o = np.asarray(g.origin_m, float)
-    panels = {pn.name: pn.box for pn in lay.panels}
-    zones = []
-    for ct in hm.hall.containment:
-        a = panels.get(f"{hm.name}/{ct.name}/door-start")
-        b = panels.get(f"{hm.name}/{ct.name}/door-end")
-        if not (ct.doors and ct.roof) or a is None or b is None:
-            continue
-        lo = np.array([min(a.x0, b.x0), min(a.y0, b.y0), min(a.z0, b.z0)]) - 0.5 * h
-        hi = np.array([max(a.x1, b.x1), max(a.y1, b.y1), max(a.z1, b.z1)]) + 0.5 * h
-
-        def inside(dev) -> bool:
-            for port in (dev.intake, dev.exhaust):
-                c = o + (np.asarray(port.cells, float) + 0.5) * h
-                if len(c) and np.mean(np.all((c >= lo) & (c <= hi), axis=1)) > 0.5:
-                    return True
-            return False
-        units = np.array([k for k, i in enumerate(hm.cooler_dev) if inside(p.devices[i])], dtype=int)
-        if not units.size or hm.cooler_design_flow[units].sum() <= 0:
-            continue
-        racks = np.array([k for k, i in enumerate(hm.rack_dev) if inside(p.devices[i])], dtype=int)
-        taken = {int(u) for _, us in zones for u in us}
-        units = np.array([u for u in units if int(u) not in taken], dtype=int)
-        if units.size:
-            zones.append((racks, units))
-    return zones
-
-
 class HallModel:
     """One solved hall: its mesh, solver, devices, controls and flow states."""
 

@@ -158,7 +158,18 @@ def inlet_class_compliance(inlet_temp_c, ashrae_class: str = "A1") -> dict:
 
 
 # --- Rack Cooling Index (Herrlin 2005) -----------------------------------------------------
-def rci_hi_pct(inlet_temp_c, max_recommended_c: float = 27.0, max_allowable_c: float = 32.0) -> float:
+def _weights(name: str, weight, t: np.ndarray) -> np.ndarray:
+    """``weight`` (None: 1 each) broadcast to ``t``; finite and >= 0 (InputError)."""
+    if weight is None:
+        return np.ones_like(t)
+    w = np.broadcast_to(np.asarray(weight, dtype=float), t.shape)
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise InputError(f"{name}: weights must be finite and >= 0 (copies of each rack)")
+    return w
+
+
+def rci_hi_pct(inlet_temp_c, max_recommended_c: float = 27.0, max_allowable_c: float = 32.0,
+               weight=None) -> float:
     """Rack Cooling Index at the high end [%].
 
     ``RCI_HI = [1 - sum_{T_x > T_max,rec} (T_x - T_max,rec) / ((T_max,all - T_max,rec) n)] 100``
@@ -173,27 +184,37 @@ def rci_hi_pct(inlet_temp_c, max_recommended_c: float = 27.0, max_allowable_c: f
         Intake temperatures [°C], any shape (all entries count as intakes).
     max_recommended_c, max_allowable_c : float
         27 and 32 °C for class A1 (ASHRAE TC 9.9).
+    weight : array_like, optional
+        How many intakes each entry stands for (identical halls' copies, broadcast to
+        ``inlet_temp_c``): the sums and ``n`` count each entry ``weight`` times.
     """
     t = _temps("inlet_temp_c", inlet_temp_c)
+    w = _weights("rci_hi_pct", weight, t)
     span = float(max_allowable_c) - float(max_recommended_c)
     if not span > 0:
         raise InputError("rci_hi_pct: max_allowable_c must be above max_recommended_c")
-    over = np.clip(t - max_recommended_c, 0.0, None).sum()
-    return float((1.0 - over / (span * t.size)) * 100.0)
+    if not w.sum() > 0:
+        return float("nan")
+    over = np.sum(w * np.clip(t - max_recommended_c, 0.0, None))
+    return float((1.0 - over / (span * w.sum())) * 100.0)
 
 
-def rci_lo_pct(inlet_temp_c, min_recommended_c: float = 18.0, min_allowable_c: float = 15.0) -> float:
+def rci_lo_pct(inlet_temp_c, min_recommended_c: float = 18.0, min_allowable_c: float = 15.0,
+               weight=None) -> float:
     """Rack Cooling Index at the low end [%].
 
     ``RCI_LO = [1 - sum_{T_x < T_min,rec} (T_min,rec - T_x) / ((T_min,rec - T_min,all) n)] 100``
-    (Herrlin 2005, eq. 2); 18 and 15 °C for class A1.
+    (Herrlin 2005, eq. 2); 18 and 15 °C for class A1; ``weight`` as :func:`rci_hi_pct`.
     """
     t = _temps("inlet_temp_c", inlet_temp_c)
+    w = _weights("rci_lo_pct", weight, t)
     span = float(min_recommended_c) - float(min_allowable_c)
     if not span > 0:
         raise InputError("rci_lo_pct: min_recommended_c must be above min_allowable_c")
-    under = np.clip(min_recommended_c - t, 0.0, None).sum()
-    return float((1.0 - under / (span * t.size)) * 100.0)
+    if not w.sum() > 0:
+        return float("nan")
+    under = np.sum(w * np.clip(min_recommended_c - t, 0.0, None))
+    return float((1.0 - under / (span * w.sum())) * 100.0)
 
 
 # --- Return Temperature Index (Herrlin 2008) ------------------------------------------------
@@ -228,7 +249,7 @@ def rti_pct(return_temp_c, supply_temp_c, cooler_airflow_m3_s, rack_delta_t_k, r
 
 
 # --- SHI / RHI (Sharma, Bash & Patel 2002) -----------------------------------------------
-def shi_rhi(inlet_temp_c, exhaust_temp_c, reference_temp_c) -> tuple[float, float]:
+def shi_rhi(inlet_temp_c, exhaust_temp_c, reference_temp_c, weight=None) -> tuple[float, float]:
     """Supply and Return Heat Indices.
 
     ``SHI = sum (T_in - T_ref) / sum (T_out - T_ref)``, ``RHI = 1 - SHI`` over the racks,
@@ -236,16 +257,28 @@ def shi_rhi(inlet_temp_c, exhaust_temp_c, reference_temp_c) -> tuple[float, floa
     share of the rack exhaust's enthalpy rise picked up before the air enters the racks
     (recirculation); 0 is ideal.
 
+    Parameters
+    ----------
+    inlet_temp_c, exhaust_temp_c : array_like
+        Of each rack [°C], the same shape.
+    reference_temp_c : float or array_like
+        Broadcast to the racks (a campus: each hall's own supply temperature).
+    weight : array_like, optional
+        Copies of each rack (identical halls): both sums count each rack ``weight``
+        times, so that a campus's SHI is its halls' SHI weighted by their copies times
+        ``sum (T_out - T_ref)`` (the denominator: their heat).
+
     Returns
     -------
     (shi, rhi) : floats (NaN when the racks add no heat)
     """
     tin = np.asarray(inlet_temp_c, dtype=float)
     tout = np.asarray(exhaust_temp_c, dtype=float)
-    den = float(np.sum(tout - reference_temp_c))
+    w = _weights("shi_rhi", weight, tin)
+    den = float(np.sum(w * (tout - reference_temp_c)))
     if den <= 0:
         return float("nan"), float("nan")
-    shi = float(np.sum(tin - reference_temp_c)) / den
+    shi = float(np.sum(w * (tin - reference_temp_c))) / den
     return shi, 1.0 - shi
 
 

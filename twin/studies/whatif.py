@@ -155,18 +155,23 @@ def inlet_metrics(solver, leakage: dict | None = None, rack_info: dict | None = 
 # -------------------------------------------------------------------------- a solved case
 def solve_case(facility, hall: str | None = None, cell_m: float = 0.3, backend="auto",
                settings=None, utilization: float = 1.0, off_units=(), rack_utilization=(),
-               progress=None, coarse_start: bool = False, rack_model: str = "ite"):
+               progress=None, coarse_start: bool = False, rack_model: str = "ite",
+               units: str = "design"):
     """Mesh and solve one case to steady state.
 
     Like :func:`twin.thermal.steady.solve_hall` (same summary keys), plus: ``off_units`` (unit
     names, ``UNIT`` or ``HALL/UNIT``) move no air; ``rack_utilization`` ((rack or row,
     utilisation) pairs) overrides the utilisation of single racks or whole rows;
     ``coarse_start`` as in :func:`twin.thermal.steady.steady_solve`; the racks at the rack
-    model's fixed point (``rack_model``, :func:`twin.thermal.steady.settle_hall_racks`).
+    model's fixed point (``rack_model``, :func:`twin.thermal.steady.settle_hall_racks`);
+    ``units``: the cooling units' airflow (:func:`twin.thermal.steady.solve_hall`).
     Returns a :class:`twin.thermal.steady.HallSolution` whose summary also has ``metrics``.
     """
+    from twin.thermal.aisles import UNIT_FLOWS, match_sealed_aisles
     from twin.thermal.mesh import mesh_hall
     from twin.thermal.steady import HallSolution, hot_spots, settle_hall, steady_solve
+    if units not in UNIT_FLOWS:
+        raise InputError(f"units {units!r}: choose one of {', '.join(UNIT_FLOWS)}")
 
     lay = facility.layout(facility.hall(hall).name)
     rack_power, rack_util = _rack_power(lay, rack_utilization)
@@ -176,6 +181,8 @@ def solve_case(facility, hall: str | None = None, cell_m: float = 0.3, backend="
         problem, report = mesh_hall(facility, hall, cell_m=cell, utilization=utilization,
                                     rack_power_w=rack_power or None,
                                     backend=backend if isinstance(backend, str) else None)
+        if units == "matched":          # before the units switched off: they stay off
+            problem = match_sealed_aisles(problem, facility, report.hall)[0]
         if off:
             problem = problem.with_devices(replace(d, flow_m3_s=0.0) if d.name in off else d
                                            for d in problem.devices)
@@ -191,6 +198,7 @@ def solve_case(facility, hall: str | None = None, cell_m: float = 0.3, backend="
     summary["coarse_start"] = coarse
     summary["hot_spots"] = hot_spots(solver)
     summary["off_units"] = sorted(off)
+    summary["units"] = units
     return HallSolution(report.hall, solver, report, run, summary)
 
 
@@ -262,9 +270,9 @@ def _rack_power(lay, rack_utilization) -> tuple[dict, dict]:
 
 # ------------------------------------------------------------------------------ running
 def run_case(case: Case, hall=None, cell_m=0.3, backend="auto", settings=None,
-             coarse_start: bool = False, rack_model: str = "ite") -> dict:
+             coarse_start: bool = False, rack_model: str = "ite", units: str = "design") -> dict:
     """Solve one case (runs on a Dask worker): its comparison record (``coarse_start``:
-    :func:`twin.thermal.steady.steady_solve`; ``rack_model``: :func:`solve_case`)."""
+    :func:`twin.thermal.steady.steady_solve`; ``rack_model``, ``units``: :func:`solve_case`)."""
     from common.errors import DivergenceError, TwinError
     t0 = time.perf_counter()
     rec = {"case": case.name, "label": case.label, "changes": [list(c) for c in case.changes],
@@ -273,7 +281,7 @@ def run_case(case: Case, hall=None, cell_m=0.3, backend="auto", settings=None,
         sol = solve_case(case.facility, hall, cell_m=cell_m, backend=backend,
                          settings=settings, utilization=case.utilization,
                          off_units=case.off_units, rack_utilization=case.rack_utilization,
-                         coarse_start=coarse_start, rack_model=rack_model)
+                         coarse_start=coarse_start, rack_model=rack_model, units=units)
     except (DivergenceError, RuntimeError, FloatingPointError) as exc:
         # a numerical failure of one case (a run that blew up, a singular heat-balance
         # factorisation) must not lose the others: it is reported in its row
@@ -305,11 +313,11 @@ def _worker_address() -> str:
 def run_whatif(cases: list[Case], hall=None, cell_m=0.3, backend="auto", settings=None,
                scheduler=None, workers=None, progress=None,
                coarse_start: bool = False, dashboard: str | None = None,
-               rack_model: str = "ite") -> list[dict]:
+               rack_model: str = "ite", units: str = "design") -> list[dict]:
     """Solve every case in parallel (:func:`twin.studies.sweep.run_tasks`); records in case order,
     each with ``delta`` (difference to the baseline, the first case)."""
     from twin.studies.sweep import run_tasks
-    tasks = [(c, hall, cell_m, backend, settings, coarse_start, rack_model) for c in cases]
+    tasks = [(c, hall, cell_m, backend, settings, coarse_start, rack_model, units) for c in cases]
     recs = run_tasks(run_case, tasks, scheduler=scheduler, workers=workers, progress=progress,
                      backend=backend, dashboard=dashboard)
     return add_deltas(recs)

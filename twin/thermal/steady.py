@@ -226,7 +226,8 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
                settings: SolverSettings | None = None, progress=None,
                utilization: float = 1.0, coarse_start: bool = False,
                rack_model: str = "ite", turbulence: str = "chen-xu",
-               answer: str = "flow-mean", average_s: float | None = None) -> HallSolution:
+               answer: str = "flow-mean", average_s: float | None = None,
+               units: str = "design") -> HallSolution:
     """Mesh ``hall`` of ``facility`` at ``cell_m`` and solve it to steady state
     (``coarse_start``: see :func:`steady_solve`) with the racks at the rack model's
     fixed point (``rack_model``: :data:`twin.thermal.racks.RACK_MODELS`) and the
@@ -240,25 +241,40 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
     flow moves (:mod:`kernels.time_mean`). The racks keep the powers and airflows of
     their fixed point at the flow-mean answer; the summary's ``answer`` says which
     answer it is and, for a time mean, its standard error, swing and the heat the air
-    stored over it."""
+    stored over it.
+
+    ``units``: every cooling unit at its design airflow (``design``), or the units of a
+    sealed contained aisle at its racks' airflow (``matched``:
+    :func:`twin.thermal.aisles.match_sealed_aisles`); the summary's ``sealed_aisles``
+    gives each sealed aisle's racks' and units' airflow either way."""
     from dataclasses import replace
 
     from kernels import Turbulence
+    from twin.thermal.aisles import UNIT_FLOWS, match_sealed_aisles
     from twin.thermal.mesh import mesh_hall
+    if units not in UNIT_FLOWS:
+        raise InputError(f"units {units!r}: choose one of {', '.join(UNIT_FLOWS)}")
     tu = Turbulence(turbulence)
     if answer not in ANSWERS:
         raise InputError(f"answer '{answer}' is unknown: use one of {', '.join(ANSWERS)}")
+    aisles = []
 
     def mesh_at(cell):
-        p = mesh_hall(facility, hall, cell_m=cell, utilization=utilization,
-                      backend=backend if isinstance(backend, str) else None)[0]
-        return replace(p, turbulence=tu)
-    problem, report = mesh_hall(facility, hall, cell_m=cell_m, utilization=utilization,
-                                backend=backend if isinstance(backend, str) else None)
-    problem = replace(problem, turbulence=tu)
+        p, rep = mesh_hall(facility, hall, cell_m=cell, utilization=utilization,
+                           backend=backend if isinstance(backend, str) else None)
+        matched, found = match_sealed_aisles(p, facility, rep.hall)
+        if units == "matched":
+            p = matched
+        else:                       # as designed: what the aisles' units move then
+            found = [dict(a, units_airflow_m3_s=a["units_design_airflow_m3_s"], speed_frac=1.0)
+                     for a in found]
+        aisles[:] = found
+        return replace(p, turbulence=tu), rep
+    problem, report = mesh_at(cell_m)
+    found_fine = list(aisles)
     t0 = time.perf_counter()
-    solver, run, coarse = steady_solve(problem, mesh_at, cell_m, backend, settings, progress,
-                                       coarse_start)
+    solver, run, coarse = steady_solve(problem, lambda cell: mesh_at(cell)[0], cell_m, backend,
+                                       settings, progress, coarse_start)
     solver, run, rack_info, envelope = settle_hall(facility, report, solver, run, rack_model,
                                                    utilization, progress=progress)
     answer_info = time_mean_stage(solver, rack_info, average_s, progress) if (
@@ -266,13 +282,13 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
     wall = time.perf_counter() - t0
     hall_name = report.hall
     racks = rack_rows(solver, hall_name, rack_info)
-    units = unit_rows(solver, hall_name)
+    unit_recs = unit_rows(solver, hall_name)
     summary = {
         "schema": RESULT_SCHEMA,
         "facility": str(getattr(facility, "source", "") or ""),
         "hall": hall_name,
         "racks": racks,
-        "cooling_units": units,
+        "cooling_units": unit_recs,
         "cells": int(problem.grid.cells),
         "cell_m": float(cell_m),
         "backend": solver.backend.name,
@@ -292,6 +308,8 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
         "envelope": envelope,
         "max_divergence_m_s": float(solver.max_divergence()),
         "hot_spots": hot_spots(solver),
+        "units": units,
+        "sealed_aisles": found_fine,
     }
     return HallSolution(hall_name, solver, report, run, summary)
 
