@@ -196,14 +196,14 @@ def solve(facility, hall: str | None = None, *, cell_m: float = 0.2, backend: st
           utilization: float = 1.0, max_steps: int | None = None,
           coarse_start: bool = False, racks: str = "ite",
           turbulence: str = "chen-xu", local_steps: float = 0.0, answer: str = "flow-mean",
-          average_s: float | None = None, units: str = "design") -> Solution:
+          average_s: float | None = None, units: str = "matched") -> Solution:
     """Mesh ``hall`` and solve airflow and heat to steady state (``twin solve``); ``racks``
     is ``twin solve --racks`` (:data:`twin.thermal.racks.RACK_MODELS`), ``turbulence``
     ``--turbulence`` (``chen-xu`` or ``k-epsilon``), ``local_steps`` ``--local-steps`` (the
     largest local pseudo-time step over the global one, :mod:`kernels.local_steps`; 0 off),
     ``answer`` and ``average_s`` ``--answer`` and ``--average-s`` (the heat at the mean
-    flow, or the temperature's time mean), ``units`` ``--units`` (``design`` or
-    ``matched``: the units of a sealed aisle at its racks' airflow); all as
+    flow, or the temperature's time mean), ``units`` ``--units`` (``matched``, the
+    default: the units of a sealed aisle at its racks' airflow; or ``design``); all as
     :func:`twin.thermal.steady.solve_hall`."""
     from kernels.solver import SolverSettings
     from twin.thermal.racks import RACK_MODELS

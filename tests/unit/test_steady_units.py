@@ -1,7 +1,8 @@
 """The cooling units' airflow in the steady commands (``twin solve`` / ``twin whatif
---units``, :func:`twin.thermal.aisles.match_sealed_aisles`): by default every unit at
-its design airflow, as before; ``matched`` sets the in-row coolers of each sealed hot
-aisle of the shipped AI hall to their racks' airflow and leaves the fan walls at design.
+--units``, :func:`twin.thermal.aisles.match_sealed_aisles`): by default ``matched``, which
+sets the in-row coolers of each sealed hot aisle of the shipped AI hall to their racks'
+airflow and leaves the fan walls at design; ``design`` runs every unit at its design
+airflow (the steady commands' only behaviour before 2026-12-07).
 Meshed at 0.3 m (the coarsest it meshes at), and solved only a few pseudo-time steps
 (the aisles' pressures of long solves: ``benchmarks/results/sealed-aisles-2026-12-07.md``)."""
 from __future__ import annotations
@@ -68,12 +69,12 @@ def _solve(tmp_path, *extra):
 
 
 def test_twin_solve_units_option(tmp_path):
-    design, text0 = _solve(tmp_path)                          # the default: as before
+    design, text0 = _solve(tmp_path, "--units", "design")
     assert design["units"] == "design" and len(design["sealed_aisles"]) == 2
     for a in design["sealed_aisles"]:
         assert a["speed_frac"] == 1.0 and a["units_airflow_m3_s"] == a["units_design_airflow_m3_s"]
     assert "the difference passes the door leaks" in " ".join(text0.split())
-    matched, text = _solve(tmp_path, "--units", "matched")
+    matched, text = _solve(tmp_path)                          # the default
     assert matched["units"] == "matched" and len(matched["sealed_aisles"]) == 2
     assert "sealed aisle of 16 racks: its 16 units matched" in text
     q0 = {u["name"]: u["airflow_m3_s"] for u in design["cooling_units"]}

@@ -100,13 +100,14 @@ def rack_model_option(f):
 def units_option(f):
     """``--units``: the cooling units' airflow in a steady solve
     (:data:`twin.thermal.aisles.UNIT_FLOWS`)."""
-    from twin.thermal.aisles import UNIT_FLOWS
+    from twin.thermal.aisles import DEFAULT_UNIT_FLOWS, UNIT_FLOWS
     return click.option(
-        "--units", "units", type=click.Choice(UNIT_FLOWS), default="design", show_default=True,
-        help="design: every cooling unit at its design airflow; matched: the units of a sealed "
-             "contained aisle (doors and roof) move its racks' airflow, as twin run does "
-             "(otherwise in-row coolers that move more draw the rest through the door leaks), "
-             "the other units at design.")(f)
+        "--units", "units", type=click.Choice(UNIT_FLOWS), default=DEFAULT_UNIT_FLOWS,
+        show_default=True,
+        help="matched: the units of a sealed contained aisle (doors and roof) move its racks' "
+             "airflow, as twin run does, the other units at design; design: every cooling "
+             "unit at its design airflow (in-row coolers that move more than their aisle's "
+             "racks then draw the rest through the door leaks).")(f)
 
 
 def phase_options(f):

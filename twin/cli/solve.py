@@ -124,7 +124,7 @@ def solve(facility, hall, cell_m, backend, utilization, json_path, out_dir, forc
 
 def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir, max_steps, top,
            coarse_start, rack_model="ite", turbulence="chen-xu", local_steps=0.0,
-           answer="flow-mean", average_s=None, units="design"):
+           answer="flow-mean", average_s=None, units="matched"):
     from rich.console import Console
     from rich.table import Table
 

@@ -156,7 +156,7 @@ def inlet_metrics(solver, leakage: dict | None = None, rack_info: dict | None = 
 def solve_case(facility, hall: str | None = None, cell_m: float = 0.3, backend="auto",
                settings=None, utilization: float = 1.0, off_units=(), rack_utilization=(),
                progress=None, coarse_start: bool = False, rack_model: str = "ite",
-               units: str = "design"):
+               units: str = "matched"):
     """Mesh and solve one case to steady state.
 
     Like :func:`twin.thermal.steady.solve_hall` (same summary keys), plus: ``off_units`` (unit
@@ -270,7 +270,7 @@ def _rack_power(lay, rack_utilization) -> tuple[dict, dict]:
 
 # ------------------------------------------------------------------------------ running
 def run_case(case: Case, hall=None, cell_m=0.3, backend="auto", settings=None,
-             coarse_start: bool = False, rack_model: str = "ite", units: str = "design") -> dict:
+             coarse_start: bool = False, rack_model: str = "ite", units: str = "matched") -> dict:
     """Solve one case (runs on a Dask worker): its comparison record (``coarse_start``:
     :func:`twin.thermal.steady.steady_solve`; ``rack_model``, ``units``: :func:`solve_case`)."""
     from common.errors import DivergenceError, TwinError
@@ -313,7 +313,7 @@ def _worker_address() -> str:
 def run_whatif(cases: list[Case], hall=None, cell_m=0.3, backend="auto", settings=None,
                scheduler=None, workers=None, progress=None,
                coarse_start: bool = False, dashboard: str | None = None,
-               rack_model: str = "ite", units: str = "design") -> list[dict]:
+               rack_model: str = "ite", units: str = "matched") -> list[dict]:
     """Solve every case in parallel (:func:`twin.studies.sweep.run_tasks`); records in case order,
     each with ``delta`` (difference to the baseline, the first case)."""
     from twin.studies.sweep import run_tasks

@@ -3,8 +3,8 @@
 :func:`sealed_aisle_zones` finds, in a meshed hall, each contained aisle that is sealed
 (doors at both ends and a roof) and holds a port of some cooling unit, with the racks and
 units that have a port in it. :func:`match_sealed_aisles` sets those units' airflow to
-their racks' (``twin solve`` / ``twin whatif --units matched``): the steady commands
-otherwise run every unit at its design airflow, and in-row coolers that move more air
+their racks' (the default of ``twin solve`` / ``twin whatif``, ``--units matched``): with
+``--units design`` every unit runs at its design airflow, and in-row coolers that move more air
 than their aisle's racks draw the difference through the aisle's door leaks, at a
 suction of kPa (``benchmarks/results/sealed-aisles-2026-12-07.md``). ``twin run`` matches
 the same way at every step (:meth:`twin.loop.hall.HallModel.desired_flows`).
@@ -21,10 +21,15 @@ from types import SimpleNamespace
 
 import numpy as np
 
-__all__ = ["UNIT_FLOWS", "sealed_aisle_zones", "match_sealed_aisles"]
+__all__ = ["UNIT_FLOWS", "DEFAULT_UNIT_FLOWS", "sealed_aisle_zones", "match_sealed_aisles"]
 
 #: The steady commands' choices for the cooling units' airflow (``--units``).
 UNIT_FLOWS = ("design", "matched")
+#: Their default: matched, as containment cooling is run and as ``twin run`` does (at
+#: design the AI hall's sealed aisles were pulled to about -10 kPa and its solve diverged:
+#: ``benchmarks/results/sealed-aisles-2026-12-07.md``). Halls without a sealed aisle are
+#: the same either way.
+DEFAULT_UNIT_FLOWS = "matched"
 
 #: Least fan speed of a unit matched to its aisle, share of its design airflow (as
 #: ``twin run``: :data:`twin.loop.settings._FAN_MIN_SPEED`; est., EC fans turn down to

@@ -227,7 +227,7 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
                utilization: float = 1.0, coarse_start: bool = False,
                rack_model: str = "ite", turbulence: str = "chen-xu",
                answer: str = "flow-mean", average_s: float | None = None,
-               units: str = "design") -> HallSolution:
+               units: str = "matched") -> HallSolution:
     """Mesh ``hall`` of ``facility`` at ``cell_m`` and solve it to steady state
     (``coarse_start``: see :func:`steady_solve`) with the racks at the rack model's
     fixed point (``rack_model``: :data:`twin.thermal.racks.RACK_MODELS`) and the
@@ -243,9 +243,9 @@ def solve_hall(facility, hall: str | None = None, cell_m: float = 0.2, backend="
     answer it is and, for a time mean, its standard error, swing and the heat the air
     stored over it.
 
-    ``units``: every cooling unit at its design airflow (``design``), or the units of a
-    sealed contained aisle at its racks' airflow (``matched``:
-    :func:`twin.thermal.aisles.match_sealed_aisles`); the summary's ``sealed_aisles``
+    ``units``: the units of a sealed contained aisle at its racks' airflow (``matched``,
+    the default: :func:`twin.thermal.aisles.match_sealed_aisles`), or every cooling unit
+    at its design airflow (``design``); the summary's ``sealed_aisles``
     gives each sealed aisle's racks' and units' airflow either way."""
     from dataclasses import replace
 
