@@ -101,6 +101,21 @@ def test_site_annual_means_agree_with_the_national_atlas():
         assert ref - 0.3 <= mean <= ref + 0.7, (key, mean, ref)
 
 
+#: Seoul's annual column of the KMA 1981-2010 table the record transcribes (mean, mean daily
+#: maximum, mean daily minimum, degC; twin/models/sites.py): a check of the transcription.
+SEOUL_1981_2010_ANNUAL_C = (12.5, 17.0, 8.6)
+
+
+def test_seoul_record_is_the_published_kma_table():
+    """The 12 monthly values of each row average to the table's published annual value
+    (to its rounding, 0.05 K)."""
+    monthly = np.asarray(get_site("seoul").monthly, dtype=float)
+    for col, annual in enumerate(SEOUL_1981_2010_ANNUAL_C):
+        mean = float(monthly[:, col].mean())
+        print(f"column {col}: {mean:.3f} degC against {annual} (KMA 1981-2010 annual)")
+        assert abs(mean - annual) <= 0.05, (col, mean, annual)
+
+
 def test_bad_site_name_is_one_line():
     with pytest.raises(InputError, match=r"site 'seol' is not known; did you mean 'seoul'"):
         get_site("seol")
