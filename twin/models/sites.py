@@ -32,8 +32,8 @@ Temperatures (monthly mean, mean daily maximum, mean daily minimum):
   61.4 %, wind 2.6 m/s; the record's months average 13.3, 18.3, 8.9 °C, 63.8 % and
   2.7 m/s, so its recalled daily range is about 1 K too wide (a strict xfail in
   ``tests/unit/test_sites.py``); Jeju's March-May mean 14.2 °C here, "14 °C in the
-  average year" (KMA Jeju office via Yonhap, 8 Jun 2021); Jeju's July-August mean 27.1 °C here, 27.2 °C (KMA Jeju office via
-  KCTV, 2016, 1981-2010 normal). Searched for on 2026-12-07 and not found in a stored
+  average year" (KMA Jeju office via Yonhap, 8 Jun 2021); Jeju's July-August mean
+  27.1 °C here, 27.2 °C (KMA Jeju office via KCTV, 2016, 1981-2010 normal). Searched for on 2026-12-07 and not found in a stored
   copy: the monthly tables "Climate data for Gangneung / Jeju / Mokpo (1991-2020
   normals)" (Wikipedia and mirrors), KMA's and the regional offices' normals pages, the
   1981-2010 tables of the same cities. A check found: weather-atlas.com "Jeju climate"
