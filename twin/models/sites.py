@@ -33,13 +33,13 @@ Temperatures (monthly mean, mean daily maximum, mean daily minimum):
   2.7 m/s, so its recalled daily range is about 1 K too wide (a strict xfail in
   ``tests/unit/test_sites.py``); Jeju's March-May mean 14.2 °C here, "14 °C in the
   average year" (KMA Jeju office via Yonhap, 8 Jun 2021); Jeju's July-August mean
-  27.1 °C here, 27.2 °C (KMA Jeju office via KCTV, 2016, 1981-2010 normal). Searched for on 2026-12-07 and not found in a stored
-  copy: the monthly tables "Climate data for Gangneung / Jeju / Mokpo (1991-2020
-  normals)" (Wikipedia and mirrors), KMA's and the regional offices' normals pages, the
-  1981-2010 tables of the same cities. A check found: weather-atlas.com "Jeju climate"
-  (period and source not stated) gives mean daily maxima 8.3 °C in January and 29.8 °C
-  in July and minima 3.2 °C in January and 24.3 °C in August (here 8.8, 29.0, 3.4 and
-  24.9 °C).
+  27.1 °C here, 27.2 °C (KMA Jeju office via KCTV, 2016, 1981-2010 normal). Searched
+  for on 2026-12-07 and not found in a stored copy: the monthly tables "Climate data for
+  Gangneung / Jeju / Mokpo (1991-2020 normals)" (Wikipedia and mirrors), KMA's and the
+  regional offices' normals pages, the 1981-2010 tables of the same cities. A check found:
+  weather-atlas.com "Jeju climate" (period and source not stated) gives mean daily maxima
+  8.3 °C in January and 29.8 °C in July and minima 3.2 °C in January and 24.3 °C in August
+  (here 8.8, 29.0, 3.4 and 24.9 °C).
 
 Relative humidity and wind speed (monthly means, 10 m): KMA 1991-2020 normals as
 tabulated for the same stations (est.: recalled, rounded to 1 % and 0.1 m/s; no stored
