@@ -11,21 +11,41 @@ Sources and what is an estimate (marked "est." in the records)
 -------------------------------------------------------------
 Temperatures (monthly mean, mean daily maximum, mean daily minimum):
 
-- Seoul (KMA 108): mean daily maximum and minimum as the Wikipedia article "Seoul"
-  tabulates them from KMA normals (climate chart, source "Korea Meteorological
-  Administration"; read via its mirror christianpedia.com, 2026-12-06). The monthly means
-  are KMA 1991-2020 normals as the Wikipedia climate tables give them (est.: recalled,
-  not read in a stored copy of the table).
+- Seoul (KMA 108): monthly mean, mean daily maximum and mean daily minimum as KMA's
+  1981-2010 normals of the Seoul station, read in the stored copy of Table 1 of a paper in
+  the Korean Journal of Nature Conservation ("The climatic factors of Mt. Bulgok. Data from
+  Seoul Meteorological Station (Recent 30 years; 1981~2010)", kjnc.org, download_excel
+  pid=kjnc-16-1-1 tid=T1; retrieved via the project's search tool, 2026-12-07). The same
+  maxima and minima in January and August (1.5/-5.9 and 29.6/22.4 °C) are given by
+  weather-atlas.com "Seoul climate". The 1991-2020 table was searched for (Wikipedia
+  "Seoul" and "Climate of Seoul" climate tables and their mirrors, KMA normals pages) and
+  not found in a stored copy with its monthly means; the record used to mix 1991-2020
+  maxima and minima (read from the Wikipedia climate chart) with recalled 1991-2020 means,
+  0.1-0.6 K above these. 1981-2010 covers the months of the Ulsan IWEC year (picked from
+  1983-1997); the 1991-2020 normals run a few tenths of a kelvin warmer.
 - Gangneung (KMA 105), Jeju (KMA 184), Mokpo (KMA 165): KMA 1991-2020 normals as the
   Wikipedia climate tables of the cities give them (est.: recalled, not read in a stored
   copy). Checks against published facts: Gangneung's annual mean 13.3 °C here, 13.1 °C
   published by the Gangwon Regional Meteorological Administration (gn.go.kr, 2015 data);
-  Jeju's March-May mean 14.2 °C here, "14 °C in the average year" (KMA Jeju office via
-  Yonhap, 8 Jun 2021); Jeju's July-August mean 27.1 °C here, 27.2 °C (KMA Jeju office via
-  KCTV, 2016, 1981-2010 normal).
+  KMA's 1981-2010 annual normals for Gangneung (kma.go.kr regional climate page for
+  Gangwon, read 2026-12-07): mean 13.1, mean daily maximum 17.5, minimum 9.2 °C, humidity
+  61.4 %, wind 2.6 m/s; the record's months average 13.3, 18.3, 8.9 °C, 63.8 % and
+  2.7 m/s, so its recalled daily range is about 1 K too wide (a strict xfail in
+  ``tests/unit/test_sites.py``); Jeju's March-May mean 14.2 °C here, "14 °C in the
+  average year" (KMA Jeju office via Yonhap, 8 Jun 2021); Jeju's July-August mean
+  27.1 °C here, 27.2 °C (KMA Jeju office via KCTV, 2016, 1981-2010 normal). Searched
+  for on 2026-12-07 and not found in a stored copy: the monthly tables "Climate data for
+  Gangneung / Jeju / Mokpo (1991-2020 normals)" (Wikipedia and mirrors), KMA's and the
+  regional offices' normals pages, the 1981-2010 tables of the same cities. A check found:
+  weather-atlas.com "Jeju climate" (period and source not stated) gives mean daily maxima
+  8.3 °C in January and 29.8 °C in July and minima 3.2 °C in January and 24.3 °C in August
+  (here 8.8, 29.0, 3.4 and 24.9 °C).
 
 Relative humidity and wind speed (monthly means, 10 m): KMA 1991-2020 normals as
-tabulated for the same stations (est.: recalled, rounded to 1 % and 0.1 m/s). The dew
+tabulated for the same stations (est.: recalled, rounded to 1 % and 0.1 m/s; no stored
+monthly table found, searched as above). Checks: weather-atlas.com gives Seoul's monthly
+humidity between 56.2 and 78.3 % (here 55-78 %) and Jeju's 65.3 % in January, 78.3 % in
+July and 65.1 % in December (here 68, 81 and 67 %). The dew
 point is computed from the monthly mean temperature and relative humidity (Hyland-Wexler
 saturation pressure, :func:`twin.models.psychrometrics.dew_point_from_rel_humidity_c`);
 this is a few tenths of a kelvin above the mean of hourly dew points (est.).
@@ -139,14 +159,15 @@ SITES: dict[str, Site] = {s.key: s for s in (
     Site("seoul", "Seoul / Gyeonggi (capital region)", "KMA 108 Seoul", 37.57, 126.97, 86.0,
          _MAINLAND, _MAINLAND_NOTE + "; the capital region is the demand centre, fed from "
          "the coast by long 345/765 kV lines (new large loads: grid access est. hardest)",
-         _rows((-1.9, 0.7, 6.1, 12.6, 18.2, 22.7, 25.3, 26.1, 21.6, 15.0, 7.5, 0.2),
-               (2.1, 5.1, 11.0, 17.9, 23.6, 27.6, 29.0, 30.0, 26.2, 20.2, 11.9, 4.2),
-               (-5.5, -3.2, 1.9, 8.0, 13.5, 18.7, 22.3, 22.9, 17.7, 10.6, 3.5, -3.4),
+         _rows((-2.4, 0.4, 5.7, 12.5, 17.8, 22.2, 24.9, 25.7, 21.2, 14.8, 7.2, 0.4),
+               (1.5, 4.7, 10.4, 17.8, 23.0, 27.1, 28.6, 29.6, 25.8, 19.8, 11.6, 4.3),
+               (-5.9, -3.4, 1.6, 7.8, 13.2, 18.2, 21.9, 22.4, 17.2, 10.3, 3.2, -3.2),
                (56, 55, 56, 56, 62, 67, 78, 76, 70, 64, 62, 58),
                (0.41, 0.45, 0.45, 0.45, 0.44, 0.39, 0.34, 0.38, 0.41, 0.47, 0.44, 0.41),
                (2.4, 2.6, 2.8, 2.8, 2.5, 2.2, 2.2, 2.0, 1.9, 1.9, 2.2, 2.4), 270.0),
          0.15, 0.30, 0.0,
-         "max/min: KMA via Wikipedia 'Seoul'; mean, RH, wind: KMA 1991-2020 (est.); K_T: "
+         "mean, max, min: KMA 1981-2010 normals (kjnc.org Table 1); RH, wind: KMA "
+         "1991-2020 (est.); K_T: "
          "Kim et al. 2016 national shape scaled to Seoul's 0.42 (est.); onshore 15 % "
          "(est., weak inland wind); offshore 30 % (est., West Sea off Incheon)"),
     Site("gangneung", "Gangneung (east coast, Gangwon)", "KMA 105 Gangneung", 37.75, 128.89, 26.0,
