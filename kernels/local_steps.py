@@ -232,11 +232,12 @@ def project(s, dt):
     dx, dy, dz = (F(d) for d in s.problem.grid.spacing_m)
     r, z = s.r, s.z
     k.divergence(r, s.us, s.vs, s.ws, s.solid, dx, dy, dz)
+    tol = max(s.div_tol, stages.rounding_floor(s, k.max_abs(r)))
     ls.weighted_laplacian(ls.x, z)
     k.cg_residual_inplace(r, z, s.solid)
     s.last_div0 = float(k.max_abs(r))
     it, rmax = stages.pcg(s, ls.x, s.last_div0, ls.weighted_laplacian,
-                          lambda res, out: s.mg.apply(res, out), s.div_tol)
+                          lambda res, out: s.mg.apply(res, out), tol)
     s.last_cg = (it, rmax)
     for ax, q in enumerate((s.us, s.vs, s.ws)):
         q -= ls.face_gradient(ls.x, ax)

@@ -118,11 +118,12 @@ def project(s, dt=None):
     dx, dy, dz = (F(d) for d in s.problem.grid.spacing_m)
     r, z = s.r, s.z
     k.divergence(r, s.us, s.vs, s.ws, s.solid, dx, dy, dz)   # r holds b
+    tol = max(s.div_tol, rounding_floor(s, k.max_abs(r)))
     k.laplacian(z, s.phi, s.solid, dx, dy, dz)                # z holds A phi
     k.cg_residual_inplace(r, z, s.solid)                      # r = b - A phi
     s.last_div0 = float(k.max_abs(r))  # the mass imbalance left by the last pressure [1/s]
     it, rmax = pcg(s, s.phi, s.last_div0, lambda p, out: k.laplacian(out, p, s.solid, dx, dy, dz),
-                   lambda res, out: precondition(s, res, out), s.div_tol)
+                   lambda res, out: precondition(s, res, out), tol)
     s.last_cg = (it, float(rmax))
     for c, (q, d) in enumerate(((s.us, dx), (s.vs, dy), (s.ws, dz))):
         k.correct_velocity(c, q, s.phi, s.solid, d)
@@ -130,6 +131,23 @@ def project(s, dt=None):
     s.v, s.vs = s.vs, s.v
     s.w, s.ws = s.ws, s.w
     return it
+
+
+#: The residual a projection can reach, in units of the float's epsilon times the largest
+#: ``|b| = |div u*|`` of its equation (:func:`rounding_floor`).
+ROUNDING_FLOOR_EPS = 4.0
+
+
+def rounding_floor(s, b_max) -> float:
+    """The smallest ``max |div u* - lap phi|`` [1/s] a projection can reach: the rounding of
+    its right-hand side ``b = div u*`` (which ``A phi`` must match), ``ROUNDING_FLOOR_EPS``
+    epsilons of its largest value. In a hall of a few pascals it lies orders below
+    ``div_tol``; where a sealed aisle is pressurised to kPa across its door leaks, ``b``
+    near the doors is large and, in float32, its rounding exceeds ``div_tol``: the
+    conjugate gradients then stagnated at the floor for ``pressure_max_iter`` iterations
+    and their iterate drifted until the flow diverged (the AI hall at 0.8x supply, 0.3 m:
+    ``benchmarks/results/ai-hall-divergence-2026-12-07.md``)."""
+    return ROUNDING_FLOOR_EPS * float(np.finfo(s.dtype).eps) * float(b_max)
 
 
 def pcg(s, x, rmax, apply_a, apply_m, tol):
