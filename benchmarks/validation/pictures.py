@@ -270,7 +270,10 @@ def variant_lines() -> list[str]:
             "mean and the largest swing of one). Reproduce with `python -m "
             "benchmarks.validation run CASE --twin-only --turbulence k-epsilon --answer "
             "time-mean --average-s S`. The default stays Chen-Xu at the mean flow while no "
-            "other answer is better on every case.", "",
+            "other answer is better on every case (k-epsilon's time mean was worse than "
+            "the default on small-hall-hi and floor-diffusers-lo in the diagnosis: "
+            "`benchmarks/results/crosscheck-diagnosis-2026-12-07.md`; the stored answers: "
+            "`benchmarks/results/crosscheck-time-mean-2026-12-07.md`).", "",
             "| case | twin answer | RMS [K] | default's RMS [K] | worst [K] | verdict | "
             "steps | time mean | CPU [s] | commit |",
             "|---|---|---|---|---|---|---|---|---|---|", *rows, ""]
