@@ -14,7 +14,6 @@ Markdown; nothing is asserted.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import time
@@ -23,7 +22,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from benchmarks.condenser_reset import MESHES, RESET, _rows, _run, sweep_plants
+from benchmarks.condenser_reset import RESET, run_controls, sweep_plants
 
 OPTIMAL = '\n[plant.condenser_water]\ncontrol = "optimal"\n'
 
@@ -77,19 +76,8 @@ def _plant_time(hours: int = 744):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.condenser_optimal")
-    ap.add_argument("--hours", type=float, default=744.0)
-    ap.add_argument("--step", default="1h")
-    ap.add_argument("--cell", type=float, default=0.5)
-    args = ap.parse_args(argv)
-    from twin.loop.simulation import parse_duration_s
-    step_s = parse_duration_s(args.step)
-    text = (MESHES / "small-hall.toml").read_text()
-    memo: dict = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        runs = [_rows(_run(text + extra, args.hours, step_s, args.cell, memo), step_s)
-                for extra in ("", RESET, OPTIMAL)]
+    args, step_s, runs = run_controls("python -m benchmarks.condenser_optimal", 744.0,
+                                      ("", RESET, OPTIMAL), argv)
     print(f"small hall, {args.hours:g} h from 1 January, {args.step} steps, {args.cell:g} m cells, "
           f"design rack airflow; {platform.node()}, {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.1f}\n")

@@ -93,9 +93,12 @@ def _plant_sweep():
     return rows
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.condenser_reset")
-    ap.add_argument("--hours", type=float, default=8760.0)
+def run_controls(prog: str, hours: float, extras, argv=None):
+    """Parse ``--hours``, ``--step``, ``--cell`` (default ``hours``) and run the small hall
+    once per text in ``extras`` appended to its file (one flow solve, shared); returns
+    ``(args, step_s, rows per run)`` (:func:`_rows`)."""
+    ap = argparse.ArgumentParser(prog=prog)
+    ap.add_argument("--hours", type=float, default=hours)
     ap.add_argument("--step", default="1h")
     ap.add_argument("--cell", type=float, default=0.5)
     args = ap.parse_args(argv)
@@ -105,8 +108,14 @@ def main(argv=None) -> int:
     memo: dict = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        a = _rows(_run(text, args.hours, step_s, args.cell, memo), step_s)
-        b = _rows(_run(text + RESET, args.hours, step_s, args.cell, memo), step_s)
+        runs = [_rows(_run(text + extra, args.hours, step_s, args.cell, memo), step_s)
+                for extra in extras]
+    return args, step_s, runs
+
+
+def main(argv=None) -> int:
+    args, step_s, (a, b) = run_controls("python -m benchmarks.condenser_reset", 8760.0,
+                                        ("", RESET), argv)
     print(f"small hall, {args.hours:g} h from 1 January, {args.step} steps, {args.cell:g} m cells, "
           f"design rack airflow; {platform.node()}, {platform.python_version()}\n")
     print("| month | PUE fixed 24 degC | PUE reset | d PUE | chillers kWh fixed / reset | "

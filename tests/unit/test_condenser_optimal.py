@@ -162,13 +162,16 @@ def test_bad_optimal_values_are_one_line(body, says):
     assert len(errs) == 1 and says in errs[0], errs
 
 
-def test_validate_summary_names_the_optimal_control(tmp_path):
+@pytest.mark.parametrize("extra, says", [
+    (OPTIMAL, "condenser water at least chiller + tower fan power, at most 24 degC"),
+    (RESET, "condenser water reset with the wet bulb, at most 24 degC")])
+def test_validate_summary_names_the_condenser_water_control(tmp_path, extra, says):
     text = SMALL.read_text().replace('include = ["racks/racks.toml"]', 'include = ["builtin:racks"]')
     f = tmp_path / "small-hall.toml"
-    f.write_text(text + OPTIMAL)
+    f.write_text(text + extra)
     res = CliRunner().invoke(main, ["validate", str(f)])
     assert res.exit_code == 0, res.output
-    assert "condenser water at least chiller + tower fan power, at most 24 degC" in res.output
+    assert says in res.output
 
 
 # ------------------------------------------------------------------------------- the twin

@@ -15,11 +15,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import twin
 from common.errors import InputError
-from twin.cli import main
 from twin.facility import BUILTIN_DIR, FacilityError, loads_facility
 from twin.loop.specs import plant_spec_for
 from twin.models.inputs import CurveRangeWarning
@@ -149,15 +147,6 @@ def test_bad_condenser_water_values_are_one_line(body, says):
     errs = [str(d) for d in exc.value.errors]
     assert len(errs) == 1 and says in errs[0], errs
     assert "small-hall.toml" in errs[0]
-
-
-def test_validate_summary_names_the_condenser_water_control(tmp_path):
-    text = SMALL.read_text().replace('include = ["racks/racks.toml"]', 'include = ["builtin:racks"]')
-    f = tmp_path / "small-hall.toml"
-    f.write_text(text + RESET)
-    res = CliRunner().invoke(main, ["validate", str(f)])
-    assert res.exit_code == 0, res.output
-    assert "condenser water reset with the wet bulb, at most 24 degC" in res.output
 
 
 # ------------------------------------------------------------------------- the twin
