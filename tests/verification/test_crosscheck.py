@@ -67,6 +67,8 @@ WEAK_REFERENCES = {
 SHORT_AVERAGES = {
     "small-hall-lo": "240 s of time average; H1/B/01's intake swings by 6.1 K in slow excursions "
                      "(its error did not shrink from 120 s to 240 s): about 500 s are needed",
+    "floor-diffusers-lo": "120 s of time average; the row-end intakes swing by 10-11 K under the "
+                          "floor jets: about 1,400 s are needed",
 }
 
 
