@@ -74,8 +74,8 @@ SMALL_HALL_HI_TRANSIENT = Transient(end_time_s=150.0, average_from_s=40.0, max_c
 #: excursions, and 120 s left their standard error at 0.85 K.
 FLOOR_DIFFUSERS_LO_TRANSIENT = Transient(end_time_s=1430.0, average_from_s=30.0,
                                          max_courant=4.0)
-#: At 1.2x: 267 m3 over 13.63 m3/s, 20 s.
-FLOOR_DIFFUSERS_HI_TRANSIENT = Transient(end_time_s=200.0, average_from_s=20.0,
+#: At 1.2x: 267 m3 over 13.63 m3/s, 20 s; made to 200 s, extended to 800 s.
+FLOOR_DIFFUSERS_HI_TRANSIENT = Transient(end_time_s=800.0, average_from_s=20.0,
                                          max_courant=4.0)
 
 CASES = {c.name: c for c in (

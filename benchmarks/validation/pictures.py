@@ -212,7 +212,8 @@ def page() -> str:
         "time (all its threads; kernels compiled beforehand, a coarse start included). "
         "OpenFOAM's were measured on the same 2-core machine on 2026-12-06 while other "
         "runs shared it (load 3-6), the small hall's transient references on 2026-12-07 "
-        "under a heavier load (5-12, OpenFOAM niced). The twin's answers of the small, "
+        "under a heavier load (5-12, OpenFOAM niced), the floor-diffuser halls' on "
+        "2026-12-07 too (load 2-5, niced). The twin's answers of the small, "
         "slab-ceiling and floor-diffuser halls were solved again on 2026-12-07 (load about "
         "1-2) after two changes of that day: the momentum diffusion as the divergence of "
         "the full stress (it moved the answers: `kernels/README.md`) and the host BLAS on "
@@ -222,7 +223,8 @@ def page() -> str:
         "in each result file. A transient reference costs more CPU than "
         "SIMPLE per answer but its answer is a time average with a stated error: its CPU "
         "is not the cost of a steady answer, and no CPU ratio is given for it (the small "
-        "hall's SIMPLE runs took 429 s at 1.25x and 466 s at 0.8x for 3,000 iterations). "
+        "hall's SIMPLE runs took 429 s at 1.25x and 466 s at 0.8x for 3,000 iterations, the "
+        "floor-diffuser halls' 251 s at 1.2x and 241 s at 0.8x). "
         "Compare ratios, not times across days.", "",
         "No published measurement exists for these halls; the shipped halls and the two "
         "patch halls (`benchmarks/validation/halls/`) were built for this comparison.", "",

@@ -52,9 +52,6 @@ KNOWN_MISSES = {
     "ai-hall-lo": _RECIRCULATION,
     "floor-diffusers-lo": _RECIRCULATION,
     "floor-diffusers-lo-0.1": _RECIRCULATION,
-    # within the targets against its SIMPLE average, undecided against the transient
-    # (openfoam-transient-2026-12-07.md): RMS 0.94 K, its 2 SE reaching past 1 K
-    "floor-diffusers-hi": "undecided: the reference's error straddles the 1 K RMS target",
 }
 
 
@@ -71,8 +68,6 @@ WEAK_REFERENCES = {
 SHORT_AVERAGES = {
     "small-hall-lo": "240 s of time average; H1/B/01's intake swings by 6.1 K in slow excursions "
                      "(its error did not shrink from 120 s to 240 s): about 500 s are needed",
-    "floor-diffusers-hi": "180 s of time average; the row-end intakes swing by 7-9 K: about "
-                          "800 s are needed",
 }
 
 
