@@ -77,8 +77,9 @@ FLOOR_DIFFUSERS_LO_TRANSIENT = Transient(end_time_s=1430.0, average_from_s=30.0,
 #: At 1.2x: 267 m3 over 13.63 m3/s, 20 s; made to 200 s, extended to 800 s.
 FLOOR_DIFFUSERS_HI_TRANSIENT = Transient(end_time_s=800.0, average_from_s=20.0,
                                          max_courant=4.0)
-#: The slab-ceiling hall at 0.8x the same way: 265 m3 over 9.09 m3/s, 29 s.
-SLAB_CEILING_LO_TRANSIENT = Transient(end_time_s=150.0, average_from_s=30.0, max_courant=4.0)
+#: The slab-ceiling hall at 0.8x the same way: 265 m3 over 9.09 m3/s, 29 s; made to
+#: 150 s, extended to 330 s (the 12 s spans of 120 s were correlated, lag-1 up to 0.8).
+SLAB_CEILING_LO_TRANSIENT = Transient(end_time_s=330.0, average_from_s=30.0, max_courant=4.0)
 
 CASES = {c.name: c for c in (
     Case("small-hall-hi", "meshes/small-hall.toml", None, 0.2, 1.25,
