@@ -67,6 +67,19 @@ class Case:
 #: ``--extend``, which lengthens one).
 SMALL_HALL_LO_TRANSIENT = Transient(end_time_s=300.0, average_from_s=60.0, max_courant=4.0)
 SMALL_HALL_HI_TRANSIENT = Transient(end_time_s=150.0, average_from_s=40.0, max_courant=4.0)
+#: The floor-diffuser halls' SIMPLE intakes swing by 7.6-10.2 K (benchmarks/results/
+#: openfoam-transient-2026-12-07.md): a transient reference the same way, after a start-up
+#: of about one air change (267 m3 of air over 9.09 m3/s at 0.8x: 30 s). The 0.8x run was
+#: made to 150 s and extended to 1,430 s: the row-end intakes swing by 12-13 K in slow
+#: excursions, and 120 s left their standard error at 0.85 K.
+FLOOR_DIFFUSERS_LO_TRANSIENT = Transient(end_time_s=1430.0, average_from_s=30.0,
+                                         max_courant=4.0)
+#: At 1.2x: 267 m3 over 13.63 m3/s, 20 s; made to 200 s, extended to 800 s.
+FLOOR_DIFFUSERS_HI_TRANSIENT = Transient(end_time_s=800.0, average_from_s=20.0,
+                                         max_courant=4.0)
+#: The slab-ceiling hall at 0.8x the same way: 265 m3 over 9.09 m3/s, 29 s; made to
+#: 150 s, extended to 330 s (the 12 s spans of 120 s were correlated, lag-1 up to 0.8).
+SLAB_CEILING_LO_TRANSIENT = Transient(end_time_s=330.0, average_from_s=30.0, max_courant=4.0)
 
 CASES = {c.name: c for c in (
     Case("small-hall-hi", "meshes/small-hall.toml", None, 0.2, 1.25,
@@ -80,7 +93,7 @@ CASES = {c.name: c for c in (
          "the ceiling, ends open) with the return above it; supply 1.2x"),
     Case("slab-ceiling-lo", "benchmarks/validation/halls/slab-ceiling.toml", None, 0.2, 0.8,
          "slab floor, ceiling diffusers, hot-aisle chimney with ends open, return above it; "
-         "supply 0.8x"),
+         "supply 0.8x", transient=SLAB_CEILING_LO_TRANSIENT),
     Case("ai-hall-hi", "meshes/ai-hall.toml", None, 0.2, 1.2,
          "shipped AI hall: in-row coolers, fan walls, containment; supply 1.2x",
          max_iterations=1600, average_from=1000),
@@ -88,9 +101,11 @@ CASES = {c.name: c for c in (
          "shipped AI hall, supply 0.8x", max_iterations=1600,
          average_from=1000),
     Case("floor-diffusers-hi", "benchmarks/validation/halls/floor-diffusers.toml", None, 0.2,
-         1.2, "slab floor, floor diffusers in the cold aisle, ceiling return; supply 1.2x"),
+         1.2, "slab floor, floor diffusers in the cold aisle, ceiling return; supply 1.2x",
+         transient=FLOOR_DIFFUSERS_HI_TRANSIENT),
     Case("floor-diffusers-lo", "benchmarks/validation/halls/floor-diffusers.toml", None, 0.2,
-         0.8, "slab floor, floor diffusers in the cold aisle, ceiling return; supply 0.8x"),
+         0.8, "slab floor, floor diffusers in the cold aisle, ceiling return; supply 0.8x",
+         transient=FLOOR_DIFFUSERS_LO_TRANSIENT),
     Case("floor-diffusers-lo-0.1", "benchmarks/validation/halls/floor-diffusers.toml", None,
          0.1, 0.8, "floor diffusers, supply 0.8x, at 0.1 m", max_iterations=3000),
     # the stored reference was cut at 1,500 iterations (averaged from 1,200) for time

@@ -8,8 +8,9 @@ its per-rack intake means are held to the targets: within ``RMS_TARGET_K`` (1 K)
 the reference and every rack within ``MAX_TARGET_K`` (2 K).
 
 Each reference states its own uncertainty where it was measured: the batch-means
-standard error of every rack intake mean (``intake_se_k``; the small hall's references
-are time averages of a transient run, benchmarks/results/openfoam-returns-2026-12-07.md).
+standard error of every rack intake mean (``intake_se_k``; the small hall's and the
+floor-diffuser halls' references are time averages of a transient run,
+benchmarks/results/openfoam-returns-2026-12-07.md, openfoam-transient-2026-12-07.md).
 The targets are judged against it at 2 standard errors (``crosscheck.verdict``): within,
 a miss, or undecided (the reference cannot tell). A reference that states no error
 (the SIMPLE iteration averages of the other halls) counts as exact, and its uncertainty
