@@ -127,27 +127,31 @@ def _jacobian(solver, T):
     return J, idx, fluid
 
 
-def _linear_solver(J, backend=None):
+def _linear_solver(J, backend=None, hierarchy=None):
     """An approximate solver for ``J x = b``, as the outer defect correction needs.
 
-    Jacobi-preconditioned BiCGSTAB to a relative residual of ``INNER_RTOL`` (upwind
-    advection and diffusion make ``J`` a diagonally dominant M-matrix, so Jacobi
-    suffices; the outer iteration only needs the direction: an inexact inner solve costs
-    outer iterations, not accuracy; BiCGSTAB: van der Vorst, SIAM J. Sci. Stat. Comput. 13
-    (1992) 631-644). Measured on the small hall (2 CPU cores, rtol 1e-3 then): 24k unknowns
-    0.4-0.6 s per heat solve against 1.6 s with a sparse LU (whose factorisation fills
-    60x), 46k unknowns 1.1 s against 6.2 s, the same temperatures within 3e-4 K. SuperLU's
-    incomplete LU (2026-12-06, 47k unknowns) cut the inner iterations from 184 to 34-87 but
-    took 0.37-1.2 s to build, more than it saved. Where BiCGSTAB does not reach
-    its tolerance, the solve falls back to a sparse LU (up to 200k unknowns), computed
-    once and kept.
+    BiCGSTAB (van der Vorst, SIAM J. Sci. Stat. Comput. 13 (1992) 631-644) to a relative
+    residual of ``INNER_RTOL``: the outer iteration only needs the direction, so an
+    inexact inner solve costs outer iterations, not accuracy. Preconditioned by one V-cycle
+    of aggregation multigrid (:mod:`kernels.heat_multigrid`) where ``hierarchy`` is given
+    as ``(fluid mask, spacing_m, device unknowns)``, else by Jacobi (upwind advection and
+    diffusion make ``J`` a diagonally dominant M-matrix). Measured 2026-12-07 on the small
+    hall (a developed flow, 2 CPU cores): to 1e-2 Jacobi takes 147 iterations at 0.2 m
+    (47k unknowns) and 190 at 0.1 m (388k), the V-cycle (2 + 2 Jacobi sweeps) 5 at both;
+    a whole heat finish at 0.1 m 24-43 s with Jacobi, 4.9-9.2 s with the V-cycle
+    (``benchmarks/results/heat-multigrid-2026-12-07.md``). Earlier, a sparse
+    LU took 1.6-6.2 s (its factorisation fills 60x), SuperLU's incomplete LU 0.37-1.2 s
+    to build. Where BiCGSTAB does not reach its tolerance, the solve falls back to a sparse
+    LU (up to 200k unknowns), computed once and kept.
 
-    On a GPU backend ``J`` is copied to the device once (``Backend.sparse``) and the
-    iteration (:func:`bicgstab`, the same code as on the host) runs there: the host
-    BiCGSTAB took 8.6 s per heat solve of the small hall at 0.1 m (380k unknowns, 2 CPU
-    cores, 20 outer iterations), against 52 ms per pseudo-step, so on a GPU, where the
-    steps are far faster, host heat solves at every window would dominate a steady solve.
-    The LU fallback stays on the host.
+    On a GPU backend ``J`` (and the multigrid's levels) are copied to the device once
+    (``Backend.sparse``) and the iteration (:func:`bicgstab`, the same code as on the
+    host) runs there; only the multigrid's coarsest level (at most
+    :data:`kernels.heat_multigrid.COARSEST_UNKNOWNS` values a cycle) and the LU fallback
+    go through the host. The host BiCGSTAB with Jacobi took 8.6 s per heat solve of the
+    small hall at 0.1 m (380k unknowns, 20 outer iterations), against 52 ms per
+    pseudo-step: on a GPU, where the steps are far faster, host heat solves at every window
+    would dominate a steady solve.
     """
     n = J.shape[0]
     d = J.diagonal()
@@ -157,7 +161,17 @@ def _linear_solver(J, backend=None):
     to_dev = backend.asarray if gpu else (lambda a: a)
     to_host = backend.to_host if gpu else (lambda a: a)
     A = backend.sparse(J) if gpu else J
-    inv_dev = to_dev(inv_d)
+    precondition = None
+    if hierarchy is not None:
+        from .heat_multigrid import AggregationMultigrid, SingularCoarsest
+        fluid, spacing_m, n_extra = hierarchy
+        try:
+            precondition = AggregationMultigrid(J, fluid, spacing_m, n_extra,
+                                                backend if gpu else None)
+        except SingularCoarsest:    # nothing holds the level: Jacobi, then the LU's reason
+            precondition = None
+    if precondition is None:
+        precondition = to_dev(inv_d)
     lu = []
 
     def exact(b):
@@ -174,7 +188,7 @@ def _linear_solver(J, backend=None):
     def solve(b):
         if lu:
             return exact(b)
-        x, info = bicgstab(A, to_dev(b), inv_dev, xp, INNER_RTOL, maxiter=1000)
+        x, info = bicgstab(A, to_dev(b), precondition, xp, INNER_RTOL, maxiter=1000)
         if info != 0 and n <= 200_000:
             return exact(b)
         return to_host(x)
@@ -182,15 +196,18 @@ def _linear_solver(J, backend=None):
 
 
 def bicgstab(A, b, inv_diag, xp, rtol, maxiter=1000):
-    """Solve ``A x = b`` by BiCGSTAB with the Jacobi preconditioner ``inv_diag`` (van der
+    """Solve ``A x = b`` by BiCGSTAB with the preconditioner ``inv_diag``: an array (the
+    Jacobi preconditioner, the inverse diagonal) or a callable ``r -> M^-1 r`` (a
+    multigrid cycle, :class:`kernels.heat_multigrid.AggregationMultigrid`); van der
     Vorst, SIAM J. Sci. Stat. Comput. 13 (1992) 631-644, right-preconditioned, so the
-    residual tested is the true one: ``||b - A x|| <= rtol ||b||``, scipy's rule).
+    residual tested is the true one: ``||b - A x|| <= rtol ||b||``, scipy's rule.
 
     Written with the array operations of ``xp`` (NumPy or CuPy) and ``A @ x``
     (scipy.sparse or cupyx.scipy.sparse), so the same iteration runs on the host and on a
     GPU. Returns ``(x, info)`` as scipy does: 0 when converged, the iterations done when
     ``maxiter`` ran out, -1 on a breakdown (a zero inner product).
     """
+    M = inv_diag if callable(inv_diag) else (lambda y: inv_diag * y)
     x = xp.zeros_like(b)
     bnorm = float(xp.linalg.norm(b))
     if bnorm == 0.0:
@@ -209,7 +226,7 @@ def bicgstab(A, b, inv_diag, xp, rtol, maxiter=1000):
             p = r.copy()
         else:
             p = r + (rho_new / rho) * (alpha / omega) * (p - omega * v)
-        phat = inv_diag * p
+        phat = M(p)
         v = A @ phat
         den = float(xp.dot(rhat, v))
         if den == 0.0:
@@ -218,7 +235,7 @@ def bicgstab(A, b, inv_diag, xp, rtol, maxiter=1000):
         s = r - alpha * v
         if float(xp.linalg.norm(s)) <= tol:
             return x + alpha * phat, 0
-        shat = inv_diag * s
+        shat = M(s)
         t = A @ shat
         tt = float(xp.dot(t, t))
         if tt == 0.0:
@@ -251,9 +268,11 @@ def steady_temperature(solver, T, iterations=30, tol_k=1e-5, imbalance_frac=None
     """
     be = solver.backend
     J, idx, fluid = _jacobian(solver, T)
-    solve = _linear_solver(J, be)
     N = int(fluid.sum())
     ndev = len(solver.devices)
+    hierarchy = ((fluid, solver.problem.grid.spacing_m, ndev)
+                 if solver.settings.heat_preconditioner == "multigrid" else None)
+    solve = _linear_solver(J, be, hierarchy)
     T = T.copy()
     history = []
     it = 0

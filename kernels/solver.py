@@ -35,6 +35,8 @@ from .steady import RunResult, solve_steady
 
 #: The pressure preconditioners (``SolverSettings.pressure_preconditioner``).
 PRECONDITIONERS = ("box", "multigrid")
+#: The preconditioners of the steady heat solve (``SolverSettings.heat_preconditioner``).
+HEAT_PRECONDITIONERS = ("jacobi", "multigrid")
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class SolverSettings:
     pressure_preconditioner: str = "multigrid"   # a V-cycle (kernels.multigrid), or
                                       # "box": the DCT box solve + coarse space
                                       # (benchmarks/results/pressure-*.md)
+    heat_preconditioner: str = "multigrid"  # of the steady heat solve's BiCGSTAB: a V-cycle
+                                      # (kernels.heat_multigrid) or "jacobi"
     coarse_block: int = -1            # aggregate size of the pressure coarse space (-1: on
                                       # GPU backends the smallest of 2, 4, 8 giving
                                       # <= COARSE_MAX aggregates, off on the CPU; 0: off)
@@ -96,6 +100,10 @@ class SolverSettings:
             raise InputError(f"solver setting pressure_preconditioner = "
                              f"'{self.pressure_preconditioner}' must be one of "
                              + ", ".join(PRECONDITIONERS))
+        if self.heat_preconditioner not in HEAT_PRECONDITIONERS:
+            raise InputError(f"solver setting heat_preconditioner = "
+                             f"'{self.heat_preconditioner}' must be one of "
+                             + ", ".join(HEAT_PRECONDITIONERS))
         if not (np.isfinite(self.local_steps) and (self.local_steps == 0
                                                    or self.local_steps >= 1)):
             raise InputError(f"solver setting local_steps = {self.local_steps} must be 0 "

@@ -205,3 +205,20 @@ def test_numpy_reference_step_does_the_solvers_cg_work(quick_run):
             assert abs(ref - cpu) <= max(1.0, 0.25 * cpu), (case, ref, cpu)
             compared += 1
     assert compared >= 1
+
+
+def test_heat_preconditioner_benchmark_runs_and_reports(capsys):
+    """``benchmarks.heat_multigrid`` on the small hall at 0.5 m: both preconditioners'
+    rows are there, and the multigrid's iteration counts (hardware-independent) are below
+    Jacobi's at every tolerance."""
+    import re
+
+    from benchmarks import heat_multigrid
+    assert heat_multigrid.main(["--cell", "0.5", "--steps", "30", "--repeats", "1"]) == 0
+    text = capsys.readouterr().out
+    rows = re.findall(r"^\| (Jacobi|multigrid V\(2,2\)) \| ([0-9.e-]+) \| (\d+) \|", text, re.M)
+    its = {(name.split()[0], rtol): int(n) for name, rtol, n in rows}
+    assert len(its) == 6, text
+    for rtol in ("0.01", "0.0001", "1e-06"):
+        assert its[("multigrid", rtol)] < its[("Jacobi", rtol)], its
+    assert "| 1 | jacobi |" in text and "| 1 | multigrid |" in text

@@ -1,0 +1,150 @@
+"""The steady heat solve's preconditioner, Jacobi against the aggregation multigrid: an
+A/B in one process.
+
+``python -m benchmarks.heat_multigrid [--facility meshes/small-hall.toml] [--cell 0.2]
+[--steps 2000] [--repeats 2] [--backend numba-cpu]`` meshes the hall, marches ``--steps`` pseudo-steps to a
+developed flow, and from that one state:
+
+* solves one defect-correction system ``J x = b`` (the first of a heat finish) by
+  BiCGSTAB to 1e-2 (``energy.INNER_RTOL``), 1e-4 and 1e-6 with each preconditioner:
+  iterations (hardware-independent) and seconds, with the multigrid's set-up and levels;
+* the multigrid cycle alone as a stationary iteration: the residual's ratio per cycle;
+* the whole heat finish (``Solver.finish_energy``) with each, ``--repeats`` times
+  alternating: seconds, outer iterations, the heat balance, and the largest difference
+  of the two temperature fields.
+
+Prints a Markdown report (machine and load included); nothing is asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+MESHES = Path(__file__).resolve().parent.parent / "meshes"
+
+
+def _problem(facility, cell_m):
+    from twin.thermal.mesh import mesh_hall
+    p = mesh_hall(facility, cell_m=cell_m)
+    return p[0] if isinstance(p, tuple) else p
+
+
+def _system(solver):
+    """The first defect-correction system of a heat finish at the solver's state."""
+    from kernels import energy, stages
+    T = solver.backend.to_host(solver.T).astype(np.float64)
+    J, _, fluid = energy._jacobian(solver, T)
+    solver.device_temperatures()
+    stages.advance_temperature(solver, 1.0)
+    R = solver.backend.to_host(solver.T).astype(np.float64) - T
+    solver.T = solver.backend.asarray(T.astype(solver.dtype))
+    b = np.concatenate([-R[fluid], np.zeros(len(solver.devices))])
+    return J, fluid, b
+
+
+def _counted(M):
+    calls = []
+
+    def pc(r):
+        calls.append(1)
+        return M(r) if callable(M) else M * r
+    return pc, calls
+
+
+def main(argv=None) -> int:
+    from kernels import energy
+    from kernels.heat_multigrid import AggregationMultigrid
+    from kernels.solver import Solver, SolverSettings
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.heat_multigrid",
+                                 description=__doc__.splitlines()[0])
+    ap.add_argument("--facility", default=str(MESHES / "small-hall.toml"))
+    ap.add_argument("--cell", type=float, default=0.2, help="cell size [m]")
+    ap.add_argument("--steps", type=int, default=2000, help="pseudo-steps before the A/B")
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--backend", default="numba-cpu", help="a backend name (twin backends)")
+    a = ap.parse_args(argv)
+    problem = _problem(a.facility, a.cell)
+    load0 = os.getloadavg()
+    s = Solver(problem, backend=a.backend)
+    be = s.backend
+    gpu = be.is_gpu
+    t0 = time.perf_counter()
+    for _ in range(a.steps):
+        s.step()
+    march_s = time.perf_counter() - t0
+    state = s.get_state()
+    J, fluid, b = _system(s)
+    ndev = len(s.devices)
+    d = J.diagonal()
+    t0 = time.perf_counter()
+    mg = AggregationMultigrid(J, fluid, problem.grid.spacing_m, ndev, be if gpu else None)
+    setup_s = time.perf_counter() - t0
+    xp = be.xp if gpu else np
+    A = be.sparse(J) if gpu else J
+    b_dev = be.asarray(b) if gpu else b
+    out = [f"# The steady heat solve's preconditioner: {Path(a.facility).stem} at {a.cell:g} m",
+           "",
+           f"Machine: {platform.node()}, {os.cpu_count()} logical CPUs, {be.name}; load "
+           f"{' '.join(f'{x:.2f}' for x in load0)} at the start. Grid {problem.grid.shape}, "
+           f"{J.shape[0]:,} unknowns ({ndev} device outlets); the flow after {a.steps} "
+           f"pseudo-steps ({march_s:.0f} s).",
+           "",
+           f"Multigrid levels (unknowns): {', '.join(f'{n:,}' for n in mg.sizes)}; set-up "
+           f"{setup_s:.3f} s.",
+           "",
+           "## One system, BiCGSTAB",
+           "",
+           "| preconditioner | rtol | iterations | s | relative residual |",
+           "|---|---|---|---|---|"]
+    inv_d = be.asarray(1.0 / d) if gpu else 1.0 / d
+    for name, M in (("Jacobi", inv_d), ("multigrid V(2,2)", mg)):
+        for rtol in (1e-2, 1e-4, 1e-6):
+            pc, calls = _counted(M)
+            t0 = time.perf_counter()
+            x, info = energy.bicgstab(A, b_dev, pc, xp, rtol, maxiter=5000)
+            be.synchronize()
+            dt = time.perf_counter() - t0
+            x = be.to_host(x) if gpu else x
+            res = np.linalg.norm(J @ x - b) / np.linalg.norm(b)
+            out.append(f"| {name} | {rtol:g} | {len(calls) // 2}{'' if info == 0 else ' (not converged)'} "
+                       f"| {dt:.3f} | {res:.1e} |")
+    x = np.zeros_like(b)
+    r = b.copy()
+    norms = [np.linalg.norm(r)]
+    for _ in range(10):
+        x = x + (be.to_host(mg(be.asarray(r))) if gpu else mg(r))
+        r = b - J @ x
+        norms.append(np.linalg.norm(r))
+    ratios = [norms[k + 1] / norms[k] for k in range(len(norms) - 1)]
+    out += ["", "The V-cycle alone (stationary), residual ratio per cycle: "
+            + ", ".join(f"{q:.2f}" for q in ratios), "",
+            "## The heat finish (`Solver.finish_energy`)", "",
+            "| repeat | preconditioner | s | outer iterations | last change K | imbalance |",
+            "|---|---|---|---|---|---|"]
+    fields = {}
+    for rep in range(a.repeats):
+        for pc in ("jacobi", "multigrid"):
+            sv = Solver(problem, backend=a.backend,
+                        settings=SolverSettings(heat_preconditioner=pc))
+            sv.set_state(state)
+            t0 = time.perf_counter()
+            info = sv.finish_energy()
+            be.synchronize()
+            dt = time.perf_counter() - t0
+            fields[pc] = sv.backend.to_host(sv.T).astype(np.float64)
+            out.append(f"| {rep + 1} | {pc} | {dt:.2f} | {info['iterations']} | "
+                       f"{info['last_change_k']:.2e} | {info['imbalance_frac']:.1e} |")
+    diff = float(np.max(np.abs(fields["multigrid"] - fields["jacobi"])[problem.fluid_mask]))
+    out += ["", f"Largest difference of the two finished fields: {diff:.2e} K. Load at the "
+            f"end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}."]
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
