@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
+MESHES = REPO / "meshes"
 
 
 def _git(*args) -> str | None:
@@ -92,6 +93,18 @@ def write_json(results: dict, path: Path):
     """The results as JSON (non-finite numbers as null: :func:`twin.outputs.files.json_text`)."""
     from twin.outputs.files import json_text
     path.write_text(json_text(results, indent=1) + "\n")
+
+
+def benchmark_parser(module: str, doc: str, facility: str | None = None):
+    """The argument parser of ``python -m benchmarks.<module>``: its description the first
+    paragraph of the module's docstring ``doc``; with ``facility``, the option
+    ``--facility`` (default ``meshes/<facility>``)."""
+    import argparse
+    ap = argparse.ArgumentParser(prog=f"python -m benchmarks.{module}",
+                                 description=doc.split("\n\n")[0])
+    if facility:
+        ap.add_argument("--facility", default=str(MESHES / facility))
+    return ap
 
 
 def hall_arguments(ap, halls: str) -> None:

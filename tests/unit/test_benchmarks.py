@@ -205,3 +205,16 @@ def test_numpy_reference_step_does_the_solvers_cg_work(quick_run):
             assert abs(ref - cpu) <= max(1.0, 0.25 * cpu), (case, ref, cpu)
             compared += 1
     assert compared >= 1
+
+
+def test_benchmark_parser_names_the_module_and_its_facility():
+    from benchmarks import sealed_aisles, storage_ab
+    from benchmarks.report import MESHES, benchmark_parser
+    for mod, fac in ((sealed_aisles, "ai-hall.toml"), (storage_ab, "ulsan-campus-storage.toml")):
+        name = mod.__name__.rsplit(".", 1)[1]
+        ap = benchmark_parser(name, mod.__doc__, fac)
+        assert ap.prog == f"python -m benchmarks.{name}"
+        assert ap.description == mod.__doc__.split("\n\n")[0]
+        facility = ap.parse_args([]).facility
+        assert facility == str(MESHES / fac) and Path(facility).is_file()
+    assert not hasattr(benchmark_parser("storage", "x").parse_args([]), "facility")
