@@ -15,12 +15,11 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before Numba starts OpenMP
 
-import argparse  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from benchmarks.pressure import _problem  # noqa: E402
+from benchmarks.report import benchmark_parser, hall_problem  # noqa: E402
 
 
 def march(problem, exact: bool, steps: int, skip: int) -> tuple[list, list, int]:
@@ -51,7 +50,7 @@ def march(problem, exact: bool, steps: int, skip: int) -> tuple[list, list, int]
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchmark_parser("projection_reductions", __doc__)
     ap.add_argument("--hall", default="small-hall")
     ap.add_argument("--cell", type=float, default=0.25)
     ap.add_argument("--steps", type=int, default=60)
@@ -59,7 +58,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args(argv)
     from kernels.backend import get_backend
-    problem = _problem(a.hall, a.cell)
+    problem = hall_problem(a.hall, a.cell)
     load0 = os.getloadavg()
     march(problem, False, 3, 0)                     # compile and warm
     res = {"A bound": ([], [], 0), "B exact": ([], [], 0)}

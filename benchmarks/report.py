@@ -118,6 +118,29 @@ def hall_arguments(ap, halls: str) -> None:
                     help="backend of the solves (numba-cpu, numba-cuda, cupy)")
 
 
+def hall_problem(hall: str, cell_m: float):
+    """The :class:`kernels.Problem` of the first hall of ``meshes/<hall>.toml`` at
+    ``cell_m`` [m]."""
+    from twin.facility import load_facility
+    from twin.thermal.mesh import mesh_hall
+    fac = load_facility(MESHES / f"{hall}.toml")
+    return mesh_hall(fac, fac.halls[0].name, cell_m=cell_m)[0]
+
+
+def hall_benchmark_start(ap, argv):
+    """The options ``argv`` parsed by ``ap`` (with :func:`hall_arguments`), their backend,
+    the load average now and the halls asked for (``--halls``, comma separated)."""
+    a = ap.parse_args(argv)
+    from kernels.backend import get_backend
+    return a, get_backend(a.backend), os.getloadavg(), [h for h in a.halls.split(",") if h]
+
+
+def hall_stem(a, backend, name: str, date: str) -> str:
+    """The results' file stem: ``--stem``, else ``<name>-<date>`` (``<name>-gpu-<date>``
+    on a GPU)."""
+    return a.stem or (f"{name}-{date}" if not backend.is_gpu else f"{name}-gpu-{date}")
+
+
 def hall_meta(schema: str, backend, load_before, **extra) -> dict:
     """The metadata of an A/B benchmark on the shipped halls: schema, date, device,
     backend, float32, the load average before and now, the core count, and ``extra``."""

@@ -218,3 +218,16 @@ def test_benchmark_parser_names_the_module_and_its_facility():
         facility = ap.parse_args([]).facility
         assert facility == str(MESHES / fac) and Path(facility).is_file()
     assert not hasattr(benchmark_parser("storage", "x").parse_args([]), "facility")
+
+
+def test_hall_benchmarks_share_their_start_and_stem():
+    from benchmarks.report import (benchmark_parser, hall_arguments, hall_benchmark_start,
+                                   hall_stem)
+    ap = benchmark_parser("pressure", "The preconditioners.\n\nMore.")
+    hall_arguments(ap, "small-hall,ai-hall")
+    a, be, load0, halls = hall_benchmark_start(ap, ["--halls", "small-hall,,legacy-hall"])
+    assert halls == ["small-hall", "legacy-hall"] and be.name == "numba-cpu" and len(load0) == 3
+    assert ap.description == "The preconditioners."
+    assert hall_stem(a, be, "pressure", "2026-12-07") == "pressure-2026-12-07"
+    a.stem = "mine"
+    assert hall_stem(a, be, "pressure", "2026-12-07") == "mine"
