@@ -9,7 +9,7 @@ import click
 from common.errors import InputError
 from kernels.backend import CHOICES as _BACKENDS
 from twin.cli.checks import holds_output_folder, ranged
-from twin.cli.studies import _dask, _progress
+from twin.cli.studies import _dask, _progress, _sweep
 from twin.cli.tables import case_console, print_case_tables
 from twin.cli.warm import prepare_cpu_kernels
 from twin.loop.settings import RACK_AIRFLOW, THERMAL_MODES
@@ -25,9 +25,7 @@ __all__ = ["whatif_run"]
                    "(run.dry_bulb_offset_k, run.wind_scale, run.solar_scale, "
                    "run.grid_carbon_kg_per_kwh, run.utilization, run.target_inlet_temp_c, ...) "
                    "and its values; several --set make every combination.")
-@click.option("--sweep", "sweep_file", default=None, type=click.Path(dir_okay=False),
-              help="TOML file: [sweep] PATH = [values] (every combination) and "
-                   "[[cases]] name = ..., set = {PATH = value}.")
+@_sweep
 @click.option("--hours", type=float, default=24.0, show_default=True,
               help="Simulated period of every case [h].")
 @click.option("--step", "step", default="15m", show_default=True, help="Time step (15m, 1h, 900).")

@@ -39,6 +39,12 @@ def _dask(f):
     return f
 
 
+#: ``--sweep FILE``, the cases of ``twin whatif`` and ``twin whatif-run`` from a TOML file.
+_sweep = click.option("--sweep", "sweep_file", default=None, type=click.Path(dir_okay=False),
+                      help="TOML file: [sweep] PATH = [values] (every combination) and "
+                           "[[cases]] name = ..., set = {PATH = value}.")
+
+
 def _settings(max_steps):
     from kernels.solver import SolverSettings
     return SolverSettings(max_steps=max_steps) if max_steps else None
@@ -71,9 +77,7 @@ def _progress(con, what):
               help="A facility field and its values; several --set make every combination. "
                    "Extras: utilization=, ...cooling_units[U].enabled=false, "
                    "...rows[R].utilization=, ...containment=none|cold-aisle:A+B.")
-@click.option("--sweep", "sweep_file", default=None, type=click.Path(dir_okay=False),
-              help="TOML file: [sweep] PATH = [values] (every combination) and "
-                   "[[cases]] name = ..., set = {PATH = value}.")
+@_sweep
 @_common_solve
 @_dask
 @click.option("--out", "out_dir", default="runs/whatif", show_default=True,
