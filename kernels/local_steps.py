@@ -228,24 +228,10 @@ def project(s, dt):
     """``div(D grad pi) = div u*``, ``u = u* - D grad pi`` (to ``s.div_tol``, by the
     conjugate gradients of :func:`kernels.stages.pcg` with the weighted V-cycle); then
     ``phi = dt pi``."""
-    k = s.backend.kernels
     ls = s.local
     F = s.dtype.type
-    dx, dy, dz = (F(d) for d in s.problem.grid.spacing_m)
-    r, z = s.r, s.z
-
-    def rhs(out):
-        k.divergence(out, s.us, s.vs, s.ws, s.solid, dx, dy, dz)
-
-    rhs(r)                                                    # r holds b
-    b_max = ls.rhs_bound.measure_first(s, r)
-    ls.weighted_laplacian(ls.x, z)
-    k.cg_residual_inplace(r, z, s.solid)
-    s.last_div0 = float(k.max_abs(r))
-    tol = ls.rhs_bound.tolerance(s, b_max, rhs)
-    it, rmax = stages.pcg(s, ls.x, s.last_div0, ls.weighted_laplacian,
-                          lambda res, out: s.mg.apply(res, out), tol)
-    ls.rhs_bound.carry(rmax)
+    it, rmax = stages.solve_pressure(s, ls.rhs_bound, ls.x, ls.weighted_laplacian,
+                                     lambda res, out: s.mg.apply(res, out))
     s.last_cg = (it, rmax)
     for ax, q in enumerate((s.us, s.vs, s.ws)):
         q -= ls.face_gradient(ls.x, ax)

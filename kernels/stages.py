@@ -117,20 +117,9 @@ def project(s, dt=None):
     k = s.backend.kernels
     F = s.dtype.type
     dx, dy, dz = (F(d) for d in s.problem.grid.spacing_m)
-    r, z = s.r, s.z
-
-    def rhs(out):
-        k.divergence(out, s.us, s.vs, s.ws, s.solid, dx, dy, dz)
-
-    rhs(r)                                                    # r holds b
-    b_max = s.rhs_bound.measure_first(s, r)
-    k.laplacian(z, s.phi, s.solid, dx, dy, dz)                # z holds A phi
-    k.cg_residual_inplace(r, z, s.solid)                      # r = b - A phi
-    s.last_div0 = float(k.max_abs(r))  # the mass imbalance left by the last pressure [1/s]
-    tol = s.rhs_bound.tolerance(s, b_max, rhs)
-    it, rmax = pcg(s, s.phi, s.last_div0, lambda p, out: k.laplacian(out, p, s.solid, dx, dy, dz),
-                   lambda res, out: precondition(s, res, out), tol)
-    s.rhs_bound.carry(rmax)
+    it, rmax = solve_pressure(s, s.rhs_bound, s.phi,
+                              lambda p, out: k.laplacian(out, p, s.solid, dx, dy, dz),
+                              lambda res, out: precondition(s, res, out))
     s.last_cg = (it, float(rmax))
     for c, (q, d) in enumerate(((s.us, dx), (s.vs, dy), (s.ws, dz))):
         k.correct_velocity(c, q, s.phi, s.solid, d)
@@ -138,6 +127,30 @@ def project(s, dt=None):
     s.v, s.vs = s.vs, s.v
     s.w, s.ws = s.ws, s.w
     return it
+
+
+def solve_pressure(s, bound, x, apply_a, apply_m):
+    """``A x = b``, ``b = div(us, vs, ws)``, from the warm start ``x`` by :func:`pcg` (``A``
+    and the preconditioner as ``apply_a(p, out)``, ``apply_m(r, out)``): sets
+    ``s.last_div0`` = ``max |b - A x|`` before the iterations; the tolerance is
+    ``s.div_tol``, never below the rounding floor (:func:`rounding_floor`, with the
+    :class:`RhsBound` ``bound`` of ``x``, carried on). Returns the iterations and the last
+    ``max |r|``."""
+    k = s.backend.kernels
+    F = s.dtype.type
+    dx, dy, dz = (F(d) for d in s.problem.grid.spacing_m)
+
+    def rhs(out):
+        k.divergence(out, s.us, s.vs, s.ws, s.solid, dx, dy, dz)
+
+    rhs(s.r)                                                  # r holds b
+    b_max = bound.measure_first(s, s.r)
+    apply_a(x, s.z)                                           # z holds A x
+    k.cg_residual_inplace(s.r, s.z, s.solid)                  # r = b - A x
+    s.last_div0 = float(k.max_abs(s.r))  # the mass imbalance left by the last pressure [1/s]
+    it, rmax = pcg(s, x, s.last_div0, apply_a, apply_m, bound.tolerance(s, b_max, rhs))
+    bound.carry(rmax)
+    return it, rmax
 
 
 #: The residual a projection can reach, in units of the float's epsilon times the largest
