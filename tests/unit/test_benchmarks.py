@@ -221,8 +221,7 @@ def test_benchmark_parser_names_the_module_and_its_facility():
 
 
 def test_hall_benchmarks_share_their_start_and_stem():
-    from benchmarks.report import (benchmark_parser, hall_arguments, hall_benchmark_start,
-                                   hall_stem)
+    from benchmarks.report import benchmark_parser, hall_arguments, hall_benchmark_start, hall_stem
     ap = benchmark_parser("pressure", "The preconditioners.\n\nMore.")
     hall_arguments(ap, "small-hall,ai-hall")
     a, be, load0, halls = hall_benchmark_start(ap, ["--halls", "small-hall,,legacy-hall"])
