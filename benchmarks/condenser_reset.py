@@ -16,11 +16,11 @@ import argparse
 import platform
 import warnings
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
-MESHES = Path(__file__).resolve().parent.parent / "meshes"
+from benchmarks.report import MESHES
+
 RESET = '\n[plant.condenser_water]\ncontrol = "wet-bulb-reset"\n'
 MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 

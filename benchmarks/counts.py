@@ -72,7 +72,9 @@ KERNEL_ARRAYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 # Kernels of one solver step outside the CG loop (kernels/solver.py: Solver.step):
 # the velocity scale (3 max_abs), the eddy viscosity, three predictions, the projection's
-# right-hand side and first residual, the three corrections and the temperature.
+# right-hand side and first residual (the right-hand side's own max, for the rounding
+# floor, is bounded instead: kernels.stages.RhsBound; taken once in 64 steps in an ordinary
+# hall, every step where the floor binds), the three corrections and the temperature.
 STEP_FIXED = (
     "max_abs", "max_abs", "max_abs", "update_nut",
     "predict_velocity_u", "predict_velocity_v", "predict_velocity_w",

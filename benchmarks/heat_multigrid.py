@@ -17,16 +17,12 @@ Prints a Markdown report (machine and load included); nothing is asserted.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import time
 from pathlib import Path
 
 import numpy as np
-
-MESHES = Path(__file__).resolve().parent.parent / "meshes"
-
 
 def _problem(facility, cell_m):
     from twin.thermal.mesh import mesh_hall
@@ -60,9 +56,8 @@ def main(argv=None) -> int:
     from kernels import energy
     from kernels.heat_multigrid import AggregationMultigrid
     from kernels.solver import Solver, SolverSettings
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.heat_multigrid",
-                                 description=__doc__.splitlines()[0])
-    ap.add_argument("--facility", default=str(MESHES / "small-hall.toml"))
+    from benchmarks.report import benchmark_parser
+    ap = benchmark_parser("heat_multigrid", __doc__, "small-hall.toml")
     ap.add_argument("--cell", type=float, default=0.2, help="cell size [m]")
     ap.add_argument("--steps", type=int, default=2000, help="pseudo-steps before the A/B")
     ap.add_argument("--repeats", type=int, default=2)

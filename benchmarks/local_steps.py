@@ -19,14 +19,12 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before Numba starts OpenMP
 
-import argparse  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from benchmarks.pressure import _problem  # noqa: E402
-from benchmarks.report import hall_arguments, hall_meta, write_hall_benchmark  # noqa: E402
-
+from benchmarks.report import (benchmark_parser, hall_arguments, hall_benchmark_start,  # noqa: E402
+                               hall_meta, hall_problem, hall_stem, write_hall_benchmark)
 
 
 def solve(problem, ratio: float, backend: str = "numba-cpu", max_steps: int = 20000) -> dict:
@@ -48,18 +46,14 @@ def solve(problem, ratio: float, backend: str = "numba-cpu", max_steps: int = 20
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.local_steps",
-                                 description=__doc__.split("\n")[0])
+    ap = benchmark_parser("local_steps", __doc__)
     hall_arguments(ap, "small-hall,ai-hall")
     ap.add_argument("--ratio", type=float, default=20.0)
     ap.add_argument("--max-steps", type=int, default=20000)
-    a = ap.parse_args(argv)
-    from kernels.backend import get_backend
-    be = get_backend(a.backend)
-    load0 = os.getloadavg()
+    a, be, load0, halls = hall_benchmark_start(ap, argv)
     records = []
-    for hall in [h for h in a.halls.split(",") if h]:
-        problem = _problem(hall, a.cell)
+    for hall in halls:
+        problem = hall_problem(hall, a.cell)
         print(f"{hall} at {a.cell} m: {problem.grid.cells} cells", flush=True)
         solve(problem, a.ratio, a.backend, max_steps=60)   # compile before timing
         glob = solve(problem, 0.0, a.backend, max_steps=a.max_steps)
@@ -75,7 +69,7 @@ def main(argv=None) -> int:
                             list(diff.values())))))})
     meta = hall_meta("dc-twin-benchmarks-local-steps/1", be, load0, ratio=a.ratio)
     date, load1 = meta["date"], meta["load_after"]
-    stem = a.stem or (f"local-steps-{date}" if not be.is_gpu else f"local-steps-gpu-{date}")
+    stem = hall_stem(a, be, "local-steps", date)
     lines = [f"# Local time steps against one global step, {date}", "",
              f"{be.device}, float32, load average {load0[0]:.2f} before, {load1[0]:.2f} "
              f"after; steady solves from rest, global step then local steps up to "

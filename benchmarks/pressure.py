@@ -22,24 +22,14 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before Numba starts OpenMP
 
-import argparse  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from benchmarks.report import hall_arguments, hall_meta, write_hall_benchmark  # noqa: E402
+from benchmarks.report import (benchmark_parser, hall_arguments, hall_benchmark_start,  # noqa: E402
+                               hall_meta, hall_problem, hall_stem, write_hall_benchmark)
 
-ROOT = Path(__file__).resolve().parents[1]
 PRECONDITIONERS = ("box", "multigrid")
-
-
-def _problem(hall: str, cell_m: float):
-    from twin.facility import load_facility
-    from twin.thermal.mesh import mesh_hall
-    fac = load_facility(ROOT / "meshes" / f"{hall}.toml")
-    problem, _ = mesh_hall(fac, fac.halls[0].name, cell_m=cell_m)
-    return problem
 
 
 def march(problem, preconditioner: str, steps: int, backend: str = "numba-cpu") -> dict:
@@ -126,18 +116,14 @@ def cycle_factors(problem) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.pressure",
-                                 description=__doc__.split("\n")[0])
+    ap = benchmark_parser("pressure", __doc__)
     hall_arguments(ap, "small-hall,ai-hall,legacy-hall")
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--rounds", type=int, default=2)
-    a = ap.parse_args(argv)
-    from kernels.backend import get_backend
-    be = get_backend(a.backend)
-    load0 = os.getloadavg()
+    a, be, load0, halls = hall_benchmark_start(ap, argv)
     records = []
-    for hall in [h for h in a.halls.split(",") if h]:
-        problem = _problem(hall, a.cell)
+    for hall in halls:
+        problem = hall_problem(hall, a.cell)
         # compile and warm both first
         for pc in PRECONDITIONERS:
             march(problem, pc, 3, a.backend)
@@ -157,7 +143,7 @@ def main(argv=None) -> int:
         records.append(rec)
     meta = hall_meta("dc-twin-benchmarks-pressure/1", be, load0)
     date, load1 = meta["date"], meta["load_after"]
-    stem = a.stem or (f"pressure-{date}" if not be.is_gpu else f"pressure-gpu-{date}")
+    stem = hall_stem(a, be, "pressure", date)
     lines = [f"# Pressure preconditioners, {date}", "",
              f"{be.device}, float32, load average {load0[0]:.2f} before, {load1[0]:.2f} "
              f"after; {a.steps} steps from rest per run, medians of {a.rounds} A/B rounds "

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
+MESHES = REPO / "meshes"
 
 
 def _git(*args) -> str | None:
@@ -94,6 +95,18 @@ def write_json(results: dict, path: Path):
     path.write_text(json_text(results, indent=1) + "\n")
 
 
+def benchmark_parser(module: str, doc: str, facility: str | None = None):
+    """The argument parser of ``python -m benchmarks.<module>``: its description the first
+    paragraph of the module's docstring ``doc``; with ``facility``, the option
+    ``--facility`` (default ``meshes/<facility>``)."""
+    import argparse
+    ap = argparse.ArgumentParser(prog=f"python -m benchmarks.{module}",
+                                 description=doc.split("\n\n")[0])
+    if facility:
+        ap.add_argument("--facility", default=str(MESHES / facility))
+    return ap
+
+
 def hall_arguments(ap, halls: str) -> None:
     """The options every A/B benchmark on the shipped halls takes: ``--halls`` (comma
     separated, default ``halls``), ``--cell`` [m], ``--out``, ``--stem`` and ``--backend``."""
@@ -103,6 +116,29 @@ def hall_arguments(ap, halls: str) -> None:
     ap.add_argument("--stem", default=None)
     ap.add_argument("--backend", default="numba-cpu",
                     help="backend of the solves (numba-cpu, numba-cuda, cupy)")
+
+
+def hall_problem(hall: str, cell_m: float):
+    """The :class:`kernels.Problem` of the first hall of ``meshes/<hall>.toml`` at
+    ``cell_m`` [m]."""
+    from twin.facility import load_facility
+    from twin.thermal.mesh import mesh_hall
+    fac = load_facility(MESHES / f"{hall}.toml")
+    return mesh_hall(fac, fac.halls[0].name, cell_m=cell_m)[0]
+
+
+def hall_benchmark_start(ap, argv):
+    """The options ``argv`` parsed by ``ap`` (with :func:`hall_arguments`), their backend,
+    the load average now and the halls asked for (``--halls``, comma separated)."""
+    a = ap.parse_args(argv)
+    from kernels.backend import get_backend
+    return a, get_backend(a.backend), os.getloadavg(), [h for h in a.halls.split(",") if h]
+
+
+def hall_stem(a, backend, name: str, date: str) -> str:
+    """The results' file stem: ``--stem``, else ``<name>-<date>`` (``<name>-gpu-<date>``
+    on a GPU)."""
+    return a.stem or (f"{name}-{date}" if not backend.is_gpu else f"{name}-gpu-{date}")
 
 
 def hall_meta(schema: str, backend, load_before, **extra) -> dict:

@@ -14,14 +14,12 @@ Prints one line per aisle and per case; the dated results go by hand into
 """
 from __future__ import annotations
 
-import argparse
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 
-MESHES = Path(__file__).resolve().parent.parent / "meshes"
+from benchmarks.report import benchmark_parser
 
 
 def aisle_masks(facility, hall: str, grid) -> list[tuple[str, np.ndarray]]:
@@ -70,9 +68,7 @@ def main(argv=None) -> int:
     from twin.facility import load_facility
     from twin.thermal.aisles import match_sealed_aisles
     from twin.thermal.mesh import mesh_hall
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.sealed_aisles",
-                                 description=__doc__.split("\n\n")[0])
-    ap.add_argument("--facility", default=str(MESHES / "ai-hall.toml"))
+    ap = benchmark_parser("sealed_aisles", __doc__, "ai-hall.toml")
     ap.add_argument("--cell", type=float, default=0.3)
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--design-steps", type=int, default=1000)

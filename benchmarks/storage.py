@@ -12,7 +12,6 @@ Markdown table; nothing is asserted.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import statistics
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-MESHES = Path(__file__).resolve().parent.parent / "meshes"
+from benchmarks.report import MESHES, benchmark_parser
 
 
 def _timed_run(fac, settings, memo) -> tuple[float, dict]:
@@ -90,7 +89,7 @@ def main(argv=None) -> int:
 
     from twin.facility import load_facility
     from twin.loop.simulation import RunSettings
-    p = argparse.ArgumentParser(prog="python -m benchmarks.storage", description=__doc__.split("\n\n")[0])
+    p = benchmark_parser("storage", __doc__)
     p.add_argument("--hours", type=float, default=48.0)
     p.add_argument("--cell", type=float, default=0.3)
     p.add_argument("--repeats", type=int, default=2)

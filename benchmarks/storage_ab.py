@@ -30,14 +30,12 @@ on the flow solve; the storage figures hardly depend on the hall's air field),
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import time
 from pathlib import Path
 
-MESHES = Path(__file__).resolve().parent.parent / "meshes"
 RESULTS = Path(__file__).resolve().parent / "results"
 
 #: The table's columns: (key of a row, heading, format).
@@ -159,13 +157,11 @@ def write_results(out_dir, result: dict, meta: dict, suffix: str = "") -> tuple[
 def main(argv=None) -> int:
     import platform
 
-    from benchmarks.report import _git
+    from benchmarks.report import _git, benchmark_parser
     from benchmarks.targets import cpu_model
     from twin.facility import load_facility
     from twin.loop.settings import RunSettings
-    p = argparse.ArgumentParser(prog="python -m benchmarks.storage_ab",
-                                description=__doc__.split("\n\n")[0])
-    p.add_argument("--facility", default=str(MESHES / "ulsan-campus-storage.toml"))
+    p = benchmark_parser("storage_ab", __doc__, "ulsan-campus-storage.toml")
     p.add_argument("--hours", type=float, default=168.0)
     p.add_argument("--start-day", type=int, default=15)
     p.add_argument("--cell", type=float, default=0.3)

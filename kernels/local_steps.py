@@ -126,6 +126,7 @@ class LocalSteps:
         self.d_ref = 1.0
         self.dt_global = None
         self._zero = None
+        self.rhs_bound = stages.RhsBound()    # of x and the weighted Laplacian
         self.update()
 
     @property
@@ -153,6 +154,7 @@ class LocalSteps:
         d_ref = float(max(np.max(f * o) for f, o in zip(faces, self.open)) or 1.0)
         weights = [f / d_ref for f in faces]
         self.x *= s.dtype.type(d_ref / self.d_ref)
+        self.rhs_bound.forget()               # new weights, a rescaled x
         self.d_ref = d_ref
         self.dt_global = dt_global
         self.dc_host = dc
@@ -226,22 +228,15 @@ def project(s, dt):
     """``div(D grad pi) = div u*``, ``u = u* - D grad pi`` (to ``s.div_tol``, by the
     conjugate gradients of :func:`kernels.stages.pcg` with the weighted V-cycle); then
     ``phi = dt pi``."""
-    k = s.backend.kernels
     ls = s.local
     F = s.dtype.type
-    dx, dy, dz = (F(d) for d in s.problem.grid.spacing_m)
-    r, z = s.r, s.z
-    k.divergence(r, s.us, s.vs, s.ws, s.solid, dx, dy, dz)
-    tol = max(s.div_tol, stages.rounding_floor(s, k.max_abs(r)))
-    ls.weighted_laplacian(ls.x, z)
-    k.cg_residual_inplace(r, z, s.solid)
-    s.last_div0 = float(k.max_abs(r))
-    it, rmax = stages.pcg(s, ls.x, s.last_div0, ls.weighted_laplacian,
-                          lambda res, out: s.mg.apply(res, out), tol)
+    it, rmax = stages.solve_pressure(s, ls.rhs_bound, ls.x, ls.weighted_laplacian,
+                                     lambda res, out: s.mg.apply(res, out))
     s.last_cg = (it, rmax)
     for ax, q in enumerate((s.us, s.vs, s.ws)):
         q -= ls.face_gradient(ls.x, ax)
     s.phi[...] = ls.x * F(dt / ls.d_ref)
+    s.rhs_bound.forget()                     # phi written outside stages.project
     s.u, s.us = s.us, s.u
     s.v, s.vs = s.vs, s.v
     s.w, s.ws = s.ws, s.w

@@ -141,6 +141,7 @@ class Solver:
         self.div_tol = 0.0            # projection tolerance of this step [1/s]
         self.last_cg = (0, 0.0)       # CG iterations and max residual of the last projection
         self.last_div0 = 0.0          # its imbalance before the iterations [1/s]
+        self.rhs_bound = stages.RhsBound()  # carries the bound on max |div u*| [1/s]
         self.port_pressure_pa = None  # the ports' mean static pressure of the last steady
                                       # solve, (2, devices) [Pa] (kernels.steady)
         self.walldist_max_m = None
@@ -261,6 +262,7 @@ class Solver:
         self.phi[...] = 0
         stages.project(self)
         self.phi[...] = kept
+        self.rhs_bound.forget()
 
     def finish_energy(self, iterations=20, tol_k=None, close_balance=True):
         """Bring the heat equation to steady state at the current flow (defect correction,
@@ -352,6 +354,8 @@ class Solver:
             if not np.isfinite(a).all():
                 raise InputError(f"set_state: field {name} holds NaN or infinite values")
             dest[...] = be.asarray(a.astype(self.dtype, copy=False))
+        if "phi" in state:
+            self.rhs_bound.forget()
 
     def start_from(self, other: "Solver") -> None:
         """Start from ``other``'s flow and temperature, solved on another grid of the same

@@ -112,18 +112,14 @@ def project(s, dt=None):
     last step; ``r, z, pdir`` are work arrays. Sets ``s.last_cg`` = (iterations, max
     residual) and ``s.last_div0``, the largest ``|div u* - lap phi|`` before the
     iterations (the imbalance the last step's pressure leaves: 0 at a steady state), and
-    returns the iterations."""
+    returns the iterations. The tolerance is never below the equation's rounding floor
+    (:func:`rounding_floor`, bounded without a reduction of its own: :class:`RhsBound`)."""
     k = s.backend.kernels
     F = s.dtype.type
     dx, dy, dz = (F(d) for d in s.problem.grid.spacing_m)
-    r, z = s.r, s.z
-    k.divergence(r, s.us, s.vs, s.ws, s.solid, dx, dy, dz)   # r holds b
-    tol = max(s.div_tol, rounding_floor(s, k.max_abs(r)))
-    k.laplacian(z, s.phi, s.solid, dx, dy, dz)                # z holds A phi
-    k.cg_residual_inplace(r, z, s.solid)                      # r = b - A phi
-    s.last_div0 = float(k.max_abs(r))  # the mass imbalance left by the last pressure [1/s]
-    it, rmax = pcg(s, s.phi, s.last_div0, lambda p, out: k.laplacian(out, p, s.solid, dx, dy, dz),
-                   lambda res, out: precondition(s, res, out), tol)
+    it, rmax = solve_pressure(s, s.rhs_bound, s.phi,
+                              lambda p, out: k.laplacian(out, p, s.solid, dx, dy, dz),
+                              lambda res, out: precondition(s, res, out))
     s.last_cg = (it, float(rmax))
     for c, (q, d) in enumerate(((s.us, dx), (s.vs, dy), (s.ws, dz))):
         k.correct_velocity(c, q, s.phi, s.solid, d)
@@ -131,6 +127,30 @@ def project(s, dt=None):
     s.v, s.vs = s.vs, s.v
     s.w, s.ws = s.ws, s.w
     return it
+
+
+def solve_pressure(s, bound, x, apply_a, apply_m):
+    """``A x = b``, ``b = div(us, vs, ws)``, from the warm start ``x`` by :func:`pcg` (``A``
+    and the preconditioner as ``apply_a(p, out)``, ``apply_m(r, out)``): sets
+    ``s.last_div0`` = ``max |b - A x|`` before the iterations; the tolerance is
+    ``s.div_tol``, never below the rounding floor (:func:`rounding_floor`, with the
+    :class:`RhsBound` ``bound`` of ``x``, carried on). Returns the iterations and the last
+    ``max |r|``."""
+    k = s.backend.kernels
+    F = s.dtype.type
+    dx, dy, dz = (F(d) for d in s.problem.grid.spacing_m)
+
+    def rhs(out):
+        k.divergence(out, s.us, s.vs, s.ws, s.solid, dx, dy, dz)
+
+    rhs(s.r)                                                  # r holds b
+    b_max = bound.measure_first(s, s.r)
+    apply_a(x, s.z)                                           # z holds A x
+    k.cg_residual_inplace(s.r, s.z, s.solid)                  # r = b - A x
+    s.last_div0 = float(k.max_abs(s.r))  # the mass imbalance left by the last pressure [1/s]
+    it, rmax = pcg(s, x, s.last_div0, apply_a, apply_m, bound.tolerance(s, b_max, rhs))
+    bound.carry(rmax)
+    return it, rmax
 
 
 #: The residual a projection can reach, in units of the float's epsilon times the largest
@@ -148,6 +168,77 @@ def rounding_floor(s, b_max) -> float:
     and their iterate drifted until the flow diverged (the AI hall at 0.8x supply, 0.3 m:
     ``benchmarks/results/ai-hall-divergence-2026-12-07.md``)."""
     return ROUNDING_FLOOR_EPS * float(np.finfo(s.dtype).eps) * float(b_max)
+
+
+class RhsBound:
+    """An upper bound on ``max |b|`` (``b = div u*``), carried from one projection to the
+    next, so that the rounding floor (:func:`rounding_floor`) costs no full-grid reduction
+    of its own where it lies below the tolerance.
+
+    The argument (the triangle inequality, cell by cell): the warm start ``x`` leaves the
+    residual ``r0 = b - A x``, so ``max |b| <= max |r0| + max |A x|``, and ``max |r0|`` is
+    taken anyway (``s.last_div0``). After the iterations ``A x = b - r``, so the next
+    step's ``max |A x| <= max |b| + max |r|``, with :data:`SLACK` for the rounding between
+    the iterated ``r`` and ``b - A x``. Where the bound puts the floor at or below the
+    tolerance, so is the floor itself and the tolerance is the step's: the same as with
+    ``max |b|`` taken, to the bit. Otherwise ``max |b|`` is taken: before the residual
+    where the last bound lies within :data:`MARGIN` of the tolerance (the kPa aisles of
+    :func:`rounding_floor`, every step) or is unknown or :data:`REFRESH` projections old;
+    after it, from ``b`` computed again into ``pdir``, where the bound rose past the
+    tolerance in one step. Whoever writes the warm start (or the operator ``A``) outside
+    the projection calls :meth:`forget`."""
+
+    #: Take ``max |b|`` before the residual where the floor of the last bound is above
+    #: ``tolerance / MARGIN``.
+    MARGIN = 16.0
+    #: Take ``max |b|`` at least once in this many projections.
+    REFRESH = 64
+    #: Relative slack on the carried bound for the float rounding of the iterations.
+    SLACK = 1e-3
+
+    def __init__(self):
+        self.a_x_max = None        # bound on max |A x| of the warm start [1/s]; None: unknown
+        self.b_max = None          # max |b| of this projection, or its bound [1/s]
+        self.age = 0               # projections since max |b| was last taken
+        self.taken = 0             # projections that took max |b| (for tests and counts)
+
+    def forget(self):
+        """The warm start (or ``A``) changed outside the projection: the bound is unknown."""
+        self.a_x_max = None
+
+    def measure_first(self, s, b):
+        """``max |b|`` of the right-hand side ``b`` (before the residual overwrites it)
+        where the bound cannot be trusted to rule the floor out; else None."""
+        a = self.a_x_max
+        if (a is None or not np.isfinite(a) or self.age >= self.REFRESH
+                or rounding_floor(s, a) * self.MARGIN > s.div_tol):
+            return self._taken(s.backend.kernels.max_abs(b))
+        return None
+
+    def tolerance(self, s, b_max, rhs):
+        """The CG's tolerance ``max(s.div_tol, floor)``, after ``s.last_div0`` is set:
+        from ``b_max`` where :meth:`measure_first` took it, else from the bound, else
+        (the bound's floor above the tolerance) from ``b`` recomputed by ``rhs(out)``."""
+        if b_max is None:
+            b_max = s.last_div0 + self.a_x_max          # |b| <= |b - A x| + |A x|
+            if rounding_floor(s, b_max) > s.div_tol:
+                rhs(s.pdir)                             # a work array, free until the CG
+                b_max = self._taken(s.backend.kernels.max_abs(s.pdir))
+            else:
+                self.age += 1
+                self.b_max = b_max
+        return max(s.div_tol, rounding_floor(s, b_max))
+
+    def carry(self, rmax):
+        """After the iterations (``rmax`` = the last ``max |r|``): the bound on the next
+        projection's ``max |A x|``."""
+        self.a_x_max = (self.b_max + float(rmax)) * (1.0 + self.SLACK)
+
+    def _taken(self, b_max):
+        self.age = 0
+        self.taken += 1
+        self.b_max = float(b_max)
+        return self.b_max
 
 
 def pcg(s, x, rmax, apply_a, apply_m, tol):

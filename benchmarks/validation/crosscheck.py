@@ -22,6 +22,7 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +141,19 @@ def problem_for(case: Case, cell_m: float | None = None):
     return problem.with_devices(devices), report
 
 
+def case_problem(case: Case, turbulence: str | None = None, cell_m: float | None = None):
+    """The problem the twin solves for ``case`` (:func:`problem_for`, without its mesh
+    report) with the closure ``turbulence`` where one is named and differs from the
+    problem's: the reference's k-epsilon has no buoyancy production (``foamcase.py``), so
+    neither has the twin's. ``functools.partial(case_problem, case, turbulence)`` is the
+    problem of a cell size that :func:`twin.thermal.steady.steady_solve` asks for."""
+    from kernels.problem import Turbulence
+    p = problem_for(case, cell_m)[0]
+    if turbulence and turbulence != p.turbulence.model:
+        p = replace(p, turbulence=Turbulence(model=turbulence, buoyancy_production=False))
+    return p
+
+
 def _git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
@@ -195,16 +209,10 @@ def twin_answer(case: Case, backend: str = "numba-cpu", coarse_start: bool = Fal
     the buoyancy production term, as the reference's. ``answer``: ``flow-mean`` (the heat
     at the steady solve's mean flow) or ``time-mean`` (the temperature's time mean over
     ``average_s`` seconds, :mod:`kernels.time_mean`)."""
-    from kernels.problem import Turbulence
     from kernels.solver import SolverSettings
     from twin.thermal.steady import steady_solve
 
-    def prob(cell=None):
-        p = problem_for(case, cell)[0]
-        if turbulence and turbulence != p.turbulence.model:
-            # the reference's k-epsilon has no buoyancy production (foamcase.py)
-            p = replace(p, turbulence=Turbulence(model=turbulence, buoyancy_production=False))
-        return p
+    prob = partial(case_problem, case, turbulence)
     problem = prob()
     t0, c0 = time.perf_counter(), time.process_time()
     settings = SolverSettings(max_steps=max_steps) if max_steps else SolverSettings()

@@ -24,7 +24,7 @@ its temperature and velocity are the averaged fields the cross-check reads.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -98,20 +98,13 @@ def diagnose(case, work_dir, model: str | None = None, average_s: float = 0.0,
     """Solve ``case`` with the twin (``model``: its turbulence closure, default the case's;
     ``max_steps``: the steady solve's cap, default the solver's) and compare it with the
     OpenFOAM answer in ``work_dir/<case>``, region by region."""
-    from kernels.problem import Turbulence
     from kernels.solver import SolverSettings
     from twin.thermal.steady import steady_solve
 
     from . import openfoam
-    from .crosscheck import problem_for
+    from .crosscheck import case_problem
 
-    def prob(cell=None):
-        p = problem_for(case, cell)[0]
-        if model:
-            # the reference's k-epsilon has no buoyancy production (foamcase.py)
-            p = replace(p, turbulence=Turbulence(model=model, buoyancy_production=False))
-        return p
-
+    prob = partial(case_problem, case, model)
     problem = prob()
     path = Path(work_dir) / case.name
     ref = openfoam.read_case(path, problem)

@@ -222,3 +222,28 @@ def test_heat_preconditioner_benchmark_runs_and_reports(capsys):
     for rtol in ("0.01", "0.0001", "1e-06"):
         assert its[("multigrid", rtol)] < its[("Jacobi", rtol)], its
     assert "| 1 | jacobi |" in text and "| 1 | multigrid |" in text
+
+
+def test_benchmark_parser_names_the_module_and_its_facility():
+    from benchmarks import sealed_aisles, storage_ab
+    from benchmarks.report import MESHES, benchmark_parser
+    for mod, fac in ((sealed_aisles, "ai-hall.toml"), (storage_ab, "ulsan-campus-storage.toml")):
+        name = mod.__name__.rsplit(".", 1)[1]
+        ap = benchmark_parser(name, mod.__doc__, fac)
+        assert ap.prog == f"python -m benchmarks.{name}"
+        assert ap.description == mod.__doc__.split("\n\n")[0]
+        facility = ap.parse_args([]).facility
+        assert facility == str(MESHES / fac) and Path(facility).is_file()
+    assert not hasattr(benchmark_parser("storage", "x").parse_args([]), "facility")
+
+
+def test_hall_benchmarks_share_their_start_and_stem():
+    from benchmarks.report import benchmark_parser, hall_arguments, hall_benchmark_start, hall_stem
+    ap = benchmark_parser("pressure", "The preconditioners.\n\nMore.")
+    hall_arguments(ap, "small-hall,ai-hall")
+    a, be, load0, halls = hall_benchmark_start(ap, ["--halls", "small-hall,,legacy-hall"])
+    assert halls == ["small-hall", "legacy-hall"] and be.name == "numba-cpu" and len(load0) == 3
+    assert ap.description == "The preconditioners."
+    assert hall_stem(a, be, "pressure", "2026-12-07") == "pressure-2026-12-07"
+    a.stem = "mine"
+    assert hall_stem(a, be, "pressure", "2026-12-07") == "mine"

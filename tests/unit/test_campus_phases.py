@@ -6,6 +6,7 @@ The runs are a small campus of the small hall twice (phase P1) and a leakier cop
 (phase P2, commissioned during the run) at 0.5 m cells, two hourly steps."""
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -17,7 +18,7 @@ from twin.facility import BUILTIN_DIR, FacilityError, load_facility
 from twin.loop.phases import (HOURS_PER_MONTH, hours_into_year, installed_frac, scaled_plant,
                               scaled_power)
 from twin.loop.simulation import RunSettings, Simulation
-from twin.models.metrics import rci_hi_pct
+from twin.models.metrics import ASHRAE_CLASSES, RECOMMENDED, rci_hi_pct
 
 CAMPUS = """
 format_version = 1
@@ -213,7 +214,16 @@ def test_inlet_metrics_count_only_the_halls_in_service(tmp_path, memo):
     assert sim.summary()["max_rack_inlet_c"] == 40.0 and hours_over(sim, 39.0) == 1.0
 
 
-def test_campus_air_indices_count_each_hall_by_its_copies(tmp_path, memo):
+@pytest.fixture(scope="module")
+def h1(tmp_path_factory, memo):
+    """The campus run under ASHRAE H1 (recommended up to 22 degC: RCI_HI below 100 %)."""
+    sim = Simulation(campus(tmp_path_factory.mktemp("h1")),
+                     RunSettings(**dict(SETTINGS, ashrae_class="H1")), flow_memo=memo)
+    assert sim.run() == "complete"
+    return sim
+
+
+def test_campus_air_indices_count_each_hall_by_its_copies(h1):
     """RCI over every rack intake of the campus (Herrlin 2005), RTI airflow-weighted and
     SHI heat-weighted, each solved hall's racks and units counted by its installed copies:
     hall A01 stands for 2 halls at both steps, hall B for 1 at the second only. The
@@ -221,9 +231,7 @@ def test_campus_air_indices_count_each_hall_by_its_copies(tmp_path, memo):
     RCI, SHI and SHI denominator; its units' and racks' airflows and temperature rises
     for RTI); the old figures (each solved rack once, the halls' RTI and SHI averaged)
     differ."""
-    sim = Simulation(campus(tmp_path), RunSettings(**dict(SETTINGS, ashrae_class="H1")),
-                     flow_memo=memo)
-    assert sim.run() == "complete"
+    sim = h1
     a, s = sim._arrays(), sim.summary()
     hl, rk, cu = a["halls"], a["racks"], a["cooling_units"]
     w = np.asarray(sim.hall_weight, float)[:2]                       # (steps, halls) copies
@@ -274,6 +282,36 @@ def test_campus_air_indices_count_each_hall_by_its_copies(tmp_path, memo):
           f"(old {old_rti:.3f}), SHI {s['shi']:.5f} (old {old_shi:.5f})")
     assert abs(s["rci_hi_pct"] - old_rci) > 1e-6
     assert abs(s["rti_pct"] - old_rti) > 1e-6 and abs(s["shi"] - old_shi) > 1e-9
+
+
+def test_report_states_the_campus_air_indices_of_the_summary(h1, tmp_path):
+    """The report of a campus run states the summary's RCI, RTI and SHI (each hall by its
+    copies: hall A stands for 2 halls, B for 1), not its own figures over the cells of the
+    hall it shows, and labels those as that hall's at that state."""
+    from twin.outputs.report import build_report
+    h1.write(tmp_path)
+    s = h1.summary()
+    page = build_report(tmp_path / "results.h5", picture=False)
+
+    def shown(label):
+        found = re.findall(r'<div class="v">([^<]*)</div><div class="k">' + re.escape(label)
+                           + "</div>", page)
+        assert len(found) == 1, label
+        return found[0]
+
+    assert shown("RCI_HI campus (period)") == f"{s['rci_hi_pct']:.1f} %"
+    assert shown("RCI_LO campus (period)") == f"{s['rci_lo_pct']:.1f} %"
+    assert shown("RTI campus (period)") == f"{s['rti_pct']:.0f} %"
+    assert shown("SHI campus (period)") == f"{s['shi']:.2f}"
+    # the copies matter here: each solved rack once gives another RCI_HI
+    a = h1._arrays()
+    inlet = np.asarray(a["racks"]["inlet_temp_c"], float)
+    on = np.asarray(h1.hall_weight, float)[:2][:, np.repeat([0, 1], [h.n_r for h in h1.halls])] > 0
+    once = rci_hi_pct(inlet[on], RECOMMENDED["H1"].max_temp_c, ASHRAE_CLASSES["H1"].max_temp_c)
+    assert f"{once:.1f} %" != shown("RCI_HI campus (period)")
+    hall = re.search(r"hall (\S+), this state", page).group(1)
+    shown(f"RCI_HI (hall {hall}, this state)")
+    assert "counted by its hall's installed copies" in page
 
 
 def test_flexible_load_plans_on_the_installed_share(tmp_path):

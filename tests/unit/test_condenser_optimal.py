@@ -7,8 +7,8 @@ What is checked: the search on functions whose least is known, including one wit
 valleys; in the plant, at several wet bulbs and loads, the chosen set-point costs no more
 than the fixed set-point, the wet-bulb reset or any set-point of a 0.25 K scan (so a broken
 search fails), and saves against the reset somewhere; energy closes; the default stays
-fixed; the facility key reaches the plant and bad combinations are one line; a short
-January run of the small hall.
+fixed; the facility key reaches the plant (bad combinations, one line each: with the
+reset's, ``test_condenser_reset.py``); a short January run of the small hall.
 """
 from __future__ import annotations
 
@@ -21,20 +21,14 @@ from click.testing import CliRunner
 
 import twin
 from common.errors import InputError
+from tests.unit.test_condenser_reset import RESET, SMALL, small_hall
 from twin.cli import main
-from twin.facility import BUILTIN_DIR, FacilityError, loads_facility
 from twin.loop.specs import plant_spec_for
 from twin.models.condenser import bounded_argmin
 from twin.models.inputs import CurveRangeWarning
 from twin.models.plant import PlantSpec, design_plant, optimal_condenser_setpoint_c, plant_step
 
-SMALL = BUILTIN_DIR / "small-hall.toml"
 OPTIMAL = '\n[plant.condenser_water]\ncontrol = "optimal"\n'
-RESET = '\n[plant.condenser_water]\ncontrol = "wet-bulb-reset"\n'
-
-
-def small_hall(extra: str = ""):
-    return loads_facility(SMALL.read_text() + extra, folder=BUILTIN_DIR, name="small-hall.toml")
 
 
 def quiet_step(*args, **kw):
@@ -147,19 +141,6 @@ def test_facility_key_reaches_the_plant():
     spec, _ = plant_spec_for(small_hall(OPTIMAL + "supply_temp_c = 27.0\nmin_supply_temp_c = 17.0\n").plant,
                              150e3, 0.0)
     assert spec.cw_reset_limits[1:] == (17.0, 27.0)
-
-
-@pytest.mark.parametrize("body, says", [
-    ('control = "optimal"\nreset_approach_k = 4.0', 'reset_approach_k is for control = "wet-bulb-reset" '
-                                                    '(this one is "optimal")'),
-    ('control = "optimal"\nmin_supply_temp_c = 30.0', "min_supply_temp_c = 30 is above supply_temp_c = 24"),
-    ('control = "optimum"', "use one of 'fixed', 'wet-bulb-reset' or 'optimal'"),
-])
-def test_bad_optimal_values_are_one_line(body, says):
-    with pytest.raises(FacilityError) as exc:
-        small_hall(f"\n[plant.condenser_water]\n{body}\n")
-    errs = [str(d) for d in exc.value.errors]
-    assert len(errs) == 1 and says in errs[0], errs
 
 
 @pytest.mark.parametrize("extra, says", [

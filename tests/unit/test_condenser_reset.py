@@ -140,8 +140,13 @@ def test_facility_keys_reach_the_plant():
     ('control = "wet-bulb-reset"\nreset_approach_k = -1.0', "plant.condenser_water.reset_approach_k"),
     ('supply_temp_c = 55.0', "supply_temp_c = 55.0: it must be <= 40"),
     ('supply_temp = 20.0', "did you mean 'supply_temp_c'"),
+    ('control = "optimal"\nreset_approach_k = 4.0', 'reset_approach_k is for control = "wet-bulb-reset" '
+                                                    '(this one is "optimal")'),
+    ('control = "optimal"\nmin_supply_temp_c = 30.0', "min_supply_temp_c = 30 is above supply_temp_c = 24"),
+    ('control = "optimum"', "use one of 'fixed', 'wet-bulb-reset' or 'optimal'"),
 ])
 def test_bad_condenser_water_values_are_one_line(body, says):
+    """Every control's bad values (fixed, wet-bulb-reset, optimal): one line each."""
     with pytest.raises(FacilityError) as exc:
         small_hall(f"\n[plant.condenser_water]\n{body}\n")
     errs = [str(d) for d in exc.value.errors]

@@ -4,6 +4,7 @@ verification room: one rack (intake on its -x face) and one cooler, 0.25 m cells
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from benchmarks.validation.diagnose import intake_profile, intake_region, layer_means
 from tests.verification.cases import room
@@ -81,3 +82,27 @@ def test_report_states_both_answers_and_their_rms():
     assert "| RMS | | 3.54 | 1.00 | |" in text          # sqrt((9 + 16) / 2), sqrt((1 + 1) / 2)
     assert "worst rack, b" in text and "| 4 | 26.00 | 30.00 |" in text
     assert "| 1 |" not in text                           # an empty layer is left out
+
+
+def test_diagnose_and_the_crosscheck_solve_the_problem_of_one_function(tmp_path, monkeypatch):
+    from benchmarks.validation import crosscheck
+    from benchmarks.validation.diagnose import diagnose
+    case = crosscheck.CASES["small-hall-lo"]
+    base = crosscheck.problem_for(case, 0.5)[0]
+    same = crosscheck.case_problem(case, None, 0.5)
+    assert same.grid == base.grid and same.turbulence == base.turbulence
+    assert crosscheck.case_problem(case, base.turbulence.model, 0.5).turbulence == base.turbulence
+    keps = crosscheck.case_problem(case, "k-epsilon", 0.5).turbulence
+    assert keps.model == "k-epsilon" and not keps.buoyancy_production   # as the reference's
+    asked = []
+
+    def recorded(case_, turbulence=None, cell_m=None):
+        asked.append((case_.name, turbulence, cell_m))
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(crosscheck, "case_problem", recorded)
+    for solve in (lambda: crosscheck.twin_answer(case, turbulence="k-epsilon"),
+                  lambda: diagnose(case, tmp_path, model="k-epsilon")):
+        with pytest.raises(RuntimeError, match="stop here"):
+            solve()
+    assert asked == [("small-hall-lo", "k-epsilon", None)] * 2

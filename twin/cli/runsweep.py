@@ -9,8 +9,8 @@ import click
 from common.errors import InputError
 from kernels.backend import CHOICES as _BACKENDS
 from twin.cli.checks import holds_output_folder, ranged
-from twin.cli.studies import _dask, _progress
-from twin.cli.tables import CASE_COLUMN_WIDTH, change_legend, change_row
+from twin.cli.studies import _dask, _progress, _sweep
+from twin.cli.tables import case_console, print_case_tables
 from twin.cli.warm import prepare_cpu_kernels
 from twin.loop.settings import RACK_AIRFLOW, THERMAL_MODES
 from twin.models.design_days import PERIODS
@@ -25,9 +25,7 @@ __all__ = ["whatif_run"]
                    "(run.dry_bulb_offset_k, run.wind_scale, run.solar_scale, "
                    "run.grid_carbon_kg_per_kwh, run.utilization, run.target_inlet_temp_c, ...) "
                    "and its values; several --set make every combination.")
-@click.option("--sweep", "sweep_file", default=None, type=click.Path(dir_okay=False),
-              help="TOML file: [sweep] PATH = [values] (every combination) and "
-                   "[[cases]] name = ..., set = {PATH = value}.")
+@_sweep
 @click.option("--hours", type=float, default=24.0, show_default=True,
               help="Simulated period of every case [h].")
 @click.option("--step", "step", default="15m", show_default=True, help="Time step (15m, 1h, 900).")
@@ -104,35 +102,20 @@ def whatif_run(facility, sets, sweep_file, hours, step, start_day, period, cell_
 def print_run_sweep(recs, width: int = 80):
     """The cases side by side, metrics down the page, in blocks of as many cases as fit
     ``width`` columns (a terminal's own width when wider)."""
-    from rich.console import Console
-    from rich.table import Table
-
     from twin.studies.runsweep import RUN_METRICS
-    con = Console()
-    if not con.is_terminal:
-        con = Console(width=width)          # a file or pipe: 80 columns
-    per = max(1, (con.width - 24) // 19)
+    con = case_console(width)
     leaky = any(abs((r.get("max_server_inlet_c") or 0.0) - (r.get("max_rack_inlet_c") or 0.0))
                 > 1e-9 for r in recs)      # servers behind leaky cabinets draw warmer air
-    for start in range(0, len(recs), per):
-        block = recs[start:start + per]
-        t = Table(title="Run cases over the period; (+d) = difference to the baseline, red "
-                        "worse, green better" if start == 0 else None)
-        t.add_column("", no_wrap=True)
-        for r in block:
-            t.add_column(r["case"], justify="right", max_width=CASE_COLUMN_WIDTH, overflow="fold",
-                         style="bold" if r["case"] == "baseline" else "")
-        changes = change_row(recs)
-        if changes is not None:
-            t.add_row("change", *changes[start:start + per])
+
+    def rows(t, block):
         t.add_row("run", *[_status(r) for r in block])
         for key, head, fmt, worse_up in RUN_METRICS:
             if key == "max_server_inlet_c" and not leaky:
                 continue                # without cabinet leakage: the rack inlet's
             t.add_row(head, *[_cell(r, key, fmt, worse_up) for r in block])
-        con.print(t)
-    for line in change_legend(recs):                 # labels too long for the table
-        con.print(line, markup=False, highlight=False)
+
+    print_case_tables(con, recs, "Run cases over the period; (+d) = difference to the "
+                      "baseline, red worse, green better", 24, rows)
     failed = [r for r in recs if r.get("error")]
     for r in failed:
         con.print(f"[red]{r['case']} failed: {r['error']}[/]")

@@ -10,7 +10,7 @@ import click
 from kernels.backend import CHOICES as _BACKENDS
 from twin.cli.checks import (dashboard_option, holds_output_folder, rack_model_option, ranged,
                              scheduler_option, units_option)
-from twin.cli.tables import CASE_COLUMN_WIDTH, change_legend, change_row
+from twin.cli.tables import case_console, print_case_tables
 from twin.cli.warm import prepare_cpu_kernels
 
 
@@ -37,6 +37,12 @@ def _dask(f):
                      help="Serve the local cluster's Dask dashboard here (e.g. 127.0.0.1:8787); "
                           "default: no HTTP server at all.")(f)
     return f
+
+
+#: ``--sweep FILE``, the cases of ``twin whatif`` and ``twin whatif-run`` from a TOML file.
+_sweep = click.option("--sweep", "sweep_file", default=None, type=click.Path(dir_okay=False),
+                      help="TOML file: [sweep] PATH = [values] (every combination) and "
+                           "[[cases]] name = ..., set = {PATH = value}.")
 
 
 def _settings(max_steps):
@@ -71,9 +77,7 @@ def _progress(con, what):
               help="A facility field and its values; several --set make every combination. "
                    "Extras: utilization=, ...cooling_units[U].enabled=false, "
                    "...rows[R].utilization=, ...containment=none|cold-aisle:A+B.")
-@click.option("--sweep", "sweep_file", default=None, type=click.Path(dir_okay=False),
-              help="TOML file: [sweep] PATH = [values] (every combination) and "
-                   "[[cases]] name = ..., set = {PATH = value}.")
+@_sweep
 @_common_solve
 @_dask
 @click.option("--out", "out_dir", default="runs/whatif", show_default=True,
@@ -122,9 +126,6 @@ def whatif(facility, sets, sweep_file, hall, cell_m, backend, max_steps, schedul
 def _print_whatif(recs, width: int = 80):
     """The cases side by side, metrics down the page, in blocks of as many cases as fit
     ``width`` columns (a terminal's own width when wider)."""
-    from rich.console import Console
-    from rich.table import Table
-
     from twin.studies.whatif import METRIC_COLUMNS
     shown = ["inlet_max_c", "inlet_mean_c", "racks_over_27", "rci_hi_pct", "rti_pct",
              "cooling_kw", "return_c"]
@@ -137,22 +138,9 @@ def _print_whatif(recs, width: int = 80):
     if any(math.isfinite(r.get("min_airflow_pct", float("nan"))) for r in recs):
         shown += ["min_airflow_pct", "racks_low_airflow"]      # racks with fan curves
     cols = [c for c in METRIC_COLUMNS if c[0] in shown]
-    con = Console()
-    if not con.is_terminal:
-        con = Console(width=width)          # a file or pipe: 80 columns
-    per = max(1, (con.width - 18) // 19)
-    for start in range(0, len(recs), per):
-        block = recs[start:start + per]
-        t = Table(title="What-if cases: rack inlets (intake-face mean) and indices; (+d) = "
-                        "difference to the baseline, red worse, green better"
-                  if start == 0 else None)
-        t.add_column("", no_wrap=True)
-        for r in block:
-            t.add_column(r["case"], justify="right", max_width=CASE_COLUMN_WIDTH, overflow="fold",
-                         style="bold" if r["case"] == "baseline" else "")
-        changes = change_row(recs)
-        if changes is not None:
-            t.add_row("change", *changes[start:start + per])
+    con = case_console(width)
+
+    def rows(t, block):
         t.add_row("solve", *["[red]failed[/]" if r.get("error") else
                              ("converged" if r.get("converged", True) else
                               "[yellow]NOT converged[/]") for r in block])
@@ -160,9 +148,9 @@ def _print_whatif(recs, width: int = 80):
         for key, head, fmt, worse_up in cols:
             t.add_row(head, *[_whatif_cell(r, key, fmt, worse_up) for r in block])
         t.add_row("worst rack", *[r.get("worst_rack", "") for r in block])
-        con.print(t)
-    for line in change_legend(recs):                 # labels too long for the table
-        con.print(line, markup=False, highlight=False)
+
+    print_case_tables(con, recs, "What-if cases: rack inlets (intake-face mean) and indices; "
+                      "(+d) = difference to the baseline, red worse, green better", 18, rows)
     loose = [r["case"] for r in recs if not r.get("error") and not r.get("converged", True)]
     if loose:
         con.print(f"[yellow]{len(loose)} case(s) did not converge ({', '.join(loose)}): their "

@@ -6,9 +6,12 @@ inlet metrics), time series (every group of the file with a ``time_s`` axis: the
 runs of ``twin fail``, the series of ``twin run``), the N-1 table where there is one,
 the worst racks, the cooling units, the hot spots and the picture.
 
-Inlet metrics: rack inlet = intake-face mean; RCI_HI / RCI_LO over every intake cell
-when the facility in the file meshes to the result's grid (else over the rack means);
-see :mod:`twin.studies.whatif` for the definitions and references.
+Inlet metrics: rack inlet = intake-face mean; RCI_HI / RCI_LO over every intake cell of
+the hall shown, at the state shown, when the facility in the file meshes to the result's
+grid (else over the rack means); see :mod:`twin.studies.whatif` for the definitions and
+references. A run's page shows one hall's state and labels these so; beside them it states
+the run summary's RCI, RTI and SHI of the campus over the period, each hall counted by its
+installed copies (:func:`twin.loop.campus.air_indices`).
 
 The page head, cards, tables and line charts are :mod:`twin.outputs.html_page`'s, shared
 with the candidate-sites page of ``twin sites`` (:mod:`twin.outputs.sites_page`).
@@ -27,6 +30,19 @@ from twin.models.metrics import (ALLOWABLE_MAX_C, RECOMMENDED_MAX_C, RECOMMENDED
                                  rci_lo_pct, rti_pct)
 from twin.outputs.cf import CALENDAR_YEAR
 from twin.outputs.html_page import card, fmt_value, page, svg_line_chart, table
+
+#: The cards of a run's summary (``summary.json``, :func:`twin.loop.campus.run_summary`):
+#: key, label, format. Its RCI, RTI and SHI are the campus's over the period
+#: (:func:`twin.loop.campus.air_indices`: each hall counted by its installed copies).
+RUN_CARDS = (("pue", "PUE (period)", "{:.3f}"), ("it_energy_kwh", "IT energy kWh", "{:,.0f}"),
+             ("renewable_share", "renewable share", "{:.1%}"),
+             ("co2_t", "CO2 t", "{:.2f}"), ("wue_l_per_kwh", "WUE L/kWh", "{:.2f}"),
+             ("rci_hi_pct", "RCI_HI campus (period)", "{:.1f} %"),
+             ("rci_lo_pct", "RCI_LO campus (period)", "{:.1f} %"),
+             ("rti_pct", "RTI campus (period)", "{:.0f} %"), ("shi", "SHI campus (period)", "{:.2f}"))
+CAMPUS_NOTE = (" The campus's RCI, RTI and SHI (period) are the run summary's: over every "
+               "completed step, each rack and cooling unit of a solved hall counted by its "
+               "hall's installed copies.")
 
 #: Outdoor series of a run, as a person names them.
 WEATHER_LABELS = {"dry_bulb_c": "dry bulb", "wet_bulb_c": "wet bulb", "dew_point_c": "dew point"}
@@ -279,6 +295,8 @@ def build_report(result, hall=None, limit_c: float = RECOMMENDED_MAX_C, picture=
     view = load_result(result, hall, time_s=time_s, time=time)
     s = view.summary
     m = inlet_summary(view)
+    # a run's page shows one hall's state beside the campus's figures over the period
+    state = f" (hall {view.hall}, this state)" if s.get("kind") == "run" else ""
     parts = []
     # --- summary
     bud = s.get("energy_budget", {})
@@ -289,14 +307,12 @@ def build_report(result, hall=None, limit_c: float = RECOMMENDED_MAX_C, picture=
         card("mean rack inlet", f"{fmt_value(m['inlet_mean_c'])} degC"),
         card(f"racks above {RECOMMENDED_MAX_C:g} degC", str(m["racks_over_27"])),
         card(f"racks above {ALLOWABLE_MAX_C:g} degC", str(m["racks_over_32"])),
-        card("RCI_HI", f"{fmt_value(m['rci_hi_pct'])} %"),
-        card("RCI_LO", f"{fmt_value(m['rci_lo_pct'])} %"),
-        card("RTI", f"{fmt_value(m['rti_pct'], '{:.0f}')} %"),
+        card(f"RCI_HI{state}", f"{fmt_value(m['rci_hi_pct'])} %"),
+        card(f"RCI_LO{state}", f"{fmt_value(m['rci_lo_pct'])} %"),
+        card(f"RTI{state}", f"{fmt_value(m['rti_pct'], '{:.0f}')} %"),
     ]
     run = s.get("run") or {}
-    for key, label, fmt in (("pue", "PUE (period)", "{:.3f}"), ("it_energy_kwh", "IT energy kWh", "{:,.0f}"),
-                            ("renewable_share", "renewable share", "{:.1%}"),
-                            ("co2_t", "CO2 t", "{:.2f}"), ("wue_l_per_kwh", "WUE L/kWh", "{:.2f}")):
+    for key, label, fmt in RUN_CARDS:
         v = run.get(key)
         if isinstance(v, (int, float)) and math.isfinite(v):
             cards.append(card(label, fmt.format(v)))
@@ -314,10 +330,11 @@ def build_report(result, hall=None, limit_c: float = RECOMMENDED_MAX_C, picture=
         meta.append("units off: " + ", ".join(s["off_units"]))
     parts.append('<section id="summary"><h2>Summary</h2><div class="cards">' + "".join(cards)
                  + f'</div><p class="note">{e("; ".join(meta))}. Rack inlet = mean over the intake '
-                 f'face; RCI (Herrlin 2005) over the {e(m["rci_over"])}, ASHRAE A1 recommended '
+                 f'face; RCI (Herrlin 2005) over the {e(m["rci_over"])}{e(state)}, ASHRAE A1 '
+                 'recommended '
                  f'{RECOMMENDED_MIN_C:g}-{RECOMMENDED_MAX_C:g} degC, allowable up to '
                  f'{ALLOWABLE_MAX_C:g} degC; RTI (Herrlin 2008): 100 % balanced, below: bypass, '
-                 'above: recirculation.</p></section>')
+                 'above: recirculation.' + (CAMPUS_NOTE if run else '') + '</p></section>')
     # --- time series
     series = time_series(view.path)
     charts = run_charts(view.path) if s.get("kind") == "run" else []
