@@ -13,6 +13,10 @@ developed flow, and from that one state:
   alternating: seconds, outer iterations, the heat balance, and the largest difference
   of the two temperature fields.
 
+With ``--steady`` instead: a whole steady solve (``Solver.solve_steady``) from rest with
+each preconditioner: steps, wall and CPU seconds, the time spent in heat finishes (one at
+every averaging window and the final one), and the largest difference of the intakes.
+
 Prints a Markdown report (machine and load included); nothing is asserted.
 """
 from __future__ import annotations
@@ -52,6 +56,40 @@ def _counted(M):
     return pc, calls
 
 
+def _steady_ab(problem, a) -> str:
+    """Whole steady solves with each preconditioner, the heat finishes timed inside."""
+    from kernels.solver import Solver, SolverSettings
+    load0 = os.getloadavg()
+    out = [f"# Steady solves by heat preconditioner: {Path(a.facility).stem} at {a.cell:g} m",
+           "", f"Machine: {platform.node()}, {os.cpu_count()} logical CPUs, {a.backend}; load "
+           f"{' '.join(f'{x:.2f}' for x in load0)} at the start. Grid {problem.grid.shape}.", "",
+           "| preconditioner | steps | converged | wall s | CPU s | heat finishes | their s |",
+           "|---|---|---|---|---|---|---|"]
+    intakes = {}
+    for pc in ("jacobi", "multigrid"):
+        s = Solver(problem, backend=a.backend, settings=SolverSettings(heat_preconditioner=pc))
+        spent = [0.0, 0]
+        finish = s.finish_energy
+
+        def timed(*args, finish=finish, spent=spent, **kw):
+            t = time.perf_counter()
+            info = finish(*args, **kw)
+            spent[0] += time.perf_counter() - t
+            spent[1] += 1
+            return info
+        s.finish_energy = timed
+        t0, c0 = time.perf_counter(), time.process_time()
+        run = s.solve_steady()
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        intakes[pc] = np.array(s.dev_tin, float)
+        out.append(f"| {pc} | {run.iterations} | {run.converged} | {wall:.1f} | {cpu:.1f} | "
+                   f"{spent[1]} | {spent[0]:.1f} ({100 * spent[0] / wall:.0f} % of wall) |")
+    diff = float(np.max(np.abs(intakes["multigrid"] - intakes["jacobi"])))
+    out += ["", f"Largest difference of the device intake means: {diff:.1e} K. Load at the "
+            f"end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}."]
+    return "\n".join(out)
+
+
 def main(argv=None) -> int:
     from kernels import energy
     from kernels.heat_multigrid import AggregationMultigrid
@@ -62,8 +100,13 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=2000, help="pseudo-steps before the A/B")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--backend", default="numba-cpu", help="a backend name (twin backends)")
+    ap.add_argument("--steady", action="store_true",
+                    help="A/B whole steady solves instead (--steps and --repeats unused)")
     a = ap.parse_args(argv)
     problem = _problem(a.facility, a.cell)
+    if a.steady:
+        print(_steady_ab(problem, a))
+        return 0
     load0 = os.getloadavg()
     s = Solver(problem, backend=a.backend)
     be = s.backend
