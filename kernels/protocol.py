@@ -69,7 +69,9 @@ class KernelSet(Protocol):
         """``r -= Ax`` on fluid cells, 0 on solid cells."""
 
     def cg_update_xr(self, x, r, p, Ap, alpha):
-        """``x += alpha p``, ``r -= alpha Ap``; returns ``(r.r, max abs(r))``."""
+        """``x += alpha p``, ``r -= alpha Ap``; returns ``r.r`` (summed in float64). The
+        conjugate gradients then take ``max abs(r)`` with :meth:`max_abs`, a second pass
+        over ``r`` that a fused reduction could save."""
 
     def cg_update_p(self, p, z, beta) -> None:
         """``p = z + beta p``."""
