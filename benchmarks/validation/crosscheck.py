@@ -430,10 +430,12 @@ def run_case(name: str, work_dir: Path, nproc: int = 1, twin: bool = True,
                      f"{ans['iterations']} {'time steps' if transient else 'iterations'}")
     var = variant(turbulence, answer)
     if twin:
+        commit = _git_commit()      # the code that runs: taken before it does (a long run
+        #                             outlives commits made beside it)
         ans = twin_answer(case, coarse_start=True, turbulence=turbulence, answer=answer,
                           average_s=average_s, max_steps=max_steps)
         T = ans.pop("T")
-        ans.update({"case": name, "commit": _git_commit(),
+        ans.update({"case": name, "commit": commit,
                     "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
                     "machine_load": _load()})
         path = twin_path(name, var)
