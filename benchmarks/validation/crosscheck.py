@@ -82,8 +82,11 @@ FLOOR_DIFFUSERS_HI_TRANSIENT = Transient(end_time_s=800.0, average_from_s=20.0,
 #: 150 s, extended to 330 s (the 12 s spans of 120 s were correlated, lag-1 up to 0.8).
 SLAB_CEILING_LO_TRANSIENT = Transient(end_time_s=330.0, average_from_s=30.0, max_courant=4.0)
 #: At 1.2x: 265 m3 over 13.63 m3/s, 19 s. Started from rest (no SIMPLE seed: that run's
-#: case folder was gone), so the start-up left out is three air changes, 60 s.
-SLAB_CEILING_HI_TRANSIENT = Transient(end_time_s=260.0, average_from_s=60.0, max_courant=4.0)
+#: case folder was gone), so the start-up left out is three air changes, 60 s. Made to
+#: 260 s and extended to 460 and 760 s (6,095 time steps, 785 s CPU in all):
+#: the row-end intake H1/A/01 swings in slow excursions, its error 0.29 K over 400 s and
+#: 0.27 K over 700 s.
+SLAB_CEILING_HI_TRANSIENT = Transient(end_time_s=760.0, average_from_s=60.0, max_courant=4.0)
 
 CASES = {c.name: c for c in (
     Case("small-hall-hi", "meshes/small-hall.toml", None, 0.2, 1.25,

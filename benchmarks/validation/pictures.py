@@ -186,7 +186,7 @@ def page() -> str:
         "`kernels.Problem` is solved by the twin and by OpenFOAM v1912 "
         "(`buoyantBoussinesqSimpleFoam`, standard k-epsilon with wall functions) on "
         "identical cells (`benchmarks/validation/openfoam.py`). Where SIMPLE does not "
-        "settle (the small hall, the floor-diffuser halls, slab-ceiling-lo), the reference is a "
+        "settle (the small hall, the floor-diffuser and the slab-ceiling halls), the reference is a "
         "transient run "
         "(`buoyantBoussinesqPimpleFoam`, same model and schemes) averaged in time after its "
         "start-up, and each rack intake mean carries its batch-means standard error "
