@@ -163,12 +163,12 @@ def _linear_solver(J, backend=None, hierarchy=None):
     A = backend.sparse(J) if gpu else J
     precondition = None
     if hierarchy is not None:
-        from .heat_multigrid import AggregationMultigrid, SingularCoarsest
+        from .heat_multigrid import AggregationMultigrid, NoHierarchy
         fluid, spacing_m, n_extra = hierarchy
         try:
             precondition = AggregationMultigrid(J, fluid, spacing_m, n_extra,
                                                 backend if gpu else None)
-        except SingularCoarsest:    # nothing holds the level: Jacobi, then the LU's reason
+        except NoHierarchy:         # nothing holds the level, or no coarse level: Jacobi
             precondition = None
     if precondition is None:
         precondition = to_dev(inv_d)

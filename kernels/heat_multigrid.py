@@ -76,15 +76,25 @@ def aggregation_maps(fluid: np.ndarray, spacing_m, n_extra: int = 0) -> list:
     return maps
 
 
-class SingularCoarsest(ValueError):
-    """The coarsest level's operator is singular (the caller falls back to Jacobi)."""
+class NoHierarchy(ValueError):
+    """No usable hierarchy for this operator (the caller falls back to Jacobi)."""
+
+
+class SingularCoarsest(NoHierarchy):
+    """The coarsest level's operator is singular."""
+
+
+#: A coarsest level larger than this (walls so dense that no axis coarsens) is not
+#: factorised: the solve keeps Jacobi.
+MAX_COARSEST_LU = 20_000
 
 
 class AggregationMultigrid:
     """A V-cycle for ``A x = b`` (``A`` the heat Jacobian, host scipy CSR) on
     ``backend`` (``None``: the host). Calling it with a residual ``r`` (a device array)
     returns ``M^-1 r``, the cycle's approximation of ``A^-1 r`` from zero. Raises
-    :class:`SingularCoarsest` where the coarsest level cannot be factorised."""
+    :class:`NoHierarchy` where the coarsest level is too large to factorise
+    (:data:`MAX_COARSEST_LU`), :class:`SingularCoarsest` where it is singular."""
 
     def __init__(self, A, fluid: np.ndarray, spacing_m, n_extra: int = 0, backend=None,
                  pre: int = 2, post: int = 2):
@@ -103,6 +113,8 @@ class AggregationMultigrid:
             self.R.append(dev(P.T.tocsr()))
             A = (P.T @ A @ P).tocsr()
             self.sizes.append(A.shape[0])
+        if A.shape[0] > MAX_COARSEST_LU:
+            raise NoHierarchy(f"the coarsest level has {A.shape[0]:,} unknowns")
         try:
             self.lu = spla.splu(A.tocsc())
         except RuntimeError as exc:  # "exactly singular": nothing holds the level there

@@ -183,6 +183,20 @@ def test_closed_cavity_keeps_jacobi_and_stays_bounded():
     assert np.all(np.isfinite(x)) and np.max(np.abs(x)) < 1e3 * np.max(np.abs(b))
 
 
+def test_no_coarse_level_keeps_jacobi(monkeypatch):
+    """Where the hierarchy cannot coarsen below ``MAX_COARSEST_LU`` the cycle is refused
+    before any factorisation, and the solve keeps Jacobi (same answer quality)."""
+    import kernels.heat_multigrid as hm
+    fluid = _slab_box((12, 10, 12), slab_k=4)
+    J = _upwind(fluid, (0.25,) * 3)
+    monkeypatch.setattr(hm, "MAX_COARSEST_LU", 10)
+    with pytest.raises(hm.NoHierarchy, match="coarsest level has"):
+        AggregationMultigrid(J, fluid, (0.25,) * 3)
+    b = np.random.default_rng(7).standard_normal(J.shape[0])
+    x = energy._linear_solver(J, None, (fluid, (0.25,) * 3, 0))(b)
+    assert np.linalg.norm(J @ x - b) <= energy.INNER_RTOL * np.linalg.norm(b)
+
+
 def test_unknown_heat_preconditioner_is_one_line():
     with pytest.raises(InputError, match="heat_preconditioner = 'ilu' must be one of jacobi, "
                                          "multigrid"):
