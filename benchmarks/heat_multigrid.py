@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+
 def _problem(facility, cell_m):
     from twin.thermal.mesh import mesh_hall
     p = mesh_hall(facility, cell_m=cell_m)
@@ -91,10 +92,10 @@ def _steady_ab(problem, a) -> str:
 
 
 def main(argv=None) -> int:
+    from benchmarks.report import benchmark_parser
     from kernels import energy
     from kernels.heat_multigrid import AggregationMultigrid
     from kernels.solver import Solver, SolverSettings
-    from benchmarks.report import benchmark_parser
     ap = benchmark_parser("heat_multigrid", __doc__, "small-hall.toml")
     ap.add_argument("--cell", type=float, default=0.2, help="cell size [m]")
     ap.add_argument("--steps", type=int, default=2000, help="pseudo-steps before the A/B")
