@@ -162,8 +162,8 @@ def rounding_floor(s, b_max) -> float:
     """The smallest ``max |div u* - lap phi|`` [1/s] a projection can reach: the rounding of
     its right-hand side ``b = div u*`` (which ``A phi`` must match), ``ROUNDING_FLOOR_EPS``
     epsilons of its largest value. In a hall of a few pascals it lies below ``div_tol``
-    (the small hall at 0.25 m: about 5 % of it, in float32); where a sealed aisle is pressurised to kPa across its door leaks, ``b``
-    near the doors is large and, in float32, its rounding exceeds ``div_tol``: the
+    (the small hall at 0.25 m: about 5 % of it, in float32); where a sealed aisle is
+    pressurised to kPa across its door leaks, ``b`` near the doors is large and, in float32, its rounding exceeds ``div_tol``: the
     conjugate gradients then stagnated at the floor for ``pressure_max_iter`` iterations
     and their iterate drifted until the flow diverged (the AI hall at 0.8x supply, 0.3 m:
     ``benchmarks/results/ai-hall-divergence-2026-12-07.md``)."""

@@ -77,6 +77,26 @@ def test_aggregates_never_join_air_across_a_wall():
     assert maps[-1].shape[1] <= 2000
 
 
+def test_aggregation_maps_are_built_once_per_geometry():
+    """The maps depend on the walls alone: a second heat finish on the same grid reuses
+    them; another mask, spacing or device count gets its own; only the most recent few
+    are kept."""
+    import kernels.heat_multigrid as hm
+    fluid = _slab_box()
+    first = aggregation_maps(fluid, (0.2, 0.2, 0.2), n_extra=3)
+    assert aggregation_maps(fluid.copy(), (0.2, 0.2, 0.2), n_extra=3) is first
+    assert aggregation_maps(fluid, (0.2, 0.2, 0.2), n_extra=2) is not first
+    assert aggregation_maps(fluid, (0.2, 0.2, 0.25), n_extra=3) is not first
+    other = fluid.copy()
+    other[0, 0, 0] = False
+    again = aggregation_maps(other, (0.2, 0.2, 0.2), n_extra=3)
+    assert again is not first and again[0].shape[0] == first[0].shape[0] - 1
+    for n in range(hm.MAPS_KEPT + 1):
+        aggregation_maps(np.ones((4, 4, 4 + n), bool), (0.2, 0.2, 0.2))
+    assert len(hm._MAPS) == hm.MAPS_KEPT
+    assert aggregation_maps(fluid, (0.2, 0.2, 0.2), n_extra=3) is not first  # rebuilt
+
+
 def test_galerkin_level_keeps_upwind_advection_exact():
     """Summed over 2x2x2 aggregates, first-order upwind fluxes are the coarse cells' upwind
     fluxes at twice the spacing: with no diffusion, ``P^T A P`` is the operator
