@@ -365,14 +365,33 @@ class _Child:
             self.proc.communicate()
 
 
+_EARLY: dict = {}
+
+
+def start_early():
+    """Start the simulator run and the PTX compilation now (``tests/conftest.py`` calls
+    this when the session has collected this module): warm they take ~20 s each, but on
+    a fresh clone the simulator run first compiles the CPU drivers in both precisions,
+    ~14 min on 2 cores, which then overlaps the tests that run before this module."""
+    if not _EARLY:
+        _EARLY.update(sim=_Child("_child", {"NUMBA_ENABLE_CUDASIM": "1"}),
+                      ptx=_Child("_ptx_child", {"NUMBA_ENABLE_CUDASIM": "0"}))
+
+
+def stop_early():
+    """Stop the children if they still run (the session ends without this module's
+    tests, e.g. after ``-x``)."""
+    for kid in _EARLY.values():
+        kid.stop()
+    _EARLY.clear()
+
+
 @pytest.fixture(scope="module")
 def children():
-    """The simulator run and the PTX compilation, started together (they take ~20 s each)."""
-    kids = {"sim": _Child("_child", {"NUMBA_ENABLE_CUDASIM": "1"}),
-            "ptx": _Child("_ptx_child", {"NUMBA_ENABLE_CUDASIM": "0"})}
-    yield kids
-    for kid in kids.values():
-        kid.stop()
+    """The simulator run and the PTX compilation (started early, or now)."""
+    start_early()
+    yield dict(_EARLY)
+    stop_early()
 
 
 @pytest.fixture(scope="module")

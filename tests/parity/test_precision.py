@@ -7,10 +7,19 @@ typed like the field it meets. This test compiles the per-cell functions for flo
 fields on the CPU and checks the optimised LLVM IR of the kernel body for any double
 arithmetic or float/double conversion. (The PTX of the CUDA kernels is checked the same
 way in ``test_cuda_sim.py`` where libNVVM is installed.)
+
+Compiling the two test kernels takes ~6 min of one core on a fresh clone, so they compile
+in a child process started as soon as the session has collected this module
+(``start_early``, see ``tests/conftest.py``), beside the tests that run before it.
 """
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,23 +116,65 @@ def _literal(out, x):
     out[0] = x[0] * 0.5 + 1e-30      # what the pointwise source must not do
 
 
-def test_pointwise_float32_arithmetic_stays_float32():
-    double = _double_lines(_cells, _args("float32"))
+def _keps_args():
+    n = 6
+    a = lambda *s: np.ones(s, np.float32)  # noqa: E731
+    f = np.float32
+    return (a(4), a(n + 1, n, n), a(n, n + 1, n), a(n, n, n + 1), a(n, n, n), a(n, n, n),
+            np.zeros((n, n, n), np.uint8), a(n, n, n), a(n, n, n), np.zeros((n, n, n), np.uint8),
+            f(0.1), f(0.1), f(0.1), np.zeros(6, np.int32), np.zeros(6, np.float32),
+            np.ones(13, np.float32), f(0.01), 2, 2, 2)
+
+
+def _child():
+    """In the child process: the double-precision lines of both float32 test kernels, as
+    one JSON line."""
+    print(json.dumps({"pointwise": _double_lines(_cells, _args("float32")),
+                      "keps": _double_lines(_keps_cells, _keps_args())}))
+
+
+_EARLY: dict = {}
+
+
+def start_early():
+    if "proc" not in _EARLY:
+        code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+                "import test_precision as t; t._child()")
+        _EARLY["proc"] = subprocess.Popen(
+            [sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+            env=dict(os.environ, NUMBA_ENABLE_CUDASIM="0"), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+
+
+def stop_early():
+    proc = _EARLY.pop("proc", None)
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.communicate()
+    _EARLY.pop("records", None)
+
+
+@pytest.fixture(scope="module")
+def ir_records():
+    if "records" not in _EARLY:
+        start_early()
+        out, err = _EARLY["proc"].communicate(timeout=1800)
+        if _EARLY["proc"].returncode != 0:
+            pytest.fail(f"the precision check's child process failed:\n{err[-4000:]}")
+        _EARLY["records"] = json.loads(out.strip().splitlines()[-1])
+    return _EARLY["records"]
+
+
+def test_pointwise_float32_arithmetic_stays_float32(ir_records):
+    double = ir_records["pointwise"]
     assert not double, (f"{len(double)} double-precision instructions in the float32 "
                         f"kernel, e.g. {double[:3]}")
 
 
-def test_keps_float32_arithmetic_stays_float32():
+def test_keps_float32_arithmetic_stays_float32(ir_records):
     """The k-epsilon items (``math.log``, ``math.sqrt`` of float32 values, the wall
     counts as floats) compile to float32 arithmetic only."""
-    n = 6
-    a = lambda *s: np.ones(s, np.float32)  # noqa: E731
-    f = np.float32
-    args = (a(4), a(n + 1, n, n), a(n, n + 1, n), a(n, n, n + 1), a(n, n, n), a(n, n, n),
-            np.zeros((n, n, n), np.uint8), a(n, n, n), a(n, n, n), np.zeros((n, n, n), np.uint8),
-            f(0.1), f(0.1), f(0.1), np.zeros(6, np.int32), np.zeros(6, np.float32),
-            np.ones(13, np.float32), f(0.01), 2, 2, 2)
-    double = _double_lines(_keps_cells, args)
+    double = ir_records["keps"]
     assert not double, (f"{len(double)} double-precision instructions in the float32 "
                         f"k-epsilon items, e.g. {double[:3]}")
 
