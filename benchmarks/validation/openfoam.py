@@ -134,7 +134,8 @@ def _run(cmd, cwd, log):
 
 
 def mesh_case(path) -> None:
-    """blockMesh, subsetMesh (fluid cells), topoSet (ports, zones), createPatch."""
+    """blockMesh, subsetMesh (fluid cells), topoSet (ports, zones), createPatch, and
+    createBaffles where the case states its loss faces as baffles."""
     path = Path(path)
     _run(["blockMesh"], path, path / "log.blockMesh")
     (path / "constant/polyMesh/sets").mkdir(parents=True, exist_ok=True)
@@ -142,6 +143,8 @@ def mesh_case(path) -> None:
     _run(["subsetMesh", "fluid", "-patch", "walls", "-overwrite"], path, path / "log.subsetMesh")
     _run(["topoSet"], path, path / "log.topoSet")
     _run(["createPatch", "-overwrite"], path, path / "log.createPatch")
+    if (path / "system/createBafflesDict").exists():
+        _run(["createBaffles", "-overwrite"], path, path / "log.createBaffles")
     shutil.rmtree(path / "0", ignore_errors=True)
     shutil.copytree(path / "0.orig", path / "0")
 
@@ -522,7 +525,25 @@ def read_case(path, problem: Problem) -> dict:
             u["return_temp_c"] = qt / q if q else float("nan")
             u["heat_removed_w"] = fl.rho_cp * (qt - dev.flow_m3_s * dev.supply_temp_c)
             heat_out += u["heat_removed_w"]
+    # the flux through each resistance's loss faces (along +axis; net, and the sum of
+    # |phi|), averaged over the answer's window
+    losses = []
+    nets, grosses = _monitor_means(path, "loss_"), _monitor_means(path, "lossmag_")
+    for z in meta.get("case", {}).get("zones", []):
+        if z.get("kind") != "resistance" or z["name"] not in nets:
+            continue
+        net = nets[z["name"]]
+        rec = {"name": z["resistance"], "treatment": z.get("treatment", "zone"),
+               "net_flow_m3_s": _time_mean(net, start) if (net[:, 0] > start).any()
+               else float(net[-1, 1])}
+        gross = grosses.get(z["name"])
+        if gross is not None:
+            rec["gross_flow_m3_s"] = (_time_mean(gross, start) if (gross[:, 0] > start).any()
+                                      else float(gross[-1, 1]))
+            rec["exchange_flow_m3_s"] = (rec["gross_flow_m3_s"] - abs(rec["net_flow_m3_s"])) / 2
+        losses.append(rec)
     return {"T": T, "U": U, "racks": racks, "cooling_units": units, "averaged": averaged,
+            "resistances": losses,
             "averaged_from": start if averaged else None, "uncertainty": uncertainty,
             "returns": meta.get("returns", "flow"), "transient": meta.get("transient"),
             "energy_budget": {"heat_in_w": heat_in, "heat_removed_w": heat_out,
