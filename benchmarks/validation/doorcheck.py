@@ -11,8 +11,9 @@ loss is ``dp = k rho u^2 / 2`` on the face, ``u`` the face-normal velocity
 (:class:`kernels.problem.Resistance`); OpenFOAM's is stated as a one-cell Forchheimer
 zone (``resistances="zone"``) or a baffle with a pressure jump (``"baffle"``), see
 :mod:`benchmarks.validation.foamcase`. Each is run with ``buoyantBoussinesqSimpleFoam``
-for ``iterations`` SIMPLE iterations and the pressure drop across the door is read off
-the cross-section means of ``p_rgh``: a straight line is fitted to each side's
+for ``iterations`` SIMPLE iterations (or ``buoyantBoussinesqPimpleFoam`` for
+``transient_s`` seconds, the references' transient) and the pressure drop across the door
+is read off the cross-section means of ``p_rgh``: a straight line is fitted to each side's
 developed part (``fit_cells`` cells, ``gap_cells`` away from the door) and both are
 extrapolated to the door plane, so the duct's own friction is not counted.
 """
@@ -70,18 +71,45 @@ def door_drop(p_rgh_cells: np.ndarray, problem: Problem, fit_cells: int = 6,
             "profile_near_door": near}
 
 
+def door_sides(problem: Problem, T: np.ndarray, depth_cells: int = 3) -> list[dict]:
+    """The mean temperature of the cell layers on either side of each loss plane (a
+    field on the twin's grid, NaN in solid cells): ``low[m]`` is the layer ``m + 1``
+    cells below the faces along the axis, ``high[m]`` the layer ``m`` cells above
+    (``high[0]`` touches the faces from above), over the faces' extent."""
+    out = []
+    for res in problem.resistances:
+        f, a = np.asarray(res.faces, np.int64), res.axis
+        low, high = [], []
+        for m in range(depth_cells):
+            for sign, lst in ((-(m + 1), low), (m, high)):
+                c = f.copy()
+                c[:, a] += sign
+                ok = (c[:, a] >= 0) & (c[:, a] < problem.grid.shape[a])
+                lst.append(float(np.nanmean(T[c[ok, 0], c[ok, 1], c[ok, 2]])) if ok.any()
+                           else float("nan"))
+        out.append({"name": res.name, "axis": a, "low_c": low, "high_c": high})
+    return out
+
+
 def run_check(work: Path, cell_m: float, speed_m_s: float, treatment: str,
-              iterations: int = 400, k_loss: float = DOOR_K_LOSS) -> dict:
-    """Write, run (serially) and read one duct; its door's drop against the twin's."""
-    from .foamcase import fluid_labels, write_case
+              iterations: int = 400, k_loss: float = DOOR_K_LOSS,
+              transient_s: float | None = None) -> dict:
+    """Write, run (serially) and read one duct; its door's drop against the twin's.
+    ``transient_s``: march the PIMPLE transient of the references (Courant number 4)
+    that many seconds instead of SIMPLE, and read the last time."""
+    from .foamcase import Transient, fluid_labels, write_case
     from .openfoam import _latest_time, _log_figures, _monitor_means, _read_internal, run_case
     prob = door_channel(cell_m, speed_m_s, k_loss)
-    path = Path(work) / f"door-{treatment}-{cell_m:g}m-{speed_m_s:g}ms-k{k_loss:g}"
+    tag = f"-pimple{transient_s:g}s" if transient_s else ""
+    path = Path(work) / f"door-{treatment}-{cell_m:g}m-{speed_m_s:g}ms-k{k_loss:g}{tag}"
+    transient = (Transient(end_time_s=transient_s, average_from_s=transient_s / 2,
+                           max_courant=4.0) if transient_s else None)
     write_case(prob, path, max_iterations=iterations, average_from=iterations // 2,
-               resistances=treatment, stop_tol_k=1e9)
+               resistances=treatment, stop_tol_k=1e9, transient=transient)
     c0 = time.process_time()
     twin = prob.resistances[0].k_loss * speed_m_s ** 2 / 2.0
     base = {"treatment": treatment, "cell_m": cell_m, "speed_m_s": speed_m_s,
+            "solver": "PIMPLE" if transient_s else "SIMPLE", "end_time_s": transient_s,
             "k_loss": prob.resistances[0].k_loss, "twin_drop_m2_s2": twin,
             "twin_drop_pa": twin * prob.fluid.density_kg_m3,
             "prescribed_flow_m3_s": prob.devices[0].flow_m3_s}
@@ -117,6 +145,8 @@ def main(argv=None) -> int:
                     help="the door models to run (default all)")
     ap.add_argument("--k-loss", type=float, default=None,
                     help="the door's loss coefficient (default the hall's 7,070)")
+    ap.add_argument("--transient-s", type=float, default=None,
+                    help="march the references' PIMPLE transient this long instead")
     ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     a = ap.parse_args(argv)
     rows = []
@@ -124,7 +154,7 @@ def main(argv=None) -> int:
         for speed in a.speed or [0.2]:
             for treatment in a.treatment or RESISTANCE_TREATMENTS:
                 r = run_check(a.work, cell, speed, treatment, a.iterations,
-                              a.k_loss or DOOR_K_LOSS)
+                              a.k_loss or DOOR_K_LOSS, a.transient_s)
                 rows.append(r)
                 if r["diverged"]:
                     print(f"{treatment:6s} {cell:4.2f} m {speed:5.2f} m/s k {r['k_loss']:g}: "

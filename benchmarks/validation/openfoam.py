@@ -30,7 +30,16 @@ How the twin's model maps onto OpenFOAM (every way the two differ is listed in
 * **Resistances** (perforated tiles, door leakage): a Forchheimer porous zone
   (``explicitPorositySource``, ``fixedCoeff``) on the open cell behind each loss face,
   ``beta = k / (2 d)`` along the face's axis, so that the cell's pressure drop is
-  ``k rho v^2 / 2`` as in the twin.
+  ``k rho v^2 / 2`` as in the twin, if the cell's own velocity is the face's. It is not
+  for a large ``k``: the source acts on the cell-centred velocity, which the momentum
+  interpolation of the fluxes decouples from the faces (a checkerboard), and a door's
+  one-cell zone (``k`` 7,070) keeps 0.1 % of its pressure drop in a duct
+  (:mod:`benchmarks.validation.doorcheck`,
+  ``benchmarks/results/slab-ceiling-doors-2026-12-07.md``). ``resistances="zone2"`` or
+  ``"zone4"`` spreads the same ``beta d`` over 2 or 4 cells astride the face (59-79 % of
+  the drop); ``"baffle"`` cuts the faces into a cyclic pair with ``porousBafflePressure``
+  (exact for a tile's ``k`` of a few, but v1912's jump is explicit and unrelaxed and
+  diverges for ``k |u|`` above about 2 m/s: not usable for doors).
 * **Turbulence** k-epsilon, wall functions (``nutkWallFunction``, ``epsilonWallFunction``,
   ``kqRWallFunction``); inlets at 5 % intensity and a 0.1 m mixing length. Second-order
   upwind advection (``linearUpwind``) for momentum and temperature.
