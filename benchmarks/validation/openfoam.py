@@ -88,8 +88,14 @@ DIFFERENCES = (
     "rack heat: the twin releases the exhaust air at T_in + P/(rho cp Q); OpenFOAM "
     "releases it at T_in and adds P as a source in the first cell layer in front of the "
     "exhaust (same heat, spread over one cell)",
-    "porous losses: the twin puts a tile's loss on the face below the tile cell; "
-    "OpenFOAM spreads it over that cell as a Forchheimer zone (same pressure drop)",
+    "porous losses: the twin puts a tile's or door's loss k rho v^2 / 2 on the face; "
+    "OpenFOAM spreads it over the open cell behind as a Forchheimer zone (resistances = "
+    "'zone', the default). The zone's source acts on the cell-centred velocity, which "
+    "decouples from the face fluxes: a tile's one-cell zone keeps 66-86 % of the drop, a "
+    "door's (k 7,070) 0.1 %, so the doors of slab-ceiling and ai-hall are open in those "
+    "references; spread over 4 cells astride the face (resistances = 'zone4') a door "
+    "keeps 59-79 % and slab-ceiling-hi's RMS falls from 0.60 to 0.08 K "
+    "(benchmarks/results/slab-ceiling-doors-2026-12-07.md)",
     "advection: MUSCL/van Leer (twin) against linearUpwind (OpenFOAM), both second order",
     "solution: the twin averages the flow of a pseudo-transient over windows until the "
     "rack intakes are known to 0.2 K and answers with the heat equation solved at that "
