@@ -293,8 +293,11 @@ class _Case:
         ``p_rgh`` is kinematic ([m2/s2]), so ``D = 0``, ``I = k_loss`` and ``length`` 1 m
         give the twin's ``k u_n^2 / 2`` (kinematic; ``k rho u_n^2 / 2`` in Pa). Source:
         ``src/TurbulenceModels/turbulenceModels/derivedFvPatchFields/porousBafflePressure``
-        of OpenFOAM (OpenCFD); the cyclic pair's jump is the owner side's
-        (``fixedJumpFvPatchField``). Every other field is plainly ``cyclic`` there.
+        of OpenFOAM (OpenCFD). Checked in a duct (:mod:`benchmarks.validation.doorcheck`:
+        ``k`` 1 and 2.9 give the twin's drop to 0.1 %), but v1912 applies the jump from
+        the last flux without relaxation, and the run diverges once ``k |u_n|`` passes
+        about 2 m/s (a door's ``k`` 7,070 within 10-20 iterations). Every other field is
+        plainly ``cyclic`` there.
         """
         master, slave = f"{name}_master", f"{name}_slave"
         self.baffles.append((name, master, slave))
