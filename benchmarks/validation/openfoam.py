@@ -341,7 +341,7 @@ def run_case(path, *, nproc: int = 1, poll_s: float = 15.0, progress=None,
     ru1 = os.times()
     if rc != 0:
         tail = (path / "log.solver").read_text().splitlines()[-20:]
-        raise RuntimeError(f"{OPENFOAM_BIN} failed in {path} (exit {rc}):\n" + "\n".join(tail))
+        raise RuntimeError(f"{binary} failed in {path} (exit {rc}):\n" + "\n".join(tail))
     if nproc > 1:
         _run(["reconstructPar", "-latestTime"], path, path / "log.reconstructPar")
     _run(["postProcess", "-func", "writeCellCentres", "-latestTime"], path,
