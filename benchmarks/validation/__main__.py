@@ -7,6 +7,7 @@
     python -m benchmarks.validation run small-hall-lo --openfoam-only --nice 5 \
         --seed /tmp/dc-twin-openfoam/small-hall-lo-simple/3000  # transient from SIMPLE
     python -m benchmarks.validation run small-hall-lo-pressure-returns --seed ...  # experiment
+    python -m benchmarks.validation run slab-ceiling-hi --openfoam-only --resistances zone4
     python -m benchmarks.validation table                        # the figures, one line a case
     python -m benchmarks.validation diff small-hall-lo small-hall-lo-pressure-returns
 
@@ -21,6 +22,7 @@ import sys
 from pathlib import Path
 
 from .crosscheck import ALL_CASES, CASES, load_result, result_path, run_case, twin_path, variant
+from .foamcase import RESISTANCE_TREATMENTS
 
 
 def _table(variant_: str = "") -> list[str]:
@@ -125,6 +127,9 @@ def main(argv=None) -> int:
                      help="seconds a time-mean answer averages (default: the kernels')")
     run.add_argument("--max-steps", type=int, default=None,
                      help="cap of the twin's steady solve (default the solver's)")
+    run.add_argument("--resistances", choices=RESISTANCE_TREATMENTS, default=None,
+                     help="state the reference's loss faces (tiles, doors) this way instead "
+                          "of the case's (an experiment: stored as <case>-<treatment>.json)")
     g = run.add_mutually_exclusive_group()
     g.add_argument("--twin-only", action="store_true")
     g.add_argument("--openfoam-only", action="store_true")
@@ -175,7 +180,7 @@ def main(argv=None) -> int:
                  max_iterations=a.max_iterations, seed=a.seed, nice=a.nice,
                  steady=a.steady, extend_to_s=a.extend, read_only=a.read_only,
                  openfoam=not a.twin_only, turbulence=a.turbulence, answer=a.answer,
-                 average_s=a.average_s, max_steps=a.max_steps,
+                 average_s=a.average_s, max_steps=a.max_steps, resistances=a.resistances,
                  progress=lambda m: print(m, file=sys.stderr, flush=True))
     print("\n".join(_table(variant(a.turbulence, a.answer))))
     return 0

@@ -56,6 +56,7 @@ class Case:
                                      # to the cap (default: the second half)
     transient: "Transient | None" = None  # a time-averaged PIMPLE reference instead
     returns: str = "flow"           # the cooling units' returns (foamcase.RETURN_TREATMENTS)
+    resistances: str = "zone"       # the loss faces (foamcase.RESISTANCE_TREATMENTS)
     reference_of: str | None = None  # an experiment: the hall and supply of this case
 
 
@@ -253,6 +254,17 @@ def twin_answer(case: Case, backend: str = "numba-cpu", coarse_start: bool = Fal
             "T": solver.backend.to_host(solver.T)}
 
 
+def with_resistances(case: Case, resistances: str | None) -> Case:
+    """``case`` with its loss faces stated another way (an experiment on the reference,
+    named ``<case>-<resistances>``, stored beside the case's own reference, never over
+    it); ``case`` itself where ``resistances`` is None or its own."""
+    if resistances is None or resistances == case.resistances:
+        return case
+    return replace(case, name=f"{case.name}-{resistances}", resistances=resistances,
+                   reference_of=case.reference_of or case.name,
+                   description=f"{case.description}; loss faces as '{resistances}'")
+
+
 def openfoam_answer(case: Case, work_dir: Path, nproc: int = 1, progress=None,
                     max_iterations: int | None = None, seed: Path | None = None,
                     nice: int = 0, steady: bool = False, extend_to_s: float | None = None,
@@ -274,7 +286,8 @@ def openfoam_answer(case: Case, work_dir: Path, nproc: int = 1, progress=None,
             openfoam.extend_case(path, extend_to_s)
         else:
             openfoam.write_case(problem, path, max_iterations=cap, average_from=start,
-                                transient=transient, returns=case.returns)
+                                transient=transient, returns=case.returns,
+                                resistances=case.resistances)
         run = openfoam.run_case(path, nproc=nproc, progress=progress, seed=seed, nice=nice,
                                 restart=bool(extend_to_s))
     ans = openfoam.read_case(path, problem)
@@ -361,8 +374,13 @@ def run_case(name: str, work_dir: Path, nproc: int = 1, twin: bool = True,
              seed: Path | None = None, nice: int = 0, steady: bool = False,
              extend_to_s: float | None = None, read_only: bool = False,
              turbulence: str | None = None, answer: str = DEFAULT_ANSWER,
-             average_s: float | None = None, max_steps: int | None = None) -> dict:
+             average_s: float | None = None, max_steps: int | None = None,
+             resistances: str | None = None) -> dict:
     """Run one case with both codes (or one of them); store each answer atomically.
+
+    ``resistances``: state the reference's loss faces another way than the case does
+    (:func:`with_resistances`: an OpenFOAM-only experiment stored as
+    ``<case>-<resistances>.json``).
 
     ``turbulence``, ``answer``, ``average_s``, ``max_steps``: the twin's closure, answer
     and cap (:func:`twin_answer`); an answer other than the default one is stored as
@@ -373,6 +391,9 @@ def run_case(name: str, work_dir: Path, nproc: int = 1, twin: bool = True,
     folder whose fields start the OpenFOAM run.
     """
     case = ALL_CASES[name]
+    if with_resistances(case, resistances) is not case:
+        case, twin = with_resistances(case, resistances), False
+        name = case.name
     problem, report = problem_for(case)
     twin = twin and name in CASES and not steady
     if openfoam:
@@ -389,7 +410,7 @@ def run_case(name: str, work_dir: Path, nproc: int = 1, twin: bool = True,
         speed = np.linalg.norm(U, axis=-1)
         settings = {"schemes": of.SCHEMES, "inlet_intensity": of.INLET_INTENSITY,
                     "inlet_mixing_length_m": of.INLET_MIXING_LENGTH_M,
-                    "returns": case.returns}
+                    "returns": case.returns, "resistances": case.resistances}
         if transient:
             if ans.get("end_time_s"):          # as run (extended, or cut short by hand)
                 transient = replace(transient, end_time_s=round(float(ans["end_time_s"]), 6))
@@ -412,6 +433,7 @@ def run_case(name: str, work_dir: Path, nproc: int = 1, twin: bool = True,
                 "turbulence": "kEpsilon, standard wall functions",
                 "settings": settings,
                 "racks": ans["racks"], "cooling_units": ans["cooling_units"],
+                "resistances": ans.get("resistances", []),
                 "averaged": ans["averaged"], "averaged_from": ans["averaged_from"],
                 "uncertainty": ans["uncertainty"],
                 **{k: ans[k] for k in ("time_steps", "end_time_s", "courant_max",

@@ -41,6 +41,18 @@ FIELDS = ("U", "T", "k", "epsilon", "nut", "alphat", "p_rgh", "p")
 #: 0 on ``p_rgh``, the velocity from the flux, ``inletOutlet`` for the scalars; the
 #: return flow is then set by the supplies and shares itself between the returns).
 RETURN_TREATMENTS = ("flow", "pressure")
+#: How a loss face (a tile's, a door's leak: the twin's ``k rho v^2 / 2`` on the face) is
+#: stated: ``zone``, a Forchheimer porous zone (``explicitPorositySource``) over the open
+#: cell behind the face; ``baffle``, the face itself cut into a cyclic pair
+#: (``createBaffles``) with a pressure jump on ``p_rgh`` (``porousBafflePressure``).
+#: ``zone2``, ``zone4``: the zone over 2 or 4 cells astride the face (half on either side,
+#: the same total ``beta d``), so that the loss face is a face inside the zone (a one-cell
+#: zone's own velocity decouples from the fluxes through its faces: see
+#: ``benchmarks/results/slab-ceiling-doors-2026-12-07.md``).
+RESISTANCE_TREATMENTS = ("zone", "zone2", "zone4", "baffle")
+#: The thickness ``length`` of a baffle's porous medium [m]: 1, so that its inertial
+#: coefficient ``I`` [1/m] is the twin's ``k_loss`` (the jump is ``I |u| u length / 2``).
+BAFFLE_LENGTH_M = 1.0
 
 
 @dataclass(frozen=True)
@@ -219,6 +231,7 @@ class _Case:
         self.problem, self.g, self.T0 = problem, problem.grid, T0
         self.pressure_patches = []          # fixed-pressure openings (their flow is free)
         self.actions, self.patches, self.options = [], [], []
+        self.baffles = []                   # (face zone, master patch, slave patch)
         self.bc = {f: [] for f in FIELDS}
 
     def face_set(self, name, cells, axis, side):
@@ -255,6 +268,47 @@ class _Case:
             "            coordinateSystem\n            {\n                origin (0 0 0);\n"
             "                e1 (1 0 0);\n                e2 (0 1 0);\n            }\n"
             "        }\n    }\n}\n")
+
+    def loss_face_zone(self, name, faces, axis) -> int:
+        """A face zone over the internal loss faces ``faces`` (the twin's staggered
+        indices along ``axis``: the face below cell ``faces[m]``), oriented along
+        ``+axis`` (``setToFaceZone`` keeps a face's own normal, which points from the
+        lower to the higher block label in a ``blockMesh`` block, i.e. along ``+axis``).
+        Faces on a solid cell are walls already and are left out. Returns the count."""
+        faces = _internal_loss_faces(self.problem, faces, axis)
+        side = np.full(len(faces), -1)
+        self.face_set(name, faces, np.full(len(faces), axis), side)
+        self.actions.append(f"    {{ name {name}; type faceZoneSet; action new; "
+                            f"source setToFaceZone;\n      sourceInfo {{ faceSet {name}; }} }}\n")
+        return len(faces)
+
+    def porous_baffle(self, name, k_loss):
+        """The face zone ``name`` cut into the cyclic pair ``name_master`` /
+        ``name_slave`` with ``porousBafflePressure`` on ``p_rgh``.
+
+        OpenFOAM v1912's ``porousBafflePressureFvPatchField::updateCoeffs`` sets the jump
+        ``-sign(u_n) (D nu + I |u_n| / 2) |u_n| length`` with ``u_n = phi / |S_f|`` the
+        face-normal velocity of the face's own flux, and multiplies it by ``rho`` only
+        when the field has the dimensions of pressure: ``buoyantBoussinesq*Foam``'s
+        ``p_rgh`` is kinematic ([m2/s2]), so ``D = 0``, ``I = k_loss`` and ``length`` 1 m
+        give the twin's ``k u_n^2 / 2`` (kinematic; ``k rho u_n^2 / 2`` in Pa). Source:
+        ``src/TurbulenceModels/turbulenceModels/derivedFvPatchFields/porousBafflePressure``
+        of OpenFOAM (OpenCFD). Checked in a duct (:mod:`benchmarks.validation.doorcheck`:
+        ``k`` 1 and 2.9 give the twin's drop to 0.1 %), but v1912 applies the jump from
+        the last flux without relaxation, and the run diverges once ``k |u_n|`` passes
+        about 2 m/s (a door's ``k`` 7,070 within 10-20 iterations). Every other field is
+        plainly ``cyclic`` there.
+        """
+        master, slave = f"{name}_master", f"{name}_slave"
+        self.baffles.append((name, master, slave))
+        for nm in (master, slave):
+            self.bc["p_rgh"].append(
+                (nm, f"type porousBafflePressure; patchType cyclic; D 0; I {k_loss:.10g}; "
+                     f"length {BAFFLE_LENGTH_M:g}; jump uniform 0; value uniform 0;"))
+            for f in FIELDS:
+                if f != "p_rgh":
+                    self.bc[f].append((nm, "type cyclic;"))
+        return master, slave
 
     def opening_patch(self, base, port) -> list[str]:
         """A fixed-pressure opening over every face of ``port`` (a cooler return stated
@@ -331,6 +385,43 @@ def _resistance_cells(problem: Problem, res) -> np.ndarray:
     return np.array(cells)
 
 
+def zone_thickness_cells(treatment: str) -> int:
+    """The cells across a porous zone of ``treatment`` (``zone``: 1, ``zone4``: 4)."""
+    m = re.fullmatch(r"zone(\d*)", treatment)
+    if m is None:
+        raise ValueError(f"{treatment!r} is not a porous zone treatment")
+    return int(m.group(1) or 1)
+
+
+def _zone_cells(problem: Problem, res, n_cells: int) -> np.ndarray:
+    """The open cells of a zone ``n_cells`` thick astride each loss face: ``n_cells / 2``
+    on either side along the face's axis (solid cells left out)."""
+    if n_cells % 2:
+        raise ValueError(f"a zone astride a face needs an even thickness, not {n_cells}")
+    g, sol, a = problem.grid, problem.solid, res.axis
+    out = set()
+    for fu in np.asarray(res.faces, np.int64).reshape(-1, 3):
+        for m in range(-n_cells // 2, n_cells // 2):
+            c = fu.copy()
+            c[a] += m
+            if 0 <= c[a] < g.shape[a] and not sol[tuple(c)] & int(Flag.SOLID):
+                out.add(tuple(int(x) for x in c))
+    return np.array(sorted(out), np.int64).reshape(-1, 3)
+
+
+def _internal_loss_faces(problem: Problem, faces, axis: int) -> np.ndarray:
+    """The loss faces (staggered indices along ``axis``) with open cells on both sides."""
+    g, sol = problem.grid, problem.solid
+    out = []
+    for fu in np.asarray(faces, np.int64).reshape(-1, 3):
+        fo = fu.copy()
+        fo[axis] -= 1
+        if (0 <= fo[axis] and fu[axis] < g.shape[axis]
+                and not sol[tuple(fu)] & int(Flag.SOLID) and not sol[tuple(fo)] & int(Flag.SOLID)):
+            out.append(fu)
+    return np.array(out, np.int64).reshape(-1, 3)
+
+
 def _write_mesh(problem: Problem, path: Path) -> None:
     """One block of exactly the twin's cells, and the fluid cell set in block order."""
     g = problem.grid
@@ -399,11 +490,11 @@ def _write_physics(problem: Problem, path: Path) -> None:
 
 
 def _monitor(name: str, patch: str, operation: str, field: str, every: int,
-             extra: str = "") -> str:
+             extra: str = "", region: str = "patch") -> str:
     return (f"    {name}\n    {{\n        type surfaceFieldValue;\n"
             "        libs (\"libfieldFunctionObjects.so\");\n"
             f"        writeControl timeStep;\n        writeInterval {every};\n"
-            "        log false;\n        writeFields false;\n        regionType patch;\n"
+            f"        log false;\n        writeFields false;\n        regionType {region};\n"
             f"        name {patch};\n        operation {operation};\n{extra}"
             f"        fields ({field});\n    }}\n")
 
@@ -421,6 +512,19 @@ def _write_numerics(info: CaseInfo, path: Path, max_iterations: int, average_fro
         for role in ("in",) if rec["kind"] == "rack" else ("in", "out"):
             for nm in rec[role]:
                 monitors.append(_monitor(f"mon_{nm}", nm, "areaAverage", "T", every))
+    # the flux through each resistance's loss faces along +axis: on the baffle's master
+    # side (its faces keep the zone's orientation), else on the face zone
+    for z in info.zones:
+        if z["kind"] != "resistance" or not z.get("faces"):
+            continue
+        # and the sum of |phi|: (gross - |net|) / 2 is the exchange flow each way
+        for prefix, op in (("loss_", "sum"), ("lossmag_", "sumMag")):
+            if z["treatment"] == "baffle":
+                monitors.append(_monitor(f"{prefix}{z['name']}", z["patches"][0], op, "phi",
+                                         every))
+            else:
+                monitors.append(_monitor(f"{prefix}{z['name']}", z["faces_zone"], op, "phi",
+                                         every, region="faceZone"))
     for nm in pressure_patches:
         monitors.append(_monitor(f"flow_{nm}", nm, "sum", "phi", every))
         monitors.append(_monitor(f"heat_{nm}", nm, "weightedSum", "T", every,
@@ -529,7 +633,7 @@ def _internal_block(txt: str) -> str:
 def write_case(problem: Problem, path, *, max_iterations: int = 4000,
                average_from: int = 2000, stop_tol_k: float = 0.05, stop_window: int = 300,
                initial_temp_c: float | None = None, transient: Transient | None = None,
-               returns: str = "flow") -> CaseInfo:
+               returns: str = "flow", resistances: str = "zone") -> CaseInfo:
     """Write an OpenFOAM case directory for ``problem`` at ``path`` (replaced).
 
     ``max_iterations`` caps SIMPLE; the runner stops earlier when every rack intake mean
@@ -539,10 +643,16 @@ def write_case(problem: Problem, path, *, max_iterations: int = 4000,
 
     With ``transient`` the case is a ``buoyantBoussinesqPimpleFoam`` run answered by its
     time average (the iteration arguments are then unused). ``returns`` states the
-    cooling units' returns (:data:`RETURN_TREATMENTS`).
+    cooling units' returns (:data:`RETURN_TREATMENTS`), ``resistances`` the loss faces
+    (:data:`RESISTANCE_TREATMENTS`: a porous zone on the cell behind, or a baffle with a
+    pressure jump on the face). Either way the flux through each loss face is monitored
+    (``loss_<zone>``: the sum of ``phi`` over the faces, along ``+axis``).
     """
     if returns not in RETURN_TREATMENTS:
         raise ValueError(f"returns = {returns!r}; choose from {', '.join(RETURN_TREATMENTS)}")
+    if resistances not in RESISTANCE_TREATMENTS:
+        raise ValueError(f"resistances = {resistances!r}; choose from "
+                         f"{', '.join(RESISTANCE_TREATMENTS)}")
     if transient is not None:
         max_iterations, average_from = 0, transient.average_from_s
     elif not 0 < average_from < max_iterations:
@@ -598,15 +708,29 @@ def write_case(problem: Problem, path, *, max_iterations: int = 4000,
                 case.bc["T"].append((nm, f"type fixedValue; value uniform {dev.supply_temp_c};"))
         info.devices.append(rec)
     for n, res in enumerate(problem.resistances):
-        # the twin's loss k rho v^2 / 2 on a face = a Forchheimer zone over the cell behind
-        cells = _resistance_cells(problem, res)
-        beta = [0.0, 0.0, 0.0]
-        beta[res.axis] = res.k_loss / (2.0 * g.spacing_m[res.axis])
         zone = f"res{n}_{_word(res.name)}"
-        case.porous_zone(zone, cells, beta)
-        info.zones.append({"name": zone, "kind": "resistance", "resistance": res.name,
-                           "axis": res.axis, "k_loss": res.k_loss,
-                           "beta_1_m": beta[res.axis], "cells": int(len(cells))})
+        faces_zone = f"{zone}_faces"
+        rec = {"name": zone, "kind": "resistance", "resistance": res.name,
+               "axis": res.axis, "k_loss": res.k_loss, "treatment": resistances,
+               "faces_zone": faces_zone}
+        # the loss faces as a face zone: their flux is monitored, and a baffle cuts them
+        rec["faces"] = case.loss_face_zone(faces_zone, res.faces, res.axis)
+        if resistances == "baffle":
+            # the twin's loss k rho v^2 / 2 on the face = a pressure jump on the face
+            rec["patches"] = list(case.porous_baffle(faces_zone, res.k_loss))
+            rec["baffle_I_1_m"] = res.k_loss / BAFFLE_LENGTH_M
+            rec["baffle_length_m"] = BAFFLE_LENGTH_M
+        else:
+            # ... = a Forchheimer zone over n cells, dp = beta |u| u n d
+            n_cells = zone_thickness_cells(resistances)
+            cells = (_resistance_cells(problem, res) if n_cells == 1 else
+                     _zone_cells(problem, res, n_cells))
+            beta = [0.0, 0.0, 0.0]
+            beta[res.axis] = res.k_loss / (2.0 * n_cells * g.spacing_m[res.axis])
+            case.porous_zone(zone, cells, beta)
+            rec.update({"beta_1_m": beta[res.axis], "cells": int(len(cells)),
+                        "thickness_cells": n_cells})
+        info.zones.append(rec)
     for src in problem.sources:
         if src.power_w != 0 and len(src.cells):
             case.heat_source(f"src_{_word(src.name)}", src.cells, src.power_w)
@@ -617,6 +741,17 @@ def write_case(problem: Problem, path, *, max_iterations: int = 4000,
         _header("dictionary", "createPatchDict") + "pointSync false;\n\npatches\n(\n"
         + "".join(f"    {{ name {nm}; patchInfo {{ type patch; }} constructFrom set; set {nm}; }}\n"
                   for nm in case.patches) + ");\n")
+    if case.baffles:
+        # after createPatch, before the fields are copied in (noFields: 0.orig holds the
+        # baffles' entries, written with the rest)
+        (path / "system/createBafflesDict").write_text(
+            _header("dictionary", "createBafflesDict")
+            + "internalFacesOnly true;\n\nnoFields true;\n\nbaffles\n{\n"
+            + "".join(f"    {z}\n    {{\n        type faceZone;\n        zoneName {z};\n"
+                      "        patches\n        {\n"
+                      f"            master {{ name {m}; type cyclic; neighbourPatch {sl}; }}\n"
+                      f"            slave {{ name {sl}; type cyclic; neighbourPatch {m}; }}\n"
+                      "        }\n    }\n" for z, m, sl in case.baffles) + "}\n")
     (path / "system/fvOptions").write_text(
         _header("dictionary", "fvOptions") + "\n".join(case.options))
     _write_fields(case, path)
@@ -624,7 +759,7 @@ def write_case(problem: Problem, path, *, max_iterations: int = 4000,
     _write_numerics(info, path, max_iterations, average_from, transient,
                     tuple(case.pressure_patches))
     meta = {"writer": __name__, "max_iterations": int(max_iterations),
-            "average_from": average_from, "returns": returns,
+            "average_from": average_from, "returns": returns, "resistances": resistances,
             "pressure_patches": list(case.pressure_patches),
             "transient": None if transient is None else asdict(transient),
             "stop_tol_k": stop_tol_k, "stop_window": stop_window, "case": info.to_json()}

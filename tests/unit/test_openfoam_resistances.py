@@ -1,0 +1,128 @@
+"""How the OpenFOAM case states the twin's loss faces (tiles, door leaks).
+
+OpenFOAM is not needed: the written dictionaries are checked against the problem (a
+baffle's jump coefficient, a spread zone's cells and ``beta``), and the door check's
+pressure-drop reading against a made-up pressure field with a known jump.
+"""
+import re
+
+import numpy as np
+import pytest
+
+from benchmarks.validation import crosscheck, doorcheck, foamcase
+from kernels.flags import Flag
+from kernels.grid import Grid
+from kernels.problem import Device, Port, Problem, Resistance
+
+
+def _room(k_loss=12.0):
+    """A 2.0 x 1.2 x 1.0 m room at 0.1 m: a cooler supplying below a slab, one tile area
+    of 8 loss faces in the slab (``k_loss``), and a solid block on two of its faces."""
+    g = Grid.from_size((2.0, 1.2, 1.0), 0.1)
+    solid = np.zeros(g.shape, np.uint8)
+    solid[:, :, 1] = Flag.SOLID | Flag.FLOOR                # the slab at k = 1 ...
+    solid[14:16, 4:8, 1] = Flag.TILE                        # ... with one tile area
+    solid[14:16, 7, 0] = Flag.SOLID                         # a block under two tiles
+    supply = Port(np.array([(0, j, 0) for j in range(4, 10)]), axis=0, side=-1)
+    ret = Port(np.array([(i, j, 9) for i in range(0, 2) for j in range(4, 10)]), axis=2,
+               side=+1)
+    tiles = Resistance("T1", np.array([(i, j, 1) for i in range(14, 16) for j in range(4, 8)]),
+                       axis=2, k_loss=k_loss)
+    devs = (Device("C1", "cooler", ret, supply, 0.3, supply_temp_c=18.0),)
+    return Problem(grid=g, solid=solid, devices=devs, resistances=(tiles,), name="room")
+
+
+def _entry(text, patch):
+    m = re.search(rf"\n\s*{patch} \{{ (.*?) \}}\n", text)
+    assert m, patch
+    return m.group(1)
+
+
+def test_baffle_jump_is_the_twins_loss(tmp_path):
+    p = _room(k_loss=12.0)
+    info = foamcase.write_case(p, tmp_path / "c", max_iterations=100, average_from=50,
+                               resistances="baffle")
+    case = tmp_path / "c"
+    (z,) = [z for z in info.zones if z["kind"] == "resistance"]
+    # the faces on the solid block are walls already: 8 loss faces, 6 of them open
+    assert z["faces"] == 6 and z["treatment"] == "baffle"
+    master, slave = z["patches"]
+    # the face zone of exactly those faces, cut into a cyclic pair by createBaffles
+    topo = (case / "system/topoSetDict").read_text()
+    assert f"name {z['faces_zone']}; type faceZoneSet" in topo
+    boxes = re.search(rf"name {z['faces_zone']}; type faceSet.*?boxes \((.*?)\); \}}", topo,
+                      re.S).group(1)
+    z_planes = {float(b.split()[2]) for b in re.findall(r"\(([-\d.e ]+)\)", boxes)}
+    assert z_planes == {0.075, 0.125}           # thin boxes about the plane z = 0.1 m
+    baffles = (case / "system/createBafflesDict").read_text()
+    assert f"zoneName {z['faces_zone']};" in baffles
+    assert f"name {master}; type cyclic; neighbourPatch {slave};" in baffles
+    assert "noFields true;" in baffles
+    # the jump (I/2) |u| u length on kinematic p_rgh = the twin's k u^2 / 2
+    for nm in (master, slave):
+        txt = _entry((case / "0.orig/p_rgh").read_text(), nm)
+        assert "type porousBafflePressure;" in txt and "patchType cyclic;" in txt
+        coeffs = dict(re.findall(r"\b(D|I|length) ([-\d.eE+]+);", txt))
+        assert float(coeffs["D"]) == 0.0
+        assert float(coeffs["I"]) * float(coeffs["length"]) == pytest.approx(12.0, rel=1e-9)
+        for fld in ("U", "T", "k", "epsilon", "nut", "alphat", "p"):
+            assert _entry((case / "0.orig" / fld).read_text(), nm) == "type cyclic;"
+    assert "explicitPorositySource" not in (case / "system/fvOptions").read_text()
+    # the net flux through the door is monitored on the master side
+    control = (case / "system/controlDict").read_text()
+    mon = re.search(rf"loss_{z['name']}\n\s*\{{(.*?)\}}", control, re.S).group(1)
+    assert f"name {master};" in mon and "operation sum;" in mon and "fields (phi);" in mon
+
+
+def test_spread_zone_is_astride_the_face(tmp_path):
+    p = _room(k_loss=12.0)
+    d = p.grid.spacing_m[2]
+    for treatment, n, cells in (("zone", 1, 8), ("zone2", 2, 14), ("zone4", 4, 22)):
+        info = foamcase.write_case(p, tmp_path / treatment, max_iterations=100,
+                                   average_from=50, resistances=treatment)
+        (z,) = [z for z in info.zones if z["kind"] == "resistance"]
+        # total beta * thickness = k / 2: the cell pressure drops add up to k rho u^2 / 2
+        assert z["beta_1_m"] * n * d == pytest.approx(12.0 / 2)
+        # zone2: the tile cell and the open cell below (not the two on the block);
+        # zone4 adds the cells above the tiles (k = 2); k = -1 is outside the grid
+        assert z["cells"] == cells
+        opts = (tmp_path / treatment / "system/fvOptions").read_text()
+        beta = re.search(rf"{z['name']}\n\{{.*?beta \(([^)]*)\)", opts, re.S).group(1)
+        assert [float(x) for x in beta.split()] == pytest.approx([0, 0, z["beta_1_m"]])
+        assert "createBafflesDict" not in {f.name for f in (tmp_path / treatment /
+                                                            "system").iterdir()}
+    assert foamcase.zone_thickness_cells("zone") == 1
+    assert foamcase.zone_thickness_cells("zone4") == 4
+    with pytest.raises(ValueError):
+        foamcase.write_case(p, tmp_path / "x", max_iterations=100, average_from=50,
+                            resistances="plate")
+
+
+def test_door_check_reads_the_jump_not_the_friction():
+    p = doorcheck.door_channel(cell_m=0.2, speed_m_s=0.2)
+    (door,) = p.resistances
+    assert door.k_loss == pytest.approx(7070, rel=1e-3)
+    assert p.devices[0].flow_m3_s == pytest.approx(0.2 * 1.2 * 1.2)
+    nx = p.grid.shape[0]
+    i_door = int(door.faces[0, 0])
+    assert i_door == nx // 2 and len(door.faces) == 36
+    # p = 5 - 0.3 x, with a drop of 141.4 at the door plane, checkerboard at the door
+    x = (np.arange(nx) + 0.5) * p.grid.spacing_m[0]
+    prof = 5.0 - 0.3 * x - 141.4 * (np.arange(nx) >= i_door)
+    prof[i_door - 1] += 40.0
+    prof[i_door] -= 40.0
+    field = np.broadcast_to(prof[:, None, None], p.grid.shape).copy()
+    r = doorcheck.door_drop(field, p)
+    assert r["drop_m2_s2"] == pytest.approx(141.4, rel=1e-9)
+    assert r["friction_gradient_m_s2"] == pytest.approx([0.3, 0.3])
+
+
+def test_resistance_experiment_keeps_the_reference():
+    case = crosscheck.CASES["slab-ceiling-hi"]
+    assert case.resistances == "zone"
+    assert crosscheck.with_resistances(case, None) is case
+    assert crosscheck.with_resistances(case, "zone") is case
+    exp = crosscheck.with_resistances(case, "zone4")
+    assert exp.name == "slab-ceiling-hi-zone4" and exp.resistances == "zone4"
+    assert exp.reference_of == "slab-ceiling-hi" and exp.transient == case.transient
+    assert crosscheck.result_path(exp.name) != crosscheck.result_path(case.name)
