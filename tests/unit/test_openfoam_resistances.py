@@ -119,10 +119,11 @@ def test_door_check_reads_the_jump_not_the_friction():
 
 def test_resistance_experiment_keeps_the_reference():
     case = crosscheck.CASES["slab-ceiling-hi"]
-    assert case.resistances == "zone"
+    assert case.resistances == crosscheck.DOORS == "zone4"    # a hall with doors
+    assert crosscheck.CASES["small-hall-lo"].resistances == "zone"   # tiles
     assert crosscheck.with_resistances(case, None) is case
-    assert crosscheck.with_resistances(case, "zone") is case
-    exp = crosscheck.with_resistances(case, "zone4")
-    assert exp.name == "slab-ceiling-hi-zone4" and exp.resistances == "zone4"
+    assert crosscheck.with_resistances(case, "zone4") is case
+    exp = crosscheck.with_resistances(case, "zone")            # the reference before
+    assert exp.name == "slab-ceiling-hi-zone" and exp.resistances == "zone"
     assert exp.reference_of == "slab-ceiling-hi" and exp.transient == case.transient
     assert crosscheck.result_path(exp.name) != crosscheck.result_path(case.name)

@@ -70,8 +70,6 @@ WEAK_REFERENCES = {
 SHORT_AVERAGES = {
     "small-hall-lo": "240 s of time average; H1/B/01's intake swings by 6.1 K in slow excursions "
                      "(its error did not shrink from 120 s to 240 s): about 500 s are needed",
-    "slab-ceiling-hi": "700 s of time average; the row-end H1/A/01 swings in slow excursions "
-                       "(its error 0.29 K over 400 s, 0.27 K over 700 s): about 1,000 s more",
 }
 
 
