@@ -69,9 +69,9 @@ def aggregation_maps(fluid: np.ndarray, spacing_m, n_extra: int = 0) -> tuple:
     They depend on the geometry alone, not on the flow, so they are built once per fluid
     mask, spacing and device count and kept (the :data:`MAPS_KEPT` most recent): every
     heat finish of a steady solve, and every response column of ``twin run``, reuses
-    them. Building them is most of the multigrid's set-up (0.40 s of 0.42 s at 0.1 m on
-    the small hall, measured 2026-12-07); the Galerkin products that follow the flow are
-    the rest. The matrices are shared: callers must not modify them.
+    them. Building them is most of the multigrid's set-up; the Galerkin products that
+    follow the flow are the rest (figures: ``benchmarks/results/heat-multigrid-*.md``).
+    The matrices are shared: callers must not modify them.
     """
     fluid = np.asarray(fluid, bool)
     key = (fluid.shape, hashlib.sha1(np.packbits(fluid)).hexdigest(),

@@ -28,11 +28,15 @@ import numpy as np
 
 from kernels.grid import Grid
 from kernels.problem import Device, Port, Problem, Resistance
+from twin.facility.schema import Containment, idelchik_perforated_plate_k
 
 from .foamcase import RESISTANCE_TREATMENTS
 
-#: The slab-ceiling hall's door: a 2 % open area, k = 7,070 (kernels' door leak model).
-DOOR_K_LOSS = 7069.984484990996
+#: The slab-ceiling hall's door: the facility format's default leak (2 % open area) through
+#: the loss model the mesh gives a door (``twin.thermal.mesh``: Idelchik's thin plate),
+#: ``k`` about 7,070.
+DOOR_K_LOSS = idelchik_perforated_plate_k(
+    Containment.model_fields["door_leakage_frac"].default)
 
 
 def door_channel(cell_m: float = 0.2, speed_m_s: float = 0.2, k_loss: float = DOOR_K_LOSS,

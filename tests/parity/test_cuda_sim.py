@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.parity.children import Child
+
 ROOT = Path(__file__).resolve().parents[2]
 SHAPE = (6, 5, 4)
 SPACING = (0.2, 0.25, 0.3)
@@ -337,34 +339,6 @@ def _child():
 
 
 # ----------------------------------------------------------------------------- the tests
-class _Child:
-    """This file's ``entry()`` run in a child process with ``env``; its last line is JSON."""
-
-    def __init__(self, entry: str, env: dict):
-        code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
-                f"import test_cuda_sim as t; t.{entry}()")
-        self.entry = entry
-        self.proc = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ, **env),
-                                     cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)
-        self._records = None
-
-    def records(self, timeout=1800) -> dict:
-        # warm, ~25 s; on a fresh clone the CPU drivers are compiled first (Numba caches
-        # them in kernels/__pycache__ for the rest of the run): ~5 min per float type
-        if self._records is None:
-            out, err = self.proc.communicate(timeout=timeout)
-            if self.proc.returncode != 0:
-                pytest.fail(f"{self.entry} failed in its child process:\n{err[-4000:]}")
-            self._records = json.loads(out.strip().splitlines()[-1])
-        return self._records
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.communicate()
-
-
 _EARLY: dict = {}
 
 
@@ -374,8 +348,8 @@ def start_early():
     a fresh clone the simulator run first compiles the CPU drivers in both precisions,
     ~14 min on 2 cores, which then overlaps the tests that run before this module."""
     if not _EARLY:
-        _EARLY.update(sim=_Child("_child", {"NUMBA_ENABLE_CUDASIM": "1"}),
-                      ptx=_Child("_ptx_child", {"NUMBA_ENABLE_CUDASIM": "0"}))
+        _EARLY.update(sim=Child("test_cuda_sim", "_child", {"NUMBA_ENABLE_CUDASIM": "1"}),
+                      ptx=Child("test_cuda_sim", "_ptx_child", {"NUMBA_ENABLE_CUDASIM": "0"}))
 
 
 def stop_early():

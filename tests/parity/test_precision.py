@@ -15,17 +15,14 @@ in a child process started as soon as the session has collected this module
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from numba import njit
 
 from kernels import pointwise
+from tests.parity.children import Child
 
 _P = pointwise.build(njit(inline="always"))
 momentum_rate = _P.momentum_rate
@@ -137,32 +134,20 @@ _EARLY: dict = {}
 
 
 def start_early():
-    if "proc" not in _EARLY:
-        code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
-                "import test_precision as t; t._child()")
-        _EARLY["proc"] = subprocess.Popen(
-            [sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
-            env=dict(os.environ, NUMBA_ENABLE_CUDASIM="0"), stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
+    if "child" not in _EARLY:
+        _EARLY["child"] = Child("test_precision", "_child", {"NUMBA_ENABLE_CUDASIM": "0"})
 
 
 def stop_early():
-    proc = _EARLY.pop("proc", None)
-    if proc is not None and proc.poll() is None:
-        proc.kill()
-        proc.communicate()
-    _EARLY.pop("records", None)
+    child = _EARLY.pop("child", None)
+    if child is not None:
+        child.stop()
 
 
 @pytest.fixture(scope="module")
 def ir_records():
-    if "records" not in _EARLY:
-        start_early()
-        out, err = _EARLY["proc"].communicate(timeout=1800)
-        if _EARLY["proc"].returncode != 0:
-            pytest.fail(f"the precision check's child process failed:\n{err[-4000:]}")
-        _EARLY["records"] = json.loads(out.strip().splitlines()[-1])
-    return _EARLY["records"]
+    start_early()
+    return _EARLY["child"].records()
 
 
 def test_pointwise_float32_arithmetic_stays_float32(ir_records):

@@ -127,3 +127,11 @@ def test_resistance_experiment_keeps_the_reference():
     assert exp.name == "slab-ceiling-hi-zone" and exp.resistances == "zone"
     assert exp.reference_of == "slab-ceiling-hi" and exp.transient == case.transient
     assert crosscheck.result_path(exp.name) != crosscheck.result_path(case.name)
+
+
+def test_door_check_uses_the_halls_door_loss():
+    """The door check's ``k`` is the one the mesh gives the slab-ceiling hall's doors."""
+    problem, _ = crosscheck.problem_for(crosscheck.CASES["slab-ceiling-hi"])
+    doors = [r for r in problem.resistances if r.k_loss > 100.0]
+    assert doors, "the slab-ceiling hall meshes no door leak"
+    assert {r.k_loss for r in doors} == {doorcheck.DOOR_K_LOSS}
