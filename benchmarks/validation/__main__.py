@@ -10,6 +10,7 @@
     python -m benchmarks.validation run slab-ceiling-hi --openfoam-only --resistances zone4
     python -m benchmarks.validation table                        # the figures, one line a case
     python -m benchmarks.validation diff small-hall-lo small-hall-lo-pressure-returns
+    python -m benchmarks.validation flows ai-hall-lo             # door and tile flows, both codes
 
 OpenFOAM v1912 must be installed (``apt-get install openfoam``) for the OpenFOAM side.
 Results go to ``benchmarks/validation/results/<case>.json`` (atomically).
@@ -62,6 +63,23 @@ def _diff(a: str, b: str) -> list[str]:
         rows.append(f"{x['name']:10s} return {x['return_temp_c']:.2f} / {y['return_temp_c']:.2f} degC, "
                     f"return flow {x.get('return_flow_m3_s', x['airflow_m3_s']):.3f} / "
                     f"{y.get('return_flow_m3_s', y['airflow_m3_s']):.3f} m3/s")
+    return rows
+
+
+def _flows(name: str, variant_: str = "") -> list[str]:
+    """The flow through each loss face group (doors, tiles), the reference's and the twin's:
+    net along +axis and the exchange that crosses both ways [m3/s]."""
+    r = load_result(name, variant_)
+    of = {x["name"]: x for x in r.get("openfoam", {}).get("resistances", [])}
+    tw = {x["name"]: x for x in r.get("twin", {}).get("resistances", [])}
+    if not of and not tw:
+        return [f"{name}: no loss face flows stored (run the case again to record them)"]
+    nan = float("nan")
+    rows = [f"{'loss faces':28s} {'OF net':>8s} {'twin net':>8s} {'OF exch':>8s} {'twin exch':>9s}"]
+    for n in sorted(set(of) | set(tw)):
+        a, b = of.get(n, {}), tw.get(n, {})
+        rows.append(f"{n:28s} {a.get('net_flow_m3_s', nan):8.3f} {b.get('net_flow_m3_s', nan):8.3f} "
+                    f"{a.get('exchange_flow_m3_s', nan):8.3f} {b.get('exchange_flow_m3_s', nan):9.3f}")
     return rows
 
 
@@ -139,6 +157,10 @@ def main(argv=None) -> int:
     dif = sub.add_parser("diff")
     dif.add_argument("a")
     dif.add_argument("b")
+    flo = sub.add_parser("flows", help="the flow through each door and tile group, both codes")
+    flo.add_argument("case")
+    flo.add_argument("--turbulence", choices=["chen-xu", "k-epsilon"], default=None)
+    flo.add_argument("--answer", choices=["flow-mean", "time-mean"], default="flow-mean")
     dia = sub.add_parser("diagnose", help="where the twin and a finished OpenFOAM case differ")
     dia.add_argument("cases", nargs="+")
     dia.add_argument("--work", default="/tmp/dc-twin-openfoam",
@@ -159,6 +181,13 @@ def main(argv=None) -> int:
         return 0
     if a.cmd == "diff":
         print("\n".join(_diff(a.a, a.b)))
+        return 0
+    if a.cmd == "flows":
+        if a.case not in ALL_CASES or not result_path(a.case).exists():
+            print(f"error: no stored result for case '{a.case}'; run it first "
+                  "(python -m benchmarks.validation run CASE)", file=sys.stderr)
+            return 2
+        print("\n".join(_flows(a.case, variant(a.turbulence, a.answer))))
         return 0
     if a.cmd == "table":
         print("\n".join(_table(variant(a.turbulence, a.answer))))

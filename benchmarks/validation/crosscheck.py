@@ -215,6 +215,24 @@ def variant(turbulence: str | None = None, answer: str | None = None) -> str:
     return "-".join(parts)
 
 
+def resistance_flows(problem, flow) -> list[dict]:
+    """The flow through each loss face group (tiles, door leaks) of ``problem`` in the face
+    velocities ``flow`` (u, v, w host arrays): ``net_flow_m3_s`` along +axis, the sum of
+    the faces' ``|q|`` (``gross_flow_m3_s``) and the flow that crosses both ways
+    (``exchange_flow_m3_s``, half of gross minus ``|net|``), as the reference's monitors
+    report them. The twin's answer is a mean flow: an exchange the flow's swings carry
+    (which the reference's time mean of ``|q|`` counts) is not in it."""
+    out = []
+    for res in problem.resistances:
+        area = float(np.prod([problem.grid.spacing_m[a] for a in range(3) if a != res.axis]))
+        f = res.faces
+        q = np.asarray(flow[res.axis], float)[f[:, 0], f[:, 1], f[:, 2]] * area
+        net, gross = float(q.sum()), float(np.abs(q).sum())
+        out.append({"name": res.name, "net_flow_m3_s": net, "gross_flow_m3_s": gross,
+                    "exchange_flow_m3_s": (gross - abs(net)) / 2.0})
+    return out
+
+
 def twin_answer(case: Case, backend: str = "numba-cpu", coarse_start: bool = False,
                 turbulence: str | None = None, answer: str = DEFAULT_ANSWER,
                 average_s: float | None = None, max_steps: int | None = None,
@@ -258,6 +276,8 @@ def twin_answer(case: Case, backend: str = "numba-cpu", coarse_start: bool = Fal
             "turbulence": problem.turbulence.model, "answer": answer, "time_mean": mean,
             "wall_s": wall, "cpu_s": cpu, "coarse_start": coarse, "backend": backend,
             "imbalance_frac": budget.get("imbalance_frac"),
+            "resistances": resistance_flows(
+                problem, [solver.backend.to_host(a) for a in (solver.u, solver.v, solver.w)]),
             "T": solver.backend.to_host(solver.T)}
 
 

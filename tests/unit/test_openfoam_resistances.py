@@ -135,3 +135,25 @@ def test_door_check_uses_the_halls_door_loss():
     doors = [r for r in problem.resistances if r.k_loss > 100.0]
     assert doors, "the slab-ceiling hall meshes no door leak"
     assert {r.k_loss for r in doors} == {doorcheck.DOOR_K_LOSS}
+
+
+def test_twin_reports_the_flow_through_its_loss_faces():
+    """The twin's answer states each loss face group's net, gross and exchange flow as the
+    reference's monitors do (net along +axis)."""
+    p = doorcheck.door_channel(cell_m=0.2, speed_m_s=0.2)
+    (door,) = p.resistances
+    nx, ny, nz = p.grid.shape
+    u = np.zeros((nx + 1, ny, nz))
+    v, w = np.zeros((nx, ny + 1, nz)), np.zeros((nx, ny, nz + 1))
+    f = door.faces
+    top = f[:, 2] >= nz // 2
+    u[f[top, 0], f[top, 1], f[top, 2]] = 0.3        # out along +x above
+    u[f[~top, 0], f[~top, 1], f[~top, 2]] = -0.1    # back below
+    (rec,) = crosscheck.resistance_flows(p, (u, v, w))
+    a = 0.2 * 0.2
+    assert rec["name"] == door.name
+    assert rec["net_flow_m3_s"] == pytest.approx(a * (0.3 * top.sum() - 0.1 * (~top).sum()))
+    assert rec["gross_flow_m3_s"] == pytest.approx(a * (0.3 * top.sum() + 0.1 * (~top).sum()))
+    assert rec["exchange_flow_m3_s"] == pytest.approx(
+        (rec["gross_flow_m3_s"] - abs(rec["net_flow_m3_s"])) / 2)
+    assert 0 < rec["exchange_flow_m3_s"] < rec["gross_flow_m3_s"]
