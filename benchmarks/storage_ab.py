@@ -64,6 +64,27 @@ def policy_facility(fac, policy: str, peak_shave_mw: float | None = None):
         update={"storage": st, "flexible_load": None})})
 
 
+def no_storage_facility(fac):
+    """``fac`` without its battery and flexible load (the A of the run-time A/B)."""
+    return fac.model_copy(update={"power": fac.power.model_copy(
+        update={"storage": None, "flexible_load": None})})
+
+
+def _timed(fac, settings, memo, label: str):
+    """Run ``fac``; ``(simulation, summary, run record)`` with its wall and CPU time."""
+    from twin.loop.simulation import Simulation
+    load0 = os.getloadavg()[0]
+    c0, t0 = time.process_time(), time.perf_counter()
+    sim = Simulation(fac, settings, flow_memo=memo)
+    status = sim.run()
+    summ = sim.summary()
+    run = {"policy": label, "status": status, "steps": summ["steps"],
+           "wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
+           "load_start": load0, "load_end": os.getloadavg()[0],
+           "flow_solves": summ["thermal_solves"]["flow_solves"]}
+    return sim, summ, run
+
+
 def _row(case: str, part: dict, battery: dict | None, extra: dict) -> dict:
     out = {"case": case, "cfe_score": part["cfe_score"], "renewable_share": part["renewable_share"],
            "grid_import_mwh": part["grid_import_mwh"], "grid_import_max_mw": part["grid_import_max_mw"],
@@ -79,14 +100,20 @@ def _row(case: str, part: dict, battery: dict | None, extra: dict) -> dict:
     return out
 
 
-def run_ab(fac, settings, policies=None, memo=None, progress=None, peak_shave_mw=()) -> dict:
+def run_ab(fac, settings, policies=None, memo=None, progress=None, peak_shave_mw=(),
+           baseline: bool = False) -> dict:
     """Run ``fac`` (with ``[power.storage]``) once per policy with ``settings`` (a
     :class:`twin.loop.settings.RunSettings`), and once more with ``peak-shaving`` at each
     target of ``peak_shave_mw`` (MW; the plain ``peak-shaving`` run keeps to the import
     cap); returns ``{"rows": [...], "runs": [...]}``: the row without the battery first,
-    then one per run, and each run's status, steps, wall and CPU time and load average."""
+    then one per run, and each run's status, steps, wall and CPU time and load average.
+
+    ``baseline``: what storage costs the run time, A/B on a shared machine: the facility
+    without its battery (:func:`no_storage_facility`) is run first (it pays the flow solve,
+    kept in the memo for all runs: ``warm-up``), then before each battery run again (A),
+    so that each battery run (B) has ``baseline_cpu_s`` (its A's) and ``cpu_over_baseline``
+    from neighbouring runs of the same warm state."""
     from common.errors import InputError
-    from twin.loop.simulation import Simulation
     from twin.models.storage import POLICIES
     if fac.power is None or fac.power.storage is None:
         raise InputError(f"{fac.campus.name}: no [power.storage]; fix: a facility with a battery "
@@ -94,18 +121,24 @@ def run_ab(fac, settings, policies=None, memo=None, progress=None, peak_shave_mw
     memo = {} if memo is None else memo
     rows, runs, without = [], [], None
     cases = [(p, None) for p in (policies or POLICIES)] + [("peak-shaving", float(t)) for t in peak_shave_mw]
+    plain = no_storage_facility(fac) if baseline else None
+    if baseline:
+        runs.append(_timed(plain, settings, memo, "no battery, warm-up")[2])
+        if progress is not None:
+            progress(runs[-1])
     for policy, target in cases:
         label = policy if target is None else f"{policy} at {target:g} MW"
-        load0 = os.getloadavg()[0]
-        c0, t0 = time.process_time(), time.perf_counter()
-        sim = Simulation(policy_facility(fac, policy, target), settings, flow_memo=memo)
-        status = sim.run()
-        summ = sim.summary()
+        a_run = None
+        if baseline:
+            a_run = _timed(plain, settings, memo, f"no battery, before {label}")[2]
+            runs.append(a_run)
+            if progress is not None:
+                progress(a_run)
+        sim, summ, run = _timed(policy_facility(fac, policy, target), settings, memo, label)
         d = summ["dispatch"]
-        run = {"policy": label, "status": status, "steps": summ["steps"],
-               "wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
-               "load_start": load0, "load_end": os.getloadavg()[0],
-               "flow_solves": summ["thermal_solves"]["flow_solves"]}
+        if a_run is not None:
+            run["baseline_cpu_s"] = a_run["cpu_s"]
+            run["cpu_over_baseline"] = run["cpu_s"] / a_run["cpu_s"] if a_run["cpu_s"] else None
         runs.append(run)
         if without is None:
             without = d["without_storage"]
@@ -142,7 +175,9 @@ def write_results(out_dir, result: dict, meta: dict, suffix: str = "") -> tuple[
     runs = "\n".join(
         f"- {r['policy']}: {r['status']}, {r['steps']} steps, wall {r['wall_s']:.1f} s, CPU "
         f"{r['cpu_s']:.1f} s, load average {r['load_start']:.1f} -> {r['load_end']:.1f}, "
-        f"{r['flow_solves']} flow solve(s)" for r in result["runs"])
+        f"{r['flow_solves']} flow solve(s)"
+        + (f", CPU {r['cpu_over_baseline']:.3f}x the run before it without the battery"
+           if r.get("cpu_over_baseline") else "") for r in result["runs"])
     text = (f"# The campus with and without its battery, {stamp}\n\n"
             f"`{meta['command']}` (git {meta['git_revision']}): {meta['facility']}, "
             f"{meta['hours']:g} h from day {meta['start_day']} at {meta['step_s'] / 3600:g} h steps, "
@@ -173,6 +208,12 @@ def main(argv=None) -> int:
     p.add_argument("--peak-shave-mw", type=float, action="append", default=[],
                    help="a further peak-shaving run keeping the import to this target, MW "
                         "(repeatable; the plain peak-shaving run keeps to the import cap)")
+    p.add_argument("--baseline", action="store_true",
+                   help="time each battery run against a run without the battery just before "
+                        "it (A/B: what storage adds to the run time)")
+    p.add_argument("--policy", action="append", choices=("renewable-shifting", "tou-arbitrage",
+                                                         "peak-shaving"), default=None,
+                   help="run only this dispatch policy (repeatable; default all)")
     p.add_argument("--suffix", default="",
                    help="appended to the results' file name after the date (a letter: b, c...)")
     p.add_argument("--out", default=str(RESULTS))
@@ -195,8 +236,8 @@ def main(argv=None) -> int:
             "step_s": 3600.0, "cell_m": a.cell, "rack_airflow": a.rack_airflow,
             "max_flow_steps": a.max_flow_steps or None,
             "host": f"{cpu_model() or platform.processor()}, {os.cpu_count()} logical CPUs"}
-    result = run_ab(fac, s, progress=lambda r: print(json.dumps(r), flush=True),
-                    peak_shave_mw=a.peak_shave_mw)
+    result = run_ab(fac, s, policies=a.policy, progress=lambda r: print(json.dumps(r), flush=True),
+                    peak_shave_mw=a.peak_shave_mw, baseline=a.baseline)
     print(markdown_table(result["rows"]))
     js, md = write_results(a.out, result, meta, suffix=a.suffix)
     print(f"wrote {js} and {md}")

@@ -39,9 +39,9 @@ How the twin's model maps onto OpenFOAM (every way the two differ is listed in
   ``"zone4"`` spreads the same ``beta d`` over 2 or 4 cells astride the face (59-79 % of
   the drop); ``"baffle"`` cuts the faces into a cyclic pair with ``porousBafflePressure``
   (exact for a tile's ``k`` of a few, but v1912's jump is explicit and unrelaxed and
-  diverges for ``k |u|`` above about 2 m/s: not usable for doors). The halls with doors
-  use ``"zone4"`` (:data:`benchmarks.validation.crosscheck.DOORS`); the small hall's
-  tiles keep the one-cell zone.
+  diverges for ``k |u|`` above about 2 m/s: not usable for doors). Every case's
+  loss faces, doors and tiles, use ``"zone4"``
+  (:data:`benchmarks.validation.crosscheck.LOSS_FACES`).
 * **Turbulence** k-epsilon, wall functions (``nutkWallFunction``, ``epsilonWallFunction``,
   ``kqRWallFunction``); inlets at 5 % intensity and a 0.1 m mixing length. Second-order
   upwind advection (``linearUpwind``) for momentum and temperature.
@@ -92,12 +92,13 @@ DIFFERENCES = (
     "exhaust (same heat, spread over one cell)",
     "porous losses: the twin puts a tile's or door's loss k rho v^2 / 2 on the face; "
     "OpenFOAM spreads it as a Forchheimer zone. Its source acts on the cell-centred "
-    "velocity, which decouples from the face fluxes: a tile's one-cell zone (resistances "
-    "= 'zone', the small hall's tiles) keeps 66-86 % of the drop; a door's (k 7,070) "
-    "one-cell zone 0.1 %, which left the doors open, so the halls with doors (slab-ceiling, "
-    "ai-hall) spread it over 4 cells astride the face (resistances = 'zone4'), which keeps "
-    "59-79 % (a door leaking about 2.6 % instead of 2 %); slab-ceiling-hi's RMS fell from "
-    "0.60 to 0.08 K (benchmarks/results/slab-ceiling-doors-2026-12-07.md)",
+    "velocity, which decouples from the face fluxes: a one-cell zone keeps 66-86 % of a "
+    "tile's drop and 0.1 % of a door's (k 7,070), which left the doors open. The references "
+    "spread every loss over 4 cells astride the face (resistances = 'zone4'), which keeps "
+    "102 % of a tile's drop and 59-79 % of a door's (a door leaking about 2.6 % instead of "
+    "2 %); slab-ceiling-hi's RMS fell from 0.60 to 0.08 K, the small hall's tiles moved "
+    "its intakes by up to 1 K (benchmarks/results/slab-ceiling-doors-2026-12-07.md, "
+    "benchmarks/results/small-hall-tiles-2026-12-07.md)",
     "advection: MUSCL/van Leer (twin) against linearUpwind (OpenFOAM), both second order",
     "solution: the twin averages the flow of a pseudo-transient over windows until the "
     "rack intakes are known to 0.2 K and answers with the heat equation solved at that "

@@ -119,8 +119,8 @@ def test_door_check_reads_the_jump_not_the_friction():
 
 def test_resistance_experiment_keeps_the_reference():
     case = crosscheck.CASES["slab-ceiling-hi"]
-    assert case.resistances == crosscheck.DOORS == "zone4"    # a hall with doors
-    assert crosscheck.CASES["small-hall-lo"].resistances == "zone"   # tiles
+    assert case.resistances == crosscheck.LOSS_FACES == "zone4"    # a hall with doors
+    assert crosscheck.CASES["small-hall-lo"].resistances == "zone4"  # tiles
     assert crosscheck.with_resistances(case, None) is case
     assert crosscheck.with_resistances(case, "zone4") is case
     exp = crosscheck.with_resistances(case, "zone")            # the reference before

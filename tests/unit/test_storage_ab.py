@@ -111,3 +111,23 @@ def test_the_table_and_files(ab, tmp_path):
     assert doc["rows"][0]["case"] == "no battery" and doc["hours"] == 4.0
     assert "\n".join(table) in md.read_text()
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_baseline_times_each_battery_run_against_a_run_without_it(ab):
+    """``--baseline``: a warm-up without the battery (it pays the flow solve), then A/B pairs;
+    the rows are those of the plain A/B."""
+    from benchmarks.storage_ab import no_storage_facility
+    fac, memo, plain_res = ab
+    res = run_ab(fac, SETTINGS, policies=["renewable-shifting"], memo=memo, baseline=True)
+    labels = [r["policy"] for r in res["runs"]]
+    assert labels == ["no battery, warm-up", "no battery, before renewable-shifting",
+                      "renewable-shifting"]
+    a, b = res["runs"][1], res["runs"][2]
+    assert b["baseline_cpu_s"] == a["cpu_s"] > 0
+    assert b["cpu_over_baseline"] == pytest.approx(b["cpu_s"] / a["cpu_s"])
+    assert all(r["status"] == "complete" and r["flow_solves"] == 0 for r in res["runs"])
+    rows = {r["case"]: r for r in res["rows"]}
+    old = {r["case"]: r for r in plain_res["rows"]}
+    for case in ("no battery", "battery, renewable-shifting"):
+        assert rows[case]["cfe_score"] == pytest.approx(old[case]["cfe_score"], rel=1e-12)
+    assert no_storage_facility(fac).power.storage is None
