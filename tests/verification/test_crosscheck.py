@@ -49,10 +49,13 @@ _RECIRCULATION = "the twin under-predicts hot-air recirculation; thermal core v2
 KNOWN_MISSES = {
     "small-hall-hi": _RECIRCULATION,
     "small-hall-lo": _RECIRCULATION,
-    "ai-hall-lo": "the reference with closed doors (zone4) is hotter at the row end AI-1/B/01 "
-                  "beside the door where 2.3 m3/s of the sealed aisle's air leaks out "
-                  "(twin -5.5 K), the twin hotter at AI-1/N/01 (+2.2 K), RMS 1.26 K; the "
-                  "twin's flow does not settle in 20,000 steps; thermal core v2, issue 23",
+    "ai-hall-lo": "the reference is hotter at the row end AI-1/B/01 beside the door where "
+                  "2.3 m3/s of the sealed aisle's air leaks out (twin -5.7 K, RMS 1.30 K); "
+                  "the twin splits that leak evenly between each aisle's two doors (1.22 m3/s "
+                  "each), as their equal loss and the equal pressure difference across them "
+                  "in the reference (27 m2/s2) say, so the reference's door zones are at "
+                  "fault there (LEAKY_LOSS_FACES); the twin's flow does not settle in 20,000 "
+                  "steps; issues 18 and 23",
     "floor-diffusers-lo": _RECIRCULATION,
     "floor-diffusers-lo-0.1": _RECIRCULATION,
 }
@@ -64,6 +67,25 @@ WEAK_REFERENCES = {
                               "jets keep the intakes swinging (up to 8.1 K) and the heat balance "
                               "is 1.2 % off; a longer run or a transient average is needed",
 }
+
+
+#: References whose loss faces pass far more than their loss allows at the pressure
+#: difference across them (test_reference_holds_its_losses): case -> what was measured.
+_DOOR_ZONES = ("OpenFOAM's doors (4-cell Forchheimer zones) pass {} where the door's "
+               "loss passes {} at the reference's own pressure difference; the spread "
+               "zone holds 59-79 % of a door's drop in a duct but not in a hall "
+               "(benchmarks/results/door-leaks-2026-12-07.md)")
+LEAKY_LOSS_FACES = {
+    "ai-hall-lo": _DOOR_ZONES.format("2.30 m3/s (start) and 0.13 m3/s (end)",
+                                     "0.23 m3/s at each, with 27 m2/s2 across both"),
+    "ai-hall-hi": _DOOR_ZONES.format("2.67 m3/s (start) and 0.29 m3/s (end)",
+                                     "0.30-0.31 m3/s, with 44-48 m2/s2 across both"),
+    "slab-ceiling-lo": _DOOR_ZONES.format("1.14 m3/s each", "0.25 m3/s, with 6.5 m2/s2 "
+                                          "across both"),
+}
+#: Share of the larger of the monitored and the loss's flow by which they may differ: the
+#: static pressure three cells from the face also carries the jets' own pressure changes.
+LOSS_FLOW_TOL = 0.25
 
 
 #: References whose average is too short for every rack's standard error to be within
@@ -107,6 +129,35 @@ def test_reference_is_sound(name):
     assert of["version"].startswith("OpenFOAM v1912")
     assert of["iterations"] > 0 and of["execution_time_s"] > 0
     assert result_path(name).with_name(f"{name}-fields.npz").exists()
+
+
+@pytest.mark.parametrize("name", LIVE)
+def test_reference_holds_its_losses(name):
+    """Every loss face group of the reference (tiles, door leaks) passes the flow its loss
+    coefficient gives at the pressure difference the reference has across it
+    (``openfoam.loss_pressure_differences``), within LOSS_FLOW_TOL."""
+    of = _reference(name)["openfoam"]
+    problem, _ = problem_for(CASES[name])
+    recs = of.get("resistances", [])
+    assert sorted(x["name"] for x in recs) == sorted(r.name for r in problem.resistances)
+    if not recs:
+        return                                  # no loss faces: nothing to hold
+    if not all("loss_flow_m3_s" in x for x in recs):
+        pytest.xfail(f"{name}: the pressure difference across its loss faces is not recorded "
+                     "(the case folder is gone; rerun, or --read-only where it exists)")
+    bad = []
+    for x in recs:
+        q, ql = x["net_flow_m3_s"], x["loss_flow_m3_s"]
+        line = (f"{name}: {x['name']}: {q:+.3f} m3/s monitored, {ql:+.3f} m3/s from its loss "
+                f"at dp {x['dp_m2_s2']:+.2f} m2/s2")
+        print(line)
+        if abs(q - ql) > LOSS_FLOW_TOL * max(abs(q), abs(ql)):
+            bad.append(line)
+    if name in LEAKY_LOSS_FACES:
+        if not bad:
+            pytest.fail(f"{name}: its loss faces now hold; remove it from LEAKY_LOSS_FACES")
+        pytest.xfail(f"{name}: {LEAKY_LOSS_FACES[name]}")
+    assert not bad, "; ".join(bad)
 
 
 @pytest.mark.parametrize("name", LIVE)
