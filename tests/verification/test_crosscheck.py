@@ -82,6 +82,8 @@ LEAKY_LOSS_FACES = {
                                      "0.30-0.31 m3/s, with 44-48 m2/s2 across both"),
     "slab-ceiling-lo": _DOOR_ZONES.format("1.14 m3/s each", "0.25 m3/s, with 6.5 m2/s2 "
                                           "across both"),
+    "slab-ceiling-hi": _DOOR_ZONES.format("1.14 m3/s each", "0.34 m3/s, with 12.1 m2/s2 "
+                                          "across both"),
 }
 #: Share of the larger of the monitored and the loss's flow by which they may differ: the
 #: static pressure three cells from the face also carries the jets' own pressure changes.
