@@ -73,7 +73,8 @@ def _flows(name: str, variant_: str = "") -> list[str]:
     of = {x["name"]: x for x in r.get("openfoam", {}).get("resistances", [])}
     tw = {x["name"]: x for x in r.get("twin", {}).get("resistances", [])}
     if not of and not tw:
-        return [f"{name}: no loss face flows stored (run the case again to record them)"]
+        return [f"{name}: no loss face flows stored (the hall has no tiles or doors, or its "
+                "answers were stored before they were recorded: run the case again)"]
     nan = float("nan")
     rows = [f"{'loss faces':28s} {'OF net':>8s} {'twin net':>8s} {'OF exch':>8s} {'twin exch':>9s}"]
     for n in sorted(set(of) | set(tw)):

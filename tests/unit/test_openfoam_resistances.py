@@ -157,3 +157,20 @@ def test_twin_reports_the_flow_through_its_loss_faces():
     assert rec["exchange_flow_m3_s"] == pytest.approx(
         (rec["gross_flow_m3_s"] - abs(rec["net_flow_m3_s"])) / 2)
     assert 0 < rec["exchange_flow_m3_s"] < rec["gross_flow_m3_s"]
+
+
+def test_flows_cli_prints_both_codes_or_one_line(capsys):
+    """``python -m benchmarks.validation flows CASE``: a row per loss face group with the
+    reference's and the twin's net flow (the stored ai-hall-lo); one line and exit 2 for a
+    case without a stored result."""
+    from benchmarks.validation.__main__ import main
+    assert main(["flows", "ai-hall-lo"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    rows = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in out[1:]}
+    assert sorted(rows) == sorted(r["name"] for r in
+                                  crosscheck.load_result("ai-hall-lo")["openfoam"]["resistances"])
+    for of_net, twin_net, of_ex, twin_ex in rows.values():
+        assert np.isfinite([of_net, twin_net, of_ex, twin_ex]).all()
+    assert main(["flows", "no-such-hall"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no stored result" in err[0]
