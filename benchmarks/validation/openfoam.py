@@ -75,6 +75,7 @@ from kernels.problem import Problem
 from .foamcase import (INLET_INTENSITY, INLET_MIXING_LENGTH_M, OPENFOAM_BIN, OPENFOAM_TRANSIENT_BIN,
                        RELAXATION, RETURN_TREATMENTS, SCHEMES, CaseInfo, Transient, _header,
                        face_fractions, fluid_labels, port_faces, seed_fields, write_case)
+from .losscheck import loss_pressure_differences
 
 __all__ = ["DIFFERENCES", "INLET_INTENSITY", "INLET_MIXING_LENGTH_M", "OPENFOAM_BIN",
            "OPENFOAM_TRANSIENT_BIN", "RELAXATION", "RETURN_TREATMENTS", "SCHEMES", "BATCHES",
@@ -441,51 +442,6 @@ def _patch_of(meta: dict, device: str) -> str | None:
     return None
 
 
-#: Cells from a loss face at which its pressure difference is read: beyond the widest
-#: spread zone (``zone4``: two cells each side), on both sides.
-LOSS_DP_OFFSET_CELLS = 3
-
-
-def loss_pressure_differences(tdir: Path, problem: Problem, ijk: np.ndarray) -> dict:
-    """Each loss face group's pressure difference in the reference, and the flow its loss
-    coefficient passes at that difference: the check that the reference holds the loss it
-    was given (a one-cell Forchheimer zone, for instance, does not:
-    ``benchmarks/results/slab-ceiling-doors-2026-12-07.md``).
-
-    ``dp_m2_s2``: kinematic ``p_rgh`` (OpenFOAM's, ``p / rho`` less the hydrostatic part),
-    the mean over the group's faces of the cell :data:`LOSS_DP_OFFSET_CELLS` upstream minus
-    the one as far downstream along +axis, at the final time (the time averages hold U and
-    T only). ``loss_flow_m3_s``: ``sign(dp) A sqrt(2 |dp| / k)``, the flow that ``k rho
-    v^2 / 2 = rho dp`` passes through the group's area ``A`` (the twin's loss). ``{}``
-    where ``p_rgh`` was not written."""
-    f = tdir / "p_rgh"
-    g = problem.grid
-    if not f.exists():
-        return {}
-    P = np.full(g.shape, np.nan)
-    P[ijk[:, 0], ijk[:, 1], ijk[:, 2]] = _read_internal(f, len(ijk))
-    out = {}
-    d = LOSS_DP_OFFSET_CELLS
-    for res in problem.resistances:
-        a, faces = res.axis, res.faces
-        up, down = faces.copy(), faces.copy()
-        up[:, a] -= d                        # face i lies between cells i - 1 and i
-        down[:, a] += d - 1
-        ok = (up[:, a] >= 0) & (down[:, a] < g.shape[a])
-        if not ok.any():
-            continue
-        pu = P[up[ok, 0], up[ok, 1], up[ok, 2]]
-        pd = P[down[ok, 0], down[ok, 1], down[ok, 2]]
-        if not (np.isfinite(pu).any() and np.isfinite(pd).any()):
-            continue
-        dp = float(np.nanmean(pu) - np.nanmean(pd))
-        area = len(faces) * float(np.prod([g.spacing_m[b] for b in range(3) if b != a]))
-        q = (np.sign(dp) * area * np.sqrt(2.0 * abs(dp) / res.k_loss) if res.k_loss > 0
-             else float("nan"))
-        out[res.name] = {"dp_m2_s2": dp, "loss_flow_m3_s": float(q)}
-    return out
-
-
 def read_case(path, problem: Problem) -> dict:
     """The converged OpenFOAM answer on the twin's grid, and the per-device figures.
 
@@ -593,7 +549,11 @@ def read_case(path, problem: Problem) -> dict:
     # the flux through each resistance's loss faces (along +axis; net, and the sum of
     # |phi|), averaged over the answer's window
     losses = []
-    dps = loss_pressure_differences(tdir, problem, ijk)
+    dps = {}
+    if (tdir / "p_rgh").exists():      # the final time's (the time averages hold U and T)
+        P = np.full(g.shape, np.nan)
+        P[ijk[:, 0], ijk[:, 1], ijk[:, 2]] = _read_internal(tdir / "p_rgh", nfl)
+        dps = loss_pressure_differences(P, problem)
     nets, grosses = _monitor_means(path, "loss_"), _monitor_means(path, "lossmag_")
     for z in meta.get("case", {}).get("zones", []):
         if z.get("kind") != "resistance" or z["name"] not in nets:

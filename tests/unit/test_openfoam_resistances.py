@@ -174,3 +174,24 @@ def test_flows_cli_prints_both_codes_or_one_line(capsys):
     assert main(["flows", "no-such-hall"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no stored result" in err[0]
+
+
+def test_loss_check_reads_the_difference_beyond_the_zone():
+    """A pressure field that steps by 141.4 m2/s2 across the door plane (and varies in the
+    zone's cells, which the check must not read) gives that difference and the flow the
+    door's loss passes at it: 0.2 m/s over the door's area."""
+    from benchmarks.validation.losscheck import LOSS_DP_OFFSET_CELLS, loss_pressure_differences
+    p = doorcheck.door_channel(cell_m=0.2, speed_m_s=0.2)
+    (door,) = p.resistances
+    nx = p.grid.shape[0]
+    i = int(door.faces[0, 0])
+    prof = np.where(np.arange(nx) < i, 200.0, 200.0 - 141.4)
+    prof[i - 2:i + 2] = 1e4                   # inside a 4-cell zone: not read
+    P = np.broadcast_to(prof[:, None, None], p.grid.shape).copy()
+    assert LOSS_DP_OFFSET_CELLS == 3
+    r = loss_pressure_differences(P, p)[door.name]
+    assert r["dp_m2_s2"] == pytest.approx(141.4)
+    area = len(door.faces) * 0.2 * 0.2
+    assert r["loss_flow_m3_s"] == pytest.approx(0.2 * area, rel=1e-3)
+    r = loss_pressure_differences(-P, p)[door.name]          # the other way
+    assert r["loss_flow_m3_s"] == pytest.approx(-0.2 * area, rel=1e-3)
