@@ -228,7 +228,7 @@ def resistance_flows(problem, flow) -> list[dict]:
     (which the reference's time mean of ``|q|`` counts) is not in it."""
     out = []
     for res in problem.resistances:
-        area = float(np.prod([problem.grid.spacing_m[a] for a in range(3) if a != res.axis]))
+        area = problem.grid.face_area_m2(res.axis)
         f = res.faces
         q = np.asarray(flow[res.axis], float)[f[:, 0], f[:, 1], f[:, 2]] * area
         net, gross = float(q.sum()), float(np.abs(q).sum())

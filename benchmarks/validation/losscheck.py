@@ -44,7 +44,7 @@ def loss_pressure_differences(P: np.ndarray, problem: Problem) -> dict:
         if not (np.isfinite(pu).any() and np.isfinite(pd).any()):
             continue
         dp = float(np.nanmean(pu) - np.nanmean(pd))
-        area = len(faces) * float(np.prod([g.spacing_m[b] for b in range(3) if b != a]))
+        area = len(faces) * g.face_area_m2(a)
         q = (float(np.sign(dp)) * area * np.sqrt(2.0 * abs(dp) / res.k_loss)
              if res.k_loss > 0 else float("nan"))
         out[res.name] = {"dp_m2_s2": dp, "loss_flow_m3_s": float(q)}
