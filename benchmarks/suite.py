@@ -250,7 +250,7 @@ def _run_solver_steps(target: Target, case, problem, state, dt, opts, log, threa
     if with_kernels:
         _load_state(solver, state)
         krecs = _run_kernels(target, case, problem, state, dt, solver, opts, log, threads)
-    del solver
+    solver = None           # frees its arrays (the closures above share this name's cell)
     return rec, krecs
 
 

@@ -39,6 +39,13 @@ PRECONDITIONERS = ("box", "multigrid")
 HEAT_PRECONDITIONERS = ("jacobi", "multigrid")
 
 
+#: With local steps, ``twin solve --local-steps`` and :func:`twin.api.solve` also solve the
+#: heat equation every this many iterations (``SolverSettings.energy_finish_every``): the
+#: room's slow thermal transient leaves the march, and a flow that settles can stop on
+#: the settled-flow rule (``benchmarks/results/steady-iterations-*.md``).
+LOCAL_STEPS_HEAT_EVERY = 50
+
+
 @dataclass(frozen=True)
 class SolverSettings:
     """Numerical settings (all dimensionless unless the name says otherwise).
@@ -47,7 +54,8 @@ class SolverSettings:
     all faces of the velocity change per unit time since the last check, scaled by
     ``L / U^2`` (``U`` the largest face speed, ``L`` the smallest box side), below
     ``tol_velocity`` where there are no devices, else the window rules on the intake
-    temperatures (:meth:`Solver.solve_steady`); then, after the energy finish, the heat
+    temperatures, or with local steps and the heat solved along the way the settled-flow
+    rule (:meth:`Solver.solve_steady`); then, after the energy finish, the heat
     balance (heat in minus heat out, over heat in) below ``tol_energy``.
     """
 
@@ -67,6 +75,11 @@ class SolverSettings:
     max_steps: int = 20000
     energy_finish: bool = True
     energy_finish_every: int = 0      # also finish the heat equation every N steps (0: off)
+    settle_velocity: float = 5e-3     # settled-flow rule (local steps with the heat solved
+    settle_temp_k: float = 0.05       # every energy_finish_every steps): the velocity
+    settle_checks: int = 3            # residual below settle_velocity and the last
+                                      # settle_checks of those solves' intake means within
+                                      # settle_temp_k of each other (kernels.steady)
     min_steps: int = 200
     tol_temp_k: float = 0.2           # statistically steady: twice the standard error of
                                       # the record mean of the intakes, and the difference
@@ -93,7 +106,15 @@ class SolverSettings:
             v = getattr(self, name)
             if not np.isfinite(v) or v <= 0:
                 raise InputError(f"solver setting {name} = {v} must be a positive number")
-        for name in ("min_windows", "record_min_windows"):
+        for name in ("settle_velocity", "settle_temp_k"):
+            v = getattr(self, name)
+            if not np.isfinite(v) or v < 0:
+                raise InputError(f"solver setting {name} = {v} must be >= 0 (0: the "
+                                 "settled-flow rule off)")
+        if self.energy_finish_every < 0:
+            raise InputError(f"solver setting energy_finish_every = "
+                             f"{self.energy_finish_every} must be >= 0 (0: off)")
+        for name in ("min_windows", "record_min_windows", "settle_checks"):
             if int(getattr(self, name)) < 2:
                 raise InputError(f"solver setting {name} = {getattr(self, name)} must be >= 2")
         if self.pressure_preconditioner not in PRECONDITIONERS:

@@ -200,12 +200,13 @@ def solve(facility, hall: str | None = None, *, cell_m: float = 0.2, backend: st
     """Mesh ``hall`` and solve airflow and heat to steady state (``twin solve``); ``racks``
     is ``twin solve --racks`` (:data:`twin.thermal.racks.RACK_MODELS`), ``turbulence``
     ``--turbulence`` (``chen-xu`` or ``k-epsilon``), ``local_steps`` ``--local-steps`` (the
-    largest local pseudo-time step over the global one, :mod:`kernels.local_steps`; 0 off),
+    largest local pseudo-time step over the global one, :mod:`kernels.local_steps`; 0 off;
+    with the heat solved every ``kernels.solver.LOCAL_STEPS_HEAT_EVERY`` iterations),
     ``answer`` and ``average_s`` ``--answer`` and ``--average-s`` (the heat at the mean
     flow, or the temperature's time mean), ``units`` ``--units`` (``matched``, the
     default: the units of a sealed aisle at its racks' airflow; or ``design``); all as
     :func:`twin.thermal.steady.solve_hall`."""
-    from kernels.solver import SolverSettings
+    from kernels.solver import LOCAL_STEPS_HEAT_EVERY, SolverSettings
     from twin.thermal.racks import RACK_MODELS
     from twin.thermal.steady import check_cell, solve_hall
     check_cell(cell_m)
@@ -215,7 +216,7 @@ def solve(facility, hall: str | None = None, *, cell_m: float = 0.2, backend: st
         raise InputError(f"solve: utilization {utilization} must be within 0..1")
     opts = {"max_steps": max_steps} if max_steps else {}
     if local_steps:
-        opts["local_steps"] = local_steps
+        opts.update(local_steps=local_steps, energy_finish_every=LOCAL_STEPS_HEAT_EVERY)
     settings = SolverSettings(**opts) if opts else None
     fac = _facility(facility)
     sol = solve_hall(fac, hall, cell_m=cell_m, backend=backend, settings=settings,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -216,5 +217,17 @@ def main(argv=None) -> int:
     return 0
 
 
+def _main_closing_pipes(argv=None) -> int:
+    """:func:`main`, quiet when the reader of its output goes away (``... | head``): the
+    recipe of the Python documentation ("Note on SIGPIPE", module ``signal``)."""
+    try:
+        code = main(argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_main_closing_pipes())

@@ -196,3 +196,66 @@ def test_divergence_leaves_the_solver_at_the_global_step(monkeypatch):
     with pytest.raises(DivergenceError):
         s.solve_steady()
     assert s.local is None and not s.mg.weighted
+
+
+def test_settled_flow_rule_needs_both_halves():
+    """``steady.settled_flow``: the last ``settle_checks`` intake means within
+    ``settle_temp_k`` *and* the velocity residual under ``settle_velocity``. Intakes that
+    agree while the residual is high (a turning point of a swing) do not settle; nor do
+    too few means, or means that still move."""
+    from kernels.steady import settled_flow
+    s = SolverSettings(local_steps=20, energy_finish_every=50)     # 5e-3, 0.05 K, 3
+    still = [np.array([25.0, 27.0]), np.array([25.02, 27.01]), np.array([25.01, 27.03])]
+    assert settled_flow(still, 4e-3, s) == (True, pytest.approx(0.03))
+    assert settled_flow(still, 9e-3, s)[0] is False                # the swing's turning point
+    assert settled_flow(still[:2], 1e-4, s) == (False, float("inf"))
+    moving = still[:2] + [np.array([25.01, 27.08])]
+    assert settled_flow(moving, 1e-4, s) == (False, pytest.approx(0.08))
+    assert settled_flow([still[0]] + still, 4e-3, s)[0]            # only the last three count
+
+
+def test_room_stops_on_its_settled_flow():
+    """The room at 0.5 m with local steps and the heat solved every 50 iterations settles
+    (residual 1.2e-3 at 350 iterations): the settled-flow rule stops it before the record
+    test would (measured 350 against 450), at the record mean's intakes to well within
+    ``settle_temp_k`` (measured 0.004 K), the heat balance closed."""
+    out = {}
+    for settle_velocity in (0.0, 5e-3):                  # 0: the rule off, the record decides
+        s = Solver(room(cell_m=0.5), backend="numba-cpu",
+                   settings=SolverSettings(local_steps=20, energy_finish_every=50,
+                                           settle_velocity=settle_velocity))
+        res = s.solve_steady()
+        assert res.converged and abs(res.residuals["energy_imbalance"]) < 1e-6
+        out[settle_velocity] = (res, s.dev_tin.copy())
+    (rec, rec_tin), (settled, settled_tin) = out[0.0], out[5e-3]
+    print(f"record {rec.iterations} it {rec_tin}; settled {settled.iterations} it {settled_tin}")
+    assert rec.residuals["mode"] == "statistically steady (record mean)"
+    assert settled.residuals["mode"] == "steady (settled flow)"
+    assert settled.residuals["settle_range_k"] <= 0.05
+    assert settled.residuals["velocity"] <= 5e-3
+    assert settled.iterations < rec.iterations
+    assert np.abs(settled_tin - rec_tin).max() < 0.05
+
+
+@pytest.mark.parametrize("name,bad", [("settle_velocity", -1.0), ("settle_temp_k", float("nan")),
+                                      ("settle_checks", 1), ("energy_finish_every", -50)])
+def test_bad_settle_setting_is_one_line(name, bad):
+    with pytest.raises(InputError, match=f"{name} .* must be"):
+        SolverSettings(**{name: bad})
+
+
+def test_steady_stop_benchmark_writes_its_table(tmp_path):
+    """``python -m benchmarks.steady_stop`` on one cross-check case with a low cap: one JSON
+    and one Markdown with the record-test and the settled-rule solve (the figures come
+    from a full run, ``benchmarks/results/steady-stop-*.md``)."""
+    import json
+
+    from benchmarks import steady_stop as bench
+    assert bench.main(["--cases", "slab-ceiling-hi", "--max-steps", "100", "--no-coarse",
+                       "--out", str(tmp_path), "--stem", "ss"]) == 0
+    (rec,) = json.loads((tmp_path / "ss.json").read_text())["records"]
+    assert rec["record"]["iterations"] == 100 and rec["settled"]["iterations"] <= 100
+    assert rec["settled"]["vs_record"]["rms_k"] is not None and "coarse_start" not in rec
+    assert "| slab-ceiling-hi |" in (tmp_path / "ss.md").read_text()
+    with pytest.raises(SystemExit):
+        bench.main(["--cases", "no-such-case", "--out", str(tmp_path)])

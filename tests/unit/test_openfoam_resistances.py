@@ -119,11 +119,13 @@ def test_door_check_reads_the_jump_not_the_friction():
 
 def test_resistance_experiment_keeps_the_reference():
     case = crosscheck.CASES["slab-ceiling-hi"]
-    assert case.resistances == crosscheck.LOSS_FACES == "zone4"    # a hall with doors
+    assert case.resistances == crosscheck.LOSS_FACES == "gaps"     # a hall with doors
     assert crosscheck.CASES["small-hall-lo"].resistances == "zone4"  # tiles
     assert crosscheck.with_resistances(case, None) is case
-    assert crosscheck.with_resistances(case, "zone4") is case
-    exp = crosscheck.with_resistances(case, "zone")            # the reference before
+    assert crosscheck.with_resistances(case, "gaps") is case
+    before = crosscheck.with_resistances(case, "zone4")        # the reference before
+    assert before.name == "slab-ceiling-hi-zone4" and before.reference_of == case.name
+    exp = crosscheck.with_resistances(case, "zone")            # and before that
     assert exp.name == "slab-ceiling-hi-zone" and exp.resistances == "zone"
     assert exp.reference_of == "slab-ceiling-hi" and exp.transient == case.transient
     assert crosscheck.result_path(exp.name) != crosscheck.result_path(case.name)
@@ -195,3 +197,38 @@ def test_loss_check_reads_the_difference_beyond_the_zone():
     assert r["loss_flow_m3_s"] == pytest.approx(0.2 * area, rel=1e-3)
     r = loss_pressure_differences(-P, p)[door.name]          # the other way
     assert r["loss_flow_m3_s"] == pytest.approx(-0.2 * area, rel=1e-3)
+
+
+def test_door_gaps_are_an_open_row_in_a_shut_door(tmp_path):
+    """``resistances="gaps"``: the duct's door (36 faces, k 7,070) is shut by a wall pair
+    but for its lowest row (6 faces), which passes the same flow at the same pressure
+    difference (k f^2, f = 1/6) through a zone4 under a walled slot roof; a tile-sized
+    group keeps its plain zone4."""
+    p = doorcheck.door_channel(cell_m=0.2, speed_m_s=0.2)
+    info = foamcase.write_case(p, tmp_path / "g", max_iterations=100, average_from=50,
+                               resistances="gaps")
+    case = tmp_path / "g"
+    (z,) = [z for z in info.zones if z["kind"] == "resistance"]
+    assert (z["open_faces"], z["shut_faces"], z["faces"]) == (6, 30, 6)
+    assert z["open_frac"] == pytest.approx(1 / 6)
+    assert z["k_loss"] == pytest.approx(doorcheck.DOOR_K_LOSS)
+    assert z["k_loss_open"] == pytest.approx(doorcheck.DOOR_K_LOSS / 36)
+    # the same flow at the same drop: k_open (Q / (f A))^2 = k (Q / A)^2
+    assert z["k_loss_open"] / z["open_frac"] ** 2 == pytest.approx(z["k_loss"])
+    d = p.grid.spacing_m[0]
+    assert z["beta_1_m"] * 4 * d == pytest.approx(z["k_loss_open"] / 2)
+    # the open row is the lowest (k = 0), the slot roof the faces above its 4 zone cells
+    open_faces, shut = foamcase.gap_faces(p, p.resistances[0].faces, 0)
+    assert set(open_faces[:, 2]) == {0} and set(shut[:, 2]) == set(range(1, 6))
+    assert z["slot_faces"] == 4 * 6              # the roof; the duct walls are its sides
+    baffles = (case / "system/createBafflesDict").read_text()
+    for nm in z["patches"]:
+        assert f"name {nm}; type wall;" in baffles
+        assert _entry((case / "0.orig/U").read_text(), nm) == "type noSlip;"
+        assert "WallFunction" in _entry((case / "0.orig/epsilon").read_text(), nm)
+    # a tile group (k below GAP_K_MIN) is a plain zone4
+    tiles = foamcase.write_case(_room(k_loss=12.0), tmp_path / "t", max_iterations=100,
+                                average_from=50, resistances="gaps")
+    (zt,) = [z for z in tiles.zones if z["kind"] == "resistance"]
+    assert "open_faces" not in zt and zt["thickness_cells"] == 4 and zt["cells"] == 22
+    assert not (tmp_path / "t/system/createBafflesDict").exists()

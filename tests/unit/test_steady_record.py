@@ -246,6 +246,11 @@ def test_summary_and_texts_report_how_a_solve_ended():
     assert convergence_text(early) == ""              # "NOT converged" says it already
     assert convergence_text(convergence_summary(
         RunResult(True, 10, 1.0, 1.0, {"mode": "steady"}))) == ""
+    settled = convergence_summary(RunResult(True, 700, 1.0, 1.0, {
+        "mode": "steady (settled flow)", "settle_range_k": 0.031, "velocity": 4.2e-3}))
+    assert settled["settle_range_k"] == pytest.approx(0.031)
+    assert convergence_text(settled) == (" (steady (settled flow): the intakes of the last "
+                                         "heat solves within 0.031 K, velocity residual 4.2e-03)")
     text = progress_text({"res_velocity": 0.02, "windows": 9, "window_change_k": 0.5,
                           "record_windows": 6, "record_uncertainty_k": 0.15,
                           "record_drift_k": 0.3})

@@ -74,8 +74,10 @@ def backends(as_json):
 @click.option("--local-steps", "local_steps", default=0.0, show_default=True,
               callback=ranged(0, 1000, what="the local steps' largest ratio"),
               help="Local time stepping: each cell takes up to this many times the global "
-                   "pseudo-time step (e.g. 20; 0: one global step). Same steady answer in "
-                   "fewer iterations: benchmarks/results/local-steps-*.md.")
+                   "pseudo-time step (e.g. 20; 0: one global step), with the heat solved "
+                   "every 50 iterations; a flow that settles stops on it. Same steady "
+                   "answer in fewer iterations: benchmarks/results/local-steps-*.md, "
+                   "steady-iterations-*.md.")
 @click.option("--answer", default="flow-mean", show_default=True,
               type=click.Choice(["flow-mean", "time-mean"]),
               help="What the temperatures are: the heat equation solved at the steady "
@@ -128,7 +130,7 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
     from rich.console import Console
     from rich.table import Table
 
-    from kernels.solver import SolverSettings
+    from kernels.solver import LOCAL_STEPS_HEAT_EVERY, SolverSettings
     from twin.facility import load_facility
     from twin.outputs.files import write_json
     from twin.thermal.steady import (answer_text, convergence_text, progress_text, solve_hall,
@@ -137,7 +139,7 @@ def _solve(con, facility, hall, cell_m, backend, utilization, json_path, out_dir
     fac = load_facility(facility)
     opts = {"max_steps": max_steps} if max_steps else {}
     if local_steps:
-        opts["local_steps"] = local_steps
+        opts.update(local_steps=local_steps, energy_finish_every=LOCAL_STEPS_HEAT_EVERY)
     settings = SolverSettings(**opts) if opts else None
 
     from twin.cli.warm import prepare_kernels

@@ -385,7 +385,9 @@ def heat_balance(solver, rack_info: dict, envelope: dict | None) -> dict:
 def convergence_summary(run) -> dict:
     """How a steady solve ended (``Solver.solve_steady``): the rule that stopped it, the
     averaging windows it used, the range of the last three windows' intake means
-    (``window_change_k``, largest over devices), for a record mean the standard error of
+    (``window_change_k``, largest over devices), with the settled-flow rule
+    (``kernels.steady.settled_flow``) the range of the last heat solves' intake means
+    (``settle_range_k``) and the velocity residual, for a record mean the standard error of
     the intake means [K], and the last normalised residuals (``residuals``: continuity,
     u, v, w, energy; ``kernels.steady.normalized_residuals``); a figure not reached is
     ``None``."""
@@ -399,6 +401,8 @@ def convergence_summary(run) -> dict:
     return {"mode": str(r.get("mode", "")), "windows": int(r.get("windows", 0)),
             "residuals": {k: (float(v) if np.isfinite(v) else None) for k, v in norm.items()},
             "window_change_k": num("window_change_k"),
+            "settle_range_k": num("settle_range_k"),
+            "velocity_residual": num("velocity"),
             "record_windows": int(r.get("record_windows", 0)),
             "record_uncertainty_k": num("record_uncertainty_k"),
             "record_drift_k": num("record_drift_k")}
@@ -422,6 +426,11 @@ def progress_text(info: dict) -> str:
         text += f"; {info['windows']} windows"
         if np.isfinite(change):
             text += f", last 3 windows' intakes within {change:.3f} K"
+        settle = info.get("settle_range_k", np.inf)
+        if np.isfinite(settle):
+            text += (f"; last heat solves' intakes within {settle:.3f} K (settled at "
+                     f"{tol.settle_temp_k:g} K with the residual under "
+                     f"{tol.settle_velocity:.0e})")
         if info.get("record_windows", 0) >= 2:
             text += (f", record of {info['record_windows']}: +-{info['record_uncertainty_k']:.2f} K"
                      f" standard error, drift {info['record_drift_k']:.2f} K (targets"
@@ -448,6 +457,11 @@ def convergence_text(conv: dict) -> str:
         se = f"{se:.2f}" if se is not None else "?"
         return (f" ({mode}: mean flow of {conv['record_windows']} windows, intake temperatures"
                 f" +-{se} K standard error)")
+    if mode == "steady (settled flow)" and conv.get("settle_range_k") is not None:
+        res = conv.get("velocity_residual")
+        return (f" ({mode}: the intakes of the last heat solves within "
+                f"{conv['settle_range_k']:.3f} K"
+                + (f", velocity residual {res:.1e})" if res is not None else ")"))
     if mode and mode not in ("steady", "not converged"):
         change = conv.get("window_change_k")
         return f" ({mode}" + (f", last 3 windows' intakes within {change:.3f} K)"
