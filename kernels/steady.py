@@ -185,8 +185,8 @@ def solve_steady(solver, max_steps=None, progress=None) -> RunResult:
       recognised by :func:`settled_flow` (the last ``settle_checks`` heat solves'
       intakes within ``settle_temp_k``, the velocity residual under
       ``settle_velocity``) and the answer is that flow. Measured at 0.2 m
-      (``benchmarks/results/steady-iterations-*.md``): the halls that settle stop at
-      600-800 iterations instead of the record test's 1,350, within 0.1 K of its
+      (``benchmarks/results/steady-stop-*.md``): the halls that settle stop at
+      600-750 iterations instead of the record test's 1,350, within 0.1 K of its
       answer; the small hall, which swings, never meets it and goes on to the record.
 
     Until 2026-12-06 a second rule also stopped a solve when the last three windows lay
